@@ -1,0 +1,79 @@
+"""Pilotline's exceptions: one root, each class saying what happens next.
+
+::
+
+    PilotlineError                 every error Pilotline raises on purpose
+    ├── PlantModelError            the plant file is wrong: fix the file (message names field and line)
+    ├── InputError                 rejected input: nothing was stored; fix the data and retry
+    │   └── ImportRejected         a file failed validation; carries every Problem found
+    ├── StoreError                 the data directory cannot be used as it is
+    │   ├── StoreBusy              another process holds the store: retry later or stop it
+    │   └── SchemaMismatch         data written by a newer Pilotline: upgrade the code, do not retry
+    └── NotFound                   a machine, line or period asked for does not exist
+
+Catch ``PilotlineError`` at the edge (CLI, web) and show ``str(error)``: every message is written
+for the person who has to act on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PilotlineError(Exception):
+    """Root of every error Pilotline raises on purpose."""
+
+
+class PlantModelError(PilotlineError):
+    """The plant model file is invalid. Fix the file; the message says where."""
+
+
+class InputError(PilotlineError):
+    """Input was rejected as a whole; nothing was stored. Fix the input and try again."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file, located as precisely as we can."""
+
+    file: str
+    row: int | None  # 1-based data row as a spreadsheet shows it (header is row 1)
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column is not None:
+            where += f", column '{self.column}'"
+        return f"{where}: {self.message}"
+
+
+class ImportRejected(InputError):
+    """A file failed validation. ``problems`` lists each one; nothing from the file was stored."""
+
+    def __init__(self, problems: list[Problem], *, limit: int = 20) -> None:
+        self.problems = problems
+        shown = "\n".join(f"  - {p}" for p in problems[:limit])
+        more = len(problems) - limit
+        tail = f"\n  … and {more} more problem(s)" if more > 0 else ""
+        super().__init__(
+            f"Nothing was imported: {len(problems)} problem(s) found.\n{shown}{tail}"
+        )
+
+
+class StoreError(PilotlineError):
+    """The data directory cannot be used as it is."""
+
+
+class StoreBusy(StoreError):
+    """Another process holds the store for longer than we waited. Retry, or stop that process."""
+
+
+class SchemaMismatch(StoreError):
+    """The store was written by a newer Pilotline. Upgrade Pilotline; do not retry."""
+
+
+class NotFound(PilotlineError):
+    """A machine, line, product or period that was asked for does not exist."""

@@ -1,0 +1,214 @@
+"""Turn raw columns into typed ones, collecting a located :class:`Problem` for every bad cell.
+
+Timestamps come out as UTC (``timestamp[us]`` without zone). A timestamp without a UTC offset
+is local plant time; one that falls in the hour the clocks skip, or in the hour they repeat,
+is refused with a message, because the instant it means cannot be known.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pilotline.errors import Problem
+
+UTC_US = pa.timestamp("us", "UTC")
+NAIVE_US = pa.timestamp("us")
+
+
+@dataclass
+class Problems:
+    """Collects problems for one file, up to a limit (the first ones are what people need)."""
+
+    file: str
+    limit: int = 200
+    items: list[Problem] = field(default_factory=list)
+    total: int = 0
+
+    def add(self, row: int | None, column: str | None, message: str) -> None:
+        self.total += 1
+        if len(self.items) < self.limit:
+            self.items.append(Problem(self.file, row, column, message))
+
+    def add_rows(self, rows: np.ndarray, column: str | None, message: str, values: list[object] | None = None) -> None:
+        for i, row in enumerate(rows.tolist()):
+            suffix = f" (found {values[i]!r})" if values is not None else ""
+            self.add(int(row), column, message + suffix)
+            if len(self.items) >= self.limit:
+                self.total += len(rows) - i - 1
+                return
+
+
+def _bad_mask(raw: pa.Array, parsed: pa.Array) -> np.ndarray:
+    return np.asarray(pc.and_(pc.is_valid(raw), pc.is_null(parsed)).to_numpy(zero_copy_only=False))
+
+
+def required_present(col: pa.Array, rows: np.ndarray, name: str, problems: Problems, expected: str) -> None:
+    missing = np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False))
+    if missing.any():
+        problems.add_rows(rows[missing], name, f"is empty; expected {expected}")
+
+
+def _python_parse(values: list[str | None], tz: ZoneInfo | None, fmt: str | None) -> list[dt.datetime | str | None]:
+    """Per-row parse, used only to locate problems or read mixed columns. str = error message."""
+    out: list[dt.datetime | str | None] = []
+    for v in values:
+        if v is None:
+            out.append(None)
+            continue
+        try:
+            ts = dt.datetime.strptime(v.strip(), fmt) if fmt else dt.datetime.fromisoformat(v.strip())
+        except ValueError:
+            out.append(
+                f"cannot read {v!r} as a timestamp; expected "
+                + (f"the format {fmt!r}" if fmt else "ISO 8601 such as 2026-03-02T06:00:00+00:00")
+            )
+            continue
+        out.append(_to_utc(ts, tz, v))
+    return out
+
+
+def _to_utc(ts: dt.datetime, tz: ZoneInfo | None, text: object) -> dt.datetime | str:
+    if ts.tzinfo is not None:
+        return ts.astimezone(dt.UTC)
+    if tz is None:
+        return (
+            f"{text!r} has no UTC offset and the plant has no time zone; add an offset "
+            "(e.g. +00:00) or set [site] timezone in plant.toml"
+        )
+    early, late = ts.replace(tzinfo=tz, fold=0), ts.replace(tzinfo=tz, fold=1)
+    if early.utcoffset() != late.utcoffset():
+        back = early.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None) == ts
+        if back:
+            return (
+                f"{text!r} happens twice in {tz.key} (the clocks go back); give the UTC offset, "
+                f"e.g. {early.isoformat()} or {late.isoformat()}"
+            )
+        return f"{text!r} does not exist in {tz.key} (the clocks go forward over it)"
+    return early.astimezone(dt.UTC)
+
+
+def parse_timestamps(
+    col: pa.Array | pa.ChunkedArray,
+    rows: np.ndarray,
+    name: str,
+    problems: Problems,
+    *,
+    tz: ZoneInfo | None,
+    fmt: str | None = None,
+) -> pa.Array:
+    """Parse a column to UTC instants (``timestamp[us]``, no zone); bad cells become problems."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    t = col.type
+    if pa.types.is_timestamp(t):
+        if t.tz is not None:
+            return pc.cast(pc.cast(col, UTC_US), NAIVE_US)
+        if tz is None:
+            problems.add(None, name, "timestamps have no time zone and the plant has none; set [site] timezone")
+            return pa.nulls(len(col), NAIVE_US)
+        return _localize(pc.cast(col, NAIVE_US), rows, name, problems, tz)
+    if pa.types.is_date(t):
+        return _localize(pc.cast(pc.cast(col, pa.timestamp("s")), NAIVE_US), rows, name, problems, tz)
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        problems.add(None, name, f"holds {t} values; expected timestamps")
+        return pa.nulls(len(col), NAIVE_US)
+    col = pc.utf8_trim_whitespace(col)
+    if fmt:
+        parsed = pc.strptime(col, format=fmt, unit="us", error_is_null=True)
+        bad = _bad_mask(col, parsed)
+        if bad.any():
+            problems.add_rows(rows[bad], name, f"cannot be read with the format {fmt!r}",
+                              col.filter(pa.array(bad)).to_pylist())
+            return parsed
+        if "%z" in fmt:
+            return pc.cast(pc.cast(parsed, UTC_US), NAIVE_US)
+        return _localize(parsed, rows, name, problems, tz)
+    try:
+        return pc.cast(pc.cast(col, UTC_US), NAIVE_US)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    try:
+        naive = pc.cast(col, NAIVE_US)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        naive = None
+    if naive is not None and tz is not None:
+        return _localize(naive, rows, name, problems, tz)
+    # Mixed or unreadable: go row by row to say exactly which cells are wrong.
+    parsed_rows = _python_parse(col.to_pylist(), tz, None)
+    good: list[dt.datetime | None] = []
+    for i, value in enumerate(parsed_rows):
+        if isinstance(value, str):
+            problems.add(int(rows[i]), name, value)
+            good.append(None)
+        else:
+            good.append(value.replace(tzinfo=None) if value else None)
+    return pa.array(good, NAIVE_US)
+
+
+def _localize(naive: pa.Array, rows: np.ndarray, name: str, problems: Problems, tz: ZoneInfo | None) -> pa.Array:
+    if tz is None:
+        problems.add(None, name, "timestamps have no UTC offset and the plant has no time zone; "
+                                 "add offsets or set [site] timezone in plant.toml")
+        return pa.nulls(len(naive), NAIVE_US)
+    try:
+        aware = pc.assume_timezone(naive, timezone=tz.key, ambiguous="raise", nonexistent="raise")
+        return pc.cast(pc.cast(aware, UTC_US), NAIVE_US)
+    except pa.ArrowInvalid:
+        pass
+    values = naive.to_pylist()
+    out: list[dt.datetime | None] = []
+    for i, v in enumerate(values):
+        if v is None:
+            out.append(None)
+            continue
+        res = _to_utc(v, tz, v.isoformat(sep=" "))
+        if isinstance(res, str):
+            problems.add(int(rows[i]), name, res)
+            out.append(None)
+        else:
+            out.append(res.replace(tzinfo=None))
+    return pa.array(out, NAIVE_US)
+
+
+def parse_counts(col: pa.Array | pa.ChunkedArray, rows: np.ndarray, name: str, problems: Problems) -> pa.Array:
+    """Parse whole, non-negative numbers (``12`` or ``12.0``); anything else is a problem."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        col = pc.utf8_trim_whitespace(col)
+        ok = pc.match_substring_regex(col, r"^[-+]?\d+(\.\d*)?$")
+        bad = np.asarray(pc.and_(pc.is_valid(col), pc.invert(ok)).to_numpy(zero_copy_only=False))
+        if bad.any():
+            problems.add_rows(rows[bad], name, "is not a number; expected a whole number of parts",
+                              col.filter(pa.array(bad)).to_pylist())
+        col = pc.cast(pc.if_else(ok, col, pa.scalar(None, pa.string())), pa.float64())
+    elif not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
+        problems.add(None, name, f"holds {col.type} values; expected whole numbers")
+        return pa.nulls(len(col), pa.int64())
+    values = np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+    with np.errstate(invalid="ignore"):
+        negative = values < 0
+        fractional = ~np.isnan(values) & (values != np.floor(values))
+    if negative.any():
+        problems.add_rows(rows[negative], name, "is negative; expected 0 or more parts",
+                          values[negative].tolist())
+    if fractional.any():
+        problems.add_rows(rows[fractional], name, "is not a whole number of parts",
+                          values[fractional].tolist())
+    return pc.cast(pc.if_else(pc.is_nan(pa.array(values)), pa.scalar(None, pa.float64()), pa.array(values)),
+                   pa.int64(), safe=False)
+
+
+def parse_text(col: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        col = pc.cast(col, pa.string())
+    col = pc.utf8_trim_whitespace(pc.cast(col, pa.string()))
+    return pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)

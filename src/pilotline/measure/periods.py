@@ -1,0 +1,74 @@
+"""The planned segments a KPI query runs over: every machine's shift instances minus breaks.
+
+Built in Python from the plant model (a small table: machines × shifts × segments) and handed to
+the engine as an in-memory table. Each segment carries the keys and UTC bounds of the shift, the
+local day, ISO week and month it belongs to (a shift belongs to the day it starts on).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+
+from pilotline.plant.calendar import local_instant, shift_instances
+from pilotline.plant.model import Plant
+
+GRAINS = ("shift", "day", "week", "month", "all")
+
+
+def _bounds(day: dt.date, grain: str, tz: ZoneInfo) -> tuple[dt.date, dt.date]:
+    if grain == "day":
+        return day, day + dt.timedelta(days=1)
+    if grain == "week":
+        start = day - dt.timedelta(days=day.weekday())
+        return start, start + dt.timedelta(days=7)
+    start = day.replace(day=1)
+    nxt = (start + dt.timedelta(days=32)).replace(day=1)
+    return start, nxt
+
+
+def _epoch(ts: dt.datetime) -> float:
+    return ts.timestamp()
+
+
+def segments_table(plant: Plant, start: dt.datetime, end: dt.datetime,
+                   machines: list[str] | None = None) -> pa.Table:
+    """One row per machine × planned segment of shifts starting in ``[start, end)``."""
+    tz = plant.tz
+    cols: dict[str, list[object]] = {k: [] for k in (
+        "machine", "line", "site", "shift", "shift_key", "shift_start", "shift_end",
+        "day_start", "day_end", "week_start", "week_end", "month_start", "month_end",
+        "seg_start", "seg_end")}
+    cache: dict[tuple[str, str, dt.date], tuple[float, float]] = {}
+
+    def local_bounds(grain: str, day: dt.date) -> tuple[float, float]:
+        key = (grain, tz.key, day)
+        if key not in cache:
+            a, b = _bounds(day, grain, tz)
+            cache[key] = (_epoch(local_instant(a, dt.time(0), tz)), _epoch(local_instant(b, dt.time(0), tz)))
+        return cache[key]
+
+    instances_by_calendar = {
+        c.name: shift_instances(c, tz, start, end) for c in plant.calendars
+    }
+    for line, machine in plant.machines:
+        if machines and machine.id not in machines:
+            continue
+        calendar = plant.calendar_of(line, machine)
+        for inst in instances_by_calendar[calendar.name]:
+            d0, d1 = local_bounds("day", inst.production_date)
+            w0, w1 = local_bounds("week", inst.production_date)
+            m0, m1 = local_bounds("month", inst.production_date)
+            for a, b in inst.planned_segments():
+                for k, v in (("machine", machine.id), ("line", line.name), ("site", plant.site.name),
+                             ("shift", inst.shift), ("shift_key", inst.key),
+                             ("shift_start", _epoch(inst.start)), ("shift_end", _epoch(inst.end)),
+                             ("day_start", d0), ("day_end", d1), ("week_start", w0), ("week_end", w1),
+                             ("month_start", m0), ("month_end", m1),
+                             ("seg_start", _epoch(a)), ("seg_end", _epoch(b))):
+                    cols[k].append(v)
+    schema = pa.schema([(k, pa.string() if k in ("machine", "line", "site", "shift", "shift_key")
+                         else pa.float64()) for k in cols])
+    return pa.table(cols, schema=schema)

@@ -1,0 +1,53 @@
+"""Pilotline's settings: one typed object, each setting with a default, help and environment variable.
+
+``SETTINGS`` is the catalogue; ``Settings.from_env()`` reads it. The docs' settings table is
+generated from ``SETTINGS`` and a test fails when the two disagree.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: str
+    help: str
+
+
+def _default_home() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "pilotline")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "home",
+        "PILOTLINE_HOME",
+        "$XDG_DATA_HOME/pilotline (usually ~/.local/share/pilotline)",
+        "The data directory: plant model (plant.toml), the embedded store and reports.",
+    ),
+    Setting(
+        "lock_timeout_s",
+        "PILOTLINE_LOCK_TIMEOUT",
+        "30",
+        "Seconds to wait for another Pilotline process (a server, an import) to release the store.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    lock_timeout_s: float = 30.0
+
+    @classmethod
+    def from_env(cls, *, home: str | os.PathLike[str] | None = None) -> Settings:
+        """Settings from the environment; an explicit ``home`` (``--home``) wins over it."""
+        chosen = home or os.environ.get("PILOTLINE_HOME") or _default_home()
+        timeout = float(os.environ.get("PILOTLINE_LOCK_TIMEOUT", "30"))
+        return cls(home=Path(chosen).expanduser(), lock_timeout_s=timeout)

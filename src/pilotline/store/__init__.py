@@ -1,0 +1,6 @@
+"""Storage: the embedded store (one DuckDB file in the data directory) and its schema."""
+
+from pilotline.store._duckdb import Conflict, EmbeddedStore, InsertResult, StoreSession
+from pilotline.store.schema import KEYS, SCHEMA_VERSION
+
+__all__ = ["KEYS", "SCHEMA_VERSION", "Conflict", "EmbeddedStore", "InsertResult", "StoreSession"]

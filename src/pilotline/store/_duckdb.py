@@ -1,0 +1,235 @@
+"""The embedded store: one DuckDB file in the data directory. The only module that imports duckdb.
+
+DuckDB lets one process write a file at a time. Pilotline opens the file only for the length of
+one piece of work and waits (``lock_timeout_s``) when another process — a server, a collector, an
+import — has it, so a CLI command and a running server can share a data directory. If the wait
+runs out, :class:`~pilotline.errors.StoreBusy` says which process holds the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+import pyarrow as pa
+
+from pilotline.errors import SchemaMismatch, StoreBusy, StoreError
+from pilotline.store.schema import KEYS, MIGRATIONS, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+
+DB_FILE = "pilotline.duckdb"
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    new: int
+    existing: int
+
+
+@dataclass(frozen=True)
+class Conflict:
+    key: dict[str, Any]
+    stored: dict[str, Any]
+    incoming: dict[str, Any]
+
+
+class StoreSession:
+    """One open connection. Use inside :meth:`EmbeddedStore.session`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, writable: bool) -> None:
+        self._con = con
+        self.writable = writable
+
+    # -- queries ---------------------------------------------------------------------------------
+    def ibis(self) -> Any:
+        """An Ibis backend over this connection, for portable analytics."""
+        return ibis.duckdb.from_connection(self._con)
+
+    def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        result = self._con.execute(sql, params or [])
+        return result.fetch_arrow_table()
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        rows = self._con.execute(sql, params or []).fetchall()
+        return rows[0][0] if rows else None
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Run a statement to completion (DuckDB wants results consumed before other work)."""
+        self._con.execute(sql, params or []).fetchall()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: everything inside commits together or not at all."""
+        self.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
+
+    # -- writes ----------------------------------------------------------------------------------
+    def conflicts(self, table: str, data: pa.Table, *, limit: int = 5) -> list[Conflict]:
+        """Rows in ``data`` whose natural key is stored with different values."""
+        key = KEYS[table]
+        compare = [c for c in data.column_names if c not in key and c != "import_id"]
+        if not compare or data.num_rows == 0:
+            return []
+        self._con.register("_incoming", data)
+        try:
+            on = " AND ".join(f"s.{k} = i.{k}" for k in key)
+            differs = " OR ".join(f"s.{c} IS DISTINCT FROM i.{c}" for c in compare)
+            cols = ", ".join(
+                [f"i.{k}" for k in key] + [f"s.{c}" for c in compare] + [f"i.{c}" for c in compare]
+            )
+            rows = self._con.execute(
+                f"SELECT {cols} FROM _incoming i JOIN {table} s ON {on} WHERE {differs} "
+                f"ORDER BY {', '.join('i.' + k for k in key)} LIMIT {int(limit)}"
+            ).fetchall()
+        finally:
+            self._con.unregister("_incoming")
+        n, m = len(key), len(compare)
+        return [
+            Conflict(
+                key=dict(zip(key, r[:n], strict=True)),
+                stored=dict(zip(compare, r[n : n + m], strict=True)),
+                incoming=dict(zip(compare, r[n + m :], strict=True)),
+            )
+            for r in rows
+        ]
+
+    def insert_new(self, table: str, data: pa.Table) -> InsertResult:
+        """Insert the rows of ``data`` whose natural key is not stored yet (idempotent)."""
+        if data.num_rows == 0:
+            return InsertResult(0, 0)
+        key = KEYS[table]
+        cols = ", ".join(data.column_names)
+        self._con.register("_incoming", data)
+        try:
+            before = self.scalar(f"SELECT count(*) FROM {table}")
+            on = " AND ".join(f"i.{k} = s.{k}" for k in key)
+            self.execute(
+                f"INSERT INTO {table} ({cols}) SELECT {', '.join('i.' + c for c in data.column_names)} "
+                f"FROM _incoming i ANTI JOIN {table} s ON {on}"
+            )
+            after = self.scalar(f"SELECT count(*) FROM {table}")
+        finally:
+            self._con.unregister("_incoming")
+        new = int(after) - int(before)
+        return InsertResult(new=new, existing=data.num_rows - new)
+
+    def delete_where(self, table: str, where: str, params: Sequence[Any]) -> None:
+        self.execute(f"DELETE FROM {table} WHERE {where}", list(params))
+
+    def next_import_id(self) -> int:
+        return int(self.scalar("SELECT coalesce(max(id), 0) + 1 FROM imports"))
+
+    def record_import(
+        self, *, import_id: int, file: str, sha256: str, kind: str, rows: int, new_rows: int
+    ) -> None:
+        self.execute(
+            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [import_id, file, sha256, kind, rows, new_rows, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+        )
+
+
+_LOCK_PID = re.compile(r"PID (\d+)")
+
+
+class EmbeddedStore:
+    """The data directory's DuckDB file, opened briefly for each piece of work."""
+
+    def __init__(self, home: Path, *, lock_timeout_s: float = 30.0) -> None:
+        self.home = home
+        self.path = home / DB_FILE
+        self.lock_timeout_s = lock_timeout_s
+        self._checked = False
+
+    def _open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.02
+        waited = False
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+                if waited:
+                    log.info("store %s is free again", self.path)
+                return con
+            except duckdb.IOException as exc:
+                text = str(exc)
+                if "lock" not in text.lower():
+                    raise StoreError(f"Cannot open the store {self.path}: {text}") from None
+                if time.monotonic() >= deadline:
+                    pid = _LOCK_PID.search(text)
+                    holder = f"process {pid.group(1)}" if pid else "another process"
+                    raise StoreBusy(
+                        f"The data directory {self.home} is in use by {holder} and stayed busy for "
+                        f"{self.lock_timeout_s:.0f} s. Wait for it to finish, stop it, or raise "
+                        "PILOTLINE_LOCK_TIMEOUT."
+                    ) from None
+                if not waited:
+                    log.info("store %s is busy; waiting", self.path)
+                    waited = True
+                time.sleep(delay)
+                delay = min(delay * 2, 0.25)
+
+    def _migrate(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        con = self._open(read_only=False)
+        try:
+            has_meta = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+            ).fetchone()
+            version = 0
+            if has_meta and has_meta[0]:
+                row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise SchemaMismatch(
+                    f"The store {self.path} has schema version {version}, newer than this "
+                    f"Pilotline understands ({SCHEMA_VERSION}). Upgrade Pilotline "
+                    "(pip install -U pilotline); the data was not changed."
+                )
+            pending = [m for m in MIGRATIONS if m.version > version]
+            if pending:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    for m in pending:
+                        log.info("migrating store to version %d: %s", m.version, m.description)
+                        con.execute(m.sql)
+                    con.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                        [str(SCHEMA_VERSION)],
+                    )
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+        finally:
+            con.close()
+
+    def schema_version(self) -> int:
+        with self.session() as s:
+            return int(s.scalar("SELECT value FROM meta WHERE key = 'schema_version'"))
+
+    @contextmanager
+    def session(self, *, write: bool = False) -> Iterator[StoreSession]:
+        """Open the store for one piece of work; it is closed (and the file freed) on exit."""
+        if not self._checked:
+            self._migrate()
+            self._checked = True
+        con = self._open(read_only=not write)
+        try:
+            yield StoreSession(con, writable=write)
+        finally:
+            con.close()

@@ -1,0 +1,67 @@
+"""The embedded store's schema, as an ordered list of migrations.
+
+Times are UTC, stored as ``TIMESTAMP`` without zone. A migration is never edited once released;
+a change is a new entry at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "machine states, part counts, counter readings, operator reasons, work orders, imports",
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE imports (
+            id BIGINT PRIMARY KEY, file TEXT NOT NULL, sha256 TEXT NOT NULL, kind TEXT NOT NULL,
+            rows BIGINT NOT NULL, new_rows BIGINT NOT NULL, imported_at TIMESTAMP NOT NULL
+        );
+        -- A state lasts until the machine's next state, or until end_ts when one is given.
+        CREATE TABLE states (
+            machine TEXT NOT NULL, start_ts TIMESTAMP NOT NULL, end_ts TIMESTAMP,
+            state TEXT NOT NULL, reason TEXT, import_id BIGINT
+        );
+        -- Part counts as increments since the previous row of the same machine.
+        CREATE TABLE counts (
+            machine TEXT NOT NULL, ts TIMESTAMP NOT NULL,
+            total BIGINT NOT NULL, reject BIGINT NOT NULL, rework BIGINT NOT NULL,
+            product TEXT, work_order TEXT, reject_reason TEXT, import_id BIGINT
+        );
+        -- Raw cumulative PLC counter readings, kept so later files continue where earlier ended.
+        CREATE TABLE counter_readings (
+            machine TEXT NOT NULL, counter TEXT NOT NULL, ts TIMESTAMP NOT NULL,
+            value BIGINT NOT NULL, import_id BIGINT
+        );
+        -- Operator-entered reasons; stored non-overlapping per machine (newer entries win).
+        CREATE TABLE operator_reasons (
+            machine TEXT NOT NULL, start_ts TIMESTAMP NOT NULL, end_ts TIMESTAMP NOT NULL,
+            reason TEXT NOT NULL, entered_by TEXT, entered_at TIMESTAMP, import_id BIGINT
+        );
+        CREATE TABLE work_orders (
+            work_order TEXT NOT NULL, machine TEXT NOT NULL, product TEXT,
+            start_ts TIMESTAMP NOT NULL, end_ts TIMESTAMP, quantity BIGINT, import_id BIGINT
+        );
+        """,
+    ),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+#: Natural keys: a row with the same key as a stored row is the same fact (idempotent imports).
+KEYS: dict[str, tuple[str, ...]] = {
+    "states": ("machine", "start_ts"),
+    "counts": ("machine", "ts"),
+    "counter_readings": ("machine", "counter", "ts"),
+    "operator_reasons": ("machine", "start_ts"),
+    "work_orders": ("work_order", "machine", "start_ts"),
+}
