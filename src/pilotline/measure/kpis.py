@@ -90,9 +90,10 @@ class Measure:
         for m in machines or []:
             if m not in known:
                 raise NotFound(f"unknown machine {m!r}; plant.toml has {sorted(known)}")
+        now_s = now.timestamp() if now else time.time()
         return engine.Inputs(
-            segments=segments_table(self.plant, start, end, machines),
-            now=now.timestamp() if now else time.time(),
+            segments=segments_table(self.plant, start, end, machines, now=now_s),
+            now=now_s,
             minor_stop_s=self.plant.cleaning.minor_stop_s,
         )
 

@@ -34,8 +34,11 @@ def _epoch(ts: dt.datetime) -> float:
 
 
 def segments_table(plant: Plant, start: dt.datetime, end: dt.datetime,
-                   machines: list[str] | None = None) -> pa.Table:
-    """One row per machine × planned segment of shifts starting in ``[start, end)``."""
+                   machines: list[str] | None = None, *, now: float | None = None) -> pa.Table:
+    """One row per machine × planned segment of shifts starting in ``[start, end)``.
+
+    Segments are cut at ``now`` (epoch seconds): time that has not happened yet is not planned.
+    """
     tz = plant.tz
     cols: dict[str, list[object]] = {k: [] for k in (
         "machine", "line", "site", "shift", "shift_key", "shift_start", "shift_end",
@@ -62,12 +65,17 @@ def segments_table(plant: Plant, start: dt.datetime, end: dt.datetime,
             w0, w1 = local_bounds("week", inst.production_date)
             m0, m1 = local_bounds("month", inst.production_date)
             for a, b in inst.planned_segments():
+                seg_start, seg_end = _epoch(a), _epoch(b)
+                if now is not None:
+                    if seg_start >= now:
+                        continue
+                    seg_end = min(seg_end, now)
                 for k, v in (("machine", machine.id), ("line", line.name), ("site", plant.site.name),
                              ("shift", inst.shift), ("shift_key", inst.key),
                              ("shift_start", _epoch(inst.start)), ("shift_end", _epoch(inst.end)),
                              ("day_start", d0), ("day_end", d1), ("week_start", w0), ("week_end", w1),
                              ("month_start", m0), ("month_end", m1),
-                             ("seg_start", _epoch(a)), ("seg_end", _epoch(b))):
+                             ("seg_start", seg_start), ("seg_end", seg_end)):
                     cols[k].append(v)
     schema = pa.schema([(k, pa.string() if k in ("machine", "line", "site", "shift", "shift_key")
                          else pa.float64()) for k in cols])
