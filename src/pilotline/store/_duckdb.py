@@ -57,7 +57,7 @@ class StoreSession:
 
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         result = self._con.execute(sql, params or [])
-        return result.fetch_arrow_table()
+        return result.to_arrow_table()
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         rows = self._con.execute(sql, params or []).fetchall()

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Pilotline's two commands, for a fresh Debian machine with Python 3.11:
+#   ./run.sh demo   set up, simulate a plant into ./pilotline-home and write its report
+#   ./run.sh test   set up, then lint, type-check, check the layers and run the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PY=$(command -v python3.11 || command -v python3)
+
+setup() {
+  if [ ! -x .venv/bin/python ]; then
+    if ! "$PY" -m venv .venv 2>/dev/null; then
+      rm -rf .venv
+      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+        "$PY" -m venv .venv
+      else
+        echo "Python's venv module is missing: run 'sudo apt-get install python3-venv' and try again." >&2
+        exit 1
+      fi
+    fi
+  fi
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e ".[dev]"
+}
+
+case "${1:-}" in
+  demo)
+    setup
+    .venv/bin/pilotline --home "${PILOTLINE_HOME:-./pilotline-home}" demo --no-serve --force
+    ;;
+  test)
+    setup
+    .venv/bin/ruff format --check src tests bench
+    .venv/bin/ruff check src tests bench
+    .venv/bin/mypy
+    .venv/bin/lint-imports
+    .venv/bin/pytest -q -p no:cacheprovider "${@:2}"
+    ;;
+  *)
+    echo "usage: ./run.sh demo | ./run.sh test" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,83 @@
+"""Shared fixtures: small named plants and a fresh data directory per test."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from pilotline.plant import Plant, parse_plant
+from pilotline.store import EmbeddedStore
+
+UTC = dt.UTC
+
+WORKED_EXAMPLE_PLANT = """
+[site]
+name = "Worked example"
+timezone = "UTC"
+
+[[calendars]]
+name = "day"
+  [[calendars.shifts]]
+  name = "Day"
+  start = "06:00"
+  end = "14:00"
+  days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+  breaks = [{ start = "08:00", minutes = 15 }, { start = "10:00", minutes = 30 }, { start = "12:00", minutes = 15 }]
+
+[[lines]]
+name = "Line A"
+calendar = "day"
+  [[lines.machines]]
+  id = "m1"
+  ideal_cycle_s = 1.0
+  [[lines.machines]]
+  id = "m2"
+  ideal_cycle_s = 1.0
+
+[[products]]
+id = "slow-part"
+ideal_cycle_s = { m1 = 2.0 }
+"""
+
+LONDON_NIGHTS_PLANT = """
+[site]
+name = "Night works"
+timezone = "Europe/London"
+
+[[calendars]]
+name = "nights"
+  [[calendars.shifts]]
+  name = "Night"
+  start = "22:00"
+  end = "06:00"
+  days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+[[lines]]
+name = "Line N"
+calendar = "nights"
+  [[lines.machines]]
+  id = "n1"
+  ideal_cycle_s = 1.0
+"""
+
+
+@pytest.fixture
+def worked_plant() -> Plant:
+    return parse_plant(WORKED_EXAMPLE_PLANT)
+
+
+@pytest.fixture
+def london_plant() -> Plant:
+    return parse_plant(LONDON_NIGHTS_PLANT)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> EmbeddedStore:
+    return EmbeddedStore(tmp_path / "home", lock_timeout_s=5)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text.lstrip(), encoding="utf-8")
+    return path
