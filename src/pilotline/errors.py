@@ -58,9 +58,7 @@ class ImportRejected(InputError):
         shown = "\n".join(f"  - {p}" for p in problems[:limit])
         more = len(problems) - limit
         tail = f"\n  … and {more} more problem(s)" if more > 0 else ""
-        super().__init__(
-            f"Nothing was imported: {len(problems)} problem(s) found.\n{shown}{tail}"
-        )
+        super().__init__(f"Nothing was imported: {len(problems)} problem(s) found.\n{shown}{tail}")
 
 
 class StoreError(PilotlineError):

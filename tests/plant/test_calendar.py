@@ -26,7 +26,9 @@ def test_night_shift_across_fall_back_lasts_nine_real_hours(london_plant: Plant)
 
 def test_ordinary_night_is_eight_hours_and_breaks_are_cut_out(worked_plant: Plant) -> None:
     start = dt.datetime(2026, 3, 2, tzinfo=UTC)
-    (day,) = shift_instances(worked_plant.calendars[0], worked_plant.tz, start, start + dt.timedelta(days=1))
+    (day,) = shift_instances(
+        worked_plant.calendars[0], worked_plant.tz, start, start + dt.timedelta(days=1)
+    )
     planned = sum((b - a).total_seconds() for a, b in day.planned_segments())
     assert day.seconds == 480 * 60
     assert planned == 420 * 60

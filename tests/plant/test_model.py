@@ -23,7 +23,7 @@ def test_plant_reasons_override_the_defaults() -> None:
     [
         (('timezone = "UTC"', 'timezone = "Mars/Olympus"'), "unknown time zone 'Mars/Olympus'"),
         (('calendar = "day"', 'calendar = "nights"'), "calendar 'nights', which is not defined"),
-        (('ideal_cycle_s = 1.0', 'ideal_cycle_s = -1'), "lines[0].machines[0].ideal_cycle_s"),
+        (("ideal_cycle_s = 1.0", "ideal_cycle_s = -1"), "lines[0].machines[0].ideal_cycle_s"),
         (('start = "06:00"', 'start = "6 o\'clock"'), "expected a time of day as HH:MM"),
         (('id = "m2"', 'id = "m1"'), "machine ids must be unique"),
     ],

@@ -33,8 +33,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-report_app = typer.Typer(help="Reports for people: self-contained HTML with plots.", no_args_is_help=True)
+report_app = typer.Typer(
+    help="Reports for people: self-contained HTML with plots.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(report_app, name="report")
 
 out = Console()
@@ -68,13 +73,20 @@ def home() -> Home:
 
 @app.callback()
 def _root(
-    home_dir: Annotated[Path | None, typer.Option(
-        "--home", help="Data directory (default: $PILOTLINE_HOME, else ~/.local/share/pilotline).",
-        show_default=False)] = None,
+    home_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            help="Data directory (default: $PILOTLINE_HOME, else ~/.local/share/pilotline).",
+            show_default=False,
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
 ) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     _state["home"] = Home(Settings.from_env(home=home_dir))
 
 
@@ -85,8 +97,9 @@ def _when(text: str | None, plant: Plant, default: dt.datetime) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise InputError(f"cannot read {text!r} as a date or time; expected e.g. 2026-03-02 or "
-                         "2026-03-02T06:00") from None
+        raise InputError(
+            f"cannot read {text!r} as a date or time; expected e.g. 2026-03-02 or 2026-03-02T06:00"
+        ) from None
     return value.replace(tzinfo=plant.tz) if value.tzinfo is None else value
 
 
@@ -104,13 +117,24 @@ def _jsonable(value: Any) -> Any:
 
 
 FORMATS = ("table", "csv", "json")
-TABLE_COLUMNS = ("availability", "performance", "quality", "oee", "planned_s", "run_s",
-                 "total_count", "good_count", "reject_count")
+TABLE_COLUMNS = (
+    "availability",
+    "performance",
+    "quality",
+    "oee",
+    "planned_s",
+    "run_s",
+    "total_count",
+    "good_count",
+    "reject_count",
+)
 
 
 def _emit(rows: list[dict[str, Any]], fmt: str, columns: list[str], title: str, tz: Any) -> None:
     if fmt == "json":
-        sys.stdout.write(json.dumps([{k: _jsonable(v) for k, v in r.items()} for r in rows], indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps([{k: _jsonable(v) for k, v in r.items()} for r in rows], indent=2) + "\n"
+        )
     elif fmt == "csv":
         buf = io.StringIO()
         keys = list(rows[0]) if rows else columns
@@ -122,7 +146,12 @@ def _emit(rows: list[dict[str, Any]], fmt: str, columns: list[str], title: str, 
     else:
         table = Table(title=title)
         for c in columns:
-            table.add_column(c.replace("_", " "), justify="left" if c in ("machine", "line", "site", "period", "reason", "category", "step", "shift") else "right")
+            table.add_column(
+                c.replace("_", " "),
+                justify="left"
+                if c in ("machine", "line", "site", "period", "reason", "category", "step", "shift")
+                else "right",
+            )
         for r in rows:
             cells = []
             for c in columns:
@@ -132,7 +161,10 @@ def _emit(rows: list[dict[str, Any]], fmt: str, columns: list[str], title: str, 
                 if isinstance(v, float) and c.endswith("_s"):
                     cells.append(f"{v / 60:,.0f} min")
                 elif isinstance(v, float):
-                    cells.append(f"{v * 100:.1f} %" + (" ⚑" if c == "performance" and r.get("performance_flag") else ""))
+                    cells.append(
+                        f"{v * 100:.1f} %"
+                        + (" ⚑" if c == "performance" and r.get("performance_flag") else "")
+                    )
                 elif isinstance(v, int):
                     cells.append(f"{v:,}")
                 else:
@@ -140,7 +172,9 @@ def _emit(rows: list[dict[str, Any]], fmt: str, columns: list[str], title: str, 
             table.add_row(*cells)
         out.print(table)
         if any(r.get("performance_flag") for r in rows):
-            out.print("⚑ performance above 100 %: the ideal cycle time in plant.toml is probably too slow.")
+            out.print(
+                "⚑ performance above 100 %: the ideal cycle time in plant.toml is probably too slow."
+            )
 
 
 def _check_format(fmt: str) -> str:
@@ -151,24 +185,43 @@ def _check_format(fmt: str) -> str:
 
 # -- commands ------------------------------------------------------------------------------------------
 @app.command()
-def init(force: Annotated[bool, typer.Option(help="Overwrite an existing plant.toml.")] = False) -> None:
+def init(
+    force: Annotated[bool, typer.Option(help="Overwrite an existing plant.toml.")] = False,
+) -> None:
     """Write a commented example plant model (plant.toml) into the data directory."""
     h = home()
     if h.plant_file.exists() and not force:
         raise InputError(f"{h.plant_file} already exists; edit it, or pass --force to replace it")
     h.path.mkdir(parents=True, exist_ok=True)
     h.plant_file.write_text(example_plant_text(), encoding="utf-8")
-    out.print(f"Wrote {h.plant_file}. Edit it to describe your plant, then run 'pilotline import FILE'.")
+    out.print(
+        f"Wrote {h.plant_file}. Edit it to describe your plant, then run 'pilotline import FILE'."
+    )
 
 
 @app.command("import")
 def import_(
     files: Annotated[list[Path], typer.Argument(help="CSV, Excel (.xlsx) or Parquet files.")],
-    kind: Annotated[str | None, typer.Option(help=f"What the file holds: {', '.join(SCHEMAS)} (guessed from the columns if not given).")] = None,
-    map_: Annotated[list[str] | None, typer.Option("--map", help="Rename a column: 'YOUR HEADER=column'. Repeatable.")] = None,
-    timestamp_format: Annotated[str | None, typer.Option(help="strftime format of the timestamps, e.g. '%d/%m/%Y %H:%M'.")] = None,
-    counter_bits: Annotated[int | None, typer.Option(help="Width of raw PLC counters (16 or 32) so wraps are recognised.")] = None,
-    ignore_extra: Annotated[bool, typer.Option(help="Ignore columns Pilotline does not know.")] = False,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            help=f"What the file holds: {', '.join(SCHEMAS)} (guessed from the columns if not given)."
+        ),
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Rename a column: 'YOUR HEADER=column'. Repeatable."),
+    ] = None,
+    timestamp_format: Annotated[
+        str | None, typer.Option(help="strftime format of the timestamps, e.g. '%d/%m/%Y %H:%M'.")
+    ] = None,
+    counter_bits: Annotated[
+        int | None,
+        typer.Option(help="Width of raw PLC counters (16 or 32) so wraps are recognised."),
+    ] = None,
+    ignore_extra: Annotated[
+        bool, typer.Option(help="Ignore columns Pilotline does not know.")
+    ] = False,
 ) -> None:
     """Import machine data files. Each file is checked completely and stored all or nothing."""
     h = home()
@@ -181,26 +234,59 @@ def import_(
         mapping[src] = dst
     if counter_bits not in (None, 16, 32, 64):
         raise InputError("--counter-bits must be 16, 32 or 64")
-    options = ImportOptions(kind=kind, mapping=mapping, timestamp_format=timestamp_format,
-                            counter_bits=counter_bits, ignore_extra=ignore_extra)
+    options = ImportOptions(
+        kind=kind,
+        mapping=mapping,
+        timestamp_format=timestamp_format,
+        counter_bits=counter_bits,
+        ignore_extra=ignore_extra,
+    )
     for path in files:
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                      TimeRemainingColumn(), console=err, transient=True) as bar:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
             task = bar.add_task(f"Reading {path.name}", total=None)
-            summary = import_file(h.store, plant, path, options=options,
-                                  progress=lambda done, total: bar.update(task, completed=done, total=total))
+            summary = import_file(
+                h.store,
+                plant,
+                path,
+                options=options,
+                progress=lambda done, total, bar=bar, task=task: bar.update(  # type: ignore[misc]
+                    task, completed=done, total=total
+                ),
+            )
         skipped = f", {summary.skipped:,} already stored" if summary.skipped else ""
-        out.print(f"{path.name}: {summary.rows:,} {summary.kind} row(s), {summary.new_rows:,} new{skipped}.")
+        out.print(
+            f"{path.name}: {summary.rows:,} {summary.kind} row(s), {summary.new_rows:,} new{skipped}."
+        )
         for note in summary.notes:
             out.print(f"  {note}")
 
 
 @app.command()
 def oee(
-    by: Annotated[str, typer.Option(help="Group by machine, line or site and a period: shift, day, week, month or all. E.g. 'machine,shift'.")] = "machine,day",
-    from_: Annotated[str | None, typer.Option("--from", help="Start (ISO date or time; plant time unless an offset is given). Default: 7 days before --to.")] = None,
+    by: Annotated[
+        str,
+        typer.Option(
+            help="Group by machine, line or site and a period: shift, day, week, month or all. E.g. 'machine,shift'."
+        ),
+    ] = "machine,day",
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Start (ISO date or time; plant time unless an offset is given). Default: 7 days before --to.",
+        ),
+    ] = None,
     to: Annotated[str | None, typer.Option(help="End (exclusive). Default: now.")] = None,
-    machine: Annotated[list[str] | None, typer.Option(help="Only these machines. Repeatable.")] = None,
+    machine: Annotated[
+        list[str] | None, typer.Option(help="Only these machines. Repeatable.")
+    ] = None,
     format_: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """OEE, its factors and the ISO 22400 KPIs for shifts starting in a period."""
@@ -216,9 +302,17 @@ def oee(
 
 @app.command()
 def losses(
-    from_: Annotated[str | None, typer.Option("--from", help="Start (plant time unless an offset is given). Default: 7 days before --to.")] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Start (plant time unless an offset is given). Default: 7 days before --to.",
+        ),
+    ] = None,
     to: Annotated[str | None, typer.Option(help="End (exclusive). Default: now.")] = None,
-    machine: Annotated[list[str] | None, typer.Option(help="Only these machines. Repeatable.")] = None,
+    machine: Annotated[
+        list[str] | None, typer.Option(help="Only these machines. Repeatable.")
+    ] = None,
     format_: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """The loss waterfall (calendar time to fully productive time) and the downtime Pareto."""
@@ -228,29 +322,47 @@ def losses(
     start, end = _window(plant, from_, to)
     m = Measure(h.store, plant)
     total = m.oee(start=start, end=end, by="site", machines=machine)
-    steps = [{"step": label, "minutes": round(s / 60, 2), "kind": kind}
-             for label, s, kind in (waterfall(total[0]) if total else [])]
+    steps: list[dict[str, Any]] = [
+        {"step": label, "minutes": round(s / 60, 2), "kind": kind}
+        for label, s, kind in (waterfall(total[0]) if total else [])
+    ]
     pareto = m.pareto(start=start, end=end, machines=machine)
     if format_ == "json":
         sys.stdout.write(json.dumps({"waterfall": steps, "pareto": pareto}, indent=2) + "\n")
         return
     if format_ == "csv":
-        _emit([{**r, "lost_min": round(r["lost_s"] / 60, 2)} for r in pareto], "csv", [], "", plant.tz)
+        _emit(
+            [{**r, "lost_min": round(r["lost_s"] / 60, 2)} for r in pareto], "csv", [], "", plant.tz
+        )
         return
     table = Table(title="Where the time went")
     table.add_column("step")
     table.add_column("minutes", justify="right")
     for s in steps:
-        table.add_row(("  − " if s["kind"] == "loss" else "") + s["step"], f"{abs(s['minutes']):,.0f}")
+        table.add_row(
+            ("  − " if s["kind"] == "loss" else "") + s["step"], f"{abs(s['minutes']):,.0f}"
+        )
     out.print(table)
-    _emit(pareto, "table", ["reason", "category", "lost_s", "stops", "cumulative_share"], "Downtime by reason", plant.tz)
+    _emit(
+        pareto,
+        "table",
+        ["reason", "category", "lost_s", "stops", "cumulative_share"],
+        "Downtime by reason",
+        plant.tz,
+    )
 
 
 @report_app.command("shift")
 def report_shift(
-    from_: Annotated[str | None, typer.Option("--from", help="Start (plant time). Default: the last complete day's shifts.")] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", help="Start (plant time). Default: the last complete day's shifts."),
+    ] = None,
     to: Annotated[str | None, typer.Option(help="End (exclusive).")] = None,
-    output: Annotated[Path | None, typer.Option("--out", help="Where to write the HTML (default: HOME/reports/…).")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where to write the HTML (default: HOME/reports/…)."),
+    ] = None,
 ) -> None:
     """Write a self-contained HTML shift report: KPIs, loss waterfall, Pareto, state timeline."""
     h = home()
@@ -264,8 +376,14 @@ def report_shift(
     out.print(f"Report written to {path}")
 
 
-def _write_report(h: Home, plant: Plant, start: dt.datetime, end: dt.datetime, output: Path | None,
-                  title: str = "Shift report") -> Path:
+def _write_report(
+    h: Home,
+    plant: Plant,
+    start: dt.datetime,
+    end: dt.datetime,
+    output: Path | None,
+    title: str = "Shift report",
+) -> Path:
     page = render_shift_report(Measure(h.store, plant), start=start, end=end, title=title)
     path = output or h.path / "reports" / f"shift-{start.astimezone(plant.tz):%Y%m%d-%H%M}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -275,16 +393,22 @@ def _write_report(h: Home, plant: Plant, start: dt.datetime, end: dt.datetime, o
 
 @app.command()
 def demo(
-    no_serve: Annotated[bool, typer.Option("--no-serve", help="Only simulate and write the report, then exit.")] = False,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Only simulate and write the report, then exit.")
+    ] = False,
     days: Annotated[int, typer.Option(min=1, max=366, help="Days of history to simulate.")] = 14,
     machines: Annotated[int, typer.Option(min=1, max=500, help="Machines in the demo plant.")] = 6,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same plant.")] = 1,
-    force: Annotated[bool, typer.Option(help="Replace an existing store and plant.toml in the data directory.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Replace an existing store and plant.toml in the data directory.")
+    ] = False,
 ) -> None:
     """Simulate a plant into the data directory and write its report (the web app comes later)."""
     h = home()
     if (h.store.path.exists() or h.plant_file.exists()) and not force:
-        raise InputError(f"{h.path} already holds a plant; use an empty --home, or --force to replace it")
+        raise InputError(
+            f"{h.path} already holds a plant; use an empty --home, or --force to replace it"
+        )
     if force:
         for p in (h.store.path, h.store.path.with_suffix(".duckdb.wal"), h.plant_file):
             p.unlink(missing_ok=True)
@@ -301,15 +425,20 @@ def demo(
         import_table(h.store, plant, sim.states, kind="states", source="simulator states")
         import_table(h.store, plant, sim.counts, kind="counts", source="simulator counts")
     week = Measure(h.store, plant).oee(start=end - dt.timedelta(days=7), end=end, by="site")
-    path = _write_report(h, plant, (today - dt.timedelta(days=7)).astimezone(dt.UTC), end, None,
-                         title="Last 7 days")
+    path = _write_report(
+        h, plant, (today - dt.timedelta(days=7)).astimezone(dt.UTC), end, None, title="Last 7 days"
+    )
     out.print(f"Simulated {machines} machines over {days} days into {h.path}.")
     if week and week[0]["oee"] is not None:
         w = week[0]
-        out.print(f"Last 7 days: OEE {w['oee'] * 100:.1f} % (availability {w['availability'] * 100:.1f} %, "
-                  f"performance {w['performance'] * 100:.1f} %, quality {w['quality'] * 100:.1f} %).")
+        out.print(
+            f"Last 7 days: OEE {w['oee'] * 100:.1f} % (availability {w['availability'] * 100:.1f} %, "
+            f"performance {w['performance'] * 100:.1f} %, quality {w['quality'] * 100:.1f} %)."
+        )
     out.print(f"Report: {path}")
-    out.print(f"Next: pilotline --home {h.path} losses   |   pilotline --home {h.path} oee --by machine,shift")
+    out.print(
+        f"Next: pilotline --home {h.path} losses   |   pilotline --home {h.path} oee --by machine,shift"
+    )
     if not no_serve:
         out.print("The web app is not part of this release yet; the report above is the demo.")
 
@@ -326,10 +455,9 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:
+        # Usage errors from the command-line parser know how to show themselves.
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             sys.exit(exc.exit_code)
         raise

@@ -25,7 +25,9 @@ class CounterResult:
     resets: int
 
 
-def counter_increments(values: np.ndarray, *, previous: int | None, bits: int | None) -> CounterResult:
+def counter_increments(
+    values: np.ndarray, *, previous: int | None, bits: int | None
+) -> CounterResult:
     """Increments for one machine's readings in time order; the first uses ``previous`` if known."""
     values = np.asarray(values, dtype=np.int64)
     if values.size == 0:

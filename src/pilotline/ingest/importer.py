@@ -23,7 +23,13 @@ import pyarrow.compute as pc
 from pilotline.errors import ImportRejected, InputError, Problem
 from pilotline.ingest.counters import counter_increments
 from pilotline.ingest.operator import merge_operator_reasons
-from pilotline.ingest.parse import Problems, parse_counts, parse_text, parse_timestamps, required_present
+from pilotline.ingest.parse import (
+    Problems,
+    parse_counts,
+    parse_text,
+    parse_timestamps,
+    required_present,
+)
 from pilotline.ingest.reader import Batch, Progress, read_batches, read_headers
 from pilotline.ingest.schemas import SCHEMAS, STATE_WORDS, FileSchema, guess_kind
 from pilotline.plant.model import Plant
@@ -65,9 +71,15 @@ def resolve_columns(
     user = {k.strip().lower(): v.strip() for k, v in options.mapping.items()}
     for target in user.values():
         if target not in names:
-            problems.append(Problem(source, 1, None,
-                                    f"--map names the column {target!r}, which a {schema.kind} file does "
-                                    f"not have; its columns are {sorted(names)}"))
+            problems.append(
+                Problem(
+                    source,
+                    1,
+                    None,
+                    f"--map names the column {target!r}, which a {schema.kind} file does "
+                    f"not have; its columns are {sorted(names)}",
+                )
+            )
     for header in headers:
         low = header.strip().lower()
         if low in user:
@@ -81,20 +93,32 @@ def resolve_columns(
     used = list(mapping.values())
     for dup in sorted({u for u in used if used.count(u) > 1}):
         sources = [h for h, t in mapping.items() if t == dup]
-        problems.append(Problem(source, 1, None, f"columns {sources} all mean {dup!r}; keep one or use --map"))
+        problems.append(
+            Problem(source, 1, None, f"columns {sources} all mean {dup!r}; keep one or use --map")
+        )
     for col in schema.required:
         if col not in used:
-            problems.append(Problem(
-                source, 1, col,
-                f"required column is missing; expected a column named {col!r} "
-                f"({schema.column(col).help}) — name your column with --map 'YOUR HEADER={col}'"))
+            problems.append(
+                Problem(
+                    source,
+                    1,
+                    col,
+                    f"required column is missing; expected a column named {col!r} "
+                    f"({schema.column(col).help}) — name your column with --map 'YOUR HEADER={col}'",
+                )
+            )
     if not options.ignore_extra:
         for header in headers:
             if header not in mapping:
-                problems.append(Problem(
-                    source, 1, header,
-                    f"unexpected column for a {schema.kind} file (columns: {[c.name for c in schema.columns]}); "
-                    f"map it with --map '{header}=COLUMN' or pass --ignore-extra"))
+                problems.append(
+                    Problem(
+                        source,
+                        1,
+                        header,
+                        f"unexpected column for a {schema.kind} file (columns: {[c.name for c in schema.columns]}); "
+                        f"map it with --map '{header}=COLUMN' or pass --ignore-extra",
+                    )
+                )
     if problems:
         raise ImportRejected(problems)
     return mapping
@@ -102,8 +126,12 @@ def resolve_columns(
 
 # -- parsing ---------------------------------------------------------------------------------------
 def _parse_batch(
-    batch: Batch, mapping: dict[str, str], schema: FileSchema, problems: Problems,
-    tz: ZoneInfo | None, options: ImportOptions,
+    batch: Batch,
+    mapping: dict[str, str],
+    schema: FileSchema,
+    problems: Problems,
+    tz: ZoneInfo | None,
+    options: ImportOptions,
 ) -> pa.Table:
     n = batch.table.num_rows
     rows = np.arange(batch.first_row, batch.first_row + n, dtype=np.int64)
@@ -114,7 +142,9 @@ def _parse_batch(
             continue
         raw = present[column.name]
         if column.type == "timestamp":
-            value = parse_timestamps(raw, rows, column.name, problems, tz=tz, fmt=options.timestamp_format)
+            value = parse_timestamps(
+                raw, rows, column.name, problems, tz=tz, fmt=options.timestamp_format
+            )
         elif column.type == "count":
             value = parse_counts(raw, rows, column.name, problems)
         else:
@@ -123,11 +153,16 @@ def _parse_batch(
                 low = pc.utf8_lower(value)
                 words = pa.array(list(STATE_WORDS))
                 idx = pc.index_in(low, value_set=words)
-                bad = np.asarray(pc.and_(pc.is_valid(value), pc.is_null(idx)).to_numpy(zero_copy_only=False))
+                bad = np.asarray(
+                    pc.and_(pc.is_valid(value), pc.is_null(idx)).to_numpy(zero_copy_only=False)
+                )
                 if bad.any():
-                    problems.add_rows(rows[bad], column.name,
-                                      "is not a machine state; expected running, stopped or no_data",
-                                      value.filter(pa.array(bad)).to_pylist())
+                    problems.add_rows(
+                        rows[bad],
+                        column.name,
+                        "is not a machine state; expected running, stopped or no_data",
+                        value.filter(pa.array(bad)).to_pylist(),
+                    )
                 value = pc.take(pa.array(list(STATE_WORDS.values())), idx)
         if column.required:
             required_present(raw, rows, column.name, problems, f"a value ({column.help})")
@@ -141,23 +176,32 @@ def _check_machines(table: pa.Table, plant: Plant, problems: Problems) -> None:
     unknown_mask = pc.and_(unknown_mask, pc.is_valid(table["machine"]))
     if pc.any(unknown_mask).as_py():
         bad = table.filter(unknown_mask)
-        first = bad.group_by("machine", use_threads=False).aggregate([("_row", "min"), ("_row", "count")])
+        first = bad.group_by("machine", use_threads=False).aggregate(
+            [("_row", "min"), ("_row", "count")]
+        )
         for rec in first.to_pylist():
-            problems.add(rec["_row_min"], "machine",
-                         f"unknown machine {rec['machine']!r} ({rec['_row_count']} row(s)); "
-                         f"plant.toml has {known}")
+            problems.add(
+                rec["_row_min"],
+                "machine",
+                f"unknown machine {rec['machine']!r} ({rec['_row_count']} row(s)); "
+                f"plant.toml has {known}",
+            )
 
 
 def _check_duplicates(table: pa.Table, keys: list[str], problems: Problems, what: str) -> None:
     if table.num_rows == 0:
         return
     grouped = table.group_by(keys, use_threads=False).aggregate(
-        [("_row", "count"), ("_row", "min"), ("_row", "max")])
+        [("_row", "count"), ("_row", "min"), ("_row", "max")]
+    )
     dupes = grouped.filter(pc.greater(grouped["_row_count"], 1))
     for rec in dupes.slice(0, 20).to_pylist():
-        problems.add(rec["_row_max"], None,
-                     f"repeats row {rec['_row_min']}: the same {what} appears {rec['_row_count']} times; "
-                     "keep one row per " + what)
+        problems.add(
+            rec["_row_max"],
+            None,
+            f"repeats row {rec['_row_min']}: the same {what} appears {rec['_row_count']} times; "
+            "keep one row per " + what,
+        )
     problems.total += max(0, dupes.num_rows - 20)
 
 
@@ -167,7 +211,9 @@ def _check_order(table: pa.Table, start: str, end: str, problems: Problems) -> N
     bad = pc.fill_null(pc.less(table[end], table[start]), False)
     if pc.any(bad).as_py():
         for rec in table.filter(bad).slice(0, 20).to_pylist():
-            problems.add(rec["_row"], end, f"ends ({rec[end]} UTC) before it starts ({rec[start]} UTC)")
+            problems.add(
+                rec["_row"], end, f"ends ({rec[end]} UTC) before it starts ({rec[start]} UTC)"
+            )
 
 
 def _check_state_overlaps(table: pa.Table, problems: Problems) -> None:
@@ -181,18 +227,27 @@ def _check_state_overlaps(table: pa.Table, problems: Problems) -> None:
     has_end = ~np.isnat(ends[:-1])
     overlap = same & has_end & (ends[:-1] > starts[1:])
     for i in np.flatnonzero(overlap)[:20]:
-        problems.add(int(rows[i + 1]), "ts",
-                     f"this state starts at {starts[i + 1]} UTC, before the state in row {rows[i]} "
-                     f"ends ({ends[i]} UTC): states of one machine must not overlap")
+        problems.add(
+            int(rows[i + 1]),
+            "ts",
+            f"this state starts at {starts[i + 1]} UTC, before the state in row {rows[i]} "
+            f"ends ({ends[i]} UTC): states of one machine must not overlap",
+        )
 
 
-def _validate(table: pa.Table, kind: str, plant: Plant, problems: Problems, options: ImportOptions) -> pa.Table:
+def _validate(
+    table: pa.Table, kind: str, plant: Plant, problems: Problems, options: ImportOptions
+) -> pa.Table:
     _check_machines(table, plant, problems)
     ts = "start" if kind in ("reasons", "orders") else "ts"
     keys = {"orders": ["work_order", "machine", "start"]}.get(kind, ["machine", ts])
     table = table.sort_by([("machine", "ascending"), (ts, "ascending")])
-    _check_duplicates(table, keys, problems,
-                      "work order on a machine at one start time" if kind == "orders" else "machine and time")
+    _check_duplicates(
+        table,
+        keys,
+        problems,
+        "work order on a machine at one start time" if kind == "orders" else "machine and time",
+    )
     if kind == "states":
         _check_order(table, "ts", "end", problems)
         _check_state_overlaps(table, problems)
@@ -203,16 +258,24 @@ def _validate(table: pa.Table, kind: str, plant: Plant, problems: Problems, opti
             if col in table.column_names and of in table.column_names:
                 bad = pc.fill_null(pc.greater(table[col], table[of]), False)
                 for rec in table.filter(bad).slice(0, 20).to_pylist():
-                    problems.add(rec["_row"], col, f"{rec[col]} is more than {of} ({rec[of]}); "
-                                 f"{col} parts are part of the {of}")
+                    problems.add(
+                        rec["_row"],
+                        col,
+                        f"{rec[col]} is more than {of} ({rec[of]}); "
+                        f"{col} parts are part of the {of}",
+                    )
     elif kind == "counters" and options.counter_bits:
         limit = 1 << options.counter_bits
         for col in ("counter", "reject_counter"):
             if col in table.column_names:
                 bad = pc.fill_null(pc.greater_equal(table[col], limit), False)
                 for rec in table.filter(bad).slice(0, 20).to_pylist():
-                    problems.add(rec["_row"], col, f"{rec[col]} does not fit a {options.counter_bits}-bit "
-                                 f"counter (0 to {limit - 1})")
+                    problems.add(
+                        rec["_row"],
+                        col,
+                        f"{rec[col]} does not fit a {options.counter_bits}-bit "
+                        f"counter (0 to {limit - 1})",
+                    )
     return table
 
 
@@ -223,34 +286,62 @@ def _column(table: pa.Table, name: str, typ: pa.DataType, default: object = None
     return pa.array([default] * table.num_rows, typ)
 
 
-def _store_rows(session: StoreSession, kind: str, table: pa.Table, import_id: int,
-                options: ImportOptions, source: str) -> tuple[int, list[str]]:
+def _store_rows(
+    session: StoreSession,
+    kind: str,
+    table: pa.Table,
+    import_id: int,
+    options: ImportOptions,
+    source: str,
+) -> tuple[int, list[str]]:
     ids = pa.array(np.full(table.num_rows, import_id, dtype=np.int64))
     notes: list[str] = []
     if kind == "states":
-        data = pa.table({
-            "machine": table["machine"], "start_ts": table["ts"],
-            "end_ts": _column(table, "end", pa.timestamp("us")), "state": table["state"],
-            "reason": _column(table, "reason", pa.string()), "import_id": ids})
+        data = pa.table(
+            {
+                "machine": table["machine"],
+                "start_ts": table["ts"],
+                "end_ts": _column(table, "end", pa.timestamp("us")),
+                "state": table["state"],
+                "reason": _column(table, "reason", pa.string()),
+                "import_id": ids,
+            }
+        )
         return _insert(session, "states", data, source), notes
     if kind == "counts":
         zeros = pa.array(np.zeros(table.num_rows, dtype=np.int64))
-        data = pa.table({
-            "machine": table["machine"], "ts": table["ts"], "total": table["total"],
-            "reject": pc.fill_null(table["reject"], 0) if "reject" in table.column_names else zeros,
-            "rework": pc.fill_null(table["rework"], 0) if "rework" in table.column_names else zeros,
-            "product": _column(table, "product", pa.string()),
-            "work_order": _column(table, "work_order", pa.string()),
-            "reject_reason": _column(table, "reject_reason", pa.string()), "import_id": ids})
+        data = pa.table(
+            {
+                "machine": table["machine"],
+                "ts": table["ts"],
+                "total": table["total"],
+                "reject": pc.fill_null(table["reject"], 0)
+                if "reject" in table.column_names
+                else zeros,
+                "rework": pc.fill_null(table["rework"], 0)
+                if "rework" in table.column_names
+                else zeros,
+                "product": _column(table, "product", pa.string()),
+                "work_order": _column(table, "work_order", pa.string()),
+                "reject_reason": _column(table, "reject_reason", pa.string()),
+                "import_id": ids,
+            }
+        )
         return _insert(session, "counts", data, source), notes
     if kind == "counters":
         return _store_counters(session, table, import_id, options, source)
     if kind == "orders":
-        data = pa.table({
-            "work_order": table["work_order"], "machine": table["machine"],
-            "product": _column(table, "product", pa.string()), "start_ts": table["start"],
-            "end_ts": _column(table, "end", pa.timestamp("us")),
-            "quantity": _column(table, "quantity", pa.int64()), "import_id": ids})
+        data = pa.table(
+            {
+                "work_order": table["work_order"],
+                "machine": table["machine"],
+                "product": _column(table, "product", pa.string()),
+                "start_ts": table["start"],
+                "end_ts": _column(table, "end", pa.timestamp("us")),
+                "quantity": _column(table, "quantity", pa.int64()),
+                "import_id": ids,
+            }
+        )
         return _insert(session, "work_orders", data, source), notes
     return merge_operator_reasons(session, table, import_id), notes
 
@@ -258,17 +349,25 @@ def _store_rows(session: StoreSession, kind: str, table: pa.Table, import_id: in
 def _insert(session: StoreSession, table_name: str, data: pa.Table, source: str) -> int:
     conflicts = session.conflicts(table_name, data)
     if conflicts:
-        raise ImportRejected([
-            Problem(source, None, None,
+        raise ImportRejected(
+            [
+                Problem(
+                    source,
+                    None,
+                    None,
                     f"{', '.join(f'{k}={v}' for k, v in c.key.items())} is already stored with "
                     f"{c.stored}, but this file says {c.incoming}; nothing was changed. Delete the "
-                    "stored data first if the file is the correct one.")
-            for c in conflicts])
+                    "stored data first if the file is the correct one.",
+                )
+                for c in conflicts
+            ]
+        )
     return session.insert_new(table_name, data).new
 
 
-def _store_counters(session: StoreSession, table: pa.Table, import_id: int,
-                    options: ImportOptions, source: str) -> tuple[int, list[str]]:
+def _store_counters(
+    session: StoreSession, table: pa.Table, import_id: int, options: ImportOptions, source: str
+) -> tuple[int, list[str]]:
     new_total = 0
     wraps = resets = 0
     problems: list[Problem] = []
@@ -283,7 +382,8 @@ def _store_counters(session: StoreSession, table: pa.Table, import_id: int,
                 continue
             stored = session.arrow(
                 "SELECT ts, value FROM counter_readings WHERE machine = ? AND counter = ? ORDER BY ts",
-                [machine, counter])
+                [machine, counter],
+            )
             ts = part["ts"].to_numpy(zero_copy_only=False)
             values = part[counter].to_numpy(zero_copy_only=False).astype(np.int64)
             previous = None
@@ -295,31 +395,51 @@ def _store_counters(session: StoreSession, table: pa.Table, import_id: int,
                 late = ~known & (ts < last)
                 if late.any():
                     row = int(part["_row"].to_numpy()[np.flatnonzero(late)[0]])
-                    problems.append(Problem(source, row, "ts",
-                        f"counter readings for {machine!r} are already stored up to {last} UTC; a raw "
-                        "counter file must continue after them (import counter files in time order)"))
+                    problems.append(
+                        Problem(
+                            source,
+                            row,
+                            "ts",
+                            f"counter readings for {machine!r} are already stored up to {last} UTC; a raw "
+                            "counter file must continue after them (import counter files in time order)",
+                        )
+                    )
                     continue
                 previous = int(stored["value"].to_numpy()[-1])
             result = counter_increments(values[keep], previous=previous, bits=options.counter_bits)
             increments[counter] = result.increments
             wraps += result.wraps
             resets += result.resets
-            reading_parts.append(pa.table({
-                "machine": pa.array([machine] * int(keep.sum()), pa.string()),
-                "counter": pa.array([counter] * int(keep.sum()), pa.string()),
-                "ts": part["ts"].filter(pa.array(keep)), "value": pa.array(values[keep]),
-                "import_id": pa.array(np.full(int(keep.sum()), import_id, dtype=np.int64))}))
+            reading_parts.append(
+                pa.table(
+                    {
+                        "machine": pa.array([machine] * int(keep.sum()), pa.string()),
+                        "counter": pa.array([counter] * int(keep.sum()), pa.string()),
+                        "ts": part["ts"].filter(pa.array(keep)),
+                        "value": pa.array(values[keep]),
+                        "import_id": pa.array(np.full(int(keep.sum()), import_id, dtype=np.int64)),
+                    }
+                )
+            )
         if "counter" not in increments or not keep.any():
             continue
         total = increments["counter"]
         reject = increments.get("reject_counter", np.zeros_like(total))
-        count_parts.append(pa.table({
-            "machine": pa.array([machine] * len(total), pa.string()),
-            "ts": part["ts"].filter(pa.array(keep)), "total": pa.array(total),
-            "reject": pa.array(np.minimum(reject, total)), "rework": pa.array(np.zeros_like(total)),
-            "product": pa.nulls(len(total), pa.string()), "work_order": pa.nulls(len(total), pa.string()),
-            "reject_reason": pa.nulls(len(total), pa.string()),
-            "import_id": pa.array(np.full(len(total), import_id, dtype=np.int64))}))
+        count_parts.append(
+            pa.table(
+                {
+                    "machine": pa.array([machine] * len(total), pa.string()),
+                    "ts": part["ts"].filter(pa.array(keep)),
+                    "total": pa.array(total),
+                    "reject": pa.array(np.minimum(reject, total)),
+                    "rework": pa.array(np.zeros_like(total)),
+                    "product": pa.nulls(len(total), pa.string()),
+                    "work_order": pa.nulls(len(total), pa.string()),
+                    "reject_reason": pa.nulls(len(total), pa.string()),
+                    "import_id": pa.array(np.full(len(total), import_id, dtype=np.int64)),
+                }
+            )
+        )
     if problems:
         raise ImportRejected(problems)
     for readings in reading_parts:
@@ -335,13 +455,21 @@ def _store_counters(session: StoreSession, table: pa.Table, import_id: int,
 
 
 # -- entry points ------------------------------------------------------------------------------------
-def _run(store: EmbeddedStore, plant: Plant, batches: Iterable[Batch], headers: list[str],
-         source: str, sha256: str, options: ImportOptions) -> ImportSummary:
+def _run(
+    store: EmbeddedStore,
+    plant: Plant,
+    batches: Iterable[Batch],
+    headers: list[str],
+    source: str,
+    sha256: str,
+    options: ImportOptions,
+) -> ImportSummary:
     kind = options.kind or guess_kind(headers)
     if kind is None:
         raise InputError(
             f"{source}: cannot tell what this file holds from its columns {headers}; "
-            f"give --kind ({', '.join(SCHEMAS)})")
+            f"give --kind ({', '.join(SCHEMAS)})"
+        )
     if kind not in SCHEMAS:
         raise InputError(f"unknown kind {kind!r}; expected one of {', '.join(SCHEMAS)}")
     schema = SCHEMAS[kind]
@@ -363,15 +491,25 @@ def _run(store: EmbeddedStore, plant: Plant, batches: Iterable[Batch], headers: 
     with store.session(write=True) as session, session.transaction():
         import_id = session.next_import_id()
         new_rows, notes = _store_rows(session, kind, table, import_id, options, source)
-        session.record_import(import_id=import_id, file=source, sha256=sha256, kind=kind,
-                              rows=table.num_rows, new_rows=new_rows)
+        session.record_import(
+            import_id=import_id,
+            file=source,
+            sha256=sha256,
+            kind=kind,
+            rows=table.num_rows,
+            new_rows=new_rows,
+        )
     log.info("imported %s: %d rows, %d new", source, table.num_rows, new_rows)
     return ImportSummary(source, kind, table.num_rows, new_rows, notes)
 
 
 def _more(problems: Problems, source: str) -> list[Problem]:
     extra = problems.total - len(problems.items)
-    return [Problem(source, None, None, f"… and {extra} more problem(s) of the kinds above")] if extra > 0 else []
+    return (
+        [Problem(source, None, None, f"… and {extra} more problem(s) of the kinds above")]
+        if extra > 0
+        else []
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -382,21 +520,48 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def import_file(store: EmbeddedStore, plant: Plant, path: Path, *,
-                options: ImportOptions | None = None, progress: Progress | None = None) -> ImportSummary:
+def import_file(
+    store: EmbeddedStore,
+    plant: Plant,
+    path: Path,
+    *,
+    options: ImportOptions | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
     """Validate a CSV, Excel or Parquet file completely, then store it in one transaction."""
     options = options or ImportOptions()
     headers = read_headers(path)
-    return _run(store, plant, read_batches(path, progress=progress), headers, str(path),
-                _sha256(path), options)
+    return _run(
+        store,
+        plant,
+        read_batches(path, progress=progress),
+        headers,
+        str(path),
+        _sha256(path),
+        options,
+    )
 
 
-def import_table(store: EmbeddedStore, plant: Plant, table: pa.Table, *, kind: str,
-                 source: str = "(table)", options: ImportOptions | None = None) -> ImportSummary:
+def import_table(
+    store: EmbeddedStore,
+    plant: Plant,
+    table: pa.Table,
+    *,
+    kind: str,
+    source: str = "(table)",
+    options: ImportOptions | None = None,
+) -> ImportSummary:
     """Import an Arrow table with the same checks as a file (used by the simulator and the API)."""
     options = options or ImportOptions(kind=kind)
     if options.kind != kind:
-        options = ImportOptions(kind, options.mapping, options.timestamp_format,
-                                options.counter_bits, options.ignore_extra)
-    stamp = hashlib.sha256(f"{source}:{table.num_rows}:{dt.datetime.now(dt.UTC)}".encode()).hexdigest()
+        options = ImportOptions(
+            kind,
+            options.mapping,
+            options.timestamp_format,
+            options.counter_bits,
+            options.ignore_extra,
+        )
+    stamp = hashlib.sha256(
+        f"{source}:{table.num_rows}:{dt.datetime.now(dt.UTC)}".encode()
+    ).hexdigest()
     return _run(store, plant, [Batch(table, 1)], list(table.column_names), source, stamp, options)

@@ -35,7 +35,9 @@ class Problems:
         if len(self.items) < self.limit:
             self.items.append(Problem(self.file, row, column, message))
 
-    def add_rows(self, rows: np.ndarray, column: str | None, message: str, values: list[object] | None = None) -> None:
+    def add_rows(
+        self, rows: np.ndarray, column: str | None, message: str, values: list[object] | None = None
+    ) -> None:
         for i, row in enumerate(rows.tolist()):
             suffix = f" (found {values[i]!r})" if values is not None else ""
             self.add(int(row), column, message + suffix)
@@ -48,13 +50,17 @@ def _bad_mask(raw: pa.Array, parsed: pa.Array) -> np.ndarray:
     return np.asarray(pc.and_(pc.is_valid(raw), pc.is_null(parsed)).to_numpy(zero_copy_only=False))
 
 
-def required_present(col: pa.Array, rows: np.ndarray, name: str, problems: Problems, expected: str) -> None:
+def required_present(
+    col: pa.Array, rows: np.ndarray, name: str, problems: Problems, expected: str
+) -> None:
     missing = np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False))
     if missing.any():
         problems.add_rows(rows[missing], name, f"is empty; expected {expected}")
 
 
-def _python_parse(values: list[str | None], tz: ZoneInfo | None, fmt: str | None) -> list[dt.datetime | str | None]:
+def _python_parse(
+    values: list[str | None], tz: ZoneInfo | None, fmt: str | None
+) -> list[dt.datetime | str | None]:
     """Per-row parse, used only to locate problems or read mixed columns. str = error message."""
     out: list[dt.datetime | str | None] = []
     for v in values:
@@ -62,7 +68,11 @@ def _python_parse(values: list[str | None], tz: ZoneInfo | None, fmt: str | None
             out.append(None)
             continue
         try:
-            ts = dt.datetime.strptime(v.strip(), fmt) if fmt else dt.datetime.fromisoformat(v.strip())
+            ts = (
+                dt.datetime.strptime(v.strip(), fmt)  # noqa: DTZ007 - zone applied below
+                if fmt
+                else dt.datetime.fromisoformat(v.strip())
+            )
         except ValueError:
             out.append(
                 f"cannot read {v!r} as a timestamp; expected "
@@ -110,11 +120,17 @@ def parse_timestamps(
         if t.tz is not None:
             return pc.cast(pc.cast(col, UTC_US), NAIVE_US)
         if tz is None:
-            problems.add(None, name, "timestamps have no time zone and the plant has none; set [site] timezone")
+            problems.add(
+                None,
+                name,
+                "timestamps have no time zone and the plant has none; set [site] timezone",
+            )
             return pa.nulls(len(col), NAIVE_US)
         return _localize(pc.cast(col, NAIVE_US), rows, name, problems, tz)
     if pa.types.is_date(t):
-        return _localize(pc.cast(pc.cast(col, pa.timestamp("s")), NAIVE_US), rows, name, problems, tz)
+        return _localize(
+            pc.cast(pc.cast(col, pa.timestamp("s")), NAIVE_US), rows, name, problems, tz
+        )
     if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
         problems.add(None, name, f"holds {t} values; expected timestamps")
         return pa.nulls(len(col), NAIVE_US)
@@ -123,8 +139,12 @@ def parse_timestamps(
         parsed = pc.strptime(col, format=fmt, unit="us", error_is_null=True)
         bad = _bad_mask(col, parsed)
         if bad.any():
-            problems.add_rows(rows[bad], name, f"cannot be read with the format {fmt!r}",
-                              col.filter(pa.array(bad)).to_pylist())
+            problems.add_rows(
+                rows[bad],
+                name,
+                f"cannot be read with the format {fmt!r}",
+                col.filter(pa.array(bad)).to_pylist(),
+            )
             return parsed
         if "%z" in fmt:
             return pc.cast(pc.cast(parsed, UTC_US), NAIVE_US)
@@ -151,10 +171,16 @@ def parse_timestamps(
     return pa.array(good, NAIVE_US)
 
 
-def _localize(naive: pa.Array, rows: np.ndarray, name: str, problems: Problems, tz: ZoneInfo | None) -> pa.Array:
+def _localize(
+    naive: pa.Array, rows: np.ndarray, name: str, problems: Problems, tz: ZoneInfo | None
+) -> pa.Array:
     if tz is None:
-        problems.add(None, name, "timestamps have no UTC offset and the plant has no time zone; "
-                                 "add offsets or set [site] timezone in plant.toml")
+        problems.add(
+            None,
+            name,
+            "timestamps have no UTC offset and the plant has no time zone; "
+            "add offsets or set [site] timezone in plant.toml",
+        )
         return pa.nulls(len(naive), NAIVE_US)
     try:
         aware = pc.assume_timezone(naive, timezone=tz.key, ambiguous="raise", nonexistent="raise")
@@ -176,7 +202,9 @@ def _localize(naive: pa.Array, rows: np.ndarray, name: str, problems: Problems, 
     return pa.array(out, NAIVE_US)
 
 
-def parse_counts(col: pa.Array | pa.ChunkedArray, rows: np.ndarray, name: str, problems: Problems) -> pa.Array:
+def parse_counts(
+    col: pa.Array | pa.ChunkedArray, rows: np.ndarray, name: str, problems: Problems
+) -> pa.Array:
     """Parse whole, non-negative numbers (``12`` or ``12.0``); anything else is a problem."""
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
@@ -185,8 +213,12 @@ def parse_counts(col: pa.Array | pa.ChunkedArray, rows: np.ndarray, name: str, p
         ok = pc.match_substring_regex(col, r"^[-+]?\d+(\.\d*)?$")
         bad = np.asarray(pc.and_(pc.is_valid(col), pc.invert(ok)).to_numpy(zero_copy_only=False))
         if bad.any():
-            problems.add_rows(rows[bad], name, "is not a number; expected a whole number of parts",
-                              col.filter(pa.array(bad)).to_pylist())
+            problems.add_rows(
+                rows[bad],
+                name,
+                "is not a number; expected a whole number of parts",
+                col.filter(pa.array(bad)).to_pylist(),
+            )
         col = pc.cast(pc.if_else(ok, col, pa.scalar(None, pa.string())), pa.float64())
     elif not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
         problems.add(None, name, f"holds {col.type} values; expected whole numbers")
@@ -196,13 +228,18 @@ def parse_counts(col: pa.Array | pa.ChunkedArray, rows: np.ndarray, name: str, p
         negative = values < 0
         fractional = ~np.isnan(values) & (values != np.floor(values))
     if negative.any():
-        problems.add_rows(rows[negative], name, "is negative; expected 0 or more parts",
-                          values[negative].tolist())
+        problems.add_rows(
+            rows[negative], name, "is negative; expected 0 or more parts", values[negative].tolist()
+        )
     if fractional.any():
-        problems.add_rows(rows[fractional], name, "is not a whole number of parts",
-                          values[fractional].tolist())
-    return pc.cast(pc.if_else(pc.is_nan(pa.array(values)), pa.scalar(None, pa.float64()), pa.array(values)),
-                   pa.int64(), safe=False)
+        problems.add_rows(
+            rows[fractional], name, "is not a whole number of parts", values[fractional].tolist()
+        )
+    return pc.cast(
+        pc.if_else(pc.is_nan(pa.array(values)), pa.scalar(None, pa.float64()), pa.array(values)),
+        pa.int64(),
+        safe=False,
+    )
 
 
 def parse_text(col: pa.Array | pa.ChunkedArray) -> pa.Array:

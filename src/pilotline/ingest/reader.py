@@ -48,9 +48,17 @@ class _CountingReader(io.RawIOBase):
 
 
 def file_format(path: Path) -> str:
-    suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".gz" else path.suffix.lower()
-    formats = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".parquet": "parquet",
-               ".pq": "parquet"}
+    suffix = (
+        "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".gz" else path.suffix.lower()
+    )
+    formats = {
+        ".csv": "csv",
+        ".txt": "csv",
+        ".tsv": "csv",
+        ".xlsx": "xlsx",
+        ".parquet": "parquet",
+        ".pq": "parquet",
+    }
     if suffix not in formats:
         raise InputError(
             f"{path}: cannot read files of type '{suffix or '(none)'}'; "
@@ -63,7 +71,13 @@ def _sniff_csv(path: Path) -> tuple[list[str], str]:
     with path.open("r", encoding="utf-8-sig", newline="") as fh:
         first = fh.readline()
     if not first.strip():
-        raise ImportRejected([Problem(str(path), None, None, "the file is empty; expected a header row and data rows")])
+        raise ImportRejected(
+            [
+                Problem(
+                    str(path), None, None, "the file is empty; expected a header row and data rows"
+                )
+            ]
+        )
     delimiter = max([",", ";", "\t", "|"], key=first.count)
     header = next(csv.reader([first], delimiter=delimiter))
     return [h.strip() for h in header], delimiter
@@ -82,7 +96,7 @@ def _csv_batches(path: Path, progress: Progress | None) -> Iterator[Batch]:
     header, delimiter = _sniff_csv(path)
     size = path.stat().st_size
     with path.open("rb") as fh:
-        counting = _CountingReader(fh, progress, size)  # type: ignore[arg-type]
+        counting = _CountingReader(fh, progress, size)
         reader = pacsv.open_csv(
             io.BufferedReader(counting, buffer_size=1 << 20),
             read_options=pacsv.ReadOptions(block_size=8 << 20, use_threads=True),
@@ -133,8 +147,12 @@ def _xlsx_batches(path: Path, progress: Progress | None) -> Iterator[Batch]:
         rows = ws.iter_rows(values_only=True)
         first = next(rows, None)
         if first is None:
-            raise ImportRejected([Problem(str(path), None, None, "the workbook's first sheet is empty")])
-        header = [str(h).strip() if h is not None else f"column {i + 1}" for i, h in enumerate(first)]
+            raise ImportRejected(
+                [Problem(str(path), None, None, "the workbook's first sheet is empty")]
+            )
+        header = [
+            str(h).strip() if h is not None else f"column {i + 1}" for i, h in enumerate(first)
+        ]
         total = ws.max_row or 0
         buffer: list[list[str | None]] = [[] for _ in header]
         start, n = 2, 0
@@ -145,13 +163,23 @@ def _xlsx_batches(path: Path, progress: Progress | None) -> Iterator[Batch]:
                 buffer[i].append(_cell_text(values[i]) if i < len(values) else None)
             n += 1
             if n % BATCH_ROWS == 0:
-                yield Batch(pa.table({h: pa.array(c, pa.string()) for h, c in zip(header, buffer, strict=True)}), start)
+                yield Batch(
+                    pa.table(
+                        {h: pa.array(c, pa.string()) for h, c in zip(header, buffer, strict=True)}
+                    ),
+                    start,
+                )
                 start += BATCH_ROWS
                 buffer = [[] for _ in header]
                 if progress:
                     progress(n, total)
         if buffer[0]:
-            yield Batch(pa.table({h: pa.array(c, pa.string()) for h, c in zip(header, buffer, strict=True)}), start)
+            yield Batch(
+                pa.table(
+                    {h: pa.array(c, pa.string()) for h, c in zip(header, buffer, strict=True)}
+                ),
+                start,
+            )
         if progress:
             progress(total, total)
     finally:
@@ -183,4 +211,6 @@ def read_batches(path: Path, *, progress: Progress | None = None) -> Iterator[Ba
         else:
             yield from _parquet_batches(path, progress)
     except pa.ArrowInvalid as exc:
-        raise ImportRejected([Problem(str(path), None, None, f"cannot be read as {fmt}: {exc}")]) from None
+        raise ImportRejected(
+            [Problem(str(path), None, None, f"cannot be read as {fmt}: {exc}")]
+        ) from None

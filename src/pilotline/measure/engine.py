@@ -28,9 +28,20 @@ import pyarrow as pa
 from pilotline.plant.model import Plant
 
 SUM_COLUMNS = (
-    "segment_s", "planned_stop_s", "no_data_s", "breakdown_s", "setup_s", "unexplained_s",
-    "minor_stop_s", "failures", "stops", "total_count", "reject_count", "rework_count",
-    "ideal_s", "good_ideal_s",
+    "segment_s",
+    "planned_stop_s",
+    "no_data_s",
+    "breakdown_s",
+    "setup_s",
+    "unexplained_s",
+    "minor_stop_s",
+    "failures",
+    "stops",
+    "total_count",
+    "reject_count",
+    "rework_count",
+    "ideal_s",
+    "good_ideal_s",
 )
 
 
@@ -50,18 +61,22 @@ def _reasons_table(plant: Plant) -> pa.Table:
 
 def _ideal_table(plant: Plant) -> pa.Table:
     rows = [(p.id, m, s) for p in plant.products for m, s in p.ideal_cycle_s.items()]
-    return pa.table({
-        "p_product": pa.array([r[0] for r in rows], pa.string()),
-        "p_machine": pa.array([r[1] for r in rows], pa.string()),
-        "p_ict": pa.array([r[2] for r in rows], pa.float64()),
-    })
+    return pa.table(
+        {
+            "p_product": pa.array([r[0] for r in rows], pa.string()),
+            "p_machine": pa.array([r[1] for r in rows], pa.string()),
+            "p_ict": pa.array([r[2] for r in rows], pa.float64()),
+        }
+    )
 
 
 def _machines_table(plant: Plant) -> pa.Table:
-    return pa.table({
-        "m_machine": [m.id for _, m in plant.machines],
-        "m_ict": pa.array([m.ideal_cycle_s for _, m in plant.machines], pa.float64()),
-    })
+    return pa.table(
+        {
+            "m_machine": [m.id for _, m in plant.machines],
+            "m_ict": pa.array([m.ideal_cycle_s for _, m in plant.machines], pa.float64()),
+        }
+    )
 
 
 def _epoch(col: Any) -> Any:
@@ -74,24 +89,26 @@ def stop_intervals(con: Any, plant: Plant, inputs: Inputs, lo: float, hi: float)
     s = states.mutate(s0=_epoch(states.start_ts), s_end=_epoch(states.end_ts))
     s = s.filter(s.s0 < hi)
     nxt = s.s0.lead().over(ibis.window(group_by=s.machine, order_by=s.s0))
-    s = s.mutate(s1=ibis.least(ibis.coalesce(s.s_end, nxt, inputs.now), ibis.coalesce(nxt, inputs.now)))
+    s = s.mutate(
+        s1=ibis.least(ibis.coalesce(s.s_end, nxt, inputs.now), ibis.coalesce(nxt, inputs.now))
+    )
     s = s.filter(s.s1 > lo)
     ops = con.table("operator_reasons")
-    o = ops.select(o_machine=ops.machine, o0=_epoch(ops.start_ts), o1=_epoch(ops.end_ts), o_reason=ops.reason)
+    o = ops.select(
+        o_machine=ops.machine, o0=_epoch(ops.start_ts), o1=_epoch(ops.end_ts), o_reason=ops.reason
+    )
     s = s.left_join(o, [s.machine == o.o_machine, s.s0 >= o.o0, s.s0 < o.o1])
     s = s.mutate(reason=ibis.coalesce(s.o_reason, s.reason))
     reasons = ibis.memtable(_reasons_table(plant))
     s = s.mutate(reason_key=s.reason.lower().strip())
     s = s.left_join(reasons, s.reason_key == reasons.reason_key)
     duration = s.s1 - s.s0
-    category = (
-        ibis.cases(
-            (s.state == "running", "run"),
-            (s.state == "no_data", "no_data"),
-            (s.category.notnull(), s.category),
-            (duration <= inputs.minor_stop_s, "minor_stop"),
-            else_="unexplained",
-        )
+    category = ibis.cases(
+        (s.state == "running", "run"),
+        (s.state == "no_data", "no_data"),
+        (s.category.notnull(), s.category),
+        (duration <= inputs.minor_stop_s, "minor_stop"),
+        else_="unexplained",
     )
     return s.select("machine", "state", "reason", "s0", "s1", category=category)
 
@@ -121,15 +138,21 @@ def segment_facts(con: Any, plant: Plant, inputs: Inputs, *, use_orders: bool) -
         unexplained_s=time_in("unexplained"),
         minor_stop_s=time_in("minor_stop"),
         failures=ibis.ifelse((j.category == "breakdown") & starts_here, 1, 0).sum(),
-        stops=ibis.ifelse((j.state != "running") & (j.state != "no_data") & starts_here, 1, 0).sum(),
+        stops=ibis.ifelse(
+            (j.state != "running") & (j.state != "no_data") & starts_here, 1, 0
+        ).sum(),
     )
 
     counts = con.table("counts")
     c = counts.mutate(t=_epoch(counts.ts)).filter(lambda t: (t.t > lo) & (t.t <= hi))
     if use_orders:
         wo = con.table("work_orders")
-        w = wo.select(w_machine=wo.machine, w_product=wo.product, w0=_epoch(wo.start_ts),
-                      w1=ibis.coalesce(_epoch(wo.end_ts), inputs.now))
+        w = wo.select(
+            w_machine=wo.machine,
+            w_product=wo.product,
+            w0=_epoch(wo.start_ts),
+            w1=ibis.coalesce(_epoch(wo.end_ts), inputs.now),
+        )
         c = c.left_join(w, [c.machine == w.w_machine, c.t > w.w0, c.t <= w.w1])
         c = c.mutate(product=ibis.coalesce(c.product, c.w_product))
     ideal = ibis.memtable(_ideal_table(plant))
@@ -146,13 +169,28 @@ def segment_facts(con: Any, plant: Plant, inputs: Inputs, *, use_orders: bool) -
         good_ideal_s=((jc.total - jc.reject) * jc.ict).sum(),
     )
 
-    f = seg.left_join(state_time, [seg.machine == state_time.machine, seg.seg_start == state_time.seg_start])
-    f = f.left_join(count_facts, [f.machine == count_facts.machine, f.seg_start == count_facts.seg_start])
+    f = seg.left_join(
+        state_time, [seg.machine == state_time.machine, seg.seg_start == state_time.seg_start]
+    )
+    f = f.left_join(
+        count_facts, [f.machine == count_facts.machine, f.seg_start == count_facts.seg_start]
+    )
     segment_s = f.seg_end - f.seg_start
     z = 0.0
     return f.select(
-        "machine", "line", "site", "shift", "shift_key", "shift_start", "shift_end",
-        "day_start", "day_end", "week_start", "week_end", "month_start", "month_end",
+        "machine",
+        "line",
+        "site",
+        "shift",
+        "shift_key",
+        "shift_start",
+        "shift_end",
+        "day_start",
+        "day_end",
+        "week_start",
+        "week_end",
+        "month_start",
+        "month_end",
         segment_s=segment_s,
         planned_stop_s=ibis.coalesce(f.planned_stop_s, z),
         no_data_s=ibis.coalesce(f.no_data_state_s, z) + segment_s - ibis.coalesce(f.covered_s, z),
@@ -174,14 +212,18 @@ def _ratio(num: Any, den: Any) -> Any:
     return ibis.ifelse(den > 0, num / den, ibis.null("float64"))
 
 
-def rollup(facts: Any, *, by: list[str], grain: str, range_start: dt.datetime, range_end: dt.datetime) -> Any:
+def rollup(
+    facts: Any, *, by: list[str], grain: str, range_start: dt.datetime, range_end: dt.datetime
+) -> Any:
     """Sum times and counts over the groups, then compute ratios (never an average of ratios)."""
     if grain == "shift":
         bounds = {"period_start": facts.shift_start, "period_end": facts.shift_end}
         keys = ["shift_key", "shift"]
     elif grain == "all":
-        bounds = {"period_start": ibis.literal(range_start.timestamp()),
-                  "period_end": ibis.literal(range_end.timestamp())}
+        bounds = {
+            "period_start": ibis.literal(range_start.timestamp()),
+            "period_end": ibis.literal(range_end.timestamp()),
+        }
         keys = []
     else:
         bounds = {"period_start": facts[f"{grain}_start"], "period_end": facts[f"{grain}_end"]}
@@ -196,8 +238,10 @@ def rollup(facts: Any, *, by: list[str], grain: str, range_start: dt.datetime, r
         calendar_s=(agg.period_end - agg.period_start) * agg.machines,
         planned_s=agg.segment_s - agg.planned_stop_s - agg.no_data_s,
     )
-    a = a.mutate(run_s=a.planned_s - a.breakdown_s - a.setup_s - a.unexplained_s,
-                 good_count=a.total_count - a.reject_count)
+    a = a.mutate(
+        run_s=a.planned_s - a.breakdown_s - a.setup_s - a.unexplained_s,
+        good_count=a.total_count - a.reject_count,
+    )
     a = a.mutate(
         availability=_ratio(a.run_s, a.planned_s),
         performance=_ratio(a.ideal_s, a.run_s),
@@ -232,7 +276,12 @@ def pareto(con: Any, plant: Plant, inputs: Inputs) -> Any:
     st = st.filter(st.category.notin(["run", "no_data", "planned_stop"]))
     j = seg.join(st, [seg.machine == st.machine, st.s0 < seg.seg_end, st.s1 > seg.seg_start])
     overlap = ibis.least(j.s1, j.seg_end) - ibis.greatest(j.s0, j.seg_start)
-    j = j.mutate(reason=ibis.coalesce(j.reason, ibis.literal("(no reason)")), overlap=overlap,
-                 starts_here=ibis.ifelse((j.s0 >= j.seg_start) & (j.s0 < j.seg_end), 1, 0))
-    out = j.group_by(["reason", "category"]).aggregate(lost_s=j.overlap.sum(), stops=j.starts_here.sum())
+    j = j.mutate(
+        reason=ibis.coalesce(j.reason, ibis.literal("(no reason)")),
+        overlap=overlap,
+        starts_here=ibis.ifelse((j.s0 >= j.seg_start) & (j.s0 < j.seg_end), 1, 0),
+    )
+    out = j.group_by(["reason", "category"]).aggregate(
+        lost_s=j.overlap.sum(), stops=j.starts_here.sum()
+    )
     return out.order_by([ibis.desc("lost_s"), "reason"])

@@ -29,30 +29,101 @@ class Kpi:
 
 
 KPIS: tuple[Kpi, ...] = (
-    Kpi("planned_s", "Planned production time", "shift time − breaks − planned stops − no data", "s",
-        "Time the machine was scheduled to produce and we know what it did."),
-    Kpi("run_s", "Run time", "planned time − breakdowns − setups − unexplained stops", "s",
-        "Time the machine was available to run; minor stops stay inside it."),
-    Kpi("availability", "Availability", "run time ÷ planned time", "ratio",
-        "Share of planned time not lost to stops (ISO 22400: availability)."),
-    Kpi("performance", "Performance", "Σ(parts × ideal cycle time) ÷ run time", "ratio",
-        "Speed against the ideal (ISO 22400: effectiveness). Above 1 is flagged: the ideal cycle time is wrong."),
-    Kpi("quality", "Quality", "Σ(good parts × ideal cycle time) ÷ Σ(parts × ideal cycle time)", "ratio",
-        "Share of output that was good; for one product it is good ÷ total parts."),
-    Kpi("oee", "OEE", "availability × performance × quality = Σ(good × ideal cycle) ÷ planned time", "ratio",
-        "Overall equipment effectiveness: fully productive time as a share of planned time."),
-    Kpi("teep", "TEEP", "Σ(good × ideal cycle) ÷ calendar time", "ratio",
-        "Total effective equipment performance: OEE against all the time there is."),
-    Kpi("nee", "NEE", "Σ(good × ideal cycle) ÷ (planned time − setup time)", "ratio",
-        "Net equipment effectiveness: OEE that does not count setups as a loss."),
-    Kpi("quality_ratio", "Quality ratio", "good parts ÷ parts", "ratio", "ISO 22400 quality ratio (by count)."),
-    Kpi("first_pass_yield", "First pass yield", "parts good first time ÷ parts", "ratio",
-        "Parts right first time; rejects (scrap and rework) are not."),
-    Kpi("scrap_ratio", "Scrap ratio", "(rejects − rework) ÷ parts", "ratio", "Parts lost for good."),
+    Kpi(
+        "planned_s",
+        "Planned production time",
+        "shift time − breaks − planned stops − no data",
+        "s",
+        "Time the machine was scheduled to produce and we know what it did.",
+    ),
+    Kpi(
+        "run_s",
+        "Run time",
+        "planned time − breakdowns − setups − unexplained stops",
+        "s",
+        "Time the machine was available to run; minor stops stay inside it.",
+    ),
+    Kpi(
+        "availability",
+        "Availability",
+        "run time ÷ planned time",
+        "ratio",
+        "Share of planned time not lost to stops (ISO 22400: availability).",
+    ),
+    Kpi(
+        "performance",
+        "Performance",
+        "Σ(parts × ideal cycle time) ÷ run time",
+        "ratio",
+        "Speed against the ideal (ISO 22400: effectiveness). Above 1 is flagged: the ideal cycle time is wrong.",
+    ),
+    Kpi(
+        "quality",
+        "Quality",
+        "Σ(good parts × ideal cycle time) ÷ Σ(parts × ideal cycle time)",
+        "ratio",
+        "Share of output that was good; for one product it is good ÷ total parts.",
+    ),
+    Kpi(
+        "oee",
+        "OEE",
+        "availability × performance × quality = Σ(good × ideal cycle) ÷ planned time",
+        "ratio",
+        "Overall equipment effectiveness: fully productive time as a share of planned time.",
+    ),
+    Kpi(
+        "teep",
+        "TEEP",
+        "Σ(good × ideal cycle) ÷ calendar time",
+        "ratio",
+        "Total effective equipment performance: OEE against all the time there is.",
+    ),
+    Kpi(
+        "nee",
+        "NEE",
+        "Σ(good × ideal cycle) ÷ (planned time − setup time)",
+        "ratio",
+        "Net equipment effectiveness: OEE that does not count setups as a loss.",
+    ),
+    Kpi(
+        "quality_ratio",
+        "Quality ratio",
+        "good parts ÷ parts",
+        "ratio",
+        "ISO 22400 quality ratio (by count).",
+    ),
+    Kpi(
+        "first_pass_yield",
+        "First pass yield",
+        "parts good first time ÷ parts",
+        "ratio",
+        "Parts right first time; rejects (scrap and rework) are not.",
+    ),
+    Kpi(
+        "scrap_ratio", "Scrap ratio", "(rejects − rework) ÷ parts", "ratio", "Parts lost for good."
+    ),
     Kpi("rework_ratio", "Rework ratio", "rework ÷ parts", "ratio", "Parts that need another pass."),
-    Kpi("throughput_per_h", "Throughput rate", "parts × 3600 ÷ run time", "parts/h", "Parts per hour of run time."),
-    Kpi("setup_rate", "Setup rate", "setup time ÷ planned time", "ratio", "Share of planned time spent on setups."),
-    Kpi("mtbf_s", "MTBF", "run time ÷ number of breakdowns", "s", "Mean operating time between failures."),
+    Kpi(
+        "throughput_per_h",
+        "Throughput rate",
+        "parts × 3600 ÷ run time",
+        "parts/h",
+        "Parts per hour of run time.",
+    ),
+    Kpi(
+        "setup_rate",
+        "Setup rate",
+        "setup time ÷ planned time",
+        "ratio",
+        "Share of planned time spent on setups.",
+    ),
+    Kpi(
+        "mtbf_s",
+        "MTBF",
+        "run time ÷ number of breakdowns",
+        "s",
+        "Mean operating time between failures.",
+    ),
     Kpi("mttr_s", "MTTR", "breakdown time ÷ number of breakdowns", "s", "Mean time to repair."),
 )
 
@@ -80,12 +151,19 @@ class Measure:
     def __init__(self, store: EmbeddedStore, plant: Plant) -> None:
         self.store, self.plant = store, plant
 
-    def _inputs(self, start: dt.datetime, end: dt.datetime, machines: list[str] | None,
-                now: dt.datetime | None) -> engine.Inputs:
+    def _inputs(
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        machines: list[str] | None,
+        now: dt.datetime | None,
+    ) -> engine.Inputs:
         if start.tzinfo is None or end.tzinfo is None:
             raise InputError("start and end need a time zone")
         if end <= start:
-            raise InputError(f"the period ends ({end.isoformat()}) before it starts ({start.isoformat()})")
+            raise InputError(
+                f"the period ends ({end.isoformat()}) before it starts ({start.isoformat()})"
+            )
         known = {m.id for _, m in self.plant.machines}
         for m in machines or []:
             if m not in known:
@@ -97,8 +175,15 @@ class Measure:
             minor_stop_s=self.plant.cleaning.minor_stop_s,
         )
 
-    def oee(self, *, start: dt.datetime, end: dt.datetime, by: str | list[str] = "machine,shift",
-            machines: list[str] | None = None, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    def oee(
+        self,
+        *,
+        start: dt.datetime,
+        end: dt.datetime,
+        by: str | list[str] = "machine,shift",
+        machines: list[str] | None = None,
+        now: dt.datetime | None = None,
+    ) -> list[dict[str, Any]]:
         """KPI rows for shifts starting in ``[start, end)``, grouped as asked (see :func:`parse_by`)."""
         dims, grain = parse_by(by)
         inputs = self._inputs(start, end, machines, now)
@@ -107,22 +192,37 @@ class Measure:
             use_orders = bool(s.scalar("SELECT count(*) > 0 FROM work_orders"))
             facts = engine.segment_facts(con, self.plant, inputs, use_orders=use_orders)
             table = engine.rollup(facts, by=dims, grain=grain, range_start=start, range_end=end)
-            rows = table.to_pyarrow().to_pylist()
+            rows: list[dict[str, Any]] = table.to_pyarrow().to_pylist()
         flag = self.plant.cleaning.performance_flag
         for row in rows:
             row["period_start"] = _utc(row["period_start"])
             row["period_end"] = _utc(row["period_end"])
             row["performance_flag"] = row["performance"] is not None and row["performance"] > flag
-            for k in ("total_count", "good_count", "reject_count", "rework_count", "failures", "stops"):
+            for k in (
+                "total_count",
+                "good_count",
+                "reject_count",
+                "rework_count",
+                "failures",
+                "stops",
+            ):
                 row[k] = int(row[k])
         return rows
 
-    def pareto(self, *, start: dt.datetime, end: dt.datetime, machines: list[str] | None = None,
-               now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    def pareto(
+        self,
+        *,
+        start: dt.datetime,
+        end: dt.datetime,
+        machines: list[str] | None = None,
+        now: dt.datetime | None = None,
+    ) -> list[dict[str, Any]]:
         """Downtime by reason (stops inside planned time), largest first, with cumulative share."""
         inputs = self._inputs(start, end, machines, now)
         with self.store.session() as s:
-            rows = engine.pareto(s.ibis(), self.plant, inputs).to_pyarrow().to_pylist()
+            rows: list[dict[str, Any]] = (
+                engine.pareto(s.ibis(), self.plant, inputs).to_pyarrow().to_pylist()
+            )
         total = sum(r["lost_s"] for r in rows) or 1.0
         running = 0.0
         for r in rows:
@@ -132,15 +232,16 @@ class Measure:
             r["cumulative_share"] = running / total
         return rows
 
-    def timeline(self, *, machine: str, start: dt.datetime, end: dt.datetime,
-                 now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    def timeline(
+        self, *, machine: str, start: dt.datetime, end: dt.datetime, now: dt.datetime | None = None
+    ) -> list[dict[str, Any]]:
         """The machine's states clipped to ``[start, end)``, with categories, in time order."""
         inputs = self._inputs(start, end, [machine], now)
         lo, hi = start.timestamp(), end.timestamp()
         with self.store.session() as s:
             st = engine.stop_intervals(s.ibis(), self.plant, inputs, lo, hi)
             st = st.filter(st.machine == machine).order_by("s0")
-            rows = st.to_pyarrow().to_pylist()
+            rows: list[dict[str, Any]] = st.to_pyarrow().to_pylist()
         for r in rows:
             r["start"] = _utc(max(r.pop("s0"), lo))
             r["end"] = _utc(min(r.pop("s1"), hi))

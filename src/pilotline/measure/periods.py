@@ -33,29 +33,52 @@ def _epoch(ts: dt.datetime) -> float:
     return ts.timestamp()
 
 
-def segments_table(plant: Plant, start: dt.datetime, end: dt.datetime,
-                   machines: list[str] | None = None, *, now: float | None = None) -> pa.Table:
+def segments_table(
+    plant: Plant,
+    start: dt.datetime,
+    end: dt.datetime,
+    machines: list[str] | None = None,
+    *,
+    now: float | None = None,
+) -> pa.Table:
     """One row per machine × planned segment of shifts starting in ``[start, end)``.
 
     Segments are cut at ``now`` (epoch seconds): time that has not happened yet is not planned.
     """
     tz = plant.tz
-    cols: dict[str, list[object]] = {k: [] for k in (
-        "machine", "line", "site", "shift", "shift_key", "shift_start", "shift_end",
-        "day_start", "day_end", "week_start", "week_end", "month_start", "month_end",
-        "seg_start", "seg_end")}
+    cols: dict[str, list[object]] = {
+        k: []
+        for k in (
+            "machine",
+            "line",
+            "site",
+            "shift",
+            "shift_key",
+            "shift_start",
+            "shift_end",
+            "day_start",
+            "day_end",
+            "week_start",
+            "week_end",
+            "month_start",
+            "month_end",
+            "seg_start",
+            "seg_end",
+        )
+    }
     cache: dict[tuple[str, str, dt.date], tuple[float, float]] = {}
 
     def local_bounds(grain: str, day: dt.date) -> tuple[float, float]:
         key = (grain, tz.key, day)
         if key not in cache:
             a, b = _bounds(day, grain, tz)
-            cache[key] = (_epoch(local_instant(a, dt.time(0), tz)), _epoch(local_instant(b, dt.time(0), tz)))
+            cache[key] = (
+                _epoch(local_instant(a, dt.time(0), tz)),
+                _epoch(local_instant(b, dt.time(0), tz)),
+            )
         return cache[key]
 
-    instances_by_calendar = {
-        c.name: shift_instances(c, tz, start, end) for c in plant.calendars
-    }
+    instances_by_calendar = {c.name: shift_instances(c, tz, start, end) for c in plant.calendars}
     for line, machine in plant.machines:
         if machines and machine.id not in machines:
             continue
@@ -70,13 +93,33 @@ def segments_table(plant: Plant, start: dt.datetime, end: dt.datetime,
                     if seg_start >= now:
                         continue
                     seg_end = min(seg_end, now)
-                for k, v in (("machine", machine.id), ("line", line.name), ("site", plant.site.name),
-                             ("shift", inst.shift), ("shift_key", inst.key),
-                             ("shift_start", _epoch(inst.start)), ("shift_end", _epoch(inst.end)),
-                             ("day_start", d0), ("day_end", d1), ("week_start", w0), ("week_end", w1),
-                             ("month_start", m0), ("month_end", m1),
-                             ("seg_start", seg_start), ("seg_end", seg_end)):
+                for k, v in (
+                    ("machine", machine.id),
+                    ("line", line.name),
+                    ("site", plant.site.name),
+                    ("shift", inst.shift),
+                    ("shift_key", inst.key),
+                    ("shift_start", _epoch(inst.start)),
+                    ("shift_end", _epoch(inst.end)),
+                    ("day_start", d0),
+                    ("day_end", d1),
+                    ("week_start", w0),
+                    ("week_end", w1),
+                    ("month_start", m0),
+                    ("month_end", m1),
+                    ("seg_start", seg_start),
+                    ("seg_end", seg_end),
+                ):
                     cols[k].append(v)
-    schema = pa.schema([(k, pa.string() if k in ("machine", "line", "site", "shift", "shift_key")
-                         else pa.float64()) for k in cols])
+    schema = pa.schema(
+        [
+            (
+                k,
+                pa.string()
+                if k in ("machine", "line", "site", "shift", "shift_key")
+                else pa.float64(),
+            )
+            for k in cols
+        ]
+    )
     return pa.table(cols, schema=schema)

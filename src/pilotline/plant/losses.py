@@ -25,24 +25,60 @@ class LossCategory:
 
 
 LOSS_CATEGORIES: tuple[LossCategory, ...] = (
-    LossCategory("planned_stop", "Planned stop", "planned",
-                 "Scheduled time without production: breaks, no orders, planned maintenance."),
-    LossCategory("breakdown", "Breakdown", "availability",
-                 "Equipment failure: the machine cannot run until repaired."),
-    LossCategory("setup", "Setup / changeover", "availability",
-                 "Changeovers, setups and adjustments between products or orders."),
-    LossCategory("unexplained", "Stop, no reason given", "availability",
-                 "A stop longer than the minor-stop limit for which nobody gave a reason."),
-    LossCategory("minor_stop", "Minor stop", "performance",
-                 "Short stops (jams, blocked sensors); unexplained stops up to the minor-stop limit."),
-    LossCategory("reduced_speed", "Reduced speed", "performance",
-                 "Running slower than the ideal cycle time; measured, not entered."),
-    LossCategory("startup_reject", "Startup reject", "quality",
-                 "Parts scrapped while the process settles after a start or changeover."),
-    LossCategory("production_reject", "Production reject", "quality",
-                 "Parts scrapped or reworked in steady production."),
-    LossCategory("no_data", "No data", "no_data",
-                 "Planned time with no signal from the machine; never counted as a breakdown."),
+    LossCategory(
+        "planned_stop",
+        "Planned stop",
+        "planned",
+        "Scheduled time without production: breaks, no orders, planned maintenance.",
+    ),
+    LossCategory(
+        "breakdown",
+        "Breakdown",
+        "availability",
+        "Equipment failure: the machine cannot run until repaired.",
+    ),
+    LossCategory(
+        "setup",
+        "Setup / changeover",
+        "availability",
+        "Changeovers, setups and adjustments between products or orders.",
+    ),
+    LossCategory(
+        "unexplained",
+        "Stop, no reason given",
+        "availability",
+        "A stop longer than the minor-stop limit for which nobody gave a reason.",
+    ),
+    LossCategory(
+        "minor_stop",
+        "Minor stop",
+        "performance",
+        "Short stops (jams, blocked sensors); unexplained stops up to the minor-stop limit.",
+    ),
+    LossCategory(
+        "reduced_speed",
+        "Reduced speed",
+        "performance",
+        "Running slower than the ideal cycle time; measured, not entered.",
+    ),
+    LossCategory(
+        "startup_reject",
+        "Startup reject",
+        "quality",
+        "Parts scrapped while the process settles after a start or changeover.",
+    ),
+    LossCategory(
+        "production_reject",
+        "Production reject",
+        "quality",
+        "Parts scrapped or reworked in steady production.",
+    ),
+    LossCategory(
+        "no_data",
+        "No data",
+        "no_data",
+        "Planned time with no signal from the machine; never counted as a breakdown.",
+    ),
 )
 
 CATEGORY_BY_KEY: dict[str, LossCategory] = {c.key: c for c in LOSS_CATEGORIES}

@@ -232,7 +232,9 @@ def parse_plant(text: str, *, source: str = "plant.toml") -> Plant:
         return Plant.model_validate(raw)
     except ValidationError as exc:
         lines = [f"  - {_where(e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise PlantModelError(f"{source} is not a valid plant model:\n" + "\n".join(lines)) from None
+        raise PlantModelError(
+            f"{source} is not a valid plant model:\n" + "\n".join(lines)
+        ) from None
 
 
 def load_plant(path: Path) -> Plant:

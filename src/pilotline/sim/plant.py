@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from pilotline.plant.calendar import shift_instances
+from pilotline.plant.calendar import ShiftInstance, shift_instances
 from pilotline.plant.model import Plant
 
 BREAKDOWN_REASONS = ("mechanical fault", "electrical fault", "tool failure", "waiting for material")
@@ -49,8 +50,15 @@ class Simulation:
 WEEKDAY_STOP_FACTOR = (1.35, 1.0, 0.95, 1.0, 1.2, 1.1, 1.1)
 
 
-def _machine(plant: Plant, index: int, machine_id: str, ict: float, instances: list, seed: int,
-             end: dt.datetime) -> tuple[list, list]:
+def _machine(
+    plant: Plant,
+    index: int,
+    machine_id: str,
+    ict: float,
+    instances: list[ShiftInstance],
+    seed: int,
+    end: dt.datetime,
+) -> tuple[list[Any], list[Any]]:
     rng = np.random.default_rng([seed, index])
     b = Behaviour()
     quality = rng.uniform(0.6, 1.6)
@@ -76,7 +84,9 @@ def _machine(plant: Plant, index: int, machine_id: str, ict: float, instances: l
         factor = WEEKDAY_STOP_FACTOR[inst.production_date.weekday()] * reliability
         mean_gap = b.mean_minutes_between_events * 60 / factor
         t = s0
-        startup_until = s0 + b.startup_minutes * 60 * (2 if inst.production_date.weekday() == 0 else 1)
+        startup_until = s0 + b.startup_minutes * 60 * (
+            2 if inst.production_date.weekday() == 0 else 1
+        )
         while t < s1:
             brk = next(((a, z) for a, z in breaks if a >= t), None)
             run_for = rng.exponential(mean_gap)
@@ -126,13 +136,17 @@ def _machine(plant: Plant, index: int, machine_id: str, ict: float, instances: l
     return [states], [counts]
 
 
-def _minute_counts(runs: list[tuple[float, float, float, float]], instances: list,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _minute_counts(
+    runs: list[tuple[float, float, float, float]],
+    instances: list[ShiftInstance],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     if not instances:
         empty = np.array([], dtype=np.int64)
         return np.array([], dtype=float), empty, empty, np.array([], dtype=bool)
-    minutes = np.concatenate([
-        np.arange(i.start.timestamp() + 60, i.end.timestamp() + 1, 60) for i in instances])
+    minutes = np.concatenate(
+        [np.arange(i.start.timestamp() + 60, i.end.timestamp() + 1, 60) for i in instances]
+    )
     if not runs:
         zeros = np.zeros(minutes.size, dtype=np.int64)
         return minutes, zeros, zeros, np.zeros(minutes.size, dtype=bool)
@@ -143,7 +157,10 @@ def _minute_counts(runs: list[tuple[float, float, float, float]], instances: lis
     made = np.zeros(knots.size)
     made[1::2] = (r[:, 1] - r[:, 0]) * r[:, 2]
     cumulative = np.cumsum(made)
-    total = np.diff(np.floor(np.interp(minutes, knots, cumulative)), prepend=np.floor(np.interp(minutes[0] - 60, knots, cumulative))).astype(np.int64)
+    total = np.diff(
+        np.floor(np.interp(minutes, knots, cumulative)),
+        prepend=np.floor(np.interp(minutes[0] - 60, knots, cumulative)),
+    ).astype(np.int64)
     total = np.maximum(total, 0)
     spell = np.clip(np.searchsorted(r[:, 0], minutes - 30, side="right") - 1, 0, len(r) - 1)
     p = r[spell, 3]
@@ -154,33 +171,51 @@ def _minute_counts(runs: list[tuple[float, float, float, float]], instances: lis
 
 def simulate(plant: Plant, *, start: dt.datetime, end: dt.datetime, seed: int = 1) -> Simulation:
     """Simulate every machine in the plant from ``start`` to ``end`` (UTC-aware)."""
-    cols_s: dict[str, list] = {"machine": [], "ts": [], "state": [], "reason": []}
+    cols_s: dict[str, list[Any]] = {"machine": [], "ts": [], "state": [], "reason": []}
     parts_c: list[pa.Table] = []
     for index, (line, machine) in enumerate(plant.machines):
         instances = shift_instances(plant.calendar_of(line, machine), plant.tz, start, end)
         instances = [i for i in instances if i.end <= end]
-        states, counts = _machine(plant, index, machine.id, machine.ideal_cycle_s, instances, seed, end)
-        (st_t, st_state, st_reason), = states
-        first = [(start.timestamp(), "stopped", "no orders")] if not st_t or st_t[0] > start.timestamp() else []
+        states, counts = _machine(
+            plant, index, machine.id, machine.ideal_cycle_s, instances, seed, end
+        )
+        ((st_t, st_state, st_reason),) = states
+        first = (
+            [(start.timestamp(), "stopped", "no orders")]
+            if not st_t or st_t[0] > start.timestamp()
+            else []
+        )
         for t, s, r in [*first, *zip(st_t, st_state, st_reason, strict=True)]:
             cols_s["machine"].append(machine.id)
-            cols_s["ts"].append(int(round(t * 1e6)))
+            cols_s["ts"].append(round(t * 1e6))
             cols_s["state"].append(s)
             cols_s["reason"].append(r)
-        (minutes, total, reject, startup), = counts
+        ((minutes, total, reject, startup),) = counts
         n = minutes.size
-        parts_c.append(pa.table({
-            "machine": pa.array([machine.id] * n, pa.string()),
-            "ts": pa.array((minutes * 1e6).astype(np.int64), pa.int64()).cast(UTC_US),
-            "total": pa.array(total, pa.int64()),
-            "reject": pa.array(reject, pa.int64()),
-            "reject_reason": pa.array(np.where(startup & (reject > 0), "startup reject", None), pa.string()),
-        }))
-    states = pa.table({
-        "machine": pa.array(cols_s["machine"], pa.string()),
-        "ts": pa.array(cols_s["ts"], pa.int64()).cast(UTC_US),
-        "state": pa.array(cols_s["state"], pa.string()),
-        "reason": pa.array(cols_s["reason"], pa.string()),
-    })
+        parts_c.append(
+            pa.table(
+                {
+                    "machine": pa.array([machine.id] * n, pa.string()),
+                    "ts": pa.array((minutes * 1e6).astype(np.int64), pa.int64()).cast(UTC_US),
+                    "total": pa.array(total, pa.int64()),
+                    "reject": pa.array(reject, pa.int64()),
+                    "reject_reason": pa.array(
+                        [
+                            ("startup reject" if s and r > 0 else None)
+                            for s, r in zip(startup, reject, strict=True)
+                        ],
+                        pa.string(),
+                    ),
+                }
+            )
+        )
+    states = pa.table(
+        {
+            "machine": pa.array(cols_s["machine"], pa.string()),
+            "ts": pa.array(cols_s["ts"], pa.int64()).cast(UTC_US),
+            "state": pa.array(cols_s["state"], pa.string()),
+            "reason": pa.array(cols_s["reason"], pa.string()),
+        }
+    )
     counts = pa.concat_tables(parts_c) if parts_c else pa.table({})
     return Simulation(states=states, counts=counts)

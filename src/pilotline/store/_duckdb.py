@@ -139,7 +139,15 @@ class StoreSession:
     ) -> None:
         self.execute(
             "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [import_id, file, sha256, kind, rows, new_rows, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+            [
+                import_id,
+                file,
+                sha256,
+                kind,
+                rows,
+                new_rows,
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            ],
         )
 
 

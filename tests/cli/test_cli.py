@@ -1,0 +1,141 @@
+"""The CLI contract: commands, formats, errors and the demo."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pilotline.cli.docs import cli_reference
+from tests.conftest import WORKED_EXAMPLE_PLANT, write
+
+PILOTLINE = str(Path(sys.executable).parent / "pilotline")
+
+
+def run(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [PILOTLINE, "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert (result.returncode == 0) == ok, result.stdout + result.stderr
+    return result
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    write(home / "plant.toml", WORKED_EXAMPLE_PLANT)
+    write(
+        tmp_path / "s.csv",
+        "machine,ts,state,reason\nm1,2026-03-02T06:00:00Z,running,\n"
+        "m1,2026-03-02T09:10:00Z,stopped,breakdown\nm1,2026-03-02T09:57:00Z,running,\n",
+    )
+    write(tmp_path / "c.csv", "machine,ts,total,reject\nm1,2026-03-02T13:59:00Z,19271,423\n")
+    run(home, "import", str(tmp_path / "s.csv"), str(tmp_path / "c.csv"))
+    return home
+
+
+CONTRACT = (
+    "machine",
+    "period_start",
+    "period_end",
+    "planned_s",
+    "run_s",
+    "availability",
+    "performance",
+    "quality",
+    "oee",
+    "total_count",
+    "good_count",
+    "reject_count",
+)
+
+
+def test_oee_json_contract(home: Path) -> None:
+    out = run(
+        home,
+        "oee",
+        "--by",
+        "machine,shift",
+        "--from",
+        "2026-03-02T00:00:00+00:00",
+        "--to",
+        "2026-03-03T00:00:00+00:00",
+        "--format",
+        "json",
+    ).stdout
+    rows = json.loads(out)
+    assert len(rows) == 2  # m1 and m2, one shift each
+    m1 = next(r for r in rows if r["machine"] == "m1")
+    assert set(CONTRACT) <= set(m1)
+    assert dt.datetime.fromisoformat(m1["period_start"]) == dt.datetime(
+        2026, 3, 2, 6, tzinfo=dt.UTC
+    )
+    assert m1["period_end"].endswith("+00:00")
+    assert round(m1["oee"], 4) == 0.7479
+    assert (m1["total_count"], m1["good_count"], m1["reject_count"]) == (19271, 18848, 423)
+
+
+def test_oee_csv_and_table_carry_the_same_rows(home: Path) -> None:
+    args = ("oee", "--by", "line,day", "--from", "2026-03-02", "--to", "2026-03-03")
+    rows = list(csv.DictReader(io.StringIO(run(home, *args, "--format", "csv").stdout)))
+    assert [r["line"] for r in rows] == ["Line A"]
+    assert float(rows[0]["planned_s"]) == 2 * 420 * 60 - 420 * 60  # m2 has no data at all
+    table = run(home, *args).stdout
+    assert "Line A" in table and "74.8 %" in table
+
+
+def test_losses_json_has_waterfall_and_pareto(home: Path) -> None:
+    out = json.loads(
+        run(home, "losses", "--from", "2026-03-02", "--to", "2026-03-03", "--format", "json").stdout
+    )
+    steps = {s["step"]: s["minutes"] for s in out["waterfall"]}
+    assert steps["Breakdowns"] == -47
+    assert out["pareto"][0]["reason"] == "breakdown"
+
+
+def test_errors_are_one_clear_line_and_exit_1(home: Path, tmp_path: Path) -> None:
+    result = run(home, "oee", "--by", "machine,fortnight", ok=False)
+    assert "cannot group by" in result.stderr and "Traceback" not in result.stderr
+    bad = write(tmp_path / "bad.csv", "machine,ts,total\nm7,2026-03-02T06:00:00Z,1\n")
+    result = run(home, "import", str(bad), ok=False)
+    assert "row 2, column 'machine': unknown machine 'm7'" in result.stderr
+    assert "Nothing was imported" in result.stderr
+
+
+def test_no_plant_model_says_to_run_init(tmp_path: Path) -> None:
+    result = run(tmp_path / "empty", "oee", ok=False)
+    assert "Run 'pilotline init'" in result.stderr
+
+
+def test_every_command_has_help() -> None:
+    reference = cli_reference()
+    for command in ("init", "import", "oee", "losses", "report shift", "demo"):
+        assert f"## `pilotline {command}`" in reference
+        result = subprocess.run(
+            [PILOTLINE, *command.split(), "--help"], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0 and "Usage:" in result.stdout
+
+
+def test_demo_no_serve_simulates_and_writes_the_report(tmp_path: Path) -> None:
+    home = tmp_path / "demo"
+    result = run(home, "demo", "--no-serve", "--days", "8", "--machines", "3")
+    assert "OEE" in result.stdout
+    reports = list((home / "reports").glob("*.html"))
+    assert len(reports) == 1
+    page = reports[0].read_text(encoding="utf-8")
+    assert "Where the time went" in page and "plotly" in page.lower()
+    assert "cdn" not in page.lower().split("<script>")[0]
+    again = run(home, "demo", "--no-serve", ok=False)
+    assert "already holds a plant" in again.stderr
