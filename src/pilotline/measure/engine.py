@@ -25,6 +25,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
+from pilotline.measure.periods import BUCKET_S, segment_buckets
 from pilotline.plant.model import Plant
 
 SUM_COLUMNS = (
@@ -160,7 +161,19 @@ def segment_facts(con: Any, plant: Plant, inputs: Inputs, *, use_orders: bool) -
     c = c.left_join(ideal, [c.machine == ideal.p_machine, c.product == ideal.p_product])
     c = c.left_join(machines, c.machine == machines.m_machine)
     c = c.mutate(ict=ibis.coalesce(c.p_ict, c.m_ict))
-    jc = seg.join(c, [seg.machine == c.machine, c.t > seg.seg_start, c.t <= seg.seg_end])
+    # Equality join on (machine, hour bucket), then the range check: fast on every engine.
+    buckets = ibis.memtable(segment_buckets(inputs.segments))
+    c = c.mutate(bucket=(c.t / BUCKET_S).floor().cast("int64"))
+    jc = buckets.join(
+        c,
+        [
+            buckets.b_machine == c.machine,
+            buckets.bucket == c.bucket,
+            c.t > buckets.b_seg_start,
+            c.t <= buckets.b_seg_end,
+        ],
+    )
+    jc = jc.mutate(seg_start=jc.b_seg_start)
     count_facts = jc.group_by(["machine", "seg_start"]).aggregate(
         total_count=jc.total.sum(),
         reject_count=jc.reject.sum(),

@@ -123,3 +123,31 @@ def segments_table(
         ]
     )
     return pa.table(cols, schema=schema)
+
+
+BUCKET_S = 3600.0
+
+
+def segment_buckets(segments: pa.Table) -> pa.Table:
+    """(machine, hour bucket) → segment start, for every hour a segment ``(start, end]`` touches.
+
+    Lets the engine find a count's segment with an equality join on (machine, bucket) and a
+    range check, instead of comparing every count with every segment of its machine.
+    """
+    import numpy as np
+
+    start = segments["seg_start"].to_numpy()
+    end = segments["seg_end"].to_numpy()
+    first = np.floor(start / BUCKET_S).astype(np.int64)
+    last = np.floor(end / BUCKET_S).astype(np.int64)
+    n = last - first + 1
+    index = np.repeat(np.arange(len(start)), n)
+    offset = np.arange(index.size) - np.repeat(np.cumsum(n) - n, n)
+    return pa.table(
+        {
+            "b_machine": segments["machine"].take(pa.array(index)),
+            "bucket": pa.array(first[index] + offset),
+            "b_seg_start": pa.array(start[index]),
+            "b_seg_end": pa.array(end[index]),
+        }
+    )
