@@ -189,20 +189,26 @@ def _check_machines(table: pa.Table, plant: Plant, problems: Problems) -> None:
 
 
 def _check_duplicates(table: pa.Table, keys: list[str], problems: Problems, what: str) -> None:
-    if table.num_rows == 0:
+    """Rows with the same key; ``table`` must be sorted by ``keys`` (neighbours are compared)."""
+    if table.num_rows < 2:
         return
-    grouped = table.group_by(keys, use_threads=False).aggregate(
-        [("_row", "count"), ("_row", "min"), ("_row", "max")]
-    )
-    dupes = grouped.filter(pc.greater(grouped["_row_count"], 1))
-    for rec in dupes.slice(0, 20).to_pylist():
+    same = None
+    for key in keys:
+        col = table[key]
+        eq = pc.fill_null(pc.equal(col.slice(1), col.slice(0, table.num_rows - 1)), False)
+        same = eq if same is None else pc.and_(same, eq)
+    repeat = np.flatnonzero(np.asarray(same.to_numpy(zero_copy_only=False)))
+    if repeat.size == 0:
+        return
+    rows = table["_row"].to_numpy()
+    for i in repeat[:20]:
+        first, again = sorted((int(rows[i]), int(rows[i + 1])))
         problems.add(
-            rec["_row_max"],
+            again,
             None,
-            f"repeats row {rec['_row_min']}: the same {what} appears {rec['_row_count']} times; "
-            "keep one row per " + what,
+            f"repeats row {first}: the same {what} appears twice; keep one row per {what}",
         )
-    problems.total += max(0, dupes.num_rows - 20)
+    problems.total += max(0, repeat.size - 20)
 
 
 def _check_order(table: pa.Table, start: str, end: str, problems: Problems) -> None:
@@ -241,7 +247,7 @@ def _validate(
     _check_machines(table, plant, problems)
     ts = "start" if kind in ("reasons", "orders") else "ts"
     keys = {"orders": ["work_order", "machine", "start"]}.get(kind, ["machine", ts])
-    table = table.sort_by([("machine", "ascending"), (ts, "ascending")])
+    table = table.sort_by([(k, "ascending") for k in dict.fromkeys(["machine", ts, *keys])])
     _check_duplicates(
         table,
         keys,
