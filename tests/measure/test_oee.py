@@ -232,3 +232,46 @@ m1,2026-03-02T10:59:00Z,2026-03-02T11:30:00Z,tool failure
         ("06:35", "06:45", "changeover"),
         ("10:59", "11:30", "tool failure"),
     ]
+
+
+def test_kpis_by_work_order_and_product(
+    tmp_path: Path, store: EmbeddedStore, worked_plant: Plant
+) -> None:
+    """Two orders split the shift; the slow part's own ideal cycle (2 s) applies to its counts."""
+    write(tmp_path / "s.csv", "machine,ts,state\nm1,2026-03-02T06:00:00Z,running\n")
+    write(
+        tmp_path / "o.csv",
+        """
+work_order,machine,product,start,end
+WO-1,m1,slow-part,2026-03-02T06:00:00Z,2026-03-02T09:00:00Z
+WO-2,m1,,2026-03-02T09:00:00Z,
+""",
+    )
+    write(
+        tmp_path / "c.csv",
+        """
+machine,ts,total,reject
+m1,2026-03-02T07:00:00Z,4000,0
+m1,2026-03-02T12:00:00Z,9000,100
+""",
+    )
+    for name in ("s.csv", "o.csv", "c.csv"):
+        import_file(store, worked_plant, tmp_path / name)
+    m = Measure(store, worked_plant)
+    rows = {
+        r["work_order"]: r
+        for r in m.oee(start=DAY, end=NEXT, by="work_order", machines=["m1"], now=NEXT)
+    }
+    assert set(rows) == {"WO-1", "WO-2"}
+    # WO-1: 06:00–09:00 minus the 08:00 break = 165 min planned; 4,000 parts × 2 s.
+    assert rows["WO-1"]["planned_s"] == 165 * 60
+    assert rows["WO-1"]["oee"] == pytest.approx(8000 / (165 * 60))
+    # WO-2: the rest of the shift, 255 min; 8,900 good parts × 1 s.
+    assert rows["WO-2"]["planned_s"] == 255 * 60
+    assert rows["WO-2"]["oee"] == pytest.approx(8900 / (255 * 60))
+    (site,) = m.oee(start=DAY, end=NEXT, by="site", machines=["m1"], now=NEXT)
+    assert site["good_ideal_s"] == rows["WO-1"]["good_ideal_s"] + rows["WO-2"]["good_ideal_s"]
+    products = {
+        r["product"]: r for r in m.oee(start=DAY, end=NEXT, by="product", machines=["m1"], now=NEXT)
+    }
+    assert products["slow-part"]["total_count"] == 4000

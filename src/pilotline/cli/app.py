@@ -273,7 +273,7 @@ def oee(
     by: Annotated[
         str,
         typer.Option(
-            help="Group by machine, line or site and a period: shift, day, week, month or all. E.g. 'machine,shift'."
+            help="Group by machine, line, site, product or work_order and a period: shift, day, week, month or all. E.g. 'machine,shift'."
         ),
     ] = "machine,day",
     from_: Annotated[

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -192,7 +193,7 @@ def _check_duplicates(table: pa.Table, keys: list[str], problems: Problems, what
     """Rows with the same key; ``table`` must be sorted by ``keys`` (neighbours are compared)."""
     if table.num_rows < 2:
         return
-    same = None
+    same: Any = None
     for key in keys:
         col = table[key]
         eq = pc.fill_null(pc.equal(col.slice(1), col.slice(0, table.num_rows - 1)), False)

@@ -204,6 +204,8 @@ def segment_facts(con: Any, plant: Plant, inputs: Inputs, *, use_orders: bool) -
         "week_end",
         "month_start",
         "month_end",
+        "work_order",
+        "product",
         segment_s=segment_s,
         planned_stop_s=ibis.coalesce(f.planned_stop_s, z),
         no_data_s=ibis.coalesce(f.no_data_state_s, z) + segment_s - ibis.coalesce(f.covered_s, z),

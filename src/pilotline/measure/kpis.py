@@ -12,11 +12,11 @@ from typing import Any
 
 from pilotline.errors import InputError, NotFound
 from pilotline.measure import engine
-from pilotline.measure.periods import GRAINS, segments_table
+from pilotline.measure.periods import GRAINS, Order, segments_table
 from pilotline.plant.model import Plant
 from pilotline.store import EmbeddedStore
 
-DIMENSIONS = ("machine", "line", "site")
+DIMENSIONS = ("machine", "line", "site", "product", "work_order")
 
 
 @dataclass(frozen=True)
@@ -151,12 +151,30 @@ class Measure:
     def __init__(self, store: EmbeddedStore, plant: Plant) -> None:
         self.store, self.plant = store, plant
 
+    def _orders(self) -> list[Order]:
+        with self.store.session() as s:
+            rows = s.arrow(
+                "SELECT work_order, machine, product, start_ts, end_ts FROM work_orders"
+            ).to_pylist()
+        return [
+            Order(
+                r["work_order"],
+                r["machine"],
+                r["product"],
+                r["start_ts"].replace(tzinfo=dt.UTC).timestamp(),
+                r["end_ts"].replace(tzinfo=dt.UTC).timestamp() if r["end_ts"] else float("inf"),
+            )
+            for r in rows
+        ]
+
     def _inputs(
         self,
         start: dt.datetime,
         end: dt.datetime,
         machines: list[str] | None,
         now: dt.datetime | None,
+        *,
+        by_orders: bool = False,
     ) -> engine.Inputs:
         if start.tzinfo is None or end.tzinfo is None:
             raise InputError("start and end need a time zone")
@@ -170,7 +188,14 @@ class Measure:
                 raise NotFound(f"unknown machine {m!r}; plant.toml has {sorted(known)}")
         now_s = now.timestamp() if now else time.time()
         return engine.Inputs(
-            segments=segments_table(self.plant, start, end, machines, now=now_s),
+            segments=segments_table(
+                self.plant,
+                start,
+                end,
+                machines,
+                now=now_s,
+                orders=self._orders() if by_orders else None,
+            ),
             now=now_s,
             minor_stop_s=self.plant.cleaning.minor_stop_s,
         )
@@ -186,7 +211,9 @@ class Measure:
     ) -> list[dict[str, Any]]:
         """KPI rows for shifts starting in ``[start, end)``, grouped as asked (see :func:`parse_by`)."""
         dims, grain = parse_by(by)
-        inputs = self._inputs(start, end, machines, now)
+        inputs = self._inputs(
+            start, end, machines, now, by_orders=bool({"product", "work_order"} & set(dims))
+        )
         with self.store.session() as s:
             con = s.ibis()
             use_orders = bool(s.scalar("SELECT count(*) > 0 FROM work_orders"))

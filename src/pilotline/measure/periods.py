@@ -8,6 +8,7 @@ local day, ISO week and month it belongs to (a shift belongs to the day it start
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -16,6 +17,34 @@ from pilotline.plant.calendar import local_instant, shift_instances
 from pilotline.plant.model import Plant
 
 GRAINS = ("shift", "day", "week", "month", "all")
+
+
+@dataclass(frozen=True)
+class Order:
+    """A work order's run on one machine, in epoch seconds (``end`` is ``inf`` while running)."""
+
+    work_order: str
+    machine: str
+    product: str | None
+    start: float
+    end: float
+
+
+def _split(a: float, b: float, orders: list[Order]) -> list[tuple[float, float, Order | None]]:
+    """Cut ``(a, b)`` at order boundaries; pieces outside every order carry ``None``."""
+    pieces: list[tuple[float, float, Order | None]] = []
+    cursor = a
+    for o in orders:
+        if o.end <= cursor or o.start >= b:
+            continue
+        if o.start > cursor:
+            pieces.append((cursor, o.start, None))
+        lo, hi = max(o.start, cursor), min(o.end, b)
+        pieces.append((lo, hi, o))
+        cursor = hi
+    if cursor < b:
+        pieces.append((cursor, b, None))
+    return pieces
 
 
 def _bounds(day: dt.date, grain: str, tz: ZoneInfo) -> tuple[dt.date, dt.date]:
@@ -40,11 +69,17 @@ def segments_table(
     machines: list[str] | None = None,
     *,
     now: float | None = None,
+    orders: list[Order] | None = None,
 ) -> pa.Table:
     """One row per machine × planned segment of shifts starting in ``[start, end)``.
 
     Segments are cut at ``now`` (epoch seconds): time that has not happened yet is not planned.
+    Given work ``orders``, segments are also cut where an order starts or ends and carry its
+    work order and product, so that KPIs can be grouped by order or product.
     """
+    by_machine: dict[str, list[Order]] = {}
+    for o in sorted(orders or [], key=lambda o: o.start):
+        by_machine.setdefault(o.machine, []).append(o)
     tz = plant.tz
     cols: dict[str, list[object]] = {
         k: []
@@ -64,6 +99,8 @@ def segments_table(
             "month_end",
             "seg_start",
             "seg_end",
+            "work_order",
+            "product",
         )
     }
     cache: dict[tuple[str, str, dt.date], tuple[float, float]] = {}
@@ -93,30 +130,34 @@ def segments_table(
                     if seg_start >= now:
                         continue
                     seg_end = min(seg_end, now)
-                for k, v in (
-                    ("machine", machine.id),
-                    ("line", line.name),
-                    ("site", plant.site.name),
-                    ("shift", inst.shift),
-                    ("shift_key", inst.key),
-                    ("shift_start", _epoch(inst.start)),
-                    ("shift_end", _epoch(inst.end)),
-                    ("day_start", d0),
-                    ("day_end", d1),
-                    ("week_start", w0),
-                    ("week_end", w1),
-                    ("month_start", m0),
-                    ("month_end", m1),
-                    ("seg_start", seg_start),
-                    ("seg_end", seg_end),
-                ):
-                    cols[k].append(v)
+                pieces = _split(seg_start, seg_end, by_machine.get(machine.id, []))
+                for piece_start, piece_end, piece_order in pieces:
+                    for k, v in (
+                        ("machine", machine.id),
+                        ("line", line.name),
+                        ("site", plant.site.name),
+                        ("shift", inst.shift),
+                        ("shift_key", inst.key),
+                        ("shift_start", _epoch(inst.start)),
+                        ("shift_end", _epoch(inst.end)),
+                        ("day_start", d0),
+                        ("day_end", d1),
+                        ("week_start", w0),
+                        ("week_end", w1),
+                        ("month_start", m0),
+                        ("month_end", m1),
+                        ("seg_start", piece_start),
+                        ("seg_end", piece_end),
+                        ("work_order", piece_order.work_order if piece_order else None),
+                        ("product", piece_order.product if piece_order else None),
+                    ):
+                        cols[k].append(v)
     schema = pa.schema(
         [
             (
                 k,
                 pa.string()
-                if k in ("machine", "line", "site", "shift", "shift_key")
+                if k in ("machine", "line", "site", "shift", "shift_key", "work_order", "product")
                 else pa.float64(),
             )
             for k in cols
