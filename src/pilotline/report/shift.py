@@ -65,9 +65,15 @@ def waterfall_figure(row: dict[str, Any]) -> go.Figure:
 
 def pareto_figure(rows: list[dict[str, Any]]) -> go.Figure:
     rows = rows[:12]
+    labels = [
+        r["reason"]
+        if r["reason"] != "(no reason)"
+        else f"no reason: {CATEGORY_BY_KEY[r['category']].label.lower()}"
+        for r in rows
+    ]
     fig = go.Figure()
     fig.add_bar(
-        x=[r["reason"] for r in rows],
+        x=labels,
         y=[r["lost_s"] / 60 for r in rows],
         name="minutes lost",
         marker_color=[COLOURS.get(r["category"], "#546e7a") for r in rows],
@@ -78,7 +84,7 @@ def pareto_figure(rows: list[dict[str, Any]]) -> go.Figure:
         ],
     )
     fig.add_scatter(
-        x=[r["reason"] for r in rows],
+        x=labels,
         y=[r["cumulative_share"] * 100 for r in rows],
         name="cumulative %",
         yaxis="y2",
@@ -104,7 +110,7 @@ def timeline_figure(segments: dict[str, list[dict[str, Any]]], tz: Any) -> go.Fi
             length_ms = (r["end"] - r["start"]).total_seconds() * 1000
             d["y"].append(machine)
             d["x"].append(length_ms)
-            d["base"].append(start.isoformat())
+            d["base"].append(start.replace(tzinfo=None).isoformat())  # plotly reads wall time
             d["text"].append(
                 f"{r['reason'] or ''} {start:%a %H:%M:%S}, {length_ms / 60000:.1f} min"
             )
@@ -128,7 +134,7 @@ def timeline_figure(segments: dict[str, list[dict[str, Any]]], tz: Any) -> go.Fi
             hoverinfo="text+name",
         )
     fig.update_layout(
-        title="State timeline",
+        title="State timeline (last 24 hours of the period)",
         barmode="overlay",
         xaxis={"type": "date"},
         height=160 + 40 * len(segments),
@@ -162,8 +168,10 @@ def render_shift_report(
     total = measure.oee(start=start, end=end, by="site", now=now)
     per_machine = measure.oee(start=start, end=end, by="machine", now=now)
     pareto = measure.pareto(start=start, end=end, now=now)
+    # A state timeline is readable for about a day: show the last 24 hours of the period.
+    t_start = max(start, end - dt.timedelta(days=1))
     timelines = {
-        m.id: measure.timeline(machine=m.id, start=start, end=end, now=now)
+        m.id: measure.timeline(machine=m.id, start=t_start, end=end, now=now)
         for _, m in plant.machines
     }
     local = f"{start.astimezone(tz):%a %d %b %Y %H:%M} – {end.astimezone(tz):%a %d %b %Y %H:%M} ({tz.key})"
