@@ -3,6 +3,7 @@
 ::
 
     PilotlineError                 every error Pilotline raises on purpose
+    ├── SettingsError              an environment setting is invalid: fix the variable it names
     ├── PlantModelError            the plant file is wrong: fix the file (message names field and line)
     ├── InputError                 rejected input: nothing was stored; fix the data and retry
     │   └── ImportRejected         a file failed validation; carries every Problem found
@@ -22,6 +23,10 @@ from dataclasses import dataclass
 
 class PilotlineError(Exception):
     """Root of every error Pilotline raises on purpose."""
+
+
+class SettingsError(PilotlineError):
+    """A setting from the environment is invalid. Fix the variable; the message names it."""
 
 
 class PlantModelError(PilotlineError):

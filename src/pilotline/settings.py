@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pilotline.errors import SettingsError
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -49,5 +51,11 @@ class Settings:
     def from_env(cls, *, home: str | os.PathLike[str] | None = None) -> Settings:
         """Settings from the environment; an explicit ``home`` (``--home``) wins over it."""
         chosen = home or os.environ.get("PILOTLINE_HOME") or _default_home()
-        timeout = float(os.environ.get("PILOTLINE_LOCK_TIMEOUT", "30"))
+        raw = os.environ.get("PILOTLINE_LOCK_TIMEOUT", "30")
+        try:
+            timeout = float(raw)
+        except ValueError:
+            raise SettingsError(
+                f"PILOTLINE_LOCK_TIMEOUT={raw!r} is not a number of seconds (e.g. 30)"
+            ) from None
         return cls(home=Path(chosen).expanduser(), lock_timeout_s=timeout)

@@ -136,6 +136,7 @@ def test_demo_no_serve_simulates_and_writes_the_report(tmp_path: Path) -> None:
     assert len(reports) == 1
     page = reports[0].read_text(encoding="utf-8")
     assert "Where the time went" in page and "plotly" in page.lower()
-    assert "cdn" not in page.lower().split("<script>")[0]
+    assert "<script src=" not in page  # self-contained: plotly.js is inlined, no CDN
+    assert "Plotly.newPlot" in page
     again = run(home, "demo", "--no-serve", ok=False)
     assert "already holds a plant" in again.stderr

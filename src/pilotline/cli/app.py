@@ -183,6 +183,19 @@ def _check_format(fmt: str) -> str:
     return fmt
 
 
+# Options shared by the query commands.
+FromOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        help="Start (ISO date or time; plant time unless an offset is given). Default: 7 days before --to.",
+    ),
+]
+ToOption = Annotated[str | None, typer.Option(help="End (exclusive). Default: now.")]
+MachineOption = Annotated[list[str] | None, typer.Option(help="Only these machines. Repeatable.")]
+FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
+
+
 # -- commands ------------------------------------------------------------------------------------------
 @app.command()
 def init(
@@ -276,18 +289,10 @@ def oee(
             help="Group by machine, line, site, product or work_order and a period: shift, day, week, month or all. E.g. 'machine,shift'."
         ),
     ] = "machine,day",
-    from_: Annotated[
-        str | None,
-        typer.Option(
-            "--from",
-            help="Start (ISO date or time; plant time unless an offset is given). Default: 7 days before --to.",
-        ),
-    ] = None,
-    to: Annotated[str | None, typer.Option(help="End (exclusive). Default: now.")] = None,
-    machine: Annotated[
-        list[str] | None, typer.Option(help="Only these machines. Repeatable.")
-    ] = None,
-    format_: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    from_: FromOption = None,
+    to: ToOption = None,
+    machine: MachineOption = None,
+    format_: FormatOption = "table",
 ) -> None:
     """OEE, its factors and the ISO 22400 KPIs for shifts starting in a period."""
     _check_format(format_)
@@ -302,18 +307,10 @@ def oee(
 
 @app.command()
 def losses(
-    from_: Annotated[
-        str | None,
-        typer.Option(
-            "--from",
-            help="Start (plant time unless an offset is given). Default: 7 days before --to.",
-        ),
-    ] = None,
-    to: Annotated[str | None, typer.Option(help="End (exclusive). Default: now.")] = None,
-    machine: Annotated[
-        list[str] | None, typer.Option(help="Only these machines. Repeatable.")
-    ] = None,
-    format_: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    from_: FromOption = None,
+    to: ToOption = None,
+    machine: MachineOption = None,
+    format_: FormatOption = "table",
 ) -> None:
     """The loss waterfall (calendar time to fully productive time) and the downtime Pareto."""
     _check_format(format_)

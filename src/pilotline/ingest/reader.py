@@ -48,9 +48,7 @@ class _CountingReader(io.RawIOBase):
 
 
 def file_format(path: Path) -> str:
-    suffix = (
-        "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".gz" else path.suffix.lower()
-    )
+    suffix = path.suffix.lower()
     formats = {
         ".csv": "csv",
         ".txt": "csv",

@@ -25,7 +25,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
-from pilotline.measure.periods import BUCKET_S, segment_buckets
+from pilotline.measure.periods import BUCKET_S, SEGMENT_KEYS, segment_buckets
 from pilotline.plant.model import Plant
 
 SUM_COLUMNS = (
@@ -114,18 +114,33 @@ def stop_intervals(con: Any, plant: Plant, inputs: Inputs, lo: float, hi: float)
     return s.select("machine", "state", "reason", "s0", "s1", category=category)
 
 
+def _span(inputs: Inputs) -> tuple[float, float]:
+    """The first segment start and last segment end (epoch seconds) of a query."""
+    if inputs.segments.num_rows == 0:
+        return 0.0, 0.0
+    return (
+        float(pa.compute.min(inputs.segments["seg_start"]).as_py()),
+        float(pa.compute.max(inputs.segments["seg_end"]).as_py()),
+    )
+
+
+def _states_in_segments(con: Any, plant: Plant, inputs: Inputs, seg: Any) -> Any:
+    """State intervals × the planned segments they overlap, with the overlap in seconds and
+    whether the state began inside the segment (to count stops once)."""
+    st = stop_intervals(con, plant, inputs, *_span(inputs))
+    j = seg.join(st, [seg.machine == st.machine, st.s0 < seg.seg_end, st.s1 > seg.seg_start])
+    return j.mutate(
+        overlap=ibis.least(j.s1, j.seg_end) - ibis.greatest(j.s0, j.seg_start),
+        starts_here=(j.s0 >= j.seg_start) & (j.s0 < j.seg_end),
+    )
+
+
 def segment_facts(con: Any, plant: Plant, inputs: Inputs, *, use_orders: bool) -> Any:
     """Times and counts per machine × planned segment (the atoms every roll-up sums)."""
     seg = ibis.memtable(inputs.segments)
-    if inputs.segments.num_rows == 0:
-        lo = hi = 0.0
-    else:
-        lo = float(pa.compute.min(inputs.segments["seg_start"]).as_py())
-        hi = float(pa.compute.max(inputs.segments["seg_end"]).as_py())
-    st = stop_intervals(con, plant, inputs, lo, hi)
-    j = seg.join(st, [seg.machine == st.machine, st.s0 < seg.seg_end, st.s1 > seg.seg_start])
-    overlap = ibis.least(j.s1, j.seg_end) - ibis.greatest(j.s0, j.seg_start)
-    starts_here = (j.s0 >= j.seg_start) & (j.s0 < j.seg_end)
+    lo, hi = _span(inputs)
+    j = _states_in_segments(con, plant, inputs, seg)
+    overlap, starts_here = j.overlap, j.starts_here
 
     def time_in(cat: str) -> Any:
         return ibis.ifelse(j.category == cat, overlap, 0.0).sum()
@@ -191,21 +206,7 @@ def segment_facts(con: Any, plant: Plant, inputs: Inputs, *, use_orders: bool) -
     segment_s = f.seg_end - f.seg_start
     z = 0.0
     return f.select(
-        "machine",
-        "line",
-        "site",
-        "shift",
-        "shift_key",
-        "shift_start",
-        "shift_end",
-        "day_start",
-        "day_end",
-        "week_start",
-        "week_end",
-        "month_start",
-        "month_end",
-        "work_order",
-        "product",
+        *SEGMENT_KEYS,
         segment_s=segment_s,
         planned_stop_s=ibis.coalesce(f.planned_stop_s, z),
         no_data_s=ibis.coalesce(f.no_data_state_s, z) + segment_s - ibis.coalesce(f.covered_s, z),
@@ -281,22 +282,10 @@ def rollup(
 
 def pareto(con: Any, plant: Plant, inputs: Inputs) -> Any:
     """Lost time by reason inside planned segments (stops only), largest first."""
-    seg = ibis.memtable(inputs.segments)
-    if inputs.segments.num_rows == 0:
-        lo = hi = 0.0
-    else:
-        lo = float(pa.compute.min(inputs.segments["seg_start"]).as_py())
-        hi = float(pa.compute.max(inputs.segments["seg_end"]).as_py())
-    st = stop_intervals(con, plant, inputs, lo, hi)
-    st = st.filter(st.category.notin(["run", "no_data", "planned_stop"]))
-    j = seg.join(st, [seg.machine == st.machine, st.s0 < seg.seg_end, st.s1 > seg.seg_start])
-    overlap = ibis.least(j.s1, j.seg_end) - ibis.greatest(j.s0, j.seg_start)
-    j = j.mutate(
-        reason=ibis.coalesce(j.reason, ibis.literal("(no reason)")),
-        overlap=overlap,
-        starts_here=ibis.ifelse((j.s0 >= j.seg_start) & (j.s0 < j.seg_end), 1, 0),
-    )
+    j = _states_in_segments(con, plant, inputs, ibis.memtable(inputs.segments))
+    j = j.filter(j.category.notin(["run", "no_data", "planned_stop"]))
+    j = j.mutate(reason=ibis.coalesce(j.reason, ibis.literal("(no reason)")))
     out = j.group_by(["reason", "category"]).aggregate(
-        lost_s=j.overlap.sum(), stops=j.starts_here.sum()
+        lost_s=j.overlap.sum(), stops=ibis.ifelse(j.starts_here, 1, 0).sum()
     )
     return out.order_by([ibis.desc("lost_s"), "reason"])

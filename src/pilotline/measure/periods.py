@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
@@ -47,7 +46,7 @@ def _split(a: float, b: float, orders: list[Order]) -> list[tuple[float, float, 
     return pieces
 
 
-def _bounds(day: dt.date, grain: str, tz: ZoneInfo) -> tuple[dt.date, dt.date]:
+def _bounds(day: dt.date, grain: str) -> tuple[dt.date, dt.date]:
     if grain == "day":
         return day, day + dt.timedelta(days=1)
     if grain == "week":
@@ -58,8 +57,34 @@ def _bounds(day: dt.date, grain: str, tz: ZoneInfo) -> tuple[dt.date, dt.date]:
     return start, nxt
 
 
-def _epoch(ts: dt.datetime) -> float:
-    return ts.timestamp()
+_TEXT = pa.string()
+_TIME = pa.float64()
+
+#: One row per planned segment; times are epoch seconds, period bounds are local-time bounds.
+SEGMENT_SCHEMA = pa.schema(
+    [
+        ("machine", _TEXT),
+        ("line", _TEXT),
+        ("site", _TEXT),
+        ("shift", _TEXT),
+        ("shift_key", _TEXT),
+        ("work_order", _TEXT),
+        ("product", _TEXT),
+        ("shift_start", _TIME),
+        ("shift_end", _TIME),
+        ("day_start", _TIME),
+        ("day_end", _TIME),
+        ("week_start", _TIME),
+        ("week_end", _TIME),
+        ("month_start", _TIME),
+        ("month_end", _TIME),
+        ("seg_start", _TIME),
+        ("seg_end", _TIME),
+    ]
+)
+
+#: The columns that describe a segment (everything but its own bounds).
+SEGMENT_KEYS = tuple(n for n in SEGMENT_SCHEMA.names if n not in ("seg_start", "seg_end"))
 
 
 def segments_table(
@@ -81,89 +106,53 @@ def segments_table(
     for o in sorted(orders or [], key=lambda o: o.start):
         by_machine.setdefault(o.machine, []).append(o)
     tz = plant.tz
-    cols: dict[str, list[object]] = {
-        k: []
-        for k in (
-            "machine",
-            "line",
-            "site",
-            "shift",
-            "shift_key",
-            "shift_start",
-            "shift_end",
-            "day_start",
-            "day_end",
-            "week_start",
-            "week_end",
-            "month_start",
-            "month_end",
-            "seg_start",
-            "seg_end",
-            "work_order",
-            "product",
-        )
-    }
-    cache: dict[tuple[str, str, dt.date], tuple[float, float]] = {}
+    bounds: dict[tuple[str, dt.date], tuple[float, float]] = {}
 
     def local_bounds(grain: str, day: dt.date) -> tuple[float, float]:
-        key = (grain, tz.key, day)
-        if key not in cache:
-            a, b = _bounds(day, grain, tz)
-            cache[key] = (
-                _epoch(local_instant(a, dt.time(0), tz)),
-                _epoch(local_instant(b, dt.time(0), tz)),
+        if (grain, day) not in bounds:
+            a, b = _bounds(day, grain)
+            bounds[grain, day] = (
+                local_instant(a, dt.time(0), tz).timestamp(),
+                local_instant(b, dt.time(0), tz).timestamp(),
             )
-        return cache[key]
+        return bounds[grain, day]
 
+    rows: list[dict[str, object]] = []
     instances_by_calendar = {c.name: shift_instances(c, tz, start, end) for c in plant.calendars}
     for line, machine in plant.machines:
         if machines and machine.id not in machines:
             continue
-        calendar = plant.calendar_of(line, machine)
-        for inst in instances_by_calendar[calendar.name]:
-            d0, d1 = local_bounds("day", inst.production_date)
-            w0, w1 = local_bounds("week", inst.production_date)
-            m0, m1 = local_bounds("month", inst.production_date)
+        for inst in instances_by_calendar[plant.calendar_of(line, machine).name]:
+            shift = {
+                "machine": machine.id,
+                "line": line.name,
+                "site": plant.site.name,
+                "shift": inst.shift,
+                "shift_key": inst.key,
+                "shift_start": inst.start.timestamp(),
+                "shift_end": inst.end.timestamp(),
+            }
+            for grain in ("day", "week", "month"):
+                shift[f"{grain}_start"], shift[f"{grain}_end"] = local_bounds(
+                    grain, inst.production_date
+                )
             for a, b in inst.planned_segments():
-                seg_start, seg_end = _epoch(a), _epoch(b)
+                seg_start, seg_end = a.timestamp(), b.timestamp()
                 if now is not None:
                     if seg_start >= now:
                         continue
                     seg_end = min(seg_end, now)
-                pieces = _split(seg_start, seg_end, by_machine.get(machine.id, []))
-                for piece_start, piece_end, piece_order in pieces:
-                    for k, v in (
-                        ("machine", machine.id),
-                        ("line", line.name),
-                        ("site", plant.site.name),
-                        ("shift", inst.shift),
-                        ("shift_key", inst.key),
-                        ("shift_start", _epoch(inst.start)),
-                        ("shift_end", _epoch(inst.end)),
-                        ("day_start", d0),
-                        ("day_end", d1),
-                        ("week_start", w0),
-                        ("week_end", w1),
-                        ("month_start", m0),
-                        ("month_end", m1),
-                        ("seg_start", piece_start),
-                        ("seg_end", piece_end),
-                        ("work_order", piece_order.work_order if piece_order else None),
-                        ("product", piece_order.product if piece_order else None),
-                    ):
-                        cols[k].append(v)
-    schema = pa.schema(
-        [
-            (
-                k,
-                pa.string()
-                if k in ("machine", "line", "site", "shift", "shift_key", "work_order", "product")
-                else pa.float64(),
-            )
-            for k in cols
-        ]
-    )
-    return pa.table(cols, schema=schema)
+                for lo, hi, order in _split(seg_start, seg_end, by_machine.get(machine.id, [])):
+                    rows.append(
+                        {
+                            **shift,
+                            "seg_start": lo,
+                            "seg_end": hi,
+                            "work_order": order.work_order if order else None,
+                            "product": order.product if order else None,
+                        }
+                    )
+    return pa.Table.from_pylist(rows, schema=SEGMENT_SCHEMA)
 
 
 BUCKET_S = 3600.0

@@ -50,15 +50,14 @@ class Simulation:
 WEEKDAY_STOP_FACTOR = (1.35, 1.0, 0.95, 1.0, 1.2, 1.1, 1.1)
 
 
+StateRows = tuple[list[float], list[str], list[str | None]]
+MinuteCounts = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
 def _machine(
-    plant: Plant,
-    index: int,
-    machine_id: str,
-    ict: float,
-    instances: list[ShiftInstance],
-    seed: int,
-    end: dt.datetime,
-) -> tuple[list[Any], list[Any]]:
+    index: int, ict: float, instances: list[ShiftInstance], seed: int, end: dt.datetime
+) -> tuple[StateRows, MinuteCounts]:
+    """One machine's state changes (times in epoch seconds) and per-minute counts."""
     rng = np.random.default_rng([seed, index])
     b = Behaviour()
     quality = rng.uniform(0.6, 1.6)
@@ -131,9 +130,7 @@ def _machine(
         state(s1, "stopped", "no orders")
     state(end.timestamp(), "no_data", None)
 
-    counts = _minute_counts(runs, instances, rng)
-    states = (st_t, st_state, st_reason)
-    return [states], [counts]
+    return (st_t, st_state, st_reason), _minute_counts(runs, instances, rng)
 
 
 def _minute_counts(
@@ -176,10 +173,9 @@ def simulate(plant: Plant, *, start: dt.datetime, end: dt.datetime, seed: int = 
     for index, (line, machine) in enumerate(plant.machines):
         instances = shift_instances(plant.calendar_of(line, machine), plant.tz, start, end)
         instances = [i for i in instances if i.end <= end]
-        states, counts = _machine(
-            plant, index, machine.id, machine.ideal_cycle_s, instances, seed, end
+        (st_t, st_state, st_reason), (minutes, total, reject, startup) = _machine(
+            index, machine.ideal_cycle_s, instances, seed, end
         )
-        ((st_t, st_state, st_reason),) = states
         first = (
             [(start.timestamp(), "stopped", "no orders")]
             if not st_t or st_t[0] > start.timestamp()
@@ -190,7 +186,6 @@ def simulate(plant: Plant, *, start: dt.datetime, end: dt.datetime, seed: int = 
             cols_s["ts"].append(round(t * 1e6))
             cols_s["state"].append(s)
             cols_s["reason"].append(r)
-        ((minutes, total, reject, startup),) = counts
         n = minutes.size
         parts_c.append(
             pa.table(
