@@ -139,6 +139,9 @@ def parse_timestamps(
         parsed = pc.strptime(col, format=fmt, unit="us", error_is_null=True)
         bad = _bad_mask(col, parsed)
         if bad.any():
+            # Arrow's strptime lacks some of Python's directives (such as %f): retry those rows.
+            parsed, bad = _python_strptime(col, parsed, bad, fmt)
+        if bad.any():
             problems.add_rows(
                 rows[bad],
                 name,
@@ -169,6 +172,21 @@ def parse_timestamps(
         else:
             good.append(value.replace(tzinfo=None) if value else None)
     return pa.array(good, NAIVE_US)
+
+
+def _python_strptime(
+    col: pa.Array, parsed: pa.Array, bad: np.ndarray, fmt: str
+) -> tuple[pa.Array, np.ndarray]:
+    values = parsed.to_pylist()
+    still_bad = bad.copy()
+    for i in np.flatnonzero(bad):
+        try:
+            ts = dt.datetime.strptime(col[int(i)].as_py(), fmt)  # noqa: DTZ007 - zone applied later
+        except ValueError:
+            continue
+        values[i] = ts.astimezone(dt.UTC).replace(tzinfo=None) if ts.tzinfo else ts
+        still_bad[i] = False
+    return pa.array(values, NAIVE_US), still_bad
 
 
 def _localize(

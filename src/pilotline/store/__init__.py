@@ -1,6 +1,20 @@
 """Storage: the embedded store (one DuckDB file in the data directory) and its schema."""
 
-from pilotline.store._duckdb import Conflict, EmbeddedStore, InsertResult, StoreSession
+from pilotline.store._duckdb import (
+    Conflict,
+    EmbeddedStore,
+    InsertResult,
+    StoreSession,
+    scratch_backend,
+)
 from pilotline.store.schema import KEYS, SCHEMA_VERSION
 
-__all__ = ["KEYS", "SCHEMA_VERSION", "Conflict", "EmbeddedStore", "InsertResult", "StoreSession"]
+__all__ = [
+    "KEYS",
+    "SCHEMA_VERSION",
+    "Conflict",
+    "EmbeddedStore",
+    "InsertResult",
+    "StoreSession",
+    "scratch_backend",
+]

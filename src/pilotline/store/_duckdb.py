@@ -241,3 +241,8 @@ class EmbeddedStore:
             yield StoreSession(con, writable=write)
         finally:
             con.close()
+
+
+def scratch_backend() -> Any:
+    """An in-memory Ibis backend for analyses of data that is not stored (an event log file)."""
+    return ibis.duckdb.connect(":memory:", threads=2)

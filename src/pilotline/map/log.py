@@ -1,0 +1,285 @@
+"""Event logs: read CSV, Parquet and XES into one columnar shape.
+
+Every log becomes an Arrow table with ``case`` and ``activity`` (always text: an id such as
+``NA`` is an id, not a missing value), ``ts`` (UTC, the event's completion time), optional
+``start`` and ``resource``, any other attributes as text, and ``seq``: the event's position in
+the file. Events are ordered by timestamp within a case, and events with equal timestamps keep
+the file's order (``seq`` breaks ties), so variants never depend on an unstable sort.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import logging
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pilotline.errors import ImportRejected, InputError, Problem
+from pilotline.ingest.parse import Problems, parse_text, parse_timestamps
+from pilotline.ingest.reader import read_batches, read_headers
+
+log = logging.getLogger(__name__)
+
+UTC_US = pa.timestamp("us", "UTC")
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class LogColumns:
+    """Which columns of a CSV/Parquet file hold what (``pilotline map --case … --activity …``)."""
+
+    case: str = "case"
+    activity: str = "activity"
+    timestamp: str = "timestamp"
+    start_timestamp: str | None = None
+    resource: str | None = None
+    timestamp_format: str | None = None
+    tie_break: str | None = None  # a column that orders events with equal timestamps
+
+
+@dataclass
+class EventLog:
+    events: pa.Table
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def num_events(self) -> int:
+        return int(self.events.num_rows)
+
+
+def _finish(table: pa.Table, source: str, tie_break: str | None = None) -> EventLog:
+    """Sort stably by case, time and file order; count ties."""
+    keys = [("case", "ascending"), ("ts", "ascending")]
+    if tie_break:
+        keys.append((tie_break, "ascending"))
+    keys.append(("seq", "ascending"))
+    table = table.sort_by(keys)
+    notes = []
+    if table.num_rows > 1:
+        case, ts = table["case"], table["ts"]
+        n = table.num_rows
+        same = pc.and_(
+            pc.equal(case.slice(1), case.slice(0, n - 1)), pc.equal(ts.slice(1), ts.slice(0, n - 1))
+        )
+        ties = int(pc.sum(pc.cast(pc.fill_null(same, False), pa.int64())).as_py() or 0)
+        if ties:
+            notes.append(
+                f"{ties:,} events ({ties / n:.1%}) share their timestamp with the previous event of "
+                "the same case; they keep the file's order"
+                + (f" after '{tie_break}'" if tie_break else "")
+            )
+    return EventLog(table, source, notes)
+
+
+# -- CSV, Excel and Parquet -----------------------------------------------------------------------
+def read_table_log(
+    path: Path, columns: LogColumns, *, tz: ZoneInfo | None = None, progress: Progress | None = None
+) -> EventLog:
+    """Read a CSV/Excel/Parquet event log; every problem is reported with row and column."""
+    source = str(path)
+    headers = read_headers(path)
+    wanted = {
+        "case": columns.case,
+        "activity": columns.activity,
+        "ts": columns.timestamp,
+        "start": columns.start_timestamp,
+        "resource": columns.resource,
+    }
+    missing = [f"{k} column {v!r}" for k, v in wanted.items() if v and v not in headers]
+    if columns.tie_break and columns.tie_break not in headers:
+        missing.append(f"tie-break column {columns.tie_break!r}")
+    if missing:
+        raise ImportRejected(
+            [Problem(source, 1, None, f"no {m}; the file's columns are {headers}") for m in missing]
+        )
+    problems = Problems(source)
+    parts: list[pa.Table] = []
+    seq0 = 0
+    for batch in read_batches(path, progress=progress):
+        t = batch.table
+        n = t.num_rows
+        rows = np.arange(batch.first_row, batch.first_row + n, dtype=np.int64)
+        cols: dict[str, pa.Array] = {}
+        for key in ("case", "activity"):
+            value = parse_text(t[wanted[key]])
+            missing_mask = np.asarray(pc.is_null(value).to_numpy(zero_copy_only=False))
+            if missing_mask.any():
+                problems.add_rows(rows[missing_mask], wanted[key], f"is empty; expected the {key}")
+            cols[key] = value
+        for key in ("ts", "start"):
+            name = wanted[key]
+            if name:
+                parsed = parse_timestamps(
+                    t[name], rows, name, problems, tz=tz, fmt=columns.timestamp_format
+                )
+                cols[key] = pc.cast(parsed, UTC_US)
+        if wanted["resource"]:
+            cols["resource"] = parse_text(t[wanted["resource"]])
+        used = {v for v in wanted.values() if v}
+        for name in t.column_names:
+            if name not in used:
+                cols[name] = parse_text(t[name])
+        cols["seq"] = pa.array(np.arange(seq0, seq0 + n, dtype=np.int64))
+        seq0 += n
+        if not problems.items:
+            parts.append(pa.table(cols))
+    if problems.items:
+        raise ImportRejected(problems.items)
+    if not parts:
+        raise ImportRejected([Problem(source, None, None, "the log has no events")])
+    missing_ts = pc.sum(pc.cast(pc.is_null(pa.concat_tables(parts)["ts"]), pa.int64())).as_py()
+    if missing_ts:
+        table = pa.concat_tables(parts)
+        bad = table.filter(pc.is_null(table["ts"]))["seq"].to_numpy()[:20]
+        first_row = 2 if path.suffix.lower() in (".csv", ".txt", ".xlsx") else 1
+        raise ImportRejected(
+            [
+                Problem(
+                    source, int(s) + first_row, columns.timestamp, "is empty; expected a timestamp"
+                )
+                for s in bad
+            ]
+        )
+    return _finish(pa.concat_tables(parts), source, columns.tie_break)
+
+
+# -- XES --------------------------------------------------------------------------------------------
+_TYPED = {"string", "date", "int", "float", "boolean", "id"}
+
+
+def _open(path: Path) -> IO[bytes]:
+    if path.suffix.lower() == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
+
+
+def _xes_time(value: str) -> dt.datetime:
+    ts = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)
+
+
+def read_xes(path: Path, *, progress: Progress | None = None) -> EventLog:
+    """Stream an XES (or .xes.gz) file; time zones in timestamps are kept (converted to UTC)."""
+    source = str(path)
+    cases: list[str] = []
+    activities: list[str | None] = []
+    stamps: list[dt.datetime | None] = []
+    attrs: dict[str, list[str | None]] = {}
+    case_id: str | None = None
+    trace_no = 0
+    depth_event = False
+    current: dict[str, str] = {}
+    size = path.stat().st_size
+    try:
+        with _open(path) as fh:
+            for event, elem in ET.iterparse(fh, events=("start", "end")):
+                tag = elem.tag.rsplit("}", 1)[-1]
+                if event == "start":
+                    if tag == "trace":
+                        case_id, trace_no = None, trace_no + 1
+                    elif tag == "event":
+                        depth_event, current = True, {}
+                    continue
+                if tag in _TYPED:
+                    key, value = elem.get("key"), elem.get("value")
+                    if key is None or value is None:
+                        continue
+                    if depth_event:
+                        current[key] = value
+                    elif key == "concept:name" and case_id is None and trace_no:
+                        case_id = value
+                elif tag == "event":
+                    depth_event = False
+                    cases.append(case_id if case_id is not None else f"(trace {trace_no})")
+                    activities.append(current.get("concept:name"))
+                    raw_ts = current.get("time:timestamp")
+                    try:
+                        stamps.append(_xes_time(raw_ts) if raw_ts else None)
+                    except ValueError:
+                        raise ImportRejected(
+                            [
+                                Problem(
+                                    source,
+                                    None,
+                                    "time:timestamp",
+                                    f"event {len(cases)}: cannot read {raw_ts!r} as a timestamp",
+                                )
+                            ]
+                        ) from None
+                    n = len(cases)
+                    for k, v in current.items():
+                        if k in ("concept:name", "time:timestamp"):
+                            continue
+                        if k not in attrs:
+                            attrs[k] = [None] * (n - 1)
+                        attrs[k].append(v)
+                    for col in attrs.values():
+                        if len(col) < n:
+                            col.append(None)
+                    elem.clear()
+                    if progress and n % 50_000 == 0:
+                        progress(fh.tell() if hasattr(fh, "tell") else 0, size)
+                elif tag == "trace":
+                    elem.clear()
+    except ET.ParseError as exc:
+        line, column = exc.position
+        raise InputError(
+            f"{source}: not well-formed XML at line {line}, column {column}: {exc}"
+        ) from None
+    if not cases:
+        raise ImportRejected([Problem(source, None, None, "the log has no events")])
+    missing = [i for i, a in enumerate(activities) if a is None][:5]
+    if missing:
+        raise ImportRejected(
+            [
+                Problem(source, None, "concept:name", f"event {i + 1} has no activity name")
+                for i in missing
+            ]
+        )
+    no_time = [i for i, t in enumerate(stamps) if t is None][:5]
+    if no_time:
+        raise ImportRejected(
+            [
+                Problem(source, None, "time:timestamp", f"event {i + 1} has no timestamp")
+                for i in no_time
+            ]
+        )
+    columns: dict[str, pa.Array] = {
+        "case": pa.array(cases, pa.string()),
+        "activity": pa.array(activities, pa.string()),
+        "ts": pa.array(stamps, UTC_US),
+        "seq": pa.array(np.arange(len(cases), dtype=np.int64)),
+    }
+    if "org:resource" in attrs:
+        columns["resource"] = pa.array(attrs.pop("org:resource"), pa.string())
+    for key, values in attrs.items():
+        columns[key] = pa.array(values, pa.string())
+    return _finish(pa.table(columns), source)
+
+
+def read_log(
+    path: Path,
+    columns: LogColumns | None = None,
+    *,
+    tz: ZoneInfo | None = None,
+    progress: Progress | None = None,
+) -> EventLog:
+    """Read an event log by its file type: .xes/.xes.gz, or CSV/Excel/Parquet with ``columns``."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    name = path.name.lower()
+    if name.endswith((".xes", ".xes.gz")):
+        return read_xes(path, progress=progress)
+    return read_table_log(
+        path, columns or LogColumns(), tz=tz or ZoneInfo("UTC"), progress=progress
+    )
