@@ -10,7 +10,8 @@
     ├── StoreError                 the data directory cannot be used as it is
     │   ├── StoreBusy              another process holds the store: retry later or stop it
     │   └── SchemaMismatch         data written by a newer Pilotline: upgrade the code, do not retry
-    └── NotFound                   a machine, line or period asked for does not exist
+    ├── NotFound                   a machine, line or period asked for does not exist
+    └── TimeLimitExceeded          an analysis hit its time limit: narrow it or raise the limit
 
 Catch ``PilotlineError`` at the edge (CLI, web) and show ``str(error)``: every message is written
 for the person who has to act on it.
@@ -80,3 +81,7 @@ class SchemaMismatch(StoreError):
 
 class NotFound(PilotlineError):
     """A machine, line, product or period that was asked for does not exist."""
+
+
+class TimeLimitExceeded(PilotlineError):
+    """An analysis was stopped at its time limit. Filter the input or raise the limit."""

@@ -87,3 +87,45 @@ def activities(t: Any) -> Any:
         events=per_case.n.sum(),
     )
     return rework.order_by([ibis.desc("events"), "activity"])
+
+
+def activity_context(t: Any) -> Any:
+    """Per activity, what surrounds it: distinct predecessors and successors, time waited before
+    it (since the previous event of the case) and after it (until the next), and self-loops."""
+    e = with_successor(t)
+    w = ibis.window(group_by=e.case, order_by=_order(e))
+    e = e.mutate(wait_before_s=_seconds(e.ts) - _seconds(e.ts.lag().over(w)))
+    return e.group_by("activity").aggregate(
+        events=e.count(),
+        cases=e.case.nunique(),
+        predecessors=e.prev_activity.nunique(),
+        successors=e.next_activity.nunique(),
+        contexts=(e.prev_activity.fill_null("^") + SEP + e.next_activity.fill_null("$")).nunique(),
+        self_loops=(e.next_activity == e.activity).sum(),
+        resources=e.resource.nunique(),
+        median_wait_before_s=e.wait_before_s.median(),
+        median_wait_after_s=e.gap_s.median(),
+        total_wait_before_s=e.wait_before_s.sum(),
+    )
+
+
+def resources(t: Any) -> Any:
+    """Per resource: events, cases and activities handled."""
+    r = t.filter(t.resource.notnull())
+    return (
+        r.group_by("resource")
+        .aggregate(events=r.count(), cases=r.case.nunique(), activities=r.activity.nunique())
+        .order_by([ibis.desc("events"), "resource"])
+    )
+
+
+def handovers(t: Any) -> Any:
+    """How often work passes from one resource to another within a case."""
+    w = ibis.window(group_by=t.case, order_by=_order(t))
+    e = t.mutate(next_resource=t.resource.lead().over(w))
+    e = e.filter(e.resource.notnull() & e.next_resource.notnull() & (e.resource != e.next_resource))
+    return (
+        e.group_by([e.resource.name("source"), e.next_resource.name("target")])
+        .aggregate(count=e.count())
+        .order_by([ibis.desc("count"), "source", "target"])
+    )

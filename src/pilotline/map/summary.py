@@ -3,25 +3,38 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from typing import Any
 
+import ibis
 import pyarrow as pa
 
 from pilotline.map import analyses
+from pilotline.map.conformance import KINDS, Routing, case_fitness, deviations
 from pilotline.map.log import EventLog
-from pilotline.store import scratch_backend
+from pilotline.map.readiness import readiness
+from pilotline.store import scratch_backend, to_arrow_within
 
 
 class Miner:
     """Runs the analyses of one event log on an in-memory engine."""
 
-    def __init__(self, log: EventLog) -> None:
+    def __init__(self, log: EventLog, *, _con: Any = None, _events: Any = None) -> None:
         self.log = log
+        if _con is not None:
+            self._con, self.events = _con, _events
+            return
         self._con = scratch_backend()
-        self._con.create_table(
-            "events", log.events.select(["case", "activity", "ts", "seq"]), temp=True
-        )
+        events = log.events
+        if "resource" not in events.column_names:
+            events = events.append_column("resource", pa.nulls(log.num_events, pa.string()))
+        self._con.create_table("events", events, temp=True)
         self.events = self._con.table("events")
+
+    def where(self, transform: Callable[..., Any], /, **options: Any) -> Miner:
+        """A view of the log through a filter or simplification from :mod:`pilotline.map.filters`:
+        ``miner.where(filters.top_variants, k=5)``."""
+        return Miner(self.log, _con=self._con, _events=transform(self.events, **options))
 
     def _rows(self, expr: Any) -> list[dict[str, Any]]:
         table: pa.Table = self._con.to_pyarrow(expr)
@@ -57,9 +70,9 @@ class Miner:
             ends[c["last_activity"]] = ends.get(c["last_activity"], 0) + 1
         durations = [c["duration_s"] for c in cases]
         return {
-            "events": self.log.num_events,
+            "events": sum(c["events"] for c in cases),
             "cases": len(cases),
-            "activities": len({a for a in self.log.events["activity"].unique().to_pylist()}),
+            "activities": int(self._con.execute(self.events.activity.nunique())),
             "variants": len({c["variant"] for c in cases}),
             "start_activities": dict(sorted(starts.items(), key=lambda kv: (-kv[1], kv[0]))),
             "end_activities": dict(sorted(ends.items(), key=lambda kv: (-kv[1], kv[0]))),
@@ -73,4 +86,62 @@ class Miner:
                 }
                 for r in self.dfg()
             ],
+        }
+
+    def resources(self) -> list[dict[str, Any]]:
+        return self._rows(analyses.resources(self.events))
+
+    def handovers(self) -> list[dict[str, Any]]:
+        return self._rows(analyses.handovers(self.events))
+
+    def bottlenecks(self, top: int = 10) -> list[dict[str, Any]]:
+        """The directly-follows steps where most time accumulates between events."""
+        rows = sorted(self.dfg(), key=lambda r: -(r["total_s"] or 0.0))
+        return rows[:top]
+
+    def automation(self) -> list[dict[str, Any]]:
+        """Automation readiness per activity: score, verdict and the figures behind it."""
+        cases = self.cases()
+        durations = [c["duration_s"] for c in cases]
+        return readiness(
+            self._rows(analyses.activity_context(self.events)),
+            self.activities(),
+            cases=len(cases),
+            median_case_s=statistics.median(durations) if durations else 0.0,
+        )
+
+    def conform(self, routing: Routing, *, time_limit_s: float | None = 60.0) -> dict[str, Any]:
+        """Fitness per case and deviations by kind (count, cases, time impact) against a routing."""
+        devs = deviations(self.events, routing)
+        per_case = to_arrow_within(
+            self._con, case_fitness(self.events, devs, routing), time_limit_s
+        )
+        by_kind = to_arrow_within(
+            self._con,
+            devs.group_by("kind").aggregate(
+                deviations=devs.count(), cases=devs.case.nunique(), impact_s=devs.impact_s.sum()
+            ),
+            time_limit_s,
+        ).to_pylist()
+        top = to_arrow_within(
+            self._con,
+            devs.group_by(["kind", "after", "activity"])
+            .aggregate(deviations=devs.count(), impact_s=devs.impact_s.sum())
+            .order_by([ibis.desc("deviations"), "kind", "activity"])
+            .limit(20),
+            time_limit_s,
+        ).to_pylist()
+        cases = per_case.to_pylist()
+        fitting = sum(1 for c in cases if c["deviations"] == 0)
+        kinds = {k: {"deviations": 0, "cases": 0, "impact_s": 0.0} for k in KINDS}
+        for r in by_kind:
+            kinds[r["kind"]] = {k: r[k] for k in ("deviations", "cases", "impact_s")}
+        return {
+            "cases": len(cases),
+            "fitting_cases": fitting,
+            "fitting_share": fitting / len(cases) if cases else None,
+            "mean_fitness": statistics.fmean(c["fitness"] for c in cases) if cases else None,
+            "by_kind": kinds,
+            "top_deviations": top,
+            "per_case": cases,
         }

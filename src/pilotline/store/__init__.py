@@ -6,6 +6,7 @@ from pilotline.store._duckdb import (
     InsertResult,
     StoreSession,
     scratch_backend,
+    to_arrow_within,
 )
 from pilotline.store.schema import KEYS, SCHEMA_VERSION
 

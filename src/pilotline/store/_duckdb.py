@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ import duckdb
 import ibis
 import pyarrow as pa
 
-from pilotline.errors import SchemaMismatch, StoreBusy, StoreError
+from pilotline.errors import SchemaMismatch, StoreBusy, StoreError, TimeLimitExceeded
 from pilotline.store.schema import KEYS, MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
@@ -246,3 +247,22 @@ class EmbeddedStore:
 def scratch_backend() -> Any:
     """An in-memory Ibis backend for analyses of data that is not stored (an event log file)."""
     return ibis.duckdb.connect(":memory:", threads=2)
+
+
+def to_arrow_within(backend: Any, expr: Any, seconds: float | None) -> pa.Table:
+    """Run an Ibis expression on a scratch backend, interrupting it after ``seconds``.
+
+    Raises :class:`~pilotline.errors.TimeLimitExceeded` when the limit stops the query.
+    """
+    if seconds is None:
+        return backend.to_pyarrow(expr)
+    timer = threading.Timer(seconds, backend.con.interrupt)
+    timer.start()
+    try:
+        return backend.to_pyarrow(expr)
+    except duckdb.InterruptException:
+        raise TimeLimitExceeded(
+            f"stopped after the time limit of {seconds:g} s; raise --time-limit or filter the log"
+        ) from None
+    finally:
+        timer.cancel()
