@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from pilotline.cli.map import map_app
 from pilotline.errors import InputError, PilotlineError
 from pilotline.ingest import SCHEMAS, ImportOptions, import_file, import_table
 from pilotline.measure import Measure, parse_by, waterfall
@@ -41,6 +42,7 @@ report_app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(report_app, name="report")
+app.add_typer(map_app, name="map")
 
 out = Console()
 err = Console(stderr=True)

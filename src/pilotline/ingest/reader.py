@@ -65,7 +65,7 @@ def file_format(path: Path) -> str:
     return formats[suffix]
 
 
-def _sniff_csv(path: Path) -> tuple[list[str], str]:
+def _sniff_csv(path: Path, sep: str | None = None) -> tuple[list[str], str]:
     with path.open("r", encoding="utf-8-sig", newline="") as fh:
         first = fh.readline()
     if not first.strip():
@@ -76,22 +76,22 @@ def _sniff_csv(path: Path) -> tuple[list[str], str]:
                 )
             ]
         )
-    delimiter = max([",", ";", "\t", "|"], key=first.count)
+    delimiter = sep or max([",", ";", "\t", "|"], key=first.count)
     header = next(csv.reader([first], delimiter=delimiter))
     return [h.strip() for h in header], delimiter
 
 
-def read_headers(path: Path) -> list[str]:
+def read_headers(path: Path, *, sep: str | None = None) -> list[str]:
     fmt = file_format(path)
     if fmt == "csv":
-        return _sniff_csv(path)[0]
+        return _sniff_csv(path, sep)[0]
     if fmt == "parquet":
         return list(pq.ParquetFile(path).schema_arrow.names)
     return _xlsx_headers(path)
 
 
-def _csv_batches(path: Path, progress: Progress | None) -> Iterator[Batch]:
-    header, delimiter = _sniff_csv(path)
+def _csv_batches(path: Path, progress: Progress | None, sep: str | None) -> Iterator[Batch]:
+    header, delimiter = _sniff_csv(path, sep)
     size = path.stat().st_size
     with path.open("rb") as fh:
         counting = _CountingReader(fh, progress, size)
@@ -196,14 +196,16 @@ def _parquet_batches(path: Path, progress: Progress | None) -> Iterator[Batch]:
             progress(row - 1, total)
 
 
-def read_batches(path: Path, *, progress: Progress | None = None) -> Iterator[Batch]:
+def read_batches(
+    path: Path, *, progress: Progress | None = None, sep: str | None = None
+) -> Iterator[Batch]:
     """Stream a file's rows as Arrow batches; raise a clear error for an unreadable file."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
     fmt = file_format(path)
     try:
         if fmt == "csv":
-            yield from _csv_batches(path, progress)
+            yield from _csv_batches(path, progress, sep)
         elif fmt == "xlsx":
             yield from _xlsx_batches(path, progress)
         else:

@@ -129,3 +129,16 @@ def handovers(t: Any) -> Any:
         .aggregate(count=e.count())
         .order_by([ibis.desc("count"), "source", "target"])
     )
+
+
+def loopbacks(t: Any) -> Any:
+    """Steps into an activity the case has already done: where work loops back (rework)."""
+    w = ibis.window(group_by=t.case, order_by=_order(t))
+    seen = ibis.window(group_by=[t.case, t.activity], order_by=_order(t))
+    e = t.mutate(prev_activity=t.activity.lag().over(w), occurrence=ibis.row_number().over(seen))
+    e = e.filter((e.occurrence > 0) & e.prev_activity.notnull())
+    return (
+        e.group_by([e.prev_activity.name("source"), e.activity.name("target")])
+        .aggregate(count=e.count(), cases=e.case.nunique())
+        .order_by([ibis.desc("count"), "source", "target"])
+    )

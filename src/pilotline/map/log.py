@@ -44,6 +44,7 @@ class LogColumns:
     resource: str | None = None
     timestamp_format: str | None = None
     tie_break: str | None = None  # a column that orders events with equal timestamps
+    sep: str | None = None  # CSV separator; guessed from the header when not given
 
 
 @dataclass
@@ -58,7 +59,18 @@ class EventLog:
 
 
 def _finish(table: pa.Table, source: str, tie_break: str | None = None) -> EventLog:
-    """Sort stably by case, time and file order; count ties."""
+    """Sort stably by case, time and file order; count ties; make column names unique
+    regardless of case (engines such as DuckDB and Spark compare names case-insensitively)."""
+    seen: set[str] = set()
+    names = []
+    for name in table.column_names:
+        unique, n = name, 1
+        while unique.lower() in seen:
+            n += 1
+            unique = f"{name} ({n})"
+        seen.add(unique.lower())
+        names.append(unique)
+    table = table.rename_columns(names)
     keys = [("case", "ascending"), ("ts", "ascending")]
     if tie_break:
         keys.append((tie_break, "ascending"))
@@ -87,7 +99,7 @@ def read_table_log(
 ) -> EventLog:
     """Read a CSV/Excel/Parquet event log; every problem is reported with row and column."""
     source = str(path)
-    headers = read_headers(path)
+    headers = read_headers(path, sep=columns.sep)
     wanted = {
         "case": columns.case,
         "activity": columns.activity,
@@ -105,7 +117,7 @@ def read_table_log(
     problems = Problems(source)
     parts: list[pa.Table] = []
     seq0 = 0
-    for batch in read_batches(path, progress=progress):
+    for batch in read_batches(path, progress=progress, sep=columns.sep):
         t = batch.table
         n = t.num_rows
         rows = np.arange(batch.first_row, batch.first_row + n, dtype=np.int64)

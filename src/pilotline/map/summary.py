@@ -94,6 +94,9 @@ class Miner:
     def handovers(self) -> list[dict[str, Any]]:
         return self._rows(analyses.handovers(self.events))
 
+    def loopbacks(self) -> list[dict[str, Any]]:
+        return self._rows(analyses.loopbacks(self.events))
+
     def bottlenecks(self, top: int = 10) -> list[dict[str, Any]]:
         """The directly-follows steps where most time accumulates between events."""
         rows = sorted(self.dfg(), key=lambda r: -(r["total_s"] or 0.0))

@@ -18,4 +18,5 @@ __all__ = [
     "InsertResult",
     "StoreSession",
     "scratch_backend",
+    "to_arrow_within",
 ]
