@@ -61,6 +61,8 @@ class EventLog:
 def _finish(table: pa.Table, source: str, tie_break: str | None = None) -> EventLog:
     """Sort stably by case, time and file order; count ties; make column names unique
     regardless of case (engines such as DuckDB and Spark compare names case-insensitively)."""
+    if "resource" not in table.column_names:
+        table = table.add_column(3, "resource", pa.nulls(table.num_rows, pa.string()))
     seen: set[str] = set()
     names = []
     for name in table.column_names:

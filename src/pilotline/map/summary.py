@@ -25,10 +25,7 @@ class Miner:
             self._con, self.events = _con, _events
             return
         self._con = scratch_backend()
-        events = log.events
-        if "resource" not in events.column_names:
-            events = events.append_column("resource", pa.nulls(log.num_events, pa.string()))
-        self._con.create_table("events", events, temp=True)
+        self._con.create_table("events", log.events, temp=True)
         self.events = self._con.table("events")
 
     def where(self, transform: Callable[..., Any], /, **options: Any) -> Miner:
@@ -72,7 +69,7 @@ class Miner:
         return {
             "events": sum(c["events"] for c in cases),
             "cases": len(cases),
-            "activities": int(self._con.execute(self.events.activity.nunique())),
+            "activities": int(self._con.to_pyarrow(self.events.activity.nunique()).as_py()),
             "variants": len({c["variant"] for c in cases}),
             "start_activities": dict(sorted(starts.items(), key=lambda kv: (-kv[1], kv[0]))),
             "end_activities": dict(sorted(ends.items(), key=lambda kv: (-kv[1], kv[0]))),
