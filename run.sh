@@ -24,12 +24,26 @@ setup() {
   .venv/bin/python -m pip install -q -e ".[dev]"
 }
 
+# Debian packages the tests use: Graphviz draws process maps.
+system_packages() {
+  local missing=""
+  command -v dot >/dev/null || missing="$missing graphviz"
+  [ -z "$missing" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq $missing >/dev/null
+  else
+    echo "The tests need:$missing. Install with: sudo apt-get install$missing" >&2
+    exit 1
+  fi
+}
+
 case "${1:-}" in
   demo)
     setup
     .venv/bin/pilotline --home "${PILOTLINE_HOME:-./pilotline-home}" demo --no-serve --force
     ;;
   test)
+    system_packages
     setup
     .venv/bin/ruff format --check src tests bench
     .venv/bin/ruff check src tests bench

@@ -63,3 +63,36 @@ def test_every_setting_and_kpi_is_documented() -> None:
         assert f"`{s.env}`" in text
     for k in KPIS:
         assert f"`{k.key}`" in text
+
+
+def test_the_process_mining_guide_runs_as_written(tmp_path: Path) -> None:
+    import shlex
+
+    text = (ROOT / "docs" / "process-mining.md").read_text(encoding="utf-8")
+    commands = [
+        line[2:]
+        for block in re.findall(r"```console\n(.*?)```", text, re.S)
+        for line in block.splitlines()
+        if line.startswith("$ ")
+    ]
+    assert len(commands) == 6
+    outputs = []
+    for command in commands:
+        args = [
+            a.replace("orders-map.svg", str(tmp_path / "orders-map.svg"))
+            for a in shlex.split(command)
+        ]
+        result = subprocess.run(
+            [str(PILOTLINE), *args[1:]],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={"COLUMNS": "160", "PATH": "/usr/bin:/bin"},
+            check=False,
+        )
+        assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+        outputs.append(result.stdout)
+    assert "21 events in 5 cases" in outputs[0]
+    assert "<svg" in (tmp_path / "orders-map.svg").read_text()
+    assert "2 of 5 cases follow the routing" in outputs[4]
+    assert "stabilise the process first" in outputs[5]

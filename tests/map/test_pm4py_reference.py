@@ -18,7 +18,9 @@ from pilotline.map import LogColumns, Miner, read_log
 
 DATA = Path(__file__).parents[3] / "shared" / "data"
 PRODUCTION = LogColumns(
-    case="Case ID", activity="Activity", timestamp="Complete Timestamp",
+    case="Case ID",
+    activity="Activity",
+    timestamp="Complete Timestamp",
     timestamp_format="%Y/%m/%d %H:%M:%S.%f",
 )
 LOGS = ["running-example.xes", "receipt.xes.gz", "production_levy2014.csv", "bpic2012.xes.gz"]
@@ -74,7 +76,11 @@ def ours(name: str) -> dict[str, Any]:
 def test_summary_equals_pm4py(name: str) -> None:
     ref, got = reference(name), ours(name)["summary"]
     assert (got["events"], got["cases"], got["activities"], got["variants"]) == (
-        ref["events"], ref["cases"], ref["activities"], ref["variants"])
+        ref["events"],
+        ref["cases"],
+        ref["activities"],
+        ref["variants"],
+    )
     assert got["start_activities"] == ref["start"]
     assert got["end_activities"] == ref["end"]
 
@@ -95,7 +101,9 @@ def test_case_durations_equal_pm4py(name: str) -> None:
     ref, got = reference(name), ours(name)
     durations = sorted(c["duration_s"] for c in got["cases"])
     assert durations == pytest.approx(ref["durations"], abs=1e-3)
-    assert got["summary"]["case_duration_median_s"] == pytest.approx(statistics.median(ref["durations"]), abs=1e-3)
+    assert got["summary"]["case_duration_median_s"] == pytest.approx(
+        statistics.median(ref["durations"]), abs=1e-3
+    )
 
 
 def test_bpic2012_has_4366_variants_and_shuffling_changes_them() -> None:

@@ -13,6 +13,9 @@ import typer.main
 
 from pilotline.cli.app import app
 from pilotline.ingest.schemas import SCHEMAS
+from pilotline.map import conformance
+from pilotline.map.conformance import Routing
+from pilotline.map.readiness import CRITERIA
 from pilotline.measure import KPIS
 from pilotline.plant.losses import DEFAULT_REASONS, LOSS_CATEGORIES
 from pilotline.settings import SETTINGS
@@ -95,7 +98,39 @@ def kpi_reference() -> str:
     return "".join(parts)
 
 
-DOCS = {"cli.md": cli_reference, "file-schemas.md": schemas_reference, "kpis.md": kpi_reference}
+def map_reference() -> str:
+    parts = [
+        GENERATED,
+        "# Process-mining reference\n\n",
+        "## Routing model (`pilotline map conform LOG --model FILE`)\n\n",
+        "A TOML file describing the intended routing. Fields:\n\n| field | meaning |\n| --- | --- |\n",
+    ]
+    for name, f in Routing.model_fields.items():
+        parts.append(f"| `{name}` | {f.description or _ROUTING_HELP.get(name, '')} |\n")
+    parts.append("\n" + (conformance.__doc__ or "").split("\n", 1)[1].strip() + "\n")
+    parts.append(
+        "\n## Automation readiness (`pilotline map automation`)\n\n"
+        "Every check an activity fails is a reason to stabilise the process first; an activity that "
+        "passes every check is a candidate for automation. The score is the share of checks passed.\n\n"
+        "| check | fails when | default limit |\n| --- | --- | --- |\n"
+    )
+    for c in CRITERIA:
+        parts.append(f"| {c.label} (`{c.key}`) | {c.fails_when} the limit | {c.limit:g} |\n")
+    return "".join(parts)
+
+
+_ROUTING_HELP = {
+    "start": "activities a case may start with",
+    "end": "activities a case may end with",
+    "required": "activities every case must contain",
+}
+
+DOCS = {
+    "cli.md": cli_reference,
+    "file-schemas.md": schemas_reference,
+    "kpis.md": kpi_reference,
+    "map-reference.md": map_reference,
+}
 
 
 def write_all(directory: Path) -> None:

@@ -94,19 +94,28 @@ def activity_context(t: Any) -> Any:
     it (since the previous event of the case) and after it (until the next), and self-loops."""
     e = with_successor(t)
     w = ibis.window(group_by=e.case, order_by=_order(e))
-    e = e.mutate(wait_before_s=_seconds(e.ts) - _seconds(e.ts.lag().over(w)))
-    return e.group_by("activity").aggregate(
+    e = e.mutate(
+        wait_before_s=_seconds(e.ts) - _seconds(e.ts.lag().over(w)),
+        context=e.prev_activity.fill_null("^") + SEP + e.next_activity.fill_null("$"),
+    )
+    per_context = e.group_by(["activity", "context"]).aggregate(n=e.count())
+    dominant = per_context.group_by(per_context.activity.name("d_activity")).aggregate(
+        dominant_context_events=per_context.n.max()
+    )
+    stats = e.group_by("activity").aggregate(
         events=e.count(),
         cases=e.case.nunique(),
         predecessors=e.prev_activity.nunique(),
         successors=e.next_activity.nunique(),
-        contexts=(e.prev_activity.fill_null("^") + SEP + e.next_activity.fill_null("$")).nunique(),
+        contexts=e.context.nunique(),
         self_loops=(e.next_activity == e.activity).sum(),
         resources=e.resource.nunique(),
         median_wait_before_s=e.wait_before_s.median(),
         median_wait_after_s=e.gap_s.median(),
         total_wait_before_s=e.wait_before_s.sum(),
     )
+    j = stats.join(dominant, stats.activity == dominant.d_activity)
+    return j.drop("d_activity")
 
 
 def resources(t: Any) -> Any:

@@ -91,7 +91,8 @@ def load_routing(path: Path) -> Routing:
 
 def deviations(t: Any, routing: Routing) -> Any:
     """One row per deviation: case, kind, the step and where it happened, time impact."""
-    known = routing.activities | routing.accepted_activities
+    known = routing.activities - routing.accepted_activities  # accepted extras are passed over
+    tolerated = routing.activities | routing.accepted_activities
     pairs = routing.allowed_pairs()
     allowed = ibis.memtable(
         pa.table(
@@ -105,7 +106,7 @@ def deviations(t: Any, routing: Routing) -> Any:
     order = _order(t)
     w_case = ibis.window(group_by=t.case, order_by=order)
     t = t.mutate(gap_s=_seconds(t.ts) - _seconds(t.ts.lag().over(w_case)))
-    unexpected = t.filter(~t.activity.isin(sorted(known))).select(
+    unexpected = t.filter(~t.activity.isin(sorted(tolerated))).select(
         case=t.case,
         kind=ibis.literal("unexpected step"),
         activity=t.activity,
@@ -120,7 +121,7 @@ def deviations(t: Any, routing: Routing) -> Any:
         seen=ibis.row_number().over(ibis.window(group_by=[k.case, k.activity], order_by=_order(k))),
     )
     j = k.left_join(allowed, [k.src == allowed.a_src, k.activity == allowed.a_dst])
-    steps = j.filter(j.ok.isnull() & ~j.activity.isin(sorted(routing.accepted_activities)))
+    steps = j.filter(j.ok.isnull())
     steps = steps.select(
         case=steps.case,
         kind=ibis.cases(

@@ -3,8 +3,9 @@
 Every log becomes an Arrow table with ``case`` and ``activity`` (always text: an id such as
 ``NA`` is an id, not a missing value), ``ts`` (UTC, the event's completion time), optional
 ``start`` and ``resource``, any other attributes as text, and ``seq``: the event's position in
-the file. Events are ordered by timestamp within a case, and events with equal timestamps keep
-the file's order (``seq`` breaks ties), so variants never depend on an unstable sort.
+the log's order. Events are ordered by timestamp within a case, and events with equal timestamps
+keep the file's order (or follow a tie-break column), so variants never depend on an unstable
+sort; after reading, ``seq`` numbers the events in that order.
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ def _finish(table: pa.Table, source: str, tie_break: str | None = None) -> Event
         keys.append((tie_break, "ascending"))
     keys.append(("seq", "ascending"))
     table = table.sort_by(keys)
+    # From here on ``seq`` is the event's place in this order, so every engine orders by (ts, seq).
+    table = table.set_column(
+        table.column_names.index("seq"), "seq", pa.array(np.arange(table.num_rows, dtype=np.int64))
+    )
     notes = []
     if table.num_rows > 1:
         case, ts = table["case"], table["ts"]

@@ -22,6 +22,13 @@ class Criterion:
 #: The checks, as data. Limits are defaults a coordinator may tune; each failed check is a reason.
 CRITERIA: tuple[Criterion, ...] = (
     Criterion(
+        "events",
+        "events of this activity in the log",
+        20,
+        "below",
+        "only {value:.0f} events: too few to judge it, or to repay automating it",
+    ),
+    Criterion(
         "case_share",
         "share of cases that include it",
         0.10,
@@ -36,11 +43,11 @@ CRITERIA: tuple[Criterion, ...] = (
         "repeated in {value:.0%} of its cases (rework)",
     ),
     Criterion(
-        "context_spread",
-        "distinct (before, after) contexts per 100 events",
-        5.0,
-        "above",
-        "done in {value:.1f} different contexts per 100 events (the path around it varies)",
+        "main_path_share",
+        "share of its events on its most common (before, after) path",
+        0.7,
+        "below",
+        "only {value:.0%} of its events follow its usual path (the flow around it varies)",
     ),
     Criterion(
         "wait_ratio",
@@ -58,8 +65,15 @@ def readiness(
     *,
     cases: int,
     median_case_s: float,
+    limits: dict[str, float] | None = None,
 ) -> list[dict[str, Any]]:
-    """Score and verdict per activity; ``context`` and ``rework`` come from the analyses."""
+    """Score and verdict per activity; ``context`` and ``rework`` come from the analyses.
+    ``limits`` overrides a criterion's limit by its key (see :data:`CRITERIA`)."""
+    unknown = set(limits or {}) - {c.key for c in CRITERIA}
+    if unknown:
+        raise ValueError(
+            f"unknown readiness criteria {sorted(unknown)}; known: {[c.key for c in CRITERIA]}"
+        )
     rework_by = {r["activity"]: r for r in rework}
     out = []
     for c in context:
@@ -70,7 +84,8 @@ def readiness(
             "cases": c["cases"],
             "case_share": c["cases"] / cases if cases else 0.0,
             "rework_share": r["rework_cases"] / r["cases"] if r["cases"] else 0.0,
-            "context_spread": 100.0 * c["contexts"] / c["events"] if c["events"] else 0.0,
+            "main_path_share": c["dominant_context_events"] / c["events"] if c["events"] else 0.0,
+            "contexts": c["contexts"],
             "wait_ratio": (c["median_wait_before_s"] or 0.0) / median_case_s
             if median_case_s
             else 0.0,
@@ -83,7 +98,8 @@ def readiness(
         passed = 0
         for crit in CRITERIA:
             value = figures[crit.key]
-            failed = value > crit.limit if crit.fails_when == "above" else value < crit.limit
+            limit = (limits or {}).get(crit.key, crit.limit)
+            failed = value > limit if crit.fails_when == "above" else value < limit
             if failed:
                 reasons.append(crit.reason.format(value=value))
             else:
@@ -93,7 +109,8 @@ def readiness(
         if not reasons:
             reasons.append(
                 f"stable: in {figures['case_share']:.0%} of cases, repeated in "
-                f"{figures['rework_share']:.0%}, {figures['context_spread']:.1f} contexts per 100 events"
+                f"{figures['rework_share']:.0%}, {figures['main_path_share']:.0%} of its events on "
+                "its usual path"
             )
         out.append(
             {"activity": a, "score": score, "verdict": verdict, "reasons": reasons, **figures}

@@ -99,7 +99,7 @@ class Miner:
         rows = sorted(self.dfg(), key=lambda r: -(r["total_s"] or 0.0))
         return rows[:top]
 
-    def automation(self) -> list[dict[str, Any]]:
+    def automation(self, limits: dict[str, float] | None = None) -> list[dict[str, Any]]:
         """Automation readiness per activity: score, verdict and the figures behind it."""
         cases = self.cases()
         durations = [c["duration_s"] for c in cases]
@@ -108,6 +108,7 @@ class Miner:
             self.activities(),
             cases=len(cases),
             median_case_s=statistics.median(durations) if durations else 0.0,
+            limits=limits,
         )
 
     def conform(self, routing: Routing, *, time_limit_s: float | None = 60.0) -> dict[str, Any]:

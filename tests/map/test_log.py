@@ -1,0 +1,130 @@
+"""Reading event logs: order, ties, time zones, text ids, and bad input."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from pilotline.errors import ImportRejected, InputError
+from pilotline.map import LogColumns, Miner, read_log
+from tests.conftest import write
+
+COLS = LogColumns(case="case", activity="activity", timestamp="time")
+
+
+def _summary(path: Path, columns: LogColumns = COLS) -> dict:
+    return Miner(read_log(path, columns)).summary()
+
+
+def test_equal_timestamps_keep_file_order_or_a_tie_break(tmp_path: Path) -> None:
+    text = """
+case,activity,time,step
+1,A,2026-01-01T08:00:00Z,2
+1,B,2026-01-01T08:00:00Z,1
+2,B,2026-01-01T09:00:00Z,1
+2,A,2026-01-01T09:00:00Z,2
+"""
+    path = write(tmp_path / "ties.csv", text)
+    s = _summary(path)
+    assert s["variants"] == 2  # A→B and B→A, as the file says
+    assert "2 events (50.0%) share their timestamp" in s["notes"][0]
+    s = _summary(
+        path, LogColumns(case="case", activity="activity", timestamp="time", tie_break="step")
+    )
+    assert s["variants"] == 1  # both B→A once the tie-break column orders them
+
+
+def test_ids_are_text_and_unicode_names_survive(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "ids.csv",
+        """
+case,activity,time
+NA,Prüfung,2026-01-01T08:00:00Z
+NA,Versand 📦,2026-01-01T09:00:00Z
+null,Prüfung,2026-01-01T08:00:00Z
+007,Prüfung,2026-01-01T08:00:00Z
+7,Prüfung,2026-01-01T08:00:00Z
+""",
+    )
+    m = Miner(read_log(path, COLS))
+    assert sorted(c["case"] for c in m.cases()) == ["007", "7", "NA", "null"]
+    assert {(r["source"], r["target"]) for r in m.dfg()} == {("Prüfung", "Versand 📦")}
+    assert m.summary()["end_activities"] == {"Prüfung": 3, "Versand 📦": 1}
+
+
+def test_one_event_cases_and_duplicate_events(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "one.csv",
+        """
+case,activity,time
+a,X,2026-01-01T08:00:00Z
+b,X,2026-01-01T08:00:00Z
+b,X,2026-01-01T08:00:00Z
+""",
+    )
+    s = _summary(path)
+    assert (s["events"], s["cases"], s["variants"]) == (3, 2, 2)
+    assert s["dfg"] == [
+        {
+            "source": "X",
+            "target": "X",
+            "count": 1,
+            "mean_s": 0.0,
+            "median_s": 0.0,
+            "max_s": 0.0,
+            "total_s": 0.0,
+        }
+    ]
+    assert s["case_duration_mean_s"] == 0.0
+
+
+def test_mixed_time_zones_in_xes_are_compared_as_instants(tmp_path: Path) -> None:
+    xes = """<?xml version="1.0" encoding="UTF-8"?>
+<log xes.version="1.0">
+  <trace><string key="concept:name" value="c1"/>
+    <event><string key="concept:name" value="late"/><date key="time:timestamp" value="2026-03-01T10:30:00+01:00"/></event>
+    <event><string key="concept:name" value="early"/><date key="time:timestamp" value="2026-03-01T09:00:00Z"/></event>
+  </trace>
+</log>"""
+    path = tmp_path / "tz.xes.gz"
+    path.write_bytes(gzip.compress(xes.encode()))
+    s = Miner(read_log(path)).summary()
+    # 10:30+01:00 is 09:30 UTC: after 09:00 UTC although it comes first in the file.
+    assert s["dfg"][0]["source"] == "early" and s["dfg"][0]["target"] == "late"
+    assert s["dfg"][0]["mean_s"] == 1800.0
+
+
+def test_malformed_xes_names_line_and_column(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "bad.xes",
+        '<log>\n<trace>\n<event><string key="concept:name" value="x">\n</trace></log>\n',
+    )
+    with pytest.raises(InputError, match=r"not well-formed XML at line 4, column \d+"):
+        read_log(path)
+
+
+def test_unknown_columns_and_unparsable_timestamps_are_located(tmp_path: Path) -> None:
+    path = write(tmp_path / "log.csv", "case,activity,time\n1,A,2026-01-01T08:00:00Z\n1,B,soon\n")
+    with pytest.raises(ImportRejected, match="no case column 'Case ID'"):
+        read_log(path, LogColumns(case="Case ID", activity="activity", timestamp="time"))
+    with pytest.raises(ImportRejected) as info:
+        read_log(path, COLS)
+    assert "row 3, column 'time': cannot read 'soon' as a timestamp" in str(info.value)
+    with pytest.raises(ImportRejected, match=r"cannot be read with the format '%d\.%m\.%Y'"):
+        read_log(
+            path,
+            LogColumns(
+                case="case", activity="activity", timestamp="time", timestamp_format="%d.%m.%Y"
+            ),
+        )
+
+
+def test_empty_logs_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ImportRejected, match="no events"):
+        read_log(write(tmp_path / "empty.csv", "case,activity,time\n"), COLS)
+    with pytest.raises(ImportRejected, match="no events"):
+        read_log(write(tmp_path / "empty.xes", "<log></log>"))
+    with pytest.raises(InputError, match="no such file"):
+        read_log(tmp_path / "missing.xes")
