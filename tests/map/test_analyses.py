@@ -135,3 +135,16 @@ def test_automation_readiness_tells_stable_from_unstable(miner: Miner) -> None:
     assert verdicts["call customer"]["reasons"] == [
         "only 1 events: too few to judge it, or to repay automating it"
     ]
+
+
+def test_filtered_views_keep_the_order_invariant(miner: Miner) -> None:
+    """After dropping events, each case's remaining events still follow one another."""
+    no_pack = miner.where(filters.activities, drop=["pack"])
+    assert {(r["source"], r["target"]): r["count"] for r in no_pack.dfg()} == {
+        ("receive", "pick"): 3,
+        ("pick", "ship"): 5,
+        ("pick", "pick"): 1,
+        ("receive", "call customer"): 1,
+        ("call customer", "pick"): 1,
+    }
+    assert no_pack.summary()["variants"] == len(no_pack.variants()) == 4

@@ -1,7 +1,9 @@
 """Process-mining analyses written once, as Ibis expressions over an events table.
 
-The events table has ``case``, ``activity``, ``ts`` (UTC) and ``seq`` (file order). Order within a
-case is ``(ts, seq)``: equal timestamps keep the file's order.
+The events table has ``case``, ``activity``, ``ts`` (UTC) and the order columns of
+:mod:`pilotline.map.log`: ``seq`` (the log's order, each case's events consecutive), ``case_no``
+and ``pos`` (position within the case). The heavy analyses use ``case_no`` and ``pos`` so that
+they are hash aggregations and equality joins, not sorts per case.
 """
 
 from __future__ import annotations
@@ -32,10 +34,38 @@ def with_successor(t: Any) -> Any:
     )
 
 
+def successors(t: Any) -> Any:
+    """Each event joined to the next event of its case: ``activity``, ``next_activity``, ``gap_s``.
+
+    Uses the log's invariant (``case_no`` and ``pos``, see :mod:`pilotline.map.log`), so the next
+    event is the one at ``pos + 1`` in the same case: an equality join on integers, which every
+    engine runs in parallel, instead of a window sorted per case.
+    """
+    a = t.select(
+        a_case=t.case,
+        a_no=t.case_no,
+        a_pos=t.pos,
+        activity=t.activity,
+        a_ts=t.ts,
+        a_resource=t.resource,
+    )
+    b = t.select(
+        b_no=t.case_no, b_pos=t.pos, next_activity=t.activity, b_ts=t.ts, next_resource=t.resource
+    )
+    j = a.join(b, [a.a_no == b.b_no, b.b_pos == a.a_pos + 1])
+    return j.select(
+        case=j.a_case,
+        activity=j.activity,
+        next_activity=j.next_activity,
+        gap_s=_seconds(j.b_ts) - _seconds(j.a_ts),
+        resource=j.a_resource,
+        next_resource=j.next_resource,
+    )
+
+
 def dfg(t: Any) -> Any:
     """Directly-follows pairs with count and time between them (mean, median, max, total)."""
-    e = with_successor(t)
-    e = e.filter(e.next_activity.notnull())
+    e = successors(t)
     return (
         e.group_by([e.activity.name("source"), e.next_activity.name("target")])
         .aggregate(
@@ -50,32 +80,62 @@ def dfg(t: Any) -> Any:
 
 
 def cases(t: Any) -> Any:
-    """One row per case: first and last activity, events, start, end and duration."""
-    order = _order(t)
-    return t.group_by("case").aggregate(
+    """One row per case: events, first and last activity, start, end, duration and a variant key.
+
+    Relies on the event log's invariant (see :mod:`pilotline.map.log`): ``case_no`` numbers the
+    cases and ``pos`` is each event's position in its case, so one hash aggregation does it, with
+    no sort per case. The variant key is a pair of sums of salted hashes of (activity, position):
+    equal sequences get equal keys, and two different sequences share a key with a probability of
+    about 2⁻⁶², so it is safe to count variants by it.
+    """
+    out = t.group_by("case_no").aggregate(
+        case=t.case.arbitrary(),
         events=t.count(),
-        first_activity=t.activity.first(order_by=order),
-        last_activity=t.activity.first(order_by=[t.ts.desc(), t.seq.desc()]),
+        first_activity=t.activity.argmin(t.pos),
+        last_activity=t.activity.argmax(t.pos),
         start=t.ts.min(),
         end=t.ts.max(),
-        duration_s=_seconds(t.ts.max()) - _seconds(t.ts.min()),
-        variant=t.activity.group_concat(SEP, order_by=order),
+        vk1=(ibis.struct({"a": t.activity, "p": t.pos, "salt": 1}).hash() % _MOD).sum(),
+        vk2=(ibis.struct({"a": t.activity, "p": t.pos, "salt": 2}).hash() % _MOD).sum(),
+    )
+    return out.select(
+        "case",
+        "events",
+        "first_activity",
+        "last_activity",
+        "start",
+        "end",
+        duration_s=_seconds(out.end) - _seconds(out.start),
+        vk1=out.vk1,
+        vk2=out.vk2,
     )
 
 
-def variants(t: Any) -> Any:
-    """Variants (activity sequences) with their number of cases and mean case duration."""
-    c = cases(t)
-    return (
-        c.group_by("variant")
-        .aggregate(
-            cases=c.count(),
-            events=c.events.max(),
-            mean_duration_s=c.duration_s.mean(),
-            median_duration_s=c.duration_s.median(),
-        )
-        .order_by([ibis.desc("cases"), "variant"])
+_MOD = 2_147_483_647  # keeps each hash below 2**31, so sums fit 64 bits on every engine
+
+
+def variants(t: Any, case_table: Any) -> Any:
+    """Variants (activity sequences) with their number of cases and case durations.
+
+    ``case_table`` is :func:`cases` of ``t``. The activities of each variant are read from one
+    representative case, so only those few cases need an ordered aggregation.
+    """
+    c = case_table
+    v = c.group_by(["vk1", "vk2"]).aggregate(
+        cases=c.count(),
+        events=c.events.max(),
+        mean_duration_s=c.duration_s.mean(),
+        median_duration_s=c.duration_s.median(),
+        example_case=c.case.min(),
     )
+    reps = t.semi_join(v, t.case == v.example_case)
+    seqs = reps.group_by(reps.case.name("r_case")).aggregate(
+        variant=reps.activity.group_concat(SEP, order_by=reps.seq)
+    )
+    out = v.join(seqs, v.example_case == seqs.r_case)
+    return out.select(
+        "variant", "cases", "events", "mean_duration_s", "median_duration_s", "example_case"
+    ).order_by([ibis.desc("cases"), "variant"])
 
 
 def activities(t: Any) -> Any:
@@ -130,8 +190,7 @@ def resources(t: Any) -> Any:
 
 def handovers(t: Any) -> Any:
     """How often work passes from one resource to another within a case."""
-    w = ibis.window(group_by=t.case, order_by=_order(t))
-    e = t.mutate(next_resource=t.resource.lead().over(w))
+    e = successors(t)
     e = e.filter(e.resource.notnull() & e.next_resource.notnull() & (e.resource != e.next_resource))
     return (
         e.group_by([e.resource.name("source"), e.next_resource.name("target")])

@@ -20,7 +20,7 @@ WindowMode = Literal["contained", "intersecting", "events"]
 def _ts(value: dt.datetime) -> Any:
     if value.tzinfo is None:
         raise InputError("filter times need a time zone (e.g. 2026-03-02T00:00:00+00:00)")
-    return ibis.literal(value.astimezone(dt.UTC))
+    return ibis.literal(value.astimezone(dt.UTC).replace(tzinfo=None))
 
 
 def time_window(

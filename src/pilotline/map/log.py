@@ -1,11 +1,14 @@
 """Event logs: read CSV, Parquet and XES into one columnar shape.
 
 Every log becomes an Arrow table with ``case`` and ``activity`` (always text: an id such as
-``NA`` is an id, not a missing value), ``ts`` (UTC, the event's completion time), optional
+``NA`` is an id, not a missing value), ``ts`` (the event's completion time, UTC, stored without a zone), optional
 ``start`` and ``resource``, any other attributes as text, and ``seq``: the event's position in
 the log's order. Events are ordered by timestamp within a case, and events with equal timestamps
 keep the file's order (or follow a tie-break column), so variants never depend on an unstable
-sort; after reading, ``seq`` numbers the events in that order.
+sort. After reading, ``seq`` numbers the events in that order, case by case, so **a case's events
+carry consecutive ``seq`` numbers** — the invariant the analyses rely on — ``case_no`` numbers
+the cases and ``pos`` is the event's position in its case (0 for the first). Rows themselves stay
+in file order.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ import pyarrow.compute as pc
 
 from pilotline.errors import ImportRejected, InputError, Problem
 from pilotline.ingest.parse import Problems, parse_text, parse_timestamps
-from pilotline.ingest.reader import read_batches, read_headers
+from pilotline.ingest.reader import file_format, read_batches, read_headers
 
 log = logging.getLogger(__name__)
 
-UTC_US = pa.timestamp("us", "UTC")
+#: Timestamps are UTC instants stored without a zone (as in the store), so engines do no
+#: time-zone arithmetic while they compute.
+UTC_NAIVE = pa.timestamp("us")
 Progress = Callable[[int, int], None]
 
 
@@ -74,23 +79,35 @@ def _finish(table: pa.Table, source: str, tie_break: str | None = None) -> Event
         seen.add(unique.lower())
         names.append(unique)
     table = table.rename_columns(names)
-    keys = [("case", "ascending"), ("ts", "ascending")]
+    # Order events by case, time, tie-break and file position without moving the data: only
+    # ``seq`` is rewritten to each event's place in that order. Cases are ordered by first
+    # appearance (their order does not matter; the order within a case does).
+    n = table.num_rows
+    codes = pc.dictionary_encode(table["case"]).combine_chunks().indices
+    order = pa.table({"c": codes, "t": table["ts"], "s": table["seq"]})
+    keys = [("c", "ascending"), ("t", "ascending")]
     if tie_break:
-        keys.append((tie_break, "ascending"))
-    keys.append(("seq", "ascending"))
-    table = table.sort_by(keys)
-    # From here on ``seq`` is the event's place in this order, so every engine orders by (ts, seq).
-    table = table.set_column(
-        table.column_names.index("seq"), "seq", pa.array(np.arange(table.num_rows, dtype=np.int64))
-    )
+        order = order.append_column("b", table[tie_break])
+        keys.append(("b", "ascending"))
+    keys.append(("s", "ascending"))
+    idx = pc.sort_indices(order, sort_keys=keys).to_numpy()
+    seq = np.empty(n, dtype=np.int64)
+    seq[idx] = np.arange(n, dtype=np.int64)
+    # In sorted order: a case number per event and its position within the case.
+    c = codes.to_numpy(zero_copy_only=False)[idx]
+    first = np.ones(n, dtype=bool)
+    first[1:] = c[1:] != c[:-1]
+    starts = np.flatnonzero(first)
+    run = np.cumsum(first) - 1
+    case_no, pos = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    case_no[idx] = run
+    pos[idx] = np.arange(n, dtype=np.int64) - starts[run]
+    table = table.set_column(table.column_names.index("seq"), "seq", pa.array(seq))
+    table = table.append_column("case_no", pa.array(case_no)).append_column("pos", pa.array(pos))
     notes = []
-    if table.num_rows > 1:
-        case, ts = table["case"], table["ts"]
-        n = table.num_rows
-        same = pc.and_(
-            pc.equal(case.slice(1), case.slice(0, n - 1)), pc.equal(ts.slice(1), ts.slice(0, n - 1))
-        )
-        ties = int(pc.sum(pc.cast(pc.fill_null(same, False), pa.int64())).as_py() or 0)
+    if n > 1:
+        t = table["ts"].combine_chunks().cast(pa.int64()).to_numpy(zero_copy_only=False)[idx]
+        ties = int(np.count_nonzero((c[1:] == c[:-1]) & (t[1:] == t[:-1])))
         if ties:
             notes.append(
                 f"{ties:,} events ({ties / n:.1%}) share their timestamp with the previous event of "
@@ -98,6 +115,10 @@ def _finish(table: pa.Table, source: str, tie_break: str | None = None) -> Event
                 + (f" after '{tie_break}'" if tie_break else "")
             )
     return EventLog(table, source, notes)
+
+
+def _as_text(col: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    return col if pa.types.is_string(col.type) else pc.cast(col, pa.string())
 
 
 # -- CSV, Excel and Parquet -----------------------------------------------------------------------
@@ -124,13 +145,15 @@ def read_table_log(
     problems = Problems(source)
     parts: list[pa.Table] = []
     seq0 = 0
+    # Text from CSV and Excel is trimmed and empty cells become missing; Parquet keeps its values.
+    text = parse_text if file_format(path) != "parquet" else _as_text
     for batch in read_batches(path, progress=progress, sep=columns.sep):
         t = batch.table
         n = t.num_rows
         rows = np.arange(batch.first_row, batch.first_row + n, dtype=np.int64)
         cols: dict[str, pa.Array] = {}
         for key in ("case", "activity"):
-            value = parse_text(t[wanted[key]])
+            value = text(t[wanted[key]])
             missing_mask = np.asarray(pc.is_null(value).to_numpy(zero_copy_only=False))
             if missing_mask.any():
                 problems.add_rows(rows[missing_mask], wanted[key], f"is empty; expected the {key}")
@@ -141,13 +164,13 @@ def read_table_log(
                 parsed = parse_timestamps(
                     t[name], rows, name, problems, tz=tz, fmt=columns.timestamp_format
                 )
-                cols[key] = pc.cast(parsed, UTC_US)
+                cols[key] = parsed
         if wanted["resource"]:
-            cols["resource"] = parse_text(t[wanted["resource"]])
+            cols["resource"] = text(t[wanted["resource"]])
         used = {v for v in wanted.values() if v}
         for name in t.column_names:
             if name not in used:
-                cols[name] = parse_text(t[name])
+                cols[name] = text(t[name])
         cols["seq"] = pa.array(np.arange(seq0, seq0 + n, dtype=np.int64))
         seq0 += n
         if not problems.items:
@@ -276,7 +299,9 @@ def read_xes(path: Path, *, progress: Progress | None = None) -> EventLog:
     columns: dict[str, pa.Array] = {
         "case": pa.array(cases, pa.string()),
         "activity": pa.array(activities, pa.string()),
-        "ts": pa.array(stamps, UTC_US),
+        "ts": pa.array(
+            [x.astimezone(dt.UTC).replace(tzinfo=None) if x else None for x in stamps], UTC_NAIVE
+        ),
         "seq": pa.array(np.arange(len(cases), dtype=np.int64)),
     }
     if "org:resource" in attrs:

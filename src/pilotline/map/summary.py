@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Callable
 from typing import Any
@@ -15,36 +16,53 @@ from pilotline.map.log import EventLog
 from pilotline.map.readiness import readiness
 from pilotline.store import scratch_backend, to_arrow_within
 
+_views = itertools.count(1)
+
+
+def _by_count(rows: list[dict[str, Any]]) -> dict[str, int]:
+    return dict(sorted(((r["a"], r["n"]) for r in rows), key=lambda kv: (-kv[1], kv[0])))
+
 
 class Miner:
     """Runs the analyses of one event log on an in-memory engine."""
 
     def __init__(self, log: EventLog, *, _con: Any = None, _events: Any = None) -> None:
         self.log = log
-        if _con is not None:
-            self._con, self.events = _con, _events
-            return
-        self._con = scratch_backend()
-        self._con.create_table("events", log.events, temp=True)
-        self.events = self._con.table("events")
+        self._con = _con if _con is not None else scratch_backend()
+        # The Arrow table is scanned in place (no copy into the engine).
+        self.events = _events if _events is not None else ibis.memtable(log.events)
+        self._case_table: Any = None
 
     def where(self, transform: Callable[..., Any], /, **options: Any) -> Miner:
         """A view of the log through a filter or simplification from :mod:`pilotline.map.filters`:
-        ``miner.where(filters.top_variants, k=5)``."""
-        return Miner(self.log, _con=self._con, _events=transform(self.events, **options))
+        ``miner.where(filters.top_variants, k=5)``. The result is materialised with ``seq`` and
+        ``pos`` renumbered, so the log's invariant holds again after events were dropped."""
+        expr = transform(self.events, **options)
+        expr = expr.mutate(seq=ibis.row_number().over(ibis.window(order_by=expr.seq)))
+        expr = expr.mutate(pos=expr.seq - expr.seq.min().over(ibis.window(group_by=expr.case_no)))
+        name = f"events_{next(_views)}"
+        table = self._con.create_table(name, expr, temp=True)
+        return Miner(self.log, _con=self._con, _events=table)
 
     def _rows(self, expr: Any) -> list[dict[str, Any]]:
         table: pa.Table = self._con.to_pyarrow(expr)
         return table.to_pylist()  # type: ignore[no-any-return]
 
+    def _cases(self) -> Any:
+        if self._case_table is None:
+            name = f"cases_{next(_views)}"
+            self._case_table = self._con.create_table(name, analyses.cases(self.events), temp=True)
+        return self._case_table
+
     def dfg(self) -> list[dict[str, Any]]:
         return self._rows(analyses.dfg(self.events))
 
     def cases(self) -> list[dict[str, Any]]:
-        return self._rows(analyses.cases(self.events))
+        c = self._cases()
+        return self._rows(c.drop("vk1", "vk2").order_by("case"))
 
     def variants(self) -> list[dict[str, Any]]:
-        rows = self._rows(analyses.variants(self.events))
+        rows = self._rows(analyses.variants(self.events, self._cases()))
         total = sum(r["cases"] for r in rows) or 1
         covered = 0
         for r in rows:
@@ -59,22 +77,29 @@ class Miner:
 
     def summary(self) -> dict[str, Any]:
         """Events, cases, activities, variants, start/end activities, case durations and the DFG."""
-        cases = self.cases()
-        starts: dict[str, int] = {}
-        ends: dict[str, int] = {}
-        for c in cases:
-            starts[c["first_activity"]] = starts.get(c["first_activity"], 0) + 1
-            ends[c["last_activity"]] = ends.get(c["last_activity"], 0) + 1
-        durations = [c["duration_s"] for c in cases]
+        c = self._cases()
+        totals = self._rows(
+            c.aggregate(
+                events=c.events.sum(),
+                cases=c.count(),
+                mean_s=c.duration_s.mean(),
+                median_s=c.duration_s.median(),
+            )
+        )[0]
+        variants = self._rows(c.select("vk1", "vk2").distinct().count().name("n").as_table())[0][
+            "n"
+        ]
+        starts = self._rows(c.group_by(c.first_activity.name("a")).aggregate(n=c.count()))
+        ends = self._rows(c.group_by(c.last_activity.name("a")).aggregate(n=c.count()))
         return {
-            "events": sum(c["events"] for c in cases),
-            "cases": len(cases),
+            "events": int(totals["events"] or 0),
+            "cases": totals["cases"],
             "activities": int(self._con.to_pyarrow(self.events.activity.nunique()).as_py()),
-            "variants": len({c["variant"] for c in cases}),
-            "start_activities": dict(sorted(starts.items(), key=lambda kv: (-kv[1], kv[0]))),
-            "end_activities": dict(sorted(ends.items(), key=lambda kv: (-kv[1], kv[0]))),
-            "case_duration_mean_s": statistics.fmean(durations) if durations else None,
-            "case_duration_median_s": statistics.median(durations) if durations else None,
+            "variants": variants,
+            "start_activities": _by_count(starts),
+            "end_activities": _by_count(ends),
+            "case_duration_mean_s": totals["mean_s"],
+            "case_duration_median_s": totals["median_s"],
             "notes": self.log.notes,
             "dfg": [
                 {
