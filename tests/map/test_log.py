@@ -128,3 +128,28 @@ def test_empty_logs_are_refused(tmp_path: Path) -> None:
         read_log(write(tmp_path / "empty.xes", "<log></log>"))
     with pytest.raises(InputError, match="no such file"):
         read_log(tmp_path / "missing.xes")
+
+
+def test_lifecycle_pairs_start_and_complete_into_instances(tmp_path: Path) -> None:
+    from pilotline.map.lifecycle import pair_lifecycle
+
+    path = write(
+        tmp_path / "lc.csv",
+        """
+case,activity,time,lifecycle
+1,cut,2026-01-01T08:00:00Z,start
+1,cut,2026-01-01T08:20:00Z,complete
+1,weld,2026-01-01T09:00:00Z,schedule
+1,weld,2026-01-01T09:30:00Z,start
+1,weld,2026-01-01T10:30:00Z,complete
+2,cut,2026-01-02T08:00:00Z,complete
+""",
+    )
+    log = pair_lifecycle(read_log(path, COLS), "lifecycle")
+    assert log.num_events == 3
+    assert "1 events with other lifecycle transitions were left out" in log.notes
+    assert "1 completions had no start (processing time counted as 0)" in log.notes
+    times = {r["activity"]: r for r in Miner(log).processing_and_waiting()}
+    assert times["weld"]["processing_mean_s"] == 3600.0
+    assert times["weld"]["waiting_mean_s"] == 70 * 60  # cut completed 08:20, weld started 09:30
+    assert times["cut"]["processing_mean_s"] == 600.0  # (20 min + 0) / 2

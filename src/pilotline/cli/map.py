@@ -16,6 +16,7 @@ from rich.table import Table
 from pilotline.errors import InputError
 from pilotline.map import LogColumns, Miner, filters, read_log
 from pilotline.map.conformance import load_routing
+from pilotline.map.lifecycle import pair_lifecycle
 from pilotline.map.render import dfg_dot, render_svg
 
 map_app = typer.Typer(
@@ -66,6 +67,14 @@ CollapseOpt = Annotated[
     bool, typer.Option("--collapse-repeats", help="Merge directly repeated steps (A, A, B → A, B).")
 ]
 FormatOpt = Annotated[str, typer.Option("--format", help="table, csv or json.")]
+LifecycleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--lifecycle",
+        help="Pair start and complete events into activity instances, using this lifecycle column "
+        "(XES: lifecycle:transition).",
+    ),
+]
 
 
 def _miner(
@@ -83,6 +92,7 @@ def _miner(
     coverage: float | None,
     pattern: str | None,
     collapse: bool,
+    lifecycle: str | None = None,
 ) -> Miner:
     try:
         zone = ZoneInfo(tz)
@@ -102,6 +112,8 @@ def _miner(
     )
     with err.status(f"Reading {log.name}…"):
         event_log = read_log(log, columns, tz=zone)
+    if lifecycle:
+        event_log = pair_lifecycle(event_log, lifecycle)
     for note in event_log.notes:
         err.print(f"Note: {note}")
     miner = Miner(event_log)
@@ -129,6 +141,7 @@ def _common(
     coverage: CoverageOpt = None,
     group_pattern: PatternOpt = None,
     collapse_repeats: CollapseOpt = False,
+    lifecycle: LifecycleOpt = None,
 ) -> Miner:
     return _miner(
         log,
@@ -145,6 +158,7 @@ def _common(
         coverage,
         group_pattern,
         collapse_repeats,
+        lifecycle,
     )
 
 
@@ -358,6 +372,18 @@ def bottlenecks(
         miner.bottlenecks(top),
         ["source", "target", "count", "total_s", "mean_s", "median_s"],
         "Where time accumulates",
+        format_,
+    )
+
+
+@map_app.command("times")
+@_command
+def times(miner: Miner, format_: FormatOpt = "table") -> None:
+    """Processing time and waiting time per activity (needs --start-timestamp or --lifecycle)."""
+    _table(
+        miner.processing_and_waiting(),
+        ["activity", "instances", "processing_median_s", "waiting_median_s", "waiting_total_s"],
+        "Processing and waiting, most waiting first",
         format_,
     )
 

@@ -210,3 +210,27 @@ def loopbacks(t: Any) -> Any:
         .aggregate(count=e.count(), cases=e.case.nunique())
         .order_by([ibis.desc("count"), "source", "target"])
     )
+
+
+def processing_and_waiting(t: Any) -> Any:
+    """Per activity, for logs with start times: processing time (start → complete) and waiting
+    time before it (the previous activity's completion → this start), mean and median."""
+    a = t.select(a_no=t.case_no, a_pos=t.pos, a_ts=t.ts)
+    b = t.select(b_no=t.case_no, b_pos=t.pos, activity=t.activity, start=t.start, ts=t.ts)
+    j = b.left_join(a, [a.a_no == b.b_no, a.a_pos + 1 == b.b_pos])
+    j = j.mutate(
+        processing_s=_seconds(j.ts) - _seconds(j.start),
+        waiting_s=_seconds(j.start) - _seconds(j.a_ts),
+    )
+    return (
+        j.group_by("activity")
+        .aggregate(
+            instances=j.count(),
+            processing_mean_s=j.processing_s.mean(),
+            processing_median_s=j.processing_s.median(),
+            waiting_mean_s=j.waiting_s.mean(),
+            waiting_median_s=j.waiting_s.median(),
+            waiting_total_s=j.waiting_s.sum(),
+        )
+        .order_by([ibis.desc("waiting_total_s"), "activity"])
+    )

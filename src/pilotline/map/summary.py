@@ -10,6 +10,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
+from pilotline.errors import InputError
 from pilotline.map import analyses
 from pilotline.map.conformance import KINDS, Routing, case_fitness, deviations
 from pilotline.map.log import EventLog
@@ -109,6 +110,15 @@ class Miner:
                 for r in self.dfg()
             ],
         }
+
+    def processing_and_waiting(self) -> list[dict[str, Any]]:
+        """Processing and waiting time per activity; needs start times (see ``pair_lifecycle``)."""
+        if "start" not in self.log.events.column_names:
+            raise InputError(
+                "this log has no start times: give --start-timestamp, or --lifecycle to pair "
+                "start and complete events"
+            )
+        return self._rows(analyses.processing_and_waiting(self.events))
 
     def resources(self) -> list[dict[str, Any]]:
         return self._rows(analyses.resources(self.events))
