@@ -27,7 +27,12 @@ map_app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-LogArg = Annotated[Path, typer.Argument(help="Event log: .xes, .xes.gz, .csv, .xlsx or .parquet.")]
+LogArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Event log: .xes, .xes.gz, .csv, .xlsx, .parquet, or OCEL 2.0 .json/.xml/.sqlite."
+    ),
+]
 CaseOpt = Annotated[str, typer.Option("--case", help="Case id column (CSV/Parquet).")]
 ActivityOpt = Annotated[str, typer.Option("--activity", help="Activity column.")]
 TimestampOpt = Annotated[
@@ -67,6 +72,12 @@ CollapseOpt = Annotated[
     bool, typer.Option("--collapse-repeats", help="Merge directly repeated steps (A, A, B → A, B).")
 ]
 FormatOpt = Annotated[str, typer.Option("--format", help="table, csv or json.")]
+ObjectTypeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--object-type", help="OCEL 2.0 logs: the object type whose objects are the cases."
+    ),
+]
 LifecycleOpt = Annotated[
     str | None,
     typer.Option(
@@ -93,6 +104,7 @@ def _miner(
     pattern: str | None,
     collapse: bool,
     lifecycle: str | None = None,
+    object_type: str | None = None,
 ) -> Miner:
     try:
         zone = ZoneInfo(tz)
@@ -111,7 +123,7 @@ def _miner(
         sep=sep,
     )
     with err.status(f"Reading {log.name}…"):
-        event_log = read_log(log, columns, tz=zone)
+        event_log = read_log(log, columns, tz=zone, object_type=object_type)
     if lifecycle:
         event_log = pair_lifecycle(event_log, lifecycle)
     for note in event_log.notes:
@@ -142,6 +154,7 @@ def _common(
     group_pattern: PatternOpt = None,
     collapse_repeats: CollapseOpt = False,
     lifecycle: LifecycleOpt = None,
+    object_type: ObjectTypeOpt = None,
 ) -> Miner:
     return _miner(
         log,
@@ -159,6 +172,7 @@ def _common(
         group_pattern,
         collapse_repeats,
         lifecycle,
+        object_type,
     )
 
 

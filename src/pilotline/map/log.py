@@ -317,11 +317,23 @@ def read_log(
     *,
     tz: ZoneInfo | None = None,
     progress: Progress | None = None,
+    object_type: str | None = None,
 ) -> EventLog:
-    """Read an event log by its file type: .xes/.xes.gz, or CSV/Excel/Parquet with ``columns``."""
+    """Read an event log by its file type: .xes/.xes.gz; OCEL 2.0 (.json, .xml, .sqlite), flattened
+    on ``object_type``; or CSV/Excel/Parquet with ``columns``."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
     name = path.name.lower()
+    if name.endswith((".json", ".jsonocel", ".xml", ".xmlocel", ".sqlite", ".sqlite3", ".db")):
+        from pilotline.map.ocel import flatten, read_ocel
+
+        ocel = read_ocel(path)
+        if object_type is None:
+            types = ", ".join(f"{t} ({n} objects)" for t, n in ocel.object_types().items())
+            raise InputError(
+                f"{path} is an object-centric log: choose --object-type, one of {types}"
+            )
+        return flatten(ocel, object_type)
     if name.endswith((".xes", ".xes.gz")):
         return read_xes(path, progress=progress)
     return read_table_log(
