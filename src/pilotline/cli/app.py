@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from pilotline.cli.map import map_app
+from pilotline.cli.pilot import pilot_app
 from pilotline.errors import InputError, PilotlineError
 from pilotline.ingest import SCHEMAS, ImportOptions, import_file, import_table
 from pilotline.measure import Measure, parse_by, waterfall
@@ -43,6 +44,7 @@ report_app = typer.Typer(
 )
 app.add_typer(report_app, name="report")
 app.add_typer(map_app, name="map")
+app.add_typer(pilot_app, name="pilot")
 
 out = Console()
 err = Console(stderr=True)

@@ -1,0 +1,190 @@
+"""``pilotline pilot …``: plan, evaluate and decide small experiments; SPC charts."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pilotline.errors import InputError
+from pilotline.pilot import Sources, evaluate, load_pilot, plan
+from pilotline.pilot.spc import RULES, Chart, individuals, xbar
+
+pilot_app = typer.Typer(
+    help="Pilots: small experiments with honest statistics, and SPC charts.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+out = Console()
+err = Console(stderr=True)
+
+SpecArg = Annotated[
+    Path, typer.Argument(help="The pilot file (TOML); 'pilotline pilot new' writes one.")
+]
+FormatOpt = Annotated[
+    str, typer.Option("--format", help="table, json or html (evaluate also pdf).")
+]
+
+
+def _sources() -> Sources:
+    from pilotline.cli.app import home
+
+    h = home()
+    if not h.plant_file.exists():
+        return Sources()
+    return Sources(h.store, h.plant())
+
+
+def _json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+@pilot_app.command("new")
+def new(
+    path: Annotated[Path, typer.Argument(help="Where to write the example pilot file.")],
+) -> None:
+    """Write a commented example pilot file to edit."""
+    from importlib.resources import files
+
+    if path.exists():
+        raise InputError(f"{path} already exists")
+    path.write_text(
+        (files("pilotline.pilot") / "example.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    out.print(f"Wrote {path}. Edit it, then run: pilotline pilot plan {path}")
+
+
+@pilot_app.command("plan")
+def plan_(spec: SpecArg, format_: FormatOpt = "table") -> None:
+    """What the pilot can detect (minimum detectable effect) and how long it needs to run."""
+    result = plan(load_pilot(spec), _sources())
+    if format_ == "json":
+        _json(result)
+        return
+    out.print(result["verdict"])
+    out.print(
+        f"Baseline: {result['baseline_points']} {result['unit']}s, mean {result['baseline_mean']:.2f}, "
+        f"day-to-day autocorrelation {result['rho']:.2f} (so they count as "
+        f"{result['effective_baseline_n']:.0f} independent {result['unit']}s); ignoring it would claim "
+        f"{result['naive_mde']:.2f} — too optimistic."
+    )
+
+
+@pilot_app.command("evaluate")
+def evaluate_(
+    spec: SpecArg,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Evaluate as if today were this date.")
+    ] = None,
+    format_: FormatOpt = "table",
+    output: Annotated[Path | None, typer.Option("--out", help="File for html or pdf.")] = None,
+) -> None:
+    """The pilot's effect with an honest interval, diagnostics, guardrails and payback."""
+    pilot = load_pilot(spec)
+    day = dt.date.fromisoformat(as_of) if as_of else None
+    result = evaluate(pilot, _sources(), as_of=day)
+    if format_ == "json":
+        _json(result)
+        return
+    if format_ in ("html", "pdf"):
+        from pilotline.report.a3 import render_a3, to_pdf
+
+        page = render_a3(pilot, result)
+        target = output or spec.with_suffix(f".a3.{format_}")
+        if format_ == "html":
+            target.write_text(page, encoding="utf-8")
+        else:
+            to_pdf(page, target)
+        out.print(f"A3 written to {target}")
+        return
+    out.print(f"[bold]{result['verdict']}[/]")
+    table = Table(title="Estimates (pilot minus baseline)")
+    for c in ("method", "effect", "95 % interval", "p"):
+        table.add_column(c)
+    for e in result["estimates"]:
+        table.add_row(
+            e["method"],
+            f"{e['value']:+.2f}",
+            f"{e['low']:+.2f} to {e['high']:+.2f}",
+            "–" if e["p_value"] is None else f"{e['p_value']:.3f}",
+        )
+    out.print(table)
+    for w in result["warnings"]:
+        out.print(f"⚠ {w}")
+
+
+def _read_column(path: Path, column: str, subgroup: str | None) -> tuple[list[Any], list[float]]:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    keys: list[Any] = []
+    values: list[float] = []
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        for c in (column, subgroup):
+            if c and c not in (reader.fieldnames or []):
+                raise InputError(f"{path}: no column {c!r}; the columns are {reader.fieldnames}")
+        for row_no, row in enumerate(reader, start=2):
+            raw = (row[column] or "").strip()
+            try:
+                values.append(float(raw))
+            except ValueError:
+                raise InputError(
+                    f"{path}, row {row_no}, column {column!r}: {raw!r} is not a number"
+                ) from None
+            keys.append(row[subgroup] if subgroup else row_no - 1)
+    return keys, values
+
+
+@pilot_app.command("spc")
+def spc(
+    path: Annotated[Path, typer.Argument(help="CSV file.")],
+    column: Annotated[str, typer.Option("--column", help="The numeric column to chart.")],
+    subgroup: Annotated[
+        str | None,
+        typer.Option("--subgroup", help="Column whose values key the subgroups (X-bar chart)."),
+    ] = None,
+    phase1: Annotated[
+        int | None,
+        typer.Option("--phase1", help="Compute limits from the first N points or subgroups only."),
+    ] = None,
+    format_: FormatOpt = "table",
+    output: Annotated[Path | None, typer.Option("--out", help="File for html.")] = None,
+) -> None:
+    """An individuals chart of one column, or an X-bar chart of subgroups, with Western Electric rules."""
+    keys, values = _read_column(path, column, subgroup)
+    if subgroup:
+        groups: dict[Any, list[float]] = {}
+        for k, v in zip(keys, values, strict=True):
+            groups.setdefault(k, []).append(v)
+        chart: Chart = xbar(list(groups.items()), phase1=phase1)
+    else:
+        chart = individuals(values, keys=keys, phase1=phase1)
+    if format_ == "json":
+        _json(chart.as_dict())
+        return
+    if format_ == "html":
+        from pilotline.report.a3 import render_spc
+
+        target = output or path.with_suffix(".spc.html")
+        target.write_text(render_spc(chart, title=f"{column} — {path.name}"), encoding="utf-8")
+        out.print(f"Chart written to {target}")
+        return
+    out.print(
+        f"{chart.kind} chart: centre {chart.center:.4g}, sigma {chart.sigma:.4g}, "
+        f"limits {chart.lcl:.4g} to {chart.ucl:.4g}"
+    )
+    signals = chart.signals
+    if not signals:
+        out.print("No rule fires: the process looks stable.")
+    for p in signals:
+        out.print(
+            f"  {p['key']}: {p['value']:.4g} — "
+            + "; ".join(f"rule {r}: {RULES[r]}" for r in p["rules"])
+        )

@@ -1,0 +1,362 @@
+"""Evaluate a pilot: the effect with an honest interval, diagnostics in plain words, and money."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pilotline.errors import InputError
+from pilotline.measure import KPIS, Measure
+from pilotline.pilot import stats
+from pilotline.pilot.money import months_text, value_of
+from pilotline.pilot.spc import individuals
+from pilotline.pilot.spec import Metric, Pilot, Window
+from pilotline.plant.model import Plant
+from pilotline.store import EmbeddedStore
+
+RATIO_KPIS = {k.key for k in KPIS if k.unit == "ratio"}
+
+
+@dataclass
+class Series:
+    labels: list[str]
+    dates: list[dt.date]
+    values: np.ndarray
+    unit_label: str  # "points" for ratios shown as percentages
+
+    def window(self, w: Window) -> Series:
+        keep = [i for i, d in enumerate(self.dates) if w.start <= d < w.end]
+        return Series(
+            [self.labels[i] for i in keep],
+            [self.dates[i] for i in keep],
+            self.values[keep],
+            self.unit_label,
+        )
+
+
+class Sources:
+    """Where metric series come from: the store (KPIs) and files."""
+
+    def __init__(self, store: EmbeddedStore | None = None, plant: Plant | None = None) -> None:
+        self.store, self.plant = store, plant
+
+    def series(self, metric: Metric, unit: str, start: dt.date, end: dt.date) -> Series:
+        if metric.file is not None:
+            return _file_series(metric, start, end)
+        if self.store is None or self.plant is None:
+            raise InputError(
+                f"metric {metric.label!r} is a KPI: it needs a data directory with a plant"
+            )
+        if metric.kpi not in {k.key for k in KPIS}:
+            raise InputError(f"unknown KPI {metric.kpi!r}; choose one of {[k.key for k in KPIS]}")
+        tz = self.plant.tz
+        lo = dt.datetime.combine(start, dt.time(0), tz).astimezone(dt.UTC)
+        hi = dt.datetime.combine(end, dt.time(0), tz).astimezone(dt.UTC)
+        rows = Measure(self.store, self.plant).oee(
+            start=lo, end=hi, by=f"site,{unit}", machines=metric.machines or None
+        )
+        scale = 100.0 if metric.kpi in RATIO_KPIS else 1.0
+        gaps = [r for r in rows if r[metric.kpi] is None]
+        if gaps:
+            when = ", ".join(f"{r['period_start'].astimezone(tz):%a %d %b %H:%M}" for r in gaps[:5])
+            raise InputError(
+                f"{metric.label} has no value for {len(gaps)} period(s) ({when}…): no planned "
+                "time with data. Narrow the windows or fill the data first."
+            )
+        labels = [
+            r.get("shift_key") or f"{r['period_start'].astimezone(tz):%Y-%m-%d}" for r in rows
+        ]
+        dates = [r["period_start"].astimezone(tz).date() for r in rows]
+        return Series(
+            labels,
+            dates,
+            np.array([r[metric.kpi] * scale for r in rows], dtype=float),
+            "points" if scale == 100.0 else "",
+        )
+
+
+def _file_series(metric: Metric, start: dt.date, end: dt.date) -> Series:
+    assert metric.file is not None and metric.column is not None
+    path = Path(metric.file)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    labels, dates, values = [], [], []
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        for col in (metric.date_column, metric.column):
+            if col not in (reader.fieldnames or []):
+                raise InputError(f"{path}: no column {col!r}; the columns are {reader.fieldnames}")
+        for row_no, row in enumerate(reader, start=2):
+            try:
+                day = dt.date.fromisoformat(row[metric.date_column].strip()[:10])
+            except ValueError:
+                raise InputError(
+                    f"{path}, row {row_no}, column {metric.date_column!r}: "
+                    f"{row[metric.date_column]!r} is not a date (expected 2026-03-02)"
+                ) from None
+            if not start <= day < end:
+                continue
+            raw = row[metric.column].strip()
+            try:
+                value = float(raw)
+            except ValueError:
+                raise InputError(
+                    f"{path}, row {row_no}, column {metric.column!r}: {raw!r} is not a number"
+                ) from None
+            if not math.isfinite(value):
+                raise InputError(
+                    f"{path}, row {row_no}, column {metric.column!r}: {raw!r} is not a number"
+                )
+            labels.append(row[metric.date_column].strip())
+            dates.append(day)
+            values.append(value)
+    return Series(labels, dates, np.array(values, dtype=float), "")
+
+
+def plan(pilot: Pilot, sources: Sources) -> dict[str, Any]:
+    """What the pilot can detect: the minimum detectable effect for its length, and how long it
+    would need to run to detect the target effect, allowing for autocorrelation."""
+    base = sources.series(pilot.metric, pilot.unit, pilot.baseline.start, pilot.baseline.end)
+    if base.values.size < 5:
+        raise InputError(
+            f"the baseline has {base.values.size} {pilot.unit}(s) of data; planning needs at least 5"
+        )
+    per_day = base.values.size / max(pilot.baseline.days(), 1)
+    pilot_points = max(2, round(per_day * pilot.pilot.days()))
+    mde = stats.minimum_detectable_effect(base.values, pilot_points=pilot_points)
+    out: dict[str, Any] = {
+        "metric": pilot.metric.label,
+        "unit": pilot.unit,
+        "baseline_points": int(base.values.size),
+        "baseline_mean": float(base.values.mean()),
+        "pilot_points": pilot_points,
+        **mde,
+        "metric_unit": base.unit_label,
+    }
+    if pilot.target_effect:
+        need = stats.points_for_effect(base.values, effect=pilot.target_effect)
+        out["points_needed_for_target"] = need
+        out["verdict"] = (
+            f"The pilot can detect a change of {mde['mde']:.2f}{_u(base)} or more in {pilot.metric.label}; "
+            + (
+                f"the target of {pilot.target_effect:g}{_u(base)} needs about {need} {pilot.unit}s."
+                if need
+                else "the target is smaller than this baseline can ever show: lengthen the baseline."
+            )
+        )
+    else:
+        out["verdict"] = (
+            f"The pilot can detect a change of {mde['mde']:.2f}{_u(base)} or more in "
+            f"{pilot.metric.label} (autocorrelation ρ = {mde['rho']:.2f})."
+        )
+    return out
+
+
+def _u(s: Series) -> str:
+    return f" {s.unit_label}" if s.unit_label else ""
+
+
+def evaluate(pilot: Pilot, sources: Sources, *, as_of: dt.date | None = None) -> dict[str, Any]:
+    """The pilot's effect, its diagnostics, guardrails and value."""
+    as_of = as_of or dt.datetime.now(dt.UTC).date()
+    end = min(pilot.pilot.end, as_of)
+    if end <= pilot.pilot.start:
+        raise InputError(
+            f"the pilot starts on {pilot.pilot.start}; there is nothing to evaluate yet"
+        )
+    series = sources.series(pilot.metric, pilot.unit, pilot.baseline.start, end)
+    base = series.window(pilot.baseline)
+    during = series.window(Window(start=pilot.pilot.start, end=end))
+    if base.values.size < 5 or during.values.size < 3:
+        raise InputError(
+            f"too few points: the baseline has {base.values.size} (needs 5) and the pilot "
+            f"{during.values.size} (needs 3) {pilot.unit}s with data"
+        )
+    y = np.concatenate([base.values, during.values])
+    k = base.values.size
+    warnings_: list[str] = []
+    season = (
+        [d.weekday() for d in base.dates + during.dates] if pilot.seasonality == "weekday" else None
+    )
+    its = stats.ar1_segmented_regression(
+        y, intervention=k, season=season, slope=pilot.its_model == "level_and_slope"
+    )
+    hac = stats.segmented_regression(y, intervention=k, season=season)
+    boot = stats.block_bootstrap_difference(base.values, during.values)
+    estimates = [its, hac, boot]
+    primary = its
+    if its.details["rho"] > 0.6 and pilot.its_model == "level_and_slope":
+        warnings_.append(
+            f"The metric is strongly autocorrelated from one {pilot.unit} to the next "
+            f"(ρ ≈ {its.details['rho']:.2f}); even the corrected interval tends to be a little "
+            "too narrow. A longer baseline or a control line helps."
+        )
+    if pilot.design == "control":
+        assert pilot.control is not None
+        ctrl = sources.series(pilot.control, pilot.unit, pilot.baseline.start, end)
+        if ctrl.dates != series.dates:
+            raise InputError(
+                "the control line's periods do not match the pilot line's; "
+                "both need data for the same shifts or days"
+            )
+        did = stats.difference_in_differences(y, ctrl.values, intervention=k)
+        estimates.insert(0, did)
+        primary = did
+        ctrl_change = stats.block_bootstrap_difference(ctrl.values[:k], ctrl.values[k:])
+        if ctrl_change.low > 0 or ctrl_change.high < 0:
+            warnings_.append(
+                f"The control line also changed ({ctrl_change.value:+.2f}{_u(series)}): "
+                "something besides the pilot moved; the comparison only removes what both shared."
+            )
+        if abs(did.details["pre_period_gap_slope"]) * k > 0.5 * abs(did.value or 1):
+            warnings_.append(
+                "The two lines were drifting apart before the change (no parallel trend): "
+                "read the difference-in-differences with care."
+            )
+    elif pilot.design in ("switchback", "stepped"):
+        raise InputError(
+            f"design {pilot.design!r} is not supported yet; use before_after or control"
+        )
+    # Diagnostics in plain words.
+    lb = stats.ljung_box(hac.details["residuals"])
+    if lb < 0.05 and its.details["rho"] <= 0.6:
+        warnings_.append(
+            f"Neighbouring {pilot.unit}s are correlated (Ljung–Box p = {lb:.3f}): the primary interval "
+            "allows for it; a naive before/after test would not."
+        )
+    trend_t = its.details["coefficients"]["trend"] / max(
+        its.details["standard_errors"]["trend"], 1e-12
+    )
+    if abs(trend_t) > 2:
+        warnings_.append(
+            "The metric was already trending during the baseline; the trend is allowed for, "
+            "but a change in trend is easy to over-read."
+        )
+    tail = max(2, k // 5)
+    sd = float(np.std(base.values, ddof=1)) or 1.0
+    bad_tail = (base.values[-tail:].mean() - base.values[:-tail].mean()) / sd
+    worse = bad_tail < -1 if pilot.metric.direction == "increase" else bad_tail > 1
+    if worse:
+        warnings_.append(
+            "The baseline ended in a bad spell: part of any improvement may be regression to the "
+            "mean. A longer baseline or a control line would tell."
+        )
+    if during.values.size >= 6:
+        half = during.values.size // 2
+        first, second = (
+            during.values[:half].mean() - base.values.mean(),
+            during.values[half:].mean() - base.values.mean(),
+        )
+        if (
+            abs(first) > 0
+            and np.sign(first) == np.sign(its.value)
+            and abs(second) < 0.5 * abs(first)
+        ):
+            warnings_.append(
+                "The effect fades during the pilot (novelty?): the second half shows less than "
+                "half the change of the first."
+            )
+    peeking = as_of < pilot.pilot.end or as_of < pilot.review_date
+    if peeking:
+        cs = stats.confidence_sequence(base.values, during.values)
+        estimates.append(cs)
+        warnings_.append(
+            f"Early look: the pilot runs until {pilot.pilot.end} and is reviewed on "
+            f"{pilot.review_date}. Use the always-valid interval ({cs.low:+.2f} to {cs.high:+.2f}), "
+            "which stays honest however often you look."
+        )
+    if pilot.seasonality == "none" and pilot.unit == "day" and base.values.size >= 14:
+        by_day: dict[int, list[float]] = {}
+        for d, v in zip(base.dates, base.values, strict=True):
+            by_day.setdefault(d.weekday(), []).append(float(v))
+        groups = [g for g in by_day.values() if len(g) >= 2]
+        if len(groups) >= 2:
+            from scipy.stats import f_oneway
+
+            if f_oneway(*groups).pvalue < 0.05:
+                warnings_.append(
+                    'The metric has a weekday rhythm; set seasonality = "weekday" in the pilot file.'
+                )
+    # Guardrails.
+    guardrails = []
+    for g in pilot.guardrails:
+        gs = sources.series(g, pilot.unit, pilot.baseline.start, end)
+        gb, gp = (
+            gs.window(pilot.baseline).values,
+            gs.window(Window(start=pilot.pilot.start, end=end)).values,
+        )
+        est = stats.block_bootstrap_difference(gb, gp)
+        harmed = est.high < 0 if g.direction == "increase" else est.low > 0
+        guardrails.append(
+            {
+                "metric": g.label,
+                "change": est.value,
+                "low": est.low,
+                "high": est.high,
+                "harmed": harmed,
+                "unit": gs.unit_label,
+            }
+        )
+        if harmed:
+            warnings_.append(
+                f"Guardrail {g.label} got worse ({est.value:+.2f}{_u(gs)}, interval "
+                f"{est.low:+.2f} to {est.high:+.2f})."
+            )
+    se = (primary.high - primary.low) / (2 * 1.959964)
+    draws = np.random.default_rng(7).normal(primary.value, se, 20_000)
+    money = value_of(draws, pilot.money, direction=pilot.metric.direction) if pilot.money else None
+    chart = individuals(y.tolist(), keys=base.labels + during.labels, phase1=k)
+    verdict = _verdict(pilot, primary, series, money)
+    return {
+        "title": pilot.title,
+        "metric": pilot.metric.label,
+        "unit": pilot.unit,
+        "metric_unit": series.unit_label,
+        "as_of": as_of.isoformat(),
+        "fingerprint": pilot.fingerprint(),
+        "baseline": {"points": k, "mean": float(base.values.mean())},
+        "pilot": {"points": int(during.values.size), "mean": float(during.values.mean())},
+        "effect": primary.as_dict() | {"residuals": None},
+        "estimates": [_slim(e) for e in estimates],
+        "guardrails": guardrails,
+        "money": money,
+        "warnings": warnings_,
+        "verdict": verdict,
+        "series": {"labels": series.labels, "values": y.tolist(), "intervention": k},
+        "spc": chart.as_dict(),
+    }
+
+
+def _slim(e: stats.Estimate) -> dict[str, Any]:
+    d = e.as_dict()
+    for key in ("residuals", "draws"):
+        d.pop(key, None)
+    return d
+
+
+def _verdict(
+    pilot: Pilot, est: stats.Estimate, series: Series, money: dict[str, Any] | None
+) -> str:
+    good = est.value > 0 if pilot.metric.direction == "increase" else est.value < 0
+    sure = est.low > 0 or est.high < 0
+    word = "up" if est.value > 0 else "down"
+    how = "likely" if sure else "possibly"
+    unit = _u(series)
+    text = (
+        f"{pilot.metric.label} {how} {word} {abs(est.value):.1f}{unit} "
+        f"(95 % interval {est.low:.1f} to {est.high:.1f})"
+    )
+    if not sure:
+        text += "; the interval includes no change"
+    elif not good:
+        text += "; that is the wrong direction"
+    if money:
+        pb = money["payback_months"]
+        text += f"; payback {months_text(pb['median'])} ({months_text(pb['low'])} to {months_text(pb['high'])})"
+    return text + "."

@@ -1,0 +1,152 @@
+"""The pilot record: one small change, pre-registered, written as a TOML file people can read.
+
+See ``docs/pilots.md`` for every field; ``pilotline pilot new`` writes a commented example.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pilotline.errors import InputError
+
+Design = Literal["before_after", "control", "switchback", "stepped"]
+Unit = Literal["shift", "day", "week"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Window(_Model):
+    start: dt.date
+    end: dt.date = Field(description="exclusive")
+
+    @model_validator(mode="after")
+    def _order(self) -> Window:
+        if self.end <= self.start:
+            raise ValueError(f"the window ends ({self.end}) on or before it starts ({self.start})")
+        return self
+
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+
+class Metric(_Model):
+    """A KPI from the measure module for some machines, or a series from a CSV file."""
+
+    kpi: str | None = Field(None, description="a KPI key such as oee, availability, scrap_ratio")
+    machines: list[str] = Field(default_factory=list)
+    file: Path | None = None
+    column: str | None = None
+    date_column: str = "date"
+    direction: Literal["increase", "decrease"] = "increase"
+    name: str | None = None
+
+    @model_validator(mode="after")
+    def _source(self) -> Metric:
+        if (self.kpi is None) == (self.file is None):
+            raise ValueError("a metric needs either kpi (with machines) or file (with column)")
+        if self.file is not None and not self.column:
+            raise ValueError("a metric from a file needs column")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.kpi or self.column or "metric"
+
+
+class Money(_Model):
+    currency: str = "GBP"
+    one_off: float = Field(0, ge=0, description="one-off cost of the change")
+    running_per_month: float = Field(0, ge=0)
+    value_per_unit: float = Field(
+        description="value of one unit of the metric, per period (e.g. £ per OEE point per day)"
+    )
+    periods_per_month: float = Field(21.0, gt=0, description="periods (days, shifts) in a month")
+    horizon_months: int = Field(12, gt=0, description="months over which ROI is counted")
+
+
+class Pilot(_Model):
+    title: str
+    owner: str
+    hypothesis: str = Field(description='"If we X, metric Y moves by Z, because …"')
+    metric: Metric
+    target_effect: float | None = Field(None, description="the change hoped for, in metric units")
+    guardrails: list[Metric] = Field(default_factory=list)
+    unit: Unit = "day"
+    design: Design = "before_after"
+    control: Metric | None = None
+    baseline: Window
+    pilot: Window
+    review_date: dt.date
+    money: Money | None = None
+    people: list[str] = Field(default_factory=list)
+    background: str = ""
+    countermeasure: str = ""
+    seasonality: Literal["none", "weekday"] = "none"
+    its_model: Literal["level", "level_and_slope"] = Field(
+        "level",
+        description="interrupted time series: a level change, or a level and a slope change",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Pilot:
+        if self.baseline.end > self.pilot.start:
+            raise ValueError(
+                f"the baseline ({self.baseline.start} to {self.baseline.end}) overlaps the pilot "
+                f"(from {self.pilot.start}); the baseline must end before the pilot starts"
+            )
+        if self.design == "control" and self.control is None:
+            raise ValueError("design 'control' needs a [control] metric (the comparison line)")
+        if self.review_date < self.pilot.start:
+            raise ValueError("the review date is before the pilot starts")
+        return self
+
+    def frozen_fields(self) -> str:
+        """What may not change silently once the pilot has started (hypothesis and metrics)."""
+        frozen = {
+            k: getattr(self, k)
+            for k in ("hypothesis", "metric", "guardrails", "target_effect", "design")
+        }
+        return json.dumps({k: _plain(v) for k, v in frozen.items()}, sort_keys=True, default=str)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.frozen_fields().encode()).hexdigest()[:12]
+
+
+def _plain(v: object) -> object:
+    if isinstance(v, BaseModel):
+        return v.model_dump(mode="json")
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
+
+
+def load_pilot(path: Path) -> Pilot:
+    """Read and check a pilot file; errors name the field that is wrong."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(
+            f"{path}: no such pilot file; 'pilotline pilot new FILE' writes an example"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from None
+    base = path.parent
+    for section in [raw.get("metric"), raw.get("control"), *(raw.get("guardrails") or [])]:
+        if isinstance(section, dict) and section.get("file"):
+            section["file"] = str((base / section["file"]).resolve())
+    try:
+        return Pilot.model_validate(raw)
+    except ValidationError as exc:
+        lines = [
+            f"  - {'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}" for e in exc.errors()
+        ]
+        raise InputError(f"{path} is not a valid pilot:\n" + "\n".join(lines)) from None
