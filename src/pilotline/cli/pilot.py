@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pilotline.errors import InputError
-from pilotline.pilot import Sources, evaluate, load_pilot, plan
+from pilotline.pilot import Sources, evaluate, load_pilot, plan, registry
 from pilotline.pilot.spc import RULES, Chart, individuals, xbar
 
 pilot_app = typer.Typer(
@@ -38,8 +38,33 @@ def _sources() -> Sources:
 
     h = home()
     if not h.plant_file.exists():
-        return Sources()
+        return Sources(h.store)
     return Sources(h.store, h.plant())
+
+
+def _with_registry(pilot: Any, result: dict[str, Any], sources: Sources) -> dict[str, Any]:
+    """Add the pre-registration check and the latest decision to an evaluation."""
+    if sources.store is None:
+        return result
+    info = registry.history(sources.store, pilot)
+    result["registration"] = info
+    if not info["registered"]:
+        result["warnings"].append(
+            "This pilot was never started with 'pilotline pilot start': nothing was "
+            "frozen before the results could be seen."
+        )
+    elif not info["matches_latest"]:
+        result["warnings"].append(
+            "The hypothesis, metrics, target or design differ from the registered "
+            "version: the goalposts moved without a recorded reason."
+        )
+    mine = [d for d in registry.decision_log(sources.store) if d["title"] == pilot.title]
+    if mine:
+        last = mine[-1]
+        result["decision"] = (
+            f"{last['decision'].capitalize()} ({last['decided_at']:%d %b %Y}): {last['reason']}"
+        )
+    return result
 
 
 def _json(value: Any) -> None:
@@ -59,6 +84,63 @@ def new(
         (files("pilotline.pilot") / "example.toml").read_text(encoding="utf-8"), encoding="utf-8"
     )
     out.print(f"Wrote {path}. Edit it, then run: pilotline pilot plan {path}")
+
+
+@pilot_app.command("start")
+def start_(
+    spec: SpecArg,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Why the frozen part changed (records a new version)."),
+    ] = None,
+) -> None:
+    """Freeze the hypothesis, metrics, target and design before results can be seen."""
+    from pilotline.cli.app import home
+
+    info = registry.start(home().store, load_pilot(spec), reason=reason)
+    word = "recorded as a new version" if info["changed"] else "registered"
+    out.print(f"Pilot {word}: version {info['version']} ({info['fingerprint']}).")
+
+
+@pilot_app.command("decide")
+def decide_(
+    spec: SpecArg,
+    decision: Annotated[str, typer.Option("--decision", help="adopt, adapt, abandon or extend.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why, in a sentence for the board.")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Evaluate as if today were this date.")
+    ] = None,
+) -> None:
+    """Record the decision with the evaluation it rests on, in the decision log."""
+    from pilotline.cli.app import home
+
+    pilot = load_pilot(spec)
+    result = evaluate(pilot, _sources(), as_of=dt.date.fromisoformat(as_of) if as_of else None)
+    registry.decide(home().store, pilot, result, decision=decision, reason=reason)
+    out.print(f"Decision recorded: {decision} — {result['verdict']}")
+
+
+@pilot_app.command("log")
+def log_(format_: FormatOpt = "table") -> None:
+    """The decision log across pilots: what was decided, on what evidence, and why."""
+    from pilotline.cli.app import home
+
+    rows = registry.decision_log(home().store)
+    if format_ == "json":
+        _json(rows)
+        return
+    table = Table(title="Decision log")
+    for c in ("when", "pilot", "decision", "effect", "reason"):
+        table.add_column(c)
+    for r in rows:
+        table.add_row(
+            f"{r['decided_at']:%Y-%m-%d}",
+            r["title"],
+            r["decision"],
+            f"{r['effect']:+.2f} ({r['low']:+.2f} to {r['high']:+.2f})",
+            r["reason"],
+        )
+    out.print(table)
 
 
 @pilot_app.command("plan")
@@ -89,7 +171,8 @@ def evaluate_(
     """The pilot's effect with an honest interval, diagnostics, guardrails and payback."""
     pilot = load_pilot(spec)
     day = dt.date.fromisoformat(as_of) if as_of else None
-    result = evaluate(pilot, _sources(), as_of=day)
+    sources = _sources()
+    result = _with_registry(pilot, evaluate(pilot, sources, as_of=day), sources)
     if format_ == "json":
         _json(result)
         return

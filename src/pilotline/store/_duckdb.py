@@ -151,6 +151,56 @@ class StoreSession:
             ],
         )
 
+    # -- pilots ------------------------------------------------------------------------------------
+    def pilot_versions(self, title: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self.arrow(
+            "SELECT fingerprint, frozen, reason, recorded_at FROM pilot_versions WHERE title = ? "
+            "ORDER BY recorded_at",
+            [title],
+        ).to_pylist()
+        return rows
+
+    def record_pilot_version(
+        self, *, title: str, fingerprint: str, frozen: str, reason: str | None
+    ) -> None:
+        self.execute(
+            "INSERT INTO pilot_versions VALUES (?, ?, ?, ?, ?)",
+            [title, fingerprint, frozen, reason, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+        )
+
+    def record_decision(
+        self,
+        *,
+        title: str,
+        fingerprint: str,
+        decision: str,
+        reason: str,
+        verdict: str | None,
+        effect: float | None,
+        low: float | None,
+        high: float | None,
+    ) -> None:
+        self.execute(
+            "INSERT INTO pilot_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                title,
+                fingerprint,
+                decision,
+                reason,
+                verdict,
+                effect,
+                low,
+                high,
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            ],
+        )
+
+    def decisions(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self.arrow(
+            "SELECT * FROM pilot_decisions ORDER BY decided_at"
+        ).to_pylist()
+        return rows
+
 
 _LOCK_PID = re.compile(r"PID (\d+)")
 

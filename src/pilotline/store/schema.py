@@ -55,6 +55,23 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        2,
+        "pilot versions (what was frozen when) and the decision log",
+        """
+        CREATE TABLE pilot_versions (
+            title TEXT NOT NULL, fingerprint TEXT NOT NULL, frozen TEXT NOT NULL,
+            reason TEXT, recorded_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE pilot_decisions (
+            title TEXT NOT NULL, fingerprint TEXT NOT NULL, decision TEXT NOT NULL, reason TEXT NOT NULL,
+            verdict TEXT, effect DOUBLE, low DOUBLE, high DOUBLE, decided_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 #: Natural keys: a row with the same key as a stored row is the same fact (idempotent imports).

@@ -1,0 +1,98 @@
+"""Pre-registration, versions when the frozen part changes, and the decision log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from pilotline.errors import InputError
+from pilotline.ingest import import_table
+from pilotline.pilot import Sources, evaluate, load_pilot, registry
+from pilotline.plant import Plant, parse_plant
+from pilotline.sim import demo_plant_text, simulate
+from pilotline.store import EmbeddedStore
+from tests.conftest import write
+
+KPI_PILOT = """
+title = "Changeover checklist on Press 1"
+owner = "Ops"
+hypothesis = "If we use a checklist, OEE rises 3 points."
+unit = "day"
+review_date = 2026-03-30
+[baseline]
+start = 2026-02-02
+end = 2026-03-02
+[pilot]
+start = 2026-03-02
+end = 2026-03-28
+[metric]
+kpi = "oee"
+machines = ["press-1"]
+[[guardrails]]
+kpi = "quality"
+machines = ["press-1"]
+"""
+
+
+@pytest.fixture(scope="module")
+def plant_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[EmbeddedStore, Plant]:
+    plant = parse_plant(demo_plant_text(machines=3))
+    store = EmbeddedStore(tmp_path_factory.mktemp("home"))
+    start, end = dt.datetime(2026, 2, 2, tzinfo=dt.UTC), dt.datetime(2026, 3, 30, tzinfo=dt.UTC)
+    sim = simulate(plant, start=start, end=end, seed=5)
+    import_table(store, plant, sim.states, kind="states")
+    import_table(store, plant, sim.counts, kind="counts")
+    return store, plant
+
+
+def test_a_kpi_pilot_on_the_simulated_plant_finds_no_effect(
+    tmp_path: Path, plant_store: tuple
+) -> None:
+    store, plant = plant_store
+    pilot = load_pilot(write(tmp_path / "p.toml", KPI_PILOT))
+    result = evaluate(pilot, Sources(store, plant), as_of=dt.date(2026, 3, 31))
+    assert result["metric_unit"] == "points"
+    assert result["baseline"]["points"] == 20  # weekdays in February from the 2nd
+    assert result["effect"]["low"] < 0 < result["effect"]["high"]  # the simulator changed nothing
+    assert "includes no change" in result["verdict"]
+
+
+def test_start_freezes_and_changes_need_a_reason(
+    tmp_path: Path, plant_store: tuple[EmbeddedStore, Plant]
+) -> None:
+    store = EmbeddedStore(tmp_path / "reg")
+    path = write(tmp_path / "p.toml", KPI_PILOT)
+    assert registry.start(store, load_pilot(path))["version"] == 1
+    assert registry.start(store, load_pilot(path)) == {
+        "version": 1,
+        "fingerprint": load_pilot(path).fingerprint(),
+        "changed": False,
+    }
+    write(path, KPI_PILOT.replace("rises 3 points", "rises 5 points"))
+    assert registry.history(store, load_pilot(path))["matches_latest"] is False
+    with pytest.raises(InputError, match="Give --reason"):
+        registry.start(store, load_pilot(path))
+    info = registry.start(store, load_pilot(path), reason="target raised after the first week")
+    assert info == {"version": 2, "fingerprint": load_pilot(path).fingerprint(), "changed": True}
+    versions = registry.history(store, load_pilot(path))["versions"]
+    assert [v["reason"] for v in versions] == [None, "target raised after the first week"]
+
+
+def test_decision_log(tmp_path: Path, plant_store: tuple[EmbeddedStore, Plant]) -> None:
+    store, plant = plant_store
+    pilot = load_pilot(write(tmp_path / "p.toml", KPI_PILOT))
+    result = evaluate(pilot, Sources(store, plant), as_of=dt.date(2026, 3, 31))
+    with pytest.raises(InputError, match="decision must be one of adopt, adapt, abandon, extend"):
+        registry.decide(store, pilot, result, decision="maybe", reason="x")
+    registry.decide(
+        store,
+        pilot,
+        result,
+        decision="abandon",
+        reason="No measurable gain; effort back to tooling.",
+    )
+    (entry,) = registry.decision_log(store)
+    assert entry["decision"] == "abandon" and entry["verdict"] == result["verdict"]
+    assert entry["low"] == pytest.approx(result["effect"]["low"])
