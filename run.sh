@@ -24,10 +24,11 @@ setup() {
   .venv/bin/python -m pip install -q -e ".[dev]"
 }
 
-# Debian packages the tests use: Graphviz draws process maps.
+# Debian packages the tests use: Graphviz draws process maps; Chromium prints A3 reports to PDF.
 system_packages() {
   local missing=""
   command -v dot >/dev/null || missing="$missing graphviz"
+  command -v chromium >/dev/null || missing="$missing chromium"
   [ -z "$missing" ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && apt-get install -y -qq $missing >/dev/null

@@ -193,3 +193,34 @@ def test_cli_evaluate_json_and_a3(tmp_path: Path) -> None:
     ):
         assert f"<h2>{section}</h2>" in page
     assert "<script src=" not in page
+
+
+def test_a3_as_pdf_through_chromium(tmp_path: Path) -> None:
+    _daily(tmp_path / "daily.csv", effect=8.0)
+    spec = _spec(tmp_path)
+    pdf = tmp_path / "a3.pdf"
+    done = subprocess.run(
+        [
+            PILOTLINE,
+            "pilot",
+            "evaluate",
+            str(spec),
+            "--as-of",
+            "2026-11-02",
+            "--format",
+            "pdf",
+            "--out",
+            str(pdf),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PILOTLINE_HOME": str(tmp_path / "home"),
+            "HOME": str(tmp_path),
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > 20_000

@@ -71,3 +71,17 @@ def test_too_little_or_missing_data_is_refused() -> None:
         stats.ar1_segmented_regression(np.arange(10.0), intervention=1)
     with pytest.raises(InputError, match="1 missing value"):
         stats.ar1_segmented_regression([1.0, 2.0, np.nan, 4, 5, 6, 7, 8, 9], intervention=4)
+
+
+def test_count_outcomes_by_quasi_poisson_with_an_offset() -> None:
+    rng = np.random.default_rng(8)
+    parts = rng.integers(800, 1200, 40).astype(float)
+    rate = np.where(np.arange(40) >= 20, 0.01, 0.02)  # defects per part halve
+    defects = rng.poisson(parts * rate)
+    est = stats.count_rate_change(defects, parts, intervention=20)
+    t = np.arange(40.0)
+    X = np.column_stack([np.ones(40), t, (t >= 20).astype(float)])
+    ref = sm.GLM(defects, X, family=sm.families.Poisson(), offset=np.log(parts)).fit(scale="X2")
+    assert est.value == pytest.approx(np.exp(ref.params[2]))
+    assert est.details["se"] == pytest.approx(ref.bse[2])
+    assert est.low < 0.5 < est.high and est.high < 1.0

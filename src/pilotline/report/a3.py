@@ -70,6 +70,7 @@ def spc_figure(chart: Chart, title: str = "") -> go.Figure:
     if chart.phase1 and chart.phase1 < len(keys):
         fig.add_vline(x=chart.phase1 - 0.5, line_color="#ef6c00", line_dash="dot")
     fig.update_layout(title=title or f"{chart.kind} chart (red: a Western Electric rule fires)")
+    fig.update_xaxes(type="category")  # keys are labels (rows, days, subgroups), never a time scale
     return fig
 
 
