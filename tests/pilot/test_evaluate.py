@@ -224,3 +224,23 @@ def test_a3_as_pdf_through_chromium(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 20_000
+
+
+def test_switchback_design(tmp_path: Path) -> None:
+    rng = np.random.default_rng(12)
+    with (tmp_path / "daily.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["date", "rate", "control", "scrap"])
+        for i in range(61):
+            day = dt.date(2026, 9, 1) + dt.timedelta(days=i)
+            on = day >= dt.date(2026, 10, 1) and (day - dt.date(2026, 10, 1)).days % 2 == 0
+            w.writerow(
+                [day.isoformat(), round(100 + rng.normal(0, 1.5) + (6 if on else 0), 3), 90, 2]
+            )
+    spec = _spec(tmp_path, 'design = "switchback"', "[switchback]\nalternate = true")
+    result = evaluate(load_pilot(spec), Sources(), as_of=dt.date(2026, 11, 2))
+    assert result["effect"]["method"] == "switchback (AR(1) errors)"
+    assert result["effect"]["low"] < 6 < result["effect"]["high"] and result["effect"]["low"] > 0
+    stepped = write(tmp_path / "stepped.toml", SPEC.format(design='design = "stepped"', control=""))
+    with pytest.raises(InputError, match="'stepped' .* is not supported yet"):
+        evaluate(load_pilot(stepped), Sources(), as_of=dt.date(2026, 11, 2))

@@ -96,3 +96,20 @@ def test_decision_log(tmp_path: Path, plant_store: tuple[EmbeddedStore, Plant]) 
     (entry,) = registry.decision_log(store)
     assert entry["decision"] == "abandon" and entry["verdict"] == result["verdict"]
     assert entry["low"] == pytest.approx(result["effect"]["low"])
+
+
+def test_a_scrap_rate_pilot_adds_a_test_of_two_proportions(
+    tmp_path: Path, plant_store: tuple[EmbeddedStore, Plant]
+) -> None:
+    store, plant = plant_store
+    spec = KPI_PILOT.replace('kpi = "oee"', 'kpi = "scrap_ratio"\ndirection = "decrease"', 1)
+    result = evaluate(
+        load_pilot(write(tmp_path / "p.toml", spec)),
+        Sources(store, plant),
+        as_of=dt.date(2026, 3, 31),
+    )
+    (prop,) = [e for e in result["estimates"] if e["method"].startswith("two proportions")]
+    assert prop["low"] < prop["value"] < prop["high"]
+    assert prop["value"] == pytest.approx(
+        result["pilot"]["mean"] - result["baseline"]["mean"], abs=0.3
+    )

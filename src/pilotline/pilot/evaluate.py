@@ -23,12 +23,23 @@ from pilotline.store import EmbeddedStore
 RATIO_KPIS = {k.key for k in KPIS if k.unit == "ratio"}
 
 
+#: Proportion KPIs: how to count the "bad" parts behind each ratio, from a KPI row.
+PROPORTIONS = {
+    "scrap_ratio": lambda r: r["reject_count"] - r["rework_count"],
+    "rework_ratio": lambda r: r["rework_count"],
+    "quality_ratio": lambda r: r["reject_count"],
+    "first_pass_yield": lambda r: r["reject_count"],
+}
+
+
 @dataclass
 class Series:
     labels: list[str]
     dates: list[dt.date]
     values: np.ndarray
     unit_label: str  # "points" for ratios shown as percentages
+    bad: np.ndarray | None = None  # for proportion KPIs: bad parts and all parts per period
+    total: np.ndarray | None = None
 
     def window(self, w: Window) -> Series:
         keep = [i for i, d in enumerate(self.dates) if w.start <= d < w.end]
@@ -37,6 +48,8 @@ class Series:
             [self.dates[i] for i in keep],
             self.values[keep],
             self.unit_label,
+            None if self.bad is None else self.bad[keep],
+            None if self.total is None else self.total[keep],
         )
 
 
@@ -73,11 +86,14 @@ class Sources:
             r.get("shift_key") or f"{r['period_start'].astimezone(tz):%Y-%m-%d}" for r in rows
         ]
         dates = [r["period_start"].astimezone(tz).date() for r in rows]
+        counter = PROPORTIONS.get(metric.kpi)
         return Series(
             labels,
             dates,
             np.array([r[metric.kpi] * scale for r in rows], dtype=float),
             "points" if scale == 100.0 else "",
+            np.array([counter(r) for r in rows], dtype=float) if counter else None,
+            np.array([r["total_count"] for r in rows], dtype=float) if counter else None,
         )
 
 
@@ -191,6 +207,29 @@ def evaluate(pilot: Pilot, sources: Sources, *, as_of: dt.date | None = None) ->
     boot = stats.block_bootstrap_difference(base.values, during.values)
     estimates = [its, hac, boot]
     primary = its
+    if (
+        base.bad is not None
+        and base.total is not None
+        and during.bad is not None
+        and during.total is not None
+    ):
+        prop = stats.proportions(
+            int(base.bad.sum()),
+            int(base.total.sum()),
+            int(during.bad.sum()),
+            int(during.total.sum()),
+        )
+        sign = -1.0 if pilot.metric.kpi in ("quality_ratio", "first_pass_yield") else 1.0
+        lo, hi = sorted((sign * prop.low * 100, sign * prop.high * 100))
+        estimates.append(
+            stats.Estimate(
+                "two proportions, pooled parts (assumes independent parts)",
+                sign * prop.value * 100,
+                lo,
+                hi,
+                prop.p_value,
+            )
+        )
     if its.details["rho"] > 0.6 and pilot.its_model == "level_and_slope":
         warnings_.append(
             f"The metric is strongly autocorrelated from one {pilot.unit} to the next "
@@ -219,9 +258,21 @@ def evaluate(pilot: Pilot, sources: Sources, *, as_of: dt.date | None = None) ->
                 "The two lines were drifting apart before the change (no parallel trend): "
                 "read the difference-in-differences with care."
             )
-    elif pilot.design in ("switchback", "stepped"):
+    elif pilot.design == "switchback":
+        assert pilot.switchback is not None
+        if pilot.switchback.alternate:
+            flags = [i % 2 == 0 for i in range(during.values.size)]
+        else:
+            on_days = set(pilot.switchback.on)
+            flags = [d in on_days for d in during.dates]
+        sb_season = [d.weekday() for d in during.dates] if pilot.seasonality == "weekday" else None
+        sb = stats.switchback(during.values, flags, season=sb_season)
+        estimates.insert(0, sb)
+        primary = sb
+    elif pilot.design == "stepped":
         raise InputError(
-            f"design {pilot.design!r} is not supported yet; use before_after or control"
+            "design 'stepped' (roll-out across machines) is not supported yet; evaluate each machine's "
+            "step as its own before_after pilot, or use control"
         )
     # Diagnostics in plain words.
     lb = stats.ljung_box(hac.details["residuals"])

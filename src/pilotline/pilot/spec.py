@@ -62,6 +62,23 @@ class Metric(_Model):
         return self.name or self.kpi or self.column or "metric"
 
 
+class Switchback(_Model):
+    """When the change was on, in a switchback: explicit dates, or alternating periods."""
+
+    on: list[dt.date] = Field(
+        default_factory=list, description="periods (their dates) with the change on"
+    )
+    alternate: bool = Field(False, description="on, off, on, … from the pilot's first period")
+
+    @model_validator(mode="after")
+    def _one(self) -> Switchback:
+        if bool(self.on) == self.alternate:
+            raise ValueError(
+                "give either the list of dates with the change on, or alternate = true"
+            )
+        return self
+
+
 class Money(_Model):
     currency: str = "GBP"
     one_off: float = Field(0, ge=0, description="one-off cost of the change")
@@ -83,6 +100,7 @@ class Pilot(_Model):
     unit: Unit = "day"
     design: Design = "before_after"
     control: Metric | None = None
+    switchback: Switchback | None = None
     baseline: Window
     pilot: Window
     review_date: dt.date
@@ -105,6 +123,10 @@ class Pilot(_Model):
             )
         if self.design == "control" and self.control is None:
             raise ValueError("design 'control' needs a [control] metric (the comparison line)")
+        if self.design == "switchback" and self.switchback is None:
+            raise ValueError(
+                "design 'switchback' needs a [switchback] schedule (on = [dates] or alternate = true)"
+            )
         if self.review_date < self.pilot.start:
             raise ValueError("the review date is before the pilot starts")
         return self

@@ -210,7 +210,20 @@ def ar1_segmented_regression(
             f"it has {intervention} before and {n - intervention} after"
         )
     X, names, since = _design(n, intervention, season, slope)
-    p = X.shape[1]
+    w = np.zeros(X.shape[1])
+    w[2] = 1.0
+    if slope:
+        w[3] = float(np.mean(since[intervention:]))
+    return _ar1_contrast(values, X, names, w, "interrupted time series (AR(1) errors)", level)
+
+
+def _ar1_contrast(
+    values: np.ndarray, X: np.ndarray, names: list[str], w: np.ndarray, method: str, level: float
+) -> Estimate:
+    """The contrast w·β of a regression with AR(1) errors: Prais–Winsten GLS with the residual
+    autocorrelation corrected for its small-sample bias (after Kendall) and a t interval on the
+    effective degrees of freedom n(1 − ρ)/(1 + ρ) − p."""
+    n, p = X.shape
     beta = np.linalg.lstsq(X, values, rcond=None)[0]
     r = values - X @ beta
     denom = float(r @ r)
@@ -223,18 +236,13 @@ def ar1_segmented_regression(
     res = ys - xs @ b
     s2 = float(res @ res) / max(n - p, 1)
     cov = s2 * np.linalg.pinv(xs.T @ xs)
-    w = np.zeros(p)
-    w[2] = 1.0
-    if slope:
-        w[3] = float(np.mean(since[intervention:]))
     effect = float(w @ b)
     se = float(math.sqrt(max(w @ cov @ w, 0.0)))
     df = max(3.0, n * (1 - rho) / (1 + rho) - p)
     q = float(sps.t.ppf(0.5 + level / 2, df))
     p_value = float(2 * sps.t.sf(abs(effect) / se, df)) if se > 0 else 0.0
-    resid = values - X @ b
     return Estimate(
-        "interrupted time series (AR(1) errors)",
+        method,
         effect,
         effect - q * se,
         effect + q * se,
@@ -247,9 +255,37 @@ def ar1_segmented_regression(
             "df": df,
             "coefficients": dict(zip(names, map(float, b), strict=True)),
             "standard_errors": dict(zip(names, map(float, np.sqrt(np.diag(cov))), strict=True)),
-            "residuals": resid.tolist(),
+            "residuals": (values - X @ b).tolist(),
         },
     )
+
+
+def switchback(
+    y: Values, on: Sequence[bool], *, season: Sequence[int] | None = None, level: float = 0.95
+) -> Estimate:
+    """A switchback design: the change is switched on and off in turns (days, shifts, weeks).
+    y = a + b·t + c·on (+ season), AR(1) errors; the effect is c. Because on and off periods
+    alternate, slow drifts and the weekly rhythm cancel out instead of masquerading as effects."""
+    values = _series(y, "series", 8)
+    flags = np.asarray(on, dtype=float)
+    if flags.size != values.size:
+        raise InputError("the switchback schedule needs one on/off flag per period")
+    n_on, n_off = int(flags.sum()), int(flags.size - flags.sum())
+    if n_on < 3 or n_off < 3:
+        raise InputError(
+            f"a switchback needs at least 3 periods on and 3 off; it has {n_on} on and {n_off} off"
+        )
+    t = np.arange(values.size, dtype=float)
+    columns, names = [np.ones(values.size), t, flags], ["const", "trend", "on"]
+    if season is not None:
+        labels = np.asarray(season)
+        for k in sorted(set(labels.tolist()))[1:]:
+            columns.append((labels == k).astype(float))
+            names.append(f"season_{k}")
+    X = np.column_stack(columns)
+    w = np.zeros(X.shape[1])
+    w[2] = 1.0
+    return _ar1_contrast(values, X, names, w, "switchback (AR(1) errors)", level)
 
 
 def difference_in_differences(
