@@ -242,5 +242,5 @@ def test_switchback_design(tmp_path: Path) -> None:
     assert result["effect"]["method"] == "switchback (AR(1) errors)"
     assert result["effect"]["low"] < 6 < result["effect"]["high"] and result["effect"]["low"] > 0
     stepped = write(tmp_path / "stepped.toml", SPEC.format(design='design = "stepped"', control=""))
-    with pytest.raises(InputError, match="'stepped' .* is not supported yet"):
+    with pytest.raises(InputError, match=r"'stepped' .* is not supported yet"):
         evaluate(load_pilot(stepped), Sources(), as_of=dt.date(2026, 11, 2))
