@@ -242,5 +242,34 @@ def test_switchback_design(tmp_path: Path) -> None:
     assert result["effect"]["method"] == "switchback (AR(1) errors)"
     assert result["effect"]["low"] < 6 < result["effect"]["high"] and result["effect"]["low"] > 0
     stepped = write(tmp_path / "stepped.toml", SPEC.format(design='design = "stepped"', control=""))
-    with pytest.raises(InputError, match=r"'stepped' .* is not supported yet"):
-        evaluate(load_pilot(stepped), Sources(), as_of=dt.date(2026, 11, 2))
+    with pytest.raises(
+        InputError, match=r"design 'stepped' needs at least two \[\[stepped\]\] machines"
+    ):
+        load_pilot(stepped)
+
+
+def test_counts_with_exposure_and_harmonic_seasonality(tmp_path: Path) -> None:
+    rng = np.random.default_rng(21)
+    with (tmp_path / "defects.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["date", "defects", "parts"])
+        for i in range(61):
+            day = dt.date(2026, 9, 1) + dt.timedelta(days=i)
+            parts = int(rng.integers(900, 1100))
+            rate = 0.01 if day >= dt.date(2026, 10, 1) else 0.02
+            w.writerow([day.isoformat(), rng.poisson(parts * rate), parts])
+    spec = (
+        SPEC.format(design='seasonality = "harmonic"', control="")
+        .replace(
+            'file = "daily.csv"\ncolumn = "rate"\nname = "Parts per hour"',
+            'file = "defects.csv"\ncolumn = "defects"\nexposure_column = "parts"\ndirection = "decrease"',
+            1,
+        )
+        .replace('file = "daily.csv"\ncolumn = "scrap"', 'file = "defects.csv"\ncolumn = "parts"')
+    )
+    result = evaluate(
+        load_pilot(write(tmp_path / "p.toml", spec)), Sources(), as_of=dt.date(2026, 11, 2)
+    )
+    (ratio,) = [e for e in result["estimates"] if e["method"] == "rate ratio (quasi-Poisson)"]
+    assert ratio["low"] < 0.5 < ratio["high"] < 1.0
+    assert "extra_0" in result["estimates"][0]["coefficients"]  # the weekly harmonics were fitted

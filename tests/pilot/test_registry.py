@@ -113,3 +113,28 @@ def test_a_scrap_rate_pilot_adds_a_test_of_two_proportions(
     assert prop["value"] == pytest.approx(
         result["pilot"]["mean"] - result["baseline"]["mean"], abs=0.3
     )
+
+
+def test_stepped_roll_out_pools_the_machines(
+    tmp_path: Path, plant_store: tuple[EmbeddedStore, Plant]
+) -> None:
+    store, plant = plant_store
+    spec = KPI_PILOT.replace(
+        'machines = ["press-1"]\n[[guardrails]]',
+        'machines = ["press-1", "press-2"]\n[[guardrails]]',
+        1,
+    )
+    spec = spec.replace('unit = "day"', 'unit = "day"\ndesign = "stepped"', 1)
+    spec += '\n[[stepped]]\nmachine = "press-1"\nstart = 2026-03-02\n[[stepped]]\nmachine = "press-2"\nstart = 2026-03-09\n'
+    result = evaluate(
+        load_pilot(write(tmp_path / "p.toml", spec)),
+        Sources(store, plant),
+        as_of=dt.date(2026, 3, 31),
+    )
+    eff = result["effect"]
+    assert eff["method"].startswith("stepped roll-out")
+    assert [p["machine"] for p in eff["parts"]] == ["press-1", "press-2"]
+    assert eff["low"] < 0 < eff["high"]
+    assert (
+        min(p["high"] - p["low"] for p in eff["parts"]) > eff["high"] - eff["low"]
+    )  # pooling narrows it

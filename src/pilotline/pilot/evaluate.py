@@ -97,16 +97,30 @@ class Sources:
         )
 
 
+def _number(path: Path, row_no: int, column: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise InputError(
+            f"{path}, row {row_no}, column {column!r}: {raw!r} is not a number"
+        ) from None
+    if not math.isfinite(value):
+        raise InputError(f"{path}, row {row_no}, column {column!r}: {raw!r} is not a number")
+    return value
+
+
 def _file_series(metric: Metric, start: dt.date, end: dt.date) -> Series:
+    """One value per row of a CSV (a date column and a value column); with ``exposure_column``
+    the values are counts and the exposure (parts made, hours run) is read beside them."""
     assert metric.file is not None and metric.column is not None
     path = Path(metric.file)
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    labels, dates, values = [], [], []
+    labels, dates, values, exposure = [], [], [], []
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
-        for col in (metric.date_column, metric.column):
-            if col not in (reader.fieldnames or []):
+        for col in (metric.date_column, metric.column, metric.exposure_column):
+            if col and col not in (reader.fieldnames or []):
                 raise InputError(f"{path}: no column {col!r}; the columns are {reader.fieldnames}")
         for row_no, row in enumerate(reader, start=2):
             try:
@@ -118,21 +132,17 @@ def _file_series(metric: Metric, start: dt.date, end: dt.date) -> Series:
                 ) from None
             if not start <= day < end:
                 continue
-            raw = row[metric.column].strip()
-            try:
-                value = float(raw)
-            except ValueError:
-                raise InputError(
-                    f"{path}, row {row_no}, column {metric.column!r}: {raw!r} is not a number"
-                ) from None
-            if not math.isfinite(value):
-                raise InputError(
-                    f"{path}, row {row_no}, column {metric.column!r}: {raw!r} is not a number"
+            values.append(_number(path, row_no, metric.column, row[metric.column]))
+            if metric.exposure_column:
+                exposure.append(
+                    _number(path, row_no, metric.exposure_column, row[metric.exposure_column])
                 )
             labels.append(row[metric.date_column].strip())
             dates.append(day)
-            values.append(value)
-    return Series(labels, dates, np.array(values, dtype=float), "")
+    counts = np.array(values, dtype=float)
+    if metric.exposure_column:
+        return Series(labels, dates, counts, "", counts, np.array(exposure, dtype=float))
+    return Series(labels, dates, counts, "")
 
 
 def plan(pilot: Pilot, sources: Sources) -> dict[str, Any]:
@@ -197,17 +207,29 @@ def evaluate(pilot: Pilot, sources: Sources, *, as_of: dt.date | None = None) ->
     y = np.concatenate([base.values, during.values])
     k = base.values.size
     warnings_: list[str] = []
-    season = (
-        [d.weekday() for d in base.dates + during.dates] if pilot.seasonality == "weekday" else None
-    )
+    all_dates = base.dates + during.dates
+    season = [d.weekday() for d in all_dates] if pilot.seasonality == "weekday" else None
+    harmonics = stats.weekly_harmonics(all_dates) if pilot.seasonality == "harmonic" else None
     its = stats.ar1_segmented_regression(
-        y, intervention=k, season=season, slope=pilot.its_model == "level_and_slope"
+        y,
+        intervention=k,
+        season=season,
+        slope=pilot.its_model == "level_and_slope",
+        extra=harmonics,
     )
     hac = stats.segmented_regression(y, intervention=k, season=season)
     boot = stats.block_bootstrap_difference(base.values, during.values)
     estimates = [its, hac, boot]
     primary = its
-    if (
+    if pilot.metric.exposure_column and base.total is not None and during.total is not None:
+        estimates.append(
+            stats.count_rate_change(
+                np.concatenate([base.values, during.values]),
+                np.concatenate([base.total, during.total]),
+                intervention=k,
+            )
+        )
+    elif (
         base.bad is not None
         and base.total is not None
         and during.bad is not None
@@ -270,10 +292,25 @@ def evaluate(pilot: Pilot, sources: Sources, *, as_of: dt.date | None = None) ->
         estimates.insert(0, sb)
         primary = sb
     elif pilot.design == "stepped":
-        raise InputError(
-            "design 'stepped' (roll-out across machines) is not supported yet; evaluate each machine's "
-            "step as its own before_after pilot, or use control"
-        )
+        parts = []
+        for step in pilot.stepped:
+            one = pilot.metric.model_copy(update={"machines": [step.machine]})
+            ms = sources.series(one, pilot.unit, pilot.baseline.start, end)
+            cut = sum(1 for d in ms.dates if d < step.start)
+            est = stats.ar1_segmented_regression(ms.values, intervention=cut)
+            est.details["machine"] = step.machine
+            parts.append(est)
+        stepped = stats.pooled(parts, method="stepped roll-out (pooled per machine, AR(1) errors)")
+        for part, step in zip(stepped.details["parts"], pilot.stepped, strict=True):
+            part["machine"] = step.machine
+            part["start"] = step.start.isoformat()
+        estimates.insert(0, stepped)
+        primary = stepped
+        if stepped.details["heterogeneity_p"] < 0.05:
+            warnings_.append(
+                "The machines disagree about the effect (heterogeneity p = "
+                f"{stepped.details['heterogeneity_p']:.3f}); look at each machine before rolling out."
+            )
     # Diagnostics in plain words.
     lb = stats.ljung_box(hac.details["residuals"])
     if lb < 0.05 and its.details["rho"] <= 0.6:

@@ -46,6 +46,10 @@ class Metric(_Model):
     file: Path | None = None
     column: str | None = None
     date_column: str = "date"
+    exposure_column: str | None = Field(
+        None,
+        description="for counts (defects, stoppages): the column with the exposure (parts, hours)",
+    )
     direction: Literal["increase", "decrease"] = "increase"
     name: str | None = None
 
@@ -79,6 +83,13 @@ class Switchback(_Model):
         return self
 
 
+class Step(_Model):
+    """One machine's start in a stepped roll-out."""
+
+    machine: str
+    start: dt.date
+
+
 class Money(_Model):
     currency: str = "GBP"
     one_off: float = Field(0, ge=0, description="one-off cost of the change")
@@ -101,6 +112,9 @@ class Pilot(_Model):
     design: Design = "before_after"
     control: Metric | None = None
     switchback: Switchback | None = None
+    stepped: list[Step] = Field(
+        default_factory=list, description="stepped roll-out: when each machine started"
+    )
     baseline: Window
     pilot: Window
     review_date: dt.date
@@ -108,7 +122,7 @@ class Pilot(_Model):
     people: list[str] = Field(default_factory=list)
     background: str = ""
     countermeasure: str = ""
-    seasonality: Literal["none", "weekday"] = "none"
+    seasonality: Literal["none", "weekday", "harmonic"] = "none"
     its_model: Literal["level", "level_and_slope"] = Field(
         "level",
         description="interrupted time series: a level change, or a level and a slope change",
@@ -123,6 +137,18 @@ class Pilot(_Model):
             )
         if self.design == "control" and self.control is None:
             raise ValueError("design 'control' needs a [control] metric (the comparison line)")
+        if self.design == "stepped":
+            if len(self.stepped) < 2:
+                raise ValueError(
+                    "design 'stepped' needs at least two [[stepped]] machines with their start dates"
+                )
+            if self.metric.kpi is None:
+                raise ValueError("design 'stepped' needs a KPI metric (it is computed per machine)")
+            for step in self.stepped:
+                if not self.pilot.start <= step.start < self.pilot.end:
+                    raise ValueError(
+                        f"{step.machine} starts on {step.start}, outside the pilot window"
+                    )
         if self.design == "switchback" and self.switchback is None:
             raise ValueError(
                 "design 'switchback' needs a [switchback] schedule (on = [dates] or alternate = true)"

@@ -169,9 +169,14 @@ def segmented_regression(
 
 
 def _design(
-    n: int, intervention: int, season: Sequence[int] | None, slope: bool = True
+    n: int,
+    intervention: int,
+    season: Sequence[int] | None,
+    slope: bool = True,
+    extra: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Columns: constant, trend, level change, [slope change], [one dummy per season but the first]."""
+    """Columns: constant, trend, level change, [slope change], [one dummy per season but the
+    first], [extra regressors such as weekly harmonics]."""
     t = np.arange(n, dtype=float)
     after = (t >= intervention).astype(float)
     since = (t - intervention) * after
@@ -182,6 +187,10 @@ def _design(
         for k in sorted(set(labels.tolist()))[1:]:
             columns.append((labels == k).astype(float))
             names.append(f"season_{k}")
+    if extra is not None:
+        for j in range(extra.shape[1]):
+            columns.append(extra[:, j])
+            names.append(f"extra_{j}")
     return np.column_stack(columns), names, since
 
 
@@ -191,6 +200,7 @@ def ar1_segmented_regression(
     intervention: int,
     season: Sequence[int] | None = None,
     slope: bool = False,
+    extra: np.ndarray | None = None,
     level: float = 0.95,
 ) -> Estimate:
     """Interrupted time series with AR(1) errors, for short shop-floor series.
@@ -209,7 +219,7 @@ def ar1_segmented_regression(
             f"the series needs at least 3 points before and after the change; "
             f"it has {intervention} before and {n - intervention} after"
         )
-    X, names, since = _design(n, intervention, season, slope)
+    X, names, since = _design(n, intervention, season, slope, extra)
     w = np.zeros(X.shape[1])
     w[2] = 1.0
     if slope:
@@ -463,4 +473,51 @@ def count_rate_change(
         float(fit.pvalues[2]),
         level,
         {"dispersion": float(fit.scale), "log_ratio": b, "se": se},
+    )
+
+
+def weekly_harmonics(days: Sequence[Any], *, pairs: int = 2) -> np.ndarray:
+    """Sine and cosine of the day of the week (``pairs`` harmonics): a smooth weekly rhythm with
+    fewer parameters than one dummy per weekday."""
+    import datetime as _dt
+
+    phase = np.array(
+        [(d.toordinal() if isinstance(d, _dt.date) else int(d)) % 7 for d in days], dtype=float
+    )
+    cols = []
+    for k in range(1, pairs + 1):
+        cols.append(np.sin(2 * np.pi * k * phase / 7))
+        cols.append(np.cos(2 * np.pi * k * phase / 7))
+    return np.column_stack(cols)
+
+
+def pooled(estimates: Sequence[Estimate], *, method: str, level: float = 0.95) -> Estimate:
+    """Inverse-variance pooled effect of several independent estimates (e.g. one per machine of a
+    stepped roll-out), with Cochran's Q as a check that the machines agree."""
+    if not estimates:
+        raise InputError("nothing to pool")
+    zc = sps.norm.ppf(0.5 + level / 2)
+    ses = np.array([(e.high - e.low) / (2 * sps.norm.ppf(0.5 + e.level / 2)) for e in estimates])
+    if np.any(ses <= 0):
+        raise InputError("an estimate without uncertainty cannot be pooled")
+    w = 1 / ses**2
+    values = np.array([e.value for e in estimates])
+    mean = float(np.sum(w * values) / np.sum(w))
+    se = float(math.sqrt(1 / np.sum(w)))
+    q = float(np.sum(w * (values - mean) ** 2))
+    p_het = float(sps.chi2.sf(q, len(estimates) - 1)) if len(estimates) > 1 else 1.0
+    p = float(2 * sps.norm.sf(abs(mean) / se))
+    return Estimate(
+        method,
+        mean,
+        mean - zc * se,
+        mean + zc * se,
+        p,
+        level,
+        {
+            "se": se,
+            "heterogeneity_q": q,
+            "heterogeneity_p": p_het,
+            "parts": [{"value": e.value, "low": e.low, "high": e.high} for e in estimates],
+        },
     )

@@ -136,6 +136,24 @@ def render_a3(pilot: Pilot, result: dict[str, Any]) -> str:
     from pilotline.pilot.spc import individuals
 
     chart = individuals(s["values"], keys=s["labels"], phase1=k)
+    event_html = ""
+    if eff.get("event_study"):
+        ev = eff["event_study"]
+        efig = go.Figure(
+            go.Scatter(
+                x=[e["relative_period"] for e in ev],
+                y=[e["gap_minus_baseline"] for e in ev],
+                mode="lines+markers",
+                line={"color": "#6a1b9a"},
+            )
+        )
+        efig.add_hline(y=0, line_color="#78909c")
+        efig.add_vline(x=-0.5, line_color="#ef6c00", line_dash="dot")
+        efig.update_layout(
+            title="Event study: pilot line minus control, against the baseline gap "
+            "(flat before the change = parallel trends)"
+        )
+        event_html = _fig(efig, 240)
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A3 — {_esc(pilot.title)}</title>
 <style>{_STYLE}</style><script>{get_plotlyjs()}</script></head><body>
 <h1>{_esc(pilot.title)}</h1><p class="sub">Owner {_esc(pilot.owner)} · {pilot.design.replace("_", "/")} ·
@@ -151,7 +169,8 @@ review {pilot.review_date} · as of {result["as_of"]} · version {result["finger
 <section><h2>Result</h2><p class="verdict">{_esc(result["verdict"])}</p>
 <table><tr><th>method</th><th>effect</th><th>95 % interval</th></tr>{rows}</table>
 <h2>Watch-outs</h2><ul>{warnings}</ul>
-<h2>Guardrails</h2><table><tr><th>metric</th><th>change</th><th>interval</th><th></th></tr>{guard}</table></section>
+<h2>Guardrails</h2><table><tr><th>metric</th><th>change</th><th>interval</th><th></th></tr>{guard}</table>
+{event_html}</section>
 <section><h2>Value</h2>{money_html}{_fig(spc_figure(chart, "Stage chart: limits from the baseline"), 260)}
 <h2>Decision</h2><p>{_esc(result.get("decision") or "Pending: adopt, adapt, abandon or extend at the review.")}</p></section>
 </div><p class="sub">Primary estimate: {_esc(eff["method"])}. Made by Pilotline.</p></body></html>"""
