@@ -66,3 +66,15 @@ def test_bad_input_is_refused_not_charted() -> None:
         individuals([1.0, 2.0, 3.0, 4.0], phase1=9)
     with pytest.raises(InputError, match="2 to 25 values each"):
         xbar([("a", [1.0]), ("b", [2.0, 3.0])])
+
+
+def test_moving_range_chart_and_stages() -> None:
+    chart = individuals([10, 12, 11, 13, 12, 20, 21, 19, 20], phase1=5)
+    mr = chart.moving_range
+    assert mr is not None
+    assert mr["center"] == pytest.approx(1.5)  # from the first five points
+    assert mr["ucl"] == pytest.approx(3.267 * 1.5)
+    assert [p["beyond"] for p in mr["points"]][4] is True  # 12 → 20 jumps by 8
+    before, after = chart.stages
+    assert before["center"] == pytest.approx(11.6) and after["center"] == pytest.approx(20.0)
+    assert after["sigma"] == pytest.approx(((1 + 2 + 1) / 3) / 1.128)

@@ -1,7 +1,9 @@
 """Statistical process control charts with the Western Electric rules.
 
-* **Individuals (I) chart** – one value per point; sigma from the average moving range:
-  σ = MR̄ / d₂(2), d₂(2) = 1.128; limits = centre ± 3σ.
+* **Individuals and moving range (I-MR)** – one value per point; sigma from the average moving
+  range: σ = MR̄ / d₂(2), d₂(2) = 1.128; limits = centre ± 3σ. The moving-range chart's upper
+  limit is D₄ · MR̄ = 3.267 MR̄. Each stage (before and, with ``phase1``, after a change) also
+  gets its own centre and limits, for a stage chart.
 * **X̄ chart** – one subgroup per point; σ = R̄ / d₂(n) (the average range of the subgroups, for
   their size n); limits for each subgroup = centre ± 3σ / √nᵢ.
 * **p chart** – share of defectives per subgroup; limits = p̄ ± 3 √(p̄(1 − p̄) / nᵢ).
@@ -72,6 +74,8 @@ class Chart:
     ucl: float
     points: list[dict[str, Any]] = field(default_factory=list)
     phase1: int | None = None
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    moving_range: dict[str, Any] | None = None
 
     @property
     def signals(self) -> list[dict[str, Any]]:
@@ -86,6 +90,8 @@ class Chart:
             "ucl": self.ucl,
             "phase1": self.phase1,
             "points": self.points,
+            "stages": self.stages,
+            "moving_range": self.moving_range,
             "rules": {str(k): v for k, v in RULES.items()},
         }
 
@@ -156,9 +162,41 @@ def individuals(
         {"key": k, "value": float(v), "rules": r, "phase": 1 if i < base else 2}
         for i, (k, v, r) in enumerate(zip(labels, x, rules, strict=True))
     ]
+    mr_bar = float(mr.mean())
+    moving = {
+        "center": mr_bar,
+        "ucl": 3.267 * mr_bar,  # D4(2)
+        "points": [
+            {"key": labels[i + 1], "value": float(v), "beyond": bool(v > 3.267 * mr_bar)}
+            for i, v in enumerate(np.abs(np.diff(x)))
+        ],
+    }
+    stages = [_stage(1, x[:base])] + ([_stage(2, x[base:])] if base < x.size else [])
     return Chart(
-        "individuals", center, sigma, center - 3 * sigma, center + 3 * sigma, points, phase1
+        "individuals",
+        center,
+        sigma,
+        center - 3 * sigma,
+        center + 3 * sigma,
+        points,
+        phase1,
+        stages,
+        moving,
     )
+
+
+def _stage(number: int, x: np.ndarray) -> dict[str, Any]:
+    """Centre and limits of one stage from its own points (before or after a change)."""
+    sigma = float(np.abs(np.diff(x)).mean() / D2[2]) if x.size > 1 else 0.0
+    c = float(x.mean())
+    return {
+        "stage": number,
+        "points": int(x.size),
+        "center": c,
+        "sigma": sigma,
+        "lcl": c - 3 * sigma,
+        "ucl": c + 3 * sigma,
+    }
 
 
 def xbar(groups: Sequence[tuple[Any, Sequence[float]]], *, phase1: int | None = None) -> Chart:

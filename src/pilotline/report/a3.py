@@ -65,8 +65,22 @@ def spc_figure(chart: Chart, title: str = "") -> go.Figure:
         },
         hovertext=["; ".join(RULES[r] for r in p["rules"]) for p in chart.points],
     )
-    for y, dash in ((chart.center, "solid"), (chart.ucl, "dash"), (chart.lcl, "dash")):
-        fig.add_hline(y=y, line_dash=dash, line_color="#1565c0", line_width=1)
+    if len(chart.stages) == 2 and chart.phase1:
+        # A stage chart: each stage drawn with its own centre and limits.
+        for stage, part in zip(
+            chart.stages, (keys[: chart.phase1], keys[chart.phase1 :]), strict=True
+        ):
+            for key, dash in (("center", "solid"), ("ucl", "dash"), ("lcl", "dash")):
+                fig.add_scatter(
+                    x=part,
+                    y=[stage[key]] * len(part),
+                    mode="lines",
+                    line={"color": "#1565c0", "dash": dash, "width": 1},
+                    hoverinfo="skip",
+                )
+    else:
+        for y, dash in ((chart.center, "solid"), (chart.ucl, "dash"), (chart.lcl, "dash")):
+            fig.add_hline(y=y, line_dash=dash, line_color="#1565c0", line_width=1)
     if chart.phase1 and chart.phase1 < len(keys):
         fig.add_vline(x=chart.phase1 - 0.5, line_color="#ef6c00", line_dash="dot")
     fig.update_layout(title=title or f"{chart.kind} chart (red: a Western Electric rule fires)")
@@ -171,7 +185,7 @@ review {pilot.review_date} · as of {result["as_of"]} · version {result["finger
 <h2>Watch-outs</h2><ul>{warnings}</ul>
 <h2>Guardrails</h2><table><tr><th>metric</th><th>change</th><th>interval</th><th></th></tr>{guard}</table>
 {event_html}</section>
-<section><h2>Value</h2>{money_html}{_fig(spc_figure(chart, "Stage chart: limits from the baseline"), 260)}
+<section><h2>Value</h2>{money_html}{_fig(spc_figure(chart, "Stage chart: each stage with its own limits (red: beyond the baseline rules)"), 260)}
 <h2>Decision</h2><p>{_esc(result.get("decision") or "Pending: adopt, adapt, abandon or extend at the review.")}</p></section>
 </div><p class="sub">Primary estimate: {_esc(eff["method"])}. Made by Pilotline.</p></body></html>"""
 
