@@ -390,6 +390,25 @@ def bottlenecks(
     )
 
 
+@map_app.command("discover")
+@_command
+def discover(
+    miner: Miner,
+    pnml: Annotated[Path, typer.Option("--pnml", help="Write the discovered Petri net here.")],
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Seconds before pm4py is stopped.")
+    ] = 120.0,
+) -> None:
+    """Discover a Petri net with pm4py's inductive miner (needs the pm4py extra)."""
+    from pilotline.map import pm4py_extra
+
+    result = pm4py_extra.discover(miner.log, pnml=pnml, time_limit_s=time_limit)
+    out.print(
+        f"Petri net with {result['places']} places and {result['transitions']} transitions written to "
+        f"{pnml}; alignment fitness on this log {result['fitness'].get('log_fitness', 0):.3f}."
+    )
+
+
 @map_app.command("times")
 @_command
 def times(miner: Miner, format_: FormatOpt = "table") -> None:
@@ -438,7 +457,20 @@ def conform(
     ] = 60.0,
     format_: FormatOpt = "table",
 ) -> None:
-    """Fitness per case and deviations by kind against the intended routing."""
+    """Fitness per case and deviations by kind against the intended routing (TOML), or alignment
+    fitness against a Petri net (.pnml) or BPMN model (.bpmn) with the pm4py extra."""
+    if model.suffix.lower() in (".pnml", ".bpmn"):
+        from pilotline.map import pm4py_extra
+
+        aligned = pm4py_extra.align(miner.log, model, time_limit_s=time_limit)
+        if format_ == "json":
+            _json(aligned)
+            return
+        out.print(
+            f"{aligned['fitting_cases']:,} of {aligned['cases']:,} cases fit the model; mean alignment "
+            f"fitness {aligned['mean_fitness']:.3f} (pm4py)."
+        )
+        return
     result = miner.conform(load_routing(model), time_limit_s=time_limit)
     if format_ == "json":
         _json(result)
