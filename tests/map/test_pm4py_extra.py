@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from pilotline.errors import TimeLimitExceeded
-from pilotline.map import read_log
-from pilotline.map import pm4py_extra
+from pilotline.map import pm4py_extra, read_log
 
 DATA = Path(__file__).parents[3] / "shared" / "data"
 
