@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -23,22 +24,25 @@ def test_generated_reference_is_current(name: str) -> None:
     )
 
 
-def test_the_getting_started_tutorial_runs_as_written(tmp_path: Path) -> None:
-    text = (ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+def _run_guide(name: str, tmp_path: Path, *, expect: int, home: bool) -> list[str]:
+    """Run every ``$ pilotline …`` line of a guide's console blocks, in order; return the outputs.
+    Output files named in the guide are written to ``tmp_path`` instead."""
+    text = (ROOT / "docs" / name).read_text(encoding="utf-8")
     commands = [
         line[2:]
         for block in re.findall(r"```console\n(.*?)```", text, re.S)
         for line in block.splitlines()
         if line.startswith("$ ")
     ]
-    assert len(commands) == 5
+    assert len(commands) == expect
     outputs = []
     for command in commands:
-        args = command.split()
+        args = shlex.split(command)
         assert args[0] == "pilotline"
-        args = [a.replace("shift-report.html", str(tmp_path / "shift-report.html")) for a in args]
+        args = [str(tmp_path / a) if a.endswith((".html", ".svg")) else a for a in args[1:]]
+        prefix = ["--home", str(tmp_path / "home")] if home else []
         result = subprocess.run(
-            [str(PILOTLINE), "--home", str(tmp_path / "home"), *args[1:]],
+            [str(PILOTLINE), *prefix, *args],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -47,6 +51,11 @@ def test_the_getting_started_tutorial_runs_as_written(tmp_path: Path) -> None:
         )
         assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
         outputs.append(result.stdout)
+    return outputs
+
+
+def test_the_getting_started_tutorial_runs_as_written(tmp_path: Path) -> None:
+    outputs = _run_guide("getting-started.md", tmp_path, expect=5, home=True)
     assert "states row(s)" in outputs[1] and "counts row(s)" in outputs[1]
     assert "press-1" in outputs[2] and "%" in outputs[2]
     assert "Fully productive time" in outputs[3]
@@ -66,32 +75,7 @@ def test_every_setting_and_kpi_is_documented() -> None:
 
 
 def test_the_process_mining_guide_runs_as_written(tmp_path: Path) -> None:
-    import shlex
-
-    text = (ROOT / "docs" / "process-mining.md").read_text(encoding="utf-8")
-    commands = [
-        line[2:]
-        for block in re.findall(r"```console\n(.*?)```", text, re.S)
-        for line in block.splitlines()
-        if line.startswith("$ ")
-    ]
-    assert len(commands) == 6
-    outputs = []
-    for command in commands:
-        args = [
-            a.replace("orders-map.svg", str(tmp_path / "orders-map.svg"))
-            for a in shlex.split(command)
-        ]
-        result = subprocess.run(
-            [str(PILOTLINE), *args[1:]],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            env={"COLUMNS": "160", "PATH": "/usr/bin:/bin"},
-            check=False,
-        )
-        assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
-        outputs.append(result.stdout)
+    outputs = _run_guide("process-mining.md", tmp_path, expect=6, home=False)
     assert "21 events in 5 cases" in outputs[0]
     assert "<svg" in (tmp_path / "orders-map.svg").read_text()
     assert "2 of 5 cases follow the routing" in outputs[4]

@@ -184,8 +184,13 @@ def _xlsx_batches(path: Path, progress: Progress | None) -> Iterator[Batch]:
         wb.close()
 
 
-def _parquet_batches(path: Path, progress: Progress | None) -> Iterator[Batch]:
-    pf = pq.ParquetFile(path)
+def _parquet_batches(path: Path, progress: Progress | None, dictionary: bool) -> Iterator[Batch]:
+    schema = pq.read_schema(path)
+    text = [
+        f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+    # Dictionary-encoded text keeps repeated values (activities, machines, case ids) once.
+    pf = pq.ParquetFile(path, read_dictionary=text if dictionary else None)
     total = pf.metadata.num_rows
     row = 1
     for record_batch in pf.iter_batches(batch_size=1 << 20):
@@ -197,7 +202,11 @@ def _parquet_batches(path: Path, progress: Progress | None) -> Iterator[Batch]:
 
 
 def read_batches(
-    path: Path, *, progress: Progress | None = None, sep: str | None = None
+    path: Path,
+    *,
+    progress: Progress | None = None,
+    sep: str | None = None,
+    dictionary: bool = False,
 ) -> Iterator[Batch]:
     """Stream a file's rows as Arrow batches; raise a clear error for an unreadable file."""
     if not path.exists():
@@ -209,7 +218,7 @@ def read_batches(
         elif fmt == "xlsx":
             yield from _xlsx_batches(path, progress)
         else:
-            yield from _parquet_batches(path, progress)
+            yield from _parquet_batches(path, progress, dictionary)
     except pa.ArrowInvalid as exc:
         raise ImportRejected(
             [Problem(str(path), None, None, f"cannot be read as {fmt}: {exc}")]

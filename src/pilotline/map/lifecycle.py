@@ -31,10 +31,12 @@ def pair_lifecycle(log: EventLog, column: str = "lifecycle:transition") -> Event
             f"{log.source}: no lifecycle column {column!r}; the log's columns are {events.column_names}"
         )
     order = np.argsort(events["seq"].to_numpy(), kind="stable")
-    cases = events["case"].to_numpy(zero_copy_only=False)[order]
-    acts = events["activity"].to_numpy(zero_copy_only=False)[order]
+    cases = pc.cast(events["case"], pa.string()).to_numpy(zero_copy_only=False)[order]
+    acts = pc.cast(events["activity"], pa.string()).to_numpy(zero_copy_only=False)[order]
     stamps = events["ts"].to_numpy(zero_copy_only=False)[order]
-    words = pc.utf8_lower(events[column].combine_chunks()).to_numpy(zero_copy_only=False)[order]
+    words = pc.utf8_lower(pc.cast(events[column], pa.string()).combine_chunks()).to_numpy(
+        zero_copy_only=False
+    )[order]
     open_starts: dict[tuple[str, str], deque[np.datetime64]] = defaultdict(deque)
     keep: list[int] = []
     starts: list[np.datetime64] = []

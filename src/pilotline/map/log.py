@@ -83,7 +83,11 @@ def _finish(table: pa.Table, source: str, tie_break: str | None = None) -> Event
     # ``seq`` is rewritten to each event's place in that order. Cases are ordered by first
     # appearance (their order does not matter; the order within a case does).
     n = table.num_rows
-    codes = pc.dictionary_encode(table["case"]).combine_chunks().indices
+    case = table["case"]
+    if pa.types.is_dictionary(case.type):  # dictionaries were unified when the table was built
+        codes = (case.combine_chunks() if isinstance(case, pa.ChunkedArray) else case).indices
+    else:
+        codes = pc.dictionary_encode(case).combine_chunks().indices
     order = pa.table({"c": codes, "t": table["ts"], "s": table["seq"]})
     keys = [("c", "ascending"), ("t", "ascending")]
     if tie_break:
@@ -118,7 +122,10 @@ def _finish(table: pa.Table, source: str, tie_break: str | None = None) -> Event
 
 
 def _as_text(col: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    return col if pa.types.is_string(col.type) else pc.cast(col, pa.string())
+    t = col.type
+    if pa.types.is_string(t) or (pa.types.is_dictionary(t) and pa.types.is_string(t.value_type)):
+        return col
+    return pc.cast(col, pa.string())
 
 
 # -- CSV, Excel and Parquet -----------------------------------------------------------------------
@@ -147,7 +154,7 @@ def read_table_log(
     seq0 = 0
     # Text from CSV and Excel is trimmed and empty cells become missing; Parquet keeps its values.
     text = parse_text if file_format(path) != "parquet" else _as_text
-    for batch in read_batches(path, progress=progress, sep=columns.sep):
+    for batch in read_batches(path, progress=progress, sep=columns.sep, dictionary=True):
         t = batch.table
         n = t.num_rows
         rows = np.arange(batch.first_row, batch.first_row + n, dtype=np.int64)
@@ -192,7 +199,7 @@ def read_table_log(
                 for s in bad
             ]
         )
-    return _finish(pa.concat_tables(parts), source, columns.tie_break)
+    return _finish(pa.concat_tables(parts).unify_dictionaries(), source, columns.tie_break)
 
 
 # -- XES --------------------------------------------------------------------------------------------

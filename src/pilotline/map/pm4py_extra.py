@@ -13,6 +13,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from pilotline.errors import InputError, PilotlineError, TimeLimitExceeded
 from pilotline.map.log import EventLog
 
@@ -30,6 +32,15 @@ def available() -> bool:
 
 def _frame(log: EventLog) -> Any:
     events = log.events.sort_by([("seq", "ascending")]).select(["case", "activity", "ts"])
+    events = events.cast(
+        pa.schema(
+            [
+                ("case", pa.string()),
+                ("activity", pa.string()),
+                ("ts", events.schema.field("ts").type),
+            ]
+        )
+    )
     df = events.to_pandas()
     df.columns = ["case:concept:name", "concept:name", "time:timestamp"]
     return df
