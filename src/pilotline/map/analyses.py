@@ -34,33 +34,28 @@ def with_successor(t: Any) -> Any:
     )
 
 
-def successors(t: Any) -> Any:
-    """Each event joined to the next event of its case: ``activity``, ``next_activity``, ``gap_s``.
+def successors(t: Any, *, resources: bool = False) -> Any:
+    """Each event joined to the next event of its case: ``activity``, ``next_activity``, ``gap_s``
+    (and, with ``resources``, who did each).
 
     Uses the log's invariant (``case_no`` and ``pos``, see :mod:`pilotline.map.log`), so the next
     event is the one at ``pos + 1`` in the same case: an equality join on integers, which every
-    engine runs in parallel, instead of a window sorted per case.
+    engine runs in parallel, instead of a window sorted per case. Only the columns needed are
+    carried through the join, which keeps its hash table small.
     """
-    a = t.select(
-        a_case=t.case,
-        a_no=t.case_no,
-        a_pos=t.pos,
-        activity=t.activity,
-        a_ts=t.ts,
-        a_resource=t.resource,
-    )
-    b = t.select(
-        b_no=t.case_no, b_pos=t.pos, next_activity=t.activity, b_ts=t.ts, next_resource=t.resource
-    )
+    extra_a = {"a_resource": t.resource} if resources else {}
+    extra_b = {"next_resource": t.resource} if resources else {}
+    a = t.select(a_no=t.case_no, a_pos=t.pos, activity=t.activity, a_ts=t.ts, **extra_a)
+    b = t.select(b_no=t.case_no, b_pos=t.pos, next_activity=t.activity, b_ts=t.ts, **extra_b)
     j = a.join(b, [a.a_no == b.b_no, b.b_pos == a.a_pos + 1])
-    return j.select(
-        case=j.a_case,
-        activity=j.activity,
-        next_activity=j.next_activity,
-        gap_s=_seconds(j.b_ts) - _seconds(j.a_ts),
-        resource=j.a_resource,
-        next_resource=j.next_resource,
-    )
+    out = {
+        "activity": j.activity,
+        "next_activity": j.next_activity,
+        "gap_s": _seconds(j.b_ts) - _seconds(j.a_ts),
+    }
+    if resources:
+        out |= {"resource": j.a_resource, "next_resource": j.next_resource}
+    return j.select(**out)
 
 
 def dfg(t: Any) -> Any:
@@ -190,7 +185,7 @@ def resources(t: Any) -> Any:
 
 def handovers(t: Any) -> Any:
     """How often work passes from one resource to another within a case."""
-    e = successors(t)
+    e = successors(t, resources=True)
     e = e.filter(e.resource.notnull() & e.next_resource.notnull() & (e.resource != e.next_resource))
     return (
         e.group_by([e.resource.name("source"), e.next_resource.name("target")])
