@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from pilotline.errors import InputError
@@ -122,8 +123,22 @@ def _miner(
         tie_break=tie_break,
         sep=sep,
     )
-    with err.status(f"Reading {log.name}…"):
-        event_log = read_log(log, columns, tz=zone, object_type=object_type)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"Reading {log.name}", total=None)
+        event_log = read_log(
+            log,
+            columns,
+            tz=zone,
+            object_type=object_type,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     if lifecycle:
         event_log = pair_lifecycle(event_log, lifecycle)
     for note in event_log.notes:

@@ -206,10 +206,11 @@ def read_table_log(
 _TYPED = {"string", "date", "int", "float", "boolean", "id"}
 
 
-def _open(path: Path) -> IO[bytes]:
+def _open(raw: IO[bytes], path: Path) -> IO[bytes]:
+    """The XML stream; ``raw`` is the file on disk, whose position measures progress."""
     if path.suffix.lower() == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return path.open("rb")
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    return raw
 
 
 def _xes_time(value: str) -> dt.datetime:
@@ -230,7 +231,7 @@ def read_xes(path: Path, *, progress: Progress | None = None) -> EventLog:
     current: dict[str, str] = {}
     size = path.stat().st_size
     try:
-        with _open(path) as fh:
+        with path.open("rb") as raw, _open(raw, path) as fh:
             for event, elem in ET.iterparse(fh, events=("start", "end")):
                 tag = elem.tag.rsplit("}", 1)[-1]
                 if event == "start":
@@ -277,7 +278,7 @@ def read_xes(path: Path, *, progress: Progress | None = None) -> EventLog:
                             col.append(None)
                     elem.clear()
                     if progress and n % 50_000 == 0:
-                        progress(fh.tell() if hasattr(fh, "tell") else 0, size)
+                        progress(raw.tell(), size)
                 elif tag == "trace":
                     elem.clear()
     except ET.ParseError as exc:
