@@ -97,17 +97,20 @@ def _finish(table: pa.Table, source: str, tie_break: str | None = None) -> Event
     idx = pc.sort_indices(order, sort_keys=keys).to_numpy()
     seq = np.empty(n, dtype=np.int64)
     seq[idx] = np.arange(n, dtype=np.int64)
-    # In sorted order: a case number per event and its position within the case.
+    # The case's dictionary code is its number; in sorted order, each event's position in its case.
     c = codes.to_numpy(zero_copy_only=False)[idx]
     first = np.ones(n, dtype=bool)
     first[1:] = c[1:] != c[:-1]
     starts = np.flatnonzero(first)
     run = np.cumsum(first) - 1
-    case_no, pos = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    case_no[idx] = run
+    pos = np.empty(n, dtype=np.int32)
     pos[idx] = np.arange(n, dtype=np.int64) - starts[run]
+    del first, starts, run
     table = table.set_column(table.column_names.index("seq"), "seq", pa.array(seq))
-    table = table.append_column("case_no", pa.array(case_no)).append_column("pos", pa.array(pos))
+    table = table.append_column(
+        "case_no", pa.array(codes, pa.int32()) if isinstance(codes, pa.Array) else codes
+    )
+    table = table.append_column("pos", pa.array(pos))
     notes = []
     if n > 1:
         t = table["ts"].combine_chunks().cast(pa.int64()).to_numpy(zero_copy_only=False)[idx]
