@@ -10,6 +10,10 @@
     ├── StoreError                 the data directory cannot be used as it is
     │   ├── StoreBusy              another process holds the store: retry later or stop it
     │   └── SchemaMismatch         data written by a newer Pilotline: upgrade the code, do not retry
+    ├── SourceError                a live data source (broker, OPC UA server, PLC) misbehaves
+    │   ├── SourceUnavailable      it cannot be reached now: the collector retries with back-off
+    │   └── BufferFull             the local buffer hit its quota or the disk is full: the collector
+    │                              stops acknowledging (nothing is lost) and resumes when space frees
     ├── NotFound                   a machine, line or period asked for does not exist
     └── TimeLimitExceeded          an analysis hit its time limit: narrow it or raise the limit
 
@@ -77,6 +81,18 @@ class StoreBusy(StoreError):
 
 class SchemaMismatch(StoreError):
     """The store was written by a newer Pilotline. Upgrade Pilotline; do not retry."""
+
+
+class SourceError(PilotlineError):
+    """A live data source misbehaves."""
+
+
+class SourceUnavailable(SourceError):
+    """A source cannot be reached now. The collector records a gap and retries with back-off."""
+
+
+class BufferFull(SourceError):
+    """The collector's local buffer is full. Stop acknowledging; retry when space frees."""
 
 
 class NotFound(PilotlineError):

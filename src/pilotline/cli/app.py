@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from pilotline.cli.connect import collect, connect_app
 from pilotline.cli.map import map_app
 from pilotline.cli.pilot import pilot_app
 from pilotline.errors import InputError, PilotlineError
@@ -45,6 +46,8 @@ report_app = typer.Typer(
 app.add_typer(report_app, name="report")
 app.add_typer(map_app, name="map")
 app.add_typer(pilot_app, name="pilot")
+app.add_typer(connect_app, name="connect")
+app.command("collect")(collect)
 
 out = Console()
 err = Console(stderr=True)

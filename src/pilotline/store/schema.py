@@ -72,6 +72,18 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        3,
+        "process values from live connectors",
+        """
+        CREATE TABLE process_values (
+            machine TEXT NOT NULL, tag TEXT NOT NULL, ts TIMESTAMP NOT NULL, value DOUBLE
+        );
+        """,
+    ),
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 #: Natural keys: a row with the same key as a stored row is the same fact (idempotent imports).
@@ -81,4 +93,5 @@ KEYS: dict[str, tuple[str, ...]] = {
     "counter_readings": ("machine", "counter", "ts"),
     "operator_reasons": ("machine", "start_ts"),
     "work_orders": ("work_order", "machine", "start_ts"),
+    "process_values": ("machine", "tag", "ts"),
 }

@@ -1,0 +1,176 @@
+"""``pilotline collect`` and ``pilotline connect …``: live data from brokers, OPC UA servers, PLCs."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from pilotline.connect import (
+    ROLES,
+    Buffer,
+    Collector,
+    load_collect_config,
+    probe,
+)
+from pilotline.connect.base import SourceStatus
+from pilotline.connect.samples import now_us
+
+connect_app = typer.Typer(
+    help="Live data sources: test a configuration, list the tag roles.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+out = Console()
+err = Console(stderr=True)
+
+ConfigArg = Annotated[Path, typer.Argument(help="The collector configuration (TOML).")]
+
+
+def _age(since_us: int) -> str:
+    s = max(0, (now_us() - since_us) // 1_000_000)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def _status_table(collector: Collector) -> Table:
+    table = Table(title=f"Collecting — store: {collector.store_status.state}", title_justify="left")
+    for col in (
+        "source",
+        "endpoint",
+        "state",
+        "for",
+        "received",
+        "stored",
+        "duplicates",
+        "problems",
+    ):
+        table.add_column(
+            col,
+            justify="right" if col in ("received", "stored", "duplicates", "problems") else "left",
+        )
+    for s in collector.statuses:
+        table.add_row(
+            s.name,
+            s.endpoint,
+            s.state + (f" ({s.detail})" if s.detail and s.state != "online" else ""),
+            _age(s.since_us),
+            f"{s.received:,}",
+            f"{s.stored:,}",
+            f"{s.duplicates:,}",
+            f"{s.problem_total():,}",
+        )
+    return table
+
+
+def _problems(statuses: list[SourceStatus]) -> None:
+    rows = [
+        (s.name, tag, kind, n) for s in statuses for (tag, kind), n in sorted(s.problems.items())
+    ]
+    if not rows:
+        return
+    table = Table(title="Readings not stored, by tag and kind", title_justify="left")
+    for col in ("source", "tag or topic", "kind", "count"):
+        table.add_column(col, justify="right" if col == "count" else "left")
+    for name, tag, kind, n in rows:
+        table.add_row(name, tag, kind, f"{n:,}")
+    out.print(table)
+
+
+def collect(
+    config: ConfigArg,
+    seconds: Annotated[
+        float | None,
+        typer.Option(
+            "--for", help="Stop after this many seconds (default: until Ctrl-C or SIGTERM)."
+        ),
+    ] = None,
+    buffer: Annotated[
+        Path | None,
+        typer.Option(
+            help="The local buffer file (default: from the configuration, else <home>/buffer.sqlite)."
+        ),
+    ] = None,
+) -> None:
+    """Collect live readings into the store until stopped; a status line shows each source."""
+    from pilotline.cli.app import home
+
+    h = home()
+    cfg = load_collect_config(config)
+    cfg.check_plant(h.plant(), source=str(config))
+    path = buffer or Path(cfg.buffer.path or h.path / "buffer.sqlite")
+    collector = Collector(cfg, h.store, path)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        if seconds is not None:
+            loop.call_later(seconds, stop.set)
+        if sys.stdout.isatty():
+            with Live(_status_table(collector), console=out, refresh_per_second=2) as live:
+                await collector.run(
+                    stop=stop, on_tick=lambda: live.update(_status_table(collector))
+                )
+        else:
+            await collector.run(stop=stop)
+
+    asyncio.run(main())
+    out.print(_status_table(collector))
+    _problems(collector.statuses)
+
+
+@connect_app.command("test")
+def test(
+    config: ConfigArg,
+    seconds: Annotated[float, typer.Option("--seconds", help="How long to listen (MQTT).")] = 3.0,
+) -> None:
+    """Connect to every source in CONFIG and say what is there, or exactly why it failed."""
+    from pilotline.cli.app import home
+
+    cfg = load_collect_config(config)
+    h = home()
+    if h.plant_file.exists():
+        cfg.check_plant(h.plant(), source=str(config))
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Buffer(Path(tmp) / "probe.sqlite", max_bytes=10**8)
+        results = asyncio.run(probe(cfg, scratch, seconds=seconds))
+        scratch.close()
+    failed = 0
+    for status, found in results:
+        if isinstance(found, str):
+            failed += 1
+            err.print(f"[bold red]✗ {status.name}[/] ({status.endpoint}): {found}", highlight=False)
+            continue
+        out.print(
+            f"[bold green]✓ {status.name}[/] ({status.endpoint}): {len(found)} found",
+            highlight=False,
+        )
+        table = Table(show_edge=False)
+        for col in ("address", "tag", "value"):
+            table.add_column(col)
+        for f in found:
+            table.add_row(f.address, f.tag or "—", f.value)
+        if found:
+            out.print(table)
+    if failed:
+        raise typer.Exit(1)
+
+
+@connect_app.command("roles")
+def roles() -> None:
+    """List what a tag can mean (its role) and how it is used."""
+    table = Table(show_edge=False)
+    table.add_column("role")
+    table.add_column("meaning")
+    for r in ROLES:
+        table.add_row(r.key, r.help)
+    out.print(table)

@@ -1,0 +1,164 @@
+"""The durable local buffer between the sources and the store (SQLite; the only sqlite3 import).
+
+A sample is acknowledged to its source only after :meth:`Buffer.append` returned: the write is
+committed with ``synchronous=FULL`` in WAL mode, so it survives a killed process or a power cut.
+``(source, tag, ts, seq)`` is unique: a message delivered twice is stored once. The forwarder reads
+samples in insertion order and moves a cursor; forwarded samples are kept for a while
+(``keep_forwarded_h``) so a late duplicate is still recognised, then pruned.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pilotline.connect.samples import Sample, Value, now_us
+from pilotline.errors import BufferFull
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS samples (
+    id INTEGER PRIMARY KEY, source TEXT NOT NULL, tag TEXT NOT NULL, ts INTEGER NOT NULL,
+    seq INTEGER NOT NULL, value ANY, UNIQUE (source, tag, ts, seq)
+) STRICT;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value ANY) STRICT;
+"""
+
+
+@dataclass(frozen=True)
+class Appended:
+    new: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    source: str
+    tag: str
+    ts_us: int
+    seq: int
+    value: Value
+
+
+class Buffer:
+    """One SQLite file. Each thread gets its own connection."""
+
+    def __init__(self, path: Path, *, max_bytes: int, keep_forwarded_s: float = 86400) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.keep_forwarded_s = keep_forwarded_s
+        self._local = threading.local()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = self._con()
+        con.executescript(_SCHEMA)
+
+    def _con(self) -> sqlite3.Connection:
+        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=FULL")
+            self._local.con = con
+        return con
+
+    def close(self) -> None:
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+            self._local.con = None
+
+    # -- writing (sources) --------------------------------------------------------------------
+    def used_bytes(self) -> int:
+        con = self._con()
+        pages = con.execute("PRAGMA page_count").fetchone()[0]
+        free = con.execute("PRAGMA freelist_count").fetchone()[0]
+        size = con.execute("PRAGMA page_size").fetchone()[0]
+        wal = self.path.with_name(self.path.name + "-wal")
+        wal_bytes = wal.stat().st_size if wal.exists() else 0
+        return int((pages - free) * size + wal_bytes)
+
+    def append(self, samples: Sequence[Sample]) -> Appended:
+        """Store samples durably; raise :class:`BufferFull` (nothing stored) when over quota."""
+        if not samples:
+            return Appended(0, 0)
+        if self.used_bytes() > self.max_bytes:
+            raise BufferFull(
+                f"the local buffer {self.path} holds {self.used_bytes() / 1e6:.1f} MB, over its "
+                f"quota of {self.max_bytes / 1e6:.1f} MB; not acknowledging until the store takes it"
+            )
+        con = self._con()
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            before = con.total_changes
+            con.executemany(
+                "INSERT OR IGNORE INTO samples (source, tag, ts, seq, value) VALUES (?, ?, ?, ?, ?)",
+                [(s.source, s.tag, s.ts_us, s.seq, s.value) for s in samples],
+            )
+            new = con.total_changes - before
+            con.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            if "full" in str(exc).lower():
+                raise BufferFull(f"the disk under {self.path} is full: {exc}") from None
+            raise
+        return Appended(new, len(samples) - new)
+
+    def beat(self) -> None:
+        """Record that the collector is alive (to date a gap after a crash)."""
+        self._set("heartbeat", now_us())
+
+    def last_beat(self) -> int | None:
+        value = self._get("heartbeat")
+        return int(value) if value is not None else None
+
+    # -- reading (forwarder) -------------------------------------------------------------------
+    def cursor(self) -> int:
+        value = self._get("forwarded")
+        return int(value) if value is not None else 0
+
+    def pending(self, *, limit: int) -> list[Row]:
+        rows = (
+            self._con()
+            .execute(
+                "SELECT id, source, tag, ts, seq, value FROM samples WHERE id > ? ORDER BY id LIMIT ?",
+                (self.cursor(), limit),
+            )
+            .fetchall()
+        )
+        return [Row(*r) for r in rows]
+
+    def backlog(self) -> int:
+        row = self._con().execute("SELECT count(*) FROM samples WHERE id > ?", (self.cursor(),))
+        return int(row.fetchone()[0])
+
+    def mark_forwarded(self, up_to: int) -> None:
+        self._set("forwarded", up_to)
+
+    def prune(self, *, force: bool = False) -> int:
+        """Delete forwarded samples older than the keep period (all forwarded ones if ``force``)."""
+        horizon = now_us() if force else now_us() - int(self.keep_forwarded_s * 1e6)
+        con = self._con()
+        cur = con.execute("DELETE FROM samples WHERE id <= ? AND ts < ?", (self.cursor(), horizon))
+        return cur.rowcount
+
+    def _set(self, key: str, value: int) -> None:
+        self._con().execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def _get(self, key: str) -> Any:
+        row = self._con().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+
+def wait_for_space(buffer: Buffer, *, seconds: float) -> None:
+    """Prune forwarded samples and wait a little; used when the buffer is full."""
+    buffer.prune(force=True)
+    time.sleep(seconds)

@@ -1,0 +1,66 @@
+"""MQTT source settings (no driver import here)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pilotline.connect.tags import Tag
+
+
+class MqttTag(Tag):
+    topic: str = Field(description="The topic (or a filter with + and #) the value arrives on.")
+    path: str = Field(
+        "",
+        description="Where the value sits in a JSON payload (e.g. data.state or values[0]); "
+        "empty: the whole payload is the value.",
+    )
+    ts_path: str | None = Field(
+        None,
+        description="Where the reading's time sits (ISO 8601 or epoch seconds/milliseconds). "
+        "Without it the receive time is used, and a redelivered message cannot be told from a new one.",
+    )
+    seq_path: str | None = Field(None, description="Where a message sequence number sits, if any.")
+
+
+class Tls(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure: bool = Field(False, description="Skip the host name check (test brokers only).")
+
+
+class MqttSource(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["mqtt"]
+    name: str
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    version: Literal["3.1.1", "5"] = "5"
+    qos: Literal[0, 1, 2] = Field(
+        1, description="1 or 2 for zero loss: a message is acknowledged only once stored locally."
+    )
+    client_id: str | None = Field(
+        None,
+        description="Fixed client id, so the broker keeps the session (and queues messages) while "
+        "the collector restarts. Default: pilotline-<source name>.",
+    )
+    session_expiry_s: int = Field(
+        7 * 24 * 3600,
+        description="MQTT 5: how long the broker keeps the session while we are away.",
+    )
+    shared_group: str | None = Field(
+        None,
+        description="Subscribe as $share/<group>/<topic> so several collectors split the load.",
+    )
+    username: str | None = None
+    password: str | None = None
+    tls: Tls | None = None
+    keepalive_s: int = 30
+    tags: list[MqttTag] = Field(default_factory=list)
+
+    def endpoint(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
