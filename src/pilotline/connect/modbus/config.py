@@ -23,7 +23,9 @@ WORDS: dict[str, int] = {
 
 
 class ModbusTag(Tag):
-    register_type: Register = Field("holding", description="holding, input, coil or discrete (input).")
+    register_type: Register = Field(
+        "holding", description="holding, input, coil or discrete (input)."
+    )
     address: int = Field(ge=0, le=65535, description="0-based register or coil address.")
     type: DataType = Field("uint16", description="How the register words are read.")
     word_order: Literal["big", "little"] = Field(
