@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import threading
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,10 +15,8 @@ from pathlib import Path
 import pytest
 
 from pilotline.connect import Collector, parse_collect_config
-from pilotline.plant import load_plant
+from pilotline.plant import example_plant_text, load_plant
 from pilotline.store import EmbeddedStore
-
-from pilotline.plant import example_plant_text
 
 
 def free_port() -> int:
