@@ -1,0 +1,148 @@
+"""OPC UA against asyncua's server: subscriptions, bad quality, server restart, SignAndEncrypt."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+from asyncua import ua
+
+from pilotline.store import EmbeddedStore
+from tests.connect.conftest import start_collector
+from tests.connect.opcua_server import OpcuaServer, make_certificate
+
+
+def config(url: str, security: str = "") -> str:
+    return f"""
+forward_every_s = 0.2
+
+[[source]]
+kind = "opcua"
+name = "press-1 controller"
+url = "{url}"
+sampling_ms = 50
+publishing_ms = 100
+{security}
+
+[[source.tag]]
+name = "state"
+machine = "press-1"
+role = "state"
+node = "ns=2;s=Press1.State"
+states = {{ "1" = "running", "0" = "stopped", "3" = "changeover" }}
+
+[[source.tag]]
+name = "counter"
+machine = "press-1"
+role = "part_counter"
+bits = 32
+node = "ns=2;s=Press1.Counter"
+
+[[source.tag]]
+name = "temperature"
+machine = "press-1"
+role = "value"
+node = "ns=2;s=Press1.Temp"
+"""
+
+
+T0 = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC)
+
+
+def test_subscription_values_bad_quality_and_server_restart(home: Path) -> None:
+    server = OpcuaServer()
+    server.start()
+    server.set("Press1.State", 1, ts=T0)
+    server.set("Press1.Counter", 500, ts=T0)
+    server.set("Press1.Temp", 180.5, ts=T0)
+    run = start_collector(config(server.url), home)
+    status = run.collector.statuses[0]
+    try:
+        run.wait_for(lambda: status.state == "online")
+        run.wait_for(lambda: status.stored >= 3)
+        server.set("Press1.Counter", 540, ts=T0 + dt.timedelta(minutes=1))
+        server.set("Press1.State", 3, ts=T0 + dt.timedelta(minutes=2))
+        time.sleep(0.3)
+        # A failed sensor: the value is there but its status says it cannot be trusted.
+        server.set(
+            "Press1.State",
+            1,
+            status=ua.StatusCodes.BadSensorFailure,
+            ts=T0 + dt.timedelta(minutes=3),
+        )
+        run.wait_for(lambda: status.problems[("state", "bad_quality")] == 1)
+        server.stop()
+        run.wait_for(lambda: status.state == "offline", timeout=30)
+        server = OpcuaServer(port=server.port)
+        server.start()
+        server.set("Press1.State", 1, ts=T0 + dt.timedelta(minutes=10))
+        server.set("Press1.Counter", 560, ts=T0 + dt.timedelta(minutes=10))
+        run.wait_for(lambda: status.state == "online", timeout=40)
+        run.wait_for(lambda: status.stored >= 8)
+        run.wait_for(lambda: run.collector.buffer.backlog() == 0)
+    finally:
+        run.stop()
+        server.stop()
+    with EmbeddedStore(home).session() as s:
+        states = s.arrow("SELECT start_ts, state, reason FROM states ORDER BY start_ts").to_pylist()
+        parts = s.arrow("SELECT ts, total FROM counts ORDER BY ts").to_pylist()
+        temps = s.arrow("SELECT value FROM process_values").to_pylist()
+    early = [
+        (r["state"], r["reason"])
+        for r in states
+        if r["start_ts"] < T0.replace(tzinfo=None) + dt.timedelta(hours=1)
+    ]
+    assert early == [
+        ("running", None),
+        ("stopped", "changeover"),
+        ("no_data", None),  # bad quality
+        ("running", None),  # after the restart, re-subscribed: current value again
+    ]
+    # The server was down: the gap is recorded (stamped with the collector's clock, now).
+    assert ("no_data", None) in [
+        (r["state"], r["reason"])
+        for r in states
+        if r["start_ts"] > T0.replace(tzinfo=None) + dt.timedelta(hours=1)
+    ]
+    # The restarted server's counter was 0 before 560 was written: 500 → 540 is 40, then a reset.
+    assert parts[0]["total"] == 40
+    assert temps[0]["value"] == 180.5
+
+
+def test_sign_and_encrypt_with_certificates(tmp_path: Path, home: Path) -> None:
+    server_cert = make_certificate(tmp_path, "server", server=True)
+    client_cert, client_key = make_certificate(tmp_path, "client", server=False)
+    server = OpcuaServer(certificate=server_cert)
+    server.start()
+    server.set("Press1.State", 1, ts=T0)
+    security = (
+        'security = "SignAndEncrypt"\npolicy = "Basic256Sha256"\n'
+        f'certificate = "{client_cert}"\nprivate_key = "{client_key}"\n'
+        f'server_certificate = "{server_cert[0]}"'
+    )
+    run = start_collector(config(server.url, security), home)
+    status = run.collector.statuses[0]
+    try:
+        run.wait_for(lambda: status.stored >= 1, timeout=30)
+        run.wait_for(lambda: run.collector.buffer.backlog() == 0)
+    finally:
+        run.stop()
+        server.stop()
+    with EmbeddedStore(home).session() as s:
+        assert s.arrow("SELECT state FROM states ORDER BY start_ts").to_pylist()[0] == {
+            "state": "running"
+        }
+
+
+def test_plain_connection_to_an_encrypted_only_server_says_why(tmp_path: Path, home: Path) -> None:
+    server = OpcuaServer(certificate=make_certificate(tmp_path, "server", server=True))
+    server.start()
+    run = start_collector(config(server.url), home)
+    status = run.collector.statuses[0]
+    try:
+        run.wait_for(lambda: status.state == "offline", timeout=30)
+    finally:
+        run.stop()
+        server.stop()
+    assert server.url in status.detail
