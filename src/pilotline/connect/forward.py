@@ -131,7 +131,7 @@ class Forwarder:
                 {
                     "machine": [v[0] for v in values],
                     "tag": [v[1] for v in values],
-                    "ts": pa.array([from_us(v[2]) for v in values], _TS),
+                    "ts": _ts([v[2] for v in values]),
                     "value": [v[3] for v in values],
                 }
             )
@@ -207,7 +207,7 @@ class Forwarder:
                     {
                         "machine": [machine] * len(keep),
                         "counter": [counter] * len(keep),
-                        "ts": pa.array([from_us(t) for t in ts_list], _TS),
+                        "ts": _ts([t for t in ts_list]),
                         "value": pa.array(raw),
                     }
                 ),
@@ -242,7 +242,7 @@ class Forwarder:
         table = pa.table(
             {
                 "machine": [k[0] for k in keep],
-                "start_ts": pa.array([from_us(k[1]) for k in keep], _TS),
+                "start_ts": _ts([k[1] for k in keep]),
                 "state": [k[2] for k in keep],
                 "reason": pa.array([k[3] for k in keep], pa.string()),
             }
@@ -280,7 +280,7 @@ class Forwarder:
         table = pa.table(
             {
                 "machine": [k[0] for k in keys],
-                "ts": pa.array([from_us(k[1]) for k in keys], _TS),
+                "ts": _ts([k[1] for k in keys]),
                 "total": pa.array([merged[k][0] for k in keys], pa.int64()),
                 "reject": pa.array([merged[k][1] for k in keys], pa.int64()),
                 "rework": pa.array([0] * len(keys), pa.int64()),
@@ -289,6 +289,11 @@ class Forwarder:
             }
         )
         return session.insert_new("counts", table).new
+
+
+def _ts(values: list[int]) -> pa.Array:
+    """UTC microseconds → the store's timestamp type, without a Python datetime per value."""
+    return pa.array(values, pa.int64()).cast(_TS)
 
 
 def _unique(table: pa.Table, key_columns: int) -> pa.Table:

@@ -14,10 +14,12 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import multiprocessing
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pilotline.connect.base import Found, Intake, Source, SourceStatus
 from pilotline.connect.buffer import Buffer
@@ -63,7 +65,6 @@ class Collector:
             max_bytes=int(config.buffer.max_mb * 1e6),
             keep_forwarded_s=config.buffer.keep_forwarded_h * 3600,
         )
-        self.forwarder = Forwarder(self.buffer, store, config.tags())
         self.statuses = [SourceStatus(s.name, s.endpoint()) for s in config.sources]
         self.store_status = StoreStatus()
         self.sources = [
@@ -88,7 +89,8 @@ class Collector:
                 source.intake.event("offline", last)
         self.buffer.beat()
         tasks = [asyncio.create_task(self._supervise(s, stop)) for s in self.sources]
-        tasks.append(asyncio.create_task(self._forward_loop(stop)))
+        finish = asyncio.Event()
+        forwarding = asyncio.create_task(self._forward_loop(finish))
         try:
             while not stop.is_set():
                 self.buffer.beat()
@@ -97,14 +99,15 @@ class Collector:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), HEARTBEAT_S)
         finally:
+            stop.set()
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             for source in self.sources:
                 source.intake.event("offline")  # a stopped collector knows nothing more
                 source.intake.status.state = "stopped"
-            with contextlib.suppress(StoreError):
-                await asyncio.to_thread(self._forward_once)
+            finish.set()
+            await forwarding  # a last pass takes everything buffered into the store
             self.buffer.close()
 
     async def _supervise(self, source: Source, stop: asyncio.Event) -> None:
@@ -131,34 +134,100 @@ class Collector:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
 
-    def _forward_once(self) -> None:
-        result = self.forwarder.forward_all()
-        self.store_status.forwarded += result.samples
-        for (tag, kind), n in result.dropped.items():
-            log.warning("forwarder dropped %d reading(s) of %s: %s", n, tag, kind)
+    async def _forward_loop(self, finish: asyncio.Event) -> None:
+        """Run the forwarder in its own process and relay its status; restart it if it dies.
 
-    async def _forward_loop(self, stop: asyncio.Event) -> None:
-        pruned_at = now_us()
-        while not stop.is_set():
-            try:
-                await asyncio.to_thread(self._forward_once)
-                if self.store_status.state != "ok":
-                    log.info("store is taking samples")
-                self.store_status.state, self.store_status.detail = "ok", ""
-            except StoreError as exc:
-                if self.store_status.state != "waiting":
-                    log.warning("store unavailable, samples stay in the buffer: %s", exc)
-                self.store_status.state, self.store_status.detail = "waiting", str(exc)
-            if (
-                now_us() - pruned_at > 60e6
-                or self.buffer.used_bytes() > 0.8 * self.buffer.max_bytes
-            ):
-                await asyncio.to_thread(
-                    self.buffer.prune, force=self.buffer.used_bytes() > 0.8 * self.buffer.max_bytes
-                )
-                pruned_at = now_us()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.config.forward_every_s)
+        Its own process keeps the store's work (DuckDB) from competing with receiving and
+        acknowledging for Python's interpreter lock.
+        """
+        ctx = multiprocessing.get_context("spawn")
+        while True:
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(
+                target=forward_process,
+                args=(
+                    self.config.model_dump_json(by_alias=True),
+                    str(self.store.home),
+                    self.store.lock_timeout_s,
+                    str(self.buffer.path),
+                    child,
+                ),
+                name="pilotline-forwarder",
+                daemon=True,
+            )
+            proc.start()
+            child.close()
+            while proc.is_alive() and not finish.is_set():
+                if await asyncio.to_thread(parent.poll, 0.2):
+                    self._relay(parent.recv())
+            if finish.is_set():
+                with contextlib.suppress(OSError):
+                    parent.send("stop")
+            await asyncio.to_thread(self._finish, proc, parent)
+            if finish.is_set():
+                return
+            log.error(
+                "the forwarder process ended (exit code %s); starting it again", proc.exitcode
+            )
+            await asyncio.sleep(1)
+
+    def _finish(self, proc: Any, parent: Any) -> None:
+        proc.join(60)
+        with contextlib.suppress(EOFError, OSError):
+            while parent.poll(0):
+                self._relay(parent.recv())
+        parent.close()
+
+    def _relay(self, message: tuple[str, str, int]) -> None:
+        state, detail, forwarded = message
+        if state != self.store_status.state:
+            if state == "ok":
+                log.info("store is taking samples")
+            else:
+                log.warning("store unavailable, samples stay in the buffer: %s", detail)
+        self.store_status.state, self.store_status.detail = state, detail
+        self.store_status.forwarded = forwarded
+
+
+def forward_process(
+    config_json: str, home: str, lock_timeout_s: float, buffer_path: str, conn: Any
+) -> None:
+    """The forwarder's process: every ``forward_every_s`` move buffered samples into the store."""
+    config = CollectConfig.model_validate_json(config_json)
+    buffer = Buffer(
+        Path(buffer_path),
+        max_bytes=int(config.buffer.max_mb * 1e6),
+        keep_forwarded_s=config.buffer.keep_forwarded_h * 3600,
+    )
+    forwarder = Forwarder(
+        buffer, EmbeddedStore(Path(home), lock_timeout_s=lock_timeout_s), config.tags()
+    )
+    forwarded = 0
+    pruned_at = now_us()
+    stopping = False
+    while True:
+        state, detail = "ok", ""
+        try:
+            result = forwarder.forward_all()
+            forwarded += result.samples
+            for (tag, kind), n in result.dropped.items():
+                log.warning("forwarder dropped %d reading(s) of %s: %s", n, tag, kind)
+        except StoreError as exc:
+            state, detail = "waiting", str(exc)
+        full = buffer.used_bytes() > 0.8 * buffer.max_bytes
+        if full or now_us() - pruned_at > 60e6:
+            buffer.prune(force=full)
+            pruned_at = now_us()
+        try:
+            conn.send((state, detail, forwarded))
+            if stopping:
+                break
+            if conn.poll(config.forward_every_s):
+                stopping = conn.recv() == "stop"
+        except (EOFError, OSError):
+            break  # the collector is gone (killed): what is buffered waits for its next start
+    buffer.close()
+    conn.close()
 
 
 async def probe(

@@ -7,6 +7,7 @@ source said the reading is bad (OPC UA status, Modbus exception): that is "no da
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -81,7 +82,7 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def now_us() -> int:
-    return int(dt.datetime.now(dt.UTC).timestamp() * 1_000_000)
+    return time.time_ns() // 1000
 
 
 def to_us(moment: dt.datetime) -> int:

@@ -3,21 +3,23 @@
 The client subscribes with a fixed client id and a persistent session (``clean_session=False`` in
 3.1.1, ``clean_start=False`` with a session expiry in 5) and ``manual_ack``: the broker queues
 messages while the collector is away and re-sends any message whose acknowledgement it did not get.
-paho's network loop runs in its own thread and queues messages; :meth:`MqttSource.run` drains the
-queue in batches, writes each batch to the buffer in one commit and then acknowledges it.
+One worker thread drives paho's network loop and, every 20 ms or 2,000 messages, parses the batch,
+writes it to the buffer in one commit and only then acknowledges each message.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import logging
 import ssl
 import threading
+import time
 import uuid
 from collections import deque
 from typing import Any
 
+import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -58,7 +60,6 @@ class MqttSource(Source):
             else:
                 self._exact.setdefault(tag.topic, []).append(route)
         self._queue: deque[mqtt.MQTTMessage] = deque()
-        self._wake = threading.Event()
 
     # -- the client --------------------------------------------------------------------------
     def _client(self, *, persistent: bool) -> mqtt.Client:
@@ -93,75 +94,87 @@ class MqttSource(Source):
         group = self.config.shared_group
         return [f"$share/{group}/{t}" for t in topics] if group else topics
 
-    async def _connect(self, client: mqtt.Client, *, persistent: bool) -> None:
+    def _open(self, client: mqtt.Client, *, persistent: bool) -> bool:
+        """Connect and wait for the broker's answer, driving the client's loop in this thread.
+
+        Returns whether the broker still had our session.
+        """
         c = self.config
-        connected = threading.Event()
         outcome: dict[str, Any] = {}
 
-        def on_connect(cl: mqtt.Client, _u: Any, flags: Any, rc: Any, _p: Any) -> None:
+        def on_connect(_c: mqtt.Client, _u: Any, flags: Any, rc: Any, _p: Any) -> None:
             outcome["rc"] = rc
-            outcome["session"] = getattr(flags, "session_present", False)
-            connected.set()
-
-        def on_disconnect(cl: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
-            outcome.setdefault("rc", rc)
-            outcome["lost"] = str(rc)
-            connected.set()
-            self._wake.set()
+            outcome["session"] = bool(getattr(flags, "session_present", False))
 
         client.on_connect = on_connect
-        client.on_disconnect = on_disconnect
-        self._outcome = outcome
-        props = None
         kwargs: dict[str, Any] = {}
         if c.version == "5":
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = c.session_expiry_s if persistent else 0
             kwargs = {"clean_start": not persistent, "properties": props}
         try:
-            await asyncio.to_thread(client.connect, c.host, c.port, c.keepalive_s, **kwargs)
+            client.connect(c.host, c.port, c.keepalive_s, **kwargs)
         except (OSError, ssl.SSLError) as exc:
             raise SourceUnavailable(f"cannot reach the broker at {c.endpoint()}: {exc}") from None
-        client.loop_start()
-        ok = await asyncio.to_thread(connected.wait, 10)
-        rc = outcome.get("rc")
-        if not ok or rc is None or rc.is_failure or "lost" in outcome:
-            client.loop_stop()
-            why = "no answer within 10 s" if not ok else str(rc)
-            raise SourceUnavailable(f"the broker at {c.endpoint()} refused the connection: {why}")
+        deadline = time.monotonic() + 10
+        while "rc" not in outcome:
+            rc = client.loop(0.05)
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                raise SourceUnavailable(
+                    f"the broker at {c.endpoint()} closed the connection: {mqtt.error_string(rc)}"
+                )
+            if time.monotonic() > deadline:
+                raise SourceUnavailable(f"the broker at {c.endpoint()} did not answer within 10 s")
+        if outcome["rc"].is_failure:
+            raise SourceUnavailable(
+                f"the broker at {c.endpoint()} refused the connection: {outcome['rc']}"
+            )
+        return bool(outcome["session"])
 
     # -- streaming -------------------------------------------------------------------------------
     async def run(self) -> None:
+        stop = threading.Event()
+        future = asyncio.get_running_loop().run_in_executor(None, self._serve, stop)
+        try:
+            await asyncio.shield(future)
+        finally:
+            stop.set()
+            with contextlib.suppress(Exception):
+                await future
+
+    def _serve(self, stop: threading.Event) -> None:
+        """The network loop, parsing, buffering and acknowledging, all in one thread.
+
+        One thread avoids handing every message (and every acknowledgement) between threads.
+        """
         c = self.config
         client = self._client(persistent=True)
-
-        def on_message(_c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-            self._queue.append(msg)
-            if len(self._queue) >= _BATCH:
-                self._wake.set()
-
-        client.on_message = on_message
-        await self._connect(client, persistent=True)
+        client.on_message = lambda _c, _u, msg: self._queue.append(msg)
         try:
+            resumed = self._open(client, persistent=True)
             rc, _ = client.subscribe([(t, int(c.qos)) for t in self._topics()])
             if rc != mqtt.MQTT_ERR_SUCCESS:
                 raise SourceUnavailable(
                     f"subscribing at {c.endpoint()} failed: {mqtt.error_string(rc)}"
                 )
-            self.online(f"session {'resumed' if self._outcome.get('session') else 'new'}")
-            while True:
-                await asyncio.to_thread(self._wake.wait, 0.02)
-                self._wake.clear()
-                self._drain(client)
-                if "lost" in self._outcome:
+            self.online(f"session {'resumed' if resumed else 'new'}")
+            flushed = time.monotonic()
+            while not stop.is_set():
+                rc = client.loop(0.01)
+                if rc != mqtt.MQTT_ERR_SUCCESS:
                     raise SourceUnavailable(
-                        f"lost the broker at {c.endpoint()}: {self._outcome['lost']}"
+                        f"lost the broker at {c.endpoint()}: {mqtt.error_string(rc)}"
                     )
+                if len(self._queue) >= _BATCH or (
+                    self._queue and time.monotonic() - flushed > 0.02
+                ):
+                    self._drain(client)
+                    flushed = time.monotonic()
         finally:
-            client.on_message = None
-            client.disconnect()
-            client.loop_stop()
-            self._queue.clear()  # unacknowledged: the broker sends them again
+            self._queue.clear()  # not acknowledged: the broker sends them again
+            with contextlib.suppress(Exception):
+                client.disconnect()
+            self.intake.buffer.close()
 
     def _drain(self, client: mqtt.Client) -> None:
         while self._queue:
@@ -194,8 +207,8 @@ class MqttSource(Source):
             intake.reject(topic, "unknown_topic", "no tag listens on this topic")
             return []
         try:
-            doc = json.loads(msg.payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            doc = orjson.loads(msg.payload)
+        except orjson.JSONDecodeError as exc:
             intake.reject(topic, "bad_json", str(exc))
             return []
         received = now_us()
@@ -223,6 +236,9 @@ class MqttSource(Source):
 
     # -- connect test ----------------------------------------------------------------------------
     async def probe(self, seconds: float) -> list[Found]:
+        return await asyncio.to_thread(self._probe, seconds)
+
+    def _probe(self, seconds: float) -> list[Found]:
         client = self._client(persistent=False)
         seen: dict[str, bytes] = {}
 
@@ -230,13 +246,14 @@ class MqttSource(Source):
             seen[msg.topic] = bytes(msg.payload)
 
         client.on_message = on_message
-        await self._connect(client, persistent=False)
+        self._open(client, persistent=False)
         try:
             client.subscribe("#", 0)
-            await asyncio.sleep(seconds)
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                client.loop(0.05)
         finally:
             client.disconnect()
-            client.loop_stop()
         found = []
         for topic in sorted(seen):
             text = seen[topic][:120].decode("utf-8", "replace")
