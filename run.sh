@@ -24,11 +24,13 @@ setup() {
   .venv/bin/python -m pip install -q -e ".[dev]"
 }
 
-# Debian packages the tests use: Graphviz draws process maps; Chromium prints A3 reports to PDF.
+# Debian packages the tests use: Graphviz draws process maps; Chromium prints A3 reports to PDF;
+# Mosquitto is the real MQTT broker the connector tests start on 127.0.0.1.
 system_packages() {
   local missing=""
   command -v dot >/dev/null || missing="$missing graphviz"
   command -v chromium >/dev/null || missing="$missing chromium"
+  command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing="$missing mosquitto"
   [ -z "$missing" ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && apt-get install -y -qq $missing >/dev/null

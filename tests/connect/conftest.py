@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import signal
 import socket
@@ -51,7 +52,10 @@ class Mosquitto:
             "allow_anonymous true\n"
             f"persistence true\npersistence_location {workdir}/\n"
             "max_inflight_messages 0\nmax_queued_messages 0\n"
-            "log_dest none\n" + extra
+            "log_dest none\n"
+            # As root, Mosquitto would switch to the 'mosquitto' user and could not save its store here.
+            + ("user root\n" if os.geteuid() == 0 else "")
+            + extra
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -130,7 +134,10 @@ class Running:
             raise self.error
 
 
-def start_collector(config_text: str, home: Path) -> Running:
+def start_collector(
+    config_text: str, home: Path, *, buffer: str = "buffer.sqlite", lock_timeout_s: float = 30
+) -> Running:
     config = parse_collect_config(config_text)
     config.check_plant(load_plant(home / "plant.toml"))
-    return Running(Collector(config, EmbeddedStore(home), home / "buffer.sqlite"))
+    store = EmbeddedStore(home, lock_timeout_s=lock_timeout_s)
+    return Running(Collector(config, store, home / buffer))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -127,3 +128,114 @@ def test_malformed_messages_are_counted_never_stored(broker: Mosquitto, home: Pa
         readings = s.arrow("SELECT value FROM counter_readings").to_pylist()
     assert [r["state"] for r in stored] == ["running", "stopped", "no_data"]
     assert readings == [{"value": 100}]
+
+
+def parts_config(broker: Mosquitto, *, client_id: str, top: str = "", extra: str = "") -> str:
+    return f"""
+forward_every_s = 0.2
+{top}
+
+[[source]]
+kind = "mqtt"
+name = "broker"
+port = {broker.port}
+client_id = "{client_id}"
+{extra}
+
+[[source.tag]]
+name = "parts"
+machine = "press-1"
+role = "parts"
+topic = "plant/press-1/parts"
+path = "n"
+ts_path = "ts"
+seq_path = "seq"
+"""
+
+
+def send_parts(pub: mqtt.Client, first: int, last: int) -> None:
+    info = None
+    for i in range(first, last):
+        info = pub.publish("plant/press-1/parts", json.dumps({"ts": at(i), "seq": i, "n": 1}), qos=1)
+    assert info is not None
+    info.wait_for_publish(30)
+
+
+def stored_parts(home: Path) -> tuple[int, int]:
+    with EmbeddedStore(home).session() as s:
+        rows, parts = s.arrow("SELECT count(*) AS n, coalesce(sum(total), 0) AS p FROM counts").to_pylist()[0].values()
+    return rows, parts
+
+
+def test_broker_restart_is_a_gap_and_loses_nothing(broker: Mosquitto, home: Path) -> None:
+    run = start_collector(parts_config(broker, client_id="restart-test"), home)
+    status = run.collector.statuses[0]
+    run.wait_for(lambda: status.state == "online")
+    pub = publisher(broker)
+    send_parts(pub, 0, 500)
+    pub.disconnect()
+    broker.stop()
+    run.wait_for(lambda: status.state == "offline")
+    broker.start()
+    run.wait_for(lambda: status.state == "online", timeout=40)
+    pub = publisher(broker)
+    send_parts(pub, 500, 1000)
+    run.wait_for(lambda: status.stored >= 1000)
+    run.wait_for(lambda: run.collector.buffer.backlog() == 0)
+    run.stop()
+    pub.disconnect()
+    assert stored_parts(home) == (1000, 1000)
+    with EmbeddedStore(home).session() as s:
+        states = [r["state"] for r in s.arrow("SELECT state FROM states ORDER BY start_ts").to_pylist()]
+    # This machine has no state signal: the gap starts "no data", and no reading says otherwise.
+    assert states == ["no_data"]
+
+
+def test_full_buffer_stops_acknowledging_and_resumes(broker: Mosquitto, home: Path) -> None:
+    # A tiny quota, and a store held by another process: the buffer fills up.
+    run = start_collector(
+        parts_config(broker, client_id="quota-test", top="[buffer]\nmax_mb = 0.15\nkeep_forwarded_h = 0"),
+        home,
+        lock_timeout_s=0.5,
+    )
+    status = run.collector.statuses[0]
+    run.wait_for(lambda: status.state == "online")
+    blocker = EmbeddedStore(home).session(write=True)
+    blocker.__enter__()
+    try:
+        pub = publisher(broker)
+        send_parts(pub, 0, 4000)
+        run.wait_for(lambda: status.state == "buffer full", timeout=30)
+        assert status.stored < 4000
+    finally:
+        blocker.__exit__(None, None, None)
+    run.wait_for(lambda: status.stored >= 4000, timeout=90)
+    run.wait_for(lambda: run.collector.buffer.backlog() == 0, timeout=30)
+    run.stop()
+    pub.disconnect()
+    assert stored_parts(home) == (4000, 4000)
+
+
+def test_shared_subscription_splits_the_load_between_two_collectors(broker: Mosquitto, home: Path) -> None:
+    runs = [
+        start_collector(
+            parts_config(broker, client_id=f"shared-{k}", extra='shared_group = "pilotline"'),
+            home,
+            buffer=f"buffer-{k}.sqlite",
+        )
+        for k in (1, 2)
+    ]
+    for run in runs:
+        run.wait_for(lambda run=run: run.collector.statuses[0].state == "online")
+    pub = publisher(broker)
+    send_parts(pub, 0, 2000)
+    for run in runs:
+        run.wait_for(lambda: sum(r.collector.statuses[0].stored for r in runs) >= 2000)
+    time.sleep(0.5)
+    for run in runs:
+        run.wait_for(lambda run=run: run.collector.buffer.backlog() == 0)
+        run.stop()
+    pub.disconnect()
+    shares = [run.collector.statuses[0].stored for run in runs]
+    assert sum(shares) == 2000 and min(shares) > 0
+    assert stored_parts(home) == (2000, 2000)

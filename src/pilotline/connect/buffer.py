@@ -69,6 +69,7 @@ class Buffer:
             con.execute("PRAGMA synchronous=FULL")
             # Checkpoints (WAL → database file) are the forwarder's job, off the acknowledgement path.
             con.execute("PRAGMA wal_autocheckpoint=0")
+            con.execute("PRAGMA journal_size_limit=33554432")  # the WAL file shrinks back to 32 MB
             self._local.con = con
         return con
 
@@ -80,13 +81,12 @@ class Buffer:
 
     # -- writing (sources) --------------------------------------------------------------------
     def used_bytes(self) -> int:
+        """Bytes the samples take (the database's pages in use, wherever they currently sit)."""
         con = self._con()
         pages = con.execute("PRAGMA page_count").fetchone()[0]
         free = con.execute("PRAGMA freelist_count").fetchone()[0]
         size = con.execute("PRAGMA page_size").fetchone()[0]
-        wal = self.path.with_name(self.path.name + "-wal")
-        wal_bytes = wal.stat().st_size if wal.exists() else 0
-        return int((pages - free) * size + wal_bytes)
+        return int((pages - free) * size)
 
     def append(self, samples: Sequence[Sample]) -> Appended:
         """Store samples durably; raise :class:`BufferFull` (nothing stored) when over quota."""
