@@ -450,7 +450,9 @@ def demo(
 def main() -> None:
     """Entry point: run the CLI and turn Pilotline errors into a message and exit status 1."""
     try:
-        app(standalone_mode=False)
+        status = app(standalone_mode=False)
+        if isinstance(status, int) and status:
+            sys.exit(status)  # a command that ended with typer.Exit(code)
     except PilotlineError as exc:
         err.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True)
         sys.exit(1)
