@@ -6,7 +6,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -16,28 +15,9 @@ from pathlib import Path
 import pytest
 
 from pilotline.connect import Collector, parse_collect_config
+from pilotline.connect.net import free_port, wait_port
 from pilotline.plant import example_plant_text, load_plant
 from pilotline.store import EmbeddedStore
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, *, up: bool = True, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                if up:
-                    return
-        except OSError:
-            if not up:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"port {port} did not come {'up' if up else 'down'}")
 
 
 class Mosquitto:
@@ -52,10 +32,8 @@ class Mosquitto:
             "allow_anonymous true\n"
             f"persistence true\npersistence_location {workdir}/\n"
             "max_inflight_messages 0\nmax_queued_messages 0\n"
-            "log_dest none\n"
+            "log_dest none\n" + ("user root\n" if os.geteuid() == 0 else "") + extra
             # As root, Mosquitto would switch to the 'mosquitto' user and could not save its store here.
-            + ("user root\n" if os.geteuid() == 0 else "")
-            + extra
         )
         self.proc: subprocess.Popen[bytes] | None = None
 

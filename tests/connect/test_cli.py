@@ -10,9 +10,10 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from pilotline.connect.modbus.server import ModbusServer
+from pilotline.connect.net import free_port
 from pilotline.store import EmbeddedStore
-from tests.connect.conftest import Mosquitto, free_port
-from tests.connect.modbus_server import ModbusServer
+from tests.connect.conftest import Mosquitto
 
 PILOTLINE = str(Path(sys.executable).parent / "pilotline")
 
@@ -84,7 +85,10 @@ port = {closed}
     assert "✓ broker" in out and "plant/press-1" in out and "press-1 state" in out
     assert "plant/unmapped" in out
     assert "✓ plc" in out and "1234" in out and "holding 3" in out
-    assert f"✗ switched off (modbus://127.0.0.1:{closed}): cannot reach the Modbus device" in result.stderr
+    assert (
+        f"✗ switched off (modbus://127.0.0.1:{closed}): cannot reach the Modbus device"
+        in result.stderr
+    )
 
 
 def test_a_config_that_does_not_fit_the_plant_names_the_tag(home: Path, tmp_path: Path) -> None:
@@ -137,7 +141,9 @@ address = 0
         device.stop()
     assert "plc" in result.stdout and "stopped" in result.stdout  # the final status table
     with EmbeddedStore(home).session() as s:
-        states = [r["state"] for r in s.arrow("SELECT state FROM states ORDER BY start_ts").to_pylist()]
+        states = [
+            r["state"] for r in s.arrow("SELECT state FROM states ORDER BY start_ts").to_pylist()
+        ]
     assert states == ["running", "no_data"]
 
 

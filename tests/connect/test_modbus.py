@@ -10,10 +10,10 @@ import pytest
 from pymodbus.client import ModbusTcpClient
 
 from pilotline.connect.modbus.config import ModbusTag
+from pilotline.connect.modbus.server import ModbusServer
 from pilotline.connect.modbus.source import decode, plan_reads
 from pilotline.store import EmbeddedStore
 from tests.connect.conftest import start_collector
-from tests.connect.modbus_server import ModbusServer
 
 DT = ModbusTcpClient.DATATYPE
 

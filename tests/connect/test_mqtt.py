@@ -156,14 +156,20 @@ seq_path = "seq"
 def send_parts(pub: mqtt.Client, first: int, last: int) -> None:
     info = None
     for i in range(first, last):
-        info = pub.publish("plant/press-1/parts", json.dumps({"ts": at(i), "seq": i, "n": 1}), qos=1)
+        info = pub.publish(
+            "plant/press-1/parts", json.dumps({"ts": at(i), "seq": i, "n": 1}), qos=1
+        )
     assert info is not None
     info.wait_for_publish(30)
 
 
 def stored_parts(home: Path) -> tuple[int, int]:
     with EmbeddedStore(home).session() as s:
-        rows, parts = s.arrow("SELECT count(*) AS n, coalesce(sum(total), 0) AS p FROM counts").to_pylist()[0].values()
+        rows, parts = (
+            s.arrow("SELECT count(*) AS n, coalesce(sum(total), 0) AS p FROM counts")
+            .to_pylist()[0]
+            .values()
+        )
     return rows, parts
 
 
@@ -186,7 +192,9 @@ def test_broker_restart_is_a_gap_and_loses_nothing(broker: Mosquitto, home: Path
     pub.disconnect()
     assert stored_parts(home) == (1000, 1000)
     with EmbeddedStore(home).session() as s:
-        states = [r["state"] for r in s.arrow("SELECT state FROM states ORDER BY start_ts").to_pylist()]
+        states = [
+            r["state"] for r in s.arrow("SELECT state FROM states ORDER BY start_ts").to_pylist()
+        ]
     # This machine has no state signal: the gap starts "no data", and no reading says otherwise.
     assert states == ["no_data"]
 
@@ -194,7 +202,9 @@ def test_broker_restart_is_a_gap_and_loses_nothing(broker: Mosquitto, home: Path
 def test_full_buffer_stops_acknowledging_and_resumes(broker: Mosquitto, home: Path) -> None:
     # A tiny quota, and a store held by another process: the buffer fills up.
     run = start_collector(
-        parts_config(broker, client_id="quota-test", top="[buffer]\nmax_mb = 0.15\nkeep_forwarded_h = 0"),
+        parts_config(
+            broker, client_id="quota-test", top="[buffer]\nmax_mb = 0.15\nkeep_forwarded_h = 0"
+        ),
         home,
         lock_timeout_s=0.5,
     )
@@ -216,7 +226,9 @@ def test_full_buffer_stops_acknowledging_and_resumes(broker: Mosquitto, home: Pa
     assert stored_parts(home) == (4000, 4000)
 
 
-def test_shared_subscription_splits_the_load_between_two_collectors(broker: Mosquitto, home: Path) -> None:
+def test_shared_subscription_splits_the_load_between_two_collectors(
+    broker: Mosquitto, home: Path
+) -> None:
     runs = [
         start_collector(
             parts_config(broker, client_id=f"shared-{k}", extra='shared_group = "pilotline"'),

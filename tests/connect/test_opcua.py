@@ -8,9 +8,9 @@ from pathlib import Path
 
 from asyncua import ua
 
+from pilotline.connect.opcua.server import OpcuaServer, make_certificate
 from pilotline.store import EmbeddedStore
 from tests.connect.conftest import start_collector
-from tests.connect.opcua_server import OpcuaServer, make_certificate
 
 
 def config(url: str, security: str = "") -> str:
@@ -48,10 +48,11 @@ node = "ns=2;s=Press1.Temp"
 
 
 T0 = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC)
+NODES = {"Press1.State": "int32", "Press1.Counter": "uint32", "Press1.Temp": "double"}
 
 
 def test_subscription_values_bad_quality_and_server_restart(home: Path) -> None:
-    server = OpcuaServer()
+    server = OpcuaServer(NODES)
     server.start()
     server.set("Press1.State", 1, ts=T0)
     server.set("Press1.Counter", 500, ts=T0)
@@ -74,7 +75,7 @@ def test_subscription_values_bad_quality_and_server_restart(home: Path) -> None:
         run.wait_for(lambda: status.problems[("state", "bad_quality")] == 1)
         server.stop()
         run.wait_for(lambda: status.state == "offline", timeout=30)
-        server = OpcuaServer(port=server.port)
+        server = OpcuaServer(NODES, port=server.port)
         server.start()
         server.set("Press1.State", 1, ts=T0 + dt.timedelta(minutes=10))
         server.set("Press1.Counter", 560, ts=T0 + dt.timedelta(minutes=10))
@@ -113,7 +114,7 @@ def test_subscription_values_bad_quality_and_server_restart(home: Path) -> None:
 def test_sign_and_encrypt_with_certificates(tmp_path: Path, home: Path) -> None:
     server_cert = make_certificate(tmp_path, "server", server=True)
     client_cert, client_key = make_certificate(tmp_path, "client", server=False)
-    server = OpcuaServer(certificate=server_cert)
+    server = OpcuaServer(NODES, certificate=server_cert)
     server.start()
     server.set("Press1.State", 1, ts=T0)
     security = (
@@ -136,7 +137,7 @@ def test_sign_and_encrypt_with_certificates(tmp_path: Path, home: Path) -> None:
 
 
 def test_plain_connection_to_an_encrypted_only_server_says_why(tmp_path: Path, home: Path) -> None:
-    server = OpcuaServer(certificate=make_certificate(tmp_path, "server", server=True))
+    server = OpcuaServer(NODES, certificate=make_certificate(tmp_path, "server", server=True))
     server.start()
     run = start_collector(config(server.url), home)
     status = run.collector.statuses[0]

@@ -3,7 +3,7 @@
 A sample is acknowledged to its source only after :meth:`Buffer.append` returned: the write is
 committed with ``synchronous=FULL`` in WAL mode, so it survives a killed process or a power cut.
 ``(source, tag, ts, seq)`` is unique: a message delivered twice is stored once. The forwarder reads
-samples in insertion order and moves a cursor; forwarded samples are kept for a while
+samples in insertion order and moves a cursor (ids are never reused, even after pruning); forwarded samples are kept for a while
 (``keep_forwarded_h``) so a late duplicate is still recognised, then pruned.
 """
 
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
-    id INTEGER PRIMARY KEY, source TEXT NOT NULL, tag TEXT NOT NULL, ts INTEGER NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, tag TEXT NOT NULL, ts INTEGER NOT NULL,
     seq INTEGER NOT NULL, value ANY, UNIQUE (source, tag, ts, seq)
 ) STRICT;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value ANY) STRICT;
@@ -56,7 +56,6 @@ class Buffer:
         self.max_bytes = max_bytes
         self.keep_forwarded_s = keep_forwarded_s
         self._local = threading.local()
-        self._appends = 0
         path.parent.mkdir(parents=True, exist_ok=True)
         con = self._con()
         con.executescript(_SCHEMA)
@@ -92,8 +91,7 @@ class Buffer:
         """Store samples durably; raise :class:`BufferFull` (nothing stored) when over quota."""
         if not samples:
             return Appended(0, 0)
-        self._appends += 1
-        if self._appends % 16 == 1 and self.used_bytes() > self.max_bytes:
+        if self.used_bytes() > self.max_bytes:
             raise BufferFull(
                 f"the local buffer {self.path} holds {self.used_bytes() / 1e6:.1f} MB, over its "
                 f"quota of {self.max_bytes / 1e6:.1f} MB; not acknowledging until the store takes it"

@@ -1,4 +1,5 @@
-"""pymodbus's own TCP server, run in a thread on 127.0.0.1 for the tests."""
+"""A Modbus TCP device (pymodbus's own server) in a background thread: the live simulator's PLC,
+and the tests' peer."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ from typing import Any
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from tests.connect.conftest import free_port, wait_port
+from pilotline.connect.net import free_port, wait_port
 
 FC = {"coil": 1, "discrete": 2, "holding": 3, "input": 4}
 
 
 class ModbusServer:
-    def __init__(self, *, units: tuple[int, ...] = (1,), port: int | None = None) -> None:
+    def __init__(
+        self, *, units: tuple[int, ...] = (1,), port: int | None = None, host: str = "127.0.0.1"
+    ) -> None:
+        self.host = host
         self.port = port or free_port()
         self.units = units
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -27,7 +31,7 @@ class ModbusServer:
             return [
                 SimData(
                     0,
-                    count=200,
+                    count=2000,
                     values=False if bits else 0,
                     datatype=DataType.BITS if bits else DataType.REGISTERS,
                 )
@@ -45,7 +49,7 @@ class ModbusServer:
             self.loop = asyncio.new_event_loop()
 
             async def serve() -> None:
-                self.server = ModbusTcpServer(self._devices(), address=("127.0.0.1", self.port))
+                self.server = ModbusTcpServer(self._devices(), address=(self.host, self.port))
                 ready.set()
                 await self.server.serve_forever()
 
@@ -55,7 +59,7 @@ class ModbusServer:
         self.thread = threading.Thread(target=main, daemon=True)
         self.thread.start()
         ready.wait(5)
-        wait_port(self.port)
+        wait_port(self.port, host=self.host)
 
     def set(self, kind: str, address: int, values: list[Any], unit: int = 1) -> None:
         assert self.loop and self.server
@@ -66,7 +70,8 @@ class ModbusServer:
 
     def stop(self) -> None:
         if self.loop and self.server:
-            asyncio.run_coroutine_threadsafe(self.server.shutdown(), self.loop).result(10)
+            stopping = self.server.shutdown()  # type: ignore[no-untyped-call]
+            asyncio.run_coroutine_threadsafe(stopping, self.loop).result(10)
         if self.thread:
             self.thread.join(10)
         self.server = None

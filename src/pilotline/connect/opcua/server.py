@@ -1,4 +1,5 @@
-"""asyncua's server, run in a thread on 127.0.0.1 for the tests, with optional certificates."""
+"""An OPC UA server (asyncua's) in a background thread, optionally with certificates: the live
+simulator's machine controller, and the tests' peer."""
 
 from __future__ import annotations
 
@@ -8,21 +9,23 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from asyncua import Server, ua
+from asyncua import ua
 from asyncua.crypto.cert_gen import setup_self_signed_certificate
+from asyncua.server.server import Server
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from tests.connect.conftest import free_port, wait_port
+from pilotline.connect.net import free_port, wait_port
 
-NS = "urn:pilotline:test"
-NODES = {
-    "Press1.State": ua.VariantType.Int32,
-    "Press1.Counter": ua.VariantType.UInt32,
-    "Press1.Temp": ua.VariantType.Double,
+NS = "urn:pilotline:sim"
+TYPES = {
+    "int32": ua.VariantType.Int32,
+    "uint32": ua.VariantType.UInt32,
+    "double": ua.VariantType.Double,
 }
 
 
 def make_certificate(directory: Path, name: str, *, server: bool) -> tuple[Path, Path]:
+    """A self-signed application certificate (DER) and its key (PEM) for 127.0.0.1."""
     cert, key = directory / f"{name}.der", directory / f"{name}.pem"
     usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
     asyncio.run(
@@ -35,10 +38,18 @@ def make_certificate(directory: Path, name: str, *, server: bool) -> tuple[Path,
 
 class OpcuaServer:
     def __init__(
-        self, *, port: int | None = None, certificate: tuple[Path, Path] | None = None
+        self,
+        nodes: dict[str, str],
+        *,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        certificate: tuple[Path, Path] | None = None,
     ) -> None:
+        """``nodes``: ``Object.Variable`` (a string node id in namespace 2) → int32, uint32 or double."""
+        self.nodes = {name: TYPES[t] for name, t in nodes.items()}
+        self.host = host
         self.port = port or free_port()
-        self.url = f"opc.tcp://127.0.0.1:{self.port}/pilotline/"
+        self.url = f"opc.tcp://{host}:{self.port}/pilotline/"
         self.certificate = certificate
         self.loop: asyncio.AbstractEventLoop | None = None
         self.vars: dict[str, Any] = {}
@@ -55,8 +66,9 @@ class OpcuaServer:
 
         self.thread = threading.Thread(target=main, daemon=True)
         self.thread.start()
-        assert ready.wait(20), "OPC UA server did not start"
-        wait_port(self.port)
+        if not ready.wait(20):
+            raise TimeoutError("the OPC UA server did not start within 20 s")
+        wait_port(self.port, host=self.host)
 
     async def _serve(self, ready: threading.Event) -> None:
         server = Server()
@@ -68,26 +80,30 @@ class OpcuaServer:
             await server.load_private_key(str(key))
             server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
         idx = await server.register_namespace(NS)
-        press = await server.nodes.objects.add_object(idx, "Press1")
-        for name, vtype in NODES.items():
-            var = await press.add_variable(
-                ua.NodeId(name, idx), name.split(".")[1], ua.Variant(0, vtype)
+        objects: dict[str, Any] = {}
+        for name, vtype in self.nodes.items():
+            obj_name, var_name = name.split(".", 1)
+            if obj_name not in objects:
+                objects[obj_name] = await server.nodes.objects.add_object(idx, obj_name)
+            node_id: Any = ua.NodeId(name, idx)  # type: ignore[arg-type]
+            self.vars[name] = await objects[obj_name].add_variable(
+                node_id, var_name, ua.Variant(0, vtype)
             )
-            self.vars[name] = var
         self._stop = asyncio.Event()
         async with server:
             ready.set()
             await self._stop.wait()
 
     def set(self, name: str, value: Any, *, status: int = 0, ts: dt.datetime | None = None) -> None:
-        assert self.loop
-        var = self.vars[name]
-        dv = ua.DataValue(
-            Value=ua.Variant(value, NODES[name]),
-            StatusCode=ua.StatusCode(status),
-            SourceTimestamp=ts or dt.datetime.now(dt.UTC),
+        """Write a value (with a status code and source time) as the device would."""
+        if self.loop is None:
+            raise RuntimeError("start the server first")
+        dv: Any = ua.DataValue(
+            Value=ua.Variant(value, self.nodes[name]),
+            StatusCode=ua.StatusCode(status),  # type: ignore[arg-type]
+            SourceTimestamp=ts or dt.datetime.now(dt.UTC),  # type: ignore[arg-type]
         )
-        asyncio.run_coroutine_threadsafe(var.write_value(dv), self.loop).result(5)
+        asyncio.run_coroutine_threadsafe(self.vars[name].write_value(dv), self.loop).result(5)
 
     def stop(self) -> None:
         if self.loop and self._stop:
