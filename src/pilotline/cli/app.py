@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from pilotline.cli.connect import collect, connect_app
+from pilotline.cli.connect import collect, connect_app, sim_app
 from pilotline.cli.map import map_app
 from pilotline.cli.pilot import pilot_app
 from pilotline.errors import InputError, PilotlineError
@@ -48,6 +48,7 @@ app.add_typer(map_app, name="map")
 app.add_typer(pilot_app, name="pilot")
 app.add_typer(connect_app, name="connect")
 app.command("collect")(collect)
+app.add_typer(sim_app, name="sim")
 
 out = Console()
 err = Console(stderr=True)

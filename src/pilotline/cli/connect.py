@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import tempfile
@@ -60,7 +61,8 @@ def _status_table(collector: Collector) -> Table:
         table.add_row(
             s.name,
             s.endpoint,
-            s.state + (f" ({s.detail})" if s.detail and s.state != "online" else ""),
+            s.state
+            + (f" ({s.detail})" if s.detail and s.state in ("offline", "buffer full") else ""),
             _age(s.since_us),
             f"{s.received:,}",
             f"{s.stored:,}",
@@ -174,3 +176,66 @@ def roles() -> None:
     for r in ROLES:
         table.add_row(r.key, r.help)
     out.print(table)
+
+
+sim_app = typer.Typer(
+    help="The plant simulator as live machines, for trying connectors without a plant.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+@sim_app.command("live")
+def sim_live(
+    config: Annotated[
+        Path, typer.Option("--config", help="Write the collector configuration that reads it here.")
+    ] = Path("collect.toml"),
+    opcua: Annotated[
+        int | None, typer.Option(help="Serve OPC UA on this port (e.g. 4840).")
+    ] = None,
+    modbus: Annotated[
+        int | None, typer.Option(help="Serve Modbus TCP on this port (e.g. 5020).")
+    ] = None,
+    mqtt: Annotated[
+        str | None,
+        typer.Option(help="Publish to the MQTT broker at HOST:PORT (e.g. 127.0.0.1:1883)."),
+    ] = None,
+    seconds: Annotated[
+        float | None, typer.Option("--for", help="Stop after this many seconds (default: Ctrl-C).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Simulation seed.")] = 1,
+) -> None:
+    """Run the plant model's machines live over OPC UA, Modbus and/or MQTT, in real time."""
+    import datetime as dt
+
+    from pilotline.cli.app import home
+    from pilotline.errors import InputError
+    from pilotline.sim.live import LiveEndpoints, LivePlant, collect_config, run_live
+
+    plant = home().plant()
+    broker = None
+    if mqtt:
+        host, _, port = mqtt.rpartition(":")
+        if not host or not port.isdigit():
+            raise InputError(f"--mqtt {mqtt!r}: expected HOST:PORT, e.g. 127.0.0.1:1883")
+        broker = (host, int(port))
+    if opcua is None and modbus is None and broker is None:
+        raise InputError(
+            "switch on at least one endpoint: --opcua PORT, --modbus PORT or --mqtt HOST:PORT"
+        )
+    endpoints = LiveEndpoints(plant, opcua_port=opcua, modbus_port=modbus, mqtt=broker)
+    try:
+        live = LivePlant(plant, start=dt.datetime.now(dt.UTC), seed=seed)
+        config.write_text(collect_config(plant, endpoints), encoding="utf-8")
+        for machine, protocol in endpoints.speaks.items():
+            out.print(f"  {machine:<12} {protocol}")
+        if endpoints.opcua:
+            out.print(f"OPC UA: {endpoints.opcua.url}")
+        if endpoints.modbus:
+            out.print(f"Modbus TCP: 127.0.0.1:{endpoints.modbus.port}")
+        out.print(f"Collector configuration: {config}")
+        out.print(f"Next, in another terminal: pilotline collect {config}")
+        with contextlib.suppress(KeyboardInterrupt):
+            run_live(endpoints, live, seconds=seconds)
+    finally:
+        endpoints.close()

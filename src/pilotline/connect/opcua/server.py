@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from pilotline.connect.net import free_port, wait_port
 
 NS = "urn:pilotline:sim"
+logging.getLogger("asyncua").setLevel(logging.ERROR)
 TYPES = {
     "int32": ua.VariantType.Int32,
     "uint32": ua.VariantType.UInt32,

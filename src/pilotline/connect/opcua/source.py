@@ -27,6 +27,8 @@ from pilotline.connect.tags import BadValue
 from pilotline.errors import SourceUnavailable
 
 log = logging.getLogger(__name__)
+# asyncua warns about things that are the server's business (session timeouts it shortened).
+logging.getLogger("asyncua").setLevel(logging.ERROR)
 
 _POLICIES: dict[str, Any] = {
     "Basic256Sha256": security_policies.SecurityPolicyBasic256Sha256,
@@ -71,6 +73,7 @@ class OpcuaSource(Source):
     async def _connect(self) -> Client:
         c = self.config
         client = Client(c.url, timeout=c.timeout_s)
+        client.session_timeout = 600_000  # what servers usually grant; asking for more only warns
         if c.username:
             client.set_user(c.username)
             client.set_password(c.password or "")
@@ -174,7 +177,12 @@ class OpcuaSource(Source):
                 except UaError as exc:
                     text = f"cannot read: {exc}"
                 found.append(Found(node_id.to_string(), ", ".join(t.name for t in tags), text))
-            found += await _browse(client.nodes.objects, depth=3, limit=50)
+            mapped = {n.to_string() for n in self._tags}
+            found += [
+                f
+                for f in await _browse(client.nodes.objects, depth=3, limit=50)
+                if f.address not in mapped
+            ]
         finally:
             await client.disconnect()
         return found
