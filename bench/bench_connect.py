@@ -1,4 +1,6 @@
-"""Benchmark: MQTT QoS 1 on loopback, end to end into durable storage, beside a raw paho subscriber.
+"""Benchmarks for live data: MQTT throughput beside a raw client, OPC UA and Modbus at scale.
+
+MQTT QoS 1 on loopback, end to end into durable storage, beside a raw paho subscriber.
 
 A real Mosquitto (Debian's) runs on 127.0.0.1. For each consumer the broker first queues N QoS 1
 messages for its persistent session (the consumer is away), then the consumer connects and the
@@ -9,7 +11,14 @@ clock runs until it has all N:
   SQLite buffer; its forwarder moves the samples on into the DuckDB store at the same time. The
   figure "into the store" is when the last sample is in DuckDB.
 
-Run:  .venv/bin/python bench/bench_connect.py [--messages 200000]
+OPC UA: a server process with 1,000 variables changing 10 times a second; the collector subscribes
+to all of them (sampling 50 ms, publishing 100 ms). Printed: notifications expected and received,
+and the backlog (queued in the source, and waiting in the buffer) sampled every second.
+
+Modbus: a server process with 100 unit ids; 100 sources (one TCP connection each, as 100 devices)
+poll 5 registers at 1 Hz. Printed: polls made against polls due, and the worst lateness.
+
+Run:  .venv/bin/python bench/bench_connect.py [--messages 200000] [--only mqtt|opcua|modbus]
 """
 
 from __future__ import annotations
@@ -20,11 +29,13 @@ import datetime as dt
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -35,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from tests.connect.conftest import Mosquitto  # noqa: E402
 
 from pilotline.connect import Collector, parse_collect_config  # noqa: E402
+from pilotline.connect.net import free_port  # noqa: E402
 from pilotline.plant import example_plant_text  # noqa: E402
 from pilotline.store import EmbeddedStore  # noqa: E402
 
@@ -177,16 +189,123 @@ def pilotline(port: int, n: int, home: Path) -> tuple[float, float]:
     return durable, stored
 
 
+def collect_for(config_text: str, home: Path, seconds: float, sample: Any) -> Collector:
+    (home / "plant.toml").write_text(example_plant_text())
+    config = parse_collect_config(config_text)
+    collector = Collector(config, EmbeddedStore(home), home / "buffer.sqlite")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(collector.run(stop=stop))
+        for second in range(int(seconds)):
+            await asyncio.sleep(1)
+            sample(collector, second + 1)
+        stop.set()
+        await task
+
+    asyncio.run(main())
+    return collector
+
+
+def peer(script: str, *args: object) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / script), *map(str, args)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def opcua(nodes: int = 1000, hz: float = 10, seconds: float = 30) -> None:
+    port = free_port()
+    server = peer("opcua_peer.py", port, nodes, hz, seconds + 8)
+    tags = "".join(
+        f'\n[[source.tag]]\nname = "v{k}"\nmachine = "{MACHINES[k % 3]}"\nrole = "value"\n'
+        f'node = "ns=2;s=Line.Value{k}"\n'
+        for k in range(nodes)
+    )
+    config = (
+        'forward_every_s = 1.0\n[[source]]\nkind = "opcua"\nname = "bench"\n'
+        f'url = "opc.tcp://127.0.0.1:{port}/pilotline/"\nsampling_ms = 50\npublishing_ms = 100\n'
+        + tags
+    )
+    rows: list[tuple[int, int, int, int]] = []
+
+    def sample(collector: Collector, second: int) -> None:
+        pending = len(getattr(collector.sources[0], "pending", []))
+        received = collector.statuses[0].received
+        rows.append((second, received, pending, collector.buffer.backlog()))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        collect_for(config, Path(tmp), seconds, sample)
+    server.terminate()
+    server.wait(30)
+    steady = [r for r in rows if r[1] > 0][2:]  # from the third second with data on
+    rate = (steady[-1][1] - steady[0][1]) / (steady[-1][0] - steady[0][0])
+    half = len(steady) // 2
+    print(f"OPC UA: {nodes:,} monitored items changing at {hz:g} Hz, {seconds:.0f} s")
+    print(f"  notifications received   {rate:>10,.0f} /s (the server changes {nodes * hz:,.0f}/s)")
+    print(
+        "  queued in the source, max in first / second half: "
+        f"{max(r[2] for r in steady[:half]):,} / {max(r[2] for r in steady[half:]):,}"
+    )
+    print(
+        "  buffered, not yet in the store, max in first / second half: "
+        f"{max(r[3] for r in steady[:half]):,} / {max(r[3] for r in steady[half:]):,}"
+    )
+
+
+def modbus(devices: int = 100, seconds: float = 30) -> None:
+    port = free_port()
+    server = peer("modbus_peer.py", port, devices, seconds + 8)
+    tags = "".join(
+        f'\n[[source.tag]]\nname = "r{a}"\nmachine = "press-1"\nrole = "value"\n'
+        f'address = {a}\ntype = "uint32"\n'
+        for a in (0, 2, 4, 6, 8)
+    )
+    sources = "".join(
+        f'\n[[source]]\nkind = "modbus"\nname = "device-{u}"\nport = {port}\nunit = {u}\n'
+        f"poll_s = 1.0\n{tags}"
+        for u in range(1, devices + 1)
+    )
+    polls: list[int] = []
+
+    def sample(collector: Collector, second: int) -> None:
+        polls.append(sum(s.received for s in collector.statuses) // 5)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        collector = collect_for("forward_every_s = 1.0\n" + sources, Path(tmp), seconds, sample)
+    server.terminate()
+    server.wait(30)
+    offline = sum(bool(s.problems) or s.state == "offline" for s in collector.statuses)
+    rate = (polls[-1] - polls[4]) / (len(polls) - 5)
+    print(
+        f"Modbus TCP: {devices} devices (one connection each), 5 registers each, 1 Hz, {seconds:.0f} s"
+    )
+    print(
+        f"  polls per second         {rate:>10,.1f} (due: {devices}); devices with problems: {offline}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--messages", type=int, default=200_000)
+    parser.add_argument("--only", choices=["mqtt", "opcua", "modbus"])
     args = parser.parse_args()
-    n = args.messages
-    print(
-        f"MQTT QoS 1 on loopback, {n:,} messages; {os.cpu_count()} cores, {platform.python_version()}"
-    )
+    print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    if args.only in (None, "opcua"):
+        opcua()
+    if args.only in (None, "modbus"):
+        modbus()
+    if args.only in (None, "mqtt"):
+        mqtt_bench(args.messages)
+
+
+def mqtt_bench(n: int) -> None:
+    print(f"MQTT QoS 1 on loopback, {n:,} messages")
     with tempfile.TemporaryDirectory() as tmp:
         broker = Mosquitto(Path(tmp))
         broker.start()

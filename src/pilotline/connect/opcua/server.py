@@ -107,6 +107,22 @@ class OpcuaServer:
         )
         asyncio.run_coroutine_threadsafe(self.vars[name].write_value(dv), self.loop).result(5)
 
+    def set_many(self, values: dict[str, Any], *, ts: dt.datetime | None = None) -> None:
+        """Write several values at once (one hop into the server's thread)."""
+        if self.loop is None:
+            raise RuntimeError("start the server first")
+        stamp = ts or dt.datetime.now(dt.UTC)
+
+        async def write() -> None:
+            for name, value in values.items():
+                dv: Any = ua.DataValue(
+                    Value=ua.Variant(value, self.nodes[name]),
+                    SourceTimestamp=stamp,  # type: ignore[arg-type]
+                )
+                await self.vars[name].write_value(dv)
+
+        asyncio.run_coroutine_threadsafe(write(), self.loop).result(30)
+
     def stop(self) -> None:
         if self.loop and self._stop:
             self.loop.call_soon_threadsafe(self._stop.set)
