@@ -80,3 +80,15 @@ def test_the_process_mining_guide_runs_as_written(tmp_path: Path) -> None:
     assert "<svg" in (tmp_path / "orders-map.svg").read_text()
     assert "2 of 5 cases follow the routing" in outputs[4]
     assert "stabilise the process first" in outputs[5]
+
+
+def test_the_live_data_guide_configuration_is_valid_for_the_example_plant() -> None:
+    from pilotline.connect import parse_collect_config
+    from pilotline.plant import example_plant_text, parse_plant
+
+    text = (ROOT / "docs" / "live-data.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", text, re.S)
+    assert len(blocks) == 1
+    config = parse_collect_config(blocks[0], source="docs/live-data.md")
+    config.check_plant(parse_plant(example_plant_text()))
+    assert {s.kind for s in config.sources} == {"mqtt", "opcua", "modbus"}

@@ -125,11 +125,59 @@ _ROUTING_HELP = {
     "required": "activities every case must contain",
 }
 
+
+def _fields(model: Any, skip: tuple[str, ...] = ()) -> list[str]:
+    rows = ["| field | default | meaning |", "| --- | --- | --- |"]
+    for name, field in model.model_fields.items():
+        if name in skip:
+            continue
+        default = (
+            "required"
+            if field.is_required()
+            else f"`{field.get_default(call_default_factory=True)!r}`"
+        )
+        if name == "tags":
+            default = "–"
+        rows.append(f"| `{name}` | {default} | {(field.description or '').replace('|', '/')} |")
+    return rows
+
+
+def connect_reference() -> str:
+    from pilotline.connect.config import BufferConfig, CollectConfig
+    from pilotline.connect.modbus.config import ModbusSource, ModbusTag
+    from pilotline.connect.mqtt.config import MqttSource, MqttTag
+    from pilotline.connect.opcua.config import OpcuaSource, OpcuaTag
+    from pilotline.connect.samples import ROLES
+    from pilotline.connect.tags import Tag
+
+    out = [GENERATED + "# Collector configuration reference\n"]
+    out.append("A collector configuration is a TOML file; docs/live-data.md walks through one.\n")
+    out.append("## Top level\n")
+    out += _fields(CollectConfig, skip=("buffer", "sources"))
+    out.append("\n## `[buffer]`\n")
+    out += _fields(BufferConfig)
+    out.append("\n## Tag roles: what a signal means\n")
+    out += ["| role | meaning |", "| --- | --- |"] + [f"| `{r.key}` | {r.help} |" for r in ROLES]
+    out.append("\n## Every tag (`[[source.tag]]`)\n")
+    out += _fields(Tag)
+    for title, source, tag in (
+        ('MQTT (`kind = "mqtt"`)', MqttSource, MqttTag),
+        ('OPC UA (`kind = "opcua"`)', OpcuaSource, OpcuaTag),
+        ('Modbus TCP (`kind = "modbus"`)', ModbusSource, ModbusTag),
+    ):
+        out.append(f"\n## {title}\n\nThe source (`[[source]]`):\n")
+        out += _fields(source, skip=("tags",))
+        out.append("\nIts tags add:\n")
+        out += _fields(tag, skip=tuple(Tag.model_fields))
+    return "\n".join(out) + "\n"
+
+
 DOCS = {
     "cli.md": cli_reference,
     "file-schemas.md": schemas_reference,
     "kpis.md": kpi_reference,
     "map-reference.md": map_reference,
+    "connect-reference.md": connect_reference,
 }
 
 

@@ -35,11 +35,13 @@ class Tls(BaseModel):
 class MqttSource(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["mqtt"]
-    name: str
-    host: str = "127.0.0.1"
-    port: int = Field(1883, ge=1, le=65535)
-    version: Literal["3.1.1", "5"] = "5"
+    kind: Literal["mqtt"] = Field(description="mqtt")
+    name: str = Field(description="Unique name of the source, shown in status and logs.")
+    host: str = Field("127.0.0.1", description="The broker's host name or address.")
+    port: int = Field(
+        1883, ge=1, le=65535, description="The broker's port (8883 is usual with TLS)."
+    )
+    version: Literal["3.1.1", "5"] = Field("5", description="MQTT protocol version.")
     qos: Literal[0, 1, 2] = Field(
         1, description="1 or 2 for zero loss: a message is acknowledged only once stored locally."
     )
@@ -56,10 +58,12 @@ class MqttSource(BaseModel):
         None,
         description="Subscribe as $share/<group>/<topic> so several collectors split the load.",
     )
-    username: str | None = None
-    password: str | None = None
-    tls: Tls | None = None
-    keepalive_s: int = 30
+    username: str | None = Field(None, description="User name, if the broker asks for one.")
+    password: str | None = Field(None, description="Its password.")
+    tls: Tls | None = Field(
+        None, description="[source.tls]: ca_file, cert_file, key_file, insecure."
+    )
+    keepalive_s: int = Field(30, description="Seconds between keep-alive pings.")
     tags: list[MqttTag] = Field(default_factory=list)
 
     def endpoint(self) -> str:

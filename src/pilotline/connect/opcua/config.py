@@ -16,21 +16,23 @@ class OpcuaTag(Tag):
 class OpcuaSource(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["opcua"]
-    name: str
+    kind: Literal["opcua"] = Field(description="opcua")
+    name: str = Field(description="Unique name of the source, shown in status and logs.")
     url: str = Field(description="opc.tcp://host:4840/path")
-    security: Literal["None", "Sign", "SignAndEncrypt"] = "None"
-    policy: Literal["Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss"] = (
-        "Basic256Sha256"
+    security: Literal["None", "Sign", "SignAndEncrypt"] = Field(
+        "None", description="Message security mode."
+    )
+    policy: Literal["Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss"] = Field(
+        "Basic256Sha256", description="Security policy when security is Sign or SignAndEncrypt."
     )
     certificate: str | None = Field(None, description="Our client certificate (PEM or DER).")
     private_key: str | None = Field(None, description="Its private key (PEM).")
     server_certificate: str | None = Field(None, description="The server's certificate, to trust.")
-    username: str | None = None
-    password: str | None = None
+    username: str | None = Field(None, description="User name, if the server asks for one.")
+    password: str | None = Field(None, description="Its password.")
     sampling_ms: float = Field(100, ge=0, description="How often the server samples each node.")
     publishing_ms: float = Field(500, gt=0, description="How often the server sends changes.")
-    timeout_s: float = Field(5.0, gt=0)
+    timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for an answer.")
     tags: list[OpcuaTag] = Field(default_factory=list)
 
     @model_validator(mode="after")
