@@ -295,7 +295,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--only", choices=["mqtt", "opcua", "modbus"])
     args = parser.parse_args()
-    print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     if args.only in (None, "opcua"):
         opcua()
     if args.only in (None, "modbus"):

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pilotline.connect.tags import Tag
 
 
 class MqttTag(Tag):
-    topic: str = Field(description="The topic (or a filter with + and #) the value arrives on.")
+    topic: str | None = Field(
+        None, description="JSON: the topic (or a filter with + and #) the value arrives on."
+    )
     path: str = Field(
         "",
         description="Where the value sits in a JSON payload (e.g. data.state or values[0]); "
@@ -22,6 +24,14 @@ class MqttTag(Tag):
         "Without it the receive time is used, and a redelivered message cannot be told from a new one.",
     )
     seq_path: str | None = Field(None, description="Where a message sequence number sits, if any.")
+    group: str | None = Field(None, description="Sparkplug B: the group id.")
+    edge_node: str | None = Field(None, description="Sparkplug B: the edge node id.")
+    device: str | None = Field(
+        None, description="Sparkplug B: the device id (none: a metric of the edge node itself)."
+    )
+    metric: str | None = Field(
+        None, description="Sparkplug B: the metric's name (as in its birth)."
+    )
 
 
 class Tls(BaseModel):
@@ -64,7 +74,23 @@ class MqttSource(BaseModel):
         None, description="[source.tls]: ca_file, cert_file, key_file, insecure."
     )
     keepalive_s: int = Field(30, description="Seconds between keep-alive pings.")
+    format: Literal["json", "sparkplug"] = Field(
+        "json",
+        description="json: payloads mapped by path. sparkplug: Sparkplug B (birth/data/death, "
+        "aliases, sequence numbers; a rebirth is requested on a gap).",
+    )
     tags: list[MqttTag] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _addresses(self) -> MqttSource:
+        for t in self.tags:
+            if self.format == "json" and not t.topic:
+                raise ValueError(f"tag {t.name!r}: a JSON tag needs a topic")
+            if self.format == "sparkplug" and not (t.group and t.edge_node and t.metric):
+                raise ValueError(
+                    f"tag {t.name!r}: a Sparkplug tag needs group, edge_node and metric"
+                )
+        return self
 
     def endpoint(self) -> str:
         return f"mqtt://{self.host}:{self.port}"

@@ -28,6 +28,7 @@ from paho.mqtt.properties import Properties
 from pilotline.connect.base import Found, Intake, Source
 from pilotline.connect.mqtt.config import MqttSource as Config
 from pilotline.connect.mqtt.config import MqttTag
+from pilotline.connect.mqtt.sparkplug import Sparkplug, rebirth_request, subscriptions
 from pilotline.connect.paths import Missing, compile_path, extract, timestamp_us
 from pilotline.connect.samples import Sample, now_us
 from pilotline.connect.tags import BadValue
@@ -53,12 +54,15 @@ class MqttSource(Source):
         super().__init__(config, intake)
         self._exact: dict[str, list[_Route]] = {}
         self._wild: list[tuple[str, _Route]] = []
-        for tag in config.tags:
-            route = _Route(tag)
-            if "+" in tag.topic or "#" in tag.topic:
-                self._wild.append((tag.topic, route))
+        self._sparkplug = (
+            Sparkplug(config.name, config.tags, intake) if config.format == "sparkplug" else None
+        )
+        for tag in config.tags if self._sparkplug is None else []:
+            route, topic = _Route(tag), tag.topic or ""
+            if "+" in topic or "#" in topic:
+                self._wild.append((topic, route))
             else:
-                self._exact.setdefault(tag.topic, []).append(route)
+                self._exact.setdefault(topic, []).append(route)
         self._queue: deque[mqtt.MQTTMessage] = deque()
 
     # -- the client --------------------------------------------------------------------------
@@ -90,7 +94,10 @@ class MqttSource(Source):
         return client
 
     def _topics(self) -> list[str]:
-        topics = sorted({t.topic for t in self.config.tags})
+        if self._sparkplug is not None:
+            topics = subscriptions(self.config.tags)
+        else:
+            topics = sorted({t.topic for t in self.config.tags if t.topic})
         group = self.config.shared_group
         return [f"$share/{group}/{t}" for t in topics] if group else topics
 
@@ -187,6 +194,10 @@ class MqttSource(Source):
             for msg in batch:
                 if msg.qos:
                     client.ack(msg.mid, msg.qos)
+            if self._sparkplug is not None and self._sparkplug.rebirths:
+                for group, edge_node in self._sparkplug.rebirths:
+                    client.publish(*rebirth_request(group, edge_node), qos=0)
+                self._sparkplug.rebirths.clear()
 
     def _routes(self, topic: str) -> list[_Route]:
         routes = self._exact.get(topic, [])
@@ -202,6 +213,8 @@ class MqttSource(Source):
                 topic, "oversize", f"{len(msg.payload)} bytes, limit {intake.max_payload}"
             )
             return []
+        if self._sparkplug is not None:
+            return self._sparkplug.handle(topic, bytes(msg.payload), now_us())
         routes = self._routes(topic)
         if not routes:
             intake.reject(topic, "unknown_topic", "no tag listens on this topic")
