@@ -25,12 +25,14 @@ setup() {
 }
 
 # Debian packages the tests use: Graphviz draws process maps; Chromium prints A3 reports to PDF;
-# Mosquitto is the real MQTT broker the connector tests start on 127.0.0.1.
+# Mosquitto is the real MQTT broker the connector tests start on 127.0.0.1; Node.js runs node-opcua,
+# the second, independent OPC UA server of the connector tests.
 system_packages() {
   local missing=""
   command -v dot >/dev/null || missing="$missing graphviz"
   command -v chromium >/dev/null || missing="$missing chromium"
   command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing="$missing mosquitto"
+  command -v npm >/dev/null || missing="$missing nodejs npm"
   [ -z "$missing" ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && apt-get install -y -qq $missing >/dev/null
@@ -48,6 +50,8 @@ case "${1:-}" in
   test)
     system_packages
     setup
+    # Test peers from the npm registry, pinned by tests/connect/peers/package-lock.json.
+    (cd tests/connect/peers && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     .venv/bin/ruff format --check src tests bench
     .venv/bin/ruff check src tests bench
     .venv/bin/mypy

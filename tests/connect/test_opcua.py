@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
 import time
 from pathlib import Path
 
 from asyncua import ua
 
+from pilotline.connect.net import free_port
 from pilotline.connect.opcua.server import OpcuaServer, make_certificate
 from pilotline.store import EmbeddedStore
 from tests.connect.conftest import start_collector
@@ -147,3 +150,98 @@ def test_plain_connection_to_an_encrypted_only_server_says_why(tmp_path: Path, h
         run.stop()
         server.stop()
     assert server.url in status.detail
+
+
+PEERS = Path(__file__).parent / "peers"
+
+
+class NodeOpcua:
+    """node-opcua (an independent OPC UA implementation, from npm) as a second server."""
+
+    def __init__(self) -> None:
+        assert (PEERS / "node_modules" / "node-opcua-server").exists(), (
+            "node-opcua is not installed: ./run.sh test installs it (npm ci in tests/connect/peers)"
+        )
+        self.port = free_port()
+        self.url = f"opc.tcp://127.0.0.1:{self.port}/pilotline"
+        self.proc = subprocess.Popen(
+            ["node", str(PEERS / "node_opcua_server.js"), str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        assert line.startswith("ready"), line
+        self.namespace = int(line.split()[1])
+
+    def set(self, name: str, value: int, *, status: str = "Good", ts: dt.datetime) -> None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        command = {"name": name, "value": value, "status": status, "ts": int(ts.timestamp() * 1000)}
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+        assert self.proc.stdout.readline().strip() == "ok"
+
+    def stop(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(20)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+
+
+def test_an_independent_server_node_opcua(home: Path) -> None:
+    server = NodeOpcua()
+    ns = server.namespace
+    config = f"""
+forward_every_s = 0.2
+
+[[source]]
+kind = "opcua"
+name = "node-opcua"
+url = "{server.url}"
+sampling_ms = 50
+publishing_ms = 100
+
+[[source.tag]]
+name = "state"
+machine = "press-1"
+role = "state"
+node = "ns={ns};s=Press1.State"
+states = {{ "1" = "running", "0" = "stopped", "3" = "changeover" }}
+
+[[source.tag]]
+name = "counter"
+machine = "press-1"
+role = "part_counter"
+node = "ns={ns};s=Press1.Counter"
+"""
+    server.set("Press1.State", 1, ts=T0)
+    server.set("Press1.Counter", 10, ts=T0)
+    run = start_collector(config, home)
+    status = run.collector.statuses[0]
+    try:
+        run.wait_for(lambda: status.stored >= 2, timeout=30)
+        server.set("Press1.Counter", 25, ts=T0 + dt.timedelta(minutes=1))
+        server.set("Press1.State", 3, ts=T0 + dt.timedelta(minutes=2))
+        run.wait_for(lambda: status.stored >= 4)
+        server.set(
+            "Press1.State", 1, status="BadCommunicationError", ts=T0 + dt.timedelta(minutes=3)
+        )
+        run.wait_for(lambda: status.problems[("state", "bad_quality")] == 1)
+        run.wait_for(lambda: run.collector.buffer.backlog() == 0)
+    finally:
+        run.stop()
+        server.stop()
+    with EmbeddedStore(home).session() as s:
+        states = s.arrow("SELECT start_ts, state, reason FROM states ORDER BY start_ts").to_pylist()
+        parts = s.scalar("SELECT sum(total) FROM counts")
+    naive = T0.replace(tzinfo=None)
+    timeline = [((r["start_ts"] - naive).total_seconds(), r["state"], r["reason"]) for r in states]
+    assert timeline == [
+        (0, "running", None),
+        (120, "stopped", "changeover"),
+        (180, "no_data", None),  # bad status: no data, never a reading
+    ]
+    assert parts == 15

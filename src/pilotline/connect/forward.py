@@ -224,8 +224,9 @@ class Forwarder:
             return 0
         machines = sorted({s[0] for s in states})
         last = session.arrow(
-            "SELECT machine, arg_max(state, start_ts) AS state, arg_max(reason, start_ts) AS reason, "
-            "max(start_ts) AS ts FROM states WHERE machine IN (SELECT unnest(?)) GROUP BY machine",
+            # The latest row as a whole (an aggregate per column would skip a NULL reason).
+            "SELECT machine, state, reason FROM states WHERE machine IN (SELECT unnest(?)) "
+            "QUALIFY row_number() OVER (PARTITION BY machine ORDER BY start_ts DESC) = 1",
             [machines],
         ).to_pylist()
         current: dict[str, tuple[str, str | None]] = {
