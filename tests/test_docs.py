@@ -88,7 +88,10 @@ def test_the_live_data_guide_configuration_is_valid_for_the_example_plant() -> N
 
     text = (ROOT / "docs" / "live-data.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```toml\n(.*?)```", text, re.S)
-    assert len(blocks) == 1
-    config = parse_collect_config(blocks[0], source="docs/live-data.md")
-    config.check_plant(parse_plant(example_plant_text()))
-    assert {s.kind for s in config.sources} == {"mqtt", "opcua", "modbus"}
+    assert len(blocks) == 2
+    plant = parse_plant(example_plant_text())
+    configs = [parse_collect_config(b, source="docs/live-data.md") for b in blocks]
+    for config in configs:
+        config.check_plant(plant)
+    assert {s.kind for s in configs[0].sources} == {"mqtt", "opcua", "modbus"}
+    assert configs[1].sources[0].kind == "mqtt" and configs[1].sources[0].format == "sparkplug"

@@ -126,7 +126,7 @@ class MqttSource(Source):
         deadline = time.monotonic() + 10
         while "rc" not in outcome:
             rc = client.loop(0.05)
-            if rc != mqtt.MQTT_ERR_SUCCESS:
+            if rc != mqtt.MQTT_ERR_SUCCESS and "rc" not in outcome:
                 raise SourceUnavailable(
                     f"the broker at {c.endpoint()} closed the connection: {mqtt.error_string(rc)}"
                 )
