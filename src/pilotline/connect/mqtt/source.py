@@ -37,6 +37,7 @@ from pilotline.errors import SourceUnavailable
 log = logging.getLogger(__name__)
 
 _BATCH = 2000
+_MAX_WAIT_S = 0.05
 
 
 class _Route:
@@ -167,13 +168,19 @@ class MqttSource(Source):
             self.online(f"session {'resumed' if resumed else 'new'}")
             flushed = time.monotonic()
             while not stop.is_set():
-                rc = client.loop(0.01)
+                before = len(self._queue)
+                rc = client.loop(0.005)
                 if rc != mqtt.MQTT_ERR_SUCCESS:
                     raise SourceUnavailable(
                         f"lost the broker at {c.endpoint()}: {mqtt.error_string(rc)}"
                     )
-                if len(self._queue) >= _BATCH or (
-                    self._queue and time.monotonic() - flushed > 0.02
+                # Flush when the batch is full, old, or nothing more came: a broker that allows
+                # only a few unacknowledged messages in flight is then not kept waiting.
+                waiting = len(self._queue)
+                if waiting and (
+                    waiting >= _BATCH
+                    or waiting == before
+                    or time.monotonic() - flushed > _MAX_WAIT_S
                 ):
                     self._drain(client)
                     flushed = time.monotonic()
