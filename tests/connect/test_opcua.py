@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from asyncua import ua
 
 from pilotline.connect.net import free_port
@@ -114,14 +115,15 @@ def test_subscription_values_bad_quality_and_server_restart(home: Path) -> None:
     assert temps[0]["value"] == 180.5
 
 
-def test_sign_and_encrypt_with_certificates(tmp_path: Path, home: Path) -> None:
+@pytest.mark.parametrize("mode", ["Sign", "SignAndEncrypt"])
+def test_signed_and_encrypted_with_certificates(tmp_path: Path, home: Path, mode: str) -> None:
     server_cert = make_certificate(tmp_path, "server", server=True)
     client_cert, client_key = make_certificate(tmp_path, "client", server=False)
-    server = OpcuaServer(NODES, certificate=server_cert)
+    server = OpcuaServer(NODES, certificate=server_cert, mode=mode)
     server.start()
     server.set("Press1.State", 1, ts=T0)
     security = (
-        'security = "SignAndEncrypt"\npolicy = "Basic256Sha256"\n'
+        f'security = "{mode}"\npolicy = "Basic256Sha256"\n'
         f'certificate = "{client_cert}"\nprivate_key = "{client_key}"\n'
         f'server_certificate = "{server_cert[0]}"'
     )

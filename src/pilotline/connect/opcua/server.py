@@ -46,6 +46,7 @@ class OpcuaServer:
         port: int | None = None,
         host: str = "127.0.0.1",
         certificate: tuple[Path, Path] | None = None,
+        mode: str = "SignAndEncrypt",
     ) -> None:
         """``nodes``: ``Object.Variable`` (a string node id in namespace 2) → int32, uint32 or double."""
         self.nodes = {name: TYPES[t] for name, t in nodes.items()}
@@ -53,6 +54,7 @@ class OpcuaServer:
         self.port = port or free_port()
         self.url = f"opc.tcp://{host}:{self.port}/pilotline/"
         self.certificate = certificate
+        self.mode = mode  # with a certificate: Sign or SignAndEncrypt (Basic256Sha256)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.vars: dict[str, Any] = {}
         self._stop: asyncio.Event | None = None
@@ -80,7 +82,8 @@ class OpcuaServer:
             cert, key = self.certificate
             await server.load_certificate(str(cert))
             await server.load_private_key(str(key))
-            server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
+            policy = getattr(ua.SecurityPolicyType, f"Basic256Sha256_{self.mode}")
+            server.set_security_policy([policy])
         idx = await server.register_namespace(NS)
         objects: dict[str, Any] = {}
         for name, vtype in self.nodes.items():
