@@ -448,6 +448,35 @@ def demo(
         out.print("The web app is not part of this release yet; the report above is the demo.")
 
 
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (0.0.0.0: every network).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    https: Annotated[
+        bool, typer.Option(help="Mark session cookies Secure (when a proxy serves HTTPS).")
+    ] = False,
+) -> None:
+    """Run the web app: plant overview and REST API (OpenAPI at /openapi.json)."""
+    import uvicorn
+
+    from pilotline.web import Users, create_app
+
+    h = home()
+    h.plant()  # a clear message now rather than on the first page
+    password = Users(h.store).create_first_admin()
+    web = create_app(h.path, lock_timeout_s=h.settings.lock_timeout_s, https=https)
+    out.print(f"Pilotline at http://{host}:{port}/  (Ctrl-C stops it)")
+    if password:
+        out.print(
+            f"First run: log in as [bold]admin[/] with the password [bold]{password}[/] "
+            "(shown once; write it down).",
+            highlight=False,
+        )
+    uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
 def main() -> None:
     """Entry point: run the CLI and turn Pilotline errors into a message and exit status 1."""
     try:

@@ -84,6 +84,19 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        4,
+        "users of the web app (argon2 password hashes) and their lines",
+        """
+        CREATE TABLE users (
+            username TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+            lines TEXT NOT NULL DEFAULT '[]', created_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 #: Natural keys: a row with the same key as a stored row is the same fact (idempotent imports).

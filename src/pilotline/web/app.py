@@ -1,0 +1,211 @@
+"""The web app (FastAPI): pages for people and a REST API for scripts, on the same data.
+
+Sessions are signed cookies (HttpOnly, SameSite=Strict; Secure when served over HTTPS); every
+form carries a CSRF token; failed logins are rate limited per address and user name. Errors from
+``/api`` are ``application/problem+json`` (RFC 9457); pages send people to the login instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+from collections import defaultdict, deque
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from pilotline.errors import NotFound, PilotlineError
+from pilotline.plant import Plant, load_plant
+from pilotline.store import EmbeddedStore
+from pilotline.web.overview import overview
+from pilotline.web.users import Role, User, Users
+
+HERE = Path(__file__).parent
+LOGIN_LIMIT = 5  # failed logins per address and user name …
+LOGIN_WINDOW_S = 300.0  # … within this many seconds
+
+
+class Problem(Exception):
+    """An HTTP error with a title and a detail for people (RFC 9457)."""
+
+    def __init__(self, status: int, title: str, detail: str = "") -> None:
+        super().__init__(detail or title)
+        self.status, self.title, self.detail = status, title, detail
+
+
+def problem(status: int, title: str, detail: str = "") -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+class Throttle:
+    """Counts failed logins; refuses after LOGIN_LIMIT within LOGIN_WINDOW_S."""
+
+    def __init__(self) -> None:
+        self.failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+
+    def blocked(self, key: tuple[str, str]) -> float:
+        q = self.failures[key]
+        now = time.monotonic()
+        while q and now - q[0] > LOGIN_WINDOW_S:
+            q.popleft()
+        return LOGIN_WINDOW_S - (now - q[0]) if len(q) >= LOGIN_LIMIT else 0.0
+
+    def failed(self, key: tuple[str, str]) -> None:
+        self.failures[key].append(time.monotonic())
+
+
+def _secret(home: Path) -> str:
+    path = home / "web-secret.key"
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False) -> FastAPI:
+    store = EmbeddedStore(home, lock_timeout_s=lock_timeout_s)
+    users = Users(store)
+    throttle = Throttle()
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app = FastAPI(title="Pilotline", version="0.1.0", docs_url="/api/docs", redoc_url=None)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=_secret(home),
+        session_cookie="pilotline_session",
+        max_age=12 * 3600,
+        same_site="strict",
+        https_only=https,
+    )
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    def plant() -> Plant:
+        return load_plant(home / "plant.toml")
+
+    def csrf_token(request: Request) -> str:
+        token = request.session.get("csrf")
+        if not token:
+            token = secrets.token_urlsafe(32)
+            request.session["csrf"] = token
+        return str(token)
+
+    def check_csrf(request: Request, token: str) -> None:
+        if not token or not secrets.compare_digest(token, str(request.session.get("csrf", ""))):
+            raise Problem(403, "Form expired", "Reload the page and try again (CSRF check failed).")
+
+    def current_user(request: Request) -> User | None:
+        name = request.session.get("user")
+        return users.get(name) if isinstance(name, str) else None
+
+    def need(role: Role) -> Any:
+        def dependency(request: Request) -> User:
+            user = current_user(request)
+            if user is None:
+                raise Problem(401, "Log in first", "This needs a logged-in user.")
+            if not user.at_least(role):
+                raise Problem(
+                    403, "Not allowed", f"This needs the {role} role; you are {user.role}."
+                )
+            return user
+
+        return Depends(dependency)
+
+    any_user = need("operator")
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> Response:
+        if exc.status == 401 and not request.url.path.startswith("/api/"):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return problem(exc.status, exc.title, exc.detail)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> Response:
+        return problem(404, "Not found", str(exc))
+
+    @app.exception_handler(PilotlineError)
+    async def _pilotline(request: Request, exc: PilotlineError) -> Response:
+        return problem(422, "Cannot do that", str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        return problem(exc.status_code, str(exc.detail))
+
+    # -- pages -----------------------------------------------------------------------------------
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_page(request: Request, next: str = "/") -> Response:
+        return templates.TemplateResponse(
+            request,
+            "login.html",
+            {"csrf": csrf_token(request), "next": _safe_next(next), "error": None},
+        )
+
+    @app.post("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login(
+        request: Request,
+        username: str = Form(""),
+        password: str = Form(""),
+        csrf: str = Form(""),
+        next: str = Form("/"),
+    ) -> Response:
+        check_csrf(request, csrf)
+        key = (request.client.host if request.client else "?", username.strip().lower())
+        wait = throttle.blocked(key)
+        if wait:
+            raise Problem(429, "Too many attempts", f"Wait {wait:.0f} s before trying again.")
+        user = users.check(username.strip(), password)
+        if user is None:
+            throttle.failed(key)
+            context = {
+                "csrf": csrf_token(request),
+                "next": _safe_next(next),
+                "error": "Wrong user name or password.",
+            }
+            return templates.TemplateResponse(request, "login.html", context, status_code=401)
+        request.session.clear()
+        request.session["user"] = user.username
+        return RedirectResponse(_safe_next(next), status_code=303)
+
+    @app.post("/logout", include_in_schema=False)
+    def logout(request: Request, csrf: str = Form("")) -> Response:
+        check_csrf(request, csrf)
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def overview_page(request: Request, user: User = any_user) -> Response:
+        data = overview(store, plant(), user, dt.datetime.now(dt.UTC))
+        return templates.TemplateResponse(
+            request, "overview.html", {"data": data, "user": user, "csrf": csrf_token(request)}
+        )
+
+    # -- API -------------------------------------------------------------------------------------
+    @app.get("/api/me", tags=["users"])
+    def me(user: User = any_user) -> dict[str, Any]:
+        """The logged-in user: name, role and (for operators) their lines."""
+        return {"username": user.username, "role": user.role, "lines": list(user.lines)}
+
+    @app.get("/api/overview", tags=["plant"])
+    def api_overview(user: User = any_user) -> dict[str, Any]:
+        """One tile per machine the user may see: state, since when, last stop reason, OEE this shift."""
+        return overview(store, plant(), user, dt.datetime.now(dt.UTC))
+
+    return app
+
+
+def _safe_next(target: str) -> str:
+    """Only local paths: a login link cannot send people to another site."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"

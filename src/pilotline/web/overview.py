@@ -1,0 +1,74 @@
+"""The plant overview: one tile per machine, grouped by line — state, for how long, the last stop
+reason, and OEE of the current shift against the plant's target."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pilotline.measure import Measure
+from pilotline.plant import Plant
+from pilotline.store import EmbeddedStore
+from pilotline.web.users import User
+
+
+def overview(store: EmbeddedStore, plant: Plant, user: User, now: dt.datetime) -> dict[str, Any]:
+    visible = [(line, m) for line, m in plant.machines if user.sees_line(line.name)]
+    ids = [m.id for _, m in visible]
+    naive_now = now.astimezone(dt.UTC).replace(tzinfo=None)
+    with store.session() as s:
+        current = {
+            r["machine"]: r
+            for r in s.arrow(
+                "SELECT machine, state, reason, start_ts FROM states "
+                "WHERE machine IN (SELECT unnest(?)) AND start_ts <= ? "
+                "QUALIFY row_number() OVER (PARTITION BY machine ORDER BY start_ts DESC) = 1",
+                [ids, naive_now],
+            ).to_pylist()
+        }
+        last_stop = {
+            r["machine"]: r
+            for r in s.arrow(
+                "SELECT machine, reason, start_ts FROM states "
+                "WHERE machine IN (SELECT unnest(?)) AND start_ts <= ? AND state = 'stopped' "
+                "AND reason IS NOT NULL "
+                "QUALIFY row_number() OVER (PARTITION BY machine ORDER BY start_ts DESC) = 1",
+                [ids, naive_now],
+            ).to_pylist()
+        }
+    shifts: dict[str, dict[str, Any]] = {}
+    if ids:
+        rows = Measure(store, plant).oee(
+            start=now - dt.timedelta(days=1), end=now, by="machine,shift", machines=ids, now=now
+        )
+        for row in rows:
+            if row["period_start"] <= now < row["period_end"]:
+                shifts[row["machine"]] = row
+    lines: list[dict[str, Any]] = []
+    for line, machine in visible:
+        if not lines or lines[-1]["line"] != line.name:
+            lines.append({"line": line.name, "machines": []})
+        state = current.get(machine.id)
+        stop = last_stop.get(machine.id)
+        shift = shifts.get(machine.id)
+        since = state["start_ts"].replace(tzinfo=dt.UTC) if state else None
+        lines[-1]["machines"].append(
+            {
+                "id": machine.id,
+                "name": machine.label,
+                "state": state["state"] if state else "no_data",
+                "reason": state["reason"] if state else None,
+                "since": since.isoformat() if since else None,
+                "for_s": (now - since).total_seconds() if since else None,
+                "last_stop_reason": stop["reason"] if stop else None,
+                "shift": shift["shift_key"] if shift else None,
+                "oee": shift["oee"] if shift else None,
+                "target": plant.oee_target,
+            }
+        )
+    return {
+        "site": plant.site.name,
+        "now": now.isoformat(),
+        "timezone": plant.site.timezone,
+        "lines": lines,
+    }

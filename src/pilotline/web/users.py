@@ -1,0 +1,109 @@
+"""Users of the web app: roles, argon2 password hashes, the lines an operator may see.
+
+Roles, each able to do what the one below can:
+
+* ``admin``    — everything, including users and the plant model;
+* ``manager``  — every line's pages and data, imports;
+* ``operator`` — only the lines assigned to them: their machines' pages and the reason tap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from pilotline.errors import InputError
+from pilotline.store import EmbeddedStore
+
+Role = Literal["admin", "manager", "operator"]
+ROLES: tuple[Role, ...] = ("admin", "manager", "operator")
+RANK = {"operator": 0, "manager": 1, "admin": 2}
+
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: Role
+    lines: tuple[str, ...]
+
+    def at_least(self, role: Role) -> bool:
+        return RANK[self.role] >= RANK[role]
+
+    def sees_line(self, line: str) -> bool:
+        return self.role != "operator" or line in self.lines
+
+
+class Users:
+    def __init__(self, store: EmbeddedStore) -> None:
+        self.store = store
+
+    def count(self) -> int:
+        with self.store.session() as s:
+            return int(s.scalar("SELECT count(*) FROM users"))
+
+    def add(
+        self, username: str, password: str, *, role: Role, lines: list[str] | None = None
+    ) -> User:
+        name = username.strip()
+        if not name or len(name) > 64:
+            raise InputError("a user name needs 1 to 64 characters")
+        if role not in ROLES:
+            raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        if len(password) < 10:
+            raise InputError("a password needs at least 10 characters")
+        with self.store.session(write=True) as s:
+            if s.scalar("SELECT count(*) FROM users WHERE username = ?", [name]):
+                raise InputError(f"there is already a user called {name!r}")
+            s.execute(
+                "INSERT INTO users VALUES (?, ?, ?, ?, ?)",
+                [
+                    name,
+                    role,
+                    _hasher.hash(password),
+                    json.dumps(lines or []),
+                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                ],
+            )
+        return User(name, role, tuple(lines or []))
+
+    def get(self, username: str) -> User | None:
+        with self.store.session() as s:
+            rows = s.arrow(
+                "SELECT username, role, lines FROM users WHERE username = ?", [username]
+            ).to_pylist()
+        if not rows:
+            return None
+        r = rows[0]
+        return User(r["username"], r["role"], tuple(json.loads(r["lines"])))
+
+    def check(self, username: str, password: str) -> User | None:
+        """The user if the password is right; None otherwise (same work either way)."""
+        with self.store.session() as s:
+            rows = s.arrow(
+                "SELECT password_hash FROM users WHERE username = ?", [username]
+            ).to_pylist()
+        stored = rows[0]["password_hash"] if rows else _DUMMY
+        try:
+            _hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return self.get(username) if rows else None
+
+    def create_first_admin(self) -> str | None:
+        """With no users yet, create ``admin`` with a random password and return it (shown once)."""
+        if self.count():
+            return None
+        password = secrets.token_urlsafe(12)
+        self.add("admin", password, role="admin")
+        return password
+
+
+_DUMMY = _hasher.hash("not a real password, only to take the same time")

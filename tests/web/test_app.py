@@ -1,0 +1,116 @@
+"""The web app in process (FastAPI's test client over the real store and plant)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from pilotline.ingest import import_table
+from pilotline.plant import load_plant
+from pilotline.sim import demo_plant_text, simulate
+from pilotline.store import EmbeddedStore
+from pilotline.web import Users, create_app
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six simulated machines on two lines, with the last day's data up to now."""
+    home = tmp_path_factory.mktemp("web")
+    text = demo_plant_text().replace('name = "Press 1"', 'name = "<script>alert(1)</script>"')
+    (home / "plant.toml").write_text(text)
+    plant = load_plant(home / "plant.toml")
+    now = dt.datetime.now(dt.UTC)
+    sim = simulate(plant, start=now - dt.timedelta(days=2), end=now, seed=4)
+    store = EmbeddedStore(home)
+    import_table(store, plant, sim.states, kind="states", source="sim-states")
+    import_table(store, plant, sim.counts, kind="counts", source="sim-counts")
+    users = Users(store)
+    users.add("boss", PASSWORD, role="admin")
+    users.add("mia", PASSWORD, role="manager")
+    users.add("olga", PASSWORD, role="operator", lines=["Line 2"])
+    return home
+
+
+@pytest.fixture
+def client(home: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(home)) as c:
+        yield c
+
+
+def login(client: TestClient, user: str, password: str = PASSWORD) -> int:
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf
+    r = client.post(
+        "/login",
+        data={"username": user, "password": password, "csrf": csrf.group(1), "next": "/"},
+        follow_redirects=False,
+    )
+    return r.status_code
+
+
+def test_anonymous_pages_go_to_login_and_the_api_says_401(client: TestClient) -> None:
+    r = client.get("/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    api = client.get("/api/overview")
+    assert api.status_code == 401
+    assert api.headers["content-type"] == "application/problem+json"
+    assert api.json()["title"] == "Log in first"
+
+
+def test_manager_sees_every_line_and_names_are_escaped(client: TestClient) -> None:
+    assert login(client, "mia") == 303
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "Line 1" in page.text and "Line 2" in page.text
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    data = client.get("/api/overview").json()
+    tiles = [m for line in data["lines"] for m in line["machines"]]
+    assert len(tiles) == 6
+    assert {m["state"] for m in tiles} <= {"running", "stopped", "no_data"}
+    assert all(m["target"] == 0.85 for m in tiles)
+
+
+def test_operator_sees_only_the_assigned_line(client: TestClient) -> None:
+    assert login(client, "olga") == 303
+    data = client.get("/api/overview").json()
+    assert [line["line"] for line in data["lines"]] == ["Line 2"]
+    assert "Line 1" not in client.get("/").text
+    assert client.get("/api/me").json() == {
+        "username": "olga",
+        "role": "operator",
+        "lines": ["Line 2"],
+    }
+
+
+def test_wrong_password_then_rate_limited(client: TestClient) -> None:
+    for _ in range(5):
+        assert login(client, "boss", "not the password") == 401
+    assert login(client, "boss") == 429  # even the right password waits now
+    assert login(client, "mia") == 303  # another user is not blocked
+
+
+def test_forms_need_the_csrf_token(client: TestClient) -> None:
+    r = client.post("/login", data={"username": "mia", "password": PASSWORD, "csrf": "forged"})
+    assert r.status_code == 403
+    assert login(client, "mia") == 303
+    assert client.post("/logout", data={"csrf": "forged"}).status_code == 403
+    assert client.get("/api/me").status_code == 200
+
+
+def test_login_cannot_redirect_to_another_site(client: TestClient) -> None:
+    page = client.get("/login?next=//evil.example/x")
+    assert 'name="next" value="/"' in page.text
+
+
+def test_openapi_document(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    assert {"/api/overview", "/api/me"} <= set(doc["paths"])
