@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,32 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from pilotline.ingest import import_table
-from pilotline.plant import load_plant
-from pilotline.sim import demo_plant_text, simulate
-from pilotline.store import EmbeddedStore
-from pilotline.web import Users, create_app
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Six simulated machines on two lines, with the last day's data up to now."""
-    home = tmp_path_factory.mktemp("web")
-    text = demo_plant_text().replace('name = "Press 1"', 'name = "<script>alert(1)</script>"')
-    (home / "plant.toml").write_text(text)
-    plant = load_plant(home / "plant.toml")
-    now = dt.datetime.now(dt.UTC)
-    sim = simulate(plant, start=now - dt.timedelta(days=2), end=now, seed=4)
-    store = EmbeddedStore(home)
-    import_table(store, plant, sim.states, kind="states", source="sim-states")
-    import_table(store, plant, sim.counts, kind="counts", source="sim-counts")
-    users = Users(store)
-    users.add("boss", PASSWORD, role="admin")
-    users.add("mia", PASSWORD, role="manager")
-    users.add("olga", PASSWORD, role="operator", lines=["Line 2"])
-    return home
+from pilotline.web import create_app
+from tests.web.conftest import PASSWORD
 
 
 @pytest.fixture

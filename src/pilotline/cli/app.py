@@ -28,6 +28,7 @@ from pilotline.plant.model import parse_plant
 from pilotline.report import render_shift_report
 from pilotline.settings import Settings
 from pilotline.sim import demo_plant_text, simulate
+from pilotline.sim.feed import feed_forever, simulate_ahead, store_until
 from pilotline.store import EmbeddedStore
 
 app = typer.Typer(
@@ -407,8 +408,9 @@ def demo(
     force: Annotated[
         bool, typer.Option(help="Replace an existing store and plant.toml in the data directory.")
     ] = False,
+    port: Annotated[int, typer.Option(help="Port of the web app.")] = 8000,
 ) -> None:
-    """Simulate a plant into the data directory and write its report (the web app comes later)."""
+    """Simulate a plant, write its report, then run it live in the web app (unless --no-serve)."""
     h = home()
     if (h.store.path.exists() or h.plant_file.exists()) and not force:
         raise InputError(
@@ -425,10 +427,16 @@ def demo(
     today = dt.datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     end = today.astimezone(dt.UTC)
     start = (today - dt.timedelta(days=days)).astimezone(dt.UTC)
+    now = dt.datetime.now(dt.UTC)
     with err.status(f"Simulating {machines} machines over {days} days…"):
-        sim = simulate(plant, start=start, end=end, seed=seed)
-        import_table(h.store, plant, sim.states, kind="states", source="simulator states")
-        import_table(h.store, plant, sim.counts, kind="counts", source="simulator counts")
+        if no_serve:
+            sim = simulate(plant, start=start, end=end, seed=seed)
+            import_table(h.store, plant, sim.states, kind="states", source="simulator states")
+            import_table(h.store, plant, sim.counts, kind="counts", source="simulator counts")
+        else:  # up to this moment; the live feed takes it on from here
+            store_until(
+                h.store, plant, simulate_ahead(plant, start=start, now=now, seed=seed), None, now
+            )
     week = Measure(h.store, plant).oee(start=end - dt.timedelta(days=7), end=end, by="site")
     path = _write_report(
         h, plant, (today - dt.timedelta(days=7)).astimezone(dt.UTC), end, None, title="Last 7 days"
@@ -445,7 +453,17 @@ def demo(
         f"Next: pilotline --home {h.path} losses   |   pilotline --home {h.path} oee --by machine,shift"
     )
     if not no_serve:
-        out.print("The web app is not part of this release yet; the report above is the demo.")
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        feeder = ctx.Process(
+            target=feed_forever, args=(str(h.path), start.isoformat(), seed), daemon=True
+        )
+        feeder.start()
+        try:
+            _serve(h, host="127.0.0.1", port=port, https=False)
+        finally:
+            feeder.terminate()
 
 
 @app.command()
@@ -459,11 +477,14 @@ def serve(
     ] = False,
 ) -> None:
     """Run the web app: plant overview and REST API (OpenAPI at /openapi.json)."""
+    _serve(home(), host=host, port=port, https=https)
+
+
+def _serve(h: Home, *, host: str, port: int, https: bool) -> None:
     import uvicorn
 
     from pilotline.web import Users, create_app
 
-    h = home()
     h.plant()  # a clear message now rather than on the first page
     password = Users(h.store).create_first_admin()
     web = create_app(h.path, lock_timeout_s=h.settings.lock_timeout_s, https=https)
