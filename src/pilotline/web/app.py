@@ -18,12 +18,15 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from pilotline.errors import NotFound, PilotlineError
+from pilotline.measure import Measure
 from pilotline.plant import Plant, load_plant
 from pilotline.store import EmbeddedStore
+from pilotline.web import operate
 from pilotline.web.overview import overview
 from pilotline.web.users import Role, User, Users
 
@@ -128,6 +131,10 @@ def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False)
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         return problem(exc.status, exc.title, exc.detail)
 
+    @app.exception_handler(PermissionError)
+    async def _forbidden(request: Request, exc: PermissionError) -> Response:
+        return problem(403, "Not allowed", str(exc))
+
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> Response:
         return problem(404, "Not found", str(exc))
@@ -192,11 +199,139 @@ def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False)
             request, "overview.html", {"data": data, "user": user, "csrf": csrf_token(request)}
         )
 
+    @app.get("/operate", response_class=HTMLResponse, include_in_schema=False)
+    def operate_list(request: Request, user: User = any_user) -> Response:
+        machines = [(line.name, m) for line, m in plant().machines if user.sees_line(line.name)]
+        return templates.TemplateResponse(
+            request,
+            "operate_list.html",
+            {"machines": machines, "user": user, "csrf": csrf_token(request)},
+        )
+
+    @app.get("/operate/{machine}", response_class=HTMLResponse, include_in_schema=False)
+    def operate_page(
+        request: Request, machine: str, done: str = "", user: User = any_user
+    ) -> Response:
+        data = operate.page(store, plant(), user, machine, dt.datetime.now(dt.UTC))
+        return templates.TemplateResponse(
+            request,
+            "operate.html",
+            {"d": data, "user": user, "csrf": csrf_token(request), "done": done[:200]},
+        )
+
+    @app.post("/operate/{machine}/reason", include_in_schema=False)
+    def operate_reason(
+        request: Request,
+        machine: str,
+        reason: str = Form(...),
+        start: str = Form(...),
+        end: str = Form(...),
+        csrf: str = Form(""),
+        user: User = any_user,
+    ) -> Response:
+        check_csrf(request, csrf)
+        operate.give_reason(
+            store, plant(), user, machine, start=_when(start), end=_when(end), reason=reason
+        )
+        return RedirectResponse(f"/operate/{machine}?done=Recorded: {reason}", status_code=303)
+
+    @app.post("/operate/{machine}/scrap", include_in_schema=False)
+    def operate_scrap(
+        request: Request,
+        machine: str,
+        reason: str = Form(...),
+        count: int = Form(...),
+        csrf: str = Form(""),
+        user: User = any_user,
+    ) -> Response:
+        check_csrf(request, csrf)
+        operate.record_scrap(
+            store, plant(), user, machine, count=count, reason=reason, now=dt.datetime.now(dt.UTC)
+        )
+        return RedirectResponse(
+            f"/operate/{machine}?done=Recorded: {count} × {reason}", status_code=303
+        )
+
     # -- API -------------------------------------------------------------------------------------
+    def api_csrf(request: Request) -> None:
+        """Writes through the API with a session cookie need the session's CSRF token in a header."""
+        check_csrf(request, request.headers.get("x-csrf-token", ""))
+
+    @app.get("/api/machines", tags=["plant"])
+    def api_machines(user: User = any_user) -> list[dict[str, str]]:
+        """The machines the user may see, with their line."""
+        return [
+            {"id": m.id, "name": m.label, "line": line.name}
+            for line, m in plant().machines
+            if user.sees_line(line.name)
+        ]
+
+    @app.get("/api/machines/{machine}/stops", tags=["plant"])
+    def api_stops(machine: str, user: User = any_user) -> list[dict[str, Any]]:
+        """The machine's stops of the last 12 hours, newest first, with their loss category."""
+        p = plant()
+        operate.machine_of(p, user, machine)
+        return operate.stops(store, p, machine, dt.datetime.now(dt.UTC))
+
+    @app.post("/api/machines/{machine}/reasons", tags=["plant"], status_code=201)
+    def api_reason(
+        request: Request, machine: str, body: ReasonIn, user: User = any_user
+    ) -> dict[str, str]:
+        """Give the reason for the stops that begin in [start, end) (the operator's tap)."""
+        api_csrf(request)
+        operate.give_reason(
+            store,
+            plant(),
+            user,
+            machine,
+            start=_aware(body.start),
+            end=_aware(body.end),
+            reason=body.reason,
+        )
+        return {"status": "recorded"}
+
+    @app.post("/api/machines/{machine}/scrap", tags=["plant"], status_code=201)
+    def api_scrap(
+        request: Request, machine: str, body: ScrapIn, user: User = any_user
+    ) -> dict[str, str]:
+        """Record scrapped parts with a reason, now."""
+        api_csrf(request)
+        operate.record_scrap(
+            store,
+            plant(),
+            user,
+            machine,
+            count=body.count,
+            reason=body.reason,
+            now=dt.datetime.now(dt.UTC),
+        )
+        return {"status": "recorded"}
+
+    @app.get("/api/pareto", tags=["plant"])
+    def api_pareto(
+        start: dt.datetime, end: dt.datetime, machine: str | None = None, user: User = any_user
+    ) -> list[dict[str, Any]]:
+        """Downtime by reason in the shifts that start in [start, end), largest first."""
+        p = plant()
+        if machine:
+            operate.machine_of(p, user, machine)
+        machines = (
+            [machine] if machine else [m.id for line, m in p.machines if user.sees_line(line.name)]
+        )
+        a, b = _aware(start), _aware(end)
+        if b <= a or b - a > dt.timedelta(days=400):
+            raise Problem(422, "Bad period", "end must be after start, and at most 400 days later")
+        return Measure(store, p).pareto(start=a, end=b, machines=machines)
+
     @app.get("/api/me", tags=["users"])
-    def me(user: User = any_user) -> dict[str, Any]:
-        """The logged-in user: name, role and (for operators) their lines."""
-        return {"username": user.username, "role": user.role, "lines": list(user.lines)}
+    def me(request: Request, user: User = any_user) -> dict[str, Any]:
+        """The logged-in user (name, role, lines) and the CSRF token for writes (X-CSRF-Token)."""
+        return {
+            "username": user.username,
+            "role": user.role,
+            "lines": list(user.lines),
+            "csrf": csrf_token(request),
+        }
 
     @app.get("/api/overview", tags=["plant"])
     def api_overview(user: User = any_user) -> dict[str, Any]:
@@ -204,6 +339,28 @@ def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False)
         return overview(store, plant(), user, dt.datetime.now(dt.UTC))
 
     return app
+
+
+class ReasonIn(BaseModel):
+    start: dt.datetime
+    end: dt.datetime
+    reason: str = Field(min_length=1, max_length=100)
+
+
+class ScrapIn(BaseModel):
+    count: int = Field(ge=1, le=100_000)
+    reason: str = Field(min_length=1, max_length=100)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _when(text: str) -> dt.datetime:
+    try:
+        return _aware(dt.datetime.fromisoformat(text))
+    except ValueError:
+        raise Problem(422, "Bad time", f"{text[:40]!r} is not an ISO 8601 time") from None
 
 
 def _safe_next(target: str) -> str:

@@ -1,0 +1,94 @@
+"""Every route, whatever it is, refuses anonymous users, and machine routes refuse other lines."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from pilotline.web import create_app
+from tests.web.test_operate import home, login  # noqa: F401  (the fixture)
+
+PUBLIC = {"/login", "/healthz", "/openapi.json", "/api/docs", "/api/docs/oauth2-redirect"}
+NOW = dt.datetime.now(dt.UTC)
+QUERY = {"start": (NOW - dt.timedelta(days=1)).isoformat(), "end": NOW.isoformat()}
+BODY = {"start": NOW.isoformat(), "end": NOW.isoformat(), "reason": "jam", "count": 1}
+
+
+def routes(app: object) -> list[tuple[str, str]]:
+    out = []
+    for r in app.routes:  # type: ignore[attr-defined]
+        if isinstance(r, APIRoute) and r.path not in PUBLIC:
+            out += [(m, r.path) for m in sorted(r.methods)]
+    return out
+
+
+def call(
+    client: TestClient,
+    method: str,
+    path: str,
+    machine: str = "m1",
+    headers: dict[str, str] | None = None,
+):  # type: ignore[no-untyped-def]
+    url = path.replace("{machine}", machine)
+    if method == "GET":
+        return client.get(
+            url, params={**QUERY, "machine": machine}, follow_redirects=False, headers=headers
+        )
+    return client.request(
+        method, url, json=BODY, data=None, follow_redirects=False, headers=headers
+    )
+
+
+def test_every_route_is_covered_here(home: Path) -> None:  # noqa: F811
+    found = set(routes(create_app(home)))
+    assert ("GET", "/api/overview") in found and (
+        "POST",
+        "/api/machines/{machine}/reasons",
+    ) in found
+    assert len(found) >= 12
+
+
+def test_anonymous_gets_401_or_the_login_page(home: Path) -> None:  # noqa: F811
+    app = create_app(home)
+    with TestClient(app) as client:
+        for method, path in routes(app):
+            r = call(client, method, path)
+            if path.startswith("/api/"):
+                assert r.status_code == 401, (method, path, r.status_code)
+                assert r.headers["content-type"] == "application/problem+json"
+            elif method == "GET":
+                assert r.status_code == 303 and r.headers["location"].startswith("/login"), (
+                    method,
+                    path,
+                )
+            else:
+                assert r.status_code in (303, 401, 403, 422), (method, path, r.status_code)
+
+
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/api/machines/{machine}/stops"),
+        ("POST", "/api/machines/{machine}/reasons"),
+        ("POST", "/api/machines/{machine}/scrap"),
+        ("GET", "/operate/{machine}"),
+        ("GET", "/api/pareto"),
+    ],
+)
+def test_an_operator_cannot_touch_another_line(home: Path, method: str, path: str) -> None:  # noqa: F811
+    app = create_app(home)
+    with TestClient(app) as client:
+        token = login(client, "olga")
+        r = call(
+            client,
+            method,
+            path if path != "/api/pareto" else path + "?machine=m2",
+            machine="m2",
+            headers={"X-CSRF-Token": token},
+        )
+        assert r.status_code == 403, (method, path, r.status_code, r.text)
+        assert "Line B" in r.json()["detail"]
