@@ -173,17 +173,23 @@ class NodeOpcua:
             stderr=subprocess.DEVNULL,
             text=True,
         )
+        self.namespace = int(self._answer().split()[1])
+
+    def _answer(self) -> str:
+        """The next line of ours: node-opcua prints its own warnings on the same output."""
         assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        assert line.startswith("ready"), line
-        self.namespace = int(line.split()[1])
+        while True:
+            line = self.proc.stdout.readline()
+            assert line, "node-opcua server ended"
+            if line.startswith("@pilotline "):
+                return line.removeprefix("@pilotline ").strip()
 
     def set(self, name: str, value: int, *, status: str = "Good", ts: dt.datetime) -> None:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+        assert self.proc.stdin is not None
         command = {"name": name, "value": value, "status": status, "ts": int(ts.timestamp() * 1000)}
         self.proc.stdin.write(json.dumps(command) + "\n")
         self.proc.stdin.flush()
-        assert self.proc.stdout.readline().strip() == "ok"
+        assert self._answer() == "ok"
 
     def stop(self) -> None:
         assert self.proc.stdin is not None

@@ -26,7 +26,7 @@ async function main() {
     });
   }
   await server.start();
-  console.log("ready " + ns.index);
+  console.log("@pilotline ready " + ns.index);
   let buffer = "";
   process.stdin.on("data", (chunk) => {
     buffer += chunk.toString();
@@ -42,7 +42,7 @@ async function main() {
         StatusCodes[cmd.status || "Good"],
         cmd.ts ? new Date(cmd.ts) : new Date()
       );
-      console.log("ok");
+      console.log("@pilotline ok");
     }
   });
   process.stdin.on("end", async () => {
