@@ -193,3 +193,56 @@ def test_operator_taps_the_reason_on_a_tablet(home: Path) -> None:
         assert s.arrow("SELECT reason FROM operator_reasons").to_pylist() == [
             {"reason": "tool failure"}
         ]
+
+
+AXE = Path(__file__).parents[1] / "connect" / "peers" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def test_no_critical_accessibility_violations(home: Path) -> None:
+    assert AXE.exists(), (
+        "axe-core is not installed: ./run.sh test installs it (npm ci in tests/connect/peers)"
+    )
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "pilotline"),
+            "--home",
+            str(home),
+            "serve",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    found: dict[str, list[str]] = {}
+    try:
+        wait_port(port, timeout=30)
+        base = f"http://127.0.0.1:{port}"
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+            for user, pages in (("mia", ["/", "/operate"]), ("olga", ["/operate/m1"])):
+                page = browser.new_page()
+                page.goto(base + "/login")
+                found[f"{user} /login"] = _axe(page)
+                page.fill("input[name=username]", user)
+                page.fill("input[name=password]", PASSWORD)
+                page.click("button[type=submit]")
+                for path in pages:
+                    page.goto(base + path)
+                    found[f"{user} {path}"] = _axe(page)
+                page.close()
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    assert len(found) == 5
+    assert {k: v for k, v in found.items() if v} == {}
+
+
+def _axe(page: object) -> list[str]:
+    """Critical and serious violations axe-core finds on the page."""
+    page.add_script_tag(path=str(AXE))  # type: ignore[attr-defined]
+    result = page.evaluate("async () => await axe.run()")  # type: ignore[attr-defined]
+    assert len(result["passes"]) > 10  # axe really looked at the page
+    return [v["id"] for v in result["violations"] if v["impact"] in ("critical", "serious")]

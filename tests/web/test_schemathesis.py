@@ -1,0 +1,56 @@
+"""Schemathesis against /openapi.json: generated requests, logged in as a manager, never a 5xx."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+
+from pilotline.web import create_app
+from tests.web.conftest import PASSWORD
+
+
+@pytest.fixture(scope="module")
+def logged_in(home: Path) -> tuple[TestClient, dict[str, str]]:
+    client = TestClient(create_app(home))
+    page = client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token
+    r = client.post(
+        "/login", data={"username": "mia", "password": PASSWORD, "csrf": token.group(1)}
+    )
+    assert r.status_code == 200
+    csrf = client.get("/api/me").json()["csrf"]
+    return client, {"X-CSRF-Token": csrf}
+
+
+def test_no_generated_request_gets_a_server_error(
+    logged_in: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, headers = logged_in
+    schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
+    failures: list[str] = []
+    statuses: Counter[int] = Counter()
+    for operation in schema.get_all_operations():
+        op = operation.ok()
+
+        @settings(
+            max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        )
+        @given(case=op.as_strategy())
+        def check(case: object) -> None:
+            response = case.call(session=client, headers=headers)  # type: ignore[attr-defined]
+            statuses[response.status_code] += 1
+            if response.status_code >= 500:
+                failures.append(
+                    f"{case.method} {case.path}: {response.status_code} {response.text[:200]}"  # type: ignore[attr-defined]
+                )
+
+        check()
+    assert not failures, "\n".join(failures)
+    assert sum(statuses.values()) >= 50 and statuses[200] > 0 and statuses[422] > 0, statuses
