@@ -90,3 +90,29 @@ def test_login_cannot_redirect_to_another_site(client: TestClient) -> None:
 def test_openapi_document(client: TestClient) -> None:
     doc = client.get("/openapi.json").json()
     assert {"/api/overview", "/api/me"} <= set(doc["paths"])
+
+
+def test_machine_page_and_its_api(client: TestClient) -> None:
+    assert login(client, "mia") == 303
+    page = client.get("/machines/cnc-4", params={"by": "day"})
+    assert page.status_code == 200, page.text
+    assert page.text.count('class="figure"') >= 3  # trend, waterfall, Pareto, timeline
+    assert '<script src="/assets/plotly.min.js">' in page.text
+    js = client.get("/assets/plotly.min.js")
+    assert js.status_code == 200 and len(js.content) > 1_000_000  # from the package, no CDN
+    rows = client.get("/api/machines/cnc-4/oee", params={"by": "shift"}).json()
+    assert rows and all(r["machine"] == "cnc-4" for r in rows)
+    assert all(0 <= r["oee"] <= 1.5 for r in rows if r["oee"] is not None)
+    bad = client.get("/api/machines/cnc-4/oee", params={"start": "yesterday"})
+    assert bad.status_code == 422 and "2026-03-02" in bad.json()["detail"]
+    assert client.get("/api/machines/cnc-4/oee", params={"by": "fortnight"}).status_code == 422
+    assert client.get("/api/machines/nope/oee").status_code == 404
+
+
+def test_shift_report_page_for_managers_only(client: TestClient) -> None:
+    assert login(client, "mia") == 303
+    report = client.get("/report/shift")
+    assert report.status_code == 200 and "Downtime by reason" in report.text
+    client.post("/logout", data={"csrf": client.get("/api/me").json()["csrf"]})
+    assert login(client, "olga") == 303
+    assert client.get("/report/shift").status_code == 403

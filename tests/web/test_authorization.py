@@ -12,7 +12,14 @@ from fastapi.testclient import TestClient
 from pilotline.web import create_app
 from tests.web.test_operate import home, login  # noqa: F401  (the fixture)
 
-PUBLIC = {"/login", "/healthz", "/openapi.json", "/api/docs", "/api/docs/oauth2-redirect"}
+PUBLIC = {
+    "/login",
+    "/healthz",
+    "/openapi.json",
+    "/api/docs",
+    "/api/docs/oauth2-redirect",
+    "/assets/plotly.min.js",  # a public library, like everything under /static
+}
 NOW = dt.datetime.now(dt.UTC)
 QUERY = {"start": (NOW - dt.timedelta(days=1)).isoformat(), "end": NOW.isoformat()}
 BODY = {"start": NOW.isoformat(), "end": NOW.isoformat(), "reason": "jam", "count": 1}
@@ -77,6 +84,8 @@ def test_anonymous_gets_401_or_the_login_page(home: Path) -> None:  # noqa: F811
         ("POST", "/api/machines/{machine}/scrap"),
         ("GET", "/operate/{machine}"),
         ("GET", "/api/pareto"),
+        ("GET", "/machines/{machine}"),
+        ("GET", "/api/machines/{machine}/oee"),
     ],
 )
 def test_an_operator_cannot_touch_another_line(home: Path, method: str, path: str) -> None:  # noqa: F811

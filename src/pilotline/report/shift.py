@@ -34,7 +34,7 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{x * 100:.1f} %"
 
 
-def _fig_html(fig: go.Figure) -> str:
+def figure_html(fig: go.Figure) -> str:
     fig.update_layout(
         margin={"l": 40, "r": 20, "t": 50, "b": 40},
         template="plotly_white",
@@ -223,11 +223,11 @@ def render_shift_report(
             f"<td>{r['stops']:,}</td><td>{mtbf}</td></tr>"
         )
     parts.append("</table>")
-    parts.append(_fig_html(waterfall_figure(site)))
+    parts.append(figure_html(waterfall_figure(site)))
     if pareto:
-        parts.append(_fig_html(pareto_figure(pareto)))
+        parts.append(figure_html(pareto_figure(pareto)))
     named = {labels[k]: v for k, v in timelines.items()}
-    parts.append(_fig_html(timeline_figure(named, tz)))
+    parts.append(figure_html(timeline_figure(named, tz)))
     parts.append(
         f"<p class='note'>Made by Pilotline on {dt.datetime.now(tz):%d %b %Y %H:%M}. "
         "Times in the plant's time zone.</p></body></html>"

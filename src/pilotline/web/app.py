@@ -25,8 +25,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from pilotline.errors import NotFound, PilotlineError
 from pilotline.measure import Measure
 from pilotline.plant import Plant, load_plant
+from pilotline.report import render_shift_report
 from pilotline.store import EmbeddedStore
 from pilotline.web import operate
+from pilotline.web.machine import GRAINS, machine_page, period
 from pilotline.web.overview import overview
 from pilotline.web.users import Role, User, Users
 
@@ -124,6 +126,7 @@ def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False)
         return Depends(dependency)
 
     any_user = need("operator")
+    manager_user = need("manager")
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> Response:
@@ -251,6 +254,84 @@ def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False)
         return RedirectResponse(
             f"/operate/{machine}?done=Recorded: {count} × {reason}", status_code=303
         )
+
+    @app.get("/assets/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> Response:
+        """plotly.js from the installed plotly package: no CDN, plants are often offline."""
+        from plotly.offline import get_plotlyjs
+
+        return Response(
+            get_plotlyjs(),
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
+    @app.get("/machines/{machine}", response_class=HTMLResponse, include_in_schema=False)
+    def machine_view(
+        request: Request,
+        machine: str,
+        start: str | None = None,
+        end: str | None = None,
+        by: str = "day",
+        user: User = any_user,
+    ) -> Response:
+        p = plant()
+        line, label = operate.machine_of(p, user, machine)
+        if by not in GRAINS:
+            raise Problem(422, "Bad grouping", f"by must be one of {', '.join(GRAINS)}")
+        try:
+            a, b = period(p, start, end)
+        except ValueError as exc:
+            raise Problem(422, "Bad period", str(exc)) from None
+        data = machine_page(store, p, machine, start=a, end=b, grain=by)
+        context = {
+            "user": user,
+            "csrf": csrf_token(request),
+            "machine": machine,
+            "label": label,
+            "line": line,
+            "by": by,
+            "grains": GRAINS,
+            "start": a.astimezone(p.tz).date().isoformat(),
+            "end": (b - dt.timedelta(microseconds=1)).astimezone(p.tz).date().isoformat(),
+            **data,
+        }
+        return templates.TemplateResponse(request, "machine.html", context)
+
+    @app.get("/report/shift", response_class=HTMLResponse, include_in_schema=False)
+    def shift_report(
+        start: str | None = None, end: str | None = None, user: User = manager_user
+    ) -> Response:
+        """The printable shift report, the same as `pilotline report shift`."""
+        p = plant()
+        try:
+            a, b = period(p, start, end)
+        except ValueError as exc:
+            raise Problem(422, "Bad period", str(exc)) from None
+        return HTMLResponse(render_shift_report(Measure(store, p), start=a, end=b))
+
+    @app.get("/api/machines/{machine}/oee", tags=["plant"])
+    def api_machine_oee(
+        machine: str,
+        start: str | None = None,
+        end: str | None = None,
+        by: str = "day",
+        user: User = any_user,
+    ) -> list[dict[str, Any]]:
+        """OEE, its factors and the ISO 22400 KPIs by shift, day or week (dates are local, inclusive)."""
+        p = plant()
+        operate.machine_of(p, user, machine)
+        if by not in GRAINS:
+            raise Problem(422, "Bad grouping", f"by must be one of {', '.join(GRAINS)}")
+        try:
+            a, b = period(p, start, end)
+        except ValueError as exc:
+            raise Problem(422, "Bad period", str(exc)) from None
+        rows = Measure(store, p).oee(start=a, end=b, by=f"machine,{by}", machines=[machine])
+        return [
+            {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in r.items()}
+            for r in rows
+        ]
 
     # -- API -------------------------------------------------------------------------------------
     def api_csrf(request: Request) -> None:
