@@ -93,38 +93,46 @@ def test_kill_nine_ten_times_loses_nothing_and_stores_nothing_twice(
     pub.max_queued_messages_set(0)
     pub.connect("127.0.0.1", broker.port)
     pub.loop_start()
-    # The collector's first start creates its persistent session; from then on the broker queues.
-    collector = start()
-    deadline = time.monotonic() + 60
-    while buffered(buffer) < 1:  # sent again until the collector is subscribed (stored once)
-        assert collector.poll() is None, "the collector stopped"
-        assert time.monotonic() < deadline, "the first message never reached the buffer"
-        pub.publish("plant/press-1/parts", message(0), qos=1).wait_for_publish(10)
-        time.sleep(0.5)
-
-    def stream() -> None:
-        for i in range(1, N):
-            pub.publish("plant/press-1/parts", message(i), qos=1)
-            if i % 200 == 0:
-                time.sleep(0.1)
-
-    sender = threading.Thread(target=stream)
-    sender.start()
-    rng = random.Random(7)
-    kills = 0
-    while kills < 10:
-        time.sleep(rng.uniform(0.3, 1.8))
-        collector.send_signal(signal.SIGKILL)
-        collector.wait(10)
-        kills += 1
+    collector: subprocess.Popen[bytes] | None = None
+    try:
+        # The collector's first start creates its persistent session; from then on the broker queues.
         collector = start()
-    sender.join(60)
-    pub.loop_stop()
-    pub.disconnect()
-    wait(lambda: buffered(buffer) >= N, 90, f"only {buffered(buffer)} of {N} messages buffered")
-    time.sleep(1.5)  # let the forwarder take the last batch
-    collector.send_signal(signal.SIGTERM)
-    assert collector.wait(30) == 0
+        deadline = time.monotonic() + 60
+        while buffered(buffer) < 1:  # sent again until the collector is subscribed (stored once)
+            assert collector.poll() is None, "the collector stopped"
+            assert time.monotonic() < deadline, "the first message never reached the buffer"
+            pub.publish("plant/press-1/parts", message(0), qos=1).wait_for_publish(10)
+            time.sleep(0.5)
+
+        def stream() -> None:
+            for i in range(1, N):
+                pub.publish("plant/press-1/parts", message(i), qos=1)
+                if i % 200 == 0:
+                    time.sleep(0.1)
+
+        sender = threading.Thread(target=stream)
+        sender.start()
+        rng = random.Random(7)
+        kills = 0
+        while kills < 10:
+            time.sleep(rng.uniform(0.3, 1.8))
+            collector.send_signal(signal.SIGKILL)
+            collector.wait(10)
+            kills += 1
+            collector = start()
+        sender.join(60)
+        pub.loop_stop()
+        pub.disconnect()
+        wait(lambda: buffered(buffer) >= N, 90, f"only {buffered(buffer)} of {N} messages buffered")
+        time.sleep(1.5)  # let the forwarder take the last batch
+        collector.send_signal(signal.SIGTERM)
+        assert collector.wait(30) == 0
+    finally:
+        if (
+            collector is not None and collector.poll() is None
+        ):  # a failed test leaves nothing running
+            collector.kill()
+            collector.wait(10)
     assert buffered(buffer) == N
     with EmbeddedStore(home).session() as s:
         rows, parts, first, last = (

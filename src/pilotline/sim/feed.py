@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -64,8 +65,11 @@ def feed_forever(home: str, start_iso: str, seed: int, every_s: float = 15.0) ->
     start = dt.datetime.fromisoformat(start_iso)
     last = made = dt.datetime.now(dt.UTC)
     sim = simulate_ahead(plant, start=start, now=last, seed=seed)
+    parent = os.getppid()
     while True:
         time.sleep(every_s)
+        if os.getppid() != parent:
+            return  # the demo ended (even when killed): the plant stops with it
         now = dt.datetime.now(dt.UTC)
         if now > made + AHEAD / 2:  # running out of simulated future: simulate further ahead
             sim, made = simulate_ahead(plant, start=start, now=now, seed=seed), now
