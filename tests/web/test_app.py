@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,3 +118,50 @@ def test_shift_report_page_for_managers_only(client: TestClient) -> None:
     client.post("/logout", data={"csrf": client.get("/api/me").json()["csrf"]})
     assert login(client, "olga") == 303
     assert client.get("/report/shift").status_code == 403
+
+
+def test_users_and_api_tokens_from_the_command_line(home: Path, client: TestClient) -> None:
+    pilotline = str(Path(sys.executable).parent / "pilotline")
+
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [pilotline, "--home", str(home), "user", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"},
+            check=False,
+        )
+
+    added = run(
+        "add",
+        "robot",
+        "--role",
+        "operator",
+        "--line",
+        "Line 1",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "robot (operator, lines: Line 1)" in added.stdout
+    assert (
+        "no line called 'Line 9'"
+        in run("add", "x", "--line", "Line 9", "--password-stdin", stdin=PASSWORD).stderr
+    )
+    assert "at least 10 characters" in run("add", "y", "--password-stdin", stdin="short").stderr
+    assert "robot" in run("list").stdout
+    token = run("token", "robot", "--label", "line-1 andon").stdout.strip()
+    assert token.startswith("plt_")
+    bearer = {"Authorization": f"Bearer {token}"}
+    data = client.get("/api/overview", headers=bearer).json()
+    assert [line["line"] for line in data["lines"]] == ["Line 1"]
+    assert (
+        client.get("/api/overview", headers={"Authorization": "Bearer plt_wrong"}).status_code
+        == 401
+    )
+    # A script writes without a CSRF token: browsers never send a bearer token on their own.
+    r = client.post(
+        "/api/machines/press-1/scrap", json={"count": 1, "reason": "scrap"}, headers=bearer
+    )
+    assert r.status_code == 201, r.text

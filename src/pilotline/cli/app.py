@@ -20,6 +20,7 @@ from rich.table import Table
 from pilotline.cli.connect import collect, connect_app, sim_app
 from pilotline.cli.map import map_app
 from pilotline.cli.pilot import pilot_app
+from pilotline.cli.users import user_app
 from pilotline.errors import InputError, PilotlineError
 from pilotline.ingest import SCHEMAS, ImportOptions, import_file, import_table
 from pilotline.measure import Measure, parse_by, waterfall
@@ -50,6 +51,7 @@ app.add_typer(pilot_app, name="pilot")
 app.add_typer(connect_app, name="connect")
 app.command("collect")(collect)
 app.add_typer(sim_app, name="sim")
+app.add_typer(user_app, name="user")
 
 out = Console()
 err = Console(stderr=True)

@@ -97,6 +97,19 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        5,
+        "API tokens for scripts and machines (stored as SHA-256 hashes)",
+        """
+        CREATE TABLE api_tokens (
+            token_hash TEXT PRIMARY KEY, username TEXT NOT NULL, name TEXT NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 #: Natural keys: a row with the same key as a stored row is the same fact (idempotent imports).

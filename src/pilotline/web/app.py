@@ -109,6 +109,13 @@ def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False)
             raise Problem(403, "Form expired", "Reload the page and try again (CSRF check failed).")
 
     def current_user(request: Request) -> User | None:
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            user = users.by_token(auth[7:].strip())
+            if user is None:
+                raise Problem(401, "Unknown token", "The API token is not valid (or was revoked).")
+            request.state.token = True
+            return user
         name = request.session.get("user")
         return users.get(name) if isinstance(name, str) else None
 
@@ -335,8 +342,10 @@ def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False)
 
     # -- API -------------------------------------------------------------------------------------
     def api_csrf(request: Request) -> None:
-        """Writes through the API with a session cookie need the session's CSRF token in a header."""
-        check_csrf(request, request.headers.get("x-csrf-token", ""))
+        """Writes through the API with a session cookie need the session's CSRF token in a header
+        (a bearer token is not sent by browsers on their own, so it needs none)."""
+        if not getattr(request.state, "token", False):
+            check_csrf(request, request.headers.get("x-csrf-token", ""))
 
     @app.get("/api/machines", tags=["plant"])
     def api_machines(user: User = any_user) -> list[dict[str, str]]:

@@ -10,6 +10,7 @@ Roles, each able to do what the one below can:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -97,6 +98,35 @@ class Users:
             return None
         return self.get(username) if rows else None
 
+    def all_users(self) -> list[User]:
+        with self.store.session() as s:
+            rows = s.arrow("SELECT username, role, lines FROM users ORDER BY username").to_pylist()
+        return [User(r["username"], r["role"], tuple(json.loads(r["lines"]))) for r in rows]
+
+    def new_token(self, username: str, name: str) -> str:
+        """A new API token for the user (shown once; only its hash is stored)."""
+        if self.get(username) is None:
+            raise InputError(f"there is no user called {username!r}")
+        token = "plt_" + secrets.token_urlsafe(32)
+        with self.store.session(write=True) as s:
+            s.execute(
+                "INSERT INTO api_tokens VALUES (?, ?, ?, ?)",
+                [
+                    _digest(token),
+                    username,
+                    name.strip() or "token",
+                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                ],
+            )
+        return token
+
+    def by_token(self, token: str) -> User | None:
+        with self.store.session() as s:
+            rows = s.arrow(
+                "SELECT username FROM api_tokens WHERE token_hash = ?", [_digest(token)]
+            ).to_pylist()
+        return self.get(rows[0]["username"]) if rows else None
+
     def create_first_admin(self) -> str | None:
         """With no users yet, create ``admin`` with a random password and return it (shown once)."""
         if self.count():
@@ -104,6 +134,11 @@ class Users:
         password = secrets.token_urlsafe(12)
         self.add("admin", password, role="admin")
         return password
+
+
+def _digest(token: str) -> str:
+    """Tokens are long and random: a plain SHA-256 is enough to keep them out of a stolen store."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 _DUMMY = _hasher.hash("not a real password, only to take the same time")

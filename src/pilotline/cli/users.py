@@ -1,0 +1,80 @@
+"""``pilotline user …``: users of the web app and their API tokens."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+out = Console()
+
+
+user_app = typer.Typer(
+    help="Users of the web app and their API tokens.", no_args_is_help=True, rich_markup_mode=None
+)
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[str, typer.Option(help="admin, manager or operator.")] = "operator",
+    line: Annotated[
+        list[str] | None, typer.Option(help="A line an operator may see (repeat for more).")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Add a user; asks for the password (at least 10 characters)."""
+    from pilotline.cli.app import home
+    from pilotline.errors import InputError
+    from pilotline.web import Users
+
+    h = home()
+    plant = h.plant()
+    known = {ln.name for ln in plant.lines}
+    unknown = sorted(set(line or []) - known)
+    if unknown:
+        raise InputError(
+            f"no line called {', '.join(map(repr, unknown))}; plant.toml has {sorted(known)}"
+        )
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    user = Users(h.store).add(name, password, role=role, lines=list(line or []))  # type: ignore[arg-type]
+    out.print(
+        f"Added {user.username} ({user.role}{', lines: ' + ', '.join(user.lines) if user.lines else ''})."
+    )
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List the users, their roles and lines."""
+    from pilotline.cli.app import home
+    from pilotline.web import Users
+
+    table = Table(show_edge=False)
+    for col in ("user", "role", "lines"):
+        table.add_column(col)
+    for u in Users(home().store).all_users():
+        table.add_row(
+            u.username, u.role, ", ".join(u.lines) or ("all" if u.role != "operator" else "none")
+        )
+    out.print(table)
+
+
+@user_app.command("token")
+def user_token(
+    name: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    label: Annotated[str, typer.Option("--label", help="What the token is for.")] = "script",
+) -> None:
+    """Create an API token (Authorization: Bearer …); it is shown once."""
+    from pilotline.cli.app import home
+    from pilotline.web import Users
+
+    token = Users(home().store).new_token(name, label)
+    out.print(token, highlight=False)
