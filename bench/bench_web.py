@@ -1,0 +1,167 @@
+"""Benchmark: the web app under load, with wrk (Debian's) on loopback.
+
+A plant of 50 machines × 90 days (simulated, imported through the same importer as files) is
+served by `pilotline serve` in its own process. wrk then keeps 20 connections busy for 20 s on the
+overview page, its API and a machine page, logged in as a manager; p50/p95/p99 latency and
+requests/s are printed. The operator's reason tap is timed as a round trip (POST, then the
+stop list that shows it) 200 times from a Python client.
+
+Run:  .venv/bin/python bench/bench_web.py [--machines 50] [--days 90]   (needs: apt-get install wrk)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pilotline.connect.net import free_port, wait_port  # noqa: E402
+from pilotline.ingest import import_table  # noqa: E402
+from pilotline.plant import load_plant  # noqa: E402
+from pilotline.sim import demo_plant_text, simulate  # noqa: E402
+from pilotline.store import EmbeddedStore  # noqa: E402
+from pilotline.web import Users  # noqa: E402
+
+PASSWORD = "benchmark password"
+P95 = """
+done = function(summary, latency, requests)
+  io.write(string.format("@p %d %d %d %d %.1f\\n", latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), summary.requests, summary.requests / (summary.duration / 1e6)))
+end
+"""
+
+
+def build(home: Path, machines: int, days: int) -> None:
+    (home / "plant.toml").write_text(demo_plant_text(machines=machines, machines_per_line=5))
+    plant = load_plant(home / "plant.toml")
+    now = dt.datetime.now(dt.UTC)
+    sim = simulate(plant, start=now - dt.timedelta(days=days), end=now, seed=2)
+    store = EmbeddedStore(home)
+    import_table(store, plant, sim.states, kind="states", source="bench")
+    import_table(store, plant, sim.counts, kind="counts", source="bench")
+    users = Users(store)
+    users.add("mia", PASSWORD, role="manager")
+    users.add("olga", PASSWORD, role="operator", lines=["Line 1"])
+    print(f"  data: {sim.states.num_rows:,} state rows, {sim.counts.num_rows:,} count rows")
+
+
+def login(base: str, user: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, timeout=60)
+    page = client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token
+    r = client.post("/login", data={"username": user, "password": PASSWORD, "csrf": token.group(1)})
+    assert r.status_code == 200, r.status_code
+    return client
+
+
+def wrk(base: str, path: str, cookie: str, script: Path) -> tuple[int, int, int, int, float]:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            "-c20",
+            "-d20s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            "-H",
+            f"Cookie: pilotline_session={cookie}",
+            base + path,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("@p "))
+    p50, p95, p99, n = (int(v) for v in line.split()[1:5])
+    return p50, p95, p99, n, float(line.split()[5])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--machines", type=int, default=50)
+    parser.add_argument("--days", type=int, default=90)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: apt-get install wrk")
+    print(
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(
+        f"Web app: {args.machines} machines × {args.days} days, wrk 20 connections × 20 s on loopback"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        build(home, args.machines, args.days)
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "pilotline"),
+                "--home",
+                str(home),
+                "serve",
+                "--port",
+                str(port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_port(port, timeout=60)
+            base = f"http://127.0.0.1:{port}"
+            manager = login(base, "mia")
+            cookie = manager.cookies["pilotline_session"]
+            script = home / "p95.lua"
+            script.write_text(P95)
+            print(f"  {'page':<28}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'req/s':>8}")
+            for path in ("/", "/api/overview", "/machines/press-1?by=day"):
+                p50, p95, p99, _n, rps = wrk(base, path, cookie, script)
+                print(
+                    f"  {path:<28}{p50 / 1000:>8.0f}{p95 / 1000:>8.0f}{p99 / 1000:>8.0f}{rps:>8.1f}"
+                )
+            operator = login(base, "olga")
+            csrf = operator.get("/api/me").json()["csrf"]
+            times = []
+            now = dt.datetime.now(dt.UTC)
+            for k in range(200):
+                start = now - dt.timedelta(minutes=600 - 2 * k)
+                body = {
+                    "start": start.isoformat(),
+                    "end": (start + dt.timedelta(minutes=1)).isoformat(),
+                    "reason": "jam",
+                }
+                t0 = time.perf_counter()
+                r = operator.post(
+                    "/api/machines/press-1/reasons", json=body, headers={"X-CSRF-Token": csrf}
+                )
+                assert r.status_code == 201, r.text
+                times.append(time.perf_counter() - t0)
+            q = statistics.quantiles(times, n=100)
+            print(
+                f"  operator reason tap (POST), 200 taps: p50 {q[49] * 1000:.0f} ms, p95 {q[94] * 1000:.0f} ms"
+            )
+        finally:
+            server.terminate()
+            server.wait(20)
+
+
+if __name__ == "__main__":
+    main()
