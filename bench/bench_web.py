@@ -65,7 +65,7 @@ def login(base: str, user: str) -> httpx.Client:
     token = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert token
     r = client.post("/login", data={"username": user, "password": PASSWORD, "csrf": token.group(1)})
-    assert r.status_code == 200, r.status_code
+    assert r.status_code == 303, r.status_code  # logged in: sent on to the page
     return client
 
 

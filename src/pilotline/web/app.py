@@ -28,8 +28,9 @@ from pilotline.plant import Plant, load_plant
 from pilotline.report import render_shift_report
 from pilotline.store import EmbeddedStore
 from pilotline.web import operate
+from pilotline.web.cache import Cache
 from pilotline.web.machine import GRAINS, machine_page, period
-from pilotline.web.overview import overview
+from pilotline.web.overview import for_user, overview
 from pilotline.web.users import Role, User, Users
 
 HERE = Path(__file__).parent
@@ -133,6 +134,14 @@ def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False)
         return Depends(dependency)
 
     any_user = need("operator")
+    overviews = Cache(ttl_s=5.0)
+    machine_pages = Cache(ttl_s=30.0)
+
+    def live_overview(user: User) -> dict[str, Any]:
+        """Computed for every machine at most every 5 s, then cut to the user's lines."""
+        full = overviews.get("all", lambda: overview(store, plant(), None, dt.datetime.now(dt.UTC)))
+        return for_user(full, user, dt.datetime.now(dt.UTC))
+
     manager_user = need("manager")
 
     @app.exception_handler(Problem)
@@ -204,7 +213,7 @@ def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def overview_page(request: Request, user: User = any_user) -> Response:
-        data = overview(store, plant(), user, dt.datetime.now(dt.UTC))
+        data = live_overview(user)
         return templates.TemplateResponse(
             request, "overview.html", {"data": data, "user": user, "csrf": csrf_token(request)}
         )
@@ -290,7 +299,10 @@ def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False)
             a, b = period(p, start, end)
         except ValueError as exc:
             raise Problem(422, "Bad period", str(exc)) from None
-        data = machine_page(store, p, machine, start=a, end=b, grain=by)
+        data = machine_pages.get(
+            (machine, start, end, by),
+            lambda: machine_page(store, p, machine, start=a, end=b, grain=by),
+        )
         context = {
             "user": user,
             "csrf": csrf_token(request),
@@ -426,7 +438,7 @@ def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False)
     @app.get("/api/overview", tags=["plant"])
     def api_overview(user: User = any_user) -> dict[str, Any]:
         """One tile per machine the user may see: state, since when, last stop reason, OEE this shift."""
-        return overview(store, plant(), user, dt.datetime.now(dt.UTC))
+        return live_overview(user)
 
     return app
 

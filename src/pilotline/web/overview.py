@@ -12,8 +12,25 @@ from pilotline.store import EmbeddedStore
 from pilotline.web.users import User
 
 
-def overview(store: EmbeddedStore, plant: Plant, user: User, now: dt.datetime) -> dict[str, Any]:
-    visible = [(line, m) for line, m in plant.machines if user.sees_line(line.name)]
+def for_user(full: dict[str, Any], user: User, now: dt.datetime) -> dict[str, Any]:
+    """The overview of every machine, cut down to the user's lines, durations as of ``now``."""
+    lines = []
+    for line in full["lines"]:
+        if not user.sees_line(line["line"]):
+            continue
+        machines = []
+        for m in line["machines"]:
+            since = dt.datetime.fromisoformat(m["since"]) if m["since"] else None
+            machines.append({**m, "for_s": (now - since).total_seconds() if since else None})
+        lines.append({**line, "machines": machines})
+    return {**full, "now": now.isoformat(), "lines": lines}
+
+
+def overview(
+    store: EmbeddedStore, plant: Plant, user: User | None, now: dt.datetime
+) -> dict[str, Any]:
+    """Tiles for the user's machines (every machine when ``user`` is None)."""
+    visible = [(line, m) for line, m in plant.machines if user is None or user.sees_line(line.name)]
     ids = [m.id for _, m in visible]
     naive_now = now.astimezone(dt.UTC).replace(tzinfo=None)
     with store.session() as s:

@@ -1,0 +1,55 @@
+"""A small cache for dashboard data: fresh enough for people, cheap under load.
+
+Each key's value is recomputed at most every ``ttl_s`` seconds, in the background, while callers
+keep getting the previous value (stale-while-revalidate); only the very first call for a key
+waits. Twenty people watching the overview cost one computation every few seconds, not twenty.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Any
+
+
+class Cache:
+    def __init__(self, ttl_s: float, *, max_keys: int = 256) -> None:
+        self.ttl_s = ttl_s
+        self.max_keys = max_keys
+        self._values: dict[Hashable, tuple[float, Any]] = {}
+        self._refreshing: set[Hashable] = set()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            hit = self._values.get(key)
+            stale = hit is None or time.monotonic() - hit[0] > self.ttl_s
+            start = hit is not None and stale and key not in self._refreshing
+            if start:
+                self._refreshing.add(key)
+        if hit is None:
+            value = compute()
+            self._put(key, value)
+            return value
+        if start:
+            threading.Thread(target=self._refresh, args=(key, compute), daemon=True).start()
+        return hit[1]
+
+    def _refresh(self, key: Hashable, compute: Callable[[], Any]) -> None:
+        try:
+            self._put(key, compute())
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)
+
+    def _put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            if len(self._values) >= self.max_keys and key not in self._values:
+                oldest = min(self._values, key=lambda k: self._values[k][0])
+                del self._values[oldest]
+            self._values[key] = (time.monotonic(), value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
