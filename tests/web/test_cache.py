@@ -37,3 +37,23 @@ def test_bounded_number_of_keys() -> None:
     for k in range(10):
         cache.get(k, lambda k=k: k)
     assert len(cache._values) == 3
+
+
+def test_the_first_value_is_computed_once_for_many_waiting_callers() -> None:
+    cache = Cache(ttl_s=60)
+    calls: list[int] = []
+
+    def slow() -> str:
+        calls.append(1)
+        time.sleep(0.2)
+        return "value"
+
+    results: list[str] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(cache.get("k", slow))) for _ in range(20)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == ["value"] * 20 and len(calls) == 1

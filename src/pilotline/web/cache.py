@@ -1,8 +1,8 @@
 """A small cache for dashboard data: fresh enough for people, cheap under load.
 
 Each key's value is recomputed at most every ``ttl_s`` seconds, in the background, while callers
-keep getting the previous value (stale-while-revalidate); only the very first call for a key
-waits. Twenty people watching the overview cost one computation every few seconds, not twenty.
+keep getting the previous value (stale-while-revalidate); only the first callers for a key
+wait, for one computation between them. Twenty people watching the overview cost one computation every few seconds, not twenty.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ class Cache:
         self.max_keys = max_keys
         self._values: dict[Hashable, tuple[float, Any]] = {}
         self._refreshing: set[Hashable] = set()
+        self._firsts: dict[Hashable, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
@@ -29,12 +30,21 @@ class Cache:
             if start:
                 self._refreshing.add(key)
         if hit is None:
-            value = compute()
-            self._put(key, value)
-            return value
+            with self._first(key):  # one computation, however many callers are waiting for it
+                with self._lock:
+                    hit = self._values.get(key)
+                if hit is None:
+                    value = compute()
+                    self._put(key, value)
+                    return value
+                return hit[1]
         if start:
             threading.Thread(target=self._refresh, args=(key, compute), daemon=True).start()
         return hit[1]
+
+    def _first(self, key: Hashable) -> threading.Lock:
+        with self._lock:
+            return self._firsts.setdefault(key, threading.Lock())
 
     def _refresh(self, key: Hashable, compute: Callable[[], Any]) -> None:
         try:
@@ -48,6 +58,7 @@ class Cache:
             if len(self._values) >= self.max_keys and key not in self._values:
                 oldest = min(self._values, key=lambda k: self._values[k][0])
                 del self._values[oldest]
+                self._firsts.pop(oldest, None)
             self._values[key] = (time.monotonic(), value)
 
     def clear(self) -> None:
