@@ -1,4 +1,4 @@
-"""The web app and REST API (FastAPI): plant overview now; machine, operator and data pages next."""
+"""The web app and REST API (FastAPI): overview, machine, operator and shift-report pages."""
 
 from pilotline.web.app import create_app
 from pilotline.web.users import ROLES, User, Users
