@@ -34,6 +34,7 @@ from pilotline.connect.opcua.config import OpcuaSource
 from pilotline.connect.tags import STATE_WORDS, Tag
 from pilotline.errors import InputError
 from pilotline.plant import Plant
+from pilotline.plant.model import validation_lines
 
 SourceConfig = Annotated[MqttSource | OpcuaSource | ModbusSource, Field(discriminator="kind")]
 
@@ -110,13 +111,6 @@ class CollectConfig(BaseModel):
             )
 
 
-def _where(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
 def parse_collect_config(text: str, *, source: str = "collect.toml") -> CollectConfig:
     try:
         raw = tomllib.loads(text)
@@ -129,9 +123,8 @@ def parse_collect_config(text: str, *, source: str = "collect.toml") -> CollectC
     try:
         return CollectConfig.model_validate(raw)
     except ValidationError as exc:
-        lines = [f"  - {_where(e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise InputError(
-            f"{source} is not a valid collector configuration:\n" + "\n".join(lines)
+            f"{source} is not a valid collector configuration:\n{validation_lines(exc)}"
         ) from None
 
 

@@ -223,6 +223,11 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+def validation_lines(exc: ValidationError) -> str:
+    """A pydantic error as one line per problem, each naming the field (``lines[0].machines``)."""
+    return "\n".join(f"  - {_where(e['loc'])}: {e['msg']}" for e in exc.errors())
+
+
 def parse_plant(text: str, *, source: str = "plant.toml") -> Plant:
     try:
         raw = tomllib.loads(text)
@@ -231,9 +236,8 @@ def parse_plant(text: str, *, source: str = "plant.toml") -> Plant:
     try:
         return Plant.model_validate(raw)
     except ValidationError as exc:
-        lines = [f"  - {_where(e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise PlantModelError(
-            f"{source} is not a valid plant model:\n" + "\n".join(lines)
+            f"{source} is not a valid plant model:\n{validation_lines(exc)}"
         ) from None
 
 

@@ -293,12 +293,8 @@ def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False)
     ) -> Response:
         p = plant()
         line, label = operate.machine_of(p, user, machine)
-        if by not in GRAINS:
-            raise Problem(422, "Bad grouping", f"by must be one of {', '.join(GRAINS)}")
-        try:
-            a, b = period(p, start, end)
-        except ValueError as exc:
-            raise Problem(422, "Bad period", str(exc)) from None
+        _check_grain(by)
+        a, b = _period(p, start, end)
         data = machine_pages.get(
             (machine, start, end, by),
             lambda: machine_page(store, p, machine, start=a, end=b, grain=by),
@@ -323,10 +319,7 @@ def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False)
     ) -> Response:
         """The printable shift report, the same as `pilotline report shift`."""
         p = plant()
-        try:
-            a, b = period(p, start, end)
-        except ValueError as exc:
-            raise Problem(422, "Bad period", str(exc)) from None
+        a, b = _period(p, start, end)
         return HTMLResponse(render_shift_report(Measure(store, p), start=a, end=b))
 
     @app.get("/api/machines/{machine}/oee", tags=["plant"])
@@ -340,12 +333,8 @@ def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False)
         """OEE, its factors and the ISO 22400 KPIs by shift, day or week (dates are local, inclusive)."""
         p = plant()
         operate.machine_of(p, user, machine)
-        if by not in GRAINS:
-            raise Problem(422, "Bad grouping", f"by must be one of {', '.join(GRAINS)}")
-        try:
-            a, b = period(p, start, end)
-        except ValueError as exc:
-            raise Problem(422, "Bad period", str(exc)) from None
+        _check_grain(by)
+        a, b = _period(p, start, end)
         rows = Measure(store, p).oee(start=a, end=b, by=f"machine,{by}", machines=[machine])
         return [
             {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in r.items()}
@@ -452,6 +441,18 @@ class ReasonIn(BaseModel):
 class ScrapIn(BaseModel):
     count: int = Field(ge=1, le=100_000)
     reason: str = Field(min_length=1, max_length=100)
+
+
+def _period(plant: Plant, start: str | None, end: str | None) -> tuple[dt.datetime, dt.datetime]:
+    try:
+        return period(plant, start, end)
+    except ValueError as exc:
+        raise Problem(422, "Bad period", str(exc)) from None
+
+
+def _check_grain(by: str) -> None:
+    if by not in GRAINS:
+        raise Problem(422, "Bad grouping", f"by must be one of {', '.join(GRAINS)}")
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
