@@ -26,10 +26,35 @@ def for_user(full: dict[str, Any], user: User, now: dt.datetime) -> dict[str, An
     return {**full, "now": now.isoformat(), "lines": lines}
 
 
+def shift_oee(
+    store: EmbeddedStore, plant: Plant, machines: list[str], now: dt.datetime
+) -> dict[str, dict[str, Any]]:
+    """Machine → the KPI row of the shift it is in now (the costly part of the overview)."""
+    shifts: dict[str, dict[str, Any]] = {}
+    if machines:
+        rows = Measure(store, plant).oee(
+            start=now - dt.timedelta(days=1),
+            end=now,
+            by="machine,shift",
+            machines=machines,
+            now=now,
+        )
+        for row in rows:
+            if row["period_start"] <= now < row["period_end"]:
+                shifts[row["machine"]] = row
+    return shifts
+
+
 def overview(
-    store: EmbeddedStore, plant: Plant, user: User | None, now: dt.datetime
+    store: EmbeddedStore,
+    plant: Plant,
+    user: User | None,
+    now: dt.datetime,
+    *,
+    shifts: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Tiles for the user's machines (every machine when ``user`` is None)."""
+    """Tiles for the user's machines (every machine when ``user`` is None); ``shifts`` from
+    :func:`shift_oee` when it was computed already."""
     visible = [(line, m) for line, m in plant.machines if user is None or user.sees_line(line.name)]
     ids = [m.id for _, m in visible]
     naive_now = now.astimezone(dt.UTC).replace(tzinfo=None)
@@ -53,14 +78,8 @@ def overview(
                 [ids, naive_now],
             ).to_pylist()
         }
-    shifts: dict[str, dict[str, Any]] = {}
-    if ids:
-        rows = Measure(store, plant).oee(
-            start=now - dt.timedelta(days=1), end=now, by="machine,shift", machines=ids, now=now
-        )
-        for row in rows:
-            if row["period_start"] <= now < row["period_end"]:
-                shifts[row["machine"]] = row
+    if shifts is None:
+        shifts = shift_oee(store, plant, ids, now)
     lines: list[dict[str, Any]] = []
     for line, machine in visible:
         if not lines or lines[-1]["line"] != line.name:
