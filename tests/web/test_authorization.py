@@ -10,7 +10,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from pilotline.web import create_app
-from tests.web.test_operate import home, login  # noqa: F401  (the fixture)
+from tests.web.conftest import api_login
 
 PUBLIC = {
     "/login",
@@ -50,8 +50,8 @@ def call(
     )
 
 
-def test_every_route_is_covered_here(home: Path) -> None:  # noqa: F811
-    found = set(routes(create_app(home)))
+def test_every_route_is_covered_here(clock_home: Path) -> None:
+    found = set(routes(create_app(clock_home)))
     assert ("GET", "/api/overview") in found and (
         "POST",
         "/api/machines/{machine}/reasons",
@@ -59,8 +59,8 @@ def test_every_route_is_covered_here(home: Path) -> None:  # noqa: F811
     assert len(found) >= 12
 
 
-def test_anonymous_gets_401_or_the_login_page(home: Path) -> None:  # noqa: F811
-    app = create_app(home)
+def test_anonymous_gets_401_or_the_login_page(clock_home: Path) -> None:
+    app = create_app(clock_home)
     with TestClient(app) as client:
         for method, path in routes(app):
             r = call(client, method, path)
@@ -88,10 +88,10 @@ def test_anonymous_gets_401_or_the_login_page(home: Path) -> None:  # noqa: F811
         ("GET", "/api/machines/{machine}/oee"),
     ],
 )
-def test_an_operator_cannot_touch_another_line(home: Path, method: str, path: str) -> None:  # noqa: F811
-    app = create_app(home)
+def test_an_operator_cannot_touch_another_line(clock_home: Path, method: str, path: str) -> None:
+    app = create_app(clock_home)
     with TestClient(app) as client:
-        token = login(client, "olga")
+        token = api_login(client, "olga")
         r = call(
             client,
             method,

@@ -2,61 +2,32 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from pilotline.connect.net import free_port, wait_port
-from tests.web.conftest import PASSWORD
-
-PILOTLINE = str(Path(sys.executable).parent / "pilotline")
-ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from tests.web.conftest import ARTIFACTS, chromium, log_in, serving
 
 
 @pytest.fixture(scope="module")
 def server(home: Path) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [PILOTLINE, "--home", str(home), "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_port(port, timeout=30)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(20)
+    with serving(home) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def test_manager_logs_in_and_sees_live_tiles(server: str, browser: Browser) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(server + "/")
     assert page.url.startswith(server + "/login")
-    page.fill("input[name=username]", "mia")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, "mia")
     page.wait_for_selector(".tile")
     assert page.locator(".tile").count() == 6
     assert page.locator("h2").all_inner_texts() == ["Line 1", "Line 2"]
@@ -80,9 +51,7 @@ def test_wrong_password_is_said_plainly(server: str, browser: Browser) -> None:
 def test_operator_on_a_tablet_sees_only_their_line(server: str, browser: Browser) -> None:
     page = browser.new_page(viewport={"width": 800, "height": 1280}, has_touch=True)
     page.goto(server + "/login")
-    page.fill("input[name=username]", "olga")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, "olga")
     page.wait_for_selector(".tile")
     assert page.locator("h2").all_inner_texts() == ["Line 2"]
     box = page.locator("header button").bounding_box()

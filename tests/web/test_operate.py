@@ -3,91 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
-import subprocess
-import sys
 from pathlib import Path
 
-import pyarrow as pa
-import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import sync_playwright
 
-from pilotline.connect.net import free_port, wait_port
-from pilotline.ingest import import_table
-from pilotline.plant import parse_plant
 from pilotline.store import EmbeddedStore
-from pilotline.web import Users, create_app
-from tests.web.conftest import PASSWORD
-from tests.web.test_browser import ARTIFACTS, CHROMIUM_FLAGS
-
-PLANT = """
-[site]
-name = "Round the clock"
-timezone = "UTC"
-
-[[calendars]]
-name = "always"
-  [[calendars.shifts]]
-  name = "Day"
-  start = "00:00"
-  end = "00:00"
-  days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-[[lines]]
-name = "Line A"
-calendar = "always"
-  [[lines.machines]]
-  id = "m1"
-  name = "Press <b>one</b>"
-  ideal_cycle_s = 2.0
-
-[[lines]]
-name = "Line B"
-calendar = "always"
-  [[lines.machines]]
-  id = "m2"
-  ideal_cycle_s = 2.0
-"""
-
-NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
-STOP = (NOW - dt.timedelta(minutes=40), NOW - dt.timedelta(minutes=25))
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """m1 ran, stopped for 15 minutes without a reason, and runs again."""
-    (tmp_path / "plant.toml").write_text(PLANT)
-    plant = parse_plant(PLANT)
-    store = EmbeddedStore(tmp_path)
-    states = pa.table(
-        {
-            "machine": ["m1", "m1", "m1", "m2"],
-            "ts": pa.array(
-                [NOW - dt.timedelta(hours=3), *STOP, NOW - dt.timedelta(hours=3)],
-                pa.timestamp("us", "UTC"),
-            ),
-            "state": ["running", "stopped", "running", "running"],
-        }
-    )
-    import_table(store, plant, states, kind="states", source="test")
-    users = Users(store)
-    users.add("olga", PASSWORD, role="operator", lines=["Line A"])
-    users.add("mia", PASSWORD, role="manager")
-    return tmp_path
-
-
-def login(client: TestClient, user: str) -> str:
-    page = client.get("/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert token
-    r = client.post(
-        "/login",
-        data={"username": user, "password": PASSWORD, "csrf": token.group(1)},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303
-    return str(client.get("/api/me").json()["csrf"])
+from pilotline.web import create_app
+from tests.web.conftest import ARTIFACTS, NOW, api_login, chromium, log_in, serving
 
 
 def pareto(client: TestClient) -> dict[str, float]:
@@ -102,11 +24,14 @@ def pareto(client: TestClient) -> dict[str, float]:
     return {r["reason"] or r["category"]: round(r["lost_s"]) for r in rows}
 
 
-def test_an_operator_tap_changes_the_managers_pareto(home: Path) -> None:
-    with TestClient(create_app(home)) as manager, TestClient(create_app(home)) as operator:
-        login(manager, "mia")
+def test_an_operator_tap_changes_the_managers_pareto(clock_home: Path) -> None:
+    with (
+        TestClient(create_app(clock_home)) as manager,
+        TestClient(create_app(clock_home)) as operator,
+    ):
+        api_login(manager, "mia")
         assert pareto(manager) == {"(no reason)": 900}
-        token = login(operator, "olga")
+        token = api_login(operator, "olga")
         stops = operator.get("/api/machines/m1/stops").json()
         assert stops[0]["category"] == "unexplained" and round(stops[0]["minutes"]) == 15
         body = {"start": stops[0]["start"], "end": stops[0]["end"], "reason": "tool failure"}
@@ -137,7 +62,7 @@ def test_an_operator_tap_changes_the_managers_pareto(home: Path) -> None:
             headers={"X-CSRF-Token": token},
         )
         assert r.status_code == 201, r.text
-    with EmbeddedStore(home).session() as s:
+    with EmbeddedStore(clock_home).session() as s:
         assert s.arrow("SELECT reject, reject_reason FROM counts").to_pylist() == [
             {"reject": 3, "reject_reason": "scrap"}
         ]
@@ -146,50 +71,27 @@ def test_an_operator_tap_changes_the_managers_pareto(home: Path) -> None:
         ]
 
 
-def test_operator_taps_the_reason_on_a_tablet(home: Path) -> None:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "pilotline"),
-            "--home",
-            str(home),
-            "serve",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_port(port, timeout=30)
-        base = f"http://127.0.0.1:{port}"
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
-            page = browser.new_page(viewport={"width": 800, "height": 1280}, has_touch=True)
-            page.goto(base + "/login?next=/operate")
-            page.fill("input[name=username]", "olga")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            assert page.locator(".big-button").all_inner_texts() == ["Press <b>one</b>\nLine A"]
-            page.click(".big-button")
-            assert "Why did it stop" in page.locator("h2").first.inner_text()
-            button = page.locator("button.reason", has_text="tool failure")
-            box = button.bounding_box()
-            assert box is not None and box["height"] >= 64  # a gloved finger finds it
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "operate-portrait.png"), full_page=True)
-            button.tap()
-            assert page.locator(".done").inner_text() == "Recorded: tool failure"
-            assert page.locator("h2").first.inner_text() == "No stop is waiting for a reason."
-            page.set_viewport_size({"width": 1280, "height": 800})  # landscape works too
-            page.screenshot(path=str(ARTIFACTS / "operate-landscape.png"), full_page=True)
-            page.goto(base + "/operate/m2")
-            assert "Line B" in page.content() and "Not allowed" in page.content()
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(20)
-    with EmbeddedStore(home).session() as s:
+def test_operator_taps_the_reason_on_a_tablet(clock_home: Path) -> None:
+    with serving(clock_home) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 800, "height": 1280}, has_touch=True)
+        page.goto(base + "/login?next=/operate")
+        log_in(page, "olga")
+        assert page.locator(".big-button").all_inner_texts() == ["Press <b>one</b>\nLine A"]
+        page.click(".big-button")
+        assert "Why did it stop" in page.locator("h2").first.inner_text()
+        button = page.locator("button.reason", has_text="tool failure")
+        box = button.bounding_box()
+        assert box is not None and box["height"] >= 64  # a gloved finger finds it
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "operate-portrait.png"), full_page=True)
+        button.tap()
+        assert page.locator(".done").inner_text() == "Recorded: tool failure"
+        assert page.locator("h2").first.inner_text() == "No stop is waiting for a reason."
+        page.set_viewport_size({"width": 1280, "height": 800})  # landscape works too
+        page.screenshot(path=str(ARTIFACTS / "operate-landscape.png"), full_page=True)
+        page.goto(base + "/operate/m2")
+        assert "Line B" in page.content() and "Not allowed" in page.content()
+    with EmbeddedStore(clock_home).session() as s:
         assert s.arrow("SELECT reason FROM operator_reasons").to_pylist() == [
             {"reason": "tool failure"}
         ]
@@ -198,44 +100,21 @@ def test_operator_taps_the_reason_on_a_tablet(home: Path) -> None:
 AXE = Path(__file__).parents[1] / "connect" / "peers" / "node_modules" / "axe-core" / "axe.min.js"
 
 
-def test_no_critical_accessibility_violations(home: Path) -> None:
+def test_no_critical_accessibility_violations(clock_home: Path) -> None:
     assert AXE.exists(), (
         "axe-core is not installed: ./run.sh test installs it (npm ci in tests/connect/peers)"
     )
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "pilotline"),
-            "--home",
-            str(home),
-            "serve",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     found: dict[str, list[str]] = {}
-    try:
-        wait_port(port, timeout=30)
-        base = f"http://127.0.0.1:{port}"
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
-            for user, pages in (("mia", ["/", "/operate"]), ("olga", ["/operate/m1"])):
-                page = browser.new_page()
-                page.goto(base + "/login")
-                found[f"{user} /login"] = _axe(page)
-                page.fill("input[name=username]", user)
-                page.fill("input[name=password]", PASSWORD)
-                page.click("button[type=submit]")
-                for path in pages:
-                    page.goto(base + path)
-                    found[f"{user} {path}"] = _axe(page)
-                page.close()
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(20)
+    with serving(clock_home) as base, chromium() as browser:
+        for user, pages in (("mia", ["/", "/operate"]), ("olga", ["/operate/m1"])):
+            page = browser.new_page()
+            page.goto(base + "/login")
+            found[f"{user} /login"] = _axe(page)
+            log_in(page, user)
+            for path in pages:
+                page.goto(base + path)
+                found[f"{user} {path}"] = _axe(page)
+            page.close()
     assert len(found) == 5
     assert {k: v for k, v in found.items() if v} == {}
 

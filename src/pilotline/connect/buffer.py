@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,9 +158,3 @@ class Buffer:
     def _get(self, key: str) -> Any:
         row = self._con().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
-
-
-def wait_for_space(buffer: Buffer, *, seconds: float) -> None:
-    """Prune forwarded samples and wait a little; used when the buffer is full."""
-    buffer.prune(force=True)
-    time.sleep(seconds)

@@ -53,7 +53,6 @@ class StoreStatus:
     state: str = "waiting"
     detail: str = ""
     forwarded: int = 0
-    backlog: int = 0
 
 
 class Collector:

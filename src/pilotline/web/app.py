@@ -60,10 +60,15 @@ class Throttle:
         self.failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
 
     def blocked(self, key: tuple[str, str]) -> float:
-        q = self.failures[key]
+        q = self.failures.get(key)
+        if not q:
+            return 0.0
         now = time.monotonic()
         while q and now - q[0] > LOGIN_WINDOW_S:
             q.popleft()
+        if not q:  # forget keys with nothing left, so made-up user names cannot pile up
+            del self.failures[key]
+            return 0.0
         return LOGIN_WINDOW_S - (now - q[0]) if len(q) >= LOGIN_LIMIT else 0.0
 
     def failed(self, key: tuple[str, str]) -> None:

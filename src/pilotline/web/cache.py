@@ -60,7 +60,3 @@ class Cache:
                 del self._values[oldest]
                 self._firsts.pop(oldest, None)
             self._values[key] = (time.monotonic(), value)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
