@@ -39,6 +39,12 @@ SETTINGS: tuple[Setting, ...] = (
         "30",
         "Seconds to wait for another Pilotline process (a server, an import) to release the store.",
     ),
+    Setting(
+        "max_upload_mb",
+        "PILOTLINE_MAX_UPLOAD_MB",
+        "64",
+        "Largest file the web app's data page accepts, in MB (bigger files: 'pilotline import').",
+    ),
 )
 
 
@@ -46,6 +52,7 @@ SETTINGS: tuple[Setting, ...] = (
 class Settings:
     home: Path
     lock_timeout_s: float = 30.0
+    max_upload_mb: float = 64.0
 
     @classmethod
     def from_env(cls, *, home: str | os.PathLike[str] | None = None) -> Settings:
@@ -58,4 +65,13 @@ class Settings:
             raise SettingsError(
                 f"PILOTLINE_LOCK_TIMEOUT={raw!r} is not a number of seconds (e.g. 30)"
             ) from None
-        return cls(home=Path(chosen).expanduser(), lock_timeout_s=timeout)
+        raw = os.environ.get("PILOTLINE_MAX_UPLOAD_MB", "64")
+        try:
+            upload = float(raw)
+            if upload <= 0:
+                raise ValueError
+        except ValueError:
+            raise SettingsError(
+                f"PILOTLINE_MAX_UPLOAD_MB={raw!r} is not a positive number of megabytes (e.g. 64)"
+            ) from None
+        return cls(home=Path(chosen).expanduser(), lock_timeout_s=timeout, max_upload_mb=upload)

@@ -109,6 +109,7 @@ def clock_home(tmp_path: Path) -> Path:
     users = Users(store)
     users.add("olga", PASSWORD, role="operator", lines=["Line A"])
     users.add("mia", PASSWORD, role="manager")
+    users.add("boss", PASSWORD, role="admin")
     return tmp_path
 
 

@@ -100,4 +100,42 @@ def test_an_operator_cannot_touch_another_line(clock_home: Path, method: str, pa
             headers={"X-CSRF-Token": token},
         )
         assert r.status_code == 403, (method, path, r.status_code, r.text)
-        assert "Line B" in r.json()["detail"]
+        if path.startswith("/api/") or method != "GET":
+            assert "Line B" in r.json()["detail"]
+        else:  # a person opening a page gets a page saying why
+            assert r.headers["content-type"].startswith("text/html") and "Line B" in r.text
+
+
+@pytest.mark.parametrize(
+    "method,path,role",
+    [
+        ("GET", "/data", "manager"),
+        ("GET", "/api/imports", "manager"),
+        ("POST", "/api/imports?filename=x.csv", "manager"),
+        ("GET", "/api/collectors", "manager"),
+        ("GET", "/report/shift", "manager"),
+        ("GET", "/settings", "admin"),
+        ("POST", "/settings", "admin"),
+        ("GET", "/api/plant", "admin"),
+        ("PUT", "/api/plant", "admin"),
+        ("GET", "/users", "admin"),
+        ("POST", "/users", "admin"),
+        ("GET", "/api/users", "admin"),
+        ("POST", "/api/users", "admin"),
+        ("PATCH", "/api/users/olga", "admin"),
+        ("DELETE", "/api/users/olga", "admin"),
+        ("GET", "/api/tokens", "admin"),
+        ("POST", "/api/tokens", "admin"),
+        ("DELETE", "/api/tokens/0123456789ab", "admin"),
+        ("POST", "/users/olga/delete", "admin"),
+        ("POST", "/tokens/0123456789ab/revoke", "admin"),
+    ],
+)
+def test_a_lower_role_gets_403(clock_home: Path, method: str, path: str, role: str) -> None:
+    app = create_app(clock_home)
+    for who in ("olga", "mia") if role == "admin" else ("olga",):
+        with TestClient(app) as client:
+            token = api_login(client, who)
+            r = client.request(method, path, json=BODY, headers={"X-CSRF-Token": token})
+            assert r.status_code == 403, (who, method, path, r.status_code, r.text)
+            assert f"needs the {role} role" in r.text

@@ -59,3 +59,44 @@ def test_operator_on_a_tablet_sees_only_their_line(server: str, browser: Browser
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "overview-operator-portrait.png"), full_page=True)
     page.close()
+
+
+def test_manager_uploads_a_file_and_sees_what_was_stored(
+    server: str, browser: Browser, tmp_path: Path
+) -> None:
+    csv = tmp_path / "press-2 states.csv"
+    csv.write_text(
+        "machine,ts,state,reason\n"
+        "press-2,2026-01-05T06:00:00Z,running,\n"
+        "press-2,2026-01-05T07:00:00Z,stopped,tool\n"
+    )
+    bad = tmp_path / "broken.csv"
+    bad.write_text("machine,ts,state\npress-2,yesterday,running\n")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server + "/data")
+    log_in(page, "mia")
+    page.wait_for_selector("#upload-form")
+    page.set_input_files("#file", str(csv))
+    page.click("#upload-form button")
+    page.wait_for_selector("#upload-status.ok >> text=new")
+    assert "press-2 states.csv: 2 states row(s), 2 new" in page.inner_text("#upload-status")
+    page.set_input_files("#file", str(bad))
+    page.click("#upload-form button")
+    page.wait_for_selector("#upload-status.bad")
+    assert "Nothing was imported" in page.inner_text("#upload-status")
+    assert "broken.csv, row 2, column 'ts'" in page.inner_text("#upload-problems")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "data-upload-problems.png"), full_page=True)
+    page.close()
+
+
+def test_an_operator_cannot_open_the_settings(server: str, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 800, "height": 1280}, has_touch=True)
+    page.goto(server + "/login")
+    log_in(page, "olga")
+    page.wait_for_selector(".tile")
+    assert page.locator("header nav a", has_text="Plant model").count() == 0
+    answer = page.goto(server + "/settings")
+    assert answer is not None and answer.status == 403
+    assert "needs the admin role" in page.inner_text("main")
+    page.close()

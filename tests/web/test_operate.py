@@ -106,7 +106,11 @@ def test_no_critical_accessibility_violations(clock_home: Path) -> None:
     )
     found: dict[str, list[str]] = {}
     with serving(clock_home) as base, chromium() as browser:
-        for user, pages in (("mia", ["/", "/operate"]), ("olga", ["/operate/m1"])):
+        for user, pages in (
+            ("mia", ["/", "/operate", "/data"]),
+            ("olga", ["/operate/m1", "/settings"]),
+            ("boss", ["/settings", "/users"]),
+        ):
             page = browser.new_page()
             page.goto(base + "/login")
             found[f"{user} /login"] = _axe(page)
@@ -115,7 +119,7 @@ def test_no_critical_accessibility_violations(clock_home: Path) -> None:
                 page.goto(base + path)
                 found[f"{user} {path}"] = _axe(page)
             page.close()
-    assert len(found) == 5
+    assert len(found) == 10
     assert {k: v for k, v in found.items() if v} == {}
 
 

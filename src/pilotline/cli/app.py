@@ -489,7 +489,12 @@ def _serve(h: Home, *, host: str, port: int, https: bool) -> None:
 
     h.plant()  # a clear message now rather than on the first page
     password = Users(h.store).create_first_admin()
-    web = create_app(h.path, lock_timeout_s=h.settings.lock_timeout_s, https=https)
+    web = create_app(
+        h.path,
+        lock_timeout_s=h.settings.lock_timeout_s,
+        https=https,
+        max_upload_mb=h.settings.max_upload_mb,
+    )
     out.print(f"Pilotline at http://{host}:{port}/  (Ctrl-C stops it)")
     if password:
         out.print(

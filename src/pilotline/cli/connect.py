@@ -108,7 +108,9 @@ def collect(
     cfg = load_collect_config(config)
     cfg.check_plant(h.plant(), source=str(config))
     path = buffer or Path(cfg.buffer.path or h.path / "buffer.sqlite")
-    collector = Collector(cfg, h.store, path)
+    collector = Collector(
+        cfg, h.store, path, status_path=h.path / "status" / f"collector-{config.stem}.json"
+    )
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import json
 import logging
 import multiprocessing
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,8 +58,16 @@ class StoreStatus:
 
 
 class Collector:
-    def __init__(self, config: CollectConfig, store: EmbeddedStore, buffer_path: Path) -> None:
+    def __init__(
+        self,
+        config: CollectConfig,
+        store: EmbeddedStore,
+        buffer_path: Path,
+        *,
+        status_path: Path | None = None,
+    ) -> None:
         self.config = config
+        self.status_path = status_path
         self.store = store
         self.buffer = Buffer(
             buffer_path,
@@ -93,6 +103,7 @@ class Collector:
         try:
             while not stop.is_set():
                 self.buffer.beat()
+                self.write_status()
                 if on_tick:
                     on_tick()
                 with contextlib.suppress(TimeoutError):
@@ -108,6 +119,44 @@ class Collector:
             finish.set()
             await forwarding  # a last pass takes everything buffered into the store
             self.buffer.close()
+            self.write_status()
+
+    def write_status(self) -> None:
+        """Write what the status line shows to ``status_path`` (JSON, replaced atomically) for
+        the web app's data page; it judges a collector gone when the file stops being renewed."""
+        if self.status_path is None:
+            return
+        data = {
+            "pid": os.getpid(),
+            "updated_us": now_us(),
+            "heartbeat_s": HEARTBEAT_S,
+            "store": {
+                "state": self.store_status.state,
+                "detail": self.store_status.detail,
+                "forwarded": self.store_status.forwarded,
+            },
+            "sources": [
+                {
+                    "name": st.name,
+                    "endpoint": st.endpoint,
+                    "state": st.state,
+                    "detail": st.detail,
+                    "since_us": st.since_us,
+                    "received": st.received,
+                    "stored": st.stored,
+                    "duplicates": st.duplicates,
+                    "problems": st.problem_total(),
+                }
+                for st in self.statuses
+            ],
+        }
+        try:
+            self.status_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.status_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data))
+            tmp.replace(self.status_path)
+        except OSError as exc:  # the status file is a convenience: never stop collecting for it
+            log.warning("cannot write the status file %s: %s", self.status_path, exc)
 
     async def _supervise(self, source: Source, stop: asyncio.Event) -> None:
         status = source.intake.status

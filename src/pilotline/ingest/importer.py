@@ -534,8 +534,12 @@ def import_file(
     *,
     options: ImportOptions | None = None,
     progress: Progress | None = None,
+    name: str | None = None,
 ) -> ImportSummary:
-    """Validate a CSV, Excel or Parquet file completely, then store it in one transaction."""
+    """Validate a CSV, Excel or Parquet file completely, then store it in one transaction.
+
+    ``name`` is what messages and the import record call the file (default: its path), e.g.
+    the name of an uploaded file rather than where it was spooled."""
     options = options or ImportOptions()
     headers = read_headers(path)
     return _run(
@@ -543,7 +547,7 @@ def import_file(
         plant,
         read_batches(path, progress=progress),
         headers,
-        str(path),
+        name or str(path),
         _sha256(path),
         options,
     )

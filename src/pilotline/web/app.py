@@ -14,42 +14,34 @@ from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Form, Request
+from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from pilotline.errors import NotFound, PilotlineError
 from pilotline.measure import Measure
-from pilotline.plant import Plant, load_plant
+from pilotline.plant import Plant
 from pilotline.report import render_shift_report
 from pilotline.store import EmbeddedStore
-from pilotline.web import operate
+from pilotline.web import data, operate, people, settings
 from pilotline.web.cache import Cache
+from pilotline.web.context import HERE, Problem, Web
 from pilotline.web.machine import GRAINS, machine_page, period
 from pilotline.web.overview import for_user, overview, shift_oee
-from pilotline.web.users import Role, User, Users
+from pilotline.web.users import User, Users
 
-HERE = Path(__file__).parent
 LOGIN_LIMIT = 5  # failed logins per address and user name …
 LOGIN_WINDOW_S = 300.0  # … within this many seconds
 
 
-class Problem(Exception):
-    """An HTTP error with a title and a detail for people (RFC 9457)."""
-
-    def __init__(self, status: int, title: str, detail: str = "") -> None:
-        super().__init__(detail or title)
-        self.status, self.title, self.detail = status, title, detail
-
-
-def problem(status: int, title: str, detail: str = "") -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status}
+def problem(status: int, title: str, detail: str = "", **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
+    body.update(extra)
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
@@ -84,11 +76,14 @@ def _secret(home: Path) -> str:
     return path.read_text().strip()
 
 
-def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False) -> FastAPI:
+def create_app(
+    home: Path, *, lock_timeout_s: float = 30.0, https: bool = False, max_upload_mb: float = 64.0
+) -> FastAPI:
     store = EmbeddedStore(home, lock_timeout_s=lock_timeout_s)
     users = Users(store)
+    web = Web(home, store, users)
     throttle = Throttle()
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates = web.templates
     app = FastAPI(title="Pilotline", version="0.1.0", docs_url="/api/docs", redoc_url=None)
     app.add_middleware(
         SessionMiddleware,
@@ -99,44 +94,7 @@ def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False)
         https_only=https,
     )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-
-    def plant() -> Plant:
-        return load_plant(home / "plant.toml")
-
-    def csrf_token(request: Request) -> str:
-        token = request.session.get("csrf")
-        if not token:
-            token = secrets.token_urlsafe(32)
-            request.session["csrf"] = token
-        return str(token)
-
-    def check_csrf(request: Request, token: str) -> None:
-        if not token or not secrets.compare_digest(token, str(request.session.get("csrf", ""))):
-            raise Problem(403, "Form expired", "Reload the page and try again (CSRF check failed).")
-
-    def current_user(request: Request) -> User | None:
-        auth = request.headers.get("authorization", "")
-        if auth.lower().startswith("bearer "):
-            user = users.by_token(auth[7:].strip())
-            if user is None:
-                raise Problem(401, "Unknown token", "The API token is not valid (or was revoked).")
-            request.state.token = True
-            return user
-        name = request.session.get("user")
-        return users.get(name) if isinstance(name, str) else None
-
-    def need(role: Role) -> Any:
-        def dependency(request: Request) -> User:
-            user = current_user(request)
-            if user is None:
-                raise Problem(401, "Log in first", "This needs a logged-in user.")
-            if not user.at_least(role):
-                raise Problem(
-                    403, "Not allowed", f"This needs the {role} role; you are {user.role}."
-                )
-            return user
-
-        return Depends(dependency)
+    plant, csrf_token, check_csrf, need = web.plant, web.csrf_token, web.check_csrf, web.need
 
     any_user = need("operator")
     overviews = Cache(ttl_s=5.0)
@@ -156,27 +114,39 @@ def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False)
 
     manager_user = need("manager")
 
+    def answer(
+        request: Request, status: int, title: str, detail: str = "", **extra: Any
+    ) -> Response:
+        """problem+json for the API and scripts; a plain page for people opening a page."""
+        if request.url.path.startswith("/api/") or request.method != "GET":
+            return problem(status, title, detail, **extra)
+        name = request.session.get("user") if "session" in request.scope else None
+        user = users.get(name) if isinstance(name, str) else None
+        return web.page(
+            request, "problem.html", user, status_code=status, title=title, detail=detail
+        )
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> Response:
         if exc.status == 401 and not request.url.path.startswith("/api/"):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return problem(exc.status, exc.title, exc.detail)
+        return answer(request, exc.status, exc.title, exc.detail, **exc.extra)
 
     @app.exception_handler(PermissionError)
     async def _forbidden(request: Request, exc: PermissionError) -> Response:
-        return problem(403, "Not allowed", str(exc))
+        return answer(request, 403, "Not allowed", str(exc))
 
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> Response:
-        return problem(404, "Not found", str(exc))
+        return answer(request, 404, "Not found", str(exc))
 
     @app.exception_handler(PilotlineError)
     async def _pilotline(request: Request, exc: PilotlineError) -> Response:
-        return problem(422, "Cannot do that", str(exc))
+        return answer(request, 422, "Cannot do that", str(exc))
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
-        return problem(exc.status_code, str(exc.detail))
+        return answer(request, exc.status_code, str(exc.detail))
 
     # -- pages -----------------------------------------------------------------------------------
     @app.get("/healthz", include_in_schema=False)
@@ -354,11 +324,7 @@ def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False)
         ]
 
     # -- API -------------------------------------------------------------------------------------
-    def api_csrf(request: Request) -> None:
-        """Writes through the API with a session cookie need the session's CSRF token in a header
-        (a bearer token is not sent by browsers on their own, so it needs none)."""
-        if not getattr(request.state, "token", False):
-            check_csrf(request, request.headers.get("x-csrf-token", ""))
+    api_csrf = web.api_csrf
 
     @app.get("/api/machines", tags=["plant"])
     def api_machines(user: User = any_user) -> list[dict[str, str]]:
@@ -441,6 +407,9 @@ def create_app(home: Path, *, lock_timeout_s: float = 30.0, https: bool = False)
         """One tile per machine the user may see: state, since when, last stop reason, OEE this shift."""
         return live_overview(user)
 
+    data.routes(app, web, max_upload_mb=max_upload_mb)
+    settings.routes(app, web)
+    people.routes(app, web)
     return app
 
 

@@ -14,12 +14,12 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from pilotline.errors import InputError
+from pilotline.errors import InputError, NotFound
 from pilotline.store import EmbeddedStore
 
 Role = Literal["admin", "manager", "operator"]
@@ -27,6 +27,7 @@ ROLES: tuple[Role, ...] = ("admin", "manager", "operator")
 RANK = {"operator": 0, "manager": 1, "admin": 2}
 
 _hasher = PasswordHasher()
+TOKEN_ID_LEN = 12
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,89 @@ class Users:
             ).to_pylist()
         return self.get(rows[0]["username"]) if rows else None
 
+    def update(
+        self,
+        username: str,
+        *,
+        role: Role | None = None,
+        lines: list[str] | None = None,
+        password: str | None = None,
+    ) -> User:
+        """Change a user's role, lines or password; the last admin cannot stop being one."""
+        user = self.get(username)
+        if user is None:
+            raise NotFound(f"there is no user called {username!r}")
+        if role is not None and role not in ROLES:
+            raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        if role is not None and role != "admin":
+            self._keep_an_admin(username)
+        if password is not None and len(password) < 10:
+            raise InputError("a password needs at least 10 characters")
+        with self.store.session(write=True) as s:
+            if role is not None:
+                s.execute("UPDATE users SET role = ? WHERE username = ?", [role, username])
+            if lines is not None:
+                s.execute(
+                    "UPDATE users SET lines = ? WHERE username = ?", [json.dumps(lines), username]
+                )
+            if password is not None:
+                s.execute(
+                    "UPDATE users SET password_hash = ? WHERE username = ?",
+                    [_hasher.hash(password), username],
+                )
+        updated = self.get(username)
+        assert updated is not None
+        return updated
+
+    def remove(self, username: str) -> None:
+        """Delete a user and their API tokens (their sessions end at the next request)."""
+        if self.get(username) is None:
+            raise NotFound(f"there is no user called {username!r}")
+        self._keep_an_admin(username)
+        with self.store.session(write=True) as s:
+            s.execute("DELETE FROM api_tokens WHERE username = ?", [username])
+            s.execute("DELETE FROM users WHERE username = ?", [username])
+
+    def _keep_an_admin(self, username: str) -> None:
+        with self.store.session() as s:
+            others = s.scalar(
+                "SELECT count(*) FROM users WHERE role = 'admin' AND username <> ?", [username]
+            )
+            is_admin = s.scalar(
+                "SELECT count(*) FROM users WHERE role = 'admin' AND username = ?", [username]
+            )
+        if is_admin and not others:
+            raise InputError(f"{username!r} is the only admin; make someone else admin first")
+
+    def tokens(self, username: str | None = None) -> list[dict[str, Any]]:
+        """API tokens (never the token itself): id (the start of its hash), user, name, created."""
+        sql = "SELECT token_hash, username, name, created_at FROM api_tokens"
+        params: list[Any] = []
+        if username is not None:
+            sql += " WHERE username = ?"
+            params.append(username)
+        with self.store.session() as s:
+            rows = s.arrow(sql + " ORDER BY created_at, name", params).to_pylist()
+        return [
+            {
+                "id": r["token_hash"][:TOKEN_ID_LEN],
+                "username": r["username"],
+                "name": r["name"],
+                "created_at": r["created_at"].replace(tzinfo=dt.UTC).isoformat(),
+            }
+            for r in rows
+        ]
+
+    def revoke(self, token_id: str, *, username: str | None = None) -> None:
+        """Revoke the token whose hash starts with ``token_id`` (only the user's own if named)."""
+        if len(token_id) != TOKEN_ID_LEN or not all(c in "0123456789abcdef" for c in token_id):
+            raise InputError(f"a token id is {TOKEN_ID_LEN} hexadecimal characters")
+        mine = [t for t in self.tokens(username) if t["id"] == token_id]
+        if not mine:
+            raise NotFound(f"no API token with id {token_id!r}")
+        with self.store.session(write=True) as s:
+            s.execute("DELETE FROM api_tokens WHERE token_hash LIKE ?", [token_id + "%"])
+
     def create_first_admin(self) -> str | None:
         """With no users yet, create ``admin`` with a random password and return it (shown once)."""
         if self.count():
@@ -134,6 +218,11 @@ class Users:
         password = secrets.token_urlsafe(12)
         self.add("admin", password, role="admin")
         return password
+
+
+def token_id(token: str) -> str:
+    """The id people use to revoke a token: the start of its hash (the token is never stored)."""
+    return _digest(token)[:TOKEN_ID_LEN]
 
 
 def _digest(token: str) -> str:

@@ -1,0 +1,116 @@
+"""What every route needs: the store, the users, the templates, the current user and the CSRF check.
+
+One ``Web`` object is made per app; the route modules (pages and API for the plant, data, settings
+and users) take it instead of reaching for globals.
+"""
+
+from __future__ import annotations
+
+import gettext
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from fastapi.templating import Jinja2Templates
+
+from pilotline.plant import Plant, load_plant
+from pilotline.store import EmbeddedStore
+from pilotline.web.users import Role, User, Users
+
+HERE = Path(__file__).parent
+LOCALES = HERE / "locales"
+
+
+class Problem(Exception):
+    """An HTTP error with a title and a detail for people (RFC 9457); ``extra`` adds members."""
+
+    def __init__(
+        self, status: int, title: str, detail: str = "", extra: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(detail or title)
+        self.status, self.title, self.detail = status, title, detail
+        self.extra = extra or {}
+
+
+def translations(language: str) -> gettext.NullTranslations:
+    """The message catalogue for a language (``locales/<lang>/LC_MESSAGES/pilotline.mo``);
+    English, the language the strings are written in, needs none."""
+    return gettext.translation("pilotline", LOCALES, languages=[language], fallback=True)
+
+
+def make_templates(language: str = "en") -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return Jinja2Templates(env=env)
+
+
+@dataclass
+class Web:
+    home: Path
+    store: EmbeddedStore
+    users: Users
+    templates: Jinja2Templates = field(default_factory=make_templates)
+
+    @property
+    def plant_file(self) -> Path:
+        return self.home / "plant.toml"
+
+    def plant(self) -> Plant:
+        return load_plant(self.plant_file)
+
+    def csrf_token(self, request: Request) -> str:
+        token = request.session.get("csrf")
+        if not token:
+            token = secrets.token_urlsafe(32)
+            request.session["csrf"] = token
+        return str(token)
+
+    def check_csrf(self, request: Request, token: str) -> None:
+        if not token or not secrets.compare_digest(token, str(request.session.get("csrf", ""))):
+            raise Problem(403, "Form expired", "Reload the page and try again (CSRF check failed).")
+
+    def api_csrf(self, request: Request) -> None:
+        """Writes through the API with a session cookie need the session's CSRF token in a header
+        (a bearer token is not sent by browsers on their own, so it needs none)."""
+        if not getattr(request.state, "token", False):
+            self.check_csrf(request, request.headers.get("x-csrf-token", ""))
+
+    def current_user(self, request: Request) -> User | None:
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            user = self.users.by_token(auth[7:].strip())
+            if user is None:
+                raise Problem(401, "Unknown token", "The API token is not valid (or was revoked).")
+            request.state.token = True
+            return user
+        name = request.session.get("user")
+        return self.users.get(name) if isinstance(name, str) else None
+
+    def need(self, role: Role) -> Any:
+        """A route dependency: the logged-in user, who must have at least ``role``."""
+
+        def dependency(request: Request) -> User:
+            user = self.current_user(request)
+            if user is None:
+                raise Problem(401, "Log in first", "This needs a logged-in user.")
+            if not user.at_least(role):
+                raise Problem(
+                    403, "Not allowed", f"This needs the {role} role; you are {user.role}."
+                )
+            return user
+
+        return Depends(dependency)
+
+    def page(
+        self, request: Request, template: str, user: User | None, status_code: int = 200, **ctx: Any
+    ) -> Response:
+        context = {"user": user, "csrf": self.csrf_token(request), **ctx}
+        return self.templates.TemplateResponse(request, template, context, status_code=status_code)

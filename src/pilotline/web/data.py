@@ -1,0 +1,215 @@
+"""The data page: file uploads (the same checks and messages as ``pilotline import``), the imports
+so far, and the status of live collectors.
+
+An upload is spooled to a private folder on the data disk, checked and imported all or nothing,
+then deleted. A file bigger than the limit is refused before it is read; an upload that breaks
+off is thrown away, so nothing is ever imported from half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import secrets
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+from starlette.requests import ClientDisconnect
+
+from pilotline.errors import ImportRejected, InputError
+from pilotline.ingest import SCHEMAS, ImportOptions, import_file
+from pilotline.web.context import Problem, Web
+from pilotline.web.users import User
+
+SUFFIXES = (".csv", ".txt", ".xlsx", ".parquet")
+CHUNK = 1 << 20
+
+
+def _file_name(name: str) -> str:
+    base = Path(name.replace("\\", "/")).name.strip()
+    base = re.sub(r"[^\w.\- ]", "_", base)[:120]
+    if not base or base.startswith("."):
+        raise Problem(422, "Bad file name", "Give the file's name, e.g. states-may.csv.")
+    if not base.lower().endswith(SUFFIXES):
+        raise Problem(
+            415,
+            "Unsupported file type",
+            f"{base}: expected a CSV (.csv, .txt), Excel (.xlsx) or Parquet (.parquet) file.",
+        )
+    return base
+
+
+def collectors(home: Path, now: float | None = None) -> list[dict[str, Any]]:
+    """The live collectors' last status files, marking those that stopped renewing them."""
+    now = time.time() if now is None else now
+    out = []
+    for path in sorted((home / "status").glob("collector-*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # being replaced right now; the next refresh shows it
+        age = now - data["updated_us"] / 1e6
+        stopped = all(s["state"] == "stopped" for s in data["sources"])
+        data["name"] = path.stem.removeprefix("collector-")
+        data["age_s"] = round(age, 1)
+        data["running"] = not stopped and age < 5 * data.get("heartbeat_s", 2.0)
+        out.append(data)
+    return out
+
+
+def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
+    manager = web.need("manager")
+    limit = int(max_upload_mb * 1e6)
+    spool = web.home / "uploads"
+
+    def imports(limit_: int, offset: int, kind: str | None) -> dict[str, Any]:
+        where, params = "", []
+        if kind:
+            where, params = " WHERE kind = ?", [kind]
+        with web.store.session() as s:
+            total = int(s.scalar("SELECT count(*) FROM imports" + where, params))
+            rows = s.arrow(
+                "SELECT id, file, kind, rows, new_rows, imported_at FROM imports"
+                + where
+                + " ORDER BY id DESC LIMIT ? OFFSET ?",
+                [*params, limit_, offset],
+            ).to_pylist()
+        for r in rows:
+            r["imported_at"] = r["imported_at"].isoformat() + "Z"
+        return {"total": total, "items": rows}
+
+    @app.get("/data", response_class=HTMLResponse, include_in_schema=False)
+    def data_page(request: Request, user: User = manager) -> Response:
+        return web.page(
+            request,
+            "data.html",
+            user,
+            kinds=list(SCHEMAS),
+            imports=imports(20, 0, None),
+            collectors=collectors(web.home),
+            max_mb=max_upload_mb,
+        )
+
+    @app.get("/api/imports", tags=["data"])
+    def api_imports(
+        limit: int = 50, offset: int = 0, kind: str | None = None, user: User = manager
+    ) -> dict[str, Any]:
+        """Imports so far, newest first: file, kind, rows, new rows; filter by kind, page with
+        limit (1–1000) and offset."""
+        if kind is not None and kind not in SCHEMAS:
+            raise Problem(422, "Unknown kind", f"kind must be one of {', '.join(SCHEMAS)}")
+        return imports(max(1, min(limit, 1000)), max(0, offset), kind)
+
+    @app.get("/api/collectors", tags=["data"])
+    def api_collectors(user: User = manager) -> list[dict[str, Any]]:
+        """Live collectors (`pilotline collect`): each source's state, counts and problems."""
+        return collectors(web.home)
+
+    @app.post(
+        "/api/imports",
+        tags=["data"],
+        status_code=201,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        },
+    )
+    async def api_upload(
+        request: Request,
+        filename: str,
+        kind: str | None = None,
+        timestamp_format: str | None = None,
+        counter_bits: int | None = None,
+        ignore_extra: bool = False,
+        user: User = manager,
+    ) -> dict[str, Any]:
+        """Import one file sent as the request body (CSV, Excel or Parquet; name it with
+        ``filename``). Checked completely and stored all or nothing, like ``pilotline import``;
+        a rejected file answers 422 with every problem (file, row, column, message)."""
+        web.api_csrf(request)
+        name = _file_name(filename)
+        if kind is not None and kind not in SCHEMAS:
+            raise Problem(422, "Unknown kind", f"kind must be one of {', '.join(SCHEMAS)}")
+        if counter_bits not in (None, 16, 32, 64):
+            raise Problem(422, "Bad counter width", "counter_bits must be 16, 32 or 64")
+        declared = request.headers.get("content-length")
+        too_big = Problem(
+            413,
+            "File too large",
+            f"{name} is larger than {max_upload_mb:g} MB, the limit for uploads here; "
+            "import it with 'pilotline import' on the server instead.",
+        )
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise too_big
+        folder = spool / secrets.token_hex(8)
+        folder.mkdir(parents=True)
+        try:
+            path = folder / name
+            received = 0
+            try:
+                with path.open("wb") as fh:
+                    async for chunk in request.stream():
+                        received += len(chunk)
+                        if received > limit:
+                            raise too_big
+                        fh.write(chunk)
+            except ClientDisconnect:
+                raise Problem(
+                    400, "Upload incomplete", f"{name}: the upload broke off; nothing was imported."
+                ) from None
+            if declared is not None and declared.isdigit() and received != int(declared):
+                raise Problem(
+                    400,
+                    "Upload incomplete",
+                    f"{name}: {received:,} of {int(declared):,} bytes arrived; nothing was imported.",
+                )
+            if received == 0:
+                raise Problem(422, "Empty file", f"{name} is empty; nothing was imported.")
+            options = ImportOptions(
+                kind=kind,
+                timestamp_format=timestamp_format,
+                counter_bits=counter_bits,
+                ignore_extra=ignore_extra,
+            )
+            plant = web.plant()
+            try:
+                summary = await run_in_threadpool(
+                    import_file, web.store, plant, path, options=options, name=name
+                )
+            except ImportRejected as exc:
+                raise Problem(
+                    422,
+                    "Nothing was imported",
+                    f"{name}: {len(exc.problems)} problem(s) found; fix them and upload again.",
+                    {
+                        "problems": [
+                            {"file": name, "row": p.row, "column": p.column, "message": p.message}
+                            for p in exc.problems[:200]
+                        ]
+                    },
+                ) from None
+            except InputError as exc:
+                raise Problem(
+                    422, "Nothing was imported", str(exc).replace(str(folder) + "/", "")
+                ) from None
+        finally:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(folder)
+        return {
+            "file": summary.file,
+            "kind": summary.kind,
+            "rows": summary.rows,
+            "new_rows": summary.new_rows,
+            "skipped": summary.skipped,
+            "notes": summary.notes,
+        }
