@@ -111,6 +111,21 @@ def test_machine_page_and_its_api(client: TestClient) -> None:
     assert client.get("/api/machines/nope/oee").status_code == 404
 
 
+def test_micro_stops_and_slow_cycles_on_the_machine_page(client: TestClient) -> None:
+    assert login(client, "mia") == 303
+    page = client.get("/machines/press-2").text
+    assert "Micro-stops and slow cycles" in page and "Stops by length" in page
+    small = client.get("/api/machines/press-2/small-losses").json()
+    assert small["stops"] and small["cycles"]
+    limit = small["minor_stop_limit_s"]
+    assert small["minor_stops"] == sum(s["seconds"] <= limit for s in small["stops"])
+    assert all(c["cycle_s"] > 0 and c["parts"] > 0 for c in small["cycles"])
+    wide = client.get(
+        "/api/machines/press-2/small-losses", params={"start": "2026-01-01", "end": "2026-03-01"}
+    )
+    assert wide.status_code == 422 and "31 days" in wide.json()["detail"]
+
+
 def test_shift_report_page_for_managers_only(client: TestClient) -> None:
     assert login(client, "mia") == 303
     report = client.get("/report/shift")
@@ -165,3 +180,23 @@ def test_users_and_api_tokens_from_the_command_line(home: Path, client: TestClie
         "/api/machines/press-1/scrap", json={"count": 1, "reason": "scrap"}, headers=bearer
     )
     assert r.status_code == 201, r.text
+
+
+def test_stops_are_filtered_and_paged(client: TestClient) -> None:
+    assert login(client, "mia") == 303
+    everything = client.get("/api/machines/press-2/stops", params={"limit": 1000})
+    full = everything.json()
+    assert len(full) >= 3 and everything.headers["x-total-count"] == str(len(full))
+    assert client.get("/api/machines/press-2/stops", params={"limit": 1, "offset": 1}).json() == [
+        full[1]
+    ]
+
+    def keys(stops: list[dict[str, str]]) -> list[tuple[str, str, str]]:
+        # the oldest start moves with the 12-hour window, an ongoing stop's end with the clock
+        return [("now" if s["ongoing"] else s["end"], s["category"], s["reason"]) for s in stops]
+
+    category = full[0]["category"]
+    same = client.get("/api/machines/press-2/stops", params={"category": category}).json()
+    assert keys(same) == keys([s for s in full if s["category"] == category])
+    open_ = client.get("/api/machines/press-2/stops", params={"unexplained": True}).json()
+    assert keys(open_) == keys([s for s in full if not s["reason"]])

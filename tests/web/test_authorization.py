@@ -86,6 +86,7 @@ def test_anonymous_gets_401_or_the_login_page(clock_home: Path) -> None:
         ("GET", "/api/pareto"),
         ("GET", "/machines/{machine}"),
         ("GET", "/api/machines/{machine}/oee"),
+        ("GET", "/api/machines/{machine}/small-losses"),
     ],
 )
 def test_an_operator_cannot_touch_another_line(clock_home: Path, method: str, path: str) -> None:

@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from pilotline.errors import InputError, NotFound
 from pilotline.measure import engine
 from pilotline.measure.periods import GRAINS, Order, segments_table
@@ -273,6 +275,92 @@ class Measure:
             r["start"] = _utc(max(r.pop("s0"), lo))
             r["end"] = _utc(min(r.pop("s1"), hi))
         return rows
+
+    def small_losses(
+        self, *, machine: str, start: dt.datetime, end: dt.datetime, slow_factor: float = 1.2
+    ) -> dict[str, Any]:
+        """Micro-stops and slow cycles, the losses hidden inside run time.
+
+        ``stops``: every stop that began in ``[start, end)`` (seconds, category), so short stops
+        can be seen against the plant's minor-stop limit. ``cycles``: for every counted interval
+        with parts, the seconds the machine was *running* per part, beside the ideal cycle time;
+        a cycle more than ``slow_factor`` × ideal is slow, and the time above ideal is the loss.
+        """
+        lo = start.timestamp()
+        segments = self.timeline(machine=machine, start=start, end=end)
+        stops = [
+            {
+                "start": r["start"],
+                "seconds": (r["end"] - r["start"]).total_seconds(),
+                "category": r["category"],
+            }
+            for r in segments
+            if r["state"] == "stopped" and r["start"].timestamp() > lo
+        ]
+        run = [
+            (r["start"].timestamp(), r["end"].timestamp())
+            for r in segments
+            if r["state"] == "running"
+        ]
+        r0 = np.array([a for a, _ in run], dtype=float)
+        r1 = np.array([b for _, b in run], dtype=float)
+        done = np.concatenate([[0.0], np.cumsum(r1 - r0)])
+
+        def running_until(t: np.ndarray) -> np.ndarray:
+            """Seconds of running from the first segment up to each time in ``t``."""
+            if not len(r0):
+                return np.zeros(len(t))
+            i = np.searchsorted(r1, t, side="right")  # segments wholly before t
+            inside = np.clip(t - r0[np.minimum(i, len(r0) - 1)], 0, None)
+            return np.asarray(done[i] + np.where(i < len(r0), inside, 0.0))
+
+        with self.store.session() as s:
+            rows = s.arrow(
+                "SELECT ts, prev, total, product FROM ("
+                " SELECT ts, lag(ts) OVER (ORDER BY ts) AS prev, total, product FROM counts"
+                " WHERE machine = ? AND ts <= ?) WHERE ts > ? AND prev IS NOT NULL AND total > 0"
+                " ORDER BY ts",
+                [machine, _naive(end), _naive(start)],
+            ).to_pylist()
+        default = self.plant.machine(machine).ideal_cycle_s
+        ideal_of = {p.id: p.ideal_cycle_s.get(machine, default) for p in self.plant.products}
+        ts = np.array([r["ts"].replace(tzinfo=dt.UTC).timestamp() for r in rows], dtype=float)
+        prev = np.array([r["prev"].replace(tzinfo=dt.UTC).timestamp() for r in rows], dtype=float)
+        run_s = running_until(ts) - running_until(prev) if rows else np.zeros(0)
+        cycles = []
+        for r, t, ran in zip(rows, ts, run_s, strict=True):
+            if ran <= 0:
+                continue
+            ideal = ideal_of.get(r["product"], default)
+            cycle = float(ran) / r["total"]
+            cycles.append(
+                {
+                    "ts": _utc(float(t)),
+                    "parts": r["total"],
+                    "cycle_s": cycle,
+                    "ideal_s": ideal,
+                    "slow": cycle > slow_factor * ideal,
+                    "loss_s": max(0.0, float(ran) - ideal * r["total"]),
+                }
+            )
+        limit = self.plant.cleaning.minor_stop_s
+        minor = [x for x in stops if x["seconds"] <= limit]
+        slow = [c for c in cycles if c["slow"]]
+        return {
+            "minor_stop_limit_s": limit,
+            "slow_factor": slow_factor,
+            "stops": stops,
+            "minor_stops": len(minor),
+            "minor_stop_s": sum(x["seconds"] for x in minor),
+            "cycles": cycles,
+            "slow_intervals": len(slow),
+            "slow_loss_s": sum(c["loss_s"] for c in slow),
+            "speed_loss_s": sum(c["loss_s"] for c in cycles),
+        }
+
+
+def _naive(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def waterfall(row: dict[str, Any]) -> list[tuple[str, float, str]]:

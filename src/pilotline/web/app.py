@@ -304,6 +304,20 @@ def create_app(
         a, b = _period(p, start, end)
         return HTMLResponse(render_shift_report(Measure(store, p), start=a, end=b))
 
+    @app.get("/api/machines/{machine}/small-losses", tags=["plant"])
+    def api_small_losses(
+        machine: str, start: str | None = None, end: str | None = None, user: User = any_user
+    ) -> dict[str, Any]:
+        """Micro-stops (every stop with its length and the minor-stop limit) and slow cycles
+        (seconds per part while running, per counted interval, beside the ideal) over local
+        dates (inclusive, at most 31 days)."""
+        p = plant()
+        operate.machine_of(p, user, machine)
+        a, b = _period(p, start, end)
+        if b - a > dt.timedelta(days=31):
+            raise Problem(422, "Bad period", "at most 31 days for micro-stops and cycles")
+        return Measure(store, p).small_losses(machine=machine, start=a, end=b)
+
     @app.get("/api/machines/{machine}/oee", tags=["plant"])
     def api_machine_oee(
         machine: str,
@@ -336,11 +350,28 @@ def create_app(
         ]
 
     @app.get("/api/machines/{machine}/stops", tags=["plant"])
-    def api_stops(machine: str, user: User = any_user) -> list[dict[str, Any]]:
-        """The machine's stops of the last 12 hours, newest first, with their loss category."""
+    def api_stops(
+        machine: str,
+        response: Response,
+        category: str | None = None,
+        unexplained: bool = False,
+        limit: int = 100,
+        offset: int = 0,
+        user: User = any_user,
+    ) -> list[dict[str, Any]]:
+        """The machine's stops of the last 12 hours, newest first, with their loss category.
+        Filter by ``category`` or to the ones still without a reason (``unexplained``); page
+        with ``limit`` (1–1000) and ``offset``; the total is in the X-Total-Count header."""
         p = plant()
         operate.machine_of(p, user, machine)
-        return operate.stops(store, p, machine, dt.datetime.now(dt.UTC))
+        found = operate.stops(store, p, machine, dt.datetime.now(dt.UTC))
+        if category:
+            found = [s for s in found if s.get("category") == category]
+        if unexplained:
+            found = [s for s in found if not s.get("reason")]
+        response.headers["X-Total-Count"] = str(len(found))
+        start = max(offset, 0)
+        return found[start : start + max(1, min(limit, 1000))]
 
     @app.post("/api/machines/{machine}/reasons", tags=["plant"], status_code=201)
     def api_reason(

@@ -14,6 +14,7 @@ from pilotline.report.shift import figure_html, pareto_figure, timeline_figure, 
 from pilotline.store import EmbeddedStore
 
 GRAINS = ("shift", "day", "week")
+SMALL_LOSS_WINDOW = dt.timedelta(days=7)  # micro-stops and cycles: the last week of the range
 
 
 def period(plant: Plant, start: str | None, end: str | None) -> tuple[dt.datetime, dt.datetime]:
@@ -56,6 +57,51 @@ def trend_figure(rows: list[dict[str, Any]], grain: str) -> go.Figure:
     return fig
 
 
+def stops_figure(small: dict[str, Any]) -> go.Figure:
+    limit = small["minor_stop_limit_s"]
+    secs = [x["seconds"] for x in small["stops"]]
+    fig = go.Figure(go.Histogram(x=secs, xbins={"size": max(limit / 4, 5)}, marker_color="#b71c1c"))
+    fig.add_vline(x=limit, line_dash="dash", annotation_text=f"minor-stop limit {limit:g} s")
+    fig.update_layout(
+        title=f"Stops by length: {small['minor_stops']} minor stops took "
+        f"{small['minor_stop_s'] / 60:.0f} min",
+        xaxis_title="seconds",
+        yaxis_title="stops",
+        height=320,
+        bargap=0.05,
+    )
+    return fig
+
+
+def cycles_figure(small: dict[str, Any]) -> go.Figure:
+    cycles = small["cycles"]
+    fig = go.Figure(
+        go.Scattergl(
+            x=[c["ts"] for c in cycles],
+            y=[c["cycle_s"] for c in cycles],
+            mode="markers",
+            marker={"color": ["#ef6c00" if c["slow"] else "#1b5e20" for c in cycles], "size": 5},
+            name="seconds per part",
+        )
+    )
+    fig.add_trace(
+        go.Scattergl(
+            x=[c["ts"] for c in cycles],
+            y=[c["ideal_s"] for c in cycles],
+            mode="lines",
+            line={"color": "#263238", "dash": "dash"},
+            name="ideal",
+        )
+    )
+    fig.update_layout(
+        title=f"Seconds per part while running: {small['slow_intervals']} slow intervals "
+        f"(over {small['slow_factor']:g}× ideal) lost {small['slow_loss_s'] / 60:.0f} min",
+        yaxis_title="seconds per part",
+        height=320,
+    )
+    return fig
+
+
 def machine_page(
     store: EmbeddedStore,
     plant: Plant,
@@ -77,4 +123,18 @@ def machine_page(
     if pareto:
         figures.append(figure_html(pareto_figure(pareto)))
     figures.append(figure_html(timeline_figure({machine: timeline}, plant.tz)))
-    return {"rows": rows, "total": total[0] if total else None, "figures": figures}
+    small = measure.small_losses(
+        machine=machine, start=max(start, end - SMALL_LOSS_WINDOW), end=end
+    )
+    small_figures = []
+    if small["stops"]:
+        small_figures.append(figure_html(stops_figure(small)))
+    if small["cycles"]:
+        small_figures.append(figure_html(cycles_figure(small)))
+    return {
+        "rows": rows,
+        "total": total[0] if total else None,
+        "figures": figures,
+        "small": small,
+        "small_figures": small_figures,
+    }
