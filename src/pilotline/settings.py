@@ -40,6 +40,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds to wait for another Pilotline process (a server, an import) to release the store.",
     ),
     Setting(
+        "language",
+        "PILOTLINE_LANGUAGE",
+        "en",
+        "Language of the web pages (a catalogue in pilotline/web/locales/<lang>; English built in).",
+    ),
+    Setting(
         "max_upload_mb",
         "PILOTLINE_MAX_UPLOAD_MB",
         "64",
@@ -53,6 +59,7 @@ class Settings:
     home: Path
     lock_timeout_s: float = 30.0
     max_upload_mb: float = 64.0
+    language: str = "en"
 
     @classmethod
     def from_env(cls, *, home: str | os.PathLike[str] | None = None) -> Settings:
@@ -74,4 +81,10 @@ class Settings:
             raise SettingsError(
                 f"PILOTLINE_MAX_UPLOAD_MB={raw!r} is not a positive number of megabytes (e.g. 64)"
             ) from None
-        return cls(home=Path(chosen).expanduser(), lock_timeout_s=timeout, max_upload_mb=upload)
+        language = os.environ.get("PILOTLINE_LANGUAGE", "en").strip() or "en"
+        return cls(
+            home=Path(chosen).expanduser(),
+            lock_timeout_s=timeout,
+            max_upload_mb=upload,
+            language=language,
+        )

@@ -180,6 +180,13 @@ def test_users_and_api_tokens_from_the_command_line(home: Path, client: TestClie
         "/api/machines/press-1/scrap", json={"count": 1, "reason": "scrap"}, headers=bearer
     )
     assert r.status_code == 201, r.text
+    listed = run("tokens", "robot").stdout
+    assert "line-1 andon" in listed and token not in listed
+    token_id = re.search(r"\b([0-9a-f]{12})\W+robot", listed).group(1)  # type: ignore[union-attr]
+    assert run("revoke", token_id).returncode == 0
+    assert client.get("/api/overview", headers=bearer).status_code == 401
+    assert run("remove", "robot").returncode == 0
+    assert "robot" not in run("list").stdout
 
 
 def test_stops_are_filtered_and_paged(client: TestClient) -> None:

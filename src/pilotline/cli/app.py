@@ -494,6 +494,7 @@ def _serve(h: Home, *, host: str, port: int, https: bool) -> None:
         lock_timeout_s=h.settings.lock_timeout_s,
         https=https,
         max_upload_mb=h.settings.max_upload_mb,
+        language=h.settings.language,
     )
     out.print(f"Pilotline at http://{host}:{port}/  (Ctrl-C stops it)")
     if password:

@@ -78,3 +78,41 @@ def user_token(
 
     token = Users(home().store).new_token(name, label)
     out.print(token, highlight=False)
+
+
+@user_app.command("tokens")
+def user_tokens(
+    name: Annotated[str | None, typer.Argument(help="Only this user's tokens.")] = None,
+) -> None:
+    """List API tokens: id, user, what for, created (the tokens themselves are never stored)."""
+    from pilotline.cli.app import home
+    from pilotline.web import Users
+
+    table = Table(show_edge=False)
+    for col in ("id", "user", "name", "created (UTC)"):
+        table.add_column(col)
+    for t in Users(home().store).tokens(name):
+        table.add_row(t["id"], t["username"], t["name"], t["created_at"][:16])
+    out.print(table)
+
+
+@user_app.command("revoke")
+def user_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id from 'pilotline user tokens'.")],
+) -> None:
+    """Revoke an API token: requests with it are refused from now on."""
+    from pilotline.cli.app import home
+    from pilotline.web import Users
+
+    Users(home().store).revoke(token_id)
+    out.print(f"Revoked token {token_id}.")
+
+
+@user_app.command("remove")
+def user_remove(name: Annotated[str, typer.Argument(help="User name.")]) -> None:
+    """Remove a user and their API tokens (not the last admin)."""
+    from pilotline.cli.app import home
+    from pilotline.web import Users
+
+    Users(home().store).remove(name)
+    out.print(f"Removed {name}.")

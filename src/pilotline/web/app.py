@@ -28,7 +28,7 @@ from pilotline.report import render_shift_report
 from pilotline.store import EmbeddedStore
 from pilotline.web import data, operate, people, settings
 from pilotline.web.cache import Cache
-from pilotline.web.context import HERE, Problem, Web
+from pilotline.web.context import HERE, Problem, Web, make_templates
 from pilotline.web.machine import GRAINS, machine_page, period
 from pilotline.web.overview import for_user, overview, shift_oee
 from pilotline.web.users import User, Users
@@ -77,11 +77,16 @@ def _secret(home: Path) -> str:
 
 
 def create_app(
-    home: Path, *, lock_timeout_s: float = 30.0, https: bool = False, max_upload_mb: float = 64.0
+    home: Path,
+    *,
+    lock_timeout_s: float = 30.0,
+    https: bool = False,
+    max_upload_mb: float = 64.0,
+    language: str = "en",
 ) -> FastAPI:
     store = EmbeddedStore(home, lock_timeout_s=lock_timeout_s)
     users = Users(store)
-    web = Web(home, store, users)
+    web = Web(home, store, users, make_templates(language))
     throttle = Throttle()
     templates = web.templates
     app = FastAPI(title="Pilotline", version="0.1.0", docs_url="/api/docs", redoc_url=None)
@@ -93,6 +98,7 @@ def create_app(
         same_site="strict",
         https_only=https,
     )
+    app.state.web = web
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     plant, csrf_token, check_csrf, need = web.plant, web.csrf_token, web.check_csrf, web.need
 

@@ -49,6 +49,7 @@ def make_templates(language: str = "en") -> Jinja2Templates:
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["lang"] = language
     return Jinja2Templates(env=env)
 
 
