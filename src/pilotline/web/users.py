@@ -44,8 +44,35 @@ class User:
 
 
 class Users:
+    """Users and tokens in the store, with a cache for the lookup every request makes.
+
+    Opening the store costs milliseconds, too much for every request. Every change bumps a small
+    version file next to the store (from any process: the web app, ``pilotline user``); lookups are
+    cached while that file is unchanged, so a removed user or a revoked token is refused at the
+    very next request.
+    """
+
     def __init__(self, store: EmbeddedStore) -> None:
         self.store = store
+        self._version_file = store.home / ".users-version"
+        self._seen: bytes | None = None
+        self._users: dict[str, User | None] = {}
+        self._tokens: dict[str, str | None] = {}
+
+    def _fresh(self) -> None:
+        """Forget cached lookups if any process changed users or tokens since."""
+        try:
+            version = self._version_file.read_bytes()
+        except FileNotFoundError:
+            version = b""
+        if version != self._seen:
+            self._users, self._tokens, self._seen = {}, {}, version
+
+    def _changed(self) -> None:
+        tmp = self._version_file.with_suffix(f".{secrets.token_hex(4)}")
+        tmp.write_text(secrets.token_hex(16))
+        tmp.replace(self._version_file)
+        self._users, self._tokens = {}, {}
 
     def count(self) -> int:
         with self.store.session() as s:
@@ -74,9 +101,16 @@ class Users:
                     dt.datetime.now(dt.UTC).replace(tzinfo=None),
                 ],
             )
+        self._changed()
         return User(name, role, tuple(lines or []))
 
     def get(self, username: str) -> User | None:
+        self._fresh()
+        if username not in self._users:
+            self._users[username] = self._load(username)
+        return self._users[username]
+
+    def _load(self, username: str) -> User | None:
         with self.store.session() as s:
             rows = s.arrow(
                 "SELECT username, role, lines FROM users WHERE username = ?", [username]
@@ -119,14 +153,22 @@ class Users:
                     dt.datetime.now(dt.UTC).replace(tzinfo=None),
                 ],
             )
+        self._changed()
         return token
 
     def by_token(self, token: str) -> User | None:
-        with self.store.session() as s:
-            rows = s.arrow(
-                "SELECT username FROM api_tokens WHERE token_hash = ?", [_digest(token)]
-            ).to_pylist()
-        return self.get(rows[0]["username"]) if rows else None
+        digest = _digest(token)
+        self._fresh()
+        if digest not in self._tokens:
+            with self.store.session() as s:
+                rows = s.arrow(
+                    "SELECT username FROM api_tokens WHERE token_hash = ?", [digest]
+                ).to_pylist()
+            if len(self._tokens) > 10_000:  # made-up tokens must not grow the cache forever
+                self._tokens.clear()
+            self._tokens[digest] = rows[0]["username"] if rows else None
+        name = self._tokens[digest]
+        return self.get(name) if name else None
 
     def update(
         self,
@@ -158,6 +200,7 @@ class Users:
                     "UPDATE users SET password_hash = ? WHERE username = ?",
                     [_hasher.hash(password), username],
                 )
+        self._changed()
         updated = self.get(username)
         assert updated is not None
         return updated
@@ -170,6 +213,7 @@ class Users:
         with self.store.session(write=True) as s:
             s.execute("DELETE FROM api_tokens WHERE username = ?", [username])
             s.execute("DELETE FROM users WHERE username = ?", [username])
+        self._changed()
 
     def _keep_an_admin(self, username: str) -> None:
         with self.store.session() as s:
@@ -210,6 +254,7 @@ class Users:
             raise NotFound(f"no API token with id {token_id!r}")
         with self.store.session(write=True) as s:
             s.execute("DELETE FROM api_tokens WHERE token_hash LIKE ?", [token_id + "%"])
+        self._changed()
 
     def create_first_admin(self) -> str | None:
         """With no users yet, create ``admin`` with a random password and return it (shown once)."""
