@@ -2,6 +2,7 @@
 # Pilotline's two commands, for a fresh Debian machine with Python 3.11:
 #   ./run.sh demo   set up, simulate a plant into ./pilotline-home and write its report
 #   ./run.sh test   set up, then lint, type-check, check the layers and run the whole test suite
+#   ./run.sh bench [connect|map|measure|web]   set up (and wrk), then run the benchmarks (long)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -58,8 +59,24 @@ case "${1:-}" in
     .venv/bin/lint-imports
     .venv/bin/pytest -q -p no:cacheprovider "${@:2}"
     ;;
+  bench)
+    system_packages
+    if ! command -v wrk >/dev/null; then
+      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get install -y -qq wrk >/dev/null
+      else
+        echo "The web benchmark needs wrk: sudo apt-get install wrk" >&2
+        exit 1
+      fi
+    fi
+    setup
+    for name in ${2:-connect map measure web}; do
+      echo "== bench/bench_$name.py"
+      .venv/bin/python "bench/bench_$name.py"
+    done
+    ;;
   *)
-    echo "usage: ./run.sh demo | ./run.sh test" >&2
+    echo "usage: ./run.sh demo | ./run.sh test | ./run.sh bench [connect|map|measure|web]" >&2
     exit 2
     ;;
 esac
