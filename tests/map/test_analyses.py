@@ -6,6 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
 
 from pilotline.errors import TimeLimitExceeded
@@ -51,9 +53,20 @@ ROUTING = Routing(
 )
 
 
-@pytest.fixture
-def miner(tmp_path: Path) -> Miner:
-    return Miner(read_log(write(tmp_path / "orders.csv", ORDERS), COLS))
+@pytest.fixture(params=["csv", "parquet"])
+def miner(request: pytest.FixtureRequest, tmp_path: Path) -> Miner:
+    """The orders log as CSV (read into Arrow) and as Parquet with typed columns (read straight
+    into the engine): every analysis test runs on both."""
+    path = write(tmp_path / "orders.csv", ORDERS)
+    if request.param == "parquet":
+        table = pacsv.read_csv(path)  # case as integers, time as timestamps with a zone
+        assert pa.types.is_integer(table["case"].type)
+        assert pa.types.is_timestamp(table["time"].type) and table["time"].type.tz
+        path = tmp_path / "orders.parquet"
+        pq.write_table(table, path)
+    log = read_log(path, COLS)
+    assert (log.engine is not None) == (request.param == "parquet")
+    return Miner(log)
 
 
 def _cases(m: Miner) -> list[str]:

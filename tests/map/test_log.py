@@ -153,3 +153,86 @@ case,activity,time,lifecycle
     assert times["weld"]["processing_mean_s"] == 3600.0
     assert times["weld"]["waiting_mean_s"] == 70 * 60  # cut completed 08:20, weld started 09:30
     assert times["cut"]["processing_mean_s"] == 600.0  # (20 min + 0) / 2
+
+
+def _parquet(tmp_path: Path, name: str, columns: dict[str, list[object]], types: dict) -> Path:  # type: ignore[type-arg]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / name
+    pq.write_table(pa.table({k: pa.array(v, types.get(k)) for k, v in columns.items()}), path)
+    return path
+
+
+def test_parquet_read_in_the_engine_keeps_ties_tie_breaks_and_text_ids(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import pyarrow as pa
+
+    t = dt.datetime(2026, 1, 1, 8)
+    path = _parquet(
+        tmp_path,
+        "ties.parquet",
+        {
+            "case": [1, 1, 2, 2, 3],
+            "activity": ["Prüfen ✓", "B", "B", "Prüfen ✓", "B"],
+            "time": [t, t, t, t, t + dt.timedelta(hours=1)],
+            "step": [2, 1, 1, 2, 1],
+        },
+        {"time": pa.timestamp("us", "UTC")},
+    )
+    log = read_log(path, COLS)
+    assert log.engine is not None
+    s = Miner(log).summary()
+    assert s["variants"] == 3 and s["cases"] == 3
+    assert "2 events (40.0%) share their timestamp" in s["notes"][0]
+    assert s["start_activities"] == {"B": 2, "Prüfen ✓": 1}
+    by_step = Miner(read_log(path, LogColumns("case", "activity", "time", tie_break="step")))
+    assert by_step.summary()["variants"] == 2  # both B → Prüfen once the tie-break orders them
+    assert sorted(c["case"] for c in by_step.cases()) == ["1", "2", "3"]  # ids are text
+    events = log.events  # built on demand from the engine, in the log's order
+    assert events.column_names[:3] == ["case", "activity", "ts"] and "step" in events.column_names
+    assert events["case"].to_pylist() == ["1", "1", "2", "2", "3"]
+
+
+def test_parquet_local_times_become_utc_across_daylight_saving(tmp_path: Path) -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    path = _parquet(
+        tmp_path,
+        "local.parquet",
+        {
+            "case": ["a", "a"],
+            "activity": ["start", "end"],
+            # Berlin: 01:30 CET is 00:30 UTC; 03:30 CEST (after the change at 02:00) is 01:30 UTC
+            "time": [dt.datetime(2026, 3, 29, 1, 30), dt.datetime(2026, 3, 29, 3, 30)],
+        },
+        {},
+    )
+    log = read_log(path, COLS, tz=ZoneInfo("Europe/Berlin"))
+    assert log.engine is not None
+    [case] = Miner(log).cases()
+    assert case["duration_s"] == 3600.0  # one real hour, not two
+    assert case["start"] == dt.datetime(2026, 3, 29, 0, 30)
+
+
+def test_parquet_with_empty_cells_names_their_rows(tmp_path: Path) -> None:
+    import datetime as dt
+
+    t = dt.datetime(2026, 1, 1, 8)
+    path = _parquet(
+        tmp_path,
+        "holes.parquet",
+        {
+            "case": ["1", None, "2"],
+            "activity": ["A", "B", None],
+            "time": [t, t, None],
+        },
+        {},
+    )
+    with pytest.raises(ImportRejected) as err:
+        read_log(path, COLS)
+    found = {(p.row, p.column) for p in err.value.problems}
+    assert found == {(2, "case"), (3, "activity"), (3, "time")}
+    assert "expected the case" in str(err.value)

@@ -58,43 +58,64 @@ def successors(t: Any, *, resources: bool = False) -> Any:
     return j.select(**out)
 
 
-def dfg(t: Any) -> Any:
-    """Directly-follows pairs with count and time between them (mean, median, max, total)."""
-    e = successors(t)
-    return (
-        e.group_by([e.activity.name("source"), e.next_activity.name("target")])
-        .aggregate(
-            count=e.count(),
-            mean_s=e.gap_s.mean(),
-            median_s=e.gap_s.median(),
-            max_s=e.gap_s.max(),
-            total_s=e.gap_s.sum(),
-        )
-        .order_by([ibis.desc("count"), "source", "target"])
+def _named(t: Any, names: Any, code: str, name: str) -> Any:
+    """Join the activity name for the code column ``code`` as ``name``."""
+    n = names.select(**{f"{code}__code": names.a, name: names.activity})
+    return t.join(n, t[code] == n[f"{code}__code"]).drop(f"{code}__code")
+
+
+def dfg(t: Any, names: Any) -> Any:
+    """Directly-follows pairs with count and time between them (mean, median, max, total).
+
+    ``t`` has the activity numbers ``a`` and ``names`` maps them to names (``a``, ``activity``):
+    the engine groups integers and joins the names to the few pairs at the end."""
+    if "next_a" in t.columns:  # found when the log was ordered (see store.load_parquet_log)
+        f = t.filter(t.next_a.notnull())
+        e = f.select(src=f.a, dst=f.next_a, gap_s=f.next_gap_s)
+    else:
+        a = t.select(a_no=t.case_no, a_pos=t.pos, a_code=t.a, a_ts=t.ts)
+        b = t.select(b_no=t.case_no, b_pos=t.pos, b_code=t.a, b_ts=t.ts)
+        j = a.join(b, [a.a_no == b.b_no, b.b_pos == a.a_pos + 1])
+        e = j.select(src=j.a_code, dst=j.b_code, gap_s=_seconds(j.b_ts) - _seconds(j.a_ts))
+    g = e.group_by(["src", "dst"]).aggregate(
+        count=e.count(),
+        mean_s=e.gap_s.mean(),
+        median_s=e.gap_s.median(),
+        max_s=e.gap_s.max(),
+        total_s=e.gap_s.sum(),
+    )
+    g = _named(_named(g, names, "src", "source"), names, "dst", "target")
+    return g.select("source", "target", "count", "mean_s", "median_s", "max_s", "total_s").order_by(
+        [ibis.desc("count"), "source", "target"]
     )
 
 
-def cases(t: Any) -> Any:
+def cases(t: Any, names: Any, case_ids: Any) -> Any:
     """One row per case: events, first and last activity, start, end, duration and a variant key.
 
     Relies on the event log's invariant (see :mod:`pilotline.map.log`): ``case_no`` numbers the
     cases and ``pos`` is each event's position in its case, so one hash aggregation does it, with
-    no sort per case. The variant key is a pair of sums of salted hashes of (activity, position):
-    equal sequences get equal keys, and two different sequences share a key with a probability of
-    about 2⁻⁶², so it is safe to count variants by it.
+    no sort per case. The variant key is a pair of sums of two 31-bit parts of the hash of
+    (activity number, position): equal sequences get equal keys, and two different sequences
+    share a key with a probability of about 2⁻⁶², so it is safe to count variants by it. ``case_ids`` maps
+    ``case_no`` to the case id (``case``).
     """
+    h = _step(t).hash()
     out = t.group_by("case_no").aggregate(
-        case=t.case.arbitrary(),
         events=t.count(),
-        first_activity=t.activity.argmin(t.pos),
-        last_activity=t.activity.argmax(t.pos),
+        first_a=t.a.argmin(t.pos),
+        last_a=t.a.argmax(t.pos),
         start=t.ts.min(),
         end=t.ts.max(),
-        vk1=(ibis.struct({"a": t.activity, "p": t.pos, "salt": 1}).hash() % _MOD).sum(),
-        vk2=(ibis.struct({"a": t.activity, "p": t.pos, "salt": 2}).hash() % _MOD).sum(),
+        vk1=(h % _MOD).sum(),
+        vk2=((h // _MOD) % _MOD).sum(),
     )
+    out = _named(_named(out, names, "first_a", "first_activity"), names, "last_a", "last_activity")
+    ids = case_ids.select(id_no=case_ids.case_no, case=case_ids.case)
+    out = out.join(ids, out.case_no == ids.id_no)
     return out.select(
         "case",
+        "case_no",
         "events",
         "first_activity",
         "last_activity",
@@ -109,7 +130,14 @@ def cases(t: Any) -> Any:
 _MOD = 2_147_483_647  # keeps each hash below 2**31, so sums fit 64 bits on every engine
 
 
-def variants(t: Any, case_table: Any) -> Any:
+def _step(t: Any) -> Any:
+    """(activity number, position) as one integer, distinct for every pair: hashing one
+    integer is much cheaper than hashing a struct. Its 64-bit hash gives both halves of the
+    variant key (on an engine whose hash has 32 bits, the second half adds little)."""
+    return t.a.cast("int64") * (1 << 32) + t.pos.cast("int64")
+
+
+def variants(t: Any, case_table: Any, names: Any) -> Any:
     """Variants (activity sequences) with their number of cases and case durations.
 
     ``case_table`` is :func:`cases` of ``t``. The activities of each variant are read from one
@@ -123,11 +151,14 @@ def variants(t: Any, case_table: Any) -> Any:
         median_duration_s=c.duration_s.median(),
         example_case=c.case.min(),
     )
-    reps = t.semi_join(v, t.case == v.example_case)
-    seqs = reps.group_by(reps.case.name("r_case")).aggregate(
-        variant=reps.activity.group_concat(SEP, order_by=reps.seq)
+    ex = c.select(ex_case=c.case, ex_no=c.case_no)
+    v = v.join(ex, v.example_case == ex.ex_case)
+    reps = t.semi_join(v, t.case_no == v.ex_no)
+    reps = _named(reps.select("case_no", "a", "pos"), names, "a", "activity")
+    seqs = reps.group_by(reps.case_no.name("r_no")).aggregate(
+        variant=reps.activity.group_concat(SEP, order_by=reps.pos)
     )
-    out = v.join(seqs, v.example_case == seqs.r_case)
+    out = v.join(seqs, v.ex_no == seqs.r_no)
     return out.select(
         "variant", "cases", "events", "mean_duration_s", "median_duration_s", "example_case"
     ).order_by([ibis.desc("cases"), "variant"])

@@ -18,9 +18,9 @@ import gzip
 import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -53,15 +53,58 @@ class LogColumns:
     sep: str | None = None  # CSV separator; guessed from the header when not given
 
 
-@dataclass
 class EventLog:
-    events: pa.Table
-    source: str
-    notes: list[str] = field(default_factory=list)
+    """An event log: an Arrow table in memory, or tables in an engine (see :func:`read_log`).
+
+    A log read straight into an engine keeps integers there (``pl_events``) and the names beside
+    them; ``events`` then builds the Arrow table only when something asks for it.
+    """
+
+    def __init__(
+        self,
+        events: pa.Table | None,
+        source: str,
+        notes: list[str] | None = None,
+        *,
+        engine: Any = None,
+        num_events: int | None = None,
+        columns: list[str] | None = None,
+    ) -> None:
+        self._events = events
+        self.source = source
+        self.notes = notes if notes is not None else []
+        self.engine = engine  # an Ibis backend holding pl_events, pl_activities and pl_case_ids
+        self._num = num_events
+        self._columns = columns
+
+    @property
+    def events(self) -> pa.Table:
+        if self._events is None:
+            self._events = self.engine.to_pyarrow(named_events(self.engine).order_by("seq"))
+        return self._events
+
+    @property
+    def column_names(self) -> list[str]:
+        if self._events is None and self._columns is not None:
+            return self._columns
+        return list(self.events.column_names)
 
     @property
     def num_events(self) -> int:
+        if self._events is None and self._num is not None:
+            return self._num
         return int(self.events.num_rows)
+
+
+def named_events(engine: Any) -> Any:
+    """The engine's coded events with case ids and activity names joined back (an Ibis table)."""
+    ev = engine.table("pl_events")
+    acts = engine.table("pl_activities")
+    ids = engine.table("pl_case_ids")
+    attrs = engine.table("pl_attributes")
+    j = ev.join(acts, "a").join(ids, "case_no").join(attrs, "row")
+    first = ["case", "activity", "ts", "resource", "seq", "case_no", "pos", "a"]
+    return j.select(*first, *[c for c in attrs.columns if c not in first and c != "row"])
 
 
 def _finish(table: pa.Table, source: str, tie_break: str | None = None) -> EventLog:
@@ -69,7 +112,7 @@ def _finish(table: pa.Table, source: str, tie_break: str | None = None) -> Event
     regardless of case (engines such as DuckDB and Spark compare names case-insensitively)."""
     if "resource" not in table.column_names:
         table = table.add_column(3, "resource", pa.nulls(table.num_rows, pa.string()))
-    seen: set[str] = set()
+    seen: set[str] = {"case_no", "pos", "a"}  # added below: an attribute of that name is renamed
     names = []
     for name in table.column_names:
         unique, n = name, 1
@@ -111,6 +154,14 @@ def _finish(table: pa.Table, source: str, tie_break: str | None = None) -> Event
         "case_no", pa.array(codes, pa.int32()) if isinstance(codes, pa.Array) else codes
     )
     table = table.append_column("pos", pa.array(pos))
+    # The activity's number (its dictionary code): the heavy analyses group integers.
+    act = table["activity"]
+    if not pa.types.is_dictionary(act.type):
+        act = pc.dictionary_encode(act)
+    if isinstance(act, pa.ChunkedArray):
+        act = pa.table({"x": act}).unify_dictionaries()["x"].combine_chunks()
+    table = table.set_column(table.column_names.index("activity"), "activity", act)
+    table = table.append_column("a", pc.cast(act.indices, pa.int32()))
     notes = []
     if n > 1:
         t = table["ts"].combine_chunks().cast(pa.int64()).to_numpy(zero_copy_only=False)[idx]
@@ -152,6 +203,10 @@ def read_table_log(
         raise ImportRejected(
             [Problem(source, 1, None, f"no {m}; the file's columns are {headers}") for m in missing]
         )
+    if file_format(path) == "parquet" and not columns.start_timestamp:
+        fast = _read_parquet_in_engine(path, columns, tz, headers)
+        if fast is not None:
+            return fast
     problems = Problems(source)
     parts: list[pa.Table] = []
     seq0 = 0
@@ -203,6 +258,73 @@ def read_table_log(
             ]
         )
     return _finish(pa.concat_tables(parts).unify_dictionaries(), source, columns.tie_break)
+
+
+def _read_parquet_in_engine(
+    path: Path, columns: LogColumns, tz: ZoneInfo | None, headers: list[str]
+) -> EventLog | None:
+    """Read a Parquet log with typed timestamps straight into the engine (no Arrow copy in
+    Python); None when the timestamps are text, which the general reader parses."""
+    import pyarrow.parquet as pq
+
+    from pilotline.store import load_parquet_log, scratch_backend
+
+    schema = pq.ParquetFile(path).schema_arrow
+    ts_type = schema.field(columns.timestamp).type
+    if not pa.types.is_timestamp(ts_type):
+        return None
+    used = {columns.case, columns.activity, columns.timestamp, columns.resource}
+    seen = {"case", "activity", "ts", "resource", "seq", "case_no", "pos", "a", "start"}
+    attributes: dict[str, str] = {}
+    for name in headers:
+        if name in used:
+            continue
+        unique, n = name, 1
+        while unique.lower() in seen:
+            n += 1
+            unique = f"{name} ({n})"
+        seen.add(unique.lower())
+        attributes[name] = unique
+    engine = scratch_backend()
+    loaded = load_parquet_log(
+        engine,
+        str(path),
+        case=columns.case,
+        activity=columns.activity,
+        timestamp=columns.timestamp,
+        resource=columns.resource,
+        tie_break=columns.tie_break,
+        attributes=attributes,
+        tz=(tz or ZoneInfo("UTC")).key,
+        zoned=ts_type.tz is not None,
+    )
+    source = str(path)
+    if loaded.missing:
+        what = {columns.case: "the case", columns.activity: "the activity"}
+        raise ImportRejected(
+            [
+                Problem(source, row, col, f"is empty; expected {what.get(col, 'a timestamp')}")
+                for row, col in loaded.missing
+            ]
+        )
+    if not loaded.events:
+        raise ImportRejected([Problem(source, None, None, "the log has no events")])
+    notes = []
+    if loaded.ties:
+        notes.append(
+            f"{loaded.ties:,} events ({loaded.ties / loaded.events:.1%}) share their timestamp with "
+            "the previous event of the same case; they keep the file's order"
+            + (f" after '{columns.tie_break}'" if columns.tie_break else "")
+        )
+    names = ["case", "activity", "ts", "resource", "seq", "case_no", "pos", "a"]
+    return EventLog(
+        None,
+        source,
+        notes,
+        engine=engine,
+        num_events=loaded.events,
+        columns=names + loaded.attributes,
+    )
 
 
 # -- XES --------------------------------------------------------------------------------------------

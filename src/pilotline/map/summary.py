@@ -13,7 +13,7 @@ import pyarrow as pa
 from pilotline.errors import InputError
 from pilotline.map import analyses
 from pilotline.map.conformance import KINDS, Routing, case_fitness, deviations
-from pilotline.map.log import EventLog
+from pilotline.map.log import EventLog, named_events
 from pilotline.map.readiness import readiness
 from pilotline.store import scratch_backend, to_arrow_within
 
@@ -27,12 +27,42 @@ def _by_count(rows: list[dict[str, Any]]) -> dict[str, int]:
 class Miner:
     """Runs the analyses of one event log on an in-memory engine."""
 
-    def __init__(self, log: EventLog, *, _con: Any = None, _events: Any = None) -> None:
+    def __init__(
+        self,
+        log: EventLog,
+        *,
+        _con: Any = None,
+        _events: Any = None,
+        _names: Any = None,
+        _case_ids: Any = None,
+    ) -> None:
         self.log = log
+        self._case_table: Any = None
+        self._dfg: list[dict[str, Any]] | None = None
+        if _con is None and log.engine is not None:
+            # Read straight into the engine: integers there, names beside them.
+            self._con = log.engine
+            self.coded = log.engine.table("pl_events")
+            self.events = named_events(log.engine)
+            self.names = log.engine.table("pl_activities")
+            self.case_ids = log.engine.table("pl_case_ids")
+            return
         self._con = _con if _con is not None else scratch_backend()
         # The Arrow table is scanned in place (no copy into the engine).
         self.events = _events if _events is not None else ibis.memtable(log.events)
-        self._case_table: Any = None
+        self.coded = self.events
+        if _names is None:
+            acts = log.events["activity"].combine_chunks()
+            dictionary = acts.dictionary if pa.types.is_dictionary(acts.type) else acts.unique()
+            _names = ibis.memtable(
+                pa.table(
+                    {"a": pa.array(range(len(dictionary)), pa.int32()), "activity": dictionary}
+                )
+            )
+        self.names = _names
+        self.case_ids = (
+            _case_ids if _case_ids is not None else self.events.select("case_no", "case").distinct()
+        )
 
     def where(self, transform: Callable[..., Any], /, **options: Any) -> Miner:
         """A view of the log through a filter or simplification from :mod:`pilotline.map.filters`:
@@ -43,7 +73,9 @@ class Miner:
         expr = expr.mutate(pos=expr.seq - expr.seq.min().over(ibis.window(group_by=expr.case_no)))
         name = f"events_{next(_views)}"
         table = self._con.create_table(name, expr, temp=True)
-        return Miner(self.log, _con=self._con, _events=table)
+        return Miner(
+            self.log, _con=self._con, _events=table, _names=self.names, _case_ids=self.case_ids
+        )
 
     def _rows(self, expr: Any) -> list[dict[str, Any]]:
         table: pa.Table = self._con.to_pyarrow(expr)
@@ -52,18 +84,22 @@ class Miner:
     def _cases(self) -> Any:
         if self._case_table is None:
             name = f"cases_{next(_views)}"
-            self._case_table = self._con.create_table(name, analyses.cases(self.events), temp=True)
+            self._case_table = self._con.create_table(
+                name, analyses.cases(self.coded, self.names, self.case_ids), temp=True
+            )
         return self._case_table
 
     def dfg(self) -> list[dict[str, Any]]:
-        return self._rows(analyses.dfg(self.events))
+        if self._dfg is None:  # the summary and the bottlenecks need it too
+            self._dfg = self._rows(analyses.dfg(self.coded, self.names))
+        return [dict(r) for r in self._dfg]
 
     def cases(self) -> list[dict[str, Any]]:
         c = self._cases()
-        return self._rows(c.drop("vk1", "vk2").order_by("case"))
+        return self._rows(c.drop("vk1", "vk2", "case_no").order_by("case"))
 
     def variants(self) -> list[dict[str, Any]]:
-        rows = self._rows(analyses.variants(self.events, self._cases()))
+        rows = self._rows(analyses.variants(self.coded, self._cases(), self.names))
         total = sum(r["cases"] for r in rows) or 1
         covered = 0
         for r in rows:
@@ -95,7 +131,7 @@ class Miner:
         return {
             "events": int(totals["events"] or 0),
             "cases": totals["cases"],
-            "activities": int(self._con.to_pyarrow(self.events.activity.nunique()).as_py()),
+            "activities": int(self._con.to_pyarrow(self.coded.a.nunique()).as_py()),
             "variants": variants,
             "start_activities": _by_count(starts),
             "end_activities": _by_count(ends),
@@ -113,7 +149,7 @@ class Miner:
 
     def processing_and_waiting(self) -> list[dict[str, Any]]:
         """Processing and waiting time per activity; needs start times (see ``pair_lifecycle``)."""
-        if "start" not in self.log.events.column_names:
+        if "start" not in self.log.column_names:
             raise InputError(
                 "this log has no start times: give --start-timestamp, or --lifecycle to pair "
                 "start and complete events"

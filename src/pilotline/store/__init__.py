@@ -4,7 +4,9 @@ from pilotline.store._duckdb import (
     Conflict,
     EmbeddedStore,
     InsertResult,
+    LoadedLog,
     StoreSession,
+    load_parquet_log,
     scratch_backend,
     to_arrow_within,
 )
@@ -16,7 +18,9 @@ __all__ = [
     "Conflict",
     "EmbeddedStore",
     "InsertResult",
+    "LoadedLog",
     "StoreSession",
+    "load_parquet_log",
     "scratch_backend",
     "to_arrow_within",
 ]

@@ -316,3 +316,112 @@ def to_arrow_within(backend: Any, expr: Any, seconds: float | None) -> pa.Table:
         ) from None
     finally:
         timer.cancel()
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class LoadedLog:
+    """An event log loaded into a scratch backend by :func:`load_parquet_log`."""
+
+    events: int
+    ties: int
+    attributes: list[str]
+    missing: list[tuple[int, str]]  # (1-based row, column) of empty required cells, the first 20
+
+
+def load_parquet_log(
+    backend: Any,
+    path: str,
+    *,
+    case: str,
+    activity: str,
+    timestamp: str,
+    resource: str | None,
+    tie_break: str | None,
+    attributes: dict[str, str],
+    tz: str,
+    zoned: bool,
+) -> LoadedLog:
+    """Read a Parquet event log straight into the engine, in the shape of :mod:`pilotline.map.log`.
+
+    The engine keeps integers where the analyses work: ``pl_events`` holds ``case_no``, ``a`` (the
+    activity's number), ``ts`` (UTC, no zone), ``seq``, ``pos``, ``row`` (the file's row) and
+    the next event's activity and the seconds until it (``next_a``, ``next_gap_s``, found in the
+    same pass that orders the events);
+    ``pl_case_ids`` and ``pl_activities`` hold the names, and the view ``pl_attributes`` the
+    resource and the other columns as text, by row. Events are ordered by time
+    within a case, then by ``tie_break``, then by their row in the file (a stable order).
+    ``attributes`` maps each other column to the name it gets (unique regardless of case);
+    ``zoned`` says the timestamp column carries a time zone, else it is local time in ``tz``.
+    """
+    con = backend.con
+    src = f"read_parquet({_quote(path)}, file_row_number = true)"
+    c, a, t = _ident(case), _ident(activity), _ident(timestamp)
+    if zoned:  # an instant: its epoch is UTC already (arithmetic, no time-zone rules needed)
+        ts = f"make_timestamp(epoch_us({t}))"
+    elif tz == "UTC":
+        ts = t
+    else:  # local wall-clock time: the zone's rules (daylight saving) make it an instant
+        ts = f"timezone('UTC', timezone({_quote(tz)}, {t}))"
+    missing = con.execute(
+        f"SELECT file_row_number + 1, {c} IS NULL, {a} IS NULL, {t} IS NULL FROM {src} "
+        f"WHERE {c} IS NULL OR {a} IS NULL OR {t} IS NULL ORDER BY 1 LIMIT 20"
+    ).fetchall()
+    if missing:
+        cells = []
+        for row, no_case, no_activity, no_ts in missing:
+            for empty, col in ((no_case, case), (no_activity, activity), (no_ts, timestamp)):
+                if empty:
+                    cells.append((int(row), col))
+        return LoadedLog(0, 0, [], cells)
+    rows = con.execute(f"SELECT count(*) FROM {src}").fetchone()[0]  # from the metadata
+    row_type = "INTEGER" if rows < 2**31 else "BIGINT"
+    con.execute(
+        "CREATE OR REPLACE TABLE pl_activities AS SELECT (row_number() OVER (ORDER BY activity)"
+        f" - 1)::INTEGER AS a, activity FROM (SELECT DISTINCT {a}::VARCHAR AS activity FROM {src})"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE pl_case_ids AS SELECT (row_number() OVER () - 1)::INTEGER AS "
+        f'case_no, "case" FROM (SELECT DISTINCT {c}::VARCHAR AS "case" FROM {src})'
+    )
+    extra = "".join(f", {_ident(k)}::VARCHAR AS {_ident(v)}" for k, v in attributes.items())
+    res = f"{_ident(resource)}::VARCHAR" if resource else "NULL::VARCHAR"
+    # Text attributes stay in the file (a view): the heavy analyses never touch them, and a
+    # filter or a resource analysis reads them from there, joined on the row.
+    con.execute(
+        f"CREATE OR REPLACE VIEW pl_attributes AS SELECT file_row_number::{row_type} AS row, "
+        f"{res} AS resource{extra} FROM {src}"
+    )
+    tie = f", s.{_ident(tie_break)} AS pl_tie" if tie_break else ""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE pl_raw AS SELECT k.case_no, x.a, "
+        f"{ts.replace(t, 's.' + t)}::TIMESTAMP AS ts, s.file_row_number::{row_type} AS row{tie} "
+        f'FROM {src} s JOIN pl_case_ids k ON k."case" = s.{c}::VARCHAR '
+        f"JOIN pl_activities x ON x.activity = s.{a}::VARCHAR"
+    )
+    order = "ts, pl_tie, row" if tie else "ts, row"
+    con.execute(
+        "CREATE OR REPLACE TABLE pl_ordered AS SELECT case_no, a, ts, "
+        "(row_number() OVER w - 1)::INTEGER AS pos, row, lead(a) OVER w AS next_a, "
+        "epoch(lead(ts) OVER w) - epoch(ts) AS next_gap_s, "
+        "coalesce(ts = lag(ts) OVER w, false) AS pl_tied "
+        f"FROM pl_raw WINDOW w AS (PARTITION BY case_no ORDER BY {order})"
+    )
+    con.execute("DROP TABLE pl_raw")
+    events, ties = con.execute(
+        "SELECT count(*), count(*) FILTER (pl_tied) FROM pl_ordered"
+    ).fetchone()
+    # seq: the case's number in the high 32 bits and the position in the low ones, so a case's
+    # events are consecutive; computed when read, it takes no memory.
+    con.execute(
+        "CREATE OR REPLACE VIEW pl_events AS SELECT case_no, a, ts, "
+        "(case_no::BIGINT << 32) + pos AS seq, pos, row, next_a, next_gap_s FROM pl_ordered"
+    )
+    return LoadedLog(int(events), int(ties), list(attributes.values()), [])
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
