@@ -100,3 +100,25 @@ def test_an_operator_cannot_open_the_settings(server: str, browser: Browser) -> 
     assert answer is not None and answer.status == 403
     assert "needs the admin role" in page.inner_text("main")
     page.close()
+
+
+def test_manager_uploads_a_log_and_slides_the_map(server: str, browser: Browser) -> None:
+    log = Path(__file__).parents[3] / "shared" / "data" / "running-example.xes"
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(server + "/maps")
+    log_in(page, "mia")
+    page.wait_for_selector("#log-form")
+    page.set_input_files("#log-file", str(log))
+    page.click("#log-form button")
+    page.wait_for_url(server + "/maps/*", timeout=30_000)
+    page.wait_for_function("document.getElementById('map').naturalWidth > 0")
+    first = page.get_attribute("#map", "src")
+    page.fill("#paths", "20")  # a range input: fill sets its value and fires input
+    page.wait_for_function(f"document.getElementById('map').getAttribute('src') !== {first!r}")
+    assert "paths=20" in (page.get_attribute("#map", "src") or "")
+    page.wait_for_function("document.getElementById('map').complete")
+    assert page.evaluate("document.getElementById('map').naturalWidth") > 0
+    assert "Ready to automate?" in page.inner_text("main")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "process-map.png"), full_page=True)
+    page.close()

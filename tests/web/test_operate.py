@@ -105,9 +105,18 @@ def test_no_critical_accessibility_violations(clock_home: Path) -> None:
         "axe-core is not installed: ./run.sh test installs it (npm ci in tests/connect/peers)"
     )
     found: dict[str, list[str]] = {}
+    with TestClient(create_app(clock_home)) as client:  # a process map to look at
+        csrf = api_login(client, "mia")
+        xes = Path(__file__).parents[3] / "shared" / "data" / "running-example.xes"
+        log_id = client.post(
+            "/api/logs",
+            params={"filename": xes.name},
+            content=xes.read_bytes(),
+            headers={"X-CSRF-Token": csrf},
+        ).json()["id"]
     with serving(clock_home) as base, chromium() as browser:
         for user, pages in (
-            ("mia", ["/", "/operate", "/data"]),
+            ("mia", ["/", "/operate", "/data", "/maps", f"/maps/{log_id}"]),
             ("olga", ["/operate/m1", "/settings"]),
             ("boss", ["/settings", "/users"]),
         ):
@@ -119,7 +128,7 @@ def test_no_critical_accessibility_violations(clock_home: Path) -> None:
                 page.goto(base + path)
                 found[f"{user} {path}"] = _axe(page)
             page.close()
-    assert len(found) == 10
+    assert len(found) == 12
     assert {k: v for k, v in found.items() if v} == {}
 
 

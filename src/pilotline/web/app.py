@@ -26,7 +26,7 @@ from pilotline.measure import Measure
 from pilotline.plant import Plant
 from pilotline.report import render_shift_report
 from pilotline.store import EmbeddedStore
-from pilotline.web import data, operate, people, settings
+from pilotline.web import data, maps, operate, people, settings
 from pilotline.web.cache import Cache
 from pilotline.web.context import HERE, Problem, Web, make_templates
 from pilotline.web.machine import GRAINS, machine_page, period
@@ -445,6 +445,7 @@ def create_app(
         return live_overview(user)
 
     data.routes(app, web, max_upload_mb=max_upload_mb)
+    maps.routes(app, web, max_upload_mb=max_upload_mb)
     settings.routes(app, web)
     people.routes(app, web)
     return app

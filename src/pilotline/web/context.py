@@ -50,7 +50,18 @@ def make_templates(language: str = "en") -> Jinja2Templates:
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals["lang"] = language
+    env.globals["human"] = human_duration
     return Jinja2Templates(env=env)
+
+
+def human_duration(seconds: float | None) -> str:
+    """Seconds as people say them: 45 s, 12 min, 3.5 h, 2.1 d."""
+    if seconds is None:
+        return "–"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 @dataclass

@@ -31,17 +31,18 @@ SUFFIXES = (".csv", ".txt", ".xlsx", ".parquet")
 CHUNK = 1 << 20
 
 
-def _file_name(name: str) -> str:
+def file_name(
+    name: str,
+    suffixes: tuple[str, ...] = SUFFIXES,
+    expected: str = "a CSV (.csv, .txt), Excel (.xlsx) or Parquet (.parquet) file",
+) -> str:
+    """The uploaded file's own name, made safe to store (no folders, no odd characters)."""
     base = Path(name.replace("\\", "/")).name.strip()
     base = re.sub(r"[^\w.\- ]", "_", base)[:120]
     if not base or base.startswith("."):
         raise Problem(422, "Bad file name", "Give the file's name, e.g. states-may.csv.")
-    if not base.lower().endswith(SUFFIXES):
-        raise Problem(
-            415,
-            "Unsupported file type",
-            f"{base}: expected a CSV (.csv, .txt), Excel (.xlsx) or Parquet (.parquet) file.",
-        )
+    if not base.lower().endswith(suffixes):
+        raise Problem(415, "Unsupported file type", f"{base}: expected {expected}.")
     return base
 
 
@@ -61,6 +62,47 @@ def collectors(home: Path, now: float | None = None) -> list[dict[str, Any]]:
         data["running"] = not stopped and age < 5 * data.get("heartbeat_s", 2.0)
         out.append(data)
     return out
+
+
+async def receive(
+    request: Request, folder: Path, name: str, *, limit: int, limit_mb: float
+) -> Path:
+    """Stream the request body into ``folder/name``. A body over ``limit`` bytes is refused (413)
+    before it is read when its size is announced, else as soon as it passes the limit; a body that
+    breaks off or is shorter than announced is refused (400). On refusal nothing is kept; the
+    caller removes ``folder`` when done with the file."""
+    declared = request.headers.get("content-length")
+    too_big = Problem(
+        413,
+        "File too large",
+        f"{name} is larger than {limit_mb:g} MB, the limit for uploads here; "
+        "import it with 'pilotline import' on the server instead.",
+    )
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_big
+    folder.mkdir(parents=True)
+    path = folder / name
+    received = 0
+    try:
+        with path.open("wb") as fh:
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > limit:
+                    raise too_big
+                fh.write(chunk)
+    except ClientDisconnect:
+        raise Problem(
+            400, "Upload incomplete", f"{name}: the upload broke off; nothing was imported."
+        ) from None
+    if declared is not None and declared.isdigit() and received != int(declared):
+        raise Problem(
+            400,
+            "Upload incomplete",
+            f"{name}: {received:,} of {int(declared):,} bytes arrived; nothing was imported.",
+        )
+    if received == 0:
+        raise Problem(422, "Empty file", f"{name} is empty; nothing was imported.")
+    return path
 
 
 def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
@@ -137,44 +179,14 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
         ``filename``). Checked completely and stored all or nothing, like ``pilotline import``;
         a rejected file answers 422 with every problem (file, row, column, message)."""
         web.api_csrf(request)
-        name = _file_name(filename)
+        name = file_name(filename)
         if kind is not None and kind not in SCHEMAS:
             raise Problem(422, "Unknown kind", f"kind must be one of {', '.join(SCHEMAS)}")
         if counter_bits not in (None, 16, 32, 64):
             raise Problem(422, "Bad counter width", "counter_bits must be 16, 32 or 64")
-        declared = request.headers.get("content-length")
-        too_big = Problem(
-            413,
-            "File too large",
-            f"{name} is larger than {max_upload_mb:g} MB, the limit for uploads here; "
-            "import it with 'pilotline import' on the server instead.",
-        )
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise too_big
         folder = spool / secrets.token_hex(8)
-        folder.mkdir(parents=True)
         try:
-            path = folder / name
-            received = 0
-            try:
-                with path.open("wb") as fh:
-                    async for chunk in request.stream():
-                        received += len(chunk)
-                        if received > limit:
-                            raise too_big
-                        fh.write(chunk)
-            except ClientDisconnect:
-                raise Problem(
-                    400, "Upload incomplete", f"{name}: the upload broke off; nothing was imported."
-                ) from None
-            if declared is not None and declared.isdigit() and received != int(declared):
-                raise Problem(
-                    400,
-                    "Upload incomplete",
-                    f"{name}: {received:,} of {int(declared):,} bytes arrived; nothing was imported.",
-                )
-            if received == 0:
-                raise Problem(422, "Empty file", f"{name} is empty; nothing was imported.")
+            path = await receive(request, folder, name, limit=limit, limit_mb=max_upload_mb)
             options = ImportOptions(
                 kind=kind,
                 timestamp_format=timestamp_format,
