@@ -120,3 +120,50 @@ def test_bad_input_gives_one_clear_message(tmp_path: Path) -> None:
     bad_model = write(tmp_path / "m.toml", "start = []\n")
     result = run("conform", str(DATA / "running-example.xes"), "--model", str(bad_model), ok=False)
     assert "not a valid routing model" in result.stderr
+
+
+def test_conform_replays_a_state_machine_net(tmp_path: Path) -> None:
+    from pilotline.map.petri import StateMachine, write_pnml
+
+    net = StateMachine(
+        {
+            "register request": ("start", "registered"),
+            "examine casually": ("registered", "examined"),
+            "check ticket": ("examined", "checked"),
+            "decide": ("checked", "decided"),
+            "reject request": ("decided", "end"),
+            "pay compensation": ("decided", "end"),
+        },
+        "start",
+        "end",
+    )
+    write_pnml(net, tmp_path / "route.pnml")
+    result = json.loads(
+        run(
+            "conform",
+            str(DATA / "running-example.xes"),
+            "--model",
+            str(tmp_path / "route.pnml"),
+            "--format",
+            "json",
+        ).stdout
+    )
+    assert result["cases"] == 6 and 0 < result["fitting_cases"] < 6
+    assert 0 < result["log_fitness"] < 1
+    out = run("conform", str(DATA / "running-example.xes"), "--model", str(tmp_path / "route.pnml"))
+    assert "cases fit the net" in out.stdout and "token-based replay" in out.stdout
+    (tmp_path / "and.pnml").write_text(
+        (tmp_path / "route.pnml")
+        .read_text()
+        .replace("</page>", '<arc id="extra" source="t0" target="end" /></page>')  # a 2nd output
+    )
+    refused = run(
+        "conform",
+        str(DATA / "running-example.xes"),
+        "--model",
+        str(tmp_path / "and.pnml"),
+        "--method",
+        "replay",
+        ok=False,
+    )
+    assert "is not a state-machine net" in refused.stderr

@@ -18,6 +18,7 @@ from pilotline.errors import InputError
 from pilotline.map import LogColumns, Miner, filters, read_log
 from pilotline.map.conformance import load_routing
 from pilotline.map.lifecycle import pair_lifecycle
+from pilotline.map.petri import read_pnml
 from pilotline.map.render import dfg_dot, render_svg
 
 map_app = typer.Typer(
@@ -189,6 +190,12 @@ def _common(
         lifecycle,
         object_type,
     )
+
+
+def pm4py_extra_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pm4py") is not None
 
 
 def _json(value: Any) -> None:
@@ -470,10 +477,47 @@ def conform(
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Seconds before the check is stopped.")
     ] = 60.0,
+    method: Annotated[
+        str,
+        typer.Option(
+            help="For a Petri net: replay (token-based, built in, state-machine nets), align "
+            "(alignments, needs the pm4py extra) or auto (replay when the net allows it)."
+        ),
+    ] = "auto",
     format_: FormatOpt = "table",
 ) -> None:
-    """Fitness per case and deviations by kind against the intended routing (TOML), or alignment
-    fitness against a Petri net (.pnml) or BPMN model (.bpmn) with the pm4py extra."""
+    """Fitness per case and deviations by kind against the intended routing (TOML); token-based
+    replay on a state-machine Petri net (.pnml, built in); or alignment fitness against any Petri
+    net or BPMN model (.bpmn) with the pm4py extra."""
+    if method not in ("auto", "replay", "align"):
+        raise InputError("--method must be auto, replay or align")
+    if model.suffix.lower() == ".pnml" and method != "align":
+        try:
+            net = read_pnml(model)
+        except InputError:
+            if method == "replay" or not pm4py_extra_installed():
+                raise
+            net = None
+        if net is not None:
+            replayed = miner.replay(net, time_limit_s=time_limit)
+            if format_ == "json":
+                _json(replayed)
+                return
+            if format_ == "csv":
+                _table(
+                    replayed["per_case"],
+                    ["case", "missing", "consumed", "remaining", "produced", "fitness"],
+                    "",
+                    "csv",
+                )
+                return
+            out.print(
+                f"{replayed['fitting_cases']:,} of {replayed['cases']:,} cases fit the net "
+                f"({replayed['fitting_share']:.1%} with no missing token); log fitness "
+                f"{replayed['log_fitness']:.3f}, mean case fitness {replayed['mean_fitness']:.3f} "
+                "(token-based replay)."
+            )
+            return
     if model.suffix.lower() in (".pnml", ".bpmn"):
         from pilotline.map import pm4py_extra
 
