@@ -396,8 +396,8 @@ def load_parquet_log(
         f"{res} AS resource{extra} FROM {src}"
     )
     tie = f", s.{_ident(tie_break)} AS pl_tie" if tie_break else ""
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE pl_raw AS SELECT k.case_no, x.a, "
+    raw = (
+        "SELECT k.case_no, x.a, "
         f"{ts.replace(t, 's.' + t)}::TIMESTAMP AS ts, s.file_row_number::{row_type} AS row{tie} "
         f'FROM {src} s JOIN pl_case_ids k ON k."case" = s.{c}::VARCHAR '
         f"JOIN pl_activities x ON x.activity = s.{a}::VARCHAR"
@@ -406,13 +406,12 @@ def load_parquet_log(
     con.execute(
         "CREATE OR REPLACE TABLE pl_ordered AS SELECT case_no, a, ts, "
         "(row_number() OVER w - 1)::INTEGER AS pos, row, lead(a) OVER w AS next_a, "
-        "epoch(lead(ts) OVER w) - epoch(ts) AS next_gap_s, "
-        "coalesce(ts = lag(ts) OVER w, false) AS pl_tied "
-        f"FROM pl_raw WINDOW w AS (PARTITION BY case_no ORDER BY {order})"
+        "epoch(lead(ts) OVER w) - epoch(ts) AS next_gap_s "
+        f"FROM ({raw}) WINDOW w AS (PARTITION BY case_no ORDER BY {order})"
     )
-    con.execute("DROP TABLE pl_raw")
     events, ties = con.execute(
-        "SELECT count(*), count(*) FILTER (pl_tied) FROM pl_ordered"
+        # an event tied with the previous one of its case: the previous one's gap is zero
+        "SELECT count(*), count(*) FILTER (next_gap_s = 0) FROM pl_ordered"
     ).fetchone()
     # seq: the case's number in the high 32 bits and the position in the low ones, so a case's
     # events are consecutive; computed when read, it takes no memory.
