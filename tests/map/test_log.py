@@ -236,3 +236,30 @@ def test_parquet_with_empty_cells_names_their_rows(tmp_path: Path) -> None:
     found = {(p.row, p.column) for p in err.value.problems}
     assert found == {(2, "case"), (3, "activity"), (3, "time")}
     assert "expected the case" in str(err.value)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_many_cases_of_one_event_each(tmp_path: Path, kind: str) -> None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    n = 200_000
+    table = pa.table(
+        {
+            "case": pa.array([f"order {i}" for i in range(n)]),
+            "activity": pa.array(["A" if i % 3 else "B" for i in range(n)]),
+            "time": pa.array(
+                [1_700_000_000_000_000 + i * 1_000_000 for i in range(n)], pa.timestamp("us", "UTC")
+            ),
+        }
+    )
+    path = tmp_path / f"single.{kind}"
+    if kind == "csv":
+        pacsv.write_csv(table, path)
+    else:
+        pq.write_table(table, path)
+    s = _summary(path)
+    assert (s["events"], s["cases"], s["variants"], s["dfg"]) == (n, n, 2, [])
+    assert s["start_activities"] == s["end_activities"] == {"A": n - n // 3 - 1, "B": n // 3 + 1}
+    assert s["case_duration_mean_s"] == 0.0
