@@ -293,6 +293,27 @@ def import_(
 
 
 @app.command()
+def export(
+    parquet: Annotated[
+        Path,
+        typer.Option(
+            "--parquet",
+            help="A new folder for the Parquet lake (partitioned by machine and month).",
+        ),
+    ],
+) -> None:
+    """Export the store as a Parquet lake for Spark or other tools (users and tokens stay behind)."""
+    h = home()
+    plant_text = h.plant_file.read_text(encoding="utf-8") if h.plant_file.exists() else None
+    manifest = h.store.export_parquet(parquet, plant_text=plant_text)
+    total = sum(t["rows"] for t in manifest["tables"].values())
+    out.print(f"Wrote {total:,} rows in {len(manifest['tables'])} tables to {parquet}.")
+    for name, t in manifest["tables"].items():
+        if t["rows"]:
+            out.print(f"  {name}: {t['rows']:,} rows")
+
+
+@app.command()
 def oee(
     by: Annotated[
         str,

@@ -293,6 +293,73 @@ class EmbeddedStore:
         finally:
             con.close()
 
+    def export_parquet(self, target: Path, *, plant_text: str | None = None) -> dict[str, Any]:
+        """Write the store as a Parquet lake for other engines (Spark, PostgreSQL loaders).
+
+        Machine data is partitioned by machine and month (``states/machine=press-1/
+        month=2026-03/data_0.parquet``, Hive style), other tables are single files; users and
+        API tokens are never exported. ``_pilotline.json`` lists the tables, their rows and the
+        schema version, and the plant model is copied beside it. The lake is written into a
+        temporary folder next to ``target`` and renamed when complete, so a failed export
+        leaves no half lake behind. Returns the manifest.
+        """
+        if target.exists():
+            raise StoreError(f"{target} exists already; choose a new folder or remove it first")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        work = target.with_name(f".{target.name}.partial")
+        if work.exists():
+            import shutil
+
+            shutil.rmtree(work)
+        work.mkdir()
+        tables: dict[str, dict[str, Any]] = {}
+        with self.session() as s:
+            con = s._con
+            version = int(s.scalar("SELECT value FROM meta WHERE key = 'schema_version'"))
+            for table, (time_col, partitioned) in LAKE_TABLES.items():
+                rows = int(s.scalar(f"SELECT count(*) FROM {table}"))
+                out = work / table
+                if partitioned and rows:
+                    con.execute(
+                        f"COPY (SELECT *, strftime({time_col}, '%Y-%m') AS month FROM {table}) "
+                        f"TO '{out}' (FORMAT parquet, PARTITION_BY (machine, month))"
+                    )
+                else:
+                    out.mkdir()
+                    con.execute(f"COPY {table} TO '{out / 'data_0.parquet'}' (FORMAT parquet)")
+                tables[table] = {
+                    "rows": rows,
+                    "partitioned_by": ["machine", "month"] if partitioned else [],
+                }
+        manifest = {
+            "format": "pilotline-lake",
+            "schema_version": version,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(),
+            "tables": tables,
+        }
+        if plant_text is not None:
+            (work / "plant.toml").write_text(plant_text, encoding="utf-8")
+        import json
+
+        (work / "_pilotline.json").write_text(json.dumps(manifest, indent=2))
+        work.rename(target)
+        return manifest
+
+
+#: Tables in a Parquet lake: the time column that gives the month, and whether the table is
+#: partitioned by machine and month. Users and API tokens stay behind.
+LAKE_TABLES: dict[str, tuple[str, bool]] = {
+    "states": ("start_ts", True),
+    "counts": ("ts", True),
+    "counter_readings": ("ts", True),
+    "operator_reasons": ("start_ts", True),
+    "work_orders": ("start_ts", True),
+    "process_values": ("ts", True),
+    "imports": ("imported_at", False),
+    "pilot_versions": ("recorded_at", False),
+    "pilot_decisions": ("decided_at", False),
+}
+
 
 def scratch_backend() -> Any:
     """An in-memory Ibis backend for analyses of data that is not stored (an event log file)."""
