@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,12 +83,17 @@ def _sniff_csv(path: Path, sep: str | None = None) -> tuple[list[str], str]:
 
 
 def read_headers(path: Path, *, sep: str | None = None) -> list[str]:
+    """The file's column names; a file that is not what its name says is an InputError."""
     fmt = file_format(path)
     if fmt == "csv":
         return _sniff_csv(path, sep)[0]
-    if fmt == "parquet":
-        return list(pq.ParquetFile(path).schema_arrow.names)
-    return _xlsx_headers(path)
+    try:
+        if fmt == "parquet":
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        return _xlsx_headers(path)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, pa.ArrowException) as exc:
+        kind = "Parquet" if fmt == "parquet" else "Excel (.xlsx)"
+        raise InputError(f"{path}: not a readable {kind} file ({exc})") from None
 
 
 def _csv_batches(path: Path, progress: Progress | None, sep: str | None) -> Iterator[Batch]:

@@ -14,7 +14,7 @@ from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Form, Request
+from fastapi import FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
@@ -361,8 +361,8 @@ def create_app(
         response: Response,
         category: str | None = None,
         unexplained: bool = False,
-        limit: int = 100,
-        offset: int = 0,
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0, le=10**9),
         user: User = any_user,
     ) -> list[dict[str, Any]]:
         """The machine's stops of the last 12 hours, newest first, with their loss category.
@@ -376,8 +376,7 @@ def create_app(
         if unexplained:
             found = [s for s in found if not s.get("reason")]
         response.headers["X-Total-Count"] = str(len(found))
-        start = max(offset, 0)
-        return found[start : start + max(1, min(limit, 1000))]
+        return found[offset : offset + limit]
 
     @app.post("/api/machines/{machine}/reasons", tags=["plant"], status_code=201)
     def api_reason(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import secrets
 import shutil
@@ -17,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+import pyarrow as pa
+from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from starlette.requests import ClientDisconnect
@@ -28,7 +30,9 @@ from pilotline.web.context import Problem, Web
 from pilotline.web.users import User
 
 SUFFIXES = (".csv", ".txt", ".xlsx", ".parquet")
+log = logging.getLogger(__name__)
 CHUNK = 1 << 20
+MAX_OFFSET = 10**9  # paging further than this is a mistake, not a request
 
 
 def file_name(
@@ -140,13 +144,16 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
 
     @app.get("/api/imports", tags=["data"])
     def api_imports(
-        limit: int = 50, offset: int = 0, kind: str | None = None, user: User = manager
+        limit: int = Query(50, ge=1, le=1000),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET),
+        kind: str | None = None,
+        user: User = manager,
     ) -> dict[str, Any]:
         """Imports so far, newest first: file, kind, rows, new rows; filter by kind, page with
         limit (1–1000) and offset."""
         if kind is not None and kind not in SCHEMAS:
             raise Problem(422, "Unknown kind", f"kind must be one of {', '.join(SCHEMAS)}")
-        return imports(max(1, min(limit, 1000)), max(0, offset), kind)
+        return imports(limit, offset, kind)
 
     @app.get("/api/collectors", tags=["data"])
     def api_collectors(user: User = manager) -> list[dict[str, Any]]:
@@ -213,6 +220,14 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
             except InputError as exc:
                 raise Problem(
                     422, "Nothing was imported", str(exc).replace(str(folder) + "/", "")
+                ) from None
+            except (ValueError, OSError, pa.ArrowException) as exc:  # a file no reader understands
+                log.info("cannot read uploaded file %s: %r", name, exc)
+                raise Problem(
+                    422,
+                    "Nothing was imported",
+                    f"{name} could not be read as a CSV, Excel or Parquet file "
+                    f"({type(exc).__name__}: {str(exc).replace(str(folder) + '/', '')[:300]}).",
                 ) from None
         finally:
             with contextlib.suppress(OSError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import re
 import secrets
 import shutil
@@ -33,6 +34,7 @@ from pilotline.web.users import User
 LOG_SUFFIXES = (".csv", ".txt", ".parquet", ".xes", ".xes.gz", ".json", ".xml", ".sqlite")
 LOG_TYPES = "a CSV, Parquet, XES (.xes, .xes.gz) or OCEL 2.0 (.json, .xml, .sqlite) event log"
 _ID = re.compile(r"^[0-9a-f]{16}$")
+log = logging.getLogger(__name__)
 
 
 def _meta(folder: Path) -> dict[str, Any]:
@@ -240,6 +242,14 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
             except InputError as exc:
                 raise Problem(
                     422, "Cannot read this log", str(exc).replace(str(folder) + "/", "")
+                ) from None
+            except Exception as exc:  # a file no reader understands (garbage, truncated, …)
+                log.info("cannot read uploaded log %s: %r", name, exc)
+                raise Problem(
+                    422,
+                    "Cannot read this log",
+                    f"{name} could not be read as {LOG_TYPES} "
+                    f"({type(exc).__name__}: {str(exc).replace(str(folder) + '/', '')[:300]}).",
                 ) from None
             meta |= {
                 "events": summary["events"],

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Form, Request
+from fastapi import FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from pilotline.errors import InputError, PilotlineError
 from pilotline.web.context import Web
+from pilotline.web.data import MAX_OFFSET
 from pilotline.web.users import ROLES, Role, User, token_id
 
 
@@ -155,12 +156,14 @@ def routes(app: FastAPI, web: Web) -> None:
     # -- API -------------------------------------------------------------------------------------
     @app.get("/api/users", tags=["users"])
     def api_users(
-        limit: int = 100, offset: int = 0, role: Role | None = None, user: User = admin
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET),
+        role: Role | None = None,
+        user: User = admin,
     ) -> dict[str, Any]:
         """Users, by name; filter by role; page with limit (1–1000) and offset."""
-        limit = max(1, min(limit, 1000))
         found = [u for u in users.all_users() if role is None or u.role == role]
-        page = found[max(offset, 0) : max(offset, 0) + limit]
+        page = found[offset : offset + limit]
         return {"total": len(found), "items": [_user_json(u) for u in page]}
 
     @app.post("/api/users", tags=["users"], status_code=201)
