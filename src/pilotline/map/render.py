@@ -19,7 +19,8 @@ def _q(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _duration(seconds: float | None) -> str:
+def human_duration(seconds: float | None) -> str:
+    """Seconds as people say them: 45 s, 12.0 min, 3.5 h, 2.1 d."""
     if seconds is None:
         return "–"
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
@@ -62,7 +63,7 @@ def dfg_dot(
             f'  {_q(name)} -> "__end" [label={_q(f"{n:,}")}, penwidth={width(n)}, style=dashed];'
         )
     for r in dfg:
-        label = f"{r['count']:,}" if metric == "frequency" else _duration(r["mean_s"])
+        label = f"{r['count']:,}" if metric == "frequency" else human_duration(r["mean_s"])
         lines.append(
             f"  {_q(r['source'])} -> {_q(r['target'])} [label={_q(label)}, penwidth={width(r['count'])}];"
         )

@@ -17,6 +17,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
+from pilotline.map.render import human_duration
 from pilotline.plant import Plant, load_plant
 from pilotline.store import EmbeddedStore
 from pilotline.web.users import Role, User, Users
@@ -52,16 +53,6 @@ def make_templates(language: str = "en") -> Jinja2Templates:
     env.globals["lang"] = language
     env.globals["human"] = human_duration
     return Jinja2Templates(env=env)
-
-
-def human_duration(seconds: float | None) -> str:
-    """Seconds as people say them: 45 s, 12 min, 3.5 h, 2.1 d."""
-    if seconds is None:
-        return "–"
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f} {unit}"
-    return f"{seconds:.0f} s"
 
 
 @dataclass

@@ -35,19 +35,43 @@ CHUNK = 1 << 20
 MAX_OFFSET = 10**9  # paging further than this is a mistake, not a request
 
 
-def file_name(
-    name: str,
-    suffixes: tuple[str, ...] = SUFFIXES,
-    expected: str = "a CSV (.csv, .txt), Excel (.xlsx) or Parquet (.parquet) file",
-) -> str:
+def file_name(name: str, suffixes: tuple[str, ...] = SUFFIXES, expected: str = "") -> str:
     """The uploaded file's own name, made safe to store (no folders, no odd characters)."""
     base = Path(name.replace("\\", "/")).name.strip()
     base = re.sub(r"[^\w.\- ]", "_", base)[:120]
     if not base or base.startswith("."):
         raise Problem(422, "Bad file name", "Give the file's name, e.g. states-may.csv.")
     if not base.lower().endswith(suffixes):
-        raise Problem(415, "Unsupported file type", f"{base}: expected {expected}.")
+        raise Problem(415, "Unsupported file type", f"{base}: expected {expected or EXPECTED}.")
     return base
+
+
+EXPECTED = "a CSV (.csv, .txt), Excel (.xlsx) or Parquet (.parquet) file"
+
+
+def refused(title: str, name: str, folder: Path, exc: Exception, expected: str) -> Problem:
+    """The answer for an uploaded file that was refused: every located problem of an
+    ImportRejected (row, column, message), an InputError's message, or what the reader said of
+    a file it could not read at all. The spool folder's path is never shown."""
+    if isinstance(exc, ImportRejected):
+        return Problem(
+            422,
+            title,
+            f"{name}: {len(exc.problems)} problem(s) found; fix them and upload again.",
+            {
+                "problems": [
+                    {"file": name, "row": p.row, "column": p.column, "message": p.message}
+                    for p in exc.problems[:200]
+                ]
+            },
+        )
+    text = str(exc).replace(str(folder) + "/", "")
+    if isinstance(exc, InputError):
+        return Problem(422, title, text)
+    log.info("cannot read uploaded file %s: %r", name, exc)
+    return Problem(
+        422, title, f"{name} could not be read as {expected} ({type(exc).__name__}: {text[:300]})."
+    )
 
 
 def collectors(home: Path, now: float | None = None) -> list[dict[str, Any]]:
@@ -205,30 +229,8 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
                 summary = await run_in_threadpool(
                     import_file, web.store, plant, path, options=options, name=name
                 )
-            except ImportRejected as exc:
-                raise Problem(
-                    422,
-                    "Nothing was imported",
-                    f"{name}: {len(exc.problems)} problem(s) found; fix them and upload again.",
-                    {
-                        "problems": [
-                            {"file": name, "row": p.row, "column": p.column, "message": p.message}
-                            for p in exc.problems[:200]
-                        ]
-                    },
-                ) from None
-            except InputError as exc:
-                raise Problem(
-                    422, "Nothing was imported", str(exc).replace(str(folder) + "/", "")
-                ) from None
-            except (ValueError, OSError, pa.ArrowException) as exc:  # a file no reader understands
-                log.info("cannot read uploaded file %s: %r", name, exc)
-                raise Problem(
-                    422,
-                    "Nothing was imported",
-                    f"{name} could not be read as a CSV, Excel or Parquet file "
-                    f"({type(exc).__name__}: {str(exc).replace(str(folder) + '/', '')[:300]}).",
-                ) from None
+            except (InputError, ValueError, OSError, pa.ArrowException) as exc:
+                raise refused("Nothing was imported", name, folder, exc, EXPECTED) from None
         finally:
             with contextlib.suppress(OSError):
                 shutil.rmtree(folder)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import logging
 import re
 import secrets
 import shutil
@@ -23,18 +22,16 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from pilotline.errors import ImportRejected, InputError
 from pilotline.map import LogColumns, Miner, filters, read_log
 from pilotline.map.render import dfg_dot, render_svg
 from pilotline.web.cache import Cache
 from pilotline.web.context import Problem, Web
-from pilotline.web.data import file_name, receive
+from pilotline.web.data import file_name, receive, refused
 from pilotline.web.users import User
 
 LOG_SUFFIXES = (".csv", ".txt", ".parquet", ".xes", ".xes.gz", ".json", ".xml", ".sqlite")
 LOG_TYPES = "a CSV, Parquet, XES (.xes, .xes.gz) or OCEL 2.0 (.json, .xml, .sqlite) event log"
 _ID = re.compile(r"^[0-9a-f]{16}$")
-log = logging.getLogger(__name__)
 
 
 def _meta(folder: Path) -> dict[str, Any]:
@@ -227,30 +224,8 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
             try:
                 miner = await run_in_threadpool(logs.read, path, meta)
                 summary = await run_in_threadpool(miner.summary)
-            except ImportRejected as exc:
-                raise Problem(
-                    422,
-                    "Cannot read this log",
-                    f"{name}: {len(exc.problems)} problem(s) found.",
-                    {
-                        "problems": [
-                            {"file": name, "row": p.row, "column": p.column, "message": p.message}
-                            for p in exc.problems[:200]
-                        ]
-                    },
-                ) from None
-            except InputError as exc:
-                raise Problem(
-                    422, "Cannot read this log", str(exc).replace(str(folder) + "/", "")
-                ) from None
-            except Exception as exc:  # a file no reader understands (garbage, truncated, …)
-                log.info("cannot read uploaded log %s: %r", name, exc)
-                raise Problem(
-                    422,
-                    "Cannot read this log",
-                    f"{name} could not be read as {LOG_TYPES} "
-                    f"({type(exc).__name__}: {str(exc).replace(str(folder) + '/', '')[:300]}).",
-                ) from None
+            except Exception as exc:  # whatever the readers say of a file they cannot read
+                raise refused("Cannot read this log", name, folder, exc, LOG_TYPES) from None
             meta |= {
                 "events": summary["events"],
                 "cases": summary["cases"],
