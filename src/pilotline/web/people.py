@@ -32,6 +32,12 @@ class TokenIn(BaseModel):
     name: str = Field("script", min_length=1, max_length=100)
 
 
+def _role(value: str) -> Role:
+    if value not in ROLES:
+        raise InputError(f"role must be one of {', '.join(ROLES)}, not {value[:20]!r}")
+    return value
+
+
 def _user_json(u: User) -> dict[str, Any]:
     return {"username": u.username, "role": u.role, "lines": list(u.lines)}
 
@@ -95,9 +101,7 @@ def routes(app: FastAPI, web: Web) -> None:
         user: User = admin,
     ) -> Response:
         def act() -> None:
-            if role not in ROLES:
-                raise InputError(f"role must be one of {', '.join(ROLES)}")
-            users.add(username, password, role=role, lines=check_lines(lines or []))
+            users.add(username, password, role=_role(role), lines=check_lines(lines or []))
 
         return form_action(request, user, csrf, act, f"Added {username.strip()}")
 
@@ -112,11 +116,9 @@ def routes(app: FastAPI, web: Web) -> None:
         user: User = admin,
     ) -> Response:
         def act() -> None:
-            if role not in ROLES:
-                raise InputError(f"role must be one of {', '.join(ROLES)}")
             users.update(
                 username,
-                role=role,
+                role=_role(role),
                 lines=check_lines(lines or []),
                 password=password or None,
             )
