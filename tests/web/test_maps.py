@@ -71,6 +71,7 @@ def test_an_erp_export_becomes_a_map_with_the_cli_figures(clock_home: Path) -> N
             client.delete(f"/api/logs/{log_id}", headers={"X-CSRF-Token": csrf}).status_code == 204
         )
         assert client.get(f"/maps/{log_id}").status_code == 404
+        assert client.get(f"/api/logs/{log_id}/map.svg").status_code == 404  # not from the cache
 
 
 def test_xes_needs_no_columns_and_a_bad_log_keeps_nothing(clock_home: Path, tmp_path: Path) -> None:

@@ -129,6 +129,8 @@ class Logs:
         return dict(self.views.get((log_id, activities), compute))
 
     def svg(self, log_id: str, activities: int, paths: int, metric: str) -> str:
+        self.folder(log_id)  # a deleted log's cached maps are not served
+
         def draw() -> str:
             v = self.view(log_id, activities)
             s = v["summary"]
