@@ -176,3 +176,43 @@ def test_the_data_page_shows_a_live_collector_and_when_it_stopped(
         if proc.poll() is None:
             proc.kill()
         broker.stop()
+
+
+def test_the_collector_table_refreshes_itself_in_the_browser(
+    clock_home: Path, tmp_path: Path
+) -> None:
+    from tests.web.conftest import chromium, log_in
+
+    (tmp_path / "broker").mkdir()
+    broker = Mosquitto(tmp_path / "broker")
+    broker.start()
+    config = tmp_path / "line-b.toml"
+    config.write_text(
+        f'[[source]]\nkind = "mqtt"\nname = "line-b broker"\nhost = "127.0.0.1"\n'
+        f'port = {broker.port}\nqos = 1\nclient_id = "web-refresh"\n\n'
+        '[[source.tag]]\nname = "m2 state"\nmachine = "m2"\nrole = "state"\n'
+        'topic = "plant/m2"\npath = "state"\nstates = { "1" = "running", "0" = "stopped" }\n'
+    )
+    proc = None
+    try:
+        with serving(clock_home) as base, chromium() as browser:
+            page = browser.new_page()
+            page.goto(base + "/data")
+            log_in(page, "mia")
+            page.wait_for_selector("#collectors")
+            assert "No collector has run here yet" in page.inner_text("#collectors")
+            proc = subprocess.Popen(
+                [PILOTLINE, "--home", str(clock_home), "collect", str(config), "--for", "6"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            # No reload: the page's script paints the collector once it reports.
+            page.wait_for_selector("#collectors .ok", timeout=20_000)
+            assert "line-b broker" in page.inner_text("#collectors")
+            proc.wait(30)
+            page.wait_for_selector("#collectors .bad", timeout=20_000)
+            assert "not running" in page.inner_text("#collectors")
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        broker.stop()
