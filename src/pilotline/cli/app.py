@@ -293,6 +293,24 @@ def import_(
 
 
 @app.command()
+def backup(
+    file: Annotated[Path, typer.Argument(help="A new file for the copy of the store.")],
+) -> None:
+    """Copy the store into FILE, consistent as of one moment (a running server only waits)."""
+    version = home().store.backup(file)
+    out.print(f"Backed up the store (schema {version}) to {file}.")
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="A backup made by 'pilotline backup'.")],
+) -> None:
+    """Replace the store with a backup; the current store is kept beside it."""
+    kept = home().store.restore(file)
+    out.print(f"Restored {file}. The store it replaced is kept as {kept}.")
+
+
+@app.command()
 def export(
     parquet: Annotated[
         Path,

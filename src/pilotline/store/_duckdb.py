@@ -293,6 +293,76 @@ class EmbeddedStore:
         finally:
             con.close()
 
+    def backup(self, target: Path) -> int:
+        """Copy the store into a new DuckDB file ``target``, consistent as of one moment.
+
+        The store is held read-only for the copy (writers wait, up to their lock timeout); the
+        copy is written beside ``target`` and renamed when complete. Returns the schema version.
+        """
+        if target.exists():
+            raise StoreError(f"{target} exists already; choose a new file name")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        partial.unlink(missing_ok=True)
+        if not self._checked:
+            self._migrate()
+            self._checked = True
+        con = self._open(read_only=True)
+        try:
+            version = int(
+                con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]  # type: ignore[index]
+            )
+            name = con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+            con.execute(f"ATTACH '{partial}' AS pl_backup (READ_WRITE)")
+            con.execute(f"COPY FROM DATABASE {_ident(name)} TO pl_backup")
+            con.execute("DETACH pl_backup")
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        finally:
+            con.close()
+        partial.rename(target)
+        return version
+
+    def restore(self, source: Path) -> Path:
+        """Replace the store with a backup made by :meth:`backup`; the current store file is
+        kept beside it (``pilotline.duckdb.before-restore-<time>``). Refuses a file that is not a
+        Pilotline store, or one from a newer Pilotline. Returns where the old store was kept."""
+        try:
+            probe = duckdb.connect(str(source), read_only=True)
+        except duckdb.Error as exc:
+            raise StoreError(f"{source} is not a DuckDB file: {exc}") from None
+        try:
+            row = probe.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except duckdb.Error:
+            raise StoreError(
+                f"{source} is not a Pilotline store (it has no schema version)"
+            ) from None
+        finally:
+            probe.close()
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise SchemaMismatch(
+                f"{source} was written by a newer Pilotline (schema {version}, this one knows "
+                f"{SCHEMA_VERSION}); upgrade Pilotline to restore it"
+            )
+        # Wait until no other process uses the store, then swap the files.
+        self._open(read_only=False).close()
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        kept = self.path.with_name(f"{DB_FILE}.before-restore-{stamp}")
+        incoming = self.path.with_name(f".{DB_FILE}.restoring")
+        import shutil
+
+        shutil.copyfile(source, incoming)
+        if self.path.exists():
+            self.path.rename(kept)
+        wal = self.path.with_name(DB_FILE + ".wal")
+        if wal.exists():
+            wal.rename(kept.with_name(kept.name + ".wal"))
+        incoming.rename(self.path)
+        self._checked = False  # migrate an older backup on the next session
+        return kept
+
     def export_parquet(self, target: Path, *, plant_text: str | None = None) -> dict[str, Any]:
         """Write the store as a Parquet lake for other engines (Spark, PostgreSQL loaders).
 
