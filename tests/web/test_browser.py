@@ -102,7 +102,9 @@ def test_an_operator_cannot_open_the_settings(server: str, browser: Browser) -> 
     page.close()
 
 
-def test_manager_uploads_a_log_and_slides_the_map(server: str, browser: Browser) -> None:
+def test_manager_uploads_a_log_and_slides_the_map(
+    server: str, browser: Browser, tmp_path: Path
+) -> None:
     log = Path(__file__).parents[3] / "shared" / "data" / "running-example.xes"
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(server + "/maps")
@@ -119,6 +121,16 @@ def test_manager_uploads_a_log_and_slides_the_map(server: str, browser: Browser)
     page.wait_for_function("document.getElementById('map').complete")
     assert page.evaluate("document.getElementById('map').naturalWidth") > 0
     assert "Ready to automate?" in page.inner_text("main")
+    routing = tmp_path / "route.toml"
+    routing.write_text(
+        'start = ["register request"]\nend = ["pay compensation", "reject request"]\n'
+        '[transitions]\n"register request" = ["examine casually", "check ticket"]\n'
+    )
+    page.set_input_files("#model-file", str(routing))
+    page.click("#conform-form button")
+    page.wait_for_selector("#conform-status.ok >> text=follow the model")
+    assert "of 6 cases" in page.inner_text("#conform-status")
+    assert "unexpected step" in page.inner_text("#conform-details")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "process-map.png"), full_page=True)
     page.close()

@@ -108,3 +108,58 @@ def test_the_paths_slider_keeps_every_activity_connected() -> None:
     # the busiest path covers half; c → d is d's busiest way in and c's way out
     assert kept == {("a", "b"), ("b", "c"), ("c", "d")}
     assert len(paths_kept(dfg, 1.0)) == 4
+
+
+def test_a_log_is_checked_against_a_routing_or_a_petri_net(
+    clock_home: Path, tmp_path: Path
+) -> None:
+    from pilotline.map.conformance import load_routing
+    from pilotline.map.petri import StateMachine, write_pnml
+
+    routing = tmp_path / "route.toml"
+    routing.write_text(
+        'start = ["register request"]\nend = ["pay compensation", "reject request"]\n'
+        '[transitions]\n"register request" = ["examine casually", "check ticket"]\n'
+        '"examine casually" = ["check ticket"]\n"check ticket" = ["decide"]\n'
+        '"decide" = ["pay compensation", "reject request"]\n'
+    )
+    net = StateMachine(
+        {
+            "register request": ("start", "registered"),
+            "examine casually": ("registered", "examined"),
+            "check ticket": ("examined", "checked"),
+            "decide": ("checked", "decided"),
+            "pay compensation": ("decided", "end"),
+            "reject request": ("decided", "end"),
+        },
+        "start",
+        "end",
+    )
+    write_pnml(net, tmp_path / "route.pnml")
+    log = read_log(DATA / "running-example.xes")
+    with TestClient(create_app(clock_home)) as client:
+        csrf = api_login(client, "mia")
+        log_id = upload(client, csrf, DATA / "running-example.xes").json()["id"]
+        h = {"X-CSRF-Token": csrf, "Content-Type": "application/octet-stream"}
+        url = f"/api/logs/{log_id}/conform"
+        r = client.post(
+            url, params={"filename": "route.toml"}, content=routing.read_bytes(), headers=h
+        )
+        assert r.status_code == 200, r.text
+        expected = Miner(log).conform(load_routing(routing))
+        assert (r.json()["cases"], r.json()["fitting_cases"]) == (6, expected["fitting_cases"])
+        assert r.json()["by_kind"] == expected["by_kind"] and r.json()["kind"] == "routing"
+        r = client.post(
+            url,
+            params={"filename": "route.pnml"},
+            content=(tmp_path / "route.pnml").read_bytes(),
+            headers=h,
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["log_fitness"] == Miner(log).replay(net)["log_fitness"]
+        assert len(r.json()["worst_cases"]) == 6
+        bad = client.post(url, params={"filename": "route.toml"}, content=b"start = [", headers=h)
+        assert bad.status_code == 422 and "not valid TOML" in bad.json()["detail"]
+        assert str(clock_home) not in bad.text
+        other = client.post(url, params={"filename": "route.bpmn"}, content=b"<x/>", headers=h)
+        assert other.status_code == 415

@@ -22,7 +22,10 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
+from pilotline.errors import InputError
 from pilotline.map import LogColumns, Miner, filters, read_log
+from pilotline.map.conformance import load_routing
+from pilotline.map.petri import read_pnml
 from pilotline.map.render import dfg_dot, render_svg
 from pilotline.web.cache import Cache
 from pilotline.web.context import Problem, Web
@@ -127,6 +130,23 @@ class Logs:
                 }
 
         return dict(self.views.get((log_id, activities), compute))
+
+    def conform(self, log_id: str, model: Path) -> dict[str, Any]:
+        """The whole log against a routing model (.toml) or a state-machine Petri net (.pnml)."""
+        folder = self.folder(log_id)
+        with self._guard:
+            lock = self._locks.setdefault(log_id, threading.Lock())
+        with lock:
+            meta = _meta(folder)
+            miner = self.read(folder / meta["file"], meta)
+            if model.suffix.lower() == ".pnml":
+                result = miner.replay(read_pnml(model), time_limit_s=60.0)
+                result["kind"] = "token replay"
+            else:
+                result = miner.conform(load_routing(model), time_limit_s=60.0)
+                result["kind"] = "routing"
+        result["worst_cases"] = sorted(result.pop("per_case"), key=lambda c: c["fitness"])[:20]
+        return result
 
     def svg(self, log_id: str, activities: int, paths: int, metric: str) -> str:
         self.folder(log_id)  # a deleted log's cached maps are not served
@@ -254,6 +274,28 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
         automation verdict per activity, with the ``activities`` per cent most frequent kept."""
         v = logs.view(log_id, _percent(activities, "activities"))
         return {k: v[k] for k in ("summary", "variants", "loopbacks", "automation")}
+
+    @app.post("/api/logs/{log_id}/conform", tags=["process maps"])
+    async def api_conform(
+        request: Request, log_id: str, filename: str, user: User = manager
+    ) -> dict[str, Any]:
+        """Check the log against a model sent as the request body: a routing model (.toml:
+        fitness per case, deviations by kind) or a state-machine Petri net (.pnml: token-based
+        replay). The answer has the figures for the log and its 20 least fitting cases."""
+        web.api_csrf(request)
+        logs.folder(log_id)
+        name = file_name(
+            filename, (".toml", ".pnml"), "a routing model (.toml) or a Petri net (.pnml)"
+        )
+        folder = web.home / "uploads" / secrets.token_hex(8)
+        try:
+            path = await receive(request, folder, name, limit=1_000_000, limit_mb=1)
+            return await run_in_threadpool(logs.conform, log_id, path)
+        except InputError as exc:
+            raise refused("Cannot check against this model", name, folder, exc, "") from None
+        finally:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(folder)
 
     @app.get("/api/logs/{log_id}/map.svg", tags=["process maps"])
     def api_map_svg(
