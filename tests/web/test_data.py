@@ -7,8 +7,10 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from pilotline.store import EmbeddedStore
@@ -136,9 +138,9 @@ def test_an_upload_that_breaks_off_imports_nothing(clock_home: Path) -> None:
     assert import_count(clock_home) == before
 
 
-def test_the_data_page_shows_a_live_collector_and_when_it_stopped(
-    clock_home: Path, tmp_path: Path
-) -> None:
+@pytest.fixture
+def line_b(tmp_path: Path) -> Iterator[Path]:
+    """A real broker on 127.0.0.1 and a collector configuration reading m2 from it."""
     (tmp_path / "broker").mkdir()
     broker = Mosquitto(tmp_path / "broker")
     broker.start()
@@ -149,70 +151,64 @@ def test_the_data_page_shows_a_live_collector_and_when_it_stopped(
         '[[source.tag]]\nname = "m2 state"\nmachine = "m2"\nrole = "state"\n'
         'topic = "plant/m2"\npath = "state"\nstates = { "1" = "running", "0" = "stopped" }\n'
     )
+    try:
+        yield config
+    finally:
+        broker.stop()
+
+
+@contextmanager
+def collecting(home: Path, config: Path, seconds: int) -> Iterator[subprocess.Popen[bytes]]:
+    """`pilotline collect CONFIG --for SECONDS` in its own process, killed if still running."""
     proc = subprocess.Popen(
-        [PILOTLINE, "--home", str(clock_home), "collect", str(config), "--for", "8"],
+        [PILOTLINE, "--home", str(home), "collect", str(config), "--for", str(seconds)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     try:
-        app = create_app(clock_home)
-        with TestClient(app) as client:
-            api_login(client, "mia")
-            deadline = time.monotonic() + 20
-            seen: list[dict[str, object]] = []
-            while time.monotonic() < deadline:
-                seen = client.get("/api/collectors").json()
-                if seen and seen[0]["sources"][0]["state"] == "online":  # type: ignore[index]
-                    break
-                time.sleep(0.2)
-            assert seen and seen[0]["name"] == "line-b" and seen[0]["running"] is True
-            assert "line-b broker" in client.get("/data").text
-            _, err = proc.communicate(timeout=30)
-            assert proc.returncode == 0, err.decode()
-            after = client.get("/api/collectors").json()[0]
-            assert after["running"] is False
-            assert {s["state"] for s in after["sources"]} == {"stopped"}
+        yield proc
     finally:
         if proc.poll() is None:
             proc.kill()
-        broker.stop()
+        proc.communicate()
+
+
+def test_the_data_page_shows_a_live_collector_and_when_it_stopped(
+    clock_home: Path, line_b: Path
+) -> None:
+    with collecting(clock_home, line_b, 8) as proc, TestClient(create_app(clock_home)) as client:
+        api_login(client, "mia")
+        deadline = time.monotonic() + 20
+        seen: list[dict[str, object]] = []
+        while time.monotonic() < deadline:
+            seen = client.get("/api/collectors").json()
+            if seen and seen[0]["sources"][0]["state"] == "online":  # type: ignore[index]
+                break
+            time.sleep(0.2)
+        assert seen and seen[0]["name"] == "line-b" and seen[0]["running"] is True
+        assert "line-b broker" in client.get("/data").text
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err.decode()
+        after = client.get("/api/collectors").json()[0]
+        assert after["running"] is False
+        assert {s["state"] for s in after["sources"]} == {"stopped"}
 
 
 def test_the_collector_table_refreshes_itself_in_the_browser(
-    clock_home: Path, tmp_path: Path
+    clock_home: Path, line_b: Path
 ) -> None:
     from tests.web.conftest import chromium, log_in
 
-    (tmp_path / "broker").mkdir()
-    broker = Mosquitto(tmp_path / "broker")
-    broker.start()
-    config = tmp_path / "line-b.toml"
-    config.write_text(
-        f'[[source]]\nkind = "mqtt"\nname = "line-b broker"\nhost = "127.0.0.1"\n'
-        f'port = {broker.port}\nqos = 1\nclient_id = "web-refresh"\n\n'
-        '[[source.tag]]\nname = "m2 state"\nmachine = "m2"\nrole = "state"\n'
-        'topic = "plant/m2"\npath = "state"\nstates = { "1" = "running", "0" = "stopped" }\n'
-    )
-    proc = None
-    try:
-        with serving(clock_home) as base, chromium() as browser:
-            page = browser.new_page()
-            page.goto(base + "/data")
-            log_in(page, "mia")
-            page.wait_for_selector("#collectors")
-            assert "No collector has run here yet" in page.inner_text("#collectors")
-            proc = subprocess.Popen(
-                [PILOTLINE, "--home", str(clock_home), "collect", str(config), "--for", "6"],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+    with serving(clock_home) as base, chromium() as browser:
+        page = browser.new_page()
+        page.goto(base + "/data")
+        log_in(page, "mia")
+        page.wait_for_selector("#collectors")
+        assert "No collector has run here yet" in page.inner_text("#collectors")
+        with collecting(clock_home, line_b, 6) as proc:
             # No reload: the page's script paints the collector once it reports.
             page.wait_for_selector("#collectors .ok", timeout=20_000)
             assert "line-b broker" in page.inner_text("#collectors")
             proc.wait(30)
             page.wait_for_selector("#collectors .bad", timeout=20_000)
             assert "not running" in page.inner_text("#collectors")
-    finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-        broker.stop()

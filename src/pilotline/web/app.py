@@ -88,7 +88,6 @@ def create_app(
     users = Users(store)
     web = Web(home, store, users, make_templates(language))
     throttle = Throttle()
-    templates = web.templates
     app = FastAPI(title="Pilotline", version="0.1.0", docs_url="/api/docs", redoc_url=None)
     app.add_middleware(
         SessionMiddleware,
@@ -161,11 +160,7 @@ def create_app(
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_page(request: Request, next: str = "/") -> Response:
-        return templates.TemplateResponse(
-            request,
-            "login.html",
-            {"csrf": csrf_token(request), "next": _safe_next(next), "error": None},
-        )
+        return web.page(request, "login.html", None, next=_safe_next(next), error=None)
 
     @app.post("/login", response_class=HTMLResponse, include_in_schema=False)
     def login(
@@ -183,12 +178,14 @@ def create_app(
         user = users.check(username.strip(), password)
         if user is None:
             throttle.failed(key)
-            context = {
-                "csrf": csrf_token(request),
-                "next": _safe_next(next),
-                "error": "Wrong user name or password.",
-            }
-            return templates.TemplateResponse(request, "login.html", context, status_code=401)
+            return web.page(
+                request,
+                "login.html",
+                None,
+                status_code=401,
+                next=_safe_next(next),
+                error="Wrong user name or password.",
+            )
         request.session.clear()
         request.session["user"] = user.username
         return RedirectResponse(_safe_next(next), status_code=303)
@@ -202,29 +199,19 @@ def create_app(
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def overview_page(request: Request, user: User = any_user) -> Response:
         data = live_overview(user)
-        return templates.TemplateResponse(
-            request, "overview.html", {"data": data, "user": user, "csrf": csrf_token(request)}
-        )
+        return web.page(request, "overview.html", user, data=data)
 
     @app.get("/operate", response_class=HTMLResponse, include_in_schema=False)
     def operate_list(request: Request, user: User = any_user) -> Response:
         machines = [(line.name, m) for line, m in plant().machines if user.sees_line(line.name)]
-        return templates.TemplateResponse(
-            request,
-            "operate_list.html",
-            {"machines": machines, "user": user, "csrf": csrf_token(request)},
-        )
+        return web.page(request, "operate_list.html", user, machines=machines)
 
     @app.get("/operate/{machine}", response_class=HTMLResponse, include_in_schema=False)
     def operate_page(
         request: Request, machine: str, done: str = "", user: User = any_user
     ) -> Response:
         data = operate.page(store, plant(), user, machine, dt.datetime.now(dt.UTC))
-        return templates.TemplateResponse(
-            request,
-            "operate.html",
-            {"d": data, "user": user, "csrf": csrf_token(request), "done": done[:200]},
-        )
+        return web.page(request, "operate.html", user, d=data, done=done[:200])
 
     @app.post("/operate/{machine}/reason", include_in_schema=False)
     def operate_reason(
@@ -287,19 +274,19 @@ def create_app(
             (machine, start, end, by),
             lambda: machine_page(store, p, machine, start=a, end=b, grain=by),
         )
-        context = {
-            "user": user,
-            "csrf": csrf_token(request),
-            "machine": machine,
-            "label": label,
-            "line": line,
-            "by": by,
-            "grains": GRAINS,
-            "start": a.astimezone(p.tz).date().isoformat(),
-            "end": (b - dt.timedelta(microseconds=1)).astimezone(p.tz).date().isoformat(),
+        return web.page(
+            request,
+            "machine.html",
+            user,
+            machine=machine,
+            label=label,
+            line=line,
+            by=by,
+            grains=GRAINS,
+            start=a.astimezone(p.tz).date().isoformat(),
+            end=(b - dt.timedelta(microseconds=1)).astimezone(p.tz).date().isoformat(),
             **data,
-        }
-        return templates.TemplateResponse(request, "machine.html", context)
+        )
 
     @app.get("/report/shift", response_class=HTMLResponse, include_in_schema=False)
     def shift_report(
