@@ -27,13 +27,16 @@ setup() {
 
 # Debian packages the tests use: Graphviz draws process maps; Chromium prints A3 reports to PDF;
 # Mosquitto is the real MQTT broker the connector tests start on 127.0.0.1; Node.js runs node-opcua,
-# the second, independent OPC UA server of the connector tests.
+# the second, independent OPC UA server of the connector tests; PostgreSQL's server (a throwaway
+# cluster per test run) and Java 17 (Spark in local mode) run the engine conformance suite.
 system_packages() {
   local missing=""
   command -v dot >/dev/null || missing="$missing graphviz"
   command -v chromium >/dev/null || missing="$missing chromium"
   command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing="$missing mosquitto"
   command -v npm >/dev/null || missing="$missing nodejs npm"
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
+  command -v java >/dev/null || missing="$missing openjdk-17-jre-headless"
   [ -z "$missing" ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && apt-get install -y -qq $missing >/dev/null

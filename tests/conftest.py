@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pilotline.plant import Plant, parse_plant
 from pilotline.store import EmbeddedStore
+from tests.pg import Cluster
 
 UTC = dt.UTC
 
@@ -71,6 +74,21 @@ def worked_plant() -> Plant:
 @pytest.fixture
 def london_plant() -> Plant:
     return parse_plant(LONDON_NIGHTS_PLANT)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster for the whole test session."""
+    cluster = Cluster()
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster, request: pytest.FixtureRequest) -> str:
+    """A new, empty database in the session's cluster, for one test."""
+    name = "t_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:16]
+    return pg_cluster.create_db(name)
 
 
 @pytest.fixture

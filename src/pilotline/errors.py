@@ -9,6 +9,7 @@
     │   └── ImportRejected         a file failed validation; carries every Problem found
     ├── StoreError                 the data directory cannot be used as it is
     │   ├── StoreBusy              another process holds the store: retry later or stop it
+    │   ├── StoreUnavailable       the database server cannot be reached now: retry later
     │   └── SchemaMismatch         data written by a newer Pilotline: upgrade the code, do not retry
     ├── SourceError                a live data source (broker, OPC UA server, PLC) misbehaves
     │   ├── SourceUnavailable      it cannot be reached now: the collector retries with back-off
@@ -77,6 +78,11 @@ class StoreError(PilotlineError):
 
 class StoreBusy(StoreError):
     """Another process holds the store for longer than we waited. Retry, or stop that process."""
+
+
+class StoreUnavailable(StoreError):
+    """The database server (PostgreSQL) cannot be reached, or the connection was lost mid-work.
+    Nothing of the interrupted work was kept; retry."""
 
 
 class SchemaMismatch(StoreError):

@@ -40,6 +40,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds to wait for another Pilotline process (a server, an import) to release the store.",
     ),
     Setting(
+        "database_url",
+        "PILOTLINE_DATABASE_URL",
+        "(unset: the embedded store in the data directory)",
+        "A PostgreSQL database for a plant server, e.g. postgresql://pilotline:secret@db:5432/pilotline.",
+    ),
+    Setting(
         "language",
         "PILOTLINE_LANGUAGE",
         "en",
@@ -60,6 +66,7 @@ class Settings:
     lock_timeout_s: float = 30.0
     max_upload_mb: float = 64.0
     language: str = "en"
+    database_url: str | None = None
 
     @classmethod
     def from_env(cls, *, home: str | os.PathLike[str] | None = None) -> Settings:
@@ -87,4 +94,5 @@ class Settings:
             lock_timeout_s=timeout,
             max_upload_mb=upload,
             language=language,
+            database_url=os.environ.get("PILOTLINE_DATABASE_URL", "").strip() or None,
         )

@@ -30,7 +30,7 @@ from pilotline.report import render_shift_report
 from pilotline.settings import Settings
 from pilotline.sim import demo_plant_text, simulate
 from pilotline.sim.feed import feed_forever, simulate_ahead, store_until
-from pilotline.store import EmbeddedStore
+from pilotline.store import EmbeddedStore, open_store
 
 app = typer.Typer(
     name="pilotline",
@@ -65,7 +65,18 @@ class Home:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.path = settings.home
-        self.store = EmbeddedStore(self.path, lock_timeout_s=settings.lock_timeout_s)
+        self.store = open_store(
+            self.path, database_url=settings.database_url, lock_timeout_s=settings.lock_timeout_s
+        )
+
+    def embedded(self, what: str, instead: str) -> EmbeddedStore:
+        """The embedded store, or a clear refusal naming what to do on PostgreSQL instead."""
+        if isinstance(self.store, EmbeddedStore):
+            return self.store
+        raise InputError(
+            f"{what} works on the embedded store; this installation keeps its data in PostgreSQL "
+            f"({self.store.where}). {instead}"
+        )
 
     @property
     def plant_file(self) -> Path:
@@ -297,7 +308,10 @@ def backup(
     file: Annotated[Path, typer.Argument(help="A new file for the copy of the store.")],
 ) -> None:
     """Copy the store into FILE, consistent as of one moment (a running server only waits)."""
-    version = home().store.backup(file)
+    store = home().embedded(
+        "pilotline backup", "Back PostgreSQL up with its own tools: pg_dump -Fc -f FILE DATABASE."
+    )
+    version = store.backup(file)
     out.print(f"Backed up the store (schema {version}) to {file}.")
 
 
@@ -306,7 +320,10 @@ def restore(
     file: Annotated[Path, typer.Argument(help="A backup made by 'pilotline backup'.")],
 ) -> None:
     """Replace the store with a backup; the current store is kept beside it."""
-    kept = home().store.restore(file)
+    store = home().embedded(
+        "pilotline restore", "Restore PostgreSQL with its own tools: pg_restore -d DATABASE FILE."
+    )
+    kept = store.restore(file)
     out.print(f"Restored {file}. The store it replaced is kept as {kept}.")
 
 
@@ -323,7 +340,10 @@ def export(
     """Export the store as a Parquet lake for Spark or other tools (users and tokens stay behind)."""
     h = home()
     plant_text = h.plant_file.read_text(encoding="utf-8") if h.plant_file.exists() else None
-    manifest = h.store.export_parquet(parquet, plant_text=plant_text)
+    store = h.embedded(
+        "pilotline export", "Unset PILOTLINE_DATABASE_URL to export an embedded store."
+    )
+    manifest = store.export_parquet(parquet, plant_text=plant_text)
     total = sum(t["rows"] for t in manifest["tables"].values())
     out.print(f"Wrote {total:,} rows in {len(manifest['tables'])} tables to {parquet}.")
     for name, t in manifest["tables"].items():
@@ -453,12 +473,13 @@ def demo(
 ) -> None:
     """Simulate a plant, write its report, then run it live in the web app (unless --no-serve)."""
     h = home()
-    if (h.store.path.exists() or h.plant_file.exists()) and not force:
+    store = h.embedded("The demo", "Unset PILOTLINE_DATABASE_URL to run it.")
+    if (store.path.exists() or h.plant_file.exists()) and not force:
         raise InputError(
             f"{h.path} already holds a plant; use an empty --home, or --force to replace it"
         )
     if force:
-        for p in (h.store.path, h.store.path.with_suffix(".duckdb.wal"), h.plant_file):
+        for p in (store.path, store.path.with_suffix(".duckdb.wal"), h.plant_file):
             p.unlink(missing_ok=True)
         shutil.rmtree(h.path / "reports", ignore_errors=True)
     h.path.mkdir(parents=True, exist_ok=True)
@@ -534,6 +555,7 @@ def _serve(h: Home, *, host: str, port: int, https: bool) -> None:
         https=https,
         max_upload_mb=h.settings.max_upload_mb,
         language=h.settings.language,
+        database_url=h.settings.database_url,
     )
     out.print(f"Pilotline at http://{host}:{port}/  (Ctrl-C stops it)")
     if password:

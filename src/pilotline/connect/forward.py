@@ -24,7 +24,7 @@ from pilotline.connect.buffer import Buffer, Row
 from pilotline.connect.samples import SOURCE_EVENT, from_us, naive_us
 from pilotline.connect.tags import STATE_WORDS, Tag
 from pilotline.ingest.counters import counter_increments
-from pilotline.store import EmbeddedStore, StoreSession
+from pilotline.store import Session, Store
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,7 @@ class _Machine:
 
 
 class Forwarder:
-    def __init__(
-        self, buffer: Buffer, store: EmbeddedStore, tags: dict[tuple[str, str], Tag]
-    ) -> None:
+    def __init__(self, buffer: Buffer, store: Store, tags: dict[tuple[str, str], Tag]) -> None:
         self.buffer = buffer
         self.store = store
         self.tags = tags
@@ -87,7 +85,7 @@ class Forwarder:
                 return total
 
     # -- the tag map -----------------------------------------------------------------------------
-    def _write(self, session: StoreSession, rows: list[Row], result: Forwarded) -> None:
+    def _write(self, session: Session, rows: list[Row], result: Forwarded) -> None:
         states: list[tuple[str, int, str, str | None]] = []
         counters: dict[tuple[str, str, int | None], list[tuple[int, int]]] = defaultdict(list)
         increments: list[tuple[str, int, int, int]] = []  # machine, ts, total, reject
@@ -162,7 +160,7 @@ class Forwarder:
 
     def _counters(
         self,
-        session: StoreSession,
+        session: Session,
         counters: dict[tuple[str, str, int | None], list[tuple[int, int]]],
         result: Forwarded,
     ) -> list[tuple[str, int, int, int]]:
@@ -218,7 +216,7 @@ class Forwarder:
         return out
 
     def _store_states(
-        self, session: StoreSession, states: list[tuple[str, int, str, str | None]]
+        self, session: Session, states: list[tuple[str, int, str, str | None]]
     ) -> int:
         if not states:
             return 0
@@ -252,7 +250,7 @@ class Forwarder:
 
     def _store_counts(
         self,
-        session: StoreSession,
+        session: Session,
         increments: list[tuple[str, int, int, int]],
         labels: list[tuple[str, int, str, str]],
     ) -> int:

@@ -29,7 +29,7 @@ from pilotline.connect.config import CollectConfig, SourceConfig
 from pilotline.connect.forward import Forwarder
 from pilotline.connect.samples import now_us
 from pilotline.errors import BufferFull, SourceUnavailable, StoreError
-from pilotline.store import EmbeddedStore
+from pilotline.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class Collector:
     def __init__(
         self,
         config: CollectConfig,
-        store: EmbeddedStore,
+        store: Store,
         buffer_path: Path,
         *,
         status_path: Path | None = None,
@@ -196,6 +196,7 @@ class Collector:
                 args=(
                     self.config.model_dump_json(by_alias=True),
                     str(self.store.home),
+                    getattr(self.store, "url", None),
                     self.store.lock_timeout_s,
                     str(self.buffer.path),
                     child,
@@ -238,7 +239,12 @@ class Collector:
 
 
 def forward_process(
-    config_json: str, home: str, lock_timeout_s: float, buffer_path: str, conn: Any
+    config_json: str,
+    home: str,
+    database_url: str | None,
+    lock_timeout_s: float,
+    buffer_path: str,
+    conn: Any,
 ) -> None:
     """The forwarder's process: every ``forward_every_s`` move buffered samples into the store."""
     config = CollectConfig.model_validate_json(config_json)
@@ -248,7 +254,9 @@ def forward_process(
         keep_forwarded_s=config.buffer.keep_forwarded_h * 3600,
     )
     forwarder = Forwarder(
-        buffer, EmbeddedStore(Path(home), lock_timeout_s=lock_timeout_s), config.tags()
+        buffer,
+        open_store(Path(home), database_url=database_url, lock_timeout_s=lock_timeout_s),
+        config.tags(),
     )
     forwarded = 0
     pruned_at = now_us()

@@ -34,7 +34,7 @@ from pilotline.ingest.parse import (
 from pilotline.ingest.reader import Batch, Progress, read_batches, read_headers
 from pilotline.ingest.schemas import SCHEMAS, STATE_WORDS, FileSchema, guess_kind
 from pilotline.plant.model import Plant
-from pilotline.store import EmbeddedStore, StoreSession
+from pilotline.store import Session, Store
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +294,7 @@ def _column(table: pa.Table, name: str, typ: pa.DataType, default: object = None
 
 
 def _store_rows(
-    session: StoreSession,
+    session: Session,
     kind: str,
     table: pa.Table,
     import_id: int,
@@ -353,7 +353,7 @@ def _store_rows(
     return merge_operator_reasons(session, table, import_id), notes
 
 
-def _insert(session: StoreSession, table_name: str, data: pa.Table, source: str) -> int:
+def _insert(session: Session, table_name: str, data: pa.Table, source: str) -> int:
     conflicts = session.conflicts(table_name, data)
     if conflicts:
         raise ImportRejected(
@@ -373,7 +373,7 @@ def _insert(session: StoreSession, table_name: str, data: pa.Table, source: str)
 
 
 def _store_counters(
-    session: StoreSession, table: pa.Table, import_id: int, options: ImportOptions, source: str
+    session: Session, table: pa.Table, import_id: int, options: ImportOptions, source: str
 ) -> tuple[int, list[str]]:
     new_total = 0
     wraps = resets = 0
@@ -463,7 +463,7 @@ def _store_counters(
 
 # -- entry points ------------------------------------------------------------------------------------
 def _run(
-    store: EmbeddedStore,
+    store: Store,
     plant: Plant,
     batches: Iterable[Batch],
     headers: list[str],
@@ -528,7 +528,7 @@ def _sha256(path: Path) -> str:
 
 
 def import_file(
-    store: EmbeddedStore,
+    store: Store,
     plant: Plant,
     path: Path,
     *,
@@ -554,7 +554,7 @@ def import_file(
 
 
 def import_table(
-    store: EmbeddedStore,
+    store: Store,
     plant: Plant,
     table: pa.Table,
     *,

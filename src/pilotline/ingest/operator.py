@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pilotline.store import StoreSession
+from pilotline.store import Session
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def merge_entries(entries: list[Entry]) -> list[Entry]:
     return pieces
 
 
-def merge_operator_reasons(session: StoreSession, table: pa.Table, import_id: int) -> int:
+def merge_operator_reasons(session: Session, table: pa.Table, import_id: int) -> int:
     """Store the file's entries merged with the stored ones; return how many pieces are new."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     new_pieces = 0

@@ -16,7 +16,7 @@ from pilotline.errors import InputError, NotFound
 from pilotline.measure import engine
 from pilotline.measure.periods import GRAINS, Order, segments_table
 from pilotline.plant.model import Plant
-from pilotline.store import EmbeddedStore
+from pilotline.store import Store
 
 DIMENSIONS = ("machine", "line", "site", "product", "work_order")
 
@@ -150,7 +150,7 @@ def _utc(x: float) -> dt.datetime:
 class Measure:
     """KPI queries over one store and plant model."""
 
-    def __init__(self, store: EmbeddedStore, plant: Plant) -> None:
+    def __init__(self, store: Store, plant: Plant) -> None:
         self.store, self.plant = store, plant
 
     def _orders(self) -> list[Order]:
@@ -318,7 +318,7 @@ class Measure:
             rows = s.arrow(
                 "SELECT ts, prev, total, product FROM ("
                 " SELECT ts, lag(ts) OVER (ORDER BY ts) AS prev, total, product FROM counts"
-                " WHERE machine = ? AND ts <= ?) WHERE ts > ? AND prev IS NOT NULL AND total > 0"
+                " WHERE machine = ? AND ts <= ?) AS c WHERE ts > ? AND prev IS NOT NULL AND total > 0"
                 " ORDER BY ts",
                 [machine, _naive(end), _naive(start)],
             ).to_pylist()

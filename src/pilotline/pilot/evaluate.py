@@ -18,7 +18,7 @@ from pilotline.pilot.money import months_text, value_of
 from pilotline.pilot.spc import individuals
 from pilotline.pilot.spec import Metric, Pilot, Window
 from pilotline.plant.model import Plant
-from pilotline.store import EmbeddedStore
+from pilotline.store import Store
 
 RATIO_KPIS = {k.key for k in KPIS if k.unit == "ratio"}
 
@@ -56,7 +56,7 @@ class Series:
 class Sources:
     """Where metric series come from: the store (KPIs) and files."""
 
-    def __init__(self, store: EmbeddedStore | None = None, plant: Plant | None = None) -> None:
+    def __init__(self, store: Store | None = None, plant: Plant | None = None) -> None:
         self.store, self.plant = store, plant
 
     def series(self, metric: Metric, unit: str, start: dt.date, end: dt.date) -> Series:

@@ -11,13 +11,13 @@ from typing import Any, Literal
 
 from pilotline.errors import InputError
 from pilotline.pilot.spec import Pilot
-from pilotline.store import EmbeddedStore
+from pilotline.store import Store
 
 Decision = Literal["adopt", "adapt", "abandon", "extend"]
 DECISIONS = ("adopt", "adapt", "abandon", "extend")
 
 
-def start(store: EmbeddedStore, pilot: Pilot, *, reason: str | None = None) -> dict[str, Any]:
+def start(store: Store, pilot: Pilot, *, reason: str | None = None) -> dict[str, Any]:
     """Register the pilot (version 1), or record a changed version when a reason is given."""
     with store.session(write=True) as s, s.transaction():
         versions = s.pilot_versions(pilot.title)
@@ -42,7 +42,7 @@ def start(store: EmbeddedStore, pilot: Pilot, *, reason: str | None = None) -> d
         }
 
 
-def history(store: EmbeddedStore, pilot: Pilot) -> dict[str, Any]:
+def history(store: Store, pilot: Pilot) -> dict[str, Any]:
     """The recorded versions and whether the file in hand matches the latest."""
     with store.session() as s:
         versions = s.pilot_versions(pilot.title)
@@ -55,7 +55,7 @@ def history(store: EmbeddedStore, pilot: Pilot) -> dict[str, Any]:
 
 
 def decide(
-    store: EmbeddedStore, pilot: Pilot, result: dict[str, Any], *, decision: str, reason: str
+    store: Store, pilot: Pilot, result: dict[str, Any], *, decision: str, reason: str
 ) -> None:
     if decision not in DECISIONS:
         raise InputError(f"decision must be one of {', '.join(DECISIONS)}; got {decision!r}")
@@ -75,6 +75,6 @@ def decide(
         )
 
 
-def decision_log(store: EmbeddedStore) -> list[dict[str, Any]]:
+def decision_log(store: Store) -> list[dict[str, Any]]:
     with store.session() as s:
         return s.decisions()

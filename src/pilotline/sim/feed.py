@@ -21,7 +21,7 @@ from pilotline.errors import StoreError
 from pilotline.ingest import import_table
 from pilotline.plant import Plant, load_plant
 from pilotline.sim.plant import Simulation, simulate
-from pilotline.store import EmbeddedStore
+from pilotline.store import EmbeddedStore, Store
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def _between(
 
 
 def store_until(
-    store: EmbeddedStore, plant: Plant, sim: Simulation, lo: dt.datetime | None, hi: dt.datetime
+    store: Store, plant: Plant, sim: Simulation, lo: dt.datetime | None, hi: dt.datetime
 ) -> int:
     """Store the states that began, and the minutes of parts that ended, in ``(lo, hi]``."""
     states = _between(sim.states, lo, hi)

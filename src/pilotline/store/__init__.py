@@ -1,9 +1,8 @@
-"""Storage: the embedded store (one DuckDB file in the data directory) and its schema."""
+"""Storage: the embedded store (one DuckDB file in the data directory) or PostgreSQL, and the
+schema they share. :func:`open_store` picks one from the settings."""
 
 from pilotline.store._duckdb import (
-    Conflict,
     EmbeddedStore,
-    InsertResult,
     LoadedLog,
     StoreSession,
     load_parquet_log,
@@ -11,6 +10,7 @@ from pilotline.store._duckdb import (
     to_arrow_within,
 )
 from pilotline.store.schema import KEYS, SCHEMA_VERSION
+from pilotline.store.session import Conflict, InsertResult, Session, Store, open_store
 
 __all__ = [
     "KEYS",
@@ -19,8 +19,11 @@ __all__ = [
     "EmbeddedStore",
     "InsertResult",
     "LoadedLog",
+    "Session",
+    "Store",
     "StoreSession",
     "load_parquet_log",
+    "open_store",
     "scratch_backend",
     "to_arrow_within",
 ]

@@ -25,27 +25,17 @@ import pyarrow as pa
 
 from pilotline.errors import SchemaMismatch, StoreBusy, StoreError, TimeLimitExceeded
 from pilotline.store.schema import KEYS, MIGRATIONS, SCHEMA_VERSION
+from pilotline.store.session import Conflict, InsertResult
 
 log = logging.getLogger(__name__)
 
 DB_FILE = "pilotline.duckdb"
 
 
-@dataclass(frozen=True)
-class InsertResult:
-    new: int
-    existing: int
-
-
-@dataclass(frozen=True)
-class Conflict:
-    key: dict[str, Any]
-    stored: dict[str, Any]
-    incoming: dict[str, Any]
-
-
 class StoreSession:
     """One open connection. Use inside :meth:`EmbeddedStore.session`."""
+
+    engine = "embedded"
 
     def __init__(self, con: duckdb.DuckDBPyConnection, *, writable: bool) -> None:
         self._con = con
@@ -208,11 +198,18 @@ _LOCK_PID = re.compile(r"PID (\d+)")
 class EmbeddedStore:
     """The data directory's DuckDB file, opened briefly for each piece of work."""
 
+    engine = "embedded"
+
     def __init__(self, home: Path, *, lock_timeout_s: float = 30.0) -> None:
         self.home = home
         self.path = home / DB_FILE
         self.lock_timeout_s = lock_timeout_s
         self._checked = False
+
+    @property
+    def where(self) -> str:
+        """Where the data is, for messages."""
+        return str(self.path)
 
     def _open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout_s

@@ -25,7 +25,7 @@ from pilotline.errors import NotFound, PilotlineError
 from pilotline.measure import Measure
 from pilotline.plant import Plant
 from pilotline.report import render_shift_report
-from pilotline.store import EmbeddedStore
+from pilotline.store import open_store
 from pilotline.web import data, maps, operate, people, settings
 from pilotline.web.cache import Cache
 from pilotline.web.context import HERE, Problem, Web, make_templates
@@ -83,8 +83,9 @@ def create_app(
     https: bool = False,
     max_upload_mb: float = 64.0,
     language: str = "en",
+    database_url: str | None = None,
 ) -> FastAPI:
-    store = EmbeddedStore(home, lock_timeout_s=lock_timeout_s)
+    store = open_store(home, database_url=database_url, lock_timeout_s=lock_timeout_s)
     users = Users(store)
     web = Web(home, store, users, make_templates(language))
     throttle = Throttle()

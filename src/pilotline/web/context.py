@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from pilotline.map.render import human_duration
 from pilotline.plant import Plant, load_plant
-from pilotline.store import EmbeddedStore
+from pilotline.store import Store
 from pilotline.web.users import Role, User, Users
 
 HERE = Path(__file__).parent
@@ -58,7 +58,7 @@ def make_templates(language: str = "en") -> Jinja2Templates:
 @dataclass
 class Web:
     home: Path
-    store: EmbeddedStore
+    store: Store
     users: Users
     templates: Jinja2Templates = field(default_factory=make_templates)
 

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from pilotline.measure import Measure
 from pilotline.plant import Plant
 from pilotline.report.shift import figure_html, pareto_figure, timeline_figure, waterfall_figure
-from pilotline.store import EmbeddedStore
+from pilotline.store import Store
 
 GRAINS = ("shift", "day", "week")
 SMALL_LOSS_WINDOW = dt.timedelta(days=7)  # micro-stops and cycles: the last week of the range
@@ -103,7 +103,7 @@ def cycles_figure(small: dict[str, Any]) -> go.Figure:
 
 
 def machine_page(
-    store: EmbeddedStore,
+    store: Store,
     plant: Plant,
     machine: str,
     *,

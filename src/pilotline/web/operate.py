@@ -13,7 +13,7 @@ from pilotline.ingest import import_table
 from pilotline.measure import Measure
 from pilotline.plant import Plant
 from pilotline.plant.losses import CATEGORY_BY_KEY
-from pilotline.store import EmbeddedStore
+from pilotline.store import Store
 from pilotline.web.users import User
 
 #: Loss categories an operator gives as the reason for a stop, in the order the buttons appear.
@@ -46,9 +46,7 @@ def reasons_by_category(plant: Plant, categories: tuple[str, ...]) -> list[dict[
     ]
 
 
-def stops(
-    store: EmbeddedStore, plant: Plant, machine: str, now: dt.datetime
-) -> list[dict[str, Any]]:
+def stops(store: Store, plant: Plant, machine: str, now: dt.datetime) -> list[dict[str, Any]]:
     """Stops of the last hours, newest first, with their category after any reason given."""
     rows = Measure(store, plant).timeline(machine=machine, start=now - LOOK_BACK, end=now, now=now)
     out = [
@@ -67,9 +65,7 @@ def stops(
     return out[::-1]
 
 
-def page(
-    store: EmbeddedStore, plant: Plant, user: User, machine: str, now: dt.datetime
-) -> dict[str, Any]:
+def page(store: Store, plant: Plant, user: User, machine: str, now: dt.datetime) -> dict[str, Any]:
     line, label = machine_of(plant, user, machine)
     recent = stops(store, plant, machine, now)
     open_stop = next((s for s in recent if s["category"] == "unexplained"), None)
@@ -88,7 +84,7 @@ def page(
 
 
 def give_reason(
-    store: EmbeddedStore,
+    store: Store,
     plant: Plant,
     user: User,
     machine: str,
@@ -116,7 +112,7 @@ def give_reason(
 
 
 def record_scrap(
-    store: EmbeddedStore,
+    store: Store,
     plant: Plant,
     user: User,
     machine: str,

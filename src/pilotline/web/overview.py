@@ -8,7 +8,7 @@ from typing import Any
 
 from pilotline.measure import Measure
 from pilotline.plant import Plant
-from pilotline.store import EmbeddedStore
+from pilotline.store import Store
 from pilotline.web.users import User
 
 
@@ -27,7 +27,7 @@ def for_user(full: dict[str, Any], user: User, now: dt.datetime) -> dict[str, An
 
 
 def shift_oee(
-    store: EmbeddedStore, plant: Plant, machines: list[str], now: dt.datetime
+    store: Store, plant: Plant, machines: list[str], now: dt.datetime
 ) -> dict[str, dict[str, Any]]:
     """Machine → the KPI row of the shift it is in now (the costly part of the overview)."""
     shifts: dict[str, dict[str, Any]] = {}
@@ -46,7 +46,7 @@ def shift_oee(
 
 
 def overview(
-    store: EmbeddedStore,
+    store: Store,
     plant: Plant,
     user: User | None,
     now: dt.datetime,

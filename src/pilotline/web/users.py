@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from pilotline.errors import InputError, NotFound
-from pilotline.store import EmbeddedStore
+from pilotline.store import Store
 
 Role = Literal["admin", "manager", "operator"]
 ROLES: tuple[Role, ...] = ("admin", "manager", "operator")
@@ -52,7 +52,7 @@ class Users:
     very next request.
     """
 
-    def __init__(self, store: EmbeddedStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self._version_file = store.home / ".users-version"
         self._seen: bytes | None = None

@@ -1,0 +1,359 @@
+"""The PostgreSQL store, for a plant server. The only module that imports psycopg.
+
+Selected by ``PILOTLINE_DATABASE_URL=postgresql://…``; the data directory still holds the plant
+model, reports and the collectors' buffers. The schema is the embedded store's
+(:mod:`pilotline.store.schema`), translated from DuckDB's SQL by sqlglot, plus a unique index on
+each table's natural key, so that several collectors, imports and web workers can write at once:
+``INSERT … ON CONFLICT DO NOTHING`` keeps imports idempotent even when two of them race.
+
+Each piece of work opens its own connection (as the embedded store opens its file), so a
+server restart costs the work in flight, never more: a lost connection is a
+:class:`~pilotline.errors.StoreUnavailable`, the caller keeps its data (a collector's buffer
+keeps every acknowledged sample) and tries again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import io
+import logging
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import ibis
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import sqlglot
+from psycopg.types.numeric import FloatLoader
+from psycopg.types.string import StrDumper
+
+from pilotline.errors import SchemaMismatch, StoreError, StoreUnavailable
+from pilotline.store.schema import KEYS, MIGRATIONS, SCHEMA_VERSION
+from pilotline.store.session import Conflict, InsertResult
+
+log = logging.getLogger(__name__)
+
+#: Postgres type OIDs → Arrow types for query results (anything else is inferred from values).
+_ARROW_TYPES: dict[int, pa.DataType] = {
+    16: pa.bool_(),
+    20: pa.int64(),
+    21: pa.int64(),
+    23: pa.int64(),
+    25: pa.string(),
+    1043: pa.string(),
+    700: pa.float64(),
+    701: pa.float64(),
+    1700: pa.float64(),
+    1082: pa.date32(),
+    1114: pa.timestamp("us"),
+    1184: pa.timestamp("us", "UTC"),
+}
+
+_PERCENT = re.compile(r"%(?!s\b)")
+
+
+@functools.lru_cache(maxsize=512)
+def translate(sql: str, *, with_params: bool = True) -> str:
+    """DuckDB SQL (as the rest of Pilotline writes it) in PostgreSQL's dialect."""
+    out = ";\n".join(
+        s for s in sqlglot.transpile(sql, read="duckdb", write="postgres") if s.strip()
+    )
+    return _PERCENT.sub("%%", out) if with_params else out
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PostgresSession:
+    """One open connection. Use inside :meth:`PostgresStore.session`."""
+
+    engine = "postgres"
+
+    def __init__(self, con: psycopg.Connection[Any], *, writable: bool) -> None:
+        self._con = con
+        self.writable = writable
+        self._in_transaction = False
+
+    # -- queries ---------------------------------------------------------------------------------
+    def ibis(self) -> Any:
+        """An Ibis backend over this connection, for portable analytics."""
+        return ibis.postgres.from_connection(self._con)
+
+    def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        with self._con.cursor() as cur:
+            cur.execute(translate(sql, with_params=bool(params)), params or None)
+            return _to_arrow(cur)
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        with self._con.cursor() as cur:
+            cur.execute(translate(sql, with_params=bool(params)), params or None)
+            row = cur.fetchone()
+        return row[0] if row else None
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        with self._con.cursor() as cur:
+            cur.execute(translate(sql, with_params=bool(params)), params or None)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: everything inside commits together or not at all."""
+        with self._con.transaction():
+            self._in_transaction = True
+            try:
+                yield
+            finally:
+                self._in_transaction = False
+
+    # -- writes ----------------------------------------------------------------------------------
+    def _stage(self, table: str, data: pa.Table) -> None:
+        """Copy ``data`` into a temporary table ``_incoming`` shaped like ``table``."""
+        cols = ", ".join(data.column_names)
+        with self._con.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS _incoming")
+            cur.execute(f"CREATE TEMP TABLE _incoming AS SELECT {cols} FROM {table} WITH NO DATA")
+            buf = io.BytesIO()
+            pacsv.write_csv(data, buf, pacsv.WriteOptions(include_header=False))
+            with cur.copy(f"COPY _incoming ({cols}) FROM STDIN (FORMAT csv)") as copy:
+                copy.write(buf.getvalue())
+
+    def conflicts(self, table: str, data: pa.Table, *, limit: int = 5) -> list[Conflict]:
+        """Rows in ``data`` whose natural key is stored with different values."""
+        key = KEYS[table]
+        compare = [c for c in data.column_names if c not in key and c != "import_id"]
+        if not compare or data.num_rows == 0:
+            return []
+        self._stage(table, data)
+        on = " AND ".join(f"s.{k} = i.{k}" for k in key)
+        differs = " OR ".join(f"s.{c} IS DISTINCT FROM i.{c}" for c in compare)
+        cols = ", ".join(
+            [f"i.{k}" for k in key] + [f"s.{c}" for c in compare] + [f"i.{c}" for c in compare]
+        )
+        with self._con.cursor() as cur:
+            cur.execute(
+                f"SELECT {cols} FROM _incoming i JOIN {table} s ON {on} WHERE {differs} "
+                f"ORDER BY {', '.join('i.' + k for k in key)} LIMIT {int(limit)}"
+            )
+            rows = cur.fetchall()
+            cur.execute("DROP TABLE _incoming")
+        n, m = len(key), len(compare)
+        return [
+            Conflict(
+                key=dict(zip(key, r[:n], strict=True)),
+                stored=dict(zip(compare, r[n : n + m], strict=True)),
+                incoming=dict(zip(compare, r[n + m :], strict=True)),
+            )
+            for r in rows
+        ]
+
+    def insert_new(self, table: str, data: pa.Table) -> InsertResult:
+        """Insert the rows of ``data`` whose natural key is not stored yet (idempotent, also
+        when another writer inserts the same rows at the same time)."""
+        if data.num_rows == 0:
+            return InsertResult(0, 0)
+        cols = ", ".join(data.column_names)
+        self._stage(table, data)
+        with self._con.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _incoming ON CONFLICT DO NOTHING"
+            )
+            new = max(cur.rowcount, 0)
+            cur.execute("DROP TABLE _incoming")
+        return InsertResult(new=new, existing=data.num_rows - new)
+
+    def delete_where(self, table: str, where: str, params: Sequence[Any]) -> None:
+        self.execute(f"DELETE FROM {table} WHERE {where}", list(params))
+
+    def next_import_id(self) -> int:
+        # Two imports at once must not take the same number: hold a lock until the import commits.
+        if self._in_transaction:
+            self.execute("SELECT pg_advisory_xact_lock(hashtext('pilotline.imports'))")
+        return int(self.scalar("SELECT coalesce(max(id), 0) + 1 FROM imports"))
+
+    def record_import(
+        self, *, import_id: int, file: str, sha256: str, kind: str, rows: int, new_rows: int
+    ) -> None:
+        self.execute(
+            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [import_id, file, sha256, kind, rows, new_rows, _now()],
+        )
+
+    # -- pilots ------------------------------------------------------------------------------------
+    def pilot_versions(self, title: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self.arrow(
+            "SELECT fingerprint, frozen, reason, recorded_at FROM pilot_versions WHERE title = ? "
+            "ORDER BY recorded_at",
+            [title],
+        ).to_pylist()
+        return rows
+
+    def record_pilot_version(
+        self, *, title: str, fingerprint: str, frozen: str, reason: str | None
+    ) -> None:
+        self.execute(
+            "INSERT INTO pilot_versions VALUES (?, ?, ?, ?, ?)",
+            [title, fingerprint, frozen, reason, _now()],
+        )
+
+    def record_decision(
+        self,
+        *,
+        title: str,
+        fingerprint: str,
+        decision: str,
+        reason: str,
+        verdict: str | None,
+        effect: float | None,
+        low: float | None,
+        high: float | None,
+    ) -> None:
+        self.execute(
+            "INSERT INTO pilot_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [title, fingerprint, decision, reason, verdict, effect, low, high, _now()],
+        )
+
+    def decisions(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self.arrow(
+            "SELECT * FROM pilot_decisions ORDER BY decided_at"
+        ).to_pylist()
+        return rows
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _to_arrow(cur: psycopg.Cursor[Any]) -> pa.Table:
+    desc = cur.description or []
+    rows = cur.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in desc]
+    arrays = {}
+    for d, values in zip(desc, columns, strict=True):
+        kind = _ARROW_TYPES.get(d.type_code)
+        if kind is not None and pa.types.is_floating(kind):
+            values = tuple(None if v is None else float(v) for v in values)
+        arrays[d.name] = pa.array(values, type=kind) if kind or values else pa.array([])
+    return pa.table(arrays) if arrays else pa.table({})
+
+
+#: A unique index on each natural key: what makes concurrent idempotent inserts safe.
+_KEY_INDEXES = tuple(
+    f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_key ON {table} ({', '.join(cols)})"
+    for table, cols in KEYS.items()
+)
+
+
+class PostgresStore:
+    """A PostgreSQL database holding the store's tables; one connection per piece of work."""
+
+    engine = "postgres"
+
+    def __init__(self, url: str, home: Path, *, lock_timeout_s: float = 30.0) -> None:
+        self.url = url
+        self.home = home
+        self.lock_timeout_s = lock_timeout_s
+        self._checked = False
+
+    @property
+    def where(self) -> str:
+        """Where the data is, for messages (the URL without its password)."""
+        return redact(self.url)
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        """Connect, waiting up to ``lock_timeout_s`` for a server that is starting or restarting."""
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.05
+        while True:
+            try:
+                con = psycopg.connect(
+                    self.url, autocommit=True, connect_timeout=10, options="-c TimeZone=UTC"
+                )
+                # Epoch arithmetic comes back as numeric; the analytics want float64 (as DuckDB).
+                con.adapters.register_loader("numeric", FloatLoader)
+                # Text parameters as text (not "unknown"), so unnest(?) of a list of names works.
+                con.adapters.register_dumper(str, StrDumper)
+                return con
+            except psycopg.OperationalError as exc:
+                if time.monotonic() >= deadline:
+                    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"
+                    raise StoreUnavailable(
+                        f"Cannot reach the PostgreSQL store at {self.where}: {reason}. Is the "
+                        "server running and PILOTLINE_DATABASE_URL right?"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    def _migrate(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        con = self._connect()
+        try:
+            with con.transaction(), con.cursor() as cur:
+                # One migrating process at a time; the others wait here and then find it done.
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext('pilotline.migrate'))")
+                cur.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+                cur.execute("SELECT value FROM meta WHERE key = 'schema_version'")
+                row = cur.fetchone()
+                version = int(row[0]) if row else 0
+                if version > SCHEMA_VERSION:
+                    raise SchemaMismatch(
+                        f"The PostgreSQL store at {self.where} has schema version {version}, "
+                        f"newer than this Pilotline understands ({SCHEMA_VERSION}). Upgrade "
+                        "Pilotline (pip install -U pilotline); the data was not changed."
+                    )
+                for m in MIGRATIONS:
+                    if m.version <= version:
+                        continue
+                    log.info("migrating store to version %d: %s", m.version, m.description)
+                    sql = m.sql.replace(
+                        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);", ""
+                    )
+                    for statement in sqlglot.transpile(sql, read="duckdb", write="postgres"):
+                        if statement.strip():
+                            cur.execute(statement)
+                for statement in _KEY_INDEXES:
+                    cur.execute(statement)
+                cur.execute(
+                    "INSERT INTO meta VALUES ('schema_version', %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [str(max(version, SCHEMA_VERSION))],
+                )
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"Cannot prepare the PostgreSQL store at {self.where}: {exc}"
+            ) from None
+        finally:
+            con.close()
+
+    def schema_version(self) -> int:
+        with self.session() as s:
+            return int(s.scalar("SELECT value FROM meta WHERE key = 'schema_version'"))
+
+    @contextmanager
+    def session(self, *, write: bool = False) -> Iterator[PostgresSession]:
+        """Open a connection for one piece of work; it is closed on exit. A connection lost on
+        the way (a server restart) becomes :class:`StoreUnavailable`; nothing half-written stays."""
+        if not self._checked:
+            self._migrate()
+            self._checked = True
+        con = self._connect()
+        try:
+            yield PostgresSession(con, writable=write)
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(
+                f"Lost the PostgreSQL store at {self.where} during the work: "
+                f"{str(exc).strip() or type(exc).__name__}; nothing of it was kept. Try again."
+            ) from None
+        finally:
+            con.close()

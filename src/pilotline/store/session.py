@@ -1,0 +1,104 @@
+"""What every store offers, whichever engine holds the data (the embedded DuckDB file or a
+PostgreSQL server), and :func:`open_store`, which picks one from the settings.
+
+The rest of Pilotline writes its few SQL statements in DuckDB's dialect; the PostgreSQL store
+translates them (sqlglot). Analytics go through :meth:`Session.ibis`, written once in Ibis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    new: int
+    existing: int
+
+
+@dataclass(frozen=True)
+class Conflict:
+    key: dict[str, Any]
+    stored: dict[str, Any]
+    incoming: dict[str, Any]
+
+
+class Session(Protocol):
+    """One open connection to a store, for one piece of work."""
+
+    writable: bool
+
+    def ibis(self) -> Any: ...
+    def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table: ...
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any: ...
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None: ...
+    def transaction(self) -> AbstractContextManager[None]: ...
+    def conflicts(self, table: str, data: pa.Table, *, limit: int = 5) -> list[Conflict]: ...
+    def insert_new(self, table: str, data: pa.Table) -> InsertResult: ...
+    def delete_where(self, table: str, where: str, params: Sequence[Any]) -> None: ...
+    def next_import_id(self) -> int: ...
+    def record_import(
+        self, *, import_id: int, file: str, sha256: str, kind: str, rows: int, new_rows: int
+    ) -> None: ...
+    def pilot_versions(self, title: str) -> list[dict[str, Any]]: ...
+    def record_pilot_version(
+        self, *, title: str, fingerprint: str, frozen: str, reason: str | None
+    ) -> None: ...
+    def record_decision(
+        self,
+        *,
+        title: str,
+        fingerprint: str,
+        decision: str,
+        reason: str,
+        verdict: str | None,
+        effect: float | None,
+        low: float | None,
+        high: float | None,
+    ) -> None: ...
+    def decisions(self) -> list[dict[str, Any]]: ...
+
+
+class Store(Protocol):
+    """Where the plant's data is kept: opened briefly for each piece of work."""
+
+    engine: str
+    home: Path
+    lock_timeout_s: float
+
+    @property
+    def where(self) -> str: ...
+    def session(self, *, write: bool = False) -> AbstractContextManager[Session]: ...
+    def schema_version(self) -> int: ...
+
+
+def open_store(
+    home: Path, *, database_url: str | None = None, lock_timeout_s: float = 30.0
+) -> Store:
+    """The embedded store in ``home``, or the PostgreSQL database at ``database_url``."""
+    if database_url:
+        from pilotline.errors import SettingsError
+
+        if not database_url.startswith(("postgresql://", "postgres://")):
+            raise SettingsError(
+                f"PILOTLINE_DATABASE_URL={database_url!r} is not a PostgreSQL URL; expected "
+                "postgresql://user:password@host:5432/database (or leave it unset for the "
+                "embedded store)"
+            )
+        try:
+            from pilotline.store._postgres import PostgresStore
+        except ImportError as exc:
+            raise SettingsError(
+                f"PILOTLINE_DATABASE_URL is set but the PostgreSQL driver is missing ({exc.name}); "
+                "install it with: pip install 'pilotline[postgres]'"
+            ) from None
+        return PostgresStore(database_url, home, lock_timeout_s=lock_timeout_s)
+    from pilotline.store._duckdb import EmbeddedStore
+
+    return EmbeddedStore(home, lock_timeout_s=lock_timeout_s)
