@@ -99,3 +99,71 @@ def test_postgres_losses_equal_the_embedded_store(
     args = ("losses", "--from", START.date().isoformat(), "--to", END.date().isoformat())
     expected = json.loads(run(embedded, *args, "--format", "json"))
     same(json.loads(run(home, *args, "--format", "json", env=env)), expected)
+
+
+LOGS = {
+    "running-example": ["running-example.xes"],
+    "receipt": ["receipt.xes.gz"],
+    "production": [
+        "production_levy2014.csv",
+        "--case",
+        "Case ID",
+        "--activity",
+        "Activity",
+        "--timestamp",
+        "Complete Timestamp",
+        "--timestamp-format",
+        "%Y/%m/%d %H:%M:%S.%f",
+    ],
+}
+
+
+def summary(tmp: Path, log: list[str], *extra: str, env: dict[str, str] | None = None) -> Any:
+    args = ["map", "summary", str(DATA / log[0]), *log[1:], "--format", "json", *extra]
+    return json.loads(run(tmp, *args, env=env))
+
+
+@pytest.fixture(scope="module")
+def embedded_summaries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("summaries")
+    return {name: summary(tmp, log) for name, log in LOGS.items()}
+
+
+@pytest.mark.parametrize("name", list(LOGS))
+def test_postgres_map_summary_equals_the_embedded_engine(
+    embedded_summaries: dict[str, Any], pg_url: str, tmp_path: Path, name: str
+) -> None:
+    got = summary(
+        tmp_path, LOGS[name], "--engine", "postgres", env={"PILOTLINE_DATABASE_URL": pg_url}
+    )
+    same(got, embedded_summaries[name])
+
+
+@pytest.mark.parametrize("name", list(LOGS))
+def test_spark_map_summary_equals_the_embedded_engine(
+    embedded_summaries: dict[str, Any], tmp_path: Path, name: str
+) -> None:
+    same(summary(tmp_path, LOGS[name], "--engine", "spark"), embedded_summaries[name])
+
+
+@pytest.fixture(scope="module")
+def lake(embedded: Path) -> Path:
+    out = embedded.parent / "lake"
+    run(embedded, "export", "--parquet", str(out))
+    return out
+
+
+@pytest.mark.parametrize("by", ["machine,shift", "line,day"])
+def test_spark_oee_equals_the_embedded_store(embedded: Path, lake: Path, by: str) -> None:
+    expected = json.loads(run(embedded, *OEE_ARGS, "--by", by))
+    got = json.loads(run(embedded, *OEE_ARGS, "--by", by, "--engine", "spark", "--lake", str(lake)))
+    same(got, expected)
+
+
+def test_spark_losses_equal_the_embedded_store(embedded: Path, lake: Path) -> None:
+    args = ("losses", "--from", START.date().isoformat(), "--to", END.date().isoformat())
+    expected = json.loads(run(embedded, *args, "--format", "json"))
+    got = json.loads(
+        run(embedded, *args, "--format", "json", "--engine", "spark", "--lake", str(lake))
+    )
+    same(got, expected)

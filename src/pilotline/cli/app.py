@@ -30,7 +30,7 @@ from pilotline.report import render_shift_report
 from pilotline.settings import Settings
 from pilotline.sim import demo_plant_text, simulate
 from pilotline.sim.feed import feed_forever, simulate_ahead, store_until
-from pilotline.store import EmbeddedStore, open_store
+from pilotline.store import EmbeddedStore, SparkLake, Store, open_store
 
 app = typer.Typer(
     name="pilotline",
@@ -216,6 +216,35 @@ FromOption = Annotated[
 ToOption = Annotated[str | None, typer.Option(help="End (exclusive). Default: now.")]
 MachineOption = Annotated[list[str] | None, typer.Option(help="Only these machines. Repeatable.")]
 FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        help="store: the data directory's store (embedded, or PostgreSQL when "
+        "PILOTLINE_DATABASE_URL is set); spark: Spark over a Parquet lake (--lake).",
+    ),
+]
+LakeOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="A Parquet lake written by 'pilotline export --parquet' (for --engine spark)."
+    ),
+]
+
+
+def _engine_store(h: Home, engine: str, lake: Path | None) -> Store:
+    """The store an analysis reads: the configured one, or Spark over a lake."""
+    if engine == "store":
+        if lake is not None:
+            raise InputError("--lake is read by --engine spark; add --engine spark")
+        return h.store
+    if engine != "spark":
+        raise InputError(f"--engine {engine!r} is not known; use store or spark")
+    if lake is None:
+        raise InputError(
+            "--engine spark reads a Parquet lake: add --lake DIR (write one with "
+            "'pilotline export --parquet DIR')"
+        )
+    return SparkLake(lake, h.path, lock_timeout_s=h.settings.lock_timeout_s)
 
 
 # -- commands ------------------------------------------------------------------------------------------
@@ -363,13 +392,17 @@ def oee(
     to: ToOption = None,
     machine: MachineOption = None,
     format_: FormatOption = "table",
+    engine: EngineOption = "store",
+    lake: LakeOption = None,
 ) -> None:
     """OEE, its factors and the ISO 22400 KPIs for shifts starting in a period."""
     _check_format(format_)
     h = home()
     plant = h.plant()
     start, end = _window(plant, from_, to)
-    rows = Measure(h.store, plant).oee(start=start, end=end, by=by, machines=machine)
+    rows = Measure(_engine_store(h, engine, lake), plant).oee(
+        start=start, end=end, by=by, machines=machine
+    )
     dims, grain = parse_by(by)
     cols = [*dims, *(["shift"] if grain == "shift" else []), "period", *TABLE_COLUMNS]
     _emit(rows, format_, cols, f"OEE by {by}", plant.tz)
@@ -381,13 +414,15 @@ def losses(
     to: ToOption = None,
     machine: MachineOption = None,
     format_: FormatOption = "table",
+    engine: EngineOption = "store",
+    lake: LakeOption = None,
 ) -> None:
     """The loss waterfall (calendar time to fully productive time) and the downtime Pareto."""
     _check_format(format_)
     h = home()
     plant = h.plant()
     start, end = _window(plant, from_, to)
-    m = Measure(h.store, plant)
+    m = Measure(_engine_store(h, engine, lake), plant)
     total = m.oee(start=start, end=end, by="site", machines=machine)
     steps: list[dict[str, Any]] = [
         {"step": label, "minutes": round(s / 60, 2), "kind": kind}

@@ -80,6 +80,13 @@ ObjectTypeOpt = Annotated[
         "--object-type", help="OCEL 2.0 logs: the object type whose objects are the cases."
     ),
 ]
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        help="Where the analyses run: embedded (DuckDB here), postgres (the database in "
+        "PILOTLINE_DATABASE_URL) or spark (PILOTLINE_SPARK_MASTER, default local[2]).",
+    ),
+]
 LifecycleOpt = Annotated[
     str | None,
     typer.Option(
@@ -107,6 +114,7 @@ def _miner(
     collapse: bool,
     lifecycle: str | None = None,
     object_type: str | None = None,
+    engine: str = "embedded",
 ) -> Miner:
     try:
         zone = ZoneInfo(tz)
@@ -144,7 +152,15 @@ def _miner(
         event_log = pair_lifecycle(event_log, lifecycle)
     for note in event_log.notes:
         err.print(f"Note: {note}")
-    miner = Miner(event_log)
+    if engine != "embedded":
+        import os
+
+        with err.status(f"Handing the log to {engine}…"):
+            miner = Miner.on(
+                event_log, engine, database_url=os.environ.get("PILOTLINE_DATABASE_URL")
+            )
+    else:
+        miner = Miner(event_log)
     if pattern:
         miner = miner.where(filters.group_activities, pattern=pattern)
     if collapse:
@@ -171,6 +187,7 @@ def _common(
     collapse_repeats: CollapseOpt = False,
     lifecycle: LifecycleOpt = None,
     object_type: ObjectTypeOpt = None,
+    engine: EngineOpt = "embedded",
 ) -> Miner:
     return _miner(
         log,
@@ -189,6 +206,7 @@ def _common(
         collapse_repeats,
         lifecycle,
         object_type,
+        engine,
     )
 
 

@@ -90,7 +90,7 @@ def dfg(t: Any, names: Any) -> Any:
     )
 
 
-def cases(t: Any, names: Any, case_ids: Any) -> Any:
+def cases(t: Any, names: Any, case_ids: Any, activities: int) -> Any:
     """One row per case: events, first and last activity, start, end, duration and a variant key.
 
     Relies on the event log's invariant (see :mod:`pilotline.map.log`): ``case_no`` numbers the
@@ -98,9 +98,9 @@ def cases(t: Any, names: Any, case_ids: Any) -> Any:
     no sort per case. The variant key is a pair of sums of two 31-bit parts of the hash of
     (activity number, position): equal sequences get equal keys, and two different sequences
     share a key with a probability of about 2⁻⁶², so it is safe to count variants by it. ``case_ids`` maps
-    ``case_no`` to the case id (``case``).
+    ``case_no`` to the case id (``case``); ``activities`` is the number of activity numbers.
     """
-    h = _step(t).hash()
+    h = _step(t, activities).hash()
     out = t.group_by("case_no").aggregate(
         events=t.count(),
         first_a=t.a.argmin(t.pos),
@@ -130,11 +130,13 @@ def cases(t: Any, names: Any, case_ids: Any) -> Any:
 _MOD = 2_147_483_647  # keeps each hash below 2**31, so sums fit 64 bits on every engine
 
 
-def _step(t: Any) -> Any:
-    """(activity number, position) as one integer, distinct for every pair: hashing one
-    integer is much cheaper than hashing a struct. Its 64-bit hash gives both halves of the
-    variant key (on an engine whose hash has 32 bits, the second half adds little)."""
-    return t.a.cast("int64") * (1 << 32) + t.pos.cast("int64")
+def _step(t: Any, activities: int) -> Any:
+    """(activity number, position) as one integer, distinct for every pair and as small as it
+    can be (``pos × activities + a``): hashing one integer is much cheaper than hashing a
+    struct, and small integers hash well everywhere — PostgreSQL folds a 64-bit integer's two
+    halves together before hashing it, so ``a × 2³² + pos`` would give (1, 1) and (2, 2) the
+    same hash there. The 64-bit hash gives both halves of the variant key."""
+    return t.pos.cast("int64") * max(activities, 1) + t.a.cast("int64")
 
 
 def variants(t: Any, case_table: Any, names: Any) -> Any:

@@ -16,7 +16,7 @@ from pilotline.map.conformance import KINDS, Routing, case_fitness, deviations
 from pilotline.map.log import EventLog, named_events
 from pilotline.map.petri import StateMachine, token_replay
 from pilotline.map.readiness import readiness
-from pilotline.store import scratch_backend, to_arrow_within
+from pilotline.store import engine_backend, scratch_backend, to_arrow_within
 
 _views = itertools.count(1)
 
@@ -65,6 +65,20 @@ class Miner:
             _case_ids if _case_ids is not None else self.events.select("case_no", "case").distinct()
         )
 
+    @classmethod
+    def on(
+        cls, log: EventLog, engine: str = "embedded", *, database_url: str | None = None
+    ) -> Miner:
+        """The log's analyses on an engine: ``embedded`` (DuckDB in this process), ``postgres``
+        (the database at ``database_url``) or ``spark`` (``PILOTLINE_SPARK_MASTER``, default
+        ``local[2]``). The log is read and ordered here, once; its ordered events move to the
+        engine (COPY for PostgreSQL, Parquet for Spark) and the same Ibis analyses run there."""
+        if engine == "embedded":
+            return cls(log)
+        backend, load = engine_backend(engine, database_url=database_url)
+        events = load(log.events, f"pl_log_{next(_views)}")
+        return cls(log, _con=backend, _events=events)
+
     def where(self, transform: Callable[..., Any], /, **options: Any) -> Miner:
         """A view of the log through a filter or simplification from :mod:`pilotline.map.filters`:
         ``miner.where(filters.top_variants, k=5)``. The result is materialised with ``seq`` and
@@ -73,10 +87,21 @@ class Miner:
         expr = expr.mutate(seq=ibis.row_number().over(ibis.window(order_by=expr.seq)))
         expr = expr.mutate(pos=expr.seq - expr.seq.min().over(ibis.window(group_by=expr.case_no)))
         name = f"events_{next(_views)}"
-        table = self._con.create_table(name, expr, temp=True)
+        table = self._keep(name, expr)
         return Miner(
             self.log, _con=self._con, _events=table, _names=self.names, _case_ids=self.case_ids
         )
+
+    def _activity_count(self) -> int:
+        """How many activity numbers there are (the names table's rows)."""
+        return int(self._con.to_pyarrow(self.names.count()).as_py())
+
+    def _keep(self, name: str, expr: Any) -> Any:
+        """Compute ``expr`` once into a table the later analyses read (Spark has no temporary
+        tables in Ibis: there it is a table in the session's scratch warehouse)."""
+        if self._con.name == "pyspark":
+            return self._con.create_table(name, expr)
+        return self._con.create_table(name, expr, temp=True)
 
     def _rows(self, expr: Any) -> list[dict[str, Any]]:
         table: pa.Table = self._con.to_pyarrow(expr)
@@ -85,8 +110,9 @@ class Miner:
     def _cases(self) -> Any:
         if self._case_table is None:
             name = f"cases_{next(_views)}"
-            self._case_table = self._con.create_table(
-                name, analyses.cases(self.coded, self.names, self.case_ids), temp=True
+            self._case_table = self._keep(
+                name,
+                analyses.cases(self.coded, self.names, self.case_ids, self._activity_count()),
             )
         return self._case_table
 

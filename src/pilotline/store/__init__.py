@@ -9,8 +9,16 @@ from pilotline.store._duckdb import (
     scratch_backend,
     to_arrow_within,
 )
+from pilotline.store._spark import SparkLake, spark_backend, spark_table
 from pilotline.store.schema import KEYS, SCHEMA_VERSION
-from pilotline.store.session import Conflict, InsertResult, Session, Store, open_store
+from pilotline.store.session import (
+    Conflict,
+    InsertResult,
+    Session,
+    Store,
+    engine_backend,
+    open_store,
+)
 
 __all__ = [
     "KEYS",
@@ -20,10 +28,14 @@ __all__ = [
     "InsertResult",
     "LoadedLog",
     "Session",
+    "SparkLake",
     "Store",
     "StoreSession",
     "load_parquet_log",
+    "engine_backend",
     "open_store",
     "scratch_backend",
+    "spark_backend",
+    "spark_table",
     "to_arrow_within",
 ]

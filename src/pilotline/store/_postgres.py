@@ -357,3 +357,49 @@ class PostgresStore:
             ) from None
         finally:
             con.close()
+
+
+_PG_TYPES = (
+    (pa.types.is_boolean, "boolean"),
+    (pa.types.is_integer, "bigint"),
+    (pa.types.is_floating, "double precision"),
+    (pa.types.is_timestamp, "timestamp"),
+    (pa.types.is_date, "date"),
+)
+
+
+def _pg_type(kind: pa.DataType) -> str:
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    for test, name in _PG_TYPES:
+        if test(kind):
+            return name
+    return "text"
+
+
+def postgres_backend(url: str) -> Any:
+    """An Ibis backend on a PostgreSQL connection of its own, for analyses of data that is not
+    stored (an event log); the connection lasts as long as the backend."""
+    return PostgresSession(PostgresStore(url, Path("."))._connect(), writable=True).ibis()
+
+
+def postgres_table(backend: Any, table: pa.Table, name: str) -> Any:
+    """Copy an Arrow table into a temporary table ``name`` (COPY, not row by row) and return it
+    as an Ibis table on ``backend``."""
+    con: psycopg.Connection[Any] = backend.con
+    columns = ", ".join(f'"{f.name}" {_pg_type(f.type)}' for f in table.schema)
+    plain = table.cast(
+        pa.schema(
+            pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
+            for f in table.schema
+        )
+    )
+    buf = io.BytesIO()
+    pacsv.write_csv(plain, buf, pacsv.WriteOptions(include_header=False))
+    with con.cursor() as cur:
+        cur.execute(f'CREATE TEMP TABLE "{name}" ({columns})')
+        names = ", ".join(f'"{c}"' for c in table.column_names)
+        with cur.copy(f'COPY "{name}" ({names}) FROM STDIN (FORMAT csv)') as copy:
+            copy.write(buf.getvalue())
+        cur.execute(f'ANALYZE "{name}"')
+    return backend.table(name)

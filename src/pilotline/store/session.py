@@ -102,3 +102,34 @@ def open_store(
     from pilotline.store._duckdb import EmbeddedStore
 
     return EmbeddedStore(home, lock_timeout_s=lock_timeout_s)
+
+
+def engine_backend(engine: str, *, database_url: str | None = None) -> tuple[Any, Any]:
+    """An Ibis backend for analyses of data that is not stored (an event log), and a function
+    ``load(arrow_table, name)`` that puts a table into it: DuckDB in memory (``embedded``), a
+    PostgreSQL connection (``postgres``, at ``database_url``) or Spark (``spark``)."""
+    if engine == "embedded":
+        from pilotline.store._duckdb import scratch_backend
+
+        backend = scratch_backend()
+        return backend, lambda table, name: backend.create_table(name, table, temp=True)
+    if engine == "postgres":
+        from pilotline.errors import SettingsError
+
+        if not database_url:
+            raise SettingsError(
+                "--engine postgres runs on the database in PILOTLINE_DATABASE_URL; set it"
+            )
+        open_store(Path("."), database_url=database_url)  # the same checks and messages
+        from pilotline.store._postgres import postgres_backend, postgres_table
+
+        backend = postgres_backend(database_url)
+        return backend, lambda table, name: postgres_table(backend, table, name)
+    if engine == "spark":
+        from pilotline.store._spark import spark_backend, spark_table
+
+        backend = spark_backend()
+        return backend, lambda table, name: spark_table(backend, table, name)
+    from pilotline.errors import InputError
+
+    raise InputError(f"engine {engine!r} is not known; use embedded, postgres or spark")
