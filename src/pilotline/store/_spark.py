@@ -19,7 +19,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +41,8 @@ _scratch: list[Path] = []
 
 def _cleanup() -> None:
     for spark in _sessions.values():
-        try:
+        with suppress(Exception):
             spark.stop()
-        except Exception:  # noqa: BLE001 - the JVM may already be gone at exit
-            pass
     for folder in _scratch:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -116,7 +114,7 @@ def spark_session(master: str | None = None) -> Any:
             )
         try:
             spark = builder.getOrCreate()
-        except Exception as exc:  # noqa: BLE001 - Java missing, port taken: say it plainly
+        except Exception as exc:
             raise StoreError(f"Spark did not start ({master}): {exc}") from None
         spark.sparkContext.setLogLevel("ERROR")
     _sessions[master] = spark
@@ -162,7 +160,7 @@ class LakeSession:
         try:
             df = self._spark.sql(query, args=list(params) if params else None)
             return df.toArrow()
-        except Exception as exc:  # noqa: BLE001 - Spark's errors name the unreadable file
+        except Exception as exc:
             raise self._lake.explain(exc) from None
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
