@@ -57,6 +57,20 @@ SETTINGS: tuple[Setting, ...] = (
         "64",
         "Largest file the web app's data page accepts, in MB (bigger files: 'pilotline import').",
     ),
+    Setting(
+        "keep_values_days",
+        "PILOTLINE_KEEP_VALUES_DAYS",
+        "180",
+        "Days of process values (temperatures, speeds: one row per reading) to keep; older ones "
+        "are deleted by 'pilotline prune' and by running collectors once a day. 0 keeps all.",
+    ),
+    Setting(
+        "keep_machine_data_days",
+        "PILOTLINE_KEEP_MACHINE_DATA_DAYS",
+        "0",
+        "Days of machine states, part counts, counter readings and operator reasons to keep "
+        "(the OEE history); 0 keeps all.",
+    ),
 )
 
 
@@ -67,6 +81,8 @@ class Settings:
     max_upload_mb: float = 64.0
     language: str = "en"
     database_url: str | None = None
+    keep_values_days: float = 180.0
+    keep_machine_data_days: float = 0.0
 
     @classmethod
     def from_env(cls, *, home: str | os.PathLike[str] | None = None) -> Settings:
@@ -89,10 +105,38 @@ class Settings:
                 f"PILOTLINE_MAX_UPLOAD_MB={raw!r} is not a positive number of megabytes (e.g. 64)"
             ) from None
         language = os.environ.get("PILOTLINE_LANGUAGE", "en").strip() or "en"
+        keep = {
+            name: _days(name, os.environ.get(name, default))
+            for name, default in (
+                ("PILOTLINE_KEEP_VALUES_DAYS", "180"),
+                ("PILOTLINE_KEEP_MACHINE_DATA_DAYS", "0"),
+            )
+        }
         return cls(
             home=Path(chosen).expanduser(),
             lock_timeout_s=timeout,
             max_upload_mb=upload,
             language=language,
             database_url=os.environ.get("PILOTLINE_DATABASE_URL", "").strip() or None,
+            keep_values_days=keep["PILOTLINE_KEEP_VALUES_DAYS"],
+            keep_machine_data_days=keep["PILOTLINE_KEEP_MACHINE_DATA_DAYS"],
         )
+
+    def retention(self) -> dict[str, float]:
+        """Days to keep per table (tables kept forever are left out)."""
+        keep = {"process_values": self.keep_values_days}
+        for table in ("states", "counts", "counter_readings", "operator_reasons"):
+            keep[table] = self.keep_machine_data_days
+        return {t: d for t, d in keep.items() if d > 0}
+
+
+def _days(name: str, raw: str) -> float:
+    try:
+        days = float(raw)
+        if days < 0:
+            raise ValueError
+    except ValueError:
+        raise SettingsError(
+            f"{name}={raw!r} is not a number of days (0 or more; 0 keeps everything)"
+        ) from None
+    return days

@@ -357,6 +357,31 @@ def restore(
 
 
 @app.command()
+def prune(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count what would be deleted.")
+    ] = False,
+) -> None:
+    """Delete data older than the retention settings keep (PILOTLINE_KEEP_VALUES_DAYS, \
+PILOTLINE_KEEP_MACHINE_DATA_DAYS); running collectors do this once a day."""
+    from pilotline.store.retention import prune as prune_store
+
+    h = home()
+    keep = h.settings.retention()
+    if not keep:
+        out.print("Nothing to prune: the retention settings keep everything.")
+        return
+    done = prune_store(h.store, keep, now=dt.datetime.now(dt.UTC), dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    tz = h.plant().tz if h.plant_file.exists() else dt.UTC
+    for p in done:
+        out.print(
+            f"{p.table}: {verb} {p.rows:,} row(s) from before "
+            f"{p.before.astimezone(tz):%Y-%m-%d %H:%M} (kept {keep[p.table]:g} days)"
+        )
+
+
+@app.command()
 def export(
     parquet: Annotated[
         Path,

@@ -109,7 +109,11 @@ def collect(
     cfg.check_plant(h.plant(), source=str(config))
     path = buffer or Path(cfg.buffer.path or h.path / "buffer.sqlite")
     collector = Collector(
-        cfg, h.store, path, status_path=h.path / "status" / f"collector-{config.stem}.json"
+        cfg,
+        h.store,
+        path,
+        status_path=h.path / "status" / f"collector-{config.stem}.json",
+        retention=h.settings.retention(),
     )
 
     async def main() -> None:

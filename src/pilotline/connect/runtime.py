@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import importlib
 import json
 import logging
 import multiprocessing
 import os
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,7 @@ from pilotline.connect.forward import Forwarder
 from pilotline.connect.samples import now_us
 from pilotline.errors import BufferFull, SourceUnavailable, StoreError
 from pilotline.store import Store, open_store
+from pilotline.store.retention import prune
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,7 @@ CONNECTORS: dict[str, str] = {
 
 HEARTBEAT_S = 2.0
 MAX_BACKOFF_S = 30.0
+RETENTION_EVERY_S = 24 * 3600.0
 
 
 def make_source(config: SourceConfig, intake: Intake) -> Source:
@@ -65,9 +69,11 @@ class Collector:
         buffer_path: Path,
         *,
         status_path: Path | None = None,
+        retention: dict[str, float] | None = None,
     ) -> None:
         self.config = config
         self.status_path = status_path
+        self.retention = retention or {}
         self.store = store
         self.buffer = Buffer(
             buffer_path,
@@ -199,6 +205,7 @@ class Collector:
                     getattr(self.store, "url", None),
                     self.store.lock_timeout_s,
                     str(self.buffer.path),
+                    self.retention,
                     child,
                 ),
                 name="pilotline-forwarder",
@@ -244,6 +251,7 @@ def forward_process(
     database_url: str | None,
     lock_timeout_s: float,
     buffer_path: str,
+    retention: dict[str, float],
     conn: Any,
 ) -> None:
     """The forwarder's process: every ``forward_every_s`` move buffered samples into the store."""
@@ -253,13 +261,11 @@ def forward_process(
         max_bytes=int(config.buffer.max_mb * 1e6),
         keep_forwarded_s=config.buffer.keep_forwarded_h * 3600,
     )
-    forwarder = Forwarder(
-        buffer,
-        open_store(Path(home), database_url=database_url, lock_timeout_s=lock_timeout_s),
-        config.tags(),
-    )
+    store = open_store(Path(home), database_url=database_url, lock_timeout_s=lock_timeout_s)
+    forwarder = Forwarder(buffer, store, config.tags())
     forwarded = 0
     pruned_at = now_us()
+    retained_at = 0.0  # the store's retention runs at the start and then once a day
     stopping = False
     while True:
         state, detail = "ok", ""
@@ -270,6 +276,16 @@ def forward_process(
                 log.warning("forwarder dropped %d reading(s) of %s: %s", n, tag, kind)
         except StoreError as exc:
             state, detail = "waiting", str(exc)
+        if retention and time.monotonic() - retained_at > RETENTION_EVERY_S:
+            try:
+                for p in prune(store, retention, now=dt.datetime.now(dt.UTC)):
+                    if p.rows:
+                        log.info(
+                            "retention: deleted %d %s row(s) before %s", p.rows, p.table, p.before
+                        )
+                retained_at = time.monotonic()
+            except StoreError as exc:
+                log.warning("retention did not run: %s", exc)
         full = buffer.used_bytes() > 0.8 * buffer.max_bytes
         if full or now_us() - pruned_at > 60e6:
             buffer.prune(force=full)

@@ -75,9 +75,17 @@ class Miner:
         engine (COPY for PostgreSQL, Parquet for Spark) and the same Ibis analyses run there."""
         if engine == "embedded":
             return cls(log)
+        if log.engine is not None:  # read into DuckDB: its activity numbers, its names
+            names = log.engine.to_pyarrow(log.engine.table("pl_activities"))
+        else:  # the Arrow path: each activity number with its name
+            pairs = log.events.select(["a", "activity"])
+            if pa.types.is_dictionary(pairs.schema.field("activity").type):
+                pairs = pairs.set_column(1, "activity", pairs["activity"].cast(pa.string()))
+            names = pairs.group_by(["a", "activity"]).aggregate([])
         backend, load = engine_backend(engine, database_url=database_url)
-        events = load(log.events, f"pl_log_{next(_views)}")
-        return cls(log, _con=backend, _events=events)
+        n = next(_views)
+        events = load(log.events, f"pl_log_{n}")
+        return cls(log, _con=backend, _events=events, _names=load(names, f"pl_names_{n}"))
 
     def where(self, transform: Callable[..., Any], /, **options: Any) -> Miner:
         """A view of the log through a filter or simplification from :mod:`pilotline.map.filters`:
