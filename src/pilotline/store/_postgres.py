@@ -56,6 +56,11 @@ _ARROW_TYPES: dict[int, pa.DataType] = {
     1184: pa.timestamp("us", "UTC"),
 }
 
+#: UTC for every session. No JIT: PostgreSQL compiles the analytics' long queries to machine
+#: code for seconds before running them in fractions of one. Room for the analytics' sorts and
+#: hash joins in memory.
+_OPTIONS = "-c TimeZone=UTC -c jit=off -c work_mem=64MB"
+
 _PERCENT = re.compile(r"%(?!s\b)")
 
 
@@ -278,7 +283,7 @@ class PostgresStore:
         while True:
             try:
                 con = psycopg.connect(
-                    self.url, autocommit=True, connect_timeout=10, options="-c TimeZone=UTC"
+                    self.url, autocommit=True, connect_timeout=10, options=_OPTIONS
                 )
                 # Epoch arithmetic comes back as numeric; the analytics want float64 (as DuckDB).
                 con.adapters.register_loader("numeric", FloatLoader)
