@@ -46,6 +46,13 @@ SETTINGS: tuple[Setting, ...] = (
         "A PostgreSQL database for a plant server, e.g. postgresql://pilotline:secret@db:5432/pilotline.",
     ),
     Setting(
+        "spark_master",
+        "PILOTLINE_SPARK_MASTER",
+        "local[2]",
+        "Where --engine spark runs: local[N] (N cores here), spark://host:7077 (a cluster) or "
+        "sc://host:15002 (Spark Connect).",
+    ),
+    Setting(
         "language",
         "PILOTLINE_LANGUAGE",
         "en",
