@@ -80,7 +80,9 @@ class EventLog:
     @property
     def events(self) -> pa.Table:
         if self._events is None:
-            self._events = self.engine.to_pyarrow(named_events(self.engine).order_by("seq"))
+            from pilotline.store import to_arrow
+
+            self._events = to_arrow(self.engine, named_events(self.engine).order_by("seq"))
         return self._events
 
     @property

@@ -16,7 +16,7 @@ from pilotline.map.conformance import KINDS, Routing, case_fitness, deviations
 from pilotline.map.log import EventLog, named_events
 from pilotline.map.petri import StateMachine, token_replay
 from pilotline.map.readiness import readiness
-from pilotline.store import engine_backend, scratch_backend, to_arrow_within
+from pilotline.store import engine_backend, scratch_backend, to_arrow, to_arrow_within
 
 _views = itertools.count(1)
 
@@ -76,7 +76,7 @@ class Miner:
         if engine == "embedded":
             return cls(log)
         if log.engine is not None:  # read into DuckDB: its activity numbers, its names
-            names = log.engine.to_pyarrow(log.engine.table("pl_activities"))
+            names = to_arrow(log.engine, log.engine.table("pl_activities"))
         else:  # the Arrow path: each activity number with its name
             pairs = log.events.select(["a", "activity"])
             if pa.types.is_dictionary(pairs.schema.field("activity").type):
@@ -102,7 +102,7 @@ class Miner:
 
     def _activity_count(self) -> int:
         """How many activity numbers there are (the names table's rows)."""
-        return int(self._con.to_pyarrow(self.names.count()).as_py())
+        return int(to_arrow(self._con, self.names.count()).as_py())
 
     def _keep(self, name: str, expr: Any) -> Any:
         """Compute ``expr`` once into a table the later analyses read (Spark has no temporary
@@ -112,7 +112,7 @@ class Miner:
         return self._con.create_table(name, expr, temp=True)
 
     def _rows(self, expr: Any) -> list[dict[str, Any]]:
-        table: pa.Table = self._con.to_pyarrow(expr)
+        table: pa.Table = to_arrow(self._con, expr)
         return table.to_pylist()  # type: ignore[no-any-return]
 
     def _cases(self) -> Any:
@@ -166,7 +166,7 @@ class Miner:
         return {
             "events": int(totals["events"] or 0),
             "cases": totals["cases"],
-            "activities": int(self._con.to_pyarrow(self.coded.a.nunique()).as_py()),
+            "activities": int(to_arrow(self._con, self.coded.a.nunique()).as_py()),
             "variants": variants,
             "start_activities": _by_count(starts),
             "end_activities": _by_count(ends),

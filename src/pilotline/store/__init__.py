@@ -7,6 +7,7 @@ from pilotline.store._duckdb import (
     StoreSession,
     load_parquet_log,
     scratch_backend,
+    to_arrow,
     to_arrow_within,
 )
 from pilotline.store._spark import SparkLake, spark_backend, spark_table
@@ -37,5 +38,6 @@ __all__ = [
     "scratch_backend",
     "spark_backend",
     "spark_table",
+    "to_arrow",
     "to_arrow_within",
 ]
