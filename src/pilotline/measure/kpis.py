@@ -16,7 +16,7 @@ from pilotline.errors import InputError, NotFound
 from pilotline.measure import engine
 from pilotline.measure.periods import GRAINS, Order, segments_table
 from pilotline.plant.model import Plant
-from pilotline.store import Store
+from pilotline.store import Store, to_arrow
 
 DIMENSIONS = ("machine", "line", "site", "product", "work_order")
 
@@ -221,7 +221,7 @@ class Measure:
             use_orders = bool(s.scalar("SELECT count(*) > 0 FROM work_orders"))
             facts = engine.segment_facts(con, self.plant, inputs, use_orders=use_orders)
             table = engine.rollup(facts, by=dims, grain=grain, range_start=start, range_end=end)
-            rows: list[dict[str, Any]] = table.to_pyarrow().to_pylist()
+            rows: list[dict[str, Any]] = to_arrow(con, table).to_pylist()
         flag = self.plant.cleaning.performance_flag
         for row in rows:
             row["period_start"] = _utc(row["period_start"])
@@ -249,9 +249,10 @@ class Measure:
         """Downtime by reason (stops inside planned time), largest first, with cumulative share."""
         inputs = self._inputs(start, end, machines, now)
         with self.store.session() as s:
-            rows: list[dict[str, Any]] = (
-                engine.pareto(s.ibis(), self.plant, inputs).to_pyarrow().to_pylist()
-            )
+            con = s.ibis()
+            rows: list[dict[str, Any]] = to_arrow(
+                con, engine.pareto(con, self.plant, inputs)
+            ).to_pylist()
         total = sum(r["lost_s"] for r in rows) or 1.0
         running = 0.0
         for r in rows:
@@ -268,9 +269,10 @@ class Measure:
         inputs = self._inputs(start, end, [machine], now)
         lo, hi = start.timestamp(), end.timestamp()
         with self.store.session() as s:
-            st = engine.stop_intervals(s.ibis(), self.plant, inputs, lo, hi)
+            con = s.ibis()
+            st = engine.stop_intervals(con, self.plant, inputs, lo, hi)
             st = st.filter(st.machine == machine).order_by("s0")
-            rows: list[dict[str, Any]] = st.to_pyarrow().to_pylist()
+            rows: list[dict[str, Any]] = to_arrow(con, st).to_pylist()
         for r in rows:
             r["start"] = _utc(max(r.pop("s0"), lo))
             r["end"] = _utc(min(r.pop("s1"), hi))
