@@ -263,3 +263,74 @@ def test_many_cases_of_one_event_each(tmp_path: Path, kind: str) -> None:
     assert (s["events"], s["cases"], s["variants"], s["dfg"]) == (n, n, 2, [])
     assert s["start_activities"] == s["end_activities"] == {"A": n - n // 3 - 1, "B": n // 3 + 1}
     assert s["case_duration_mean_s"] == 0.0
+
+
+PRODUCTION = LogColumns(
+    case="Case ID",
+    activity="Activity",
+    timestamp="Complete Timestamp",
+    resource="Resource",
+    timestamp_format="%Y/%m/%d %H:%M:%S.%f",
+)
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def test_a_streamed_csv_gives_the_in_memory_answers() -> None:
+    from pilotline.map import filters
+
+    path = DATA / "production_levy2014.csv"
+    held, streamed = (
+        read_log(path, PRODUCTION, stream=False),
+        read_log(path, PRODUCTION, stream=True),
+    )
+    assert held.engine is None and streamed.engine is not None
+    a, b = Miner(held), Miner(streamed)
+    assert a.summary() == b.summary()
+    assert a.variants() == b.variants()
+    assert a.cases() == b.cases()
+    assert a.resources() == b.resources() and a.handovers() == b.handovers()
+    qa = a.where(filters.attribute_values, column="Report_Type", values=["S"])
+    qb = b.where(filters.attribute_values, column="Report_Type", values=["S"])
+    assert qa.summary() == qb.summary() and qa.summary()["events"] > 0
+
+
+def test_big_csv_files_stream_and_small_ones_stay_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pilotline.map.log as log_module
+
+    path = write(tmp_path / "log.csv", "case,activity,time\nNA,A,2026-01-01T08:00:00Z\n")
+    assert read_log(path, COLS).engine is None
+    monkeypatch.setattr(log_module, "STREAM_ABOVE_BYTES", 10)
+    log = read_log(path, COLS)
+    assert log.engine is not None
+    assert Miner(log).cases()[0]["case"] == "NA"  # an id, not a missing value
+
+
+def test_a_streamed_csv_keeps_ties_in_file_order_or_by_the_tie_break(tmp_path: Path) -> None:
+    text = "case,activity,time,step\n1,A,2026-01-01T08:00:00Z,2\n1,B,2026-01-01T08:00:00Z,1\n"
+    path = write(tmp_path / "ties.csv", text)
+    s = Miner(read_log(path, COLS, stream=True)).summary()
+    assert s["start_activities"] == {"A": 1} and "share their timestamp" in s["notes"][0]
+    tie = LogColumns(case="case", activity="activity", timestamp="time", tie_break="step")
+    assert Miner(read_log(path, tie, stream=True)).summary()["start_activities"] == {"B": 1}
+
+
+def test_a_streamed_csv_reports_every_problem_and_leaves_nothing(tmp_path: Path) -> None:
+    import glob
+    import tempfile
+
+    path = write(
+        tmp_path / "bad.csv",
+        "case,activity,time\n1,A,2026-01-01T08:00:00Z\n1,B,soon\n,C,2026-01-01T09:00:00Z\n2,D,\n",
+    )
+    before = set(glob.glob(f"{tempfile.gettempdir()}/pilotline-log-*"))
+    messages = []
+    for stream in (False, True):
+        with pytest.raises(ImportRejected) as info:
+            read_log(path, COLS, stream=stream)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+    assert "row 3, column 'time': cannot read 'soon' as a timestamp" in messages[1]
+    assert "row 4, column 'case': is empty; expected the case" in messages[1]
+    assert set(glob.glob(f"{tempfile.gettempdir()}/pilotline-log-*")) == before

@@ -76,6 +76,7 @@ class EventLog:
         self.engine = engine  # an Ibis backend holding pl_events, pl_activities and pl_case_ids
         self._num = num_events
         self._columns = columns
+        self._spool: Any = None  # a temporary folder the engine reads from (streamed CSV)
 
     @property
     def events(self) -> pa.Table:
@@ -186,9 +187,18 @@ def _as_text(col: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
 
 # -- CSV, Excel and Parquet -----------------------------------------------------------------------
 def read_table_log(
-    path: Path, columns: LogColumns, *, tz: ZoneInfo | None = None, progress: Progress | None = None
+    path: Path,
+    columns: LogColumns,
+    *,
+    tz: ZoneInfo | None = None,
+    progress: Progress | None = None,
+    stream: bool | None = None,
 ) -> EventLog:
-    """Read a CSV/Excel/Parquet event log; every problem is reported with row and column."""
+    """Read a CSV/Excel/Parquet event log; every problem is reported with row and column.
+
+    A CSV file larger than :data:`STREAM_ABOVE_BYTES` (or any, with ``stream``) is streamed:
+    checked and parsed batch by batch into a Parquet file beside it in a temporary folder, which
+    the engine then orders, so the file is never held in memory whole."""
     source = str(path)
     headers = read_headers(path, sep=columns.sep)
     wanted = {
@@ -209,6 +219,12 @@ def read_table_log(
         fast = _read_parquet_in_engine(path, columns, tz, headers)
         if fast is not None:
             return fast
+    if (
+        file_format(path) == "csv"
+        and not columns.start_timestamp
+        and (stream or (stream is None and path.stat().st_size > STREAM_ABOVE_BYTES))
+    ):
+        return _stream_csv(path, columns, tz, headers, progress)
     problems = Problems(source)
     parts: list[pa.Table] = []
     seq0 = 0
@@ -262,8 +278,110 @@ def read_table_log(
     return _finish(pa.concat_tables(parts).unify_dictionaries(), source, columns.tie_break)
 
 
+#: CSV logs above this size are streamed through a Parquet spool file (see read_table_log).
+STREAM_ABOVE_BYTES = 256 * 1024 * 1024
+
+#: The spool file's own columns (an attribute of the log keeps its name beside them).
+_SPOOL = {
+    "case": "__pl_case",
+    "activity": "__pl_activity",
+    "ts": "__pl_ts",
+    "resource": "__pl_resource",
+}
+
+
+def _stream_csv(
+    path: Path,
+    columns: LogColumns,
+    tz: ZoneInfo | None,
+    headers: list[str],
+    progress: Progress | None,
+) -> EventLog:
+    """Parse a CSV log batch by batch into a Parquet spool file, then read that into the engine.
+
+    Every batch is checked as the in-memory reader checks it (empty ids, timestamps that do not
+    parse, with rows); nothing is kept when a problem is found. The spool lives in a temporary
+    folder as long as the log does: the engine reads attributes from it by row."""
+    import shutil
+    import tempfile
+    import weakref
+
+    import pyarrow.parquet as pq
+
+    source = str(path)
+    spool = Path(tempfile.mkdtemp(prefix="pilotline-log-"))
+    out = spool / "log.parquet"
+    problems = Problems(source)
+    used = {columns.case, columns.activity, columns.timestamp, columns.resource} - {None}
+    writer: pq.ParquetWriter | None = None
+    try:
+        for batch in read_batches(path, progress=progress, sep=columns.sep):
+            t = batch.table
+            rows = np.arange(batch.first_row, batch.first_row + t.num_rows, dtype=np.int64)
+            cols: dict[str, Any] = {}
+            for key, name in (("case", columns.case), ("activity", columns.activity)):
+                value = parse_text(t[name])
+                empty = np.asarray(pc.is_null(value).to_numpy(zero_copy_only=False))
+                if empty.any():
+                    problems.add_rows(rows[empty], name, f"is empty; expected the {key}")
+                cols[_SPOOL[key]] = value
+            ts = parse_timestamps(
+                t[columns.timestamp],
+                rows,
+                columns.timestamp,
+                problems,
+                tz=tz,
+                fmt=columns.timestamp_format,
+            )
+            empty = np.asarray(pc.is_null(ts).to_numpy(zero_copy_only=False))
+            if empty.any() and not problems.items:
+                problems.add_rows(rows[empty], columns.timestamp, "is empty; expected a timestamp")
+            cols[_SPOOL["ts"]] = pc.cast(ts, pa.timestamp("us", "UTC"))
+            if columns.resource:
+                cols[_SPOOL["resource"]] = parse_text(t[columns.resource])
+            for name in t.column_names:
+                if name not in used:
+                    cols[name] = parse_text(t[name])
+            if problems.items:
+                continue  # keep checking for the report; write nothing more
+            table = pa.table(cols)
+            if writer is None:
+                writer = pq.ParquetWriter(out, table.schema)
+            writer.write_table(table.cast(writer.schema))
+        if writer is not None:
+            writer.close()
+        if problems.items:
+            raise ImportRejected(problems.items)
+        if writer is None:
+            raise ImportRejected([Problem(source, None, None, "the log has no events")])
+        spooled = LogColumns(
+            case=_SPOOL["case"],
+            activity=_SPOOL["activity"],
+            timestamp=_SPOOL["ts"],
+            resource=_SPOOL["resource"] if columns.resource else None,
+            tie_break=columns.tie_break,
+        )
+        names = list(pq.ParquetFile(out).schema_arrow.names)
+        log = _read_parquet_in_engine(out, spooled, tz, names, source=source, spill=spool)
+    except BaseException:
+        if writer is not None and writer.is_open:
+            writer.close()
+        shutil.rmtree(spool, ignore_errors=True)
+        raise
+    assert log is not None  # the spool's timestamps are typed
+    # The engine reads attributes from the spool file: it goes when the log goes (or at exit).
+    weakref.finalize(log, shutil.rmtree, spool, ignore_errors=True)
+    return log
+
+
 def _read_parquet_in_engine(
-    path: Path, columns: LogColumns, tz: ZoneInfo | None, headers: list[str]
+    path: Path,
+    columns: LogColumns,
+    tz: ZoneInfo | None,
+    headers: list[str],
+    *,
+    source: str | None = None,
+    spill: Path | None = None,
 ) -> EventLog | None:
     """Read a Parquet log with typed timestamps straight into the engine (no Arrow copy in
     Python); None when the timestamps are text, which the general reader parses."""
@@ -288,6 +406,8 @@ def _read_parquet_in_engine(
         seen.add(unique.lower())
         attributes[name] = unique
     engine = scratch_backend()
+    if spill is not None:  # where the engine may spill what does not fit in memory
+        engine.raw_sql(f"SET temp_directory = '{spill}'")
     loaded = load_parquet_log(
         engine,
         str(path),
@@ -300,7 +420,7 @@ def _read_parquet_in_engine(
         tz=(tz or ZoneInfo("UTC")).key,
         zoned=ts_type.tz is not None,
     )
-    source = str(path)
+    source = source or str(path)
     if loaded.missing:
         what = {columns.case: "the case", columns.activity: "the activity"}
         raise ImportRejected(
@@ -453,6 +573,7 @@ def read_log(
     tz: ZoneInfo | None = None,
     progress: Progress | None = None,
     object_type: str | None = None,
+    stream: bool | None = None,
 ) -> EventLog:
     """Read an event log by its file type: .xes/.xes.gz; OCEL 2.0 (.json, .xml, .sqlite), flattened
     on ``object_type``; or CSV/Excel/Parquet with ``columns``."""
@@ -472,5 +593,5 @@ def read_log(
     if name.endswith((".xes", ".xes.gz")):
         return read_xes(path, progress=progress)
     return read_table_log(
-        path, columns or LogColumns(), tz=tz or ZoneInfo("UTC"), progress=progress
+        path, columns or LogColumns(), tz=tz or ZoneInfo("UTC"), progress=progress, stream=stream
     )
