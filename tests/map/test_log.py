@@ -334,3 +334,16 @@ def test_a_streamed_csv_reports_every_problem_and_leaves_nothing(tmp_path: Path)
     assert "row 3, column 'time': cannot read 'soon' as a timestamp" in messages[1]
     assert "row 4, column 'case': is empty; expected the case" in messages[1]
     assert set(glob.glob(f"{tempfile.gettempdir()}/pilotline-log-*")) == before
+
+
+def test_the_map_engine_memory_cap_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pilotline.errors import SettingsError
+    from pilotline.store import scratch_backend
+
+    monkeypatch.setenv("PILOTLINE_MAP_MEMORY_MB", "512")
+    backend = scratch_backend()
+    limit = backend.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit in ("512.0 MiB", "488.2 MiB", "512.0 MB"), limit
+    monkeypatch.setenv("PILOTLINE_MAP_MEMORY_MB", "lots")
+    with pytest.raises(SettingsError, match="not a number of megabytes"):
+        scratch_backend()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 import threading
 import time
@@ -23,7 +24,13 @@ import duckdb
 import ibis
 import pyarrow as pa
 
-from pilotline.errors import SchemaMismatch, StoreBusy, StoreError, TimeLimitExceeded
+from pilotline.errors import (
+    SchemaMismatch,
+    SettingsError,
+    StoreBusy,
+    StoreError,
+    TimeLimitExceeded,
+)
 from pilotline.store.schema import KEYS, MIGRATIONS, SCHEMA_VERSION
 from pilotline.store.session import Conflict, InsertResult
 
@@ -429,8 +436,22 @@ LAKE_TABLES: dict[str, tuple[str, bool]] = {
 
 
 def scratch_backend() -> Any:
-    """An in-memory Ibis backend for analyses of data that is not stored (an event log file)."""
-    return ibis.duckdb.connect(":memory:", threads=2)
+    """An in-memory Ibis backend for analyses of data that is not stored (an event log file).
+
+    ``PILOTLINE_MAP_MEMORY_MB`` caps the memory it uses; beyond that DuckDB spills to disk."""
+    backend = ibis.duckdb.connect(":memory:", threads=2)
+    limit = os.environ.get("PILOTLINE_MAP_MEMORY_MB", "").strip()
+    if limit:
+        try:
+            mb = int(float(limit))
+            if mb < 64:
+                raise ValueError
+        except ValueError:
+            raise SettingsError(
+                f"PILOTLINE_MAP_MEMORY_MB={limit!r} is not a number of megabytes (64 or more)"
+            ) from None
+        backend.raw_sql(f"SET memory_limit = '{mb}MB'")
+    return backend
 
 
 def to_arrow(backend: Any, expr: Any) -> Any:
