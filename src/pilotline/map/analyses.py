@@ -101,10 +101,13 @@ def cases(t: Any, names: Any, case_ids: Any, activities: int) -> Any:
     ``case_no`` to the case id (``case``); ``activities`` is the number of activity numbers.
     """
     h = _step(t, activities).hash()
+    # The last event is the one with no next event when the ordering pass found successors;
+    # otherwise the one at the highest position.
+    last = t.a.max(where=t.next_a.isnull()) if "next_a" in t.columns else t.a.argmax(t.pos)
     out = t.group_by("case_no").aggregate(
         events=t.count(),
-        first_a=t.a.argmin(t.pos),
-        last_a=t.a.argmax(t.pos),
+        first_a=t.a.min(where=t.pos == 0),  # every case's positions start at 0
+        last_a=last,
         start=t.ts.min(),
         end=t.ts.max(),
         vk1=(h % _MOD).sum(),
