@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -66,8 +67,10 @@ class Cluster:
     def stop(self, mode: str = "fast") -> None:
         self._run(_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
-    def restart(self) -> None:
+    def restart(self, down_s: float = 1.0) -> None:
+        """Crash the server (immediate stop), keep it down ``down_s`` seconds, start it again."""
         self.stop("immediate")
+        time.sleep(down_s)
         self.start()
 
     def create_db(self, name: str) -> str:

@@ -133,19 +133,21 @@ def test_a_server_restart_during_forwarding_loses_no_acknowledged_sample(
     buffer = Buffer(tmp_path / "buffer.sqlite", max_bytes=10**8)
     store = open_store(tmp_path, database_url=pg_url, lock_timeout_s=0.2)
     forwarder = Forwarder(buffer, store, config.tags())
-    n, failures = 3000, []
+    n, failures = 0, []
     restarts = threading.Thread(
         target=lambda: [(time.sleep(0.4), pg_cluster.restart()) for _ in range(2)]
     )
     restarts.start()
     try:
-        for i in range(0, n, 50):  # acknowledged = appended to the buffer
+        # Keep acknowledging (appending to the buffer) and forwarding until both restarts are over.
+        while restarts.is_alive() or n < 3000:
             buffer.append(
                 [
                     Sample("plc", "run", to_us(T0) + j * 1_000_000, j % 2 == 0)
-                    for j in range(i, i + 50)
+                    for j in range(n, n + 50)
                 ]
             )
+            n += 50
             try:
                 forwarder.forward_all()
             except StoreError as exc:

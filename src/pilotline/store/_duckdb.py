@@ -32,14 +32,14 @@ from pilotline.errors import (
     TimeLimitExceeded,
 )
 from pilotline.store.schema import KEYS, MIGRATIONS, SCHEMA_VERSION
-from pilotline.store.session import Conflict, InsertResult
+from pilotline.store.session import Conflict, InsertResult, Records
 
 log = logging.getLogger(__name__)
 
 DB_FILE = "pilotline.duckdb"
 
 
-class StoreSession:
+class StoreSession(Records):
     """One open connection. Use inside :meth:`EmbeddedStore.session`."""
 
     engine = "embedded"
@@ -125,78 +125,6 @@ class StoreSession:
             self._con.unregister("_incoming")
         new = int(after) - int(before)
         return InsertResult(new=new, existing=data.num_rows - new)
-
-    def delete_where(self, table: str, where: str, params: Sequence[Any]) -> None:
-        self.execute(f"DELETE FROM {table} WHERE {where}", list(params))
-
-    def next_import_id(self) -> int:
-        return int(self.scalar("SELECT coalesce(max(id), 0) + 1 FROM imports"))
-
-    def record_import(
-        self, *, import_id: int, file: str, sha256: str, kind: str, rows: int, new_rows: int
-    ) -> None:
-        self.execute(
-            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                import_id,
-                file,
-                sha256,
-                kind,
-                rows,
-                new_rows,
-                dt.datetime.now(dt.UTC).replace(tzinfo=None),
-            ],
-        )
-
-    # -- pilots ------------------------------------------------------------------------------------
-    def pilot_versions(self, title: str) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self.arrow(
-            "SELECT fingerprint, frozen, reason, recorded_at FROM pilot_versions WHERE title = ? "
-            "ORDER BY recorded_at",
-            [title],
-        ).to_pylist()
-        return rows
-
-    def record_pilot_version(
-        self, *, title: str, fingerprint: str, frozen: str, reason: str | None
-    ) -> None:
-        self.execute(
-            "INSERT INTO pilot_versions VALUES (?, ?, ?, ?, ?)",
-            [title, fingerprint, frozen, reason, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
-        )
-
-    def record_decision(
-        self,
-        *,
-        title: str,
-        fingerprint: str,
-        decision: str,
-        reason: str,
-        verdict: str | None,
-        effect: float | None,
-        low: float | None,
-        high: float | None,
-    ) -> None:
-        self.execute(
-            "INSERT INTO pilot_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                title,
-                fingerprint,
-                decision,
-                reason,
-                verdict,
-                effect,
-                low,
-                high,
-                dt.datetime.now(dt.UTC).replace(tzinfo=None),
-            ],
-        )
-
-    def decisions(self) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self.arrow(
-            "SELECT * FROM pilot_decisions ORDER BY decided_at"
-        ).to_pylist()
-        return rows
 
 
 _LOCK_PID = re.compile(r"PID (\d+)")

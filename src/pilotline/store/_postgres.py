@@ -14,7 +14,6 @@ keeps every acknowledged sample) and tries again.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import io
 import logging
@@ -36,7 +35,7 @@ from psycopg.types.string import StrDumper
 
 from pilotline.errors import SchemaMismatch, StoreError, StoreUnavailable
 from pilotline.store.schema import KEYS, MIGRATIONS, SCHEMA_VERSION
-from pilotline.store.session import Conflict, InsertResult
+from pilotline.store.session import Conflict, InsertResult, Records
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-class PostgresSession:
+class PostgresSession(Records):
     """One open connection. Use inside :meth:`PostgresStore.session`."""
 
     engine = "postgres"
@@ -178,66 +177,11 @@ class PostgresSession:
             cur.execute("DROP TABLE _incoming")
         return InsertResult(new=new, existing=data.num_rows - new)
 
-    def delete_where(self, table: str, where: str, params: Sequence[Any]) -> None:
-        self.execute(f"DELETE FROM {table} WHERE {where}", list(params))
-
     def next_import_id(self) -> int:
         # Two imports at once must not take the same number: hold a lock until the import commits.
         if self._in_transaction:
             self.execute("SELECT pg_advisory_xact_lock(hashtext('pilotline.imports'))")
-        return int(self.scalar("SELECT coalesce(max(id), 0) + 1 FROM imports"))
-
-    def record_import(
-        self, *, import_id: int, file: str, sha256: str, kind: str, rows: int, new_rows: int
-    ) -> None:
-        self.execute(
-            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [import_id, file, sha256, kind, rows, new_rows, _now()],
-        )
-
-    # -- pilots ------------------------------------------------------------------------------------
-    def pilot_versions(self, title: str) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self.arrow(
-            "SELECT fingerprint, frozen, reason, recorded_at FROM pilot_versions WHERE title = ? "
-            "ORDER BY recorded_at",
-            [title],
-        ).to_pylist()
-        return rows
-
-    def record_pilot_version(
-        self, *, title: str, fingerprint: str, frozen: str, reason: str | None
-    ) -> None:
-        self.execute(
-            "INSERT INTO pilot_versions VALUES (?, ?, ?, ?, ?)",
-            [title, fingerprint, frozen, reason, _now()],
-        )
-
-    def record_decision(
-        self,
-        *,
-        title: str,
-        fingerprint: str,
-        decision: str,
-        reason: str,
-        verdict: str | None,
-        effect: float | None,
-        low: float | None,
-        high: float | None,
-    ) -> None:
-        self.execute(
-            "INSERT INTO pilot_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [title, fingerprint, decision, reason, verdict, effect, low, high, _now()],
-        )
-
-    def decisions(self) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self.arrow(
-            "SELECT * FROM pilot_decisions ORDER BY decided_at"
-        ).to_pylist()
-        return rows
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        return super().next_import_id()
 
 
 def _to_arrow(cur: psycopg.Cursor[Any]) -> pa.Table:

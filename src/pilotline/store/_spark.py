@@ -30,7 +30,7 @@ import sqlglot
 
 from pilotline.errors import SchemaMismatch, StoreError
 from pilotline.store.schema import SCHEMA_VERSION
-from pilotline.store.session import Conflict, InsertResult
+from pilotline.store.session import Conflict, InsertResult, Records
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def spark_table(backend: Any, table: pa.Table, name: str) -> Any:
     return backend.read_parquet(str(path), table_name=name)
 
 
-class LakeSession:
+class LakeSession(Records):
     """A read-only session over the lake's tables (Spark temporary views)."""
 
     engine = "spark"
@@ -189,34 +189,10 @@ class LakeSession:
     def insert_new(self, table: str, data: pa.Table) -> InsertResult:
         return self._read_only()  # type: ignore[no-any-return]
 
-    def delete_where(self, table: str, where: str, params: Sequence[Any]) -> None:
-        self._read_only()
-
     def next_import_id(self) -> int:
         return self._read_only()  # type: ignore[no-any-return]
 
-    def record_import(self, **_: Any) -> None:
-        self._read_only()
-
-    def pilot_versions(self, title: str) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self.arrow(
-            "SELECT fingerprint, frozen, reason, recorded_at FROM pilot_versions WHERE title = ? "
-            "ORDER BY recorded_at",
-            [title],
-        ).to_pylist()
-        return rows
-
-    def record_pilot_version(self, **_: Any) -> None:
-        self._read_only()
-
-    def record_decision(self, **_: Any) -> None:
-        self._read_only()
-
-    def decisions(self) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self.arrow(
-            "SELECT * FROM pilot_decisions ORDER BY decided_at"
-        ).to_pylist()
-        return rows
+    # Recording imports, pilots and decisions goes through execute(): refused, read-only.
 
 
 class SparkLake:

@@ -7,6 +7,7 @@ translates them (sqlglot). Analytics go through :meth:`Session.ibis`, written on
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -27,6 +28,78 @@ class Conflict:
     key: dict[str, Any]
     stored: dict[str, Any]
     incoming: dict[str, Any]
+
+
+class Records:
+    """The store's bookkeeping (imports, pilots, decisions) in portable SQL, for every engine's
+    session: they need only ``execute``, ``scalar`` and ``arrow`` (DuckDB's dialect)."""
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        raise NotImplementedError
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        raise NotImplementedError
+
+    def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        raise NotImplementedError
+
+    def delete_where(self, table: str, where: str, params: Sequence[Any]) -> None:
+        self.execute(f"DELETE FROM {table} WHERE {where}", list(params))
+
+    def next_import_id(self) -> int:
+        return int(self.scalar("SELECT coalesce(max(id), 0) + 1 FROM imports"))
+
+    def record_import(
+        self, *, import_id: int, file: str, sha256: str, kind: str, rows: int, new_rows: int
+    ) -> None:
+        self.execute(
+            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [import_id, file, sha256, kind, rows, new_rows, utc_now()],
+        )
+
+    def pilot_versions(self, title: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self.arrow(
+            "SELECT fingerprint, frozen, reason, recorded_at FROM pilot_versions WHERE title = ? "
+            "ORDER BY recorded_at",
+            [title],
+        ).to_pylist()
+        return rows
+
+    def record_pilot_version(
+        self, *, title: str, fingerprint: str, frozen: str, reason: str | None
+    ) -> None:
+        self.execute(
+            "INSERT INTO pilot_versions VALUES (?, ?, ?, ?, ?)",
+            [title, fingerprint, frozen, reason, utc_now()],
+        )
+
+    def record_decision(
+        self,
+        *,
+        title: str,
+        fingerprint: str,
+        decision: str,
+        reason: str,
+        verdict: str | None,
+        effect: float | None,
+        low: float | None,
+        high: float | None,
+    ) -> None:
+        self.execute(
+            "INSERT INTO pilot_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [title, fingerprint, decision, reason, verdict, effect, low, high, utc_now()],
+        )
+
+    def decisions(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self.arrow(
+            "SELECT * FROM pilot_decisions ORDER BY decided_at"
+        ).to_pylist()
+        return rows
+
+
+def utc_now() -> dt.datetime:
+    """Now, as the store keeps times: UTC without a zone."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Session(Protocol):
