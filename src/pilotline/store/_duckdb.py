@@ -32,7 +32,7 @@ from pilotline.errors import (
     TimeLimitExceeded,
 )
 from pilotline.store.schema import KEYS, MIGRATIONS, SCHEMA_VERSION
-from pilotline.store.session import Conflict, InsertResult, Records
+from pilotline.store.session import InsertResult, Records
 
 log = logging.getLogger(__name__)
 
@@ -77,34 +77,14 @@ class StoreSession(Records):
         self.execute("COMMIT")
 
     # -- writes ----------------------------------------------------------------------------------
-    def conflicts(self, table: str, data: pa.Table, *, limit: int = 5) -> list[Conflict]:
-        """Rows in ``data`` whose natural key is stored with different values."""
-        key = KEYS[table]
-        compare = [c for c in data.column_names if c not in key and c != "import_id"]
-        if not compare or data.num_rows == 0:
-            return []
+    @contextmanager
+    def staged(self, table: str, data: pa.Table) -> Iterator[str]:
+        """``data`` registered as ``_incoming`` (DuckDB scans the Arrow table in place)."""
         self._con.register("_incoming", data)
         try:
-            on = " AND ".join(f"s.{k} = i.{k}" for k in key)
-            differs = " OR ".join(f"s.{c} IS DISTINCT FROM i.{c}" for c in compare)
-            cols = ", ".join(
-                [f"i.{k}" for k in key] + [f"s.{c}" for c in compare] + [f"i.{c}" for c in compare]
-            )
-            rows = self._con.execute(
-                f"SELECT {cols} FROM _incoming i JOIN {table} s ON {on} WHERE {differs} "
-                f"ORDER BY {', '.join('i.' + k for k in key)} LIMIT {int(limit)}"
-            ).fetchall()
+            yield "_incoming"
         finally:
             self._con.unregister("_incoming")
-        n, m = len(key), len(compare)
-        return [
-            Conflict(
-                key=dict(zip(key, r[:n], strict=True)),
-                stored=dict(zip(compare, r[n : n + m], strict=True)),
-                incoming=dict(zip(compare, r[n + m :], strict=True)),
-            )
-            for r in rows
-        ]
 
     def insert_new(self, table: str, data: pa.Table) -> InsertResult:
         """Insert the rows of ``data`` whose natural key is not stored yet (idempotent)."""
@@ -112,17 +92,14 @@ class StoreSession(Records):
             return InsertResult(0, 0)
         key = KEYS[table]
         cols = ", ".join(data.column_names)
-        self._con.register("_incoming", data)
-        try:
+        with self.staged(table, data) as incoming:
             before = self.scalar(f"SELECT count(*) FROM {table}")
             on = " AND ".join(f"i.{k} = s.{k}" for k in key)
             self.execute(
                 f"INSERT INTO {table} ({cols}) SELECT {', '.join('i.' + c for c in data.column_names)} "
-                f"FROM _incoming i ANTI JOIN {table} s ON {on}"
+                f"FROM {incoming} i ANTI JOIN {table} s ON {on}"
             )
             after = self.scalar(f"SELECT count(*) FROM {table}")
-        finally:
-            self._con.unregister("_incoming")
         new = int(after) - int(before)
         return InsertResult(new=new, existing=data.num_rows - new)
 

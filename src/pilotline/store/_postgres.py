@@ -35,7 +35,7 @@ from psycopg.types.string import StrDumper
 
 from pilotline.errors import SchemaMismatch, StoreError, StoreUnavailable
 from pilotline.store.schema import KEYS, MIGRATIONS, SCHEMA_VERSION
-from pilotline.store.session import Conflict, InsertResult, Records
+from pilotline.store.session import InsertResult, Records
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +122,10 @@ class PostgresSession(Records):
                 self._in_transaction = False
 
     # -- writes ----------------------------------------------------------------------------------
-    def _stage(self, table: str, data: pa.Table) -> None:
-        """Copy ``data`` into a temporary table ``_incoming`` shaped like ``table``."""
+    @contextmanager
+    def staged(self, table: str, data: pa.Table) -> Iterator[str]:
+        """``data`` copied (COPY, as CSV) into a temporary table ``_incoming`` shaped like
+        ``table``, dropped afterwards."""
         cols = ", ".join(data.column_names)
         with self._con.cursor() as cur:
             cur.execute("DROP TABLE IF EXISTS _incoming")
@@ -132,35 +134,11 @@ class PostgresSession(Records):
             pacsv.write_csv(data, buf, pacsv.WriteOptions(include_header=False))
             with cur.copy(f"COPY _incoming ({cols}) FROM STDIN (FORMAT csv)") as copy:
                 copy.write(buf.getvalue())
-
-    def conflicts(self, table: str, data: pa.Table, *, limit: int = 5) -> list[Conflict]:
-        """Rows in ``data`` whose natural key is stored with different values."""
-        key = KEYS[table]
-        compare = [c for c in data.column_names if c not in key and c != "import_id"]
-        if not compare or data.num_rows == 0:
-            return []
-        self._stage(table, data)
-        on = " AND ".join(f"s.{k} = i.{k}" for k in key)
-        differs = " OR ".join(f"s.{c} IS DISTINCT FROM i.{c}" for c in compare)
-        cols = ", ".join(
-            [f"i.{k}" for k in key] + [f"s.{c}" for c in compare] + [f"i.{c}" for c in compare]
-        )
-        with self._con.cursor() as cur:
-            cur.execute(
-                f"SELECT {cols} FROM _incoming i JOIN {table} s ON {on} WHERE {differs} "
-                f"ORDER BY {', '.join('i.' + k for k in key)} LIMIT {int(limit)}"
-            )
-            rows = cur.fetchall()
-            cur.execute("DROP TABLE _incoming")
-        n, m = len(key), len(compare)
-        return [
-            Conflict(
-                key=dict(zip(key, r[:n], strict=True)),
-                stored=dict(zip(compare, r[n : n + m], strict=True)),
-                incoming=dict(zip(compare, r[n + m :], strict=True)),
-            )
-            for r in rows
-        ]
+        try:
+            yield "_incoming"
+        finally:
+            with self._con.cursor() as cur:
+                cur.execute("DROP TABLE IF EXISTS _incoming")
 
     def insert_new(self, table: str, data: pa.Table) -> InsertResult:
         """Insert the rows of ``data`` whose natural key is not stored yet (idempotent, also
@@ -168,13 +146,11 @@ class PostgresSession(Records):
         if data.num_rows == 0:
             return InsertResult(0, 0)
         cols = ", ".join(data.column_names)
-        self._stage(table, data)
-        with self._con.cursor() as cur:
+        with self.staged(table, data) as incoming, self._con.cursor() as cur:
             cur.execute(
-                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _incoming ON CONFLICT DO NOTHING"
+                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {incoming} ON CONFLICT DO NOTHING"
             )
             new = max(cur.rowcount, 0)
-            cur.execute("DROP TABLE _incoming")
         return InsertResult(new=new, existing=data.num_rows - new)
 
     def next_import_id(self) -> int:

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from pilotline.store.schema import KEYS
+
 
 @dataclass(frozen=True)
 class InsertResult:
@@ -42,6 +44,37 @@ class Records:
 
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         raise NotImplementedError
+
+    def staged(self, table: str, data: pa.Table) -> AbstractContextManager[str]:
+        """``data`` readable by the next statements, shaped like ``table``: yields its name."""
+        raise NotImplementedError
+
+    def conflicts(self, table: str, data: pa.Table, *, limit: int = 5) -> list[Conflict]:
+        """Rows in ``data`` whose natural key is stored with different values."""
+        key = KEYS[table]
+        compare = [c for c in data.column_names if c not in key and c != "import_id"]
+        if not compare or data.num_rows == 0:
+            return []
+        with self.staged(table, data) as incoming:
+            on = " AND ".join(f"s.{k} = i.{k}" for k in key)
+            differs = " OR ".join(f"s.{c} IS DISTINCT FROM i.{c}" for c in compare)
+            cols = ", ".join(
+                [f"i.{k} AS k_{k}" for k in key]
+                + [f"s.{c} AS s_{c}" for c in compare]
+                + [f"i.{c} AS i_{c}" for c in compare]
+            )
+            rows = self.arrow(
+                f"SELECT {cols} FROM {incoming} i JOIN {table} s ON {on} WHERE {differs} "
+                f"ORDER BY {', '.join('i.' + k for k in key)} LIMIT {int(limit)}"
+            ).to_pylist()
+        return [
+            Conflict(
+                key={k: r[f"k_{k}"] for k in key},
+                stored={c: r[f"s_{c}"] for c in compare},
+                incoming={c: r[f"i_{c}"] for c in compare},
+            )
+            for r in rows
+        ]
 
     def delete_where(self, table: str, where: str, params: Sequence[Any]) -> None:
         self.execute(f"DELETE FROM {table} WHERE {where}", list(params))
