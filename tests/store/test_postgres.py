@@ -223,3 +223,39 @@ def test_the_web_app_runs_on_postgresql(pg_url: str, tmp_path: Path) -> None:
         assert all(m["state"] != "no_data" and m["since"] for m in machines), machines
         page = client.get(f"/machines/{machines[0]['id']}")
         assert page.status_code == 200
+
+
+def test_an_embedded_store_moves_to_postgresql_with_everything(pg_url: str, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    text = demo_plant_text(machines=2)
+    (home / "plant.toml").write_text(text)
+    plant = parse_plant(text)
+    from pilotline.sim import simulate
+    from pilotline.store import EmbeddedStore
+
+    embedded = EmbeddedStore(home)
+    sim = simulate(plant, start=T0, end=T0 + dt.timedelta(days=3), seed=2)
+    import_table(embedded, plant, sim.states, kind="states", source="sim")
+    import_table(embedded, plant, sim.counts, kind="counts", source="sim")
+    users = Users(embedded)
+    users.add("mia", PASSWORD, role="manager")
+    token = users.new_token("mia", "script")
+    args = ("oee", "--from", "2026-03-02", "--to", "2026-03-05", "--format", "json")
+    before = subprocess.run(
+        [PILOTLINE, "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"]},
+        check=True,
+    ).stdout
+
+    r = cli(home, "", "copy-store", "--to", pg_url)
+    assert r.returncode == 0, r.stderr
+    assert "states:" in r.stdout and "users: 1 rows" in r.stdout
+    assert cli(home, pg_url, *args).stdout == before  # the same OEE from PostgreSQL
+    pg = open_store(home, database_url=pg_url)
+    assert Users(pg).check("mia", PASSWORD) is not None
+    assert Users(pg).by_token(token) is not None
+    again = cli(home, "", "copy-store", "--to", pg_url)
+    assert again.returncode == 1 and "holds data already" in again.stderr, again.stderr

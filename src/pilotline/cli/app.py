@@ -356,6 +356,35 @@ def restore(
     out.print(f"Restored {file}. The store it replaced is kept as {kept}.")
 
 
+@app.command("copy-store")
+def copy_store_command(
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to", help="An empty PostgreSQL database: postgresql://user:password@host/db."
+        ),
+    ],
+) -> None:
+    """Copy the data directory's embedded store into an empty PostgreSQL database (machine \
+data, imports, pilots, users and tokens), all or nothing; then set PILOTLINE_DATABASE_URL."""
+    from pilotline.store.copy import copy_store
+
+    h = home()
+    source = EmbeddedStore(h.path, lock_timeout_s=h.settings.lock_timeout_s)
+    if not source.path.exists():
+        raise InputError(f"{h.path} has no embedded store ({source.path}) to copy")
+    target = open_store(h.path, database_url=to, lock_timeout_s=h.settings.lock_timeout_s)
+    with err.status(f"Copying {source.path} to {target.where}…"):
+        copied = copy_store(source, target)
+    for name, n in copied.items():
+        if n:
+            out.print(f"  {name}: {n:,} rows")
+    out.print(
+        f"Copied {sum(copied.values()):,} rows to {target.where}. To use it, set "
+        "PILOTLINE_DATABASE_URL to that URL; the embedded store is left as it was."
+    )
+
+
 @app.command()
 def prune(
     dry_run: Annotated[

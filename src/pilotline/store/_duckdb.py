@@ -57,6 +57,12 @@ class StoreSession(Records):
         result = self._con.execute(sql, params or [])
         return result.to_arrow_table()
 
+    def batches(self, sql: str, rows: int = 1_000_000) -> Iterator[pa.Table]:
+        """A query's result streamed in parts of ``rows`` rows."""
+        reader = self._con.execute(sql).fetch_record_batch(rows)
+        for batch in reader:
+            yield pa.Table.from_batches([batch])
+
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         rows = self._con.execute(sql, params or []).fetchall()
         return rows[0][0] if rows else None

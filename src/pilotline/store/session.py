@@ -8,7 +8,7 @@ translates them (sqlglot). Analytics go through :meth:`Session.ibis`, written on
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +79,18 @@ class Records:
     def delete_where(self, table: str, where: str, params: Sequence[Any]) -> None:
         self.execute(f"DELETE FROM {table} WHERE {where}", list(params))
 
+    def append(self, table: str, data: pa.Table) -> None:
+        """Insert every row of ``data`` (no check for rows already stored)."""
+        if data.num_rows == 0:
+            return
+        cols = ", ".join(data.column_names)
+        with self.staged(table, data) as incoming:
+            self.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {incoming}")
+
+    def batches(self, sql: str, rows: int = 1_000_000) -> Iterator[pa.Table]:
+        """A query's result in parts of about ``rows`` rows (here: one part)."""
+        yield self.arrow(sql)
+
     def next_import_id(self) -> int:
         return int(self.scalar("SELECT coalesce(max(id), 0) + 1 FROM imports"))
 
@@ -148,6 +160,8 @@ class Session(Protocol):
     def conflicts(self, table: str, data: pa.Table, *, limit: int = 5) -> list[Conflict]: ...
     def insert_new(self, table: str, data: pa.Table) -> InsertResult: ...
     def delete_where(self, table: str, where: str, params: Sequence[Any]) -> None: ...
+    def append(self, table: str, data: pa.Table) -> None: ...
+    def batches(self, sql: str, rows: int = 1_000_000) -> Iterator[pa.Table]: ...
     def next_import_id(self) -> int: ...
     def record_import(
         self, *, import_id: int, file: str, sha256: str, kind: str, rows: int, new_rows: int
