@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from tests.cli.test_map_cli import PRODUCTION
 from tests.engines.conftest import END, START
 
 PILOTLINE = str(Path(sys.executable).parent / "pilotline")
@@ -105,17 +106,7 @@ def test_postgres_losses_equal_the_embedded_store(
 LOGS = {
     "running-example": ["running-example.xes"],
     "receipt": ["receipt.xes.gz"],
-    "production": [
-        "production_levy2014.csv",
-        "--case",
-        "Case ID",
-        "--activity",
-        "Activity",
-        "--timestamp",
-        "Complete Timestamp",
-        "--timestamp-format",
-        "%Y/%m/%d %H:%M:%S.%f",
-    ],
+    "production": PRODUCTION,  # with the column flags the CLI tests use
 }
 
 

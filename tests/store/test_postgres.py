@@ -259,3 +259,19 @@ def test_an_embedded_store_moves_to_postgresql_with_everything(pg_url: str, tmp_
     assert Users(pg).by_token(token) is not None
     again = cli(home, "", "copy-store", "--to", pg_url)
     assert again.returncode == 1 and "holds data already" in again.stderr, again.stderr
+
+
+def test_a_query_on_postgresql_stops_at_its_time_limit(pg_url: str) -> None:
+    from pilotline.errors import TimeLimitExceeded
+    from pilotline.store import to_arrow_within
+    from pilotline.store._postgres import postgres_backend
+
+    backend = postgres_backend(pg_url)
+    slow = backend.sql("SELECT pg_sleep(5) IS NULL AS slept")
+    started = time.monotonic()
+    with pytest.raises(TimeLimitExceeded, match=r"time limit of 0\.3 s"):
+        to_arrow_within(backend, slow, 0.3)
+    assert time.monotonic() - started < 3
+    quick = backend.sql("SELECT 1 AS one")
+    assert to_arrow_within(backend, quick, 0.3).to_pylist() == [{"one": 1}]  # limit lifted after
+    backend.disconnect()

@@ -153,12 +153,10 @@ def _miner(
     for note in event_log.notes:
         err.print(f"Note: {note}")
     if engine != "embedded":
-        import os
+        from pilotline.settings import Settings
 
         with err.status(f"Handing the log to {engine}…"):
-            miner = Miner.on(
-                event_log, engine, database_url=os.environ.get("PILOTLINE_DATABASE_URL")
-            )
+            miner = Miner.on(event_log, engine, database_url=Settings.from_env().database_url)
     else:
         miner = Miner(event_log)
     if pattern:

@@ -202,7 +202,7 @@ class Collector:
                 args=(
                     self.config.model_dump_json(by_alias=True),
                     str(self.store.home),
-                    getattr(self.store, "url", None),
+                    self.store.url,
                     self.store.lock_timeout_s,
                     str(self.buffer.path),
                     self.retention,

@@ -32,17 +32,15 @@ from pilotline.errors import (
     TimeLimitExceeded,
 )
 from pilotline.store.schema import KEYS, MIGRATIONS, SCHEMA_VERSION
-from pilotline.store.session import InsertResult, Records
+from pilotline.store.session import InsertResult, Session
 
 log = logging.getLogger(__name__)
 
 DB_FILE = "pilotline.duckdb"
 
 
-class StoreSession(Records):
+class StoreSession(Session):
     """One open connection. Use inside :meth:`EmbeddedStore.session`."""
-
-    engine = "embedded"
 
     def __init__(self, con: duckdb.DuckDBPyConnection, *, writable: bool) -> None:
         self._con = con
@@ -117,6 +115,7 @@ class EmbeddedStore:
     """The data directory's DuckDB file, opened briefly for each piece of work."""
 
     engine = "embedded"
+    url: str | None = None  # not a server
 
     def __init__(self, home: Path, *, lock_timeout_s: float = 30.0) -> None:
         self.home = home
@@ -391,7 +390,9 @@ def to_arrow_within(backend: Any, expr: Any, seconds: float | None) -> pa.Table:
     if seconds is None or getattr(backend, "name", None) not in ("duckdb", "postgres"):
         return to_arrow(backend, expr)
     if backend.name == "postgres":
-        return _pg_within(backend, expr, seconds)
+        from pilotline.store._postgres import to_arrow_within as postgres_within
+
+        return postgres_within(backend, expr, seconds)
     timer = threading.Timer(seconds, backend.con.interrupt)
     timer.start()
     try:
@@ -402,23 +403,6 @@ def to_arrow_within(backend: Any, expr: Any, seconds: float | None) -> pa.Table:
         ) from None
     finally:
         timer.cancel()
-
-
-def _pg_within(backend: Any, expr: Any, seconds: float) -> pa.Table:
-    """PostgreSQL's own limit on one statement (no driver import here: the backend's cursor)."""
-    with backend.con.cursor() as cur:
-        cur.execute(f"SET statement_timeout = {int(seconds * 1000)}")
-    try:
-        return backend.to_pyarrow(expr)
-    except Exception as exc:
-        if "statement timeout" in str(exc):
-            raise TimeLimitExceeded(
-                f"stopped after the time limit of {seconds:g} s; raise --time-limit or filter the log"
-            ) from None
-        raise
-    finally:
-        with backend.con.cursor() as cur:
-            cur.execute("SET statement_timeout = 0")
 
 
 def _ident(name: str) -> str:

@@ -33,9 +33,9 @@ import sqlglot
 from psycopg.types.numeric import FloatLoader
 from psycopg.types.string import StrDumper
 
-from pilotline.errors import SchemaMismatch, StoreError, StoreUnavailable
+from pilotline.errors import SchemaMismatch, StoreError, StoreUnavailable, TimeLimitExceeded
 from pilotline.store.schema import KEYS, MIGRATIONS, SCHEMA_VERSION
-from pilotline.store.session import InsertResult, Records
+from pilotline.store.session import InsertResult, Session
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +81,8 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-class PostgresSession(Records):
+class PostgresSession(Session):
     """One open connection. Use inside :meth:`PostgresStore.session`."""
-
-    engine = "postgres"
 
     def __init__(self, con: psycopg.Connection[Any], *, writable: bool) -> None:
         self._con = con
@@ -328,3 +326,18 @@ def postgres_table(backend: Any, table: pa.Table, name: str) -> Any:
             copy.write(buf.getvalue())
         cur.execute(f'ANALYZE "{name}"')
     return backend.table(name)
+
+
+def to_arrow_within(backend: Any, expr: Any, seconds: float) -> pa.Table:
+    """Run an Ibis expression under PostgreSQL's own limit on one statement."""
+    with backend.con.cursor() as cur:
+        cur.execute(f"SET statement_timeout = {int(seconds * 1000)}")
+    try:
+        return backend.to_pyarrow(expr)
+    except psycopg.errors.QueryCanceled:
+        raise TimeLimitExceeded(
+            f"stopped after the time limit of {seconds:g} s; raise --time-limit or filter the log"
+        ) from None
+    finally:
+        with backend.con.cursor() as cur:
+            cur.execute("SET statement_timeout = 0")

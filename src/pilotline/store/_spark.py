@@ -30,7 +30,7 @@ import sqlglot
 
 from pilotline.errors import SchemaMismatch, StoreError
 from pilotline.store.schema import SCHEMA_VERSION
-from pilotline.store.session import Conflict, InsertResult, Records
+from pilotline.store.session import Conflict, InsertResult, Session
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +145,9 @@ def spark_table(backend: Any, table: pa.Table, name: str) -> Any:
     return backend.read_parquet(str(path), table_name=name)
 
 
-class LakeSession(Records):
+class LakeSession(Session):
     """A read-only session over the lake's tables (Spark temporary views)."""
 
-    engine = "spark"
     writable = False
 
     def __init__(self, lake: SparkLake) -> None:
@@ -204,6 +203,7 @@ class SparkLake:
         self, path: Path, home: Path, *, master: str | None = None, lock_timeout_s: float = 30.0
     ) -> None:
         self.path = path
+        self.url: str | None = None  # read from files, not a database server
         self.home = home
         self.master = master or os.environ.get("PILOTLINE_SPARK_MASTER") or DEFAULT_MASTER
         self.lock_timeout_s = lock_timeout_s

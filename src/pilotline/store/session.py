@@ -32,9 +32,19 @@ class Conflict:
     incoming: dict[str, Any]
 
 
-class Records:
-    """The store's bookkeeping (imports, pilots, decisions) in portable SQL, for every engine's
-    session: they need only ``execute``, ``scalar`` and ``arrow`` (DuckDB's dialect)."""
+class Session:
+    """One open connection to a store, for one piece of work: the base of every engine's session.
+
+    An engine provides ``execute``, ``scalar``, ``arrow`` (DuckDB's SQL dialect), ``staged``,
+    ``ibis``, ``transaction`` and ``insert_new``; the bookkeeping below (imports, pilots,
+    decisions, conflicts, copies) is written once on top of them.
+    """
+
+    writable: bool
+
+    def ibis(self) -> Any:
+        """An Ibis backend over this connection, for portable analytics."""
+        raise NotImplementedError
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         raise NotImplementedError
@@ -43,6 +53,14 @@ class Records:
         raise NotImplementedError
 
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        raise NotImplementedError
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """All or nothing: everything inside commits together or not at all."""
+        raise NotImplementedError
+
+    def insert_new(self, table: str, data: pa.Table) -> InsertResult:
+        """Insert the rows of ``data`` whose natural key is not stored yet (idempotent)."""
         raise NotImplementedError
 
     def staged(self, table: str, data: pa.Table) -> AbstractContextManager[str]:
@@ -147,50 +165,17 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-class Session(Protocol):
-    """One open connection to a store, for one piece of work."""
-
-    writable: bool
-
-    def ibis(self) -> Any: ...
-    def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table: ...
-    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any: ...
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None: ...
-    def transaction(self) -> AbstractContextManager[None]: ...
-    def conflicts(self, table: str, data: pa.Table, *, limit: int = 5) -> list[Conflict]: ...
-    def insert_new(self, table: str, data: pa.Table) -> InsertResult: ...
-    def delete_where(self, table: str, where: str, params: Sequence[Any]) -> None: ...
-    def append(self, table: str, data: pa.Table) -> None: ...
-    def batches(self, sql: str, rows: int = 1_000_000) -> Iterator[pa.Table]: ...
-    def next_import_id(self) -> int: ...
-    def record_import(
-        self, *, import_id: int, file: str, sha256: str, kind: str, rows: int, new_rows: int
-    ) -> None: ...
-    def pilot_versions(self, title: str) -> list[dict[str, Any]]: ...
-    def record_pilot_version(
-        self, *, title: str, fingerprint: str, frozen: str, reason: str | None
-    ) -> None: ...
-    def record_decision(
-        self,
-        *,
-        title: str,
-        fingerprint: str,
-        decision: str,
-        reason: str,
-        verdict: str | None,
-        effect: float | None,
-        low: float | None,
-        high: float | None,
-    ) -> None: ...
-    def decisions(self) -> list[dict[str, Any]]: ...
-
-
 class Store(Protocol):
     """Where the plant's data is kept: opened briefly for each piece of work."""
 
     engine: str
     home: Path
     lock_timeout_s: float
+
+    @property
+    def url(self) -> str | None:
+        """The database's URL when the store is a server, else None."""
+        ...
 
     @property
     def where(self) -> str: ...
