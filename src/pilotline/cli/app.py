@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import io
 import json
 import logging
@@ -658,6 +659,7 @@ def _serve(h: Home, *, host: str, port: int, https: bool) -> None:
 
 def main() -> None:
     """Entry point: run the CLI and turn Pilotline errors into a message and exit status 1."""
+    gc.freeze()  # what the imports made lives until exit: spare it the garbage collector's walks
     try:
         status = app(standalone_mode=False)
         if isinstance(status, int) and status:

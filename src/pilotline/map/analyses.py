@@ -69,20 +69,24 @@ def dfg(t: Any, names: Any) -> Any:
 
     ``t`` has the activity numbers ``a`` and ``names`` maps them to names (``a``, ``activity``):
     the engine groups integers and joins the names to the few pairs at the end."""
+    # Times between events in whole microseconds: exact sums, the same answers on every path,
+    # and an exact median of integers is about twice as fast as one of floats.
     if "next_a" in t.columns:  # found when the log was ordered (see store.load_parquet_log)
         f = t.filter(t.next_a.notnull())
-        e = f.select(src=f.a, dst=f.next_a, gap_s=f.next_gap_s)
+        e = f.select(src=f.a, dst=f.next_a, us=f.next_gap_us)
     else:
         a = t.select(a_no=t.case_no, a_pos=t.pos, a_code=t.a, a_ts=t.ts)
         b = t.select(b_no=t.case_no, b_pos=t.pos, b_code=t.a, b_ts=t.ts)
         j = a.join(b, [a.a_no == b.b_no, b.b_pos == a.a_pos + 1])
-        e = j.select(src=j.a_code, dst=j.b_code, gap_s=_seconds(j.b_ts) - _seconds(j.a_ts))
+        # two epochs' rounding errors (< 0.3 µs together) vanish in the rounding
+        us = ((_seconds(j.b_ts) - _seconds(j.a_ts)) * 1e6).round().cast("int64")
+        e = j.select(src=j.a_code, dst=j.b_code, us=us)
     g = e.group_by(["src", "dst"]).aggregate(
         count=e.count(),
-        mean_s=e.gap_s.mean(),
-        median_s=e.gap_s.median(),
-        max_s=e.gap_s.max(),
-        total_s=e.gap_s.sum(),
+        mean_s=e.us.mean() / 1e6,
+        median_s=e.us.median() / 1e6,
+        max_s=e.us.max() / 1e6,
+        total_s=e.us.sum() / 1e6,
     )
     g = _named(_named(g, names, "src", "source"), names, "dst", "target")
     return g.select("source", "target", "count", "mean_s", "median_s", "max_s", "total_s").order_by(
@@ -111,7 +115,7 @@ def cases(t: Any, names: Any, case_ids: Any, activities: int) -> Any:
         start=t.ts.min(),
         end=t.ts.max(),
         vk1=(h % _MOD).sum(),
-        vk2=((h // _MOD) % _MOD).sum(),
+        vk2=((h >> 31) % _MOD).sum(),
     )
     out = _named(_named(out, names, "first_a", "first_activity"), names, "last_a", "last_activity")
     ids = case_ids.select(id_no=case_ids.case_no, case=case_ids.case)

@@ -5,18 +5,19 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import pyarrow as pa
 
 from pilotline.errors import InputError
 from pilotline.map import analyses
-from pilotline.map.conformance import KINDS, Routing, case_fitness, deviations
 from pilotline.map.log import EventLog, named_events
-from pilotline.map.petri import StateMachine, token_replay
-from pilotline.map.readiness import readiness
 from pilotline.store import engine_backend, scratch_backend, to_arrow, to_arrow_within
+
+if TYPE_CHECKING:  # imported where used: most commands need neither (start-up time counts)
+    from pilotline.map.conformance import Routing
+    from pilotline.map.petri import StateMachine
 
 _views = itertools.count(1)
 
@@ -163,12 +164,14 @@ class Miner:
         ]
         starts = self._rows(c.group_by(c.first_activity.name("a")).aggregate(n=c.count()))
         ends = self._rows(c.group_by(c.last_activity.name("a")).aggregate(n=c.count()))
+        starts_by = _by_count(starts)
         return {
             "events": int(totals["events"] or 0),
             "cases": totals["cases"],
-            "activities": int(to_arrow(self._con, self.coded.a.nunique()).as_py()),
+            # every event starts its case or follows another: no second pass over the events
+            "activities": len(set(starts_by) | {r["target"] for r in self.dfg()}),
             "variants": variants,
-            "start_activities": _by_count(starts),
+            "start_activities": starts_by,
             "end_activities": _by_count(ends),
             "case_duration_mean_s": totals["mean_s"],
             "case_duration_median_s": totals["median_s"],
@@ -207,6 +210,8 @@ class Miner:
 
     def automation(self, limits: dict[str, float] | None = None) -> list[dict[str, Any]]:
         """Automation readiness per activity: score, verdict and the figures behind it."""
+        from pilotline.map.readiness import readiness
+
         cases = self.cases()
         durations = [c["duration_s"] for c in cases]
         return readiness(
@@ -221,6 +226,8 @@ class Miner:
         """Token-based replay on a state-machine Petri net: per case missing, consumed, remaining
         and produced tokens and fitness; for the log, pm4py's figures (log fitness from the
         summed tokens, the mean trace fitness, the share of cases with no missing token)."""
+        from pilotline.map.petri import token_replay
+
         per_case = to_arrow_within(
             self._con, token_replay(self.coded, self.names, net), time_limit_s
         )
@@ -252,6 +259,8 @@ class Miner:
 
     def conform(self, routing: Routing, *, time_limit_s: float | None = 60.0) -> dict[str, Any]:
         """Fitness per case and deviations by kind (count, cases, time impact) against a routing."""
+        from pilotline.map.conformance import KINDS, case_fitness, deviations
+
         devs = deviations(self.events, routing)
         per_case = to_arrow_within(
             self._con, case_fitness(self.events, devs, routing), time_limit_s

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
 
 from pilotline.errors import InputError
 
@@ -82,6 +81,8 @@ def minimum_detectable_effect(
     baseline: Values, *, pilot_points: int, alpha: float = 0.05, power: float = 0.8
 ) -> dict[str, float]:
     """Smallest before/after difference the pilot can detect, allowing for autocorrelation."""
+    from scipy import stats as sps
+
     x = _series(baseline, "baseline", 5)
     rho = lag1_autocorrelation(x)
     sd = float(np.std(x, ddof=1))
@@ -107,6 +108,8 @@ def points_for_effect(
     limit: int = 10_000,
 ) -> int | None:
     """How many pilot points are needed to detect ``effect``; None if the baseline is too short."""
+    from scipy import stats as sps
+
     x = _series(baseline, "baseline", 5)
     rho = lag1_autocorrelation(x)
     sd = float(np.std(x, ddof=1))
@@ -133,6 +136,7 @@ def segmented_regression(
     seasonal dummies. The effect is the mean difference over the pilot period
     between the fitted line and the baseline trend continued: c + d·mean(t − t₀)."""
     import statsmodels.api as sm
+    from scipy import stats as sps
 
     values = _series(y, "series", 8)
     n = values.size
@@ -233,6 +237,8 @@ def _ar1_contrast(
     """The contrast w·β of a regression with AR(1) errors: Prais–Winsten GLS with the residual
     autocorrelation corrected for its small-sample bias (after Kendall) and a t interval on the
     effective degrees of freedom n(1 − ρ)/(1 + ρ) − p."""
+    from scipy import stats as sps
+
     n, p = X.shape
     beta = np.linalg.lstsq(X, values, rcond=None)[0]
     r = values - X @ beta
@@ -310,6 +316,7 @@ def difference_in_differences(
     regression of the treated − control gap on a before/after step, with HAC errors; plus an
     event-study of the gap per period relative to the change (to judge parallel trends)."""
     import statsmodels.api as sm
+    from scipy import stats as sps
 
     a = _series(treated, "treated series", 6)
     b = _series(control, "control series", 6)
@@ -451,6 +458,7 @@ def count_rate_change(
     regression with log(exposure) as offset, a baseline trend and a step at the change. The effect
     is the rate ratio after/before (1.0 = no change); the dispersion is estimated (Pearson χ²)."""
     import statsmodels.api as sm
+    from scipy import stats as sps
 
     y = _series(counts, "counts", 6)
     e = _series(exposure, "exposure", 6)
@@ -494,6 +502,8 @@ def weekly_harmonics(days: Sequence[Any], *, pairs: int = 2) -> np.ndarray:
 def pooled(estimates: Sequence[Estimate], *, method: str, level: float = 0.95) -> Estimate:
     """Inverse-variance pooled effect of several independent estimates (e.g. one per machine of a
     stepped roll-out), with Cochran's Q as a check that the machines agree."""
+    from scipy import stats as sps
+
     if not estimates:
         raise InputError("nothing to pool")
     zc = sps.norm.ppf(0.5 + level / 2)
