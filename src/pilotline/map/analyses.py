@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 
 SEP = "\x1f"  # joins activity names into a variant key; cannot occur in names read from files
 
@@ -20,7 +21,7 @@ def _order(t: Any) -> list[Any]:
 
 
 def _seconds(ts: Any) -> Any:
-    return ts.epoch_seconds().cast("float64")
+    return ts.epoch_seconds().cast(dt.float64)
 
 
 def with_successor(t: Any) -> Any:
@@ -79,7 +80,7 @@ def dfg(t: Any, names: Any) -> Any:
         b = t.select(b_no=t.case_no, b_pos=t.pos, b_code=t.a, b_ts=t.ts)
         j = a.join(b, [a.a_no == b.b_no, b.b_pos == a.a_pos + 1])
         # two epochs' rounding errors (< 0.3 µs together) vanish in the rounding
-        us = ((_seconds(j.b_ts) - _seconds(j.a_ts)) * 1e6).round().cast("int64")
+        us = ((_seconds(j.b_ts) - _seconds(j.a_ts)) * 1e6).round().cast(dt.int64)
         e = j.select(src=j.a_code, dst=j.b_code, us=us)
     g = e.group_by(["src", "dst"]).aggregate(
         count=e.count(),
@@ -143,14 +144,14 @@ def _step(t: Any, activities: int) -> Any:
     struct, and small integers hash well everywhere — PostgreSQL folds a 64-bit integer's two
     halves together before hashing it, so ``a × 2³² + pos`` would give (1, 1) and (2, 2) the
     same hash there. The 64-bit hash gives both halves of the variant key."""
-    return t.pos.cast("int64") * max(activities, 1) + t.a.cast("int64")
+    return t.pos.cast(dt.int64) * max(activities, 1) + t.a.cast(dt.int64)
 
 
-def variants(t: Any, case_table: Any, names: Any) -> Any:
-    """Variants (activity sequences) with their number of cases and case durations.
+def variants(case_table: Any) -> Any:
+    """Variants (activity sequences, by their key) with their number of cases, events and case
+    durations, and an example case (the smallest case id, numbered ``ex_no``).
 
-    ``case_table`` is :func:`cases` of ``t``. The activities of each variant are read from one
-    representative case, so only those few cases need an ordered aggregation.
+    ``case_table`` is :func:`cases` of the events; :func:`variant_steps` spells the variants out.
     """
     c = case_table
     v = c.group_by(["vk1", "vk2"]).aggregate(
@@ -162,15 +163,17 @@ def variants(t: Any, case_table: Any, names: Any) -> Any:
     )
     ex = c.select(ex_case=c.case, ex_no=c.case_no)
     v = v.join(ex, v.example_case == ex.ex_case)
-    reps = t.semi_join(v, t.case_no == v.ex_no)
-    reps = _named(reps.select("case_no", "a", "pos"), names, "a", "activity")
-    seqs = reps.group_by(reps.case_no.name("r_no")).aggregate(
-        variant=reps.activity.group_concat(SEP, order_by=reps.pos)
+    return v.select(
+        "ex_no", "cases", "events", "mean_duration_s", "median_duration_s", "example_case"
     )
-    out = v.join(seqs, v.ex_no == seqs.r_no)
-    return out.select(
-        "variant", "cases", "events", "mean_duration_s", "median_duration_s", "example_case"
-    ).order_by([ibis.desc("cases"), "variant"])
+
+
+def variant_steps(t: Any, variants: Any) -> Any:
+    """The events of each variant's example case: ``ex_no``, ``pos`` and the activity number
+    ``a``, unordered. One case per variant makes these few rows; sorting them where they arrive
+    costs less than an ordered aggregation per case in the engine."""
+    reps = t.semi_join(variants, t.case_no == variants.ex_no)
+    return reps.select(ex_no=reps.case_no, pos=reps.pos, a=reps.a)
 
 
 def activities(t: Any) -> Any:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import pyarrow as pa
 
 from pilotline.errors import InputError
@@ -173,12 +174,14 @@ def token_replay(t: Any, names: Any, net: StateMachine) -> Any:
     cases = t.select("case_no").distinct()
     last = 2**40  # after every event of any case
     steps = (
-        ev.select(case_no=ev.case_no, place=ev.m_in, k=ev.pos.cast("int64") * 2, d=ibis.literal(-1))
+        ev.select(
+            case_no=ev.case_no, place=ev.m_in, k=ev.pos.cast(dt.int64) * 2, d=ibis.literal(-1)
+        )
         .union(
             ev.select(
                 case_no=ev.case_no,
                 place=ev.m_out,
-                k=ev.pos.cast("int64") * 2 + 1,
+                k=ev.pos.cast(dt.int64) * 2 + 1,
                 d=ibis.literal(1),
             )
         )
@@ -218,8 +221,8 @@ def token_replay(t: Any, names: Any, net: StateMachine) -> Any:
         produced=n,
     )
     return out.mutate(
-        fitness=0.5 * (1 - out.missing.cast("float64") / out.consumed)
-        + 0.5 * (1 - out.remaining.cast("float64") / out.produced)
+        fitness=0.5 * (1 - out.missing.cast(dt.float64) / out.consumed)
+        + 0.5 * (1 - out.remaining.cast(dt.float64) / out.produced)
     )
 
 

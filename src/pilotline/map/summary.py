@@ -135,12 +135,23 @@ class Miner:
         return self._rows(c.drop("vk1", "vk2", "case_no").order_by("case"))
 
     def variants(self) -> list[dict[str, Any]]:
-        rows = self._rows(analyses.variants(self.coded, self._cases(), self.names))
+        """Variants, most cases first: the activities in order, cases, share and coverage,
+        events, case durations and an example case."""
+        v = self._keep(f"variants_{next(_views)}", analyses.variants(self._cases()))
+        rows = self._rows(v)
+        steps = to_arrow(self._con, analyses.variant_steps(self.coded, v))
+        steps = steps.sort_by([("ex_no", "ascending"), ("pos", "ascending")])
+        name_of = {n["a"]: n["activity"] for n in to_arrow(self._con, self.names).to_pylist()}
+        activities: dict[int, list[str]] = {}
+        for no, code in zip(steps["ex_no"].to_pylist(), steps["a"].to_pylist(), strict=True):
+            activities.setdefault(no, []).append(name_of[code])
+        for r in rows:
+            r["activities"] = activities[r.pop("ex_no")]
+        rows.sort(key=lambda r: (-r["cases"], r["activities"]))
         total = sum(r["cases"] for r in rows) or 1
         covered = 0
         for r in rows:
             covered += r["cases"]
-            r["activities"] = r.pop("variant").split(analyses.SEP)
             r["share"] = r["cases"] / total
             r["coverage"] = covered / total
         return rows
