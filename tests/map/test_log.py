@@ -96,6 +96,50 @@ def test_mixed_time_zones_in_xes_are_compared_as_instants(tmp_path: Path) -> Non
     assert s["dfg"][0]["mean_s"] == 1800.0
 
 
+def test_xes_attributes_belong_to_the_element_they_sit_in(tmp_path: Path) -> None:
+    xes = """<?xml version="1.0" encoding="UTF-8"?>
+<log xmlns="http://www.xes-standard.org/" xes.version="2.0">
+  <string key="concept:name" value="the log, not a case"/>
+  <global scope="event"><string key="concept:name" value="a default, not an event"/></global>
+  <trace>
+    <string key="concept:name" value="c1"><string key="concept:name" value="nested"/></string>
+    <event>
+      <string key="concept:name" value="Pick"/>
+      <list key="parts"><string key="concept:name" value="nested in a list"/></list>
+      <date key="time:timestamp" value="2026-03-01T09:00:00"/>
+      <int key="qty" value="3"/>
+    </event>
+    <event><string key="concept:name" value="Pack"/><date key="time:timestamp" value="2026-03-01T10:00:00+01:00"/></event>
+  </trace>
+  <trace><event><string key="concept:name" value="Pick"/><date key="time:timestamp" value="2026-03-01T11:00:00Z"/></event></trace>
+</log>"""
+    seen: list[tuple[int, int]] = []
+    from pilotline.map.log import read_xes
+
+    log = read_xes(
+        write(tmp_path / "ns.xes", xes), progress=lambda done, size: seen.append((done, size))
+    )
+    rows = log.events.sort_by("seq").to_pylist()
+    assert [(r["case"], r["activity"]) for r in rows] == [
+        ("c1", "Pick"),
+        ("c1", "Pack"),
+        ("(trace 2)", "Pick"),
+    ]
+    # a time without an offset is UTC; the others are converted to it
+    assert [r["ts"].isoformat() for r in rows] == [
+        "2026-03-01T09:00:00",
+        "2026-03-01T09:00:00",
+        "2026-03-01T11:00:00",
+    ]
+    assert [r["qty"] for r in rows] == ["3", None, None]
+    assert seen and seen[-1][0] == seen[-1][1]  # the progress ends at the file's size
+    bad = xes.replace("2026-03-01T11:00:00Z", "eleven o'clock")
+    with pytest.raises(
+        ImportRejected, match=r"event 3: cannot read \"eleven o'clock\" as a timestamp"
+    ):
+        read_log(write(tmp_path / "bad-time.xes", bad))
+
+
 def test_malformed_xes_names_line_and_column(tmp_path: Path) -> None:
     path = write(
         tmp_path / "bad.xes",

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import logging
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -465,73 +464,110 @@ def _xes_time(value: str) -> dt.datetime:
     return ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)
 
 
+def _xes_times(stamps: list[str | None], source: str) -> pa.Array:
+    """XES timestamps as UTC instants (no zone). Arrow parses offsets ("+02:00", "Z") for the
+    whole column at once; a column it cannot (a time without an offset, read as UTC, or a bad
+    one) is read value by value, which names the first event that does not parse."""
+    try:
+        return pa.array(stamps, pa.string()).cast(pa.timestamp("us", "UTC")).cast(UTC_NAIVE)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    out: list[dt.datetime | None] = []
+    for i, raw in enumerate(stamps):
+        if raw is None:
+            out.append(None)
+            continue
+        try:
+            out.append(_xes_time(raw).astimezone(dt.UTC).replace(tzinfo=None))
+        except ValueError:
+            raise ImportRejected(
+                [
+                    Problem(
+                        source,
+                        None,
+                        "time:timestamp",
+                        f"event {i + 1}: cannot read {raw!r} as a timestamp",
+                    )
+                ]
+            ) from None
+    return pa.array(out, UTC_NAIVE)
+
+
 def read_xes(path: Path, *, progress: Progress | None = None) -> EventLog:
-    """Stream an XES (or .xes.gz) file; time zones in timestamps are kept (converted to UTC)."""
+    """Stream an XES (or .xes.gz) file; time zones in timestamps are kept (converted to UTC).
+
+    Expat calls back for each element as it reads (no element tree is built). An event's
+    attributes are the typed elements directly inside it; a case's id is the ``concept:name``
+    directly inside its trace (a trace without one is named by its number)."""
+    from xml.parsers import expat
+
     source = str(path)
     cases: list[str] = []
     activities: list[str | None] = []
-    stamps: list[dt.datetime | None] = []
+    stamps: list[str | None] = []
     attrs: dict[str, list[str | None]] = {}
     case_id: str | None = None
     trace_no = 0
-    depth_event = False
+    level = trace_level = event_level = 0  # element depth; where the open trace and event are
     current: dict[str, str] = {}
+
+    def start(name: str, at: dict[str, str]) -> None:
+        nonlocal level, trace_level, event_level, case_id, trace_no, current
+        level += 1
+        tag = name.rpartition(" ")[2]  # "namespace local" → local
+        if tag in _TYPED:
+            key, value = at.get("key"), at.get("value")
+            if key is None or value is None:
+                return
+            if event_level and level == event_level + 1:
+                current[key] = value
+            elif (
+                key == "concept:name"
+                and case_id is None
+                and trace_level
+                and not event_level
+                and level == trace_level + 1
+            ):
+                case_id = value
+        elif tag == "event" and trace_level and not event_level:
+            event_level, current = level, {}
+        elif tag == "trace" and not trace_level:
+            trace_level, case_id, trace_no = level, None, trace_no + 1
+
+    def end(name: str) -> None:
+        nonlocal level, trace_level, event_level
+        if level == event_level:
+            event_level = 0
+            n = len(cases)
+            cases.append(case_id if case_id is not None else f"(trace {trace_no})")
+            activities.append(current.pop("concept:name", None))
+            stamps.append(current.pop("time:timestamp", None))
+            for k, v in current.items():
+                col = attrs.get(k)
+                if col is None:
+                    col = attrs[k] = []
+                if len(col) < n:
+                    col.extend([None] * (n - len(col)))
+                col.append(v)
+        elif level == trace_level:
+            trace_level = 0
+        level -= 1
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
     size = path.stat().st_size
     try:
         with path.open("rb") as raw, _open(raw, path) as fh:
-            for event, elem in ET.iterparse(fh, events=("start", "end")):
-                tag = elem.tag.rsplit("}", 1)[-1]
-                if event == "start":
-                    if tag == "trace":
-                        case_id, trace_no = None, trace_no + 1
-                    elif tag == "event":
-                        depth_event, current = True, {}
-                    continue
-                if tag in _TYPED:
-                    key, value = elem.get("key"), elem.get("value")
-                    if key is None or value is None:
-                        continue
-                    if depth_event:
-                        current[key] = value
-                    elif key == "concept:name" and case_id is None and trace_no:
-                        case_id = value
-                elif tag == "event":
-                    depth_event = False
-                    cases.append(case_id if case_id is not None else f"(trace {trace_no})")
-                    activities.append(current.get("concept:name"))
-                    raw_ts = current.get("time:timestamp")
-                    try:
-                        stamps.append(_xes_time(raw_ts) if raw_ts else None)
-                    except ValueError:
-                        raise ImportRejected(
-                            [
-                                Problem(
-                                    source,
-                                    None,
-                                    "time:timestamp",
-                                    f"event {len(cases)}: cannot read {raw_ts!r} as a timestamp",
-                                )
-                            ]
-                        ) from None
-                    n = len(cases)
-                    for k, v in current.items():
-                        if k in ("concept:name", "time:timestamp"):
-                            continue
-                        if k not in attrs:
-                            attrs[k] = [None] * (n - 1)
-                        attrs[k].append(v)
-                    for col in attrs.values():
-                        if len(col) < n:
-                            col.append(None)
-                    elem.clear()
-                    if progress and n % 50_000 == 0:
-                        progress(raw.tell(), size)
-                elif tag == "trace":
-                    elem.clear()
-    except ET.ParseError as exc:
-        line, column = exc.position
+            while chunk := fh.read(1 << 20):
+                parser.Parse(chunk, False)
+                if progress:
+                    progress(raw.tell(), size)
+            parser.Parse(b"", True)
+    except expat.ExpatError as exc:
         raise InputError(
-            f"{source}: not well-formed XML at line {line}, column {column}: {exc}"
+            f"{source}: not well-formed XML at line {exc.lineno}, column {exc.offset}: "
+            f"{expat.ErrorString(exc.code)}"
         ) from None
     if not cases:
         raise ImportRejected([Problem(source, None, None, "the log has no events")])
@@ -551,14 +587,15 @@ def read_xes(path: Path, *, progress: Progress | None = None) -> EventLog:
                 for i in no_time
             ]
         )
+    n = len(cases)
     columns: dict[str, pa.Array] = {
         "case": pa.array(cases, pa.string()),
         "activity": pa.array(activities, pa.string()),
-        "ts": pa.array(
-            [x.astimezone(dt.UTC).replace(tzinfo=None) if x else None for x in stamps], UTC_NAIVE
-        ),
-        "seq": pa.array(np.arange(len(cases), dtype=np.int64)),
+        "ts": _xes_times(stamps, source),
+        "seq": pa.array(np.arange(n, dtype=np.int64)),
     }
+    for col in attrs.values():
+        col.extend([None] * (n - len(col)))
     if "org:resource" in attrs:
         columns["resource"] = pa.array(attrs.pop("org:resource"), pa.string())
     for key, values in attrs.items():
