@@ -48,7 +48,11 @@ def build(gb: float) -> Path:
         return path
     OUT.mkdir(parents=True, exist_ok=True)
     base = read_log(DATA).events.sort_by("seq")
-    ts = pc.strftime(base["ts"], format="%Y-%m-%dT%H:%M:%S.%fZ")
+    # Arrow's %S carries the fraction of a second already (it has no %f): …T22:38:44.546000Z
+    ts = pc.strftime(base["ts"], format="%Y-%m-%dT%H:%M:%SZ")
+    back = pc.cast(pc.cast(ts, pa.timestamp("us", "UTC")), pa.timestamp("us"))
+    if not back.equals(base["ts"]):  # ISO 8601 that reads back to the same instants
+        raise SystemExit(f"timestamps written as {ts[0].as_py()!r} do not read back")
     partial = path.with_suffix(".partial")
     with pacsv.CSVWriter(
         partial,
