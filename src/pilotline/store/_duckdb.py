@@ -347,8 +347,9 @@ LAKE_TABLES: dict[str, tuple[str, bool]] = {
 
 def _cheaper_hash() -> None:
     """Ibis turns DuckDB's unsigned 64-bit ``hash`` into a signed one through a bit string, which
-    costs a third of the map's per-case pass; dropping the lowest bit instead gives a
-    non-negative 63-bit hash for a shift. Only the variant keys hash, and they need no more."""
+    costs a third of the map's per-case pass; shifting it right by one bit gives a non-negative
+    63-bit hash for the price of a shift. Only the variant keys hash, and 62 bits is what they
+    use (see :func:`pilotline.map.analyses.cases`)."""
     import sqlglot.expressions as sge
     from ibis.backends.sql.compilers.duckdb import DuckDBCompiler
 
