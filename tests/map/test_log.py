@@ -261,6 +261,42 @@ def test_parquet_local_times_become_utc_across_daylight_saving(tmp_path: Path) -
     assert case["start"] == dt.datetime(2026, 3, 29, 0, 30)
 
 
+def test_local_times_the_clocks_skip_or_repeat_are_refused_alike(tmp_path: Path) -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    times = [
+        dt.datetime(2026, 3, 29, 1, 59),  # fine: before the spring change
+        dt.datetime(2026, 3, 29, 2, 30),  # skipped in Berlin
+        dt.datetime(2026, 10, 25, 2, 30),  # happens twice
+        dt.datetime(2026, 10, 25, 3, 0),  # fine: after the autumn change
+    ]
+    columns = {"case": ["a", "a", "b", "b"], "activity": ["x", "y", "x", "y"], "time": times}
+    berlin = ZoneInfo("Europe/Berlin")
+    parquet = _parquet(tmp_path, "local.parquet", columns, {})
+    csv = write(
+        tmp_path / "local.csv",
+        "case,activity,time\n"
+        + "".join(
+            f"{c},{a},{t.isoformat(sep=' ')}\n" for c, a, t in zip(*columns.values(), strict=True)
+        ),
+    )
+    said = {}
+    for path in (parquet, csv):
+        with pytest.raises(ImportRejected) as info:
+            read_log(path, COLS, tz=berlin)
+        said[path.suffix] = [(p.column, p.message) for p in info.value.problems]
+    assert said[".parquet"] == said[".csv"]
+    assert [m for _, m in said[".csv"]] == [
+        "'2026-03-29 02:30:00' does not exist in Europe/Berlin (the clocks go forward over it)",
+        "'2026-10-25 02:30:00' happens twice in Europe/Berlin (the clocks go back); give the UTC "
+        "offset, e.g. 2026-10-25T02:30:00+02:00 or 2026-10-25T02:30:00+01:00",
+    ]
+    assert [p.row for p in info.value.problems] == [3, 4]  # the CSV's lines
+    # the same file read as UTC has no such hour
+    assert Miner(read_log(parquet, COLS)).summary()["cases"] == 2
+
+
 def test_parquet_with_empty_cells_names_their_rows(tmp_path: Path) -> None:
     import datetime as dt
 

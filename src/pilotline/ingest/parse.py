@@ -103,6 +103,43 @@ def _to_utc(ts: dt.datetime, tz: ZoneInfo | None, text: object) -> dt.datetime |
     return early.astimezone(dt.UTC)
 
 
+def unclear_local_times(
+    tz: ZoneInfo, start: dt.datetime, end: dt.datetime
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The wall-clock intervals [from, to) between naive ``start`` and ``end`` that ``tz`` skips
+    (clocks go forward) or repeats (clocks go back): a local time in one of them names no
+    instant, or two. Found by the zone's offset day by day, each change narrowed to the second."""
+    utc = dt.UTC
+    out: list[tuple[dt.datetime, dt.datetime]] = []
+    day = dt.timedelta(days=1)
+    t = (start - 2 * day).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=utc)
+    stop = (end + 2 * day).replace(tzinfo=utc)
+
+    def offset(at: dt.datetime) -> dt.timedelta:
+        return at.astimezone(tz).utcoffset() or dt.timedelta(0)
+
+    before = offset(t)
+    while t < stop:
+        nxt = t + day
+        after = offset(nxt)
+        if after != before:
+            lo, hi = 0, 86_400  # seconds after t: the change is after lo, at or before hi
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                lo, hi = (mid, hi) if offset(t + dt.timedelta(seconds=mid)) == before else (lo, mid)
+            change = (t + dt.timedelta(seconds=hi)).replace(tzinfo=None)
+            out.append((change + min(before, after), change + max(before, after)))
+        t, before = nxt, after
+    return out
+
+
+def unclear_local_time(ts: dt.datetime, tz: ZoneInfo) -> str | None:
+    """Why the wall-clock time ``ts`` names no single instant in ``tz`` (skipped or repeated by
+    a daylight-saving change), or None when it names one."""
+    res = _to_utc(ts, tz, ts.isoformat(sep=" "))
+    return res if isinstance(res, str) else None
+
+
 def parse_timestamps(
     col: pa.Array | pa.ChunkedArray,
     rows: np.ndarray,

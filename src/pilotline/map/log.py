@@ -27,7 +27,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pilotline.errors import ImportRejected, InputError, Problem
-from pilotline.ingest.parse import Problems, parse_text, parse_timestamps
+from pilotline.ingest.parse import (
+    Problems,
+    parse_text,
+    parse_timestamps,
+    unclear_local_time,
+    unclear_local_times,
+)
 from pilotline.ingest.reader import file_format, read_batches, read_headers
 
 log = logging.getLogger(__name__)
@@ -404,6 +410,7 @@ def _read_parquet_in_engine(
             unique = f"{name} ({n})"
         seen.add(unique.lower())
         attributes[name] = unique
+    zone = tz or ZoneInfo("UTC")
     engine = scratch_backend()
     if spill is not None:  # where the engine may spill what does not fit in memory
         engine.raw_sql(f"SET temp_directory = '{spill}'")
@@ -416,10 +423,18 @@ def _read_parquet_in_engine(
         resource=columns.resource,
         tie_break=columns.tie_break,
         attributes=attributes,
-        tz=(tz or ZoneInfo("UTC")).key,
+        tz=zone.key,
         zoned=ts_type.tz is not None,
+        unclear=lambda first, last: unclear_local_times(zone, first, last),
     )
     source = source or str(path)
+    if loaded.unclear:  # as the CSV reader says it (a guess would shift those events an hour)
+        raise ImportRejected(
+            [
+                Problem(source, row, columns.timestamp, unclear_local_time(value, zone) or "")
+                for row, value in loaded.unclear
+            ]
+        )
     if loaded.missing:
         what = {columns.case: "the case", columns.activity: "the activity"}
         raise ImportRejected(

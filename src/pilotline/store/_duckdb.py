@@ -14,9 +14,9 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -436,6 +436,8 @@ class LoadedLog:
     ties: int
     attributes: list[str]
     missing: list[tuple[int, str]]  # (1-based row, column) of empty required cells, the first 20
+    #: (1-based row, local time) of times the zone skips or repeats, the first 20
+    unclear: list[tuple[int, dt.datetime]] = field(default_factory=list)
 
 
 def load_parquet_log(
@@ -450,6 +452,8 @@ def load_parquet_log(
     attributes: dict[str, str],
     tz: str,
     zoned: bool,
+    unclear: Callable[[dt.datetime, dt.datetime], list[tuple[dt.datetime, dt.datetime]]]
+    | None = None,
 ) -> LoadedLog:
     """Read a Parquet event log straight into the engine, in the shape of :mod:`pilotline.map.log`.
 
@@ -461,7 +465,9 @@ def load_parquet_log(
     resource and the other columns as text, by row. Events are ordered by time
     within a case, then by ``tie_break``, then by their row in the file (a stable order).
     ``attributes`` maps each other column to the name it gets (unique regardless of case);
-    ``zoned`` says the timestamp column carries a time zone, else it is local time in ``tz``.
+    ``zoned`` says the timestamp column carries a time zone, else it is local time in ``tz``;
+    then ``unclear(first, last)`` gives the wall-clock intervals the zone skips or repeats
+    between the log's first and last time, and rows in them are reported, not guessed.
     """
     con = backend.con
     src = f"read_parquet({_quote(path)}, file_row_number = true)"
@@ -483,6 +489,17 @@ def load_parquet_log(
                 if empty:
                     cells.append((int(row), col))
         return LoadedLog(0, 0, [], cells)
+    if not zoned and tz != "UTC" and unclear is not None:
+        first, last = con.execute(f"SELECT min({t}), max({t}) FROM {src}").fetchone()
+        windows = unclear(first, last)
+        if windows:
+            inside = " OR ".join(f"({t} >= ? AND {t} < ?)" for _ in windows)
+            found = con.execute(
+                f"SELECT file_row_number + 1, {t} FROM {src} WHERE {inside} ORDER BY 1 LIMIT 20",
+                [x for w in windows for x in w],
+            ).fetchall()
+            if found:
+                return LoadedLog(0, 0, [], [], [(int(r), v) for r, v in found])
     rows = con.execute(f"SELECT count(*) FROM {src}").fetchone()[0]  # from the metadata
     row_type = "INTEGER" if rows < 2**31 else "BIGINT"
     con.execute(
