@@ -238,3 +238,28 @@ def test_naive_timestamps_need_a_plant_time_zone() -> None:
     problems = Problems("f.csv")
     parse_timestamps(pa.array(["2026-03-02 06:00:00"]), np.array([2]), "ts", problems, tz=None)
     assert "has no UTC offset and the plant has no time zone" in str(problems.items[0])
+
+
+@pytest.mark.parametrize(
+    ("values", "hint"),
+    [
+        (["05.01.2026 08:00", "17.01.2026 21:15"], "read as '%d.%m.%Y %H:%M': give that"),
+        (["05/21/2026 08:00 PM"], "read as '%m/%d/%Y %I:%M %p': give that"),
+        (["05/01/2026 08:00"], "read as '%d/%m/%Y %H:%M' or as '%m/%d/%Y %H:%M' (day and month"),
+        (["soon", "05.01.2026 08:00"], None),  # no one layout reads them all
+    ],
+)
+def test_timestamps_in_a_common_layout_get_the_format_to_give(
+    values: list[str], hint: str | None
+) -> None:
+    problems = Problems("f.csv")
+    rows = np.arange(2, 2 + len(values))
+    parse_timestamps(pa.array(values), rows, "ts", problems, tz=None)
+    located = [p for p in problems.items if p.row is not None]
+    assert [p.row for p in located] == rows.tolist()  # every cell is still named
+    first = problems.items[0]
+    if hint is None:
+        assert first.row == 2 and "cannot read" in first.message
+    else:
+        assert first.row is None and first.column == "ts" and hint in first.message
+        assert len(problems.items) == len(values) + 1

@@ -200,15 +200,64 @@ def parse_timestamps(
     if naive is not None and tz is not None:
         return _localize(naive, rows, name, problems, tz)
     # Mixed or unreadable: go row by row to say exactly which cells are wrong.
-    parsed_rows = _python_parse(col.to_pylist(), tz, None)
+    raw = col.to_pylist()
+    parsed_rows = _python_parse(raw, tz, None)
     good: list[dt.datetime | None] = []
+    unread: list[str] = []
     for i, value in enumerate(parsed_rows):
         if isinstance(value, str):
             problems.add(int(rows[i]), name, value)
             good.append(None)
+            if value.startswith("cannot read") and len(unread) < 50:
+                unread.append(str(raw[i]).strip())
         else:
             good.append(value.replace(tzinfo=None) if value else None)
+    hint = _format_hint(unread)
+    if hint and all(p.message != hint for p in problems.items):
+        problems.items.insert(0, Problem(problems.file, None, name, hint))
+        problems.total += 1
     return pa.array(good, NAIVE_US)
+
+
+#: Timestamp layouts that spreadsheets and ERP exports write, tried on text that is not ISO 8601.
+_LAYOUTS = [
+    f"{date}{sep}{time}"
+    for date in (
+        "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d-%m-%Y", "%d.%m.%y", "%d/%m/%y",
+        "%m/%d/%y",
+    )
+    for sep, time in (
+        (" ", "%H:%M:%S.%f"), (" ", "%H:%M:%S"), (" ", "%H:%M"), (" ", "%I:%M:%S %p"),
+        (" ", "%I:%M %p"), ("", ""),
+    )
+]  # fmt: skip
+
+
+def _format_hint(values: list[str]) -> str | None:
+    """When timestamps are not ISO 8601 but all read with one or two common layouts, say so:
+    a person can rarely tell which strftime codes their system writes."""
+    if not values:
+        return None
+    fits = []
+    for layout in _LAYOUTS:
+        try:
+            for v in values:
+                dt.datetime.strptime(v, layout)  # noqa: DTZ007 - only the layout is tested
+        except ValueError:
+            continue
+        fits.append(layout)
+    if not fits or len(fits) > 2:
+        return None
+    if len(fits) == 1:
+        return (
+            f"the timestamps are not ISO 8601 but read as {fits[0]!r}: give that as the "
+            "timestamp format (--timestamp-format)"
+        )
+    return (
+        f"the timestamps are not ISO 8601 but read as {fits[0]!r} or as {fits[1]!r} (day and "
+        "month can be either way round in these): give the one your system writes as the "
+        "timestamp format (--timestamp-format)"
+    )
 
 
 def _python_strptime(
