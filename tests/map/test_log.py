@@ -265,6 +265,8 @@ def test_local_times_the_clocks_skip_or_repeat_are_refused_alike(tmp_path: Path)
     import datetime as dt
     from zoneinfo import ZoneInfo
 
+    import pyarrow as pa
+
     times = [
         dt.datetime(2026, 3, 29, 1, 59),  # fine: before the spring change
         dt.datetime(2026, 3, 29, 2, 30),  # skipped in Berlin
@@ -295,6 +297,14 @@ def test_local_times_the_clocks_skip_or_repeat_are_refused_alike(tmp_path: Path)
     assert [p.row for p in info.value.problems] == [3, 4]  # the CSV's lines
     # the same file read as UTC has no such hour
     assert Miner(read_log(parquet, COLS)).summary()["cases"] == 2
+    empty = _parquet(
+        tmp_path,
+        "empty.parquet",
+        {k: v[:0] for k, v in columns.items()},
+        {"case": pa.string(), "activity": pa.string(), "time": pa.timestamp("us")},
+    )
+    with pytest.raises(ImportRejected, match="no events"):
+        read_log(empty, COLS, tz=berlin)
 
 
 def test_parquet_with_empty_cells_names_their_rows(tmp_path: Path) -> None:

@@ -106,6 +106,6 @@ def test_restore_refuses_what_is_not_a_pilotline_store(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "newer.duckdb")) as con:
         con.execute("CREATE TABLE meta (key TEXT, value TEXT)")
         con.execute("INSERT INTO meta VALUES ('schema_version', '999')")
-    with pytest.raises(SchemaMismatch, match="newer Pilotline"):
+    with pytest.raises(SchemaMismatch, match="newer than this Pilotline understands"):
         store.restore(tmp_path / "newer.duckdb")
     assert not list(home.glob("*.before-restore-*"))  # nothing was swapped

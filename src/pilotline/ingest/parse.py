@@ -35,6 +35,12 @@ class Problems:
         if len(self.items) < self.limit:
             self.items.append(Problem(self.file, row, column, message))
 
+    def add_first(self, column: str | None, message: str) -> None:
+        """A problem with the whole column, shown before the rows it explains; said once."""
+        if all(p.message != message for p in self.items):
+            self.items.insert(0, Problem(self.file, None, column, message))
+            self.total += 1
+
     def add_rows(
         self, rows: np.ndarray, column: str | None, message: str, values: list[object] | None = None
     ) -> None:
@@ -213,9 +219,8 @@ def parse_timestamps(
         else:
             good.append(value.replace(tzinfo=None) if value else None)
     hint = _format_hint(unread)
-    if hint and all(p.message != hint for p in problems.items):
-        problems.items.insert(0, Problem(problems.file, None, name, hint))
-        problems.total += 1
+    if hint:
+        problems.add_first(name, hint)
     return pa.array(good, NAIVE_US)
 
 

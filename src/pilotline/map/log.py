@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+from xml.parsers import expat
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -514,8 +515,6 @@ def read_xes(path: Path, *, progress: Progress | None = None) -> EventLog:
     Expat calls back for each element as it reads (no element tree is built). An event's
     attributes are the typed elements directly inside it; a case's id is the ``concept:name``
     directly inside its trace (a trace without one is named by its number)."""
-    from xml.parsers import expat
-
     source = str(path)
     cases: list[str] = []
     activities: list[str | None] = []

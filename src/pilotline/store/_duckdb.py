@@ -25,13 +25,12 @@ import ibis
 import pyarrow as pa
 
 from pilotline.errors import (
-    SchemaMismatch,
     SettingsError,
     StoreBusy,
     StoreError,
     TimeLimitExceeded,
 )
-from pilotline.store.schema import KEYS, MIGRATIONS, SCHEMA_VERSION
+from pilotline.store.schema import KEYS, MIGRATIONS, SCHEMA_VERSION, refuse_newer
 from pilotline.store.session import InsertResult, Session
 
 log = logging.getLogger(__name__)
@@ -167,12 +166,7 @@ class EmbeddedStore:
             if has_meta and has_meta[0]:
                 row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
                 version = int(row[0]) if row else 0
-            if version > SCHEMA_VERSION:
-                raise SchemaMismatch(
-                    f"The store {self.path} has schema version {version}, newer than this "
-                    f"Pilotline understands ({SCHEMA_VERSION}). Upgrade Pilotline "
-                    "(pip install -U pilotline); the data was not changed."
-                )
+            refuse_newer(f"The store {self.path}", version)
             pending = [m for m in MIGRATIONS if m.version > version]
             if pending:
                 con.execute("BEGIN TRANSACTION")
@@ -193,7 +187,7 @@ class EmbeddedStore:
 
     def schema_version(self) -> int:
         with self.session() as s:
-            return int(s.scalar("SELECT value FROM meta WHERE key = 'schema_version'"))
+            return s.schema_version()
 
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[StoreSession]:
@@ -255,11 +249,7 @@ class EmbeddedStore:
         finally:
             probe.close()
         version = int(row[0]) if row else 0
-        if version > SCHEMA_VERSION:
-            raise SchemaMismatch(
-                f"{source} was written by a newer Pilotline (schema {version}, this one knows "
-                f"{SCHEMA_VERSION}); upgrade Pilotline to restore it"
-            )
+        refuse_newer(str(source), version)
         # Wait until no other process uses the store, then swap the files.
         self._open(read_only=False).close()
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -491,7 +481,7 @@ def load_parquet_log(
         return LoadedLog(0, 0, [], cells)
     if not zoned and tz != "UTC" and unclear is not None:
         first, last = con.execute(f"SELECT min({t}), max({t}) FROM {src}").fetchone()
-        windows = unclear(first, last)
+        windows = unclear(first, last) if first is not None else []  # None: no events
         if windows:
             inside = " OR ".join(f"({t} >= ? AND {t} < ?)" for _ in windows)
             found = con.execute(

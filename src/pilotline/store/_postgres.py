@@ -33,8 +33,8 @@ import sqlglot
 from psycopg.types.numeric import FloatLoader
 from psycopg.types.string import StrDumper
 
-from pilotline.errors import SchemaMismatch, StoreError, StoreUnavailable, TimeLimitExceeded
-from pilotline.store.schema import KEYS, MIGRATIONS, SCHEMA_VERSION
+from pilotline.errors import StoreError, StoreUnavailable, TimeLimitExceeded
+from pilotline.store.schema import KEYS, MIGRATIONS, SCHEMA_VERSION, refuse_newer
 from pilotline.store.session import InsertResult, Session
 
 log = logging.getLogger(__name__)
@@ -229,12 +229,7 @@ class PostgresStore:
                 cur.execute("SELECT value FROM meta WHERE key = 'schema_version'")
                 row = cur.fetchone()
                 version = int(row[0]) if row else 0
-                if version > SCHEMA_VERSION:
-                    raise SchemaMismatch(
-                        f"The PostgreSQL store at {self.where} has schema version {version}, "
-                        f"newer than this Pilotline understands ({SCHEMA_VERSION}). Upgrade "
-                        "Pilotline (pip install -U pilotline); the data was not changed."
-                    )
+                refuse_newer(f"The PostgreSQL store at {self.where}", version)
                 for m in MIGRATIONS:
                     if m.version <= version:
                         continue
@@ -261,7 +256,7 @@ class PostgresStore:
 
     def schema_version(self) -> int:
         with self.session() as s:
-            return int(s.scalar("SELECT value FROM meta WHERE key = 'schema_version'"))
+            return s.schema_version()
 
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[PostgresSession]:

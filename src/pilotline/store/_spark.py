@@ -157,6 +157,9 @@ class LakeSession(Session):
     def ibis(self) -> Any:
         return ibis.pyspark.connect(self._spark)
 
+    def schema_version(self) -> int:
+        return self._lake.schema_version()  # from the manifest: a lake has no meta table
+
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         query = sqlglot.transpile(sql, read="duckdb", write="spark")[0]
         try:

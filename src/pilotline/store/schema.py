@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pilotline.errors import SchemaMismatch
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -111,6 +113,17 @@ MIGRATIONS += (
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def refuse_newer(what: str, version: int) -> None:
+    """Stop before touching data that a newer Pilotline wrote (``what``: "The store at …")."""
+    if version > SCHEMA_VERSION:
+        raise SchemaMismatch(
+            f"{what} has schema version {version}, newer than this Pilotline understands "
+            f"({SCHEMA_VERSION}). Upgrade Pilotline (pip install -U pilotline); the data was not "
+            "changed."
+        )
+
 
 #: Natural keys: a row with the same key as a stored row is the same fact (idempotent imports).
 KEYS: dict[str, tuple[str, ...]] = {

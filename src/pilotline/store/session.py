@@ -59,6 +59,10 @@ class Session:
         """All or nothing: everything inside commits together or not at all."""
         raise NotImplementedError
 
+    def schema_version(self) -> int:
+        """The schema version the store's data was written in."""
+        return int(self.scalar("SELECT value FROM meta WHERE key = 'schema_version'"))
+
     def insert_new(self, table: str, data: pa.Table) -> InsertResult:
         """Insert the rows of ``data`` whose natural key is not stored yet (idempotent)."""
         raise NotImplementedError
