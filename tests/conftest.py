@@ -9,11 +9,30 @@ from pathlib import Path
 
 import pytest
 
+from pilotline import clock
 from pilotline.plant import Plant, parse_plant
 from pilotline.store import EmbeddedStore
 from tests.pg import Cluster
 
 UTC = dt.UTC
+
+#: The instant every test runs at unless it sets its own: a Wednesday mid-morning, inside the
+#: example plants' day shift. Nothing in the suite reads the wall clock (tests/test_clock.py runs
+#: the clock-sensitive checks at other instants: each weekday, after a long gap, DST change days).
+NOW = dt.datetime(2026, 3, 4, 10, 17, 23, tzinfo=UTC)
+
+
+def clock_env() -> dict[str, str]:
+    """For a subprocess given its own environment: the clock this test runs at."""
+    return {clock.ENV: clock.now().isoformat()}
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[dt.datetime]:
+    """Every test runs at NOW, in this process and in the processes it starts."""
+    monkeypatch.setenv(clock.ENV, NOW.isoformat())
+    with clock.fixed(NOW):
+        yield NOW
 
 WORKED_EXAMPLE_PLANT = """
 [site]

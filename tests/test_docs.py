@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pilotline.cli import docs
+from tests.conftest import clock_env
 
 ROOT = Path(__file__).parents[1]
 PILOTLINE = Path(sys.executable).parent / "pilotline"
@@ -46,7 +47,7 @@ def _run_guide(name: str, tmp_path: Path, *, expect: int, home: bool) -> list[st
             cwd=ROOT,
             capture_output=True,
             text=True,
-            env={"COLUMNS": "160", "PATH": "/usr/bin:/bin"},
+            env={"COLUMNS": "160", "PATH": "/usr/bin:/bin", **clock_env()},
             check=False,
         )
         assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"

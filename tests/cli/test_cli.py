@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pilotline.cli.docs import cli_reference
-from tests.conftest import WORKED_EXAMPLE_PLANT, write
+from tests.conftest import WORKED_EXAMPLE_PLANT, clock_env, write
 
 PILOTLINE = str(Path(sys.executable).parent / "pilotline")
 
@@ -23,7 +23,7 @@ def run(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[
         [PILOTLINE, "--home", str(home), *args],
         capture_output=True,
         text=True,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", **clock_env()},
         check=False,
     )
     assert (result.returncode == 0) == ok, result.stdout + result.stderr

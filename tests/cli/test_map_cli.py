@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import write
+from tests.conftest import clock_env, write
 
 PILOTLINE = str(Path(sys.executable).parent / "pilotline")
 DATA = Path(__file__).parents[3] / "shared" / "data"
@@ -32,7 +32,7 @@ def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         check=False,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", **clock_env()},
     )
     assert (result.returncode == 0) == ok, result.stdout + result.stderr
     return result

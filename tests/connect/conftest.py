@@ -14,10 +14,19 @@ from pathlib import Path
 
 import pytest
 
+from pilotline import clock
 from pilotline.connect import Collector, parse_collect_config
 from pilotline.connect.net import free_port, wait_port
 from pilotline.plant import example_plant_text, load_plant
 from pilotline.store import EmbeddedStore
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Collectors stamp what arrives with the time it arrives, as peers do: these tests run on
+    the wall clock (they compare times with each other, never with a date)."""
+    monkeypatch.delenv(clock.ENV, raising=False)
+    monkeypatch.setattr(clock, "_set_at", None)
 
 
 class Mosquitto:

@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from tests.conftest import clock_env
 from tests.cli.test_map_cli import PRODUCTION
 from tests.engines.conftest import END, START
 
@@ -32,7 +33,7 @@ def run(home: Path, *args: str, env: dict[str, str] | None = None) -> str:
         [PILOTLINE, "--home", str(home), *args],
         capture_output=True,
         text=True,
-        env={"PATH": os.environ["PATH"], "COLUMNS": "200", **(env or {})},
+        env={"PATH": os.environ["PATH"], **clock_env(), "COLUMNS": "200", **(env or {})},
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import write
+from tests.conftest import clock_env, write
 
 PILOTLINE = str(Path(sys.executable).parent / "pilotline")
 
@@ -18,7 +18,7 @@ def spc(*args: str) -> dict:
         capture_output=True,
         text=True,
         check=False,
-        env={"PATH": "/usr/bin:/bin"},
+        env={"PATH": "/usr/bin:/bin", **clock_env()},
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -68,7 +68,7 @@ def test_non_numeric_cell_is_reported(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
-        env={"PATH": "/usr/bin:/bin"},
+        env={"PATH": "/usr/bin:/bin", **clock_env()},
     )
     assert done.returncode == 1
     assert "row 4, column 'x': 'abc' is not a number" in done.stderr

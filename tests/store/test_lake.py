@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.conftest import clock_env
 
 PILOTLINE = str(Path(sys.executable).parent / "pilotline")
 
@@ -19,7 +20,7 @@ def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
         [PILOTLINE, "--home", str(home), *args],
         capture_output=True,
         text=True,
-        env={"PATH": os.environ["PATH"], "COLUMNS": "400"},
+        env={"PATH": os.environ["PATH"], **clock_env(), "COLUMNS": "400"},
         check=False,
     )
 

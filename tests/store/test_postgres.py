@@ -24,6 +24,7 @@ from pilotline.plant import parse_plant
 from pilotline.sim import demo_plant_text
 from pilotline.store import SCHEMA_VERSION, open_store
 from pilotline.web import Users, create_app
+from tests.conftest import NOW, clock_env
 from tests.pg import Cluster
 from tests.web.conftest import PASSWORD, api_login
 
@@ -32,7 +33,7 @@ T0 = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC)
 
 
 def cli(home: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ["PATH"], "COLUMNS": "200", "PILOTLINE_DATABASE_URL": url}
+    env = {"PATH": os.environ["PATH"], **clock_env(), "COLUMNS": "200", "PILOTLINE_DATABASE_URL": url}
     return subprocess.run(
         [PILOTLINE, "--home", str(home), *args],
         capture_output=True,
@@ -102,7 +103,7 @@ def test_four_importers_at_once_store_each_row_once(pg_url: str, tmp_path: Path)
     (home / "plant.toml").write_text(demo_plant_text(machines=2))
     open_store(home, database_url=pg_url).schema_version()  # migrate before the race
     files = [states_csv(tmp_path / f"{i}.csv", range(i * 500, i * 500 + 2000)) for i in range(4)]
-    env = {"PATH": os.environ["PATH"], "PILOTLINE_DATABASE_URL": pg_url}
+    env = {"PATH": os.environ["PATH"], **clock_env(), "PILOTLINE_DATABASE_URL": pg_url}
     procs = [
         subprocess.Popen(
             [PILOTLINE, "--home", str(home), "import", str(f)],
@@ -180,7 +181,7 @@ def test_an_unreachable_server_is_one_clear_line_without_the_password(tmp_path: 
         [PILOTLINE, "--home", str(home), "oee"],
         capture_output=True,
         text=True,
-        env={"PATH": os.environ["PATH"], "PILOTLINE_DATABASE_URL": url, **env},
+        env={"PATH": os.environ["PATH"], **clock_env(), "PILOTLINE_DATABASE_URL": url, **env},
         check=False,
     )
     assert r.returncode == 1
@@ -209,7 +210,7 @@ def test_the_web_app_runs_on_postgresql(pg_url: str, tmp_path: Path) -> None:
     store = open_store(tmp_path, database_url=pg_url)
     from pilotline.sim import simulate
 
-    now = dt.datetime.now(dt.UTC)
+    now = NOW
     sim = simulate(plant, start=now - dt.timedelta(days=1), end=now + dt.timedelta(hours=1), seed=3)
     import_table(store, plant, sim.states, kind="states", source="sim")
     import_table(store, plant, sim.counts, kind="counts", source="sim")
@@ -246,7 +247,7 @@ def test_an_embedded_store_moves_to_postgresql_with_everything(pg_url: str, tmp_
         [PILOTLINE, "--home", str(home), *args],
         capture_output=True,
         text=True,
-        env={"PATH": os.environ["PATH"]},
+        env={"PATH": os.environ["PATH"], **clock_env()},
         check=True,
     ).stdout
 

@@ -22,6 +22,7 @@ from pilotline.plant import load_plant, parse_plant
 from pilotline.sim import demo_plant_text, simulate
 from pilotline.store import EmbeddedStore
 from pilotline.web import Users
+from tests.conftest import NOW
 
 PASSWORD = "correct horse battery"
 PILOTLINE = str(Path(sys.executable).parent / "pilotline")
@@ -44,7 +45,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = demo_plant_text().replace('name = "Press 1"', 'name = "<script>alert(1)</script>"')
     (home / "plant.toml").write_text(text)
     plant = load_plant(home / "plant.toml")
-    now = dt.datetime.now(dt.UTC)
+    now = NOW
     sim = simulate(plant, start=now - dt.timedelta(days=2), end=now, seed=4)
     store = EmbeddedStore(home)
     import_table(store, plant, sim.states, kind="states", source="sim-states")
@@ -85,7 +86,6 @@ calendar = "always"
   ideal_cycle_s = 2.0
 """
 
-NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 STOP = (NOW - dt.timedelta(minutes=40), NOW - dt.timedelta(minutes=25))
 
 

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pilotline.web import create_app
+from tests.conftest import clock_env
 from tests.web.conftest import PASSWORD
 
 
@@ -144,7 +145,7 @@ def test_users_and_api_tokens_from_the_command_line(home: Path, client: TestClie
             input=stdin,
             capture_output=True,
             text=True,
-            env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"},
+            env={"COLUMNS": "120", "PATH": "/usr/bin:/bin", **clock_env()},
             check=False,
         )
 

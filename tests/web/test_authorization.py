@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from pilotline.web import create_app
+from tests.conftest import NOW
 from tests.web.conftest import api_login
 
 PUBLIC = {
@@ -20,7 +21,6 @@ PUBLIC = {
     "/api/docs/oauth2-redirect",
     "/assets/plotly.min.js",  # a public library, like everything under /static
 }
-NOW = dt.datetime.now(dt.UTC)
 QUERY = {"start": (NOW - dt.timedelta(days=1)).isoformat(), "end": NOW.isoformat()}
 BODY = {"start": NOW.isoformat(), "end": NOW.isoformat(), "reason": "jam", "count": 1}
 

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from pilotline import clock
 from pilotline.cli.connect import collect, connect_app, sim_app
 from pilotline.cli.map import map_app
 from pilotline.cli.pilot import pilot_app
@@ -55,7 +56,7 @@ app.add_typer(sim_app, name="sim")
 app.add_typer(user_app, name="user")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages whole, never wrapped or cut
 
 PLANT_FILE = "plant.toml"
 
@@ -127,7 +128,7 @@ def _when(text: str | None, plant: Plant, default: dt.datetime) -> dt.datetime:
 
 
 def _window(plant: Plant, start: str | None, end: str | None) -> tuple[dt.datetime, dt.datetime]:
-    now = dt.datetime.now(plant.tz)
+    now = clock.now().astimezone(plant.tz)
     to = _when(end, plant, now)
     frm = _when(start, plant, to - dt.timedelta(days=7))
     return frm.astimezone(dt.UTC), to.astimezone(dt.UTC)
@@ -401,7 +402,7 @@ PILOTLINE_KEEP_MACHINE_DATA_DAYS); running collectors do this once a day."""
     if not keep:
         out.print("Nothing to prune: the retention settings keep everything.")
         return
-    done = prune_store(h.store, keep, now=dt.datetime.now(dt.UTC), dry_run=dry_run)
+    done = prune_store(h.store, keep, now=clock.now(), dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     tz = h.plant().tz if h.plant_file.exists() else dt.UTC
     for p in done:
@@ -525,7 +526,7 @@ def report_shift(
     h = home()
     plant = h.plant()
     if from_ is None and to is None:
-        today = dt.datetime.now(plant.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        today = clock.now().astimezone(plant.tz).replace(hour=0, minute=0, second=0, microsecond=0)
         start, end = (today - dt.timedelta(days=1)).astimezone(dt.UTC), today.astimezone(dt.UTC)
     else:
         start, end = _window(plant, from_, to)
@@ -576,10 +577,10 @@ def demo(
     h.plant_file.write_text(demo_plant_text(machines=machines), encoding="utf-8")
     plant = parse_plant(h.plant_file.read_text(encoding="utf-8"))
     tz = plant.tz
-    today = dt.datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = clock.now().astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     end = today.astimezone(dt.UTC)
     start = (today - dt.timedelta(days=days)).astimezone(dt.UTC)
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     with err.status(f"Simulating {machines} machines over {days} days…"):
         if no_serve:
             sim = simulate(plant, start=start, end=end, seed=seed)

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from pilotline import clock
 from pilotline.connect import (
     ROLES,
     Buffer,
@@ -31,7 +32,7 @@ connect_app = typer.Typer(
     rich_markup_mode=None,
 )
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages whole, never wrapped or cut
 
 ConfigArg = Annotated[Path, typer.Argument(help="The collector configuration (TOML).")]
 
@@ -231,7 +232,7 @@ def sim_live(
         )
     endpoints = LiveEndpoints(plant, opcua_port=opcua, modbus_port=modbus, mqtt=broker)
     try:
-        live = LivePlant(plant, start=dt.datetime.now(dt.UTC), seed=seed)
+        live = LivePlant(plant, start=clock.now(), seed=seed)
         config.write_text(collect_config(plant, endpoints), encoding="utf-8")
         for machine, protocol in endpoints.speaks.items():
             out.print(f"  {machine:<12} {protocol}")

@@ -27,7 +27,7 @@ map_app = typer.Typer(
     rich_markup_mode=None,
 )
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages whole, never wrapped or cut
 
 LogArg = Annotated[
     Path,

@@ -23,7 +23,7 @@ pilot_app = typer.Typer(
     rich_markup_mode=None,
 )
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages whole, never wrapped or cut
 
 SpecArg = Annotated[
     Path, typer.Argument(help="The pilot file (TOML); 'pilotline pilot new' writes one.")

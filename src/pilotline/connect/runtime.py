@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pilotline import clock
 from pilotline.connect.base import Found, Intake, Source, SourceStatus
 from pilotline.connect.buffer import Buffer
 from pilotline.connect.config import CollectConfig, SourceConfig
@@ -278,7 +279,7 @@ def forward_process(
             state, detail = "waiting", str(exc)
         if retention and time.monotonic() - retained_at > RETENTION_EVERY_S:
             try:
-                for p in prune(store, retention, now=dt.datetime.now(dt.UTC)):
+                for p in prune(store, retention, now=clock.now()):
                     if p.rows:
                         log.info(
                             "retention: deleted %d %s row(s) before %s", p.rows, p.table, p.before

@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+from pilotline import clock
+
 #: Tag name used for source-level events (``offline`` / ``online``) in the buffer.
 SOURCE_EVENT = ""
 
@@ -82,7 +84,7 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def now_us() -> int:
-    return time.time_ns() // 1000
+    return clock.now_us()
 
 
 def to_us(moment: dt.datetime) -> int:

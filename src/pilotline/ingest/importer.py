@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pilotline import clock
 from pilotline.errors import ImportRejected, InputError, Problem
 from pilotline.ingest.counters import counter_increments
 from pilotline.ingest.operator import merge_operator_reasons
@@ -573,6 +574,6 @@ def import_table(
             options.ignore_extra,
         )
     stamp = hashlib.sha256(
-        f"{source}:{table.num_rows}:{dt.datetime.now(dt.UTC)}".encode()
+        f"{source}:{table.num_rows}:{clock.now()}".encode()
     ).hexdigest()
     return _run(store, plant, [Batch(table, 1)], list(table.column_names), source, stamp, options)

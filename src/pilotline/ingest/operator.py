@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pilotline import clock
 from pilotline.store import Session
 
 
@@ -47,7 +48,7 @@ def merge_entries(entries: list[Entry]) -> list[Entry]:
 
 def merge_operator_reasons(session: Session, table: pa.Table, import_id: int) -> int:
     """Store the file's entries merged with the stored ones; return how many pieces are new."""
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = clock.utc_naive()
     new_pieces = 0
     for machine in pc.unique(table["machine"]).to_pylist():
         part = table.filter(pc.equal(table["machine"], machine))

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from pilotline import clock
 from pilotline.errors import InputError, NotFound
 from pilotline.measure import engine
 from pilotline.measure.periods import GRAINS, Order, segments_table
@@ -188,7 +189,7 @@ class Measure:
         for m in machines or []:
             if m not in known:
                 raise NotFound(f"unknown machine {m!r}; plant.toml has {sorted(known)}")
-        now_s = now.timestamp() if now else time.time()
+        now_s = (now or clock.now()).timestamp()
         return engine.Inputs(
             segments=segments_table(
                 self.plant,

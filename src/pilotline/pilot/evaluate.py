@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from pilotline import clock
 from pilotline.errors import InputError
 from pilotline.measure import KPIS, Measure
 from pilotline.pilot import stats
@@ -190,7 +191,7 @@ def _u(s: Series) -> str:
 
 def evaluate(pilot: Pilot, sources: Sources, *, as_of: dt.date | None = None) -> dict[str, Any]:
     """The pilot's effect, its diagnostics, guardrails and value."""
-    as_of = as_of or dt.datetime.now(dt.UTC).date()
+    as_of = as_of or clock.now().date()
     end = min(pilot.pilot.end, as_of)
     if end <= pilot.pilot.start:
         raise InputError(

@@ -13,6 +13,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from pilotline import clock
 from pilotline.measure import Measure, waterfall
 from pilotline.plant.losses import CATEGORY_BY_KEY
 
@@ -229,7 +230,7 @@ def render_shift_report(
     named = {labels[k]: v for k, v in timelines.items()}
     parts.append(figure_html(timeline_figure(named, tz)))
     parts.append(
-        f"<p class='note'>Made by Pilotline on {dt.datetime.now(tz):%d %b %Y %H:%M}. "
+        f"<p class='note'>Made by Pilotline on {clock.now().astimezone(tz):%d %b %Y %H:%M}. "
         "Times in the plant's time zone.</p></body></html>"
     )
     return "".join(parts)

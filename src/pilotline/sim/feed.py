@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pilotline import clock
 from pilotline.errors import StoreError
 from pilotline.ingest import import_table
 from pilotline.plant import Plant, load_plant
@@ -63,14 +64,14 @@ def feed_forever(home: str, start_iso: str, seed: int, every_s: float = 15.0) ->
     store = EmbeddedStore(Path(home))
     plant = load_plant(Path(home) / "plant.toml")
     start = dt.datetime.fromisoformat(start_iso)
-    last = made = dt.datetime.now(dt.UTC)
+    last = made = clock.now()
     sim = simulate_ahead(plant, start=start, now=last, seed=seed)
     parent = os.getppid()
     while True:
         time.sleep(every_s)
         if os.getppid() != parent:
             return  # the demo ended (even when killed): the plant stops with it
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         if now > made + AHEAD / 2:  # running out of simulated future: simulate further ahead
             sim, made = simulate_ahead(plant, start=start, now=now, seed=seed), now
         try:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pilotline import clock
 from pilotline.connect.modbus.server import ModbusServer
 from pilotline.connect.mqtt.publish import Publisher
 from pilotline.connect.opcua.server import OpcuaServer
@@ -284,6 +285,6 @@ def run_live(
     """Update the endpoints every ``tick_s`` until ``seconds`` have passed (or forever)."""
     end = None if seconds is None else time.monotonic() + seconds
     while end is None or time.monotonic() < end:
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         endpoints.update(live.at(now), now)
         time.sleep(tick_s)

@@ -24,6 +24,7 @@ import duckdb
 import ibis
 import pyarrow as pa
 
+from pilotline import clock
 from pilotline.errors import (
     SettingsError,
     StoreBusy,
@@ -252,7 +253,7 @@ class EmbeddedStore:
         refuse_newer(str(source), version)
         # Wait until no other process uses the store, then swap the files.
         self._open(read_only=False).close()
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
         kept = self.path.with_name(f"{DB_FILE}.before-restore-{stamp}")
         incoming = self.path.with_name(f".{DB_FILE}.restoring")
         import shutil
@@ -308,7 +309,7 @@ class EmbeddedStore:
         manifest = {
             "format": "pilotline-lake",
             "schema_version": version,
-            "created_at": dt.datetime.now(dt.UTC).isoformat(),
+            "created_at": clock.now().isoformat(),
             "tables": tables,
         }
         if plant_text is not None:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from pilotline import clock
 from pilotline.store.schema import KEYS
 
 
@@ -166,7 +167,7 @@ class Session:
 
 def utc_now() -> dt.datetime:
     """Now, as the store keeps times: UTC without a zone."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return clock.utc_naive()
 
 
 class Store(Protocol):

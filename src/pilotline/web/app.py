@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from pilotline import clock
 from pilotline.errors import NotFound, PilotlineError
 from pilotline.measure import Measure
 from pilotline.plant import Plant
@@ -109,14 +110,14 @@ def create_app(
     shift_oees = Cache(ttl_s=30.0)
 
     def compute_overview() -> dict[str, Any]:
-        p, now = plant(), dt.datetime.now(dt.UTC)
+        p, now = plant(), clock.now()
         ids = [m.id for _, m in p.machines]
         shifts = shift_oees.get("all", lambda: shift_oee(store, p, ids, now))
         return overview(store, p, None, now, shifts=shifts)
 
     def live_overview(user: User) -> dict[str, Any]:
         """States at most 5 s old, shift OEE at most 30 s old; cut to the user's lines."""
-        return for_user(overviews.get("all", compute_overview), user, dt.datetime.now(dt.UTC))
+        return for_user(overviews.get("all", compute_overview), user, clock.now())
 
     manager_user = need("manager")
 
@@ -211,7 +212,7 @@ def create_app(
     def operate_page(
         request: Request, machine: str, done: str = "", user: User = any_user
     ) -> Response:
-        data = operate.page(store, plant(), user, machine, dt.datetime.now(dt.UTC))
+        data = operate.page(store, plant(), user, machine, clock.now())
         return web.page(request, "operate.html", user, d=data, done=done[:200])
 
     @app.post("/operate/{machine}/reason", include_in_schema=False)
@@ -241,7 +242,7 @@ def create_app(
     ) -> Response:
         check_csrf(request, csrf)
         operate.record_scrap(
-            store, plant(), user, machine, count=count, reason=reason, now=dt.datetime.now(dt.UTC)
+            store, plant(), user, machine, count=count, reason=reason, now=clock.now()
         )
         return RedirectResponse(
             f"/operate/{machine}?done=Recorded: {count} × {reason}", status_code=303
@@ -358,7 +359,7 @@ def create_app(
         with ``limit`` (1–1000) and ``offset``; the total is in the X-Total-Count header."""
         p = plant()
         operate.machine_of(p, user, machine)
-        found = operate.stops(store, p, machine, dt.datetime.now(dt.UTC))
+        found = operate.stops(store, p, machine, clock.now())
         if category:
             found = [s for s in found if s.get("category") == category]
         if unexplained:
@@ -396,7 +397,7 @@ def create_app(
             machine,
             count=body.count,
             reason=body.reason,
-            now=dt.datetime.now(dt.UTC),
+            now=clock.now(),
         )
         return {"status": "recorded"}
 

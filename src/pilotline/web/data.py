@@ -24,6 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from starlette.requests import ClientDisconnect
 
+from pilotline import clock
 from pilotline.errors import ImportRejected, InputError
 from pilotline.ingest import SCHEMAS, ImportOptions, import_file
 from pilotline.web.context import Problem, Web
@@ -76,7 +77,7 @@ def refused(title: str, name: str, folder: Path, exc: Exception, expected: str) 
 
 def collectors(home: Path, now: float | None = None) -> list[dict[str, Any]]:
     """The live collectors' last status files, marking those that stopped renewing them."""
-    now = time.time() if now is None else now
+    now = clock.timestamp() if now is None else now
     out = []
     for path in sorted((home / "status").glob("collector-*.json")):
         try:

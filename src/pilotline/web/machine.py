@@ -8,6 +8,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from pilotline import clock
 from pilotline.measure import Measure
 from pilotline.plant import Plant
 from pilotline.report.shift import figure_html, pareto_figure, timeline_figure, waterfall_figure
@@ -20,7 +21,7 @@ SMALL_LOSS_WINDOW = dt.timedelta(days=7)  # micro-stops and cycles: the last wee
 def period(plant: Plant, start: str | None, end: str | None) -> tuple[dt.datetime, dt.datetime]:
     """Local dates (inclusive) → UTC instants; default the last 7 days up to now."""
     tz = plant.tz
-    now = dt.datetime.now(tz)
+    now = clock.now().astimezone(tz)
     try:
         last = dt.date.fromisoformat(end) if end else now.date()
         first = dt.date.fromisoformat(start) if start else last - dt.timedelta(days=6)

@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
+from pilotline import clock
 from pilotline.errors import InputError
 from pilotline.map import LogColumns, Miner, filters, read_log
 from pilotline.map.conformance import load_routing
@@ -240,7 +241,7 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
                     "timestamp_format": timestamp_format or None,
                     "object_type": object_type or None,
                 },
-                "uploaded_at": dt.datetime.now(dt.UTC).isoformat(),
+                "uploaded_at": clock.now().isoformat(),
                 "by": user.username,
             }
             try:

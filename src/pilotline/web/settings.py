@@ -24,6 +24,7 @@ from fastapi import FastAPI, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from pilotline import clock
 from pilotline.errors import PilotlineError, PlantModelError
 from pilotline.plant import Plant, parse_plant
 from pilotline.web.context import Problem, Web
@@ -84,7 +85,7 @@ class PlantFile:
                 raise Conflict(current, version)
             if current == text:
                 return plant, version
-            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+            stamp = clock.now().strftime("%Y%m%dT%H%M%S%fZ")
             self.history.mkdir(exist_ok=True)
             (self.history / f"plant-{stamp}-{version}-before-{_safe(who)}.toml").write_text(
                 current, encoding="utf-8"

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from pilotline import clock
 from pilotline.errors import InputError, NotFound
 from pilotline.store import Store
 
@@ -98,7 +99,7 @@ class Users:
                     role,
                     _hasher.hash(password),
                     json.dumps(lines or []),
-                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                    clock.utc_naive(),
                 ],
             )
         self._changed()
@@ -150,7 +151,7 @@ class Users:
                     _digest(token),
                     username,
                     name.strip() or "token",
-                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                    clock.utc_naive(),
                 ],
             )
         self._changed()

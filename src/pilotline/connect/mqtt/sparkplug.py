@@ -21,6 +21,7 @@ from typing import Any
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
+from pilotline import clock
 from pilotline.connect.base import Intake
 from pilotline.connect.mqtt.config import MqttTag
 from pilotline.connect.samples import Sample
@@ -243,7 +244,7 @@ def encode(
     metrics: list[dict[str, Any]], *, seq: int | None = None, timestamp: int | None = None
 ) -> bytes:
     """A Sparkplug B payload; each metric a dict of Metric fields (name, alias, datatype, a *_value)."""
-    message = Payload(timestamp=timestamp if timestamp is not None else int(time.time() * 1000))
+    message = Payload(timestamp=timestamp if timestamp is not None else clock.now_us() // 1000)
     if seq is not None:
         message.seq = seq
     for m in metrics:

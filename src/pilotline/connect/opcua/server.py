@@ -15,6 +15,7 @@ from asyncua.crypto.cert_gen import setup_self_signed_certificate
 from asyncua.server.server import Server
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from pilotline import clock
 from pilotline.connect.net import free_port, wait_port
 
 NS = "urn:pilotline:sim"
@@ -106,7 +107,7 @@ class OpcuaServer:
         dv: Any = ua.DataValue(
             Value=ua.Variant(value, self.nodes[name]),
             StatusCode=ua.StatusCode(status),  # type: ignore[arg-type]
-            SourceTimestamp=ts or dt.datetime.now(dt.UTC),  # type: ignore[arg-type]
+            SourceTimestamp=ts or clock.now(),  # type: ignore[arg-type]
         )
         asyncio.run_coroutine_threadsafe(self.vars[name].write_value(dv), self.loop).result(5)
 
@@ -114,7 +115,7 @@ class OpcuaServer:
         """Write several values at once (one hop into the server's thread)."""
         if self.loop is None:
             raise RuntimeError("start the server first")
-        stamp = ts or dt.datetime.now(dt.UTC)
+        stamp = ts or clock.now()
 
         async def write() -> None:
             for name, value in values.items():
