@@ -34,6 +34,7 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[dt.datetime]:
     with clock.fixed(NOW):
         yield NOW
 
+
 WORKED_EXAMPLE_PLANT = """
 [site]
 name = "Worked example"

@@ -20,8 +20,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from tests.conftest import clock_env
 from tests.cli.test_map_cli import PRODUCTION
+from tests.conftest import clock_env
 from tests.engines.conftest import END, START
 
 PILOTLINE = str(Path(sys.executable).parent / "pilotline")

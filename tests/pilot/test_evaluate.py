@@ -154,7 +154,12 @@ def test_non_numeric_values_and_too_few_points(tmp_path: Path) -> None:
 def test_cli_evaluate_json_and_a3(tmp_path: Path) -> None:
     _daily(tmp_path / "daily.csv", effect=8.0)
     spec = _spec(tmp_path)
-    env = {"PATH": "/usr/bin:/bin", **clock_env(), "COLUMNS": "160", "PILOTLINE_HOME": str(tmp_path / "home")}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        **clock_env(),
+        "COLUMNS": "160",
+        "PILOTLINE_HOME": str(tmp_path / "home"),
+    }
     done = subprocess.run(
         [PILOTLINE, "pilot", "evaluate", str(spec), "--as-of", "2026-11-02", "--format", "json"],
         capture_output=True,
@@ -216,7 +221,8 @@ def test_a3_as_pdf_through_chromium(tmp_path: Path) -> None:
         text=True,
         check=False,
         env={
-            "PATH": "/usr/bin:/bin", **clock_env(),
+            "PATH": "/usr/bin:/bin",
+            **clock_env(),
             "PILOTLINE_HOME": str(tmp_path / "home"),
             "HOME": str(tmp_path),
         },

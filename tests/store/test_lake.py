@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from tests.conftest import clock_env
 
 PILOTLINE = str(Path(sys.executable).parent / "pilotline")

@@ -33,7 +33,12 @@ T0 = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC)
 
 
 def cli(home: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ["PATH"], **clock_env(), "COLUMNS": "200", "PILOTLINE_DATABASE_URL": url}
+    env = {
+        "PATH": os.environ["PATH"],
+        **clock_env(),
+        "COLUMNS": "200",
+        "PILOTLINE_DATABASE_URL": url,
+    }
     return subprocess.run(
         [PILOTLINE, "--home", str(home), *args],
         capture_output=True,

@@ -213,7 +213,6 @@ def sim_live(
     seed: Annotated[int, typer.Option(help="Simulation seed.")] = 1,
 ) -> None:
     """Run the plant model's machines live over OPC UA, Modbus and/or MQTT, in real time."""
-    import datetime as dt
 
     from pilotline.cli.app import home
     from pilotline.errors import InputError

@@ -7,7 +7,6 @@ source said the reading is bad (OPC UA status, Modbus exception): that is "no da
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import dataclass
 from typing import Literal
 

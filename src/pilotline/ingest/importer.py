@@ -8,7 +8,6 @@ problem).
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 from collections.abc import Iterable

@@ -6,7 +6,6 @@ The catalogue is data; ``docs/kpis.md`` is generated from it and a test keeps th
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import dataclass
 from typing import Any
 

@@ -14,7 +14,6 @@ import logging
 import re
 import secrets
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 

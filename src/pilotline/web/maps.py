@@ -9,7 +9,6 @@ are computed once per setting of the activity slider and kept in memory for an h
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import re
 import secrets

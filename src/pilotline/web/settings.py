@@ -9,7 +9,6 @@ in ``plant-history/``.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import difflib
 import fcntl
 import hashlib
