@@ -114,7 +114,7 @@ def test_xes_attributes_belong_to_the_element_they_sit_in(tmp_path: Path) -> Non
   <trace><event><string key="concept:name" value="Pick"/><date key="time:timestamp" value="2026-03-01T11:00:00Z"/></event></trace>
 </log>"""
     seen: list[tuple[int, int]] = []
-    from pilotline.map.log import read_xes
+    from pilotline.map.xes import read_xes
 
     log = read_xes(
         write(tmp_path / "ns.xes", xes), progress=lambda done, size: seen.append((done, size))

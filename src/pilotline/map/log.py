@@ -14,19 +14,18 @@ in file order.
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
-from xml.parsers import expat
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pilotline import clock
 from pilotline.errors import ImportRejected, InputError, Problem
 from pilotline.ingest.parse import (
     Problems,
@@ -43,6 +42,95 @@ log = logging.getLogger(__name__)
 #: time-zone arithmetic while they compute.
 UTC_NAIVE = pa.timestamp("us")
 Progress = Callable[[int, int], None]
+
+#: At most this many attribute columns are kept besides case, activity, timestamps and resource
+#: (the first ones met in the file); the values of further columns or keys are dropped, with a
+#: note. Memory then grows with the events, never with the number of distinct keys squared.
+MAX_ATTRIBUTES = 250
+#: Event times before this are refused: no event log reaches back so far; such a time is a
+#: placeholder for a missing one (0001-01-01, Excel's 1899-12-30).
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+_LAST = dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+#: Event times later than now by more than this are kept, with a note (a wrong clock or zone).
+FUTURE_SLACK = dt.timedelta(days=1)
+
+#: The columns every log has: an attribute of the same name is renamed "<name> (attribute)".
+RESERVED = frozenset({"case", "activity", "ts", "start", "resource", "seq"})
+
+
+def attribute_name(name: str) -> str:
+    return f"{name} (attribute)" if name in RESERVED else name
+
+
+#: Where an event is, for a problem: ``(source, seq, message) → Problem`` (``seq`` is the event's
+#: 0-based position in the file).
+Place = Callable[[str, int, str], Problem]
+
+
+def _row(first_row: int, column: str) -> Place:
+    """Events located by their row (``first_row`` is the first event's row) and ``column``."""
+    return lambda source, seq, message: Problem(source, seq + first_row, column, message)
+
+
+def _limited(names: list[str]) -> tuple[list[str], str | None]:
+    """The attribute names kept under :data:`MAX_ATTRIBUTES`, and a note if some were dropped."""
+    if len(names) <= MAX_ATTRIBUTES:
+        return names, None
+    extra = names[MAX_ATTRIBUTES:]
+    return names[:MAX_ATTRIBUTES], (
+        f"only the first {MAX_ATTRIBUTES} attribute columns are kept; {len(extra):,} more "
+        f"(such as {', '.join(map(repr, extra[:3]))}) were dropped"
+    )
+
+
+def _us(t: dt.datetime) -> int:
+    return (t - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def check_times(ts: pa.ChunkedArray | pa.Array, seq: Any, source: str, place: Place) -> list[str]:
+    """Refuse event times before :data:`EARLIEST` or after the year 9999 (with where they are);
+    a note when some lie more than :data:`FUTURE_SLACK` after now. ``ts`` are UTC without a
+    zone, ``seq`` the events' positions in the file."""
+    if len(ts) == 0:
+        return []
+    us = pc.cast(ts, pa.int64())  # year 10000 has no Python datetime: compare microseconds
+    bounds = pc.min_max(us).as_py()
+    low, high = bounds["min"], bounds["max"]
+    if low is None:
+        return []
+    first, last = _us(EARLIEST), _us(_LAST)
+    if low < first or high > last:
+        bad = pc.or_(pc.less(us, first), pc.greater(us, last))
+        where = pc.filter(seq, bad).to_pylist()[:20]
+        values = pc.filter(us, bad).to_pylist()[:20]
+        shown = pc.strftime(pc.filter(ts, bad)[:20], "%Y-%m-%d %H:%M").to_pylist()
+        raise ImportRejected(
+            [
+                place(
+                    source,
+                    int(s),
+                    f"{t} is {f'before {EARLIEST.year}' if v < first else 'after the year 9999'}"
+                    ": no event happened then (a placeholder for a missing time?); expected the "
+                    "time the event happened",
+                )
+                for s, v, t in zip(where, values, shown, strict=True)
+            ]
+        )
+    latest = _us(clock.now() + FUTURE_SLACK)
+    if high <= latest:
+        return []
+    late = pc.greater(us, latest)
+    count = int(pc.sum(pc.cast(late, pa.int64())).as_py())
+    at = place(source, int(pc.filter(seq, late)[0].as_py()), "is later than now")
+    return [_late(count, _EPOCH + dt.timedelta(microseconds=high), at)]
+
+
+def _late(count: int, last: dt.datetime, first: Problem) -> str:
+    return (
+        f"{count:,} event(s) are later than now, the last at {last:%Y-%m-%d %H:%M} UTC; check "
+        f"the exporting system's clock and time zone. The first: {first}"
+    )
 
 
 @dataclass(frozen=True)
@@ -116,9 +204,27 @@ def named_events(engine: Any) -> Any:
     return j.select(*first, *[c for c in attrs.columns if c not in first and c != "row"])
 
 
-def _finish(table: pa.Table, source: str, tie_break: str | None = None) -> EventLog:
+def _by_number(column: str) -> Place:
+    return lambda source, seq, message: Problem(source, None, column, f"event {seq + 1}: {message}")
+
+
+def _finish(
+    table: pa.Table, source: str, tie_break: str | None = None, *, place: Place | None = None
+) -> EventLog:
     """Sort stably by case, time and file order; count ties; make column names unique
-    regardless of case (engines such as DuckDB and Spark compare names case-insensitively)."""
+    regardless of case (engines such as DuckDB and Spark compare names case-insensitively);
+    keep at most :data:`MAX_ATTRIBUTES` attribute columns; check the times (see
+    :func:`check_times`; ``place`` says where an event is, by default its number)."""
+    notes = check_times(table["ts"], table["seq"], source, place or _by_number("timestamp"))
+    if "start" in table.column_names:  # refused when impossible; a late start is a late event
+        start = table["start"]
+        start = pc.if_else(pc.is_null(start), table["ts"], start)
+        check_times(start, table["seq"], source, place or _by_number("start"))
+    fixed = {"case", "activity", "ts", "start", "resource", "seq"}
+    kept, dropped = _limited([c for c in table.column_names if c not in fixed])
+    if dropped:
+        table = table.select([c for c in table.column_names if c in fixed or c in set(kept)])
+        notes.append(dropped)
     if "resource" not in table.column_names:
         table = table.add_column(3, "resource", pa.nulls(table.num_rows, pa.string()))
     seen: set[str] = {"case_no", "pos", "a"}  # added below: an attribute of that name is renamed
@@ -171,7 +277,6 @@ def _finish(table: pa.Table, source: str, tie_break: str | None = None) -> Event
         act = pa.table({"x": act}).unify_dictionaries()["x"].combine_chunks()
     table = table.set_column(table.column_names.index("activity"), "activity", act)
     table = table.append_column("a", pc.cast(act.indices, pa.int32()))
-    notes = []
     if n > 1:
         t = table["ts"].combine_chunks().cast(pa.int64()).to_numpy(zero_copy_only=False)[idx]
         ties = int(np.count_nonzero((c[1:] == c[:-1]) & (t[1:] == t[:-1])))
@@ -189,6 +294,28 @@ def _as_text(col: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     if pa.types.is_string(t) or (pa.types.is_dictionary(t) and pa.types.is_string(t.value_type)):
         return col
     return pc.cast(col, pa.string())
+
+
+def _engine_times(engine: Any, source: str, place: Place) -> list[str]:
+    """:func:`check_times` for a log read into the engine: only its few out-of-range events
+    come back to Python."""
+    from pilotline.store import to_arrow
+
+    ev = engine.table("pl_events")
+    naive = {t: t.replace(tzinfo=None) for t in (EARLIEST, _LAST)}
+    wrong = ev.filter((ev.ts < naive[EARLIEST]) | (ev.ts > naive[_LAST]))
+    found = to_arrow(engine, wrong.select("row", "ts").order_by("row").limit(20))
+    check_times(found["ts"], found["row"], source, place)  # refuses them
+    latest = clock.now().astimezone(dt.UTC).replace(tzinfo=None) + FUTURE_SLACK
+    late = ev.filter(ev.ts > latest)
+    totals = to_arrow(
+        engine, late.aggregate(n=late.count(), last=late.ts.max(), row=late.row.min())
+    ).to_pylist()[0]
+    if not totals["n"]:
+        return []
+    return [
+        _late(int(totals["n"]), totals["last"], place(source, totals["row"], "is later than now"))
+    ]
 
 
 # -- CSV, Excel and Parquet -----------------------------------------------------------------------
@@ -259,7 +386,7 @@ def read_table_log(
         used = {v for v in wanted.values() if v}
         for name in t.column_names:
             if name not in used:
-                cols[name] = text(t[name])
+                cols[attribute_name(name)] = text(t[name])
         cols["seq"] = pa.array(np.arange(seq0, seq0 + n, dtype=np.int64))
         seq0 += n
         if not problems.items:
@@ -281,7 +408,13 @@ def read_table_log(
                 for s in bad
             ]
         )
-    return _finish(pa.concat_tables(parts).unify_dictionaries(), source, columns.tie_break)
+    first_row = 2 if file_format(path) != "parquet" else 1
+    return _finish(
+        pa.concat_tables(parts).unify_dictionaries(),
+        source,
+        columns.tie_break,
+        place=_row(first_row, columns.timestamp),
+    )
 
 
 #: CSV logs above this size are streamed through a Parquet spool file (see read_table_log).
@@ -368,7 +501,9 @@ def _stream_csv(
             tie_break=columns.tie_break,
         )
         names = list(pq.ParquetFile(out).schema_arrow.names)
-        log = _read_parquet_in_engine(out, spooled, tz, names, source=source, spill=spool)
+        log = _read_parquet_in_engine(
+            out, spooled, tz, names, source=source, spill=spool, named=columns.timestamp
+        )
     except BaseException:
         if writer is not None and writer.is_open:
             writer.close()
@@ -388,9 +523,11 @@ def _read_parquet_in_engine(
     *,
     source: str | None = None,
     spill: Path | None = None,
+    named: str | None = None,
 ) -> EventLog | None:
     """Read a Parquet log with typed timestamps straight into the engine (no Arrow copy in
-    Python); None when the timestamps are text, which the general reader parses."""
+    Python); None when the timestamps are text, which the general reader parses. A CSV log's
+    spool file (``spill``) names its problems by the CSV's rows and ``named`` column."""
     import pyarrow.parquet as pq
 
     from pilotline.store import load_parquet_log, scratch_backend
@@ -411,6 +548,8 @@ def _read_parquet_in_engine(
             unique = f"{name} ({n})"
         seen.add(unique.lower())
         attributes[name] = unique
+    kept, dropped = _limited(list(attributes))
+    attributes = {k: attributes[k] for k in kept}
     zone = tz or ZoneInfo("UTC")
     engine = scratch_backend()
     if spill is not None:  # where the engine may spill what does not fit in memory
@@ -446,7 +585,9 @@ def _read_parquet_in_engine(
         )
     if not loaded.events:
         raise ImportRejected([Problem(source, None, None, "the log has no events")])
-    notes = []
+    notes = _engine_times(engine, source, _row(2, named) if named else _row(1, columns.timestamp))
+    if dropped:
+        notes.append(dropped)
     if loaded.ties:
         notes.append(
             f"{loaded.ties:,} events ({loaded.ties / loaded.events:.1%}) share their timestamp with "
@@ -464,159 +605,6 @@ def _read_parquet_in_engine(
     )
 
 
-# -- XES --------------------------------------------------------------------------------------------
-_TYPED = {"string", "date", "int", "float", "boolean", "id"}
-
-
-def _open(raw: IO[bytes], path: Path) -> IO[bytes]:
-    """The XML stream; ``raw`` is the file on disk, whose position measures progress."""
-    if path.suffix.lower() == ".gz":
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    return raw
-
-
-def _xes_time(value: str) -> dt.datetime:
-    ts = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)
-
-
-def _xes_times(stamps: list[str | None], source: str) -> pa.Array:
-    """XES timestamps as UTC instants (no zone). Arrow parses offsets ("+02:00", "Z") for the
-    whole column at once; a column it cannot (a time without an offset, read as UTC, or a bad
-    one) is read value by value, which names the first event that does not parse."""
-    try:
-        return pa.array(stamps, pa.string()).cast(pa.timestamp("us", "UTC")).cast(UTC_NAIVE)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    out: list[dt.datetime | None] = []
-    for i, raw in enumerate(stamps):
-        if raw is None:
-            out.append(None)
-            continue
-        try:
-            out.append(_xes_time(raw).astimezone(dt.UTC).replace(tzinfo=None))
-        except ValueError:
-            raise ImportRejected(
-                [
-                    Problem(
-                        source,
-                        None,
-                        "time:timestamp",
-                        f"event {i + 1}: cannot read {raw!r} as a timestamp",
-                    )
-                ]
-            ) from None
-    return pa.array(out, UTC_NAIVE)
-
-
-def read_xes(path: Path, *, progress: Progress | None = None) -> EventLog:
-    """Stream an XES (or .xes.gz) file; time zones in timestamps are kept (converted to UTC).
-
-    Expat calls back for each element as it reads (no element tree is built). An event's
-    attributes are the typed elements directly inside it; a case's id is the ``concept:name``
-    directly inside its trace (a trace without one is named by its number)."""
-    source = str(path)
-    cases: list[str] = []
-    activities: list[str | None] = []
-    stamps: list[str | None] = []
-    attrs: dict[str, list[str | None]] = {}
-    case_id: str | None = None
-    trace_no = 0
-    level = trace_level = event_level = 0  # element depth; where the open trace and event are
-    current: dict[str, str] = {}
-
-    def start(name: str, at: dict[str, str]) -> None:
-        nonlocal level, trace_level, event_level, case_id, trace_no, current
-        level += 1
-        tag = name.rpartition(" ")[2]  # "namespace local" → local
-        if tag in _TYPED:
-            key, value = at.get("key"), at.get("value")
-            if key is None or value is None:
-                return
-            if event_level and level == event_level + 1:
-                current[key] = value
-            elif (
-                key == "concept:name"
-                and case_id is None
-                and trace_level
-                and not event_level
-                and level == trace_level + 1
-            ):
-                case_id = value
-        elif tag == "event" and trace_level and not event_level:
-            event_level, current = level, {}
-        elif tag == "trace" and not trace_level:
-            trace_level, case_id, trace_no = level, None, trace_no + 1
-
-    def end(name: str) -> None:
-        nonlocal level, trace_level, event_level
-        if level == event_level:
-            event_level = 0
-            n = len(cases)
-            cases.append(case_id if case_id is not None else f"(trace {trace_no})")
-            activities.append(current.pop("concept:name", None))
-            stamps.append(current.pop("time:timestamp", None))
-            for k, v in current.items():
-                col = attrs.get(k)
-                if col is None:
-                    col = attrs[k] = []
-                if len(col) < n:
-                    col.extend([None] * (n - len(col)))
-                col.append(v)
-        elif level == trace_level:
-            trace_level = 0
-        level -= 1
-
-    parser = expat.ParserCreate(namespace_separator=" ")
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    size = path.stat().st_size
-    try:
-        with path.open("rb") as raw, _open(raw, path) as fh:
-            while chunk := fh.read(1 << 20):
-                parser.Parse(chunk, False)
-                if progress:
-                    progress(raw.tell(), size)
-            parser.Parse(b"", True)
-    except expat.ExpatError as exc:
-        raise InputError(
-            f"{source}: not well-formed XML at line {exc.lineno}, column {exc.offset}: "
-            f"{expat.ErrorString(exc.code)}"
-        ) from None
-    if not cases:
-        raise ImportRejected([Problem(source, None, None, "the log has no events")])
-    missing = [i for i, a in enumerate(activities) if a is None][:5]
-    if missing:
-        raise ImportRejected(
-            [
-                Problem(source, None, "concept:name", f"event {i + 1} has no activity name")
-                for i in missing
-            ]
-        )
-    no_time = [i for i, t in enumerate(stamps) if t is None][:5]
-    if no_time:
-        raise ImportRejected(
-            [
-                Problem(source, None, "time:timestamp", f"event {i + 1} has no timestamp")
-                for i in no_time
-            ]
-        )
-    n = len(cases)
-    columns: dict[str, pa.Array] = {
-        "case": pa.array(cases, pa.string()),
-        "activity": pa.array(activities, pa.string()),
-        "ts": _xes_times(stamps, source),
-        "seq": pa.array(np.arange(n, dtype=np.int64)),
-    }
-    for col in attrs.values():
-        col.extend([None] * (n - len(col)))
-    if "org:resource" in attrs:
-        columns["resource"] = pa.array(attrs.pop("org:resource"), pa.string())
-    for key, values in attrs.items():
-        columns[key] = pa.array(values, pa.string())
-    return _finish(pa.table(columns), source)
-
-
 def read_log(
     path: Path,
     columns: LogColumns | None = None,
@@ -625,9 +613,14 @@ def read_log(
     progress: Progress | None = None,
     object_type: str | None = None,
     stream: bool | None = None,
+    max_xml_bytes: int | None = None,
 ) -> EventLog:
     """Read an event log by its file type: .xes/.xes.gz; OCEL 2.0 (.json, .xml, .sqlite), flattened
-    on ``object_type``; or CSV/Excel/Parquet with ``columns``."""
+    on ``object_type``; or CSV/Excel/Parquet with ``columns``.
+
+    Every problem with the file raises :class:`~pilotline.errors.InputError` (most often
+    :class:`~pilotline.errors.ImportRejected`, with each problem's row or event): never another
+    exception. ``max_xml_bytes`` caps the XML an XES file may unpack to."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
     name = path.name.lower()
@@ -642,7 +635,9 @@ def read_log(
             )
         return flatten(ocel, object_type)
     if name.endswith((".xes", ".xes.gz")):
-        return read_xes(path, progress=progress)
+        from pilotline.map.xes import read_xes
+
+        return read_xes(path, progress=progress, max_bytes=max_xml_bytes)
     return read_table_log(
         path, columns or LogColumns(), tz=tz or ZoneInfo("UTC"), progress=progress, stream=stream
     )

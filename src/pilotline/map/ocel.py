@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from pilotline.errors import ImportRejected, InputError, Problem
-from pilotline.map.log import UTC_NAIVE, EventLog, _finish
+from pilotline.map.log import MAX_ATTRIBUTES, UTC_NAIVE, EventLog, _finish, attribute_name
 
 
 @dataclass
@@ -36,37 +36,62 @@ class ObjectCentricLog:
         return dict(sorted(counts.items()))
 
 
-def _time(value: str, source: str, where: str) -> dt.datetime:
+def _time(value: Any, source: str, where: str) -> dt.datetime:
     try:
-        ts = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        ts = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return (ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
         raise ImportRejected(
             [Problem(source, None, "time", f"{where}: cannot read {value!r} as a timestamp")]
         ) from None
-    return (ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def _text(item: Any, key: str, source: str, where: str) -> str:
+    """A required field of an event, object or relationship as text; its absence is located."""
+    value = item.get(key) if isinstance(item, dict) else None
+    if value is None or isinstance(value, (dict, list)) or str(value) == "":
+        raise ImportRejected(
+            [Problem(source, None, key, f"{where} has no {key!r}; expected a name or id")]
+        )
+    return str(value)
+
+
+def _list(value: Any, source: str, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ImportRejected([Problem(source, None, None, f"{where}: expected a list")])
+    return value
 
 
 def _read_json(path: Path) -> ObjectCentricLog:
     source = str(path)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_bytes())
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{source}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise InputError(f"{source}: not valid JSON ({type(exc).__name__})") from None
     if not isinstance(raw, dict) or "events" not in raw or "objects" not in raw:
         raise InputError(f"{source}: not an OCEL 2.0 JSON log (expected 'events' and 'objects')")
     log = ObjectCentricLog(source)
-    for o in raw["objects"]:
-        log.objects[str(o["id"])] = str(o["type"])
-    for i, e in enumerate(raw["events"]):
-        eid = str(e["id"])
-        attrs = {a["name"]: a.get("value") for a in e.get("attributes") or []}
+    for i, o in enumerate(_list(raw["objects"], source, "'objects'")):
+        where = f"object {i + 1}"
+        log.objects[_text(o, "id", source, where)] = _text(o, "type", source, where)
+    for i, e in enumerate(_list(raw["events"], source, "'events'")):
+        eid = _text(e, "id", source, f"event {i + 1}")
+        where = f"event {i + 1} ({eid})"
+        attrs = {}
+        for a in _list(e.get("attributes"), source, f"{where}, 'attributes'"):
+            attrs[_text(a, "name", source, f"{where}, an attribute")] = a.get("value")
         log.events.append(
-            (eid, str(e["type"]), _time(str(e["time"]), source, f"event {i + 1} ({eid})"), attrs)
+            (eid, _text(e, "type", source, where), _time(e.get("time"), source, where), attrs)
         )
-        for r in e.get("relationships") or []:
-            log.relations.append((eid, str(r["objectId"]), str(r.get("qualifier") or "")))
+        for r in _list(e.get("relationships"), source, f"{where}, 'relationships'"):
+            oid = _text(r, "objectId", source, f"{where}, a relationship")
+            log.relations.append((eid, oid, str(r.get("qualifier") or "")))
     return log
 
 
@@ -78,27 +103,33 @@ def _read_xml(path: Path) -> ObjectCentricLog:
         line, column = exc.position
         raise InputError(f"{source}: not well-formed XML at line {line}, column {column}") from None
     log = ObjectCentricLog(source)
-    for o in root.iterfind("./objects/object"):
-        log.objects[str(o.get("id"))] = str(o.get("type"))
+    for i, o in enumerate(root.iterfind("./objects/object")):
+        where = f"object {i + 1}"
+        log.objects[_text(o.attrib, "id", source, where)] = _text(o.attrib, "type", source, where)
     for i, e in enumerate(root.iterfind("./events/event")):
-        eid = str(e.get("id"))
+        eid = _text(e.attrib, "id", source, f"event {i + 1}")
+        where = f"event {i + 1} ({eid})"
         attrs = {a.get("name", ""): a.text for a in e.iterfind("./attributes/attribute")}
         log.events.append(
             (
                 eid,
-                str(e.get("type")),
-                _time(str(e.get("time")), source, f"event {i + 1} ({eid})"),
+                _text(e.attrib, "type", source, where),
+                _time(e.get("time"), source, where),
                 attrs,
             )
         )
         for r in e.iterfind("./objects/relationship"):
-            log.relations.append((eid, str(r.get("object-id")), str(r.get("qualifier") or "")))
+            oid = _text(r.attrib, "object-id", source, f"{where}, a relationship")
+            log.relations.append((eid, oid, str(r.get("qualifier") or "")))
     return log
 
 
 def _read_sqlite(path: Path) -> ObjectCentricLog:
     source = str(path)
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise InputError(f"{source}: cannot read as SQLite: {exc}") from None
     try:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         needed = {"event", "object", "event_object", "event_map_type"}
@@ -112,12 +143,17 @@ def _read_sqlite(path: Path) -> ObjectCentricLog:
         }
         times: dict[str, tuple[dt.datetime, dict[str, Any]]] = {}
         for (mapped,) in con.execute("SELECT ocel_type_map FROM event_map_type"):
-            cur = con.execute(f'SELECT * FROM "event_{mapped}"')
+            table = f"event_{mapped}"
+            if table not in tables:
+                raise InputError(f"{source}: no table {table!r} for the events of type {mapped!r}")
+            cur = con.execute('SELECT * FROM "' + table.replace('"', '""') + '"')
             names = [d[0] for d in cur.description]
+            if "ocel_id" not in names or "ocel_time" not in names:
+                raise InputError(f"{source}: table {table!r} lacks 'ocel_id' or 'ocel_time'")
             for row in cur:
                 values = dict(zip(names, row, strict=True))
                 eid = str(values.pop("ocel_id"))
-                stamp = _time(str(values.pop("ocel_time")), source, f"event {eid}")
+                stamp = _time(values.pop("ocel_time"), source, f"event {eid}")
                 times[eid] = (stamp, {k: v for k, v in values.items() if not k.startswith("ocel")})
         for eid, etype in con.execute("SELECT ocel_id, ocel_type FROM event ORDER BY rowid"):
             if str(eid) not in times:
@@ -133,8 +169,8 @@ def _read_sqlite(path: Path) -> ObjectCentricLog:
             )
         ]
         return log
-    except sqlite3.DatabaseError as exc:
-        raise InputError(f"{source}: cannot read as SQLite: {exc}") from None
+    except sqlite3.Error as exc:
+        raise InputError(f"{source}: cannot read as an OCEL 2.0 SQLite log: {exc}") from None
     finally:
         con.close()
 
@@ -187,7 +223,14 @@ def flatten(log: ObjectCentricLog, object_type: str) -> EventLog:
             ]
         )
     rows = sorted(set(rows))
-    attr_names = sorted({k for i, _ in rows for k in log.events[i][3]})
+    seen: dict[str, None] = {}  # attribute names in the order met, at most MAX_ATTRIBUTES + 1
+    for i, _ in rows:
+        for k in log.events[i][3]:
+            if len(seen) > MAX_ATTRIBUTES:
+                break
+            seen.setdefault(k, None)
+    attr_names = sorted(list(seen)[:MAX_ATTRIBUTES])
+
     columns: dict[str, pa.Array] = {
         "case": pa.array([o for _, o in rows], pa.string()),
         "activity": pa.array([log.events[i][1] for i, _ in rows], pa.string()),
@@ -197,5 +240,16 @@ def flatten(log: ObjectCentricLog, object_type: str) -> EventLog:
     }
     for name in attr_names:
         values = [log.events[i][3].get(name) for i, _ in rows]
-        columns[name] = pa.array([None if v is None else str(v) for v in values], pa.string())
-    return _finish(pa.table(columns), log.source)
+        key = "event_id (attribute)" if name == "event_id" else attribute_name(name)
+        columns[key] = pa.array([None if v is None else str(v) for v in values], pa.string())
+
+    def place(source: str, seq: int, message: str) -> Problem:
+        return Problem(source, None, "time", f"event {log.events[rows[seq][0]][0]}: {message}")
+
+    flat = _finish(pa.table(columns), log.source, place=place)
+    if len(seen) > MAX_ATTRIBUTES:
+        flat.notes.append(
+            f"only the first {MAX_ATTRIBUTES} event attributes are kept; the values of further "
+            "ones were dropped"
+        )
+    return flat
