@@ -62,14 +62,21 @@ class Problem:
 
 
 class ImportRejected(InputError):
-    """A file failed validation. ``problems`` lists each one; nothing from the file was stored."""
+    """A file failed validation. ``problems`` lists each one (or the first ones, when there are
+    very many); ``total`` is how many there are in all. Nothing from the file was stored."""
 
-    def __init__(self, problems: list[Problem], *, limit: int = 20) -> None:
+    def __init__(
+        self, problems: list[Problem], *, limit: int = 20, total: int | None = None
+    ) -> None:
         self.problems = problems
+        self.total = max(total or 0, len(problems))
         shown = "\n".join(f"  - {p}" for p in problems[:limit])
-        more = len(problems) - limit
-        tail = f"\n  … and {more} more problem(s)" if more > 0 else ""
-        super().__init__(f"Nothing was imported: {len(problems)} problem(s) found.\n{shown}{tail}")
+        more = self.total - min(limit, len(problems))
+        first = f"; the first {min(limit, len(problems))}" if more > 0 else ""
+        tail = f"\n  … and {more:,} more problem(s)" if more > 0 else ""
+        super().__init__(
+            f"Nothing was imported: {self.total:,} problem(s) found{first}:\n{shown}{tail}"
+        )
 
 
 class StoreError(PilotlineError):

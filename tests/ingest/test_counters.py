@@ -50,7 +50,8 @@ m1,2026-03-02T10:00:00Z,107,1
     summary = import_file(store, worked_plant, tmp_path / "b.csv", options=options)
     assert summary.notes == [
         "1 counter wrap(s) handled",
-        "2 counter reset(s) handled (counting restarted from the reset)",
+        "2 counter reset(s) handled (the counter restarted from 0: the reading after a reset "
+        "is the parts made since)",
     ]
     again = import_file(store, worked_plant, tmp_path / "b.csv", options=options)
     assert again.new_rows == 0

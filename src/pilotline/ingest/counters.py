@@ -6,9 +6,12 @@ is *reset* (set back to 0, often at shift start). Between two readings ``a`` the
 * ``b >= a``: ``b - a`` parts were made;
 * ``b < a`` and the drop is more than half the counter's range (``bits`` known): it wrapped,
   ``b + 2**bits - a`` parts were made;
-* any other drop: it was reset, and ``b`` parts were made since the reset.
+* any other drop: it was reset to 0 and counted up again, so ``b`` parts were made since the
+  reset.
 
-The same function serves file imports and live connectors.
+A 64-bit counter never wraps in practice (at a thousand parts a second it would take 292
+million years); the store keeps readings up to 2**63 − 1, so with ``bits=64`` every drop is a
+reset. The same function serves file imports and live connectors.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+#: Counter widths a PLC uses.
+COUNTER_BITS = (16, 32, 64)
 
 
 @dataclass(frozen=True)
@@ -28,18 +34,23 @@ class CounterResult:
 def counter_increments(
     values: np.ndarray, *, previous: int | None, bits: int | None
 ) -> CounterResult:
-    """Increments for one machine's readings in time order; the first uses ``previous`` if known."""
+    """Increments for one machine's readings in time order; the first uses ``previous`` if known.
+
+    Readings are whole numbers from 0 to 2**63 − 1 (and below 2**bits when ``bits`` is given);
+    missing readings are left out by the caller, never passed as a number."""
     values = np.asarray(values, dtype=np.int64)
     if values.size == 0:
         return CounterResult(values.copy(), 0, 0)
+    if bits is not None and bits not in COUNTER_BITS:
+        raise ValueError(f"a counter has 16, 32 or 64 bits, not {bits}")
     before = np.empty_like(values)
     before[1:] = values[:-1]
     before[0] = values[0] if previous is None else previous
-    inc = values - before
+    inc = values - before  # both in 0 … 2**63 − 1: the difference fits
     drop = inc < 0
     wrapped = np.zeros_like(drop)
-    if bits:
-        span = np.int64(1) << np.int64(bits)
+    if bits and bits < 64:
+        span = np.int64(1 << bits)
         wrapped = drop & ((before - values) > span // 2)
         inc[wrapped] = values[wrapped] + span - before[wrapped]
     reset = drop & ~wrapped

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,10 +22,13 @@ import pyarrow.compute as pc
 
 from pilotline import clock
 from pilotline.errors import ImportRejected, InputError, Problem
-from pilotline.ingest.counters import counter_increments
+from pilotline.ingest.counters import COUNTER_BITS, counter_increments
 from pilotline.ingest.operator import merge_operator_reasons
 from pilotline.ingest.parse import (
+    INT64_MAX,
+    Implausible,
     Problems,
+    check_instants,
     parse_counts,
     parse_text,
     parse_timestamps,
@@ -126,6 +129,49 @@ def resolve_columns(
 
 
 # -- parsing ---------------------------------------------------------------------------------------
+#: No count column holds more than this in one row (a trillion parts); the per-interval check
+#: against the machine's ideal cycle time (:func:`_check_rates`) is usually much tighter.
+MAX_PARTS = 10**12
+#: A count more than this many times what the machine makes at its ideal cycle time in the
+#: interval is refused: the ideal cycle time may be a little off (performance above 100 % is
+#: flagged, not refused), but not by this much.
+SPEED_MARGIN = 10
+#: Parts always allowed in an interval, however short (a count read just after the one before).
+SLACK_PARTS = 10
+#: The interval assumed for a machine's first row when nothing tells how long it was.
+FIRST_INTERVAL_S = 86_400.0
+
+
+def _count_limit(column: str, options: ImportOptions) -> tuple[int, str]:
+    """The largest value a count column may hold, and what to say about it."""
+    if column in ("counter", "reject_counter"):
+        bits = options.counter_bits
+        if bits and bits < 64:
+            return (1 << bits) - 1, f" (the most a {bits}-bit counter holds)"
+        return INT64_MAX, " (the largest counter reading Pilotline stores)"
+    return MAX_PARTS, " in one row"
+
+
+def _text_column(raw: pa.Array | pa.ChunkedArray, name: str, problems: Problems) -> pa.Array:
+    typ = raw.type
+    if pa.types.is_dictionary(typ):
+        typ = typ.value_type
+    simple = (
+        pa.types.is_string(typ)
+        or pa.types.is_large_string(typ)
+        or pa.types.is_integer(typ)
+        or pa.types.is_boolean(typ)
+    )
+    if not simple:
+        problems.add(None, name, f"holds {typ} values; expected text")
+        return pa.nulls(len(raw), pa.string())
+    if isinstance(raw, pa.ChunkedArray):
+        raw = raw.combine_chunks()
+    if pa.types.is_dictionary(raw.type):
+        raw = raw.dictionary_decode()
+    return parse_text(raw)
+
+
 def _parse_batch(
     batch: Batch,
     mapping: dict[str, str],
@@ -133,42 +179,70 @@ def _parse_batch(
     problems: Problems,
     tz: ZoneInfo | None,
     options: ImportOptions,
+    warnings: dict[tuple[str, str], Implausible],
 ) -> pa.Table:
-    n = batch.table.num_rows
-    rows = np.arange(batch.first_row, batch.first_row + n, dtype=np.int64)
+    rows = batch.rows()
     cols: dict[str, pa.Array] = {"_row": pa.array(rows)}
     present = {target: batch.table.column(src) for src, target in mapping.items()}
     for column in schema.columns:
         if column.name not in present:
             continue
         raw = present[column.name]
+        try:
+            value = _parse_column(raw, rows, column.name, column.type, problems, tz, options)
+        except (pa.ArrowException, ValueError, OverflowError) as exc:
+            problems.add(None, column.name, f"cannot be read: {str(exc)[:200]}")
+            value = pa.nulls(len(rows), _TYPES[column.type])
         if column.type == "timestamp":
-            value = parse_timestamps(
-                raw, rows, column.name, problems, tz=tz, fmt=options.timestamp_format
-            )
-        elif column.type == "count":
-            value = parse_counts(raw, rows, column.name, problems)
-        else:
-            value = parse_text(raw)
-            if column.type == "state":
-                low = pc.utf8_lower(value)
-                words = pa.array(list(STATE_WORDS))
-                idx = pc.index_in(low, value_set=words)
-                bad = np.asarray(
-                    pc.and_(pc.is_valid(value), pc.is_null(idx)).to_numpy(zero_copy_only=False)
-                )
-                if bad.any():
-                    problems.add_rows(
-                        rows[bad],
-                        column.name,
-                        "is not a machine state; expected running, stopped or no_data",
-                        value.filter(pa.array(bad)).to_pylist(),
-                    )
-                value = pc.take(pa.array(list(STATE_WORDS.values())), idx)
+            future = not (schema.kind == "orders" and column.name == "end")
+            value, said = check_instants(value, rows, column.name, problems, warn_future=future)
+            for w in said:
+                seen = warnings.get((w.column, w.what))
+                if seen is not None:
+                    w = replace(seen, count=seen.count + w.count)
+                warnings[w.column, w.what] = w
         if column.required:
             required_present(raw, rows, column.name, problems, f"a value ({column.help})")
         cols[column.name] = value
     return pa.table(cols)
+
+
+_TYPES = {
+    "timestamp": pa.timestamp("us"),
+    "count": pa.int64(),
+    "text": pa.string(),
+    "state": pa.string(),
+}
+
+
+def _parse_column(
+    raw: pa.Array | pa.ChunkedArray,
+    rows: np.ndarray,
+    name: str,
+    kind: str,
+    problems: Problems,
+    tz: ZoneInfo | None,
+    options: ImportOptions,
+) -> pa.Array:
+    if kind == "timestamp":
+        return parse_timestamps(raw, rows, name, problems, tz=tz, fmt=options.timestamp_format)
+    if kind == "count":
+        maximum, why = _count_limit(name, options)
+        return parse_counts(raw, rows, name, problems, maximum=maximum, why=why)
+    value = _text_column(raw, name, problems)
+    if kind != "state":
+        return value
+    low = pc.utf8_lower(value)
+    idx = pc.index_in(low, value_set=pa.array(list(STATE_WORDS)))
+    bad = np.asarray(pc.and_(pc.is_valid(value), pc.is_null(idx)).to_numpy(zero_copy_only=False))
+    if bad.any():
+        problems.add_rows(
+            rows[bad],
+            name,
+            "is not a machine state; expected running, stopped or no_data",
+            value.filter(pa.array(bad)).to_pylist(),
+        )
+    return pc.take(pa.array(list(STATE_WORDS.values())), idx)
 
 
 def _check_machines(table: pa.Table, plant: Plant, problems: Problems) -> None:
@@ -217,10 +291,12 @@ def _check_order(table: pa.Table, start: str, end: str, problems: Problems) -> N
         return
     bad = pc.fill_null(pc.less(table[end], table[start]), False)
     if pc.any(bad).as_py():
-        for rec in table.filter(bad).slice(0, 20).to_pylist():
+        wrong = table.filter(bad)
+        for rec in wrong.slice(0, 20).to_pylist():
             problems.add(
                 rec["_row"], end, f"ends ({rec[end]} UTC) before it starts ({rec[start]} UTC)"
             )
+        problems.total += max(0, wrong.num_rows - 20)
 
 
 def _check_state_overlaps(table: pa.Table, problems: Problems) -> None:
@@ -233,6 +309,7 @@ def _check_state_overlaps(table: pa.Table, problems: Problems) -> None:
     same = m[1:] == m[:-1]
     has_end = ~np.isnat(ends[:-1])
     overlap = same & has_end & (ends[:-1] > starts[1:])
+    problems.total += max(0, int(overlap.sum()) - 20)
     for i in np.flatnonzero(overlap)[:20]:
         problems.add(
             int(rows[i + 1]),
@@ -264,26 +341,85 @@ def _validate(
         for col, of in (("reject", "total"), ("rework", "reject")):
             if col in table.column_names and of in table.column_names:
                 bad = pc.fill_null(pc.greater(table[col], table[of]), False)
-                for rec in table.filter(bad).slice(0, 20).to_pylist():
+                wrong = table.filter(bad)
+                for rec in wrong.slice(0, 20).to_pylist():
                     problems.add(
                         rec["_row"],
                         col,
                         f"{rec[col]} is more than {of} ({rec[of]}); "
                         f"{col} parts are part of the {of}",
                     )
-    elif kind == "counters" and options.counter_bits:
-        limit = 1 << options.counter_bits
-        for col in ("counter", "reject_counter"):
-            if col in table.column_names:
-                bad = pc.fill_null(pc.greater_equal(table[col], limit), False)
-                for rec in table.filter(bad).slice(0, 20).to_pylist():
-                    problems.add(
-                        rec["_row"],
-                        col,
-                        f"{rec[col]} does not fit a {options.counter_bits}-bit "
-                        f"counter (0 to {limit - 1})",
-                    )
+                problems.total += max(0, wrong.num_rows - 20)
+        _check_rates(table, plant, problems)
     return table
+
+
+def _min_cycle(plant: Plant) -> dict[str, float]:
+    """Each machine's shortest ideal cycle time (its own, or a product's on it)."""
+    out = {m.id: m.ideal_cycle_s for _, m in plant.machines}
+    for product in plant.products:
+        for machine, seconds in product.ideal_cycle_s.items():
+            out[machine] = min(out.get(machine, seconds), seconds)
+    return out
+
+
+def rate_limits(ict: float, seconds: np.ndarray) -> np.ndarray:
+    """The most parts a machine with ideal cycle ``ict`` can plausibly count in intervals of
+    ``seconds``: :data:`SPEED_MARGIN` times its ideal rate, plus :data:`SLACK_PARTS`."""
+    limit = np.floor(SPEED_MARGIN * np.maximum(seconds, 0.0) / ict) + SLACK_PARTS
+    return np.asarray(np.minimum(limit, float(MAX_PARTS)), dtype=np.int64)
+
+
+def intervals_s(ts_us: np.ndarray, previous_us: int | None) -> np.ndarray:
+    """Seconds since the reading before each one (one machine, in time order); the first row
+    uses ``previous_us``, or the next interval and at least :data:`FIRST_INTERVAL_S`."""
+    seconds = np.empty(len(ts_us), dtype=float)
+    if len(ts_us) == 0:
+        return seconds
+    seconds[1:] = np.diff(ts_us) / 1e6
+    if previous_us is not None:
+        seconds[0] = (ts_us[0] - previous_us) / 1e6
+    else:
+        seconds[0] = max(seconds[1] if len(ts_us) > 1 else 0.0, FIRST_INTERVAL_S)
+    return seconds
+
+
+def too_many_parts(
+    machine: str, parts: int, seconds: float, ict: float, limit: int, column: str
+) -> str:
+    return (
+        f"{parts:,} parts in {seconds:,.0f} s is more than {SPEED_MARGIN} × what {machine!r} "
+        f"makes at its ideal cycle time ({ict:g} s per part): at most {limit:,}; check the "
+        f"{column}, or the ideal cycle time in plant.toml"
+    )
+
+
+def _check_rates(table: pa.Table, plant: Plant, problems: Problems) -> None:
+    """A count above what its machine can make in the interval is a problem at its row.
+    ``table`` is sorted by machine and time."""
+    cycles = _min_cycle(plant)
+    machines = table["machine"].to_numpy(zero_copy_only=False)
+    ts = np.asarray(
+        pc.fill_null(pc.cast(table["ts"], pa.int64()), 0).to_numpy(zero_copy_only=False)
+    )
+    total = np.asarray(pc.fill_null(table["total"], 0).to_numpy(zero_copy_only=False))
+    rows = table["_row"].to_numpy()
+    bounds = np.flatnonzero(machines[1:] != machines[:-1]) + 1
+    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(machines)], strict=True):
+        machine = machines[lo]
+        if machine not in cycles:
+            continue  # an unknown machine: said already
+        seconds = intervals_s(ts[lo:hi], None)
+        limit = rate_limits(cycles[machine], seconds)
+        over = np.flatnonzero(total[lo:hi] > limit)
+        for i in over:
+            problems.add(
+                int(rows[lo + i]),
+                "total",
+                too_many_parts(
+                    machine, int(total[lo + i]), seconds[i], cycles[machine], limit[i], "count"
+                ),
+            )
 
 
 # -- storing ---------------------------------------------------------------------------------------
@@ -295,6 +431,7 @@ def _column(table: pa.Table, name: str, typ: pa.DataType, default: object = None
 
 def _store_rows(
     session: Session,
+    plant: Plant,
     kind: str,
     table: pa.Table,
     import_id: int,
@@ -336,7 +473,7 @@ def _store_rows(
         )
         return _insert(session, "counts", data, source), notes
     if kind == "counters":
-        return _store_counters(session, table, import_id, options, source)
+        return _store_counters(session, table, import_id, options, source, plant)
     if kind == "orders":
         data = pa.table(
             {
@@ -372,83 +509,192 @@ def _insert(session: Session, table_name: str, data: pa.Table, source: str) -> i
     return session.insert_new(table_name, data).new
 
 
+@dataclass
+class _Readings:
+    """One machine's readings of one counter in a file: which rows, and the new parts."""
+
+    rows: np.ndarray  # positions in the machine's rows that have a new reading
+    ts: pa.Array
+    values: np.ndarray
+    increments: np.ndarray
+    previous_us: int | None
+
+
+def _new_readings(
+    session: Session,
+    machine: str,
+    counter: str,
+    part: pa.Table,
+    keep: np.ndarray,
+    bits: int | None,
+    source: str,
+    problems: list[Problem],
+) -> tuple[_Readings | None, int, int]:
+    """The readings of ``counter`` not stored yet (an empty cell is no reading), turned into
+    increments after the last stored reading; ``keep`` loses rows already stored."""
+    have = np.asarray(pc.is_valid(part[counter]).to_numpy(zero_copy_only=False))
+    values = np.asarray(pc.fill_null(part[counter], 0).to_numpy(zero_copy_only=False))
+    ts_us = np.asarray(pc.cast(part["ts"], pa.int64()).to_numpy(zero_copy_only=False))
+    stored = session.arrow(
+        "SELECT ts, value FROM counter_readings WHERE machine = ? AND counter = ? ORDER BY ts",
+        [machine, counter],
+    )
+    previous = previous_us = None
+    if stored.num_rows:
+        s_ts = np.asarray(pc.cast(stored["ts"], pa.int64()).to_numpy(zero_copy_only=False))
+        known = have & np.isin(ts_us, s_ts)
+        if counter == "counter":
+            keep &= ~known
+        have &= ~known
+        late = have & (ts_us < s_ts[-1])
+        if late.any():
+            row = int(part["_row"].to_numpy()[np.flatnonzero(late)[0]])
+            last = stored["ts"][-1].as_py()
+            problems.append(
+                Problem(
+                    source,
+                    row,
+                    "ts",
+                    f"{counter} readings for {machine!r} are already stored up to {last} UTC; a "
+                    "raw counter file must continue after them (import counter files in time "
+                    "order)",
+                )
+            )
+            return None, 0, 0
+        previous, previous_us = int(stored["value"][-1].as_py()), int(s_ts[-1])
+    have &= keep
+    at = np.flatnonzero(have)
+    result = counter_increments(values[at], previous=previous, bits=bits)
+    readings = _Readings(
+        at, part["ts"].take(pa.array(at)), values[at], result.increments, previous_us
+    )
+    return readings, result.wraps, result.resets
+
+
+def _spread_rejects(
+    total: np.ndarray, rejects: _Readings, rows: np.ndarray, machine: str, source: str
+) -> tuple[np.ndarray, list[Problem]]:
+    """Rejects per row: each reject reading's increment at its row, and what exceeds that row's
+    parts on the rows since the reject reading before (their rejects were read late). Never
+    more rejects than parts: what cannot be placed is a problem, not dropped."""
+    reject = np.zeros_like(total)
+    problems: list[Problem] = []
+    start = 0
+    for pos, inc in zip(rejects.rows.tolist(), rejects.increments.tolist(), strict=True):
+        left = int(inc)
+        for i in range(pos, start - 1, -1):
+            if left <= 0:
+                break
+            room = int(total[i] - reject[i])
+            take = min(room, left)
+            reject[i] += take
+            left -= take
+        if left > 0:
+            problems.append(
+                Problem(
+                    source,
+                    int(rows[pos]),
+                    "reject_counter",
+                    f"the reject counter of {machine!r} rose by {int(inc):,} since its reading "
+                    f"before, but the part counter by only {int(total[start : pos + 1].sum()):,};"
+                    " rejects are part of the parts (is a counter wrong, or reset at another "
+                    "time?)",
+                )
+            )
+        start = pos + 1
+    return reject, problems
+
+
 def _store_counters(
-    session: Session, table: pa.Table, import_id: int, options: ImportOptions, source: str
+    session: Session,
+    table: pa.Table,
+    import_id: int,
+    options: ImportOptions,
+    source: str,
+    plant: Plant,
 ) -> tuple[int, list[str]]:
-    new_total = 0
     wraps = resets = 0
     problems: list[Problem] = []
     count_parts: list[pa.Table] = []
     reading_parts: list[pa.Table] = []
+    cycles = _min_cycle(plant)
     for machine in pc.unique(table["machine"]).to_pylist():
         part = table.filter(pc.equal(table["machine"], machine))
-        increments: dict[str, np.ndarray] = {}
+        rows = part["_row"].to_numpy()
         keep = np.ones(part.num_rows, dtype=bool)
+        found: dict[str, _Readings] = {}
         for counter in ("counter", "reject_counter"):
             if counter not in part.column_names:
                 continue
-            stored = session.arrow(
-                "SELECT ts, value FROM counter_readings WHERE machine = ? AND counter = ? ORDER BY ts",
-                [machine, counter],
+            readings, w, r = _new_readings(
+                session, machine, counter, part, keep, options.counter_bits, source, problems
             )
-            ts = part["ts"].to_numpy(zero_copy_only=False)
-            values = part[counter].to_numpy(zero_copy_only=False).astype(np.int64)
-            previous = None
-            if stored.num_rows:
-                s_ts = stored["ts"].to_numpy(zero_copy_only=False)
-                known = np.isin(ts, s_ts)
-                keep &= ~known
-                last = s_ts[-1]
-                late = ~known & (ts < last)
-                if late.any():
-                    row = int(part["_row"].to_numpy()[np.flatnonzero(late)[0]])
-                    problems.append(
-                        Problem(
-                            source,
-                            row,
-                            "ts",
-                            f"counter readings for {machine!r} are already stored up to {last} UTC; a raw "
-                            "counter file must continue after them (import counter files in time order)",
-                        )
-                    )
-                    continue
-                previous = int(stored["value"].to_numpy()[-1])
-            result = counter_increments(values[keep], previous=previous, bits=options.counter_bits)
-            increments[counter] = result.increments
-            wraps += result.wraps
-            resets += result.resets
+            if readings is None:
+                continue
+            found[counter] = readings
+            wraps, resets = wraps + w, resets + r
+            n = len(readings.rows)
             reading_parts.append(
                 pa.table(
                     {
-                        "machine": pa.array([machine] * int(keep.sum()), pa.string()),
-                        "counter": pa.array([counter] * int(keep.sum()), pa.string()),
-                        "ts": part["ts"].filter(pa.array(keep)),
-                        "value": pa.array(values[keep]),
-                        "import_id": pa.array(np.full(int(keep.sum()), import_id, dtype=np.int64)),
+                        "machine": pa.array([machine] * n, pa.string()),
+                        "counter": pa.array([counter] * n, pa.string()),
+                        "ts": readings.ts,
+                        "value": pa.array(readings.values, pa.int64()),
+                        "import_id": pa.array(np.full(n, import_id, dtype=np.int64)),
                     }
                 )
             )
-        if "counter" not in increments or not keep.any():
+        if "counter" not in found or not keep.any():
             continue
-        total = increments["counter"]
-        reject = increments.get("reject_counter", np.zeros_like(total))
+        parts = found["counter"]
+        total = np.zeros(part.num_rows, dtype=np.int64)
+        total[parts.rows] = parts.increments
+        ts_us = np.asarray(pc.cast(part["ts"], pa.int64()).to_numpy(zero_copy_only=False))
+        seconds = intervals_s(ts_us[parts.rows], parts.previous_us)
+        limit = rate_limits(cycles[machine], seconds)
+        for i in np.flatnonzero(parts.increments > limit):
+            problems.append(
+                Problem(
+                    source,
+                    int(rows[parts.rows[i]]),
+                    "counter",
+                    too_many_parts(
+                        machine,
+                        int(parts.increments[i]),
+                        seconds[i],
+                        cycles[machine],
+                        int(limit[i]),
+                        "counter (a reset or wrap read wrongly?)",
+                    ),
+                )
+            )
+        reject = np.zeros_like(total)
+        if "reject_counter" in found:
+            reject, unplaced = _spread_rejects(
+                total, found["reject_counter"], rows, machine, source
+            )
+            problems.extend(unplaced)
+        kept = np.flatnonzero(keep)
+        n = len(kept)
         count_parts.append(
             pa.table(
                 {
-                    "machine": pa.array([machine] * len(total), pa.string()),
-                    "ts": part["ts"].filter(pa.array(keep)),
-                    "total": pa.array(total),
-                    "reject": pa.array(np.minimum(reject, total)),
-                    "rework": pa.array(np.zeros_like(total)),
-                    "product": pa.nulls(len(total), pa.string()),
-                    "work_order": pa.nulls(len(total), pa.string()),
-                    "reject_reason": pa.nulls(len(total), pa.string()),
-                    "import_id": pa.array(np.full(len(total), import_id, dtype=np.int64)),
+                    "machine": pa.array([machine] * n, pa.string()),
+                    "ts": part["ts"].take(pa.array(kept)),
+                    "total": pa.array(total[kept]),
+                    "reject": pa.array(reject[kept]),
+                    "rework": pa.array(np.zeros(n, dtype=np.int64)),
+                    "product": pa.nulls(n, pa.string()),
+                    "work_order": pa.nulls(n, pa.string()),
+                    "reject_reason": pa.nulls(n, pa.string()),
+                    "import_id": pa.array(np.full(n, import_id, dtype=np.int64)),
                 }
             )
         )
     if problems:
-        raise ImportRejected(problems)
+        raise ImportRejected(problems[:200], total=len(problems))
+    new_total = 0
     for readings in reading_parts:
         session.insert_new("counter_readings", readings)
     for counts in count_parts:
@@ -457,7 +703,10 @@ def _store_counters(
     if wraps:
         notes.append(f"{wraps} counter wrap(s) handled")
     if resets:
-        notes.append(f"{resets} counter reset(s) handled (counting restarted from the reset)")
+        notes.append(
+            f"{resets} counter reset(s) handled (the counter restarted from 0: the reading after "
+            "a reset is the parts made since)"
+        )
     return new_total, notes
 
 
@@ -479,25 +728,28 @@ def _run(
         )
     if kind not in SCHEMAS:
         raise InputError(f"unknown kind {kind!r}; expected one of {', '.join(SCHEMAS)}")
+    if options.counter_bits is not None and options.counter_bits not in COUNTER_BITS:
+        raise InputError(f"a counter has 16, 32 or 64 bits, not {options.counter_bits}")
     schema = SCHEMAS[kind]
     mapping = resolve_columns(headers, schema, options, source)
     problems = Problems(source)
+    warnings: dict[tuple[str, str], Implausible] = {}
     parts = []
     for batch in batches:
-        part = _parse_batch(batch, mapping, schema, problems, plant.tz, options)
+        part = _parse_batch(batch, mapping, schema, problems, plant.tz, options, warnings)
         if not problems.items:
             parts.append(part)
     if not problems.items and not parts:
         problems.add(None, None, "has a header but no data rows")
     if problems.items:
-        raise ImportRejected(problems.items + _more(problems, source))
+        raise ImportRejected(problems.items, total=problems.total)
     table = pa.concat_tables(parts)
     table = _validate(table, kind, plant, problems, options)
     if problems.items:
-        raise ImportRejected(problems.items + _more(problems, source))
+        raise ImportRejected(problems.items, total=problems.total)
     with store.session(write=True) as session, session.transaction():
         import_id = session.next_import_id()
-        new_rows, notes = _store_rows(session, kind, table, import_id, options, source)
+        new_rows, notes = _store_rows(session, plant, kind, table, import_id, options, source)
         session.record_import(
             import_id=import_id,
             file=source,
@@ -507,16 +759,8 @@ def _run(
             new_rows=new_rows,
         )
     log.info("imported %s: %d rows, %d new", source, table.num_rows, new_rows)
+    notes += [w.note() for w in warnings.values()]
     return ImportSummary(source, kind, table.num_rows, new_rows, notes)
-
-
-def _more(problems: Problems, source: str) -> list[Problem]:
-    extra = problems.total - len(problems.items)
-    return (
-        [Problem(source, None, None, f"… and {extra} more problem(s) of the kinds above")]
-        if extra > 0
-        else []
-    )
 
 
 def _sha256(path: Path) -> str:
@@ -572,7 +816,5 @@ def import_table(
             options.counter_bits,
             options.ignore_extra,
         )
-    stamp = hashlib.sha256(
-        f"{source}:{table.num_rows}:{clock.now()}".encode()
-    ).hexdigest()
+    stamp = hashlib.sha256(f"{source}:{table.num_rows}:{clock.now()}".encode()).hexdigest()
     return _run(store, plant, [Batch(table, 1)], list(table.column_names), source, stamp, options)

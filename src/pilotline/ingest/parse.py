@@ -19,6 +19,8 @@ from pilotline.errors import Problem
 
 UTC_US = pa.timestamp("us", "UTC")
 NAIVE_US = pa.timestamp("us")
+#: The largest value a stored count column can hold (the store's BIGINT).
+INT64_MAX = (1 << 63) - 1
 
 
 @dataclass
@@ -45,11 +47,19 @@ class Problems:
         self, rows: np.ndarray, column: str | None, message: str, values: list[object] | None = None
     ) -> None:
         for i, row in enumerate(rows.tolist()):
-            suffix = f" (found {values[i]!r})" if values is not None else ""
+            suffix = f" (found {_shown(values[i])})" if values is not None else ""
             self.add(int(row), column, message + suffix)
             if len(self.items) >= self.limit:
                 self.total += len(rows) - i - 1
                 return
+
+
+def _shown(value: object) -> str:
+    """A cell's value for a message: in full when short, else its start and its length."""
+    text = repr(value)
+    if len(text) <= 60:
+        return text
+    return f"{text[:40]}… ({len(str(value)):,} characters)"
 
 
 def _bad_mask(raw: pa.Array, parsed: pa.Array) -> np.ndarray:
@@ -90,6 +100,13 @@ def _python_parse(
 
 
 def _to_utc(ts: dt.datetime, tz: ZoneInfo | None, text: object) -> dt.datetime | str:
+    try:
+        return _to_utc_or_raise(ts, tz, text)
+    except (OverflowError, ValueError):
+        return f"{text!r} is outside the years a timestamp can have (1970 to now)"
+
+
+def _to_utc_or_raise(ts: dt.datetime, tz: ZoneInfo | None, text: object) -> dt.datetime | str:
     if ts.tzinfo is not None:
         return ts.astimezone(dt.UTC)
     if tz is None:
@@ -158,7 +175,11 @@ def parse_timestamps(
     """Parse a column to UTC instants (``timestamp[us]``, no zone); bad cells become problems."""
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
+    if pa.types.is_dictionary(col.type):
+        col = col.dictionary_decode()
     t = col.type
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        col = _storable(col, rows, name, problems)
     if pa.types.is_timestamp(t):
         if t.tz is not None:
             return pc.cast(pc.cast(col, UTC_US), NAIVE_US)
@@ -224,6 +245,113 @@ def parse_timestamps(
     return pa.array(good, NAIVE_US)
 
 
+#: Per unit of a typed timestamp or date: microseconds in one, and the plain integer type.
+_UNITS = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 1}
+
+
+def _storable(col: pa.Array, rows: np.ndarray, name: str, problems: Problems) -> pa.Array:
+    """A typed timestamp or date column with every value that microseconds cannot hold (such as
+    year 300,000 in seconds) made missing and reported, so that no later cast can overflow."""
+    t = col.type
+    if pa.types.is_date32(t):
+        ints, per = pc.cast(col, pa.int32()).cast(pa.int64()), 86_400_000_000
+    elif pa.types.is_date64(t):
+        ints, per = pc.cast(col, pa.int64()), 1_000
+    else:
+        ints, per = pc.cast(col, pa.int64()), _UNITS[t.unit]
+    if per == 1:
+        return col
+    limit = INT64_MAX // per // 2  # half the range: room for the zone's offset
+    values = np.asarray(pc.fill_null(ints, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    bad = np.abs(values) > limit
+    if not bad.any():
+        return col
+    problems.add_rows(
+        rows[bad],
+        name,
+        "is outside the years a timestamp can have (1970 to now)",
+        values[bad].tolist(),
+    )
+    return pc.if_else(pa.array(~bad), col, pa.scalar(None, t))
+
+
+#: Machine data older than 1970 or more than a year ahead of now cannot be real readings;
+#: data ahead of now, or older than this many years, is kept with a warning.
+PLAUSIBLE_YEARS = 20
+_EPOCH = dt.datetime(1970, 1, 1)  # noqa: DTZ001 - the store keeps UTC without a zone
+
+
+@dataclass(frozen=True)
+class Implausible:
+    """Timestamps kept but worth a warning: how many, and the first."""
+
+    column: str
+    what: str
+    count: int
+    first_row: int
+    first: str
+
+    def note(self) -> str:
+        return (
+            f"{self.count:,} '{self.column}' value(s) are {self.what}, the first at row "
+            f"{self.first_row} ({self.first} UTC): check the clock that wrote them"
+        )
+
+
+def check_instants(
+    col: pa.Array, rows: np.ndarray, name: str, problems: Problems, *, warn_future: bool = True
+) -> tuple[pa.Array, list[Implausible]]:
+    """Refuse instants that cannot be machine data (before 1970, more than a year after
+    ``clock.now()``); return the rest and warnings about the implausible (ahead of now, or more
+    than :data:`PLAUSIBLE_YEARS` years old). ``col`` is UTC ``timestamp[us]`` without a zone."""
+    from pilotline import clock
+
+    now = clock.utc_naive()
+    latest = now + dt.timedelta(days=366)
+    oldest = now - dt.timedelta(days=365 * PLAUSIBLE_YEARS + PLAUSIBLE_YEARS // 4)
+    us = np.asarray(
+        pc.fill_null(pc.cast(col, pa.int64()), 0).to_numpy(zero_copy_only=False), dtype=np.int64
+    )
+    valid = np.asarray(pc.is_valid(col).to_numpy(zero_copy_only=False))
+
+    def micros(moment: dt.datetime) -> int:
+        return (moment - _EPOCH) // dt.timedelta(microseconds=1)
+
+    shown = np.datetime_as_string(us.astype("datetime64[us]"), unit="s")
+    early = valid & (us < 0)
+    late = valid & (us > micros(latest))
+    if early.any():
+        problems.add_rows(
+            rows[early],
+            name,
+            "is before 1970 (UTC); no machine reading can be that old",
+            [str(v) for v in shown[early]],
+        )
+    if late.any():
+        problems.add_rows(
+            rows[late],
+            name,
+            f"is more than a year after now ({now:%Y-%m-%d %H:%M} UTC); check the clock that "
+            "wrote it",
+            [str(v) for v in shown[late]],
+        )
+    warnings: list[Implausible] = []
+    ahead = valid & ~late & (us > micros(now)) if warn_future else np.zeros(len(us), bool)
+    old = valid & ~early & (us < micros(oldest))
+    for mask, what in (
+        (ahead, f"after now ({now:%Y-%m-%d %H:%M} UTC)"),
+        (old, f"more than {PLAUSIBLE_YEARS} years old (before {oldest:%Y-%m-%d})"),
+    ):
+        if mask.any():
+            warnings.append(
+                Implausible(name, what, int(mask.sum()), int(rows[mask][0]), str(shown[mask][0]))
+            )
+    bad = early | late
+    if bad.any():
+        col = pc.if_else(pa.array(~bad), col, pa.scalar(None, col.type))
+    return col, warnings
+
+
 #: Timestamp layouts that spreadsheets and ERP exports write, tried on text that is not ISO 8601.
 _LAYOUTS = [
     f"{date}{sep}{time}"
@@ -275,7 +403,12 @@ def _python_strptime(
             ts = dt.datetime.strptime(col[int(i)].as_py(), fmt)  # noqa: DTZ007 - zone applied later
         except ValueError:
             continue
-        values[i] = ts.astimezone(dt.UTC).replace(tzinfo=None) if ts.tzinfo else ts
+        if ts.tzinfo:
+            utc = _to_utc(ts, None, col[int(i)].as_py())
+            if isinstance(utc, str):
+                continue
+            ts = utc.replace(tzinfo=None)
+        values[i] = ts
         still_bad[i] = False
     return pa.array(values, NAIVE_US), still_bad
 
@@ -312,43 +445,241 @@ def _localize(
 
 
 def parse_counts(
-    col: pa.Array | pa.ChunkedArray, rows: np.ndarray, name: str, problems: Problems
+    col: pa.Array | pa.ChunkedArray,
+    rows: np.ndarray,
+    name: str,
+    problems: Problems,
+    *,
+    maximum: int = INT64_MAX,
+    what: str = "parts",
+    why: str = "",
 ) -> pa.Array:
-    """Parse whole, non-negative numbers (``12`` or ``12.0``); anything else is a problem."""
+    """Parse whole numbers from 0 to ``maximum`` (``12`` or ``12.0``); anything else, including
+    NaN, infinity and numbers too large to store, is a located problem and becomes missing.
+    No value is ever cast unchecked."""
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
-    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-        col = pc.utf8_trim_whitespace(col)
-        ok = pc.match_substring_regex(col, r"^[-+]?\d+(\.\d*)?$")
-        bad = np.asarray(pc.and_(pc.is_valid(col), pc.invert(ok)).to_numpy(zero_copy_only=False))
+    typ = col.type
+    if pa.types.is_dictionary(typ):
+        col = col.dictionary_decode()
+        typ = col.type
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return _text_counts(pc.cast(col, pa.string()), rows, name, problems, maximum, what, why)
+    if pa.types.is_integer(typ):
+        return _integer_counts(col, rows, name, problems, maximum, what, why)
+    if pa.types.is_floating(typ):
+        return _float_counts(col, rows, name, problems, maximum, what, why)
+    problems.add(None, name, f"holds {typ} values; expected whole numbers of {what}")
+    return pa.nulls(len(col), pa.int64())
+
+
+def _too_large(maximum: int, what: str, why: str = "") -> str:
+    return f"is too large; expected at most {maximum:,} {what}{why}"
+
+
+def _text_counts(
+    col: pa.Array,
+    rows: np.ndarray,
+    name: str,
+    problems: Problems,
+    maximum: int,
+    what: str,
+    why: str,
+) -> pa.Array:
+    col = pc.utf8_trim_whitespace(col)
+    valid = np.asarray(pc.is_valid(col).to_numpy(zero_copy_only=False))
+    whole = np.asarray(
+        pc.fill_null(pc.match_substring_regex(col, r"^\+?\d+(\.0*)?$"), False).to_numpy(
+            zero_copy_only=False
+        )
+    )
+    number = np.asarray(
+        pc.fill_null(
+            pc.match_substring_regex(col, r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"), False
+        ).to_numpy(zero_copy_only=False)
+    )
+    negative = number & np.asarray(
+        pc.fill_null(pc.match_substring_regex(col, r"^-.*[1-9]"), False).to_numpy(
+            zero_copy_only=False
+        )
+    )
+    zero = (
+        number
+        & ~whole
+        & ~negative
+        & np.asarray(
+            pc.fill_null(pc.match_substring_regex(col, r"^[-+]?[0.]+([eE].*)?$"), False).to_numpy(
+                zero_copy_only=False
+            )
+        )
+    )
+    whole &= ~zero
+    fractional = number & ~whole & ~negative & ~zero
+    nonsense = valid & ~number
+    if nonsense.any():
+        problems.add_rows(
+            rows[nonsense],
+            name,
+            f"is not a number; expected a whole number of {what}",
+            col.filter(pa.array(nonsense)).to_pylist(),
+        )
+    if negative.any():
+        problems.add_rows(
+            rows[negative],
+            name,
+            f"is negative; expected 0 or more {what}",
+            col.filter(pa.array(negative)).to_pylist(),
+        )
+    if fractional.any():
+        # 1e3 is a whole number written as a float: read it when it is exact and small enough.
+        values = col.filter(pa.array(fractional)).to_pylist()
+        exact = np.zeros(len(col), dtype=bool)
+        out_of_range: list[int] = []
+        idx = np.flatnonzero(fractional)
+        for i, text in zip(idx, values, strict=True):
+            number_value = _exact_whole(str(text))
+            if number_value is None:
+                continue
+            if number_value > maximum:
+                out_of_range.append(int(i))
+            exact[i] = True
+        if out_of_range:
+            problems.add_rows(
+                rows[out_of_range],
+                name,
+                _too_large(maximum, what, why),
+                [col[i].as_py() for i in out_of_range],
+            )
+        bad = fractional & ~exact
         if bad.any():
             problems.add_rows(
                 rows[bad],
                 name,
-                "is not a number; expected a whole number of parts",
+                f"is not a whole number of {what}",
                 col.filter(pa.array(bad)).to_pylist(),
             )
-        col = pc.cast(pc.if_else(ok, col, pa.scalar(None, pa.string())), pa.float64())
-    elif not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
-        problems.add(None, name, f"holds {col.type} values; expected whole numbers")
-        return pa.nulls(len(col), pa.int64())
-    values = np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
-    with np.errstate(invalid="ignore"):
-        negative = values < 0
-        fractional = ~np.isnan(values) & (values != np.floor(values))
-    if negative.any():
-        problems.add_rows(
-            rows[negative], name, "is negative; expected 0 or more parts", values[negative].tolist()
-        )
-    if fractional.any():
-        problems.add_rows(
-            rows[fractional], name, "is not a whole number of parts", values[fractional].tolist()
-        )
-    return pc.cast(
-        pc.if_else(pc.is_nan(pa.array(values)), pa.scalar(None, pa.float64()), pa.array(values)),
-        pa.int64(),
-        safe=False,
+    else:
+        exact = np.zeros(len(col), dtype=bool)
+    # Whole numbers: the digits without sign, leading zeros or ".000".
+    digits = pc.replace_substring_regex(
+        pc.replace_substring_regex(col, r"^\+?0*", ""), r"\.0*$", ""
     )
+    digits = pc.if_else(pc.equal(digits, ""), pa.scalar("0"), digits)
+    length = np.asarray(
+        pc.fill_null(pc.utf8_length(digits), 0).to_numpy(zero_copy_only=False), dtype=np.int64
+    )
+    short = whole & (length <= 18)
+    out = np.zeros(len(col), dtype=np.int64)
+    ok = zero.copy()
+    if short.any():
+        small = pc.cast(digits.filter(pa.array(short)), pa.int64())  # 18 digits always fit
+        out[short] = small.to_numpy(zero_copy_only=False)
+        ok |= short
+    big = short & (out > maximum)
+    # 19 digits and more, and 1e3-style numbers: exact Python integers (few, if any).
+    big |= whole & (length > 19)  # more digits than any int64 has
+    for i in np.flatnonzero((whole & (length == 19)) | exact):
+        text = str(col[int(i)].as_py())
+        value = int(str(digits[int(i)].as_py())) if whole[i] else _exact_whole(text)
+        if value is None:
+            continue
+        if value > maximum:
+            if whole[i]:
+                big[i] = True
+            continue
+        out[i] = value
+        ok[i] = True
+    if big.any():
+        problems.add_rows(
+            rows[big], name, _too_large(maximum, what, why), col.filter(pa.array(big)).to_pylist()
+        )
+    ok &= ~big
+    return pa.array(out, pa.int64(), mask=~ok)
+
+
+def _exact_whole(text: str) -> int | None:
+    """``1e3`` or ``12.50e1`` as an exact whole number, or None when it is not one."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value != value.to_integral_value() or value < 0:
+        return None
+    if value.adjusted() > 30:
+        return 1 << 100  # far too large, whatever it is exactly
+    return int(value)
+
+
+def _integer_counts(
+    col: pa.Array,
+    rows: np.ndarray,
+    name: str,
+    problems: Problems,
+    maximum: int,
+    what: str,
+    why: str,
+) -> pa.Array:
+    unsigned = pa.types.is_unsigned_integer(col.type)
+    if not unsigned:
+        negative = np.asarray(
+            pc.fill_null(pc.less(col, pa.scalar(0, col.type)), False).to_numpy(zero_copy_only=False)
+        )
+        if negative.any():
+            problems.add_rows(
+                rows[negative],
+                name,
+                f"is negative; expected 0 or more {what}",
+                col.filter(pa.array(negative)).to_pylist(),
+            )
+    else:
+        negative = np.zeros(len(col), dtype=bool)
+    as_u64 = pc.cast(col, pa.uint64(), safe=False)  # only compared where not negative
+    big = ~negative & np.asarray(
+        pc.fill_null(pc.greater(as_u64, pa.scalar(maximum, pa.uint64())), False).to_numpy(
+            zero_copy_only=False
+        )
+    )
+    if big.any():
+        problems.add_rows(
+            rows[big], name, _too_large(maximum, what, why), col.filter(pa.array(big)).to_pylist()
+        )
+    ok = pa.array(~(negative | big))
+    kept = pc.if_else(ok, col, pa.scalar(None, col.type))
+    return pc.cast(kept, pa.int64())  # safe: every value left is in 0..maximum
+
+
+def _float_counts(
+    col: pa.Array,
+    rows: np.ndarray,
+    name: str,
+    problems: Problems,
+    maximum: int,
+    what: str,
+    why: str,
+) -> pa.Array:
+    values = np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+    valid = np.asarray(pc.is_valid(col).to_numpy(zero_copy_only=False))
+    with np.errstate(invalid="ignore"):
+        nan = valid & np.isnan(values)
+        inf = valid & np.isinf(values)
+        finite = valid & np.isfinite(values)
+        negative = finite & (values < 0)
+        big = finite & ~negative & ((values > float(maximum)) | (values >= 2.0**63))
+        fractional = finite & ~negative & ~big & (values != np.floor(values))
+    for mask, message in (
+        (nan, f"is NaN (not a number); expected a whole number of {what}"),
+        (inf, f"is infinite; expected a whole number of {what}"),
+        (negative, f"is negative; expected 0 or more {what}"),
+        (big, _too_large(maximum, what, why)),
+        (fractional, f"is not a whole number of {what}"),
+    ):
+        if mask.any():
+            problems.add_rows(rows[mask], name, message, values[mask].tolist())
+    ok = finite & ~negative & ~big & ~fractional
+    out = np.where(ok, values, 0.0).astype(np.int64)  # exact: whole and below 2**63
+    return pa.array(out, pa.int64(), mask=~ok)
 
 
 def parse_text(col: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -19,11 +19,17 @@ from pilotline.plant.losses import CATEGORY_BY_KEY, DEFAULT_REASONS
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-PositiveSeconds = Annotated[float, Field(gt=0)]
+#: The range of an ideal cycle time: from a tenth of a millisecond (10,000 parts a second) to a
+#: day per part. Anything outside is a typing error, and would make every figure meaningless.
+MIN_CYCLE_S, MAX_CYCLE_S = 1e-4, 86_400.0
+CycleSeconds = Annotated[float, Field(ge=MIN_CYCLE_S, le=MAX_CYCLE_S)]
+#: A plant model is a handful of levels deep (calendars → shifts → breaks); deeper is refused.
+MAX_DEPTH = 10
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Every number is finite: inf and nan are refused, with the field named.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _clock(value: str) -> dt.time:
@@ -37,7 +43,7 @@ class Break(_Model):
     """A planned break inside a shift, at a local time of day."""
 
     start: str
-    minutes: Annotated[float, Field(gt=0)]
+    minutes: Annotated[float, Field(gt=0, le=24 * 60)]
 
     @field_validator("start")
     @classmethod
@@ -97,7 +103,7 @@ class Calendar(_Model):
 class Machine(_Model):
     id: str
     name: str = ""
-    ideal_cycle_s: PositiveSeconds = Field(
+    ideal_cycle_s: CycleSeconds = Field(
         description="Ideal cycle time in seconds per part, used when the product is unknown."
     )
     calendar: str | None = None  # overrides the line's calendar
@@ -116,7 +122,7 @@ class Line(_Model):
 class Product(_Model):
     id: str
     name: str = ""
-    ideal_cycle_s: dict[str, PositiveSeconds] = Field(
+    ideal_cycle_s: dict[str, CycleSeconds] = Field(
         default_factory=dict, description="Ideal cycle time per machine id, in seconds."
     )
 
@@ -141,10 +147,16 @@ class Cleaning(_Model):
     """State-cleaning rules, applied when KPIs are computed (the stored data is never changed)."""
 
     minor_stop_s: float = Field(
-        120, ge=0, description="An unexplained stop of this many seconds or less is a minor stop."
+        120,
+        ge=0,
+        le=86_400,
+        description="An unexplained stop of this many seconds or less is a minor stop.",
     )
     performance_flag: float = Field(
-        1.0, gt=0, description="Flag a performance above this (the ideal cycle time is wrong)."
+        1.0,
+        gt=0,
+        le=10,
+        description="Flag a performance above this (the ideal cycle time is wrong).",
     )
 
 
@@ -228,11 +240,34 @@ def validation_lines(exc: ValidationError) -> str:
     return "\n".join(f"  - {_where(e['loc'])}: {e['msg']}" for e in exc.errors())
 
 
+def _too_deep(raw: object) -> str | None:
+    """Where the data is nested deeper than :data:`MAX_DEPTH` levels, or None. Iterative: a
+    hostile file cannot exhaust the interpreter's stack here."""
+    stack: list[tuple[object, int, str]] = [(raw, 0, "")]
+    while stack:
+        value, depth, where = stack.pop()
+        if depth > MAX_DEPTH:
+            return where or "(top level)"
+        if isinstance(value, dict):
+            stack.extend(
+                (v, depth + 1, f"{where}.{k}" if where else str(k)) for k, v in value.items()
+            )
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1, f"{where}[{i}]") for i, v in enumerate(value))
+    return None
+
+
 def parse_plant(text: str, *, source: str = "plant.toml") -> Plant:
+    deep = f"{source}: nested more than {MAX_DEPTH} levels deep; a plant model needs at most"
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PlantModelError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise PlantModelError(f"{deep} a few (calendars → shifts → breaks)") from None
+    where = _too_deep(raw)
+    if where is not None:
+        raise PlantModelError(f"{deep} a few (calendars → shifts → breaks); see {where}")
     try:
         return Plant.model_validate(raw)
     except ValidationError as exc:
@@ -247,4 +282,12 @@ def load_plant(path: Path) -> Plant:
         raise PlantModelError(
             f"No plant model at {path}. Run 'pilotline init' to write a commented example."
         )
-    return parse_plant(path.read_text(encoding="utf-8"), source=str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PlantModelError(
+            f"{path}: not UTF-8 text (byte {exc.start:,} is not UTF-8); save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise PlantModelError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return parse_plant(text, source=str(path))

@@ -57,7 +57,7 @@ def refused(title: str, name: str, folder: Path, exc: Exception, expected: str) 
         return Problem(
             422,
             title,
-            f"{name}: {len(exc.problems)} problem(s) found; fix them and upload again.",
+            f"{name}: {exc.total:,} problem(s) found; fix them and upload again.",
             {
                 "problems": [
                     {"file": name, "row": p.row, "column": p.column, "message": p.message}
