@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from pilotline import clock
 from pilotline.errors import InputError
 from pilotline.ingest import import_table
 from pilotline.pilot import Sources, evaluate, load_pilot, registry
@@ -34,6 +36,13 @@ machines = ["press-1"]
 kpi = "quality"
 machines = ["press-1"]
 """
+
+
+@pytest.fixture(autouse=True)
+def after_the_pilot() -> Iterator[None]:
+    """These tests evaluate at the review (31 March): the KPIs stop at the clock's now."""
+    with clock.fixed(dt.datetime(2026, 3, 31, 10, tzinfo=dt.UTC)):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 import statsmodels.api as sm
 
 from pilotline.errors import InputError
-from pilotline.pilot import stats
+from pilotline.pilot import counts, stats
 
 
 def test_two_sample_power_matches_pwr_and_statsmodels() -> None:
@@ -78,7 +78,7 @@ def test_count_outcomes_by_quasi_poisson_with_an_offset() -> None:
     parts = rng.integers(800, 1200, 40).astype(float)
     rate = np.where(np.arange(40) >= 20, 0.01, 0.02)  # defects per part halve
     defects = rng.poisson(parts * rate)
-    est = stats.count_rate_change(defects, parts, intervention=20)
+    est = counts.rate_ratio(defects, parts, intervention=20)
     t = np.arange(40.0)
     X = np.column_stack([np.ones(40), t, (t >= 20).astype(float)])
     ref = sm.GLM(defects, X, family=sm.families.Poisson(), offset=np.log(parts)).fit(scale="X2")

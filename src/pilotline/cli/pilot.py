@@ -53,9 +53,16 @@ def _with_registry(pilot: Any, result: dict[str, Any], sources: Sources) -> dict
             "This pilot was never started with 'pilotline pilot start': nothing was "
             "frozen before the results could be seen."
         )
+    elif info["partly_frozen"]:
+        result["warnings"].append(
+            "This pilot was started by an earlier Pilotline, which froze only its hypothesis, "
+            "metrics, target and design: its windows, unit, seasonality, model, review date and "
+            "money could have changed unseen. 'pilotline pilot start --reason …' freezes them."
+        )
     elif not info["matches_latest"]:
         result["warnings"].append(
-            "The hypothesis, metrics, target or design differ from the registered "
+            "A setting that changes the estimate (hypothesis, metrics, target, unit, windows, "
+            "design, seasonality, model, review date or money) differs from the registered "
             "version: the goalposts moved without a recorded reason."
         )
     mine = [d for d in registry.decision_log(sources.store) if d["title"] == pilot.title]
@@ -188,19 +195,30 @@ def evaluate_(
         out.print(f"A3 written to {target}")
         return
     out.print(f"[bold]{result['verdict']}[/]")
-    table = Table(title="Estimates (pilot minus baseline)")
+    title = "Estimates (pilot minus baseline)"
+    if result["effect"].get("scale") == "ratio":
+        title = f"Estimates (rate ratio: 1 = no change; the others: pilot minus baseline, {result['metric_unit']})"
+    table = Table(title=title)
     for c in ("method", "effect", "95 % interval", "p"):
         table.add_column(c)
     for e in result["estimates"]:
+        ratio = e.get("scale") == "ratio"  # a rate ratio: 1.0 is no change
         table.add_row(
             e["method"],
-            f"{e['value']:+.2f}",
-            f"{e['low']:+.2f} to {e['high']:+.2f}",
+            _num(e["value"], ratio),
+            f"{_num(e['low'], ratio)} to {_num(e['high'], ratio)}",
             "–" if e["p_value"] is None else f"{e['p_value']:.3f}",
         )
     out.print(table)
     for w in result["warnings"]:
         out.print(f"⚠ {w}")
+
+
+def _num(x: float, ratio: bool = False) -> str:
+    """A ratio as is; a difference signed, with the decimals its size needs (rates are small)."""
+    if ratio:
+        return f"{x:.3f}"
+    return f"{x:+.2f}" if x == 0 or abs(x) >= 0.1 else f"{x:+.3g}"
 
 
 def _read_column(path: Path, column: str, subgroup: str | None) -> tuple[list[Any], list[float]]:

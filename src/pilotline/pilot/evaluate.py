@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ import numpy as np
 from pilotline import clock
 from pilotline.errors import InputError
 from pilotline.measure import KPIS, Measure
-from pilotline.pilot import stats
+from pilotline.pilot import counts, stats
 from pilotline.pilot.money import months_text, value_of
+from pilotline.pilot.season import seasonal_terms
 from pilotline.pilot.spc import individuals
 from pilotline.pilot.spec import Metric, Pilot, Window
 from pilotline.plant.model import Plant
@@ -62,7 +64,7 @@ class Sources:
 
     def series(self, metric: Metric, unit: str, start: dt.date, end: dt.date) -> Series:
         if metric.file is not None:
-            return _file_series(metric, start, end)
+            return _file_series(metric, unit, start, end)
         if self.store is None or self.plant is None:
             raise InputError(
                 f"metric {metric.label!r} is a KPI: it needs a data directory with a plant"
@@ -110,14 +112,23 @@ def _number(path: Path, row_no: int, column: str, raw: str) -> float:
     return value
 
 
-def _file_series(metric: Metric, start: dt.date, end: dt.date) -> Series:
-    """One value per row of a CSV (a date column and a value column); with ``exposure_column``
-    the values are counts and the exposure (parts made, hours run) is read beside them."""
+#: The period a date falls in, per unit, to find two rows for one period (shifts may share a date).
+PERIOD_OF: dict[str, Callable[[dt.date], object]] = {
+    "day": lambda d: d,
+    "week": lambda d: tuple(d.isocalendar())[:2],
+    "month": lambda d: (d.year, d.month),
+}
+
+
+def _file_series(metric: Metric, unit: str, start: dt.date, end: dt.date) -> Series:
+    """One value per row of a CSV (a date column and a value column), in date order; with
+    ``exposure_column`` the values are counts and the exposure (parts made, hours run) is read
+    beside them. Two rows for one day, week or month (as ``unit`` says) are refused."""
     assert metric.file is not None and metric.column is not None
     path = Path(metric.file)
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    labels, dates, values, exposure = [], [], [], []
+    labels, dates, values, exposure, rows = [], [], [], [], []
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         for col in (metric.date_column, metric.column, metric.exposure_column):
@@ -140,9 +151,24 @@ def _file_series(metric: Metric, start: dt.date, end: dt.date) -> Series:
                 )
             labels.append(row[metric.date_column].strip())
             dates.append(day)
-    counts = np.array(values, dtype=float)
+            rows.append(row_no)
+    order = sorted(range(len(dates)), key=lambda i: dates[i])
+    period = PERIOD_OF.get(unit)
+    if period is not None:
+        seen: dict[object, int] = {}
+        for i in order:
+            key = period(dates[i])
+            if key in seen:
+                raise InputError(
+                    f"{path}, rows {seen[key]} and {rows[i]}: two rows for the same {unit} "
+                    f"({labels[i]}); unit = {unit!r} needs one row per {unit}"
+                )
+            seen[key] = rows[i]
+    labels, dates = [labels[i] for i in order], [dates[i] for i in order]
+    counts = np.array([values[i] for i in order], dtype=float)
     if metric.exposure_column:
-        return Series(labels, dates, counts, "", counts, np.array(exposure, dtype=float))
+        exp = np.array([exposure[i] for i in order], dtype=float)
+        return Series(labels, dates, counts, "", counts, exp)
     return Series(labels, dates, counts, "")
 
 
@@ -153,6 +179,11 @@ def plan(pilot: Pilot, sources: Sources) -> dict[str, Any]:
     if base.values.size < 5:
         raise InputError(
             f"the baseline has {base.values.size} {pilot.unit}(s) of data; planning needs at least 5"
+        )
+    if np.ptp(base.values) == 0:
+        raise InputError(
+            f"{pilot.metric.label} is {base.values[0]:g} in every {pilot.unit} of the baseline: "
+            "with no variation there is nothing to plan against"
         )
     per_day = base.values.size / max(pilot.baseline.days(), 1)
     pilot_points = max(2, round(per_day * pilot.pilot.days()))
@@ -205,33 +236,47 @@ def evaluate(pilot: Pilot, sources: Sources, *, as_of: dt.date | None = None) ->
             f"too few points: the baseline has {base.values.size} (needs 5) and the pilot "
             f"{during.values.size} (needs 3) {pilot.unit}s with data"
         )
-    y = np.concatenate([base.values, during.values])
     k = base.values.size
-    warnings_: list[str] = []
     all_dates = base.dates + during.dates
-    season = [d.weekday() for d in all_dates] if pilot.seasonality == "weekday" else None
-    harmonics = stats.weekly_harmonics(all_dates) if pilot.seasonality == "harmonic" else None
-    its = stats.ar1_segmented_regression(
-        y,
-        intervention=k,
-        season=season,
-        slope=pilot.its_model == "level_and_slope",
-        extra=harmonics,
+    raw = stats._series(
+        np.concatenate([base.values, during.values]), f"metric {pilot.metric.label!r}", 0
     )
-    hac = stats.segmented_regression(y, intervention=k, season=season)
-    boot = stats.block_bootstrap_difference(base.values, during.values)
-    estimates = [its, hac, boot]
-    primary = its
+    exposure = None
     if pilot.metric.exposure_column and base.total is not None and during.total is not None:
-        estimates.append(
-            stats.count_rate_change(
-                np.concatenate([base.values, during.values]),
-                np.concatenate([base.total, during.total]),
-                intervention=k,
-            )
+        exposure = np.concatenate([base.total, during.total])
+    elif np.ptp(raw) == 0:
+        raise InputError(
+            f"{pilot.metric.label} is {raw[0]:g} in every {pilot.unit}, before and during the "
+            "pilot: with no variation there is no effect to estimate and no interval to give"
         )
-    elif (
-        base.bad is not None
+    else:
+        _check_baseline(raw[:k], pilot)
+    extra, extra_names = seasonal_terms(
+        all_dates,
+        unit=pilot.unit,
+        seasons=pilot.seasonality,
+        yearly_pairs=pilot.yearly_harmonics,
+    )
+    slope = pilot.its_model == "level_and_slope"
+    warnings_: list[str] = []
+    primary: stats.Estimate | None = None
+    if exposure is not None and pilot.design == "before_after":
+        primary = counts.rate_ratio(
+            raw, exposure, intervention=k, slope=slope, extra=extra, extra_names=extra_names
+        )
+    y = raw if exposure is None else raw / exposure  # counts are compared as rates
+    unit_label = series.unit_label
+    if exposure is not None:
+        unit_label = f"{pilot.metric.column} per {pilot.metric.exposure_column}"
+    its = stats.ar1_segmented_regression(
+        y, intervention=k, slope=slope, extra=extra, extra_names=extra_names
+    )
+    hac = stats.segmented_regression(y, intervention=k, extra=extra, extra_names=extra_names)
+    boot = stats.block_bootstrap_difference(y[:k], y[k:])
+    estimates = [its, hac, boot]
+    if (
+        exposure is None
+        and base.bad is not None
         and base.total is not None
         and during.bad is not None
         and during.total is not None
@@ -253,7 +298,7 @@ def evaluate(pilot: Pilot, sources: Sources, *, as_of: dt.date | None = None) ->
                 prop.p_value,
             )
         )
-    if its.details["rho"] > 0.6 and pilot.its_model == "level_and_slope":
+    if its.details["rho"] > 0.6 and slope and exposure is None:
         warnings_.append(
             f"The metric is strongly autocorrelated from one {pilot.unit} to the next "
             f"(ρ ≈ {its.details['rho']:.2f}); even the corrected interval tends to be a little "
@@ -267,16 +312,14 @@ def evaluate(pilot: Pilot, sources: Sources, *, as_of: dt.date | None = None) ->
                 "the control line's periods do not match the pilot line's; "
                 "both need data for the same shifts or days"
             )
-        did = stats.difference_in_differences(y, ctrl.values, intervention=k)
-        estimates.insert(0, did)
-        primary = did
+        primary = stats.difference_in_differences(y, ctrl.values, intervention=k)
         ctrl_change = stats.block_bootstrap_difference(ctrl.values[:k], ctrl.values[k:])
         if ctrl_change.low > 0 or ctrl_change.high < 0:
             warnings_.append(
                 f"The control line also changed ({ctrl_change.value:+.2f}{_u(series)}): "
                 "something besides the pilot moved; the comparison only removes what both shared."
             )
-        if abs(did.details["pre_period_gap_slope"]) * k > 0.5 * abs(did.value or 1):
+        if abs(primary.details["pre_period_gap_slope"]) * k > 0.5 * abs(primary.value or 1):
             warnings_.append(
                 "The two lines were drifting apart before the change (no parallel trend): "
                 "read the difference-in-differences with care."
@@ -288,37 +331,64 @@ def evaluate(pilot: Pilot, sources: Sources, *, as_of: dt.date | None = None) ->
         else:
             on_days = set(pilot.switchback.on)
             flags = [d in on_days for d in during.dates]
-        sb_season = [d.weekday() for d in during.dates] if pilot.seasonality == "weekday" else None
-        sb = stats.switchback(during.values, flags, season=sb_season)
-        estimates.insert(0, sb)
-        primary = sb
+        sb_extra, sb_names = seasonal_terms(
+            during.dates,
+            unit=pilot.unit,
+            seasons=pilot.seasonality,
+            yearly_pairs=pilot.yearly_harmonics,
+        )
+        if exposure is not None:
+            primary = counts.switchback_rate_ratio(
+                during.values, exposure[k:], flags, extra=sb_extra, extra_names=sb_names
+            )
+        else:
+            primary = stats.switchback(during.values, flags, extra=sb_extra, extra_names=sb_names)
     elif pilot.design == "stepped":
         parts = []
         for step in pilot.stepped:
             one = pilot.metric.model_copy(update={"machines": [step.machine]})
             ms = sources.series(one, pilot.unit, pilot.baseline.start, end)
+            m_extra, m_names = seasonal_terms(
+                ms.dates,
+                unit=pilot.unit,
+                seasons=pilot.seasonality,
+                yearly_pairs=pilot.yearly_harmonics,
+            )
             cut = sum(1 for d in ms.dates if d < step.start)
-            est = stats.ar1_segmented_regression(ms.values, intervention=cut)
+            est = stats.ar1_segmented_regression(
+                ms.values, intervention=cut, slope=slope, extra=m_extra, extra_names=m_names
+            )
             est.details["machine"] = step.machine
             parts.append(est)
-        stepped = stats.pooled(parts, method="stepped roll-out (pooled per machine, AR(1) errors)")
-        for part, step in zip(stepped.details["parts"], pilot.stepped, strict=True):
+        primary = stats.pooled(parts, method="stepped roll-out (pooled per machine, AR(1) errors)")
+        for part, step in zip(primary.details["parts"], pilot.stepped, strict=True):
             part["machine"] = step.machine
             part["start"] = step.start.isoformat()
-        estimates.insert(0, stepped)
-        primary = stepped
-        if stepped.details["heterogeneity_p"] < 0.05:
+        if primary.details["heterogeneity_p"] < 0.05:
             warnings_.append(
                 "The machines disagree about the effect (heterogeneity p = "
-                f"{stepped.details['heterogeneity_p']:.3f}); look at each machine before rolling out."
+                f"{primary.details['heterogeneity_p']:.3f}); look at each machine before rolling out."
             )
+    if primary is None:
+        primary = its
+    else:
+        estimates.insert(0, primary)
     # Diagnostics in plain words.
-    lb = stats.ljung_box(hac.details["residuals"])
-    if lb < 0.05 and its.details["rho"] <= 0.6:
-        warnings_.append(
-            f"Neighbouring {pilot.unit}s are correlated (Ljung–Box p = {lb:.3f}): the primary interval "
-            "allows for it; a naive before/after test would not."
-        )
+    if primary.details.get("scale") == "ratio":
+        lb = stats.ljung_box(primary.details["residuals"])
+        if lb < 0.05:
+            warnings_.append(
+                f"Neighbouring {pilot.unit}s' counts are correlated (Ljung–Box p = {lb:.3f}): the "
+                "rate ratio's interval allows for counts that scatter more than chance, not for "
+                "this, so it is too narrow; read it with care."
+            )
+    else:
+        lb = stats.ljung_box(hac.details["residuals"])
+        if lb < 0.05 and its.details["rho"] <= 0.6:
+            warnings_.append(
+                f"Neighbouring {pilot.unit}s are correlated (Ljung–Box p = {lb:.3f}): the primary "
+                "interval allows for it; a naive before/after test would not."
+            )
     trend_t = its.details["coefficients"]["trend"] / max(
         its.details["standard_errors"]["trend"], 1e-12
     )
@@ -328,20 +398,17 @@ def evaluate(pilot: Pilot, sources: Sources, *, as_of: dt.date | None = None) ->
             "but a change in trend is easy to over-read."
         )
     tail = max(2, k // 5)
-    sd = float(np.std(base.values, ddof=1)) or 1.0
-    bad_tail = (base.values[-tail:].mean() - base.values[:-tail].mean()) / sd
+    sd = float(np.std(y[:k], ddof=1)) or 1.0
+    bad_tail = (y[k - tail : k].mean() - y[: k - tail].mean()) / sd
     worse = bad_tail < -1 if pilot.metric.direction == "increase" else bad_tail > 1
     if worse:
         warnings_.append(
             "The baseline ended in a bad spell: part of any improvement may be regression to the "
             "mean. A longer baseline or a control line would tell."
         )
-    if during.values.size >= 6:
-        half = during.values.size // 2
-        first, second = (
-            during.values[:half].mean() - base.values.mean(),
-            during.values[half:].mean() - base.values.mean(),
-        )
+    if y.size - k >= 6:
+        half = (y.size - k) // 2
+        first, second = y[k : k + half].mean() - y[:k].mean(), y[k + half :].mean() - y[:k].mean()
         if (
             abs(first) > 0
             and np.sign(first) == np.sign(its.value)
@@ -353,64 +420,52 @@ def evaluate(pilot: Pilot, sources: Sources, *, as_of: dt.date | None = None) ->
             )
     peeking = as_of < pilot.pilot.end or as_of < pilot.review_date
     if peeking:
-        cs = stats.confidence_sequence(base.values, during.values)
+        cs = stats.confidence_sequence(y[:k], y[k:])
         estimates.append(cs)
         warnings_.append(
             f"Early look: the pilot runs until {pilot.pilot.end} and is reviewed on "
-            f"{pilot.review_date}. Use the always-valid interval ({cs.low:+.2f} to {cs.high:+.2f}), "
+            f"{pilot.review_date}. Use the always-valid interval of the difference "
+            f"({_num(cs.low)} to {_num(cs.high)}{f' {unit_label}' if unit_label else ''}), "
             "which stays honest however often you look."
         )
-    if pilot.seasonality == "none" and pilot.unit == "day" and base.values.size >= 14:
+    if not pilot.seasonality and pilot.unit == "day" and k >= 14:
         by_day: dict[int, list[float]] = {}
-        for d, v in zip(base.dates, base.values, strict=True):
+        for d, v in zip(base.dates, y[:k], strict=True):
             by_day.setdefault(d.weekday(), []).append(float(v))
         groups = [g for g in by_day.values() if len(g) >= 2]
-        if len(groups) >= 2:
+        if len(groups) >= 2 and any(np.ptp(g) > 0 for g in groups):
             from scipy.stats import f_oneway
 
             if f_oneway(*groups).pvalue < 0.05:
                 warnings_.append(
                     'The metric has a weekday rhythm; set seasonality = "weekday" in the pilot file.'
                 )
-    # Guardrails.
-    guardrails = []
-    for g in pilot.guardrails:
-        gs = sources.series(g, pilot.unit, pilot.baseline.start, end)
-        gb, gp = (
-            gs.window(pilot.baseline).values,
-            gs.window(Window(start=pilot.pilot.start, end=end)).values,
+    if "yearly" in pilot.seasonality and (all_dates[-1] - all_dates[0]).days < 365:
+        warnings_.append(
+            "The yearly rhythm is estimated from less than a year of data: it can absorb part "
+            "of the change, or pass part of the season off as one. Two years of baseline help."
         )
-        est = stats.block_bootstrap_difference(gb, gp)
-        harmed = est.high < 0 if g.direction == "increase" else est.low > 0
-        guardrails.append(
-            {
-                "metric": g.label,
-                "change": est.value,
-                "low": est.low,
-                "high": est.high,
-                "harmed": harmed,
-                "unit": gs.unit_label,
-            }
+    guardrails = [_guardrail(g, pilot, sources, end, warnings_) for g in pilot.guardrails]
+    money = None
+    if pilot.money:
+        draws = _effect_draws(primary)
+        money = value_of(
+            draws,
+            pilot.money,
+            direction=pilot.metric.direction,
+            periods_per_month=pilot.periods_per_month,
         )
-        if harmed:
-            warnings_.append(
-                f"Guardrail {g.label} got worse ({est.value:+.2f}{_u(gs)}, interval "
-                f"{est.low:+.2f} to {est.high:+.2f})."
-            )
-    se = (primary.high - primary.low) / (2 * 1.959964)
-    draws = np.random.default_rng(7).normal(primary.value, se, 20_000)
-    money = value_of(draws, pilot.money, direction=pilot.metric.direction) if pilot.money else None
     chart = individuals(y.tolist(), keys=base.labels + during.labels, phase1=k)
-    verdict = _verdict(pilot, primary, series, money)
+    verdict = _verdict(pilot, primary, unit_label, money)
     return {
         "title": pilot.title,
         "metric": pilot.metric.label,
         "unit": pilot.unit,
-        "metric_unit": series.unit_label,
+        "metric_unit": unit_label,
         "as_of": as_of.isoformat(),
         "fingerprint": pilot.fingerprint(),
-        "baseline": {"points": k, "mean": float(base.values.mean())},
-        "pilot": {"points": int(during.values.size), "mean": float(during.values.mean())},
+        "baseline": {"points": k, "mean": float(y[:k].mean())},
+        "pilot": {"points": int(y.size - k), "mean": float(y[k:].mean())},
         "effect": primary.as_dict() | {"residuals": None},
         "estimates": [_slim(e) for e in estimates],
         "guardrails": guardrails,
@@ -422,6 +477,73 @@ def evaluate(pilot: Pilot, sources: Sources, *, as_of: dt.date | None = None) ->
     }
 
 
+def _check_baseline(values: np.ndarray, pilot: Pilot) -> None:
+    """Refuse a baseline without noise (a stuck sensor, a default value, a formula): it gives
+    nothing to judge a change against, and the models would read its silence as certainty."""
+    t = np.arange(values.size, dtype=float)
+    line = np.polyval(np.polyfit(t, values, 1), t)
+    scale = float(np.max(np.abs(values))) or 1.0
+    if float(np.sqrt(np.mean((values - line) ** 2))) > 1e-9 * scale:
+        return
+    what = (
+        f"is {values[0]:g} in every {pilot.unit} of the baseline"
+        if np.ptp(values) == 0
+        else "moves in an exact straight line through the baseline"
+    )
+    raise InputError(
+        f"{pilot.metric.label} {what}: with no noise before the change there is nothing to "
+        "judge a change against (a stuck sensor or a filled-in default?)"
+    )
+
+
+def _guardrail(
+    g: Metric, pilot: Pilot, sources: Sources, end: dt.date, warnings_: list[str]
+) -> dict[str, Any]:
+    """A guardrail's change (a rate per exposure for counts), and a warning if it got worse."""
+    gs = sources.series(g, pilot.unit, pilot.baseline.start, end)
+    values = gs.values
+    if g.exposure_column and gs.total is not None:
+        if np.any(gs.total <= 0):
+            raise InputError(
+                f"guardrail {g.label}: the exposure is zero or negative in "
+                f"{int(np.sum(gs.total <= 0))} period(s); a rate needs some in every period"
+            )
+        values = gs.values / gs.total
+    cut = sum(1 for d in gs.dates if d < pilot.baseline.end)
+    first = sum(1 for d in gs.dates if d < pilot.pilot.start)
+    est = stats.block_bootstrap_difference(values[:cut], values[first:])
+    harmed = est.high < 0 if g.direction == "increase" else est.low > 0
+    if harmed:
+        warnings_.append(
+            f"Guardrail {g.label} got worse ({_num(est.value)}{_u(gs)}, interval "
+            f"{_num(est.low)} to {_num(est.high)})."
+        )
+    return {
+        "metric": g.label,
+        "change": est.value,
+        "low": est.low,
+        "high": est.high,
+        "harmed": harmed,
+        "unit": gs.unit_label,
+    }
+
+
+def _effect_draws(est: stats.Estimate) -> np.ndarray:
+    """Draws of the effect in the metric's units per period, for the money. A rate ratio becomes
+    counts per period: (ratio − 1) × the counts expected without the change."""
+    rng = np.random.default_rng(7)
+    if est.details.get("scale") == "ratio":
+        logs = rng.normal(est.details["log_ratio"], est.details["se"], 20_000)
+        return np.asarray(np.expm1(logs) * est.details["expected_without_change_per_period"])
+    se = (est.high - est.low) / (2 * 1.959964)
+    return rng.normal(est.value, se, 20_000)
+
+
+def _num(x: float) -> str:
+    """A signed number with as many decimals as its size needs (rates per part are small)."""
+    return f"{x:+.2f}" if x == 0 or abs(x) >= 0.1 else f"{x:+.3g}"
+
+
 def _slim(e: stats.Estimate) -> dict[str, Any]:
     d = e.as_dict()
     for key in ("residuals", "draws"):
@@ -430,17 +552,25 @@ def _slim(e: stats.Estimate) -> dict[str, Any]:
 
 
 def _verdict(
-    pilot: Pilot, est: stats.Estimate, series: Series, money: dict[str, Any] | None
+    pilot: Pilot, est: stats.Estimate, unit_label: str, money: dict[str, Any] | None
 ) -> str:
-    good = est.value > 0 if pilot.metric.direction == "increase" else est.value < 0
-    sure = est.low > 0 or est.high < 0
-    word = "up" if est.value > 0 else "down"
+    ratio = est.details.get("scale") == "ratio"
+    null = 1.0 if ratio else 0.0
+    good = est.value > null if pilot.metric.direction == "increase" else est.value < null
+    sure = est.low > null or est.high < null
+    word = "up" if est.value > null else "down"
     how = "likely" if sure else "possibly"
-    unit = _u(series)
-    text = (
-        f"{pilot.metric.label} {how} {word} {abs(est.value):.1f}{unit} "
-        f"(95 % interval {est.low:.1f} to {est.high:.1f})"
-    )
+    if ratio:
+        text = (
+            f"{unit_label} {how} {word} {abs(est.value - 1) * 100:.0f} % (rate ratio "
+            f"{est.value:.2f}, 95 % interval {est.low:.2f} to {est.high:.2f})"
+        )
+    else:
+        unit = f" {unit_label}" if unit_label else ""
+        text = (
+            f"{pilot.metric.label} {how} {word} {abs(est.value):.1f}{unit} "
+            f"(95 % interval {est.low:.1f} to {est.high:.1f})"
+        )
     if not sure:
         text += "; the interval includes no change"
     elif not good:

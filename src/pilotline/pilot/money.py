@@ -10,12 +10,13 @@ import numpy as np
 from pilotline.pilot.spec import Money
 
 
-def value_of(draws: np.ndarray, money: Money, *, direction: str) -> dict[str, Any]:
-    """Payback (months) and ROI over the horizon from draws of the effect (metric units)."""
+def value_of(
+    draws: np.ndarray, money: Money, *, direction: str, periods_per_month: float
+) -> dict[str, Any]:
+    """Payback (months) and ROI over the horizon from draws of the effect (metric units per
+    period); ``periods_per_month`` is the pilot's (``Pilot.periods_per_month``)."""
     sign = 1.0 if direction == "increase" else -1.0
-    monthly = (
-        sign * draws * money.value_per_unit * money.periods_per_month - money.running_per_month
-    )
+    monthly = sign * draws * money.value_per_unit * periods_per_month - money.running_per_month
     months = money.horizon_months
     cost = money.one_off + money.running_per_month * months
     gain = monthly * months + money.running_per_month * months  # gross value over the horizon
@@ -49,6 +50,8 @@ def value_of(draws: np.ndarray, money: Money, *, direction: str) -> dict[str, An
 def months_text(value: float) -> str:
     if not math.isfinite(value):
         return "never"
+    if value > 1200:
+        return "over 100 years"
     if value < 1:
         return f"{value * 30:.0f} days"
     return f"{value:.0f} months" if value >= 1.5 else "1 month"

@@ -1,8 +1,10 @@
 """Pre-registration and the decision log, kept in the data directory's store.
 
-``start`` freezes a pilot's hypothesis, metrics, target and design. A later edit to those is
-refused unless it comes with a reason, and then it is recorded as a new version, so every
-evaluation and A3 shows which version it judged and whether the goalposts moved.
+``start`` freezes every setting of a pilot that can change its estimate or verdict (hypothesis,
+metrics, target, unit, windows, design, seasonality, model, review date and money; see
+``spec.NOT_FROZEN`` for the few that are not). A later edit to those is refused unless it comes
+with a reason, and then it is recorded as a new version, so every evaluation and A3 shows which
+version it judged and whether the goalposts moved.
 """
 
 from __future__ import annotations
@@ -24,10 +26,19 @@ def start(store: Store, pilot: Pilot, *, reason: str | None = None) -> dict[str,
         if versions and versions[-1]["fingerprint"] == pilot.fingerprint():
             return {"version": len(versions), "fingerprint": pilot.fingerprint(), "changed": False}
         if versions and not reason:
+            if versions[-1]["fingerprint"] == pilot.legacy_fingerprint():
+                raise InputError(
+                    f"'{pilot.title}' was started by an earlier Pilotline, which froze only its "
+                    "hypothesis, metrics, target and design; its windows, unit, seasonality, "
+                    "model, review date and money were never frozen. Give --reason to freeze "
+                    "them now as a new version."
+                )
             raise InputError(
-                f"'{pilot.title}' was started with version {versions[-1]['fingerprint']}; its hypothesis, "
-                "metrics, target or design have changed since. Give --reason to record the change as a "
-                "new version (it will show on the A3), or undo the edit."
+                f"'{pilot.title}' was started with version {versions[-1]['fingerprint']}; a "
+                "setting that changes its estimate (hypothesis, metrics, target, unit, windows, "
+                "design, seasonality, model, review date or money) has changed since. Give "
+                "--reason to record the change as a new version (it will show on the A3), or "
+                "undo the edit."
             )
         s.record_pilot_version(
             title=pilot.title,
@@ -47,10 +58,12 @@ def history(store: Store, pilot: Pilot) -> dict[str, Any]:
     with store.session() as s:
         versions = s.pilot_versions(pilot.title)
     current = pilot.fingerprint()
+    latest = versions[-1]["fingerprint"] if versions else None
     return {
         "registered": bool(versions),
         "versions": [{k: v for k, v in r.items() if k != "frozen"} for r in versions],
-        "matches_latest": bool(versions) and versions[-1]["fingerprint"] == current,
+        "matches_latest": latest == current,
+        "partly_frozen": latest is not None and latest == pilot.legacy_fingerprint(),
     }
 
 

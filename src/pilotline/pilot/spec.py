@@ -12,16 +12,29 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pilotline.errors import InputError
 
 Design = Literal["before_after", "control", "switchback", "stepped"]
-Unit = Literal["shift", "day", "week"]
+Unit = Literal["shift", "day", "week", "month"]
+#: A rhythm to allow for: one term per weekday, a smooth weekly rhythm (two sine/cosine pairs),
+#: or a smooth yearly one (``yearly_harmonics`` pairs).
+Season = Literal["weekday", "harmonic", "yearly"]
+
+#: Money defaults: periods of each unit in a month (a shift has no default: say how many).
+PERIODS_PER_MONTH = {"day": 21.0, "week": 52 / 12, "month": 1.0}
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Window(_Model):
@@ -59,6 +72,8 @@ class Metric(_Model):
             raise ValueError("a metric needs either kpi (with machines) or file (with column)")
         if self.file is not None and not self.column:
             raise ValueError("a metric from a file needs column")
+        if self.kpi is not None and self.exposure_column:
+            raise ValueError("exposure_column is for a metric from a file (counts beside exposure)")
         return self
 
     @property
@@ -97,7 +112,11 @@ class Money(_Model):
     value_per_unit: float = Field(
         description="value of one unit of the metric, per period (e.g. £ per OEE point per day)"
     )
-    periods_per_month: float = Field(21.0, gt=0, description="periods (days, shifts) in a month")
+    periods_per_month: float | None = Field(
+        None,
+        gt=0,
+        description="periods (days, shifts) in a month; by default 21 days, 52/12 weeks or 1 month",
+    )
     horizon_months: int = Field(12, gt=0, description="months over which ROI is counted")
 
 
@@ -122,14 +141,49 @@ class Pilot(_Model):
     people: list[str] = Field(default_factory=list)
     background: str = ""
     countermeasure: str = ""
-    seasonality: Literal["none", "weekday", "harmonic"] = "none"
+    seasonality: tuple[Season, ...] = Field(
+        (),
+        description='"none", "weekday", "harmonic" (weekly), "yearly", or a list such as '
+        '["weekday", "yearly"]',
+    )
+    yearly_harmonics: int = Field(
+        2, ge=1, le=4, description='sine/cosine pairs for seasonality "yearly"'
+    )
     its_model: Literal["level", "level_and_slope"] = Field(
         "level",
         description="interrupted time series: a level change, or a level and a slope change",
     )
 
+    @field_validator("seasonality", mode="before")
+    @classmethod
+    def _seasons(cls, v: object) -> object:
+        if v == "none" or v == ["none"]:
+            return ()
+        return (v,) if isinstance(v, str) else v
+
     @model_validator(mode="after")
     def _check(self) -> Pilot:
+        weekly = [s for s in self.seasonality if s in ("weekday", "harmonic")]
+        if len(weekly) > 1 or len(set(self.seasonality)) < len(self.seasonality):
+            raise ValueError(
+                "seasonality: give each rhythm once, and either weekday or harmonic (both are "
+                "the weekly rhythm)"
+            )
+        if weekly and self.unit in ("week", "month"):
+            raise ValueError(
+                f"seasonality {weekly[0]!r} is a weekly rhythm; a {self.unit} has none "
+                '(use "yearly" or "none")'
+            )
+        if self.metric.exposure_column and self.design in ("control", "stepped"):
+            raise ValueError(
+                f"design {self.design!r} is not available for counts with an exposure yet; "
+                "use before_after or switchback"
+            )
+        if self.money and self.money.periods_per_month is None and self.unit == "shift":
+            raise ValueError(
+                "money.periods_per_month: say how many shifts make a month (e.g. 42 for two "
+                "shifts a day on 21 days)"
+            )
         if self.baseline.end > self.pilot.start:
             raise ValueError(
                 f"the baseline ({self.baseline.start} to {self.baseline.end}) overlaps the pilot "
@@ -157,16 +211,43 @@ class Pilot(_Model):
             raise ValueError("the review date is before the pilot starts")
         return self
 
+    @property
+    def periods_per_month(self) -> float:
+        """How many of the pilot's units make a month, for the money."""
+        given = self.money.periods_per_month if self.money else None
+        return given if given is not None else PERIODS_PER_MONTH.get(self.unit, 21.0)
+
     def frozen_fields(self) -> str:
-        """What may not change silently once the pilot has started (hypothesis and metrics)."""
-        frozen = {
-            k: getattr(self, k)
-            for k in ("hypothesis", "metric", "guardrails", "target_effect", "design")
-        }
+        """What may not change silently once the pilot has started: every field but those in
+        :data:`NOT_FROZEN` (a new field is frozen unless it is named there)."""
+        frozen = {k: getattr(self, k) for k in type(self).model_fields if k not in NOT_FROZEN}
         return json.dumps({k: _plain(v) for k, v in frozen.items()}, sort_keys=True, default=str)
 
     def fingerprint(self) -> str:
         return hashlib.sha256(self.frozen_fields().encode()).hexdigest()[:12]
+
+    def legacy_fingerprint(self) -> str:
+        """The fingerprint earlier versions of Pilotline recorded, of the hypothesis, metrics,
+        target and design only: a pilot started then is recognised, and told what was never
+        frozen."""
+        frozen = {
+            k: getattr(self, k)
+            for k in ("hypothesis", "metric", "guardrails", "target_effect", "design")
+        }
+        text = json.dumps({k: _plain(v) for k, v in frozen.items()}, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+#: The fields a change to which does not move the goalposts, and why; every other field of a
+#: pilot (its hypothesis, metrics, windows, unit, design, seasonality, model, review date and
+#: money) is in the fingerprint that ``pilot start`` freezes.
+NOT_FROZEN = {
+    "title": "the pilot's name: versions are recorded under it",
+    "owner": "who runs it; does not change an estimate",
+    "people": "who takes part; does not change an estimate",
+    "background": "the A3's narrative; does not change an estimate",
+    "countermeasure": "the A3's narrative; does not change an estimate",
+}
 
 
 def _plain(v: object) -> object:

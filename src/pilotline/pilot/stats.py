@@ -1,7 +1,10 @@
 """Statistics fit for shop-floor data: a few dozen autocorrelated days, perhaps one control line.
 
 Every function returns plain numbers with an interval, and none of them averages away the
-autocorrelation that makes naive before/after comparisons overconfident.
+autocorrelation that makes naive before/after comparisons overconfident. Data that cannot give
+an honest interval — a constant series, a model that fits every point exactly, more terms than
+points, values too large to square — is refused with an :class:`InputError` saying why, never
+answered with a zero-width interval or a NaN.
 """
 
 from __future__ import annotations
@@ -31,6 +34,16 @@ class Estimate:
     level: float = 0.95
     details: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        numbers = [self.value, self.low, self.high]
+        if not all(math.isfinite(x) for x in numbers) or (
+            self.p_value is not None and not 0 <= self.p_value <= 1
+        ):
+            raise InputError(
+                f"{self.method}: the data gave no finite estimate ({self.value:g}, interval "
+                f"{self.low:g} to {self.high:g}); they are too extreme or too regular for it"
+            )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "method": self.method,
@@ -52,7 +65,55 @@ def _series(values: Values, what: str, minimum: int) -> np.ndarray:
         )
     if x.size < minimum:
         raise InputError(f"the {what} has {x.size} points; this needs at least {minimum}")
+    if x.size and np.max(np.abs(x)) > LARGEST:
+        raise InputError(
+            f"the {what} has values as large as {np.max(np.abs(x)):.3g}; numbers beyond "
+            f"{LARGEST:.0e} cannot be squared and summed in floating point: check the units"
+        )
     return x
+
+
+#: Larger values overflow when squared and summed (the largest double is about 1.8e308).
+LARGEST = 1e100
+
+
+def _check_fit(X: np.ndarray, names: list[str], what: str) -> None:
+    """Refuse a model with more terms than the points can carry, or terms the data cannot tell
+    apart (a weekday term on data from one weekday, two columns that are the same)."""
+    n, p = X.shape
+    if n - p < 3:
+        raise InputError(
+            f"the {what} has {n} points for {p} model terms ({', '.join(names)}); it needs at "
+            f"least {p + 3}: lengthen the windows or drop the seasonality"
+        )
+    scaled = X / np.maximum(np.abs(X).max(axis=0), 1e-300)
+    if np.linalg.matrix_rank(scaled) < p:
+        raise InputError(
+            f"the {what}'s model terms ({', '.join(names)}) cannot be told apart in these "
+            "periods (a rhythm the data do not vary over, or a change with no periods on one "
+            "side): drop the seasonality or lengthen the windows"
+        )
+
+
+def _checked_cov(cov: np.ndarray, what: str) -> np.ndarray:
+    """A covariance matrix whose variances are positive: rounding can leave them at or below
+    zero when part of the data has no noise (a baseline that is exactly a straight line)."""
+    if not np.all(np.diag(cov) > 0) or not np.all(np.isfinite(cov)):
+        raise InputError(
+            f"the {what} is too regular for an honest interval: part of it has no noise at all "
+            "(a baseline that is exactly flat or exactly a straight line?)"
+        )
+    return cov
+
+
+def _check_noise(residuals: np.ndarray, values: np.ndarray, what: str) -> None:
+    """Refuse a fit that leaves no noise: its interval would have zero width."""
+    scale = float(np.max(np.abs(values))) or 1.0
+    if float(np.sqrt(np.mean(residuals**2))) <= 1e-9 * scale:
+        raise InputError(
+            f"the {what} fits every point exactly (no noise is left), so no honest interval "
+            "can be given: is the metric a constant or a formula of the date?"
+        )
 
 
 def lag1_autocorrelation(x: Values) -> float:
@@ -128,12 +189,14 @@ def segmented_regression(
     *,
     intervention: int,
     season: Sequence[int] | None = None,
+    extra: np.ndarray | None = None,
+    extra_names: Sequence[str] | None = None,
     hac_lags: int | None = None,
     level: float = 0.95,
 ) -> Estimate:
     """Interrupted time series: y = a + b·t + c·after + d·(t − t₀)·after (+ seasonality), with
     Newey–West (HAC) standard errors; ``season`` labels each point (e.g. its weekday) for
-    seasonal dummies. The effect is the mean difference over the pilot period
+    seasonal dummies, ``extra`` adds columns (e.g. :func:`season.seasonal_terms`). The effect is the mean difference over the pilot period
     between the fitted line and the baseline trend continued: c + d·mean(t − t₀)."""
     import statsmodels.api as sm
     from scipy import stats as sps
@@ -145,14 +208,17 @@ def segmented_regression(
             f"the series needs at least 3 points before and after the change; "
             f"it has {intervention} before and {n - intervention} after"
         )
-    X, names, since = _design(n, intervention, season)
+    X, names, since = _design(n, intervention, season, extra=extra, extra_names=extra_names)
+    _check_fit(X, names, "series")
     lags = hac_lags if hac_lags is not None else max(1, round(4 * (n / 100) ** (2 / 9)))
     fit = sm.OLS(values, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+    _check_noise(fit.resid, values, "series")
     w = np.zeros(X.shape[1])
     w[2] = 1.0
     w[3] = float(np.mean(since[intervention:]))
     effect = float(w @ fit.params)
-    se = float(math.sqrt(w @ fit.cov_params() @ w))
+    cov = _checked_cov(fit.cov_params(), "series")
+    se = float(math.sqrt(w @ cov @ w))
     zc = sps.norm.ppf(0.5 + level / 2)
     p = float(2 * sps.norm.sf(abs(effect) / se)) if se > 0 else 0.0
     return Estimate(
@@ -166,7 +232,7 @@ def segmented_regression(
             "se": se,
             "hac_lags": lags,
             "coefficients": dict(zip(names, map(float, fit.params), strict=True)),
-            "standard_errors": dict(zip(names, map(float, fit.bse), strict=True)),
+            "standard_errors": dict(zip(names, map(float, np.sqrt(np.diag(cov))), strict=True)),
             "residuals": fit.resid.tolist(),
         },
     )
@@ -178,6 +244,7 @@ def _design(
     season: Sequence[int] | None,
     slope: bool = True,
     extra: np.ndarray | None = None,
+    extra_names: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Columns: constant, trend, level change, [slope change], [one dummy per season but the
     first], [extra regressors such as weekly harmonics]."""
@@ -194,7 +261,7 @@ def _design(
     if extra is not None:
         for j in range(extra.shape[1]):
             columns.append(extra[:, j])
-            names.append(f"extra_{j}")
+            names.append(extra_names[j] if extra_names else f"extra_{j}")
     return np.column_stack(columns), names, since
 
 
@@ -205,6 +272,7 @@ def ar1_segmented_regression(
     season: Sequence[int] | None = None,
     slope: bool = False,
     extra: np.ndarray | None = None,
+    extra_names: Sequence[str] | None = None,
     level: float = 0.95,
 ) -> Estimate:
     """Interrupted time series with AR(1) errors, for short shop-floor series.
@@ -223,7 +291,7 @@ def ar1_segmented_regression(
             f"the series needs at least 3 points before and after the change; "
             f"it has {intervention} before and {n - intervention} after"
         )
-    X, names, since = _design(n, intervention, season, slope, extra)
+    X, names, since = _design(n, intervention, season, slope, extra, extra_names)
     w = np.zeros(X.shape[1])
     w[2] = 1.0
     if slope:
@@ -239,9 +307,11 @@ def _ar1_contrast(
     effective degrees of freedom n(1 − ρ)/(1 + ρ) − p."""
     from scipy import stats as sps
 
+    _check_fit(X, names, "series")
     n, p = X.shape
     beta = np.linalg.lstsq(X, values, rcond=None)[0]
     r = values - X @ beta
+    _check_noise(r, values, "series")
     denom = float(r @ r)
     raw = float(r[1:] @ r[:-1] / denom) if denom > 0 else 0.0
     rho = min(max(raw + (1 + 3 * raw + p) / n, 0.0), 0.95)
@@ -277,7 +347,13 @@ def _ar1_contrast(
 
 
 def switchback(
-    y: Values, on: Sequence[bool], *, season: Sequence[int] | None = None, level: float = 0.95
+    y: Values,
+    on: Sequence[bool],
+    *,
+    season: Sequence[int] | None = None,
+    extra: np.ndarray | None = None,
+    extra_names: Sequence[str] | None = None,
+    level: float = 0.95,
 ) -> Estimate:
     """A switchback design: the change is switched on and off in turns (days, shifts, weeks).
     y = a + b·t + c·on (+ season), AR(1) errors; the effect is c. Because on and off periods
@@ -298,6 +374,9 @@ def switchback(
         for k in sorted(set(labels.tolist()))[1:]:
             columns.append((labels == k).astype(float))
             names.append(f"season_{k}")
+    if extra is not None:
+        columns += [extra[:, j] for j in range(extra.shape[1])]
+        names += list(extra_names) if extra_names else [f"extra_{j}" for j in range(extra.shape[1])]
     X = np.column_stack(columns)
     w = np.zeros(X.shape[1])
     w[2] = 1.0
@@ -328,12 +407,23 @@ def difference_in_differences(
         raise InputError(
             "difference-in-differences needs at least 3 periods before and after the change"
         )
+    if np.array_equal(a, b):
+        raise InputError(
+            "the control line's values are the pilot line's, period for period: compare with "
+            "a line the change did not touch"
+        )
     gap = a - b
     after = (np.arange(a.size) >= intervention).astype(float)
     X = np.column_stack([np.ones(a.size), after])
     lags = hac_lags if hac_lags is not None else max(1, round(4 * (a.size / 100) ** (2 / 9)))
     fit = sm.OLS(gap, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
-    effect, se = float(fit.params[1]), float(fit.bse[1])
+    if float(np.sqrt(np.mean(fit.resid**2))) <= 1e-9 * (float(np.max(np.abs(gap))) or 1.0):
+        raise InputError(
+            "the gap between the pilot line and the control line is the same in every period "
+            "before and after the change: with no noise, no honest interval can be given"
+        )
+    cov = _checked_cov(fit.cov_params(), "gap between the lines")
+    effect, se = float(fit.params[1]), float(math.sqrt(cov[1, 1]))
     zc = sps.norm.ppf(0.5 + level / 2)
     base_gap = float(gap[:intervention].mean())
     event_study = [
@@ -347,7 +437,7 @@ def difference_in_differences(
         effect,
         effect - zc * se,
         effect + zc * se,
-        float(fit.pvalues[1]),
+        float(2 * sps.norm.sf(abs(effect) / se)),
         level,
         {"se": se, "event_study": event_study, "pre_period_gap_slope": pre_slope},
     )
@@ -364,8 +454,8 @@ def block_bootstrap_difference(
 ) -> Estimate:
     """Difference of means (pilot − baseline) with a moving-block bootstrap interval, which keeps
     runs of neighbouring, correlated days together."""
-    x = _series(baseline, "baseline", 4)
-    y = _series(pilot, "pilot series", 4)
+    x = _series(baseline, "baseline", 3)
+    y = _series(pilot, "pilot series", 3)
     rng = np.random.default_rng(seed)
 
     def resample(a: np.ndarray, size: int) -> np.ndarray:
@@ -449,54 +539,6 @@ def ljung_box(residuals: Values, lags: int = 5) -> float:
     r = np.asarray(residuals, dtype=float)
     lags = max(1, min(lags, r.size // 4))
     return float(acorr_ljungbox(r, lags=[lags])["lb_pvalue"].iloc[0])
-
-
-def count_rate_change(
-    counts: Values, exposure: Values, *, intervention: int, level: float = 0.95
-) -> Estimate:
-    """Counts (defects, stoppages) per unit of exposure (parts made, hours run): quasi-Poisson
-    regression with log(exposure) as offset, a baseline trend and a step at the change. The effect
-    is the rate ratio after/before (1.0 = no change); the dispersion is estimated (Pearson χ²)."""
-    import statsmodels.api as sm
-    from scipy import stats as sps
-
-    y = _series(counts, "counts", 6)
-    e = _series(exposure, "exposure", 6)
-    if y.size != e.size:
-        raise InputError("counts and exposure must have one value per period each")
-    if np.any(e <= 0):
-        raise InputError("exposure must be positive in every period (parts made, hours run)")
-    if np.any(y < 0):
-        raise InputError("counts cannot be negative")
-    t = np.arange(y.size, dtype=float)
-    X = np.column_stack([np.ones(y.size), t, (t >= intervention).astype(float)])
-    fit = sm.GLM(y, X, family=sm.families.Poisson(), offset=np.log(e)).fit(scale="X2")
-    b, se = float(fit.params[2]), float(fit.bse[2])
-    zc = sps.norm.ppf(0.5 + level / 2)
-    return Estimate(
-        "rate ratio (quasi-Poisson)",
-        math.exp(b),
-        math.exp(b - zc * se),
-        math.exp(b + zc * se),
-        float(fit.pvalues[2]),
-        level,
-        {"dispersion": float(fit.scale), "log_ratio": b, "se": se},
-    )
-
-
-def weekly_harmonics(days: Sequence[Any], *, pairs: int = 2) -> np.ndarray:
-    """Sine and cosine of the day of the week (``pairs`` harmonics): a smooth weekly rhythm with
-    fewer parameters than one dummy per weekday."""
-    import datetime as _dt
-
-    phase = np.array(
-        [(d.toordinal() if isinstance(d, _dt.date) else int(d)) % 7 for d in days], dtype=float
-    )
-    cols = []
-    for k in range(1, pairs + 1):
-        cols.append(np.sin(2 * np.pi * k * phase / 7))
-        cols.append(np.cos(2 * np.pi * k * phase / 7))
-    return np.column_stack(cols)
 
 
 def pooled(estimates: Sequence[Estimate], *, method: str, level: float = 0.95) -> Estimate:
