@@ -16,10 +16,10 @@ from tests.pg import Cluster
 
 UTC = dt.UTC
 
-#: The instant every test runs at unless it sets its own: a Wednesday mid-morning, inside the
-#: example plants' day shift. Nothing in the suite reads the wall clock (tests/test_clock.py runs
+#: The instant every test runs at unless it sets its own: a Wednesday afternoon, in the
+#: example plants' late shift (the simulator has made the whole early shift). Nothing in the suite reads the wall clock (tests/test_clock.py runs
 #: the clock-sensitive checks at other instants: each weekday, after a long gap, DST change days).
-NOW = dt.datetime(2026, 3, 4, 10, 17, 23, tzinfo=UTC)
+NOW = dt.datetime(2026, 3, 4, 15, 47, 23, tzinfo=UTC)
 
 
 def clock_env() -> dict[str, str]:

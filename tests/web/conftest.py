@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -45,11 +46,17 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = demo_plant_text().replace('name = "Press 1"', 'name = "<script>alert(1)</script>"')
     (home / "plant.toml").write_text(text)
     plant = load_plant(home / "plant.toml")
-    now = NOW
-    sim = simulate(plant, start=now - dt.timedelta(days=2), end=now, seed=4)
+    # The simulator makes whole shifts: simulate past now and keep what happened up to now, so
+    # the shift running now has its first hours.
+    sim = simulate(
+        plant, start=NOW - dt.timedelta(days=2), end=NOW + dt.timedelta(hours=10), seed=4
+    )
     store = EmbeddedStore(home)
-    import_table(store, plant, sim.states, kind="states", source="sim-states")
-    import_table(store, plant, sim.counts, kind="counts", source="sim-counts")
+    for kind, table in (("states", sim.states), ("counts", sim.counts)):
+        table = table.filter(
+            pc.less_equal(table["ts"], pa.scalar(NOW, table.schema.field("ts").type))
+        )
+        import_table(store, plant, table, kind=kind, source=f"sim-{kind}")
     users = Users(store)
     users.add("boss", PASSWORD, role="admin")
     users.add("mia", PASSWORD, role="manager")
@@ -91,7 +98,8 @@ STOP = (NOW - dt.timedelta(minutes=40), NOW - dt.timedelta(minutes=25))
 
 @pytest.fixture
 def clock_home(tmp_path: Path) -> Path:
-    """A round-the-clock plant: m1 (Line A) ran, stopped for 15 minutes without a reason, and runs again."""
+    """A round-the-clock plant: m1 (Line A) ran, stopped for 15 minutes without a reason, and runs
+    again; it made 180 parts in the last two hours."""
     (tmp_path / "plant.toml").write_text(PLANT)
     plant = parse_plant(PLANT)
     store = EmbeddedStore(tmp_path)
@@ -106,6 +114,17 @@ def clock_home(tmp_path: Path) -> Path:
         }
     )
     import_table(store, plant, states, kind="states", source="test")
+    counts = pa.table(
+        {
+            "machine": ["m1", "m1"],
+            "ts": pa.array(
+                [NOW - dt.timedelta(hours=2), NOW - dt.timedelta(hours=1)],
+                pa.timestamp("us", "UTC"),
+            ),
+            "total": [120, 60],
+        }
+    )
+    import_table(store, plant, counts, kind="counts", source="test")
     users = Users(store)
     users.add("olga", PASSWORD, role="operator", lines=["Line A"])
     users.add("mia", PASSWORD, role="manager")

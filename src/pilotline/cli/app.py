@@ -655,7 +655,9 @@ def _serve(h: Home, *, host: str, port: int, https: bool) -> None:
             "(shown once; write it down).",
             highlight=False,
         )
-    uvicorn.run(web, host=host, port=port, log_level="warning")
+    # proxy_headers=False: a client cannot pick its own address with X-Forwarded-For (the login
+    # throttle counts per address); put a reverse proxy in front for TLS and let it log clients.
+    uvicorn.run(web, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 def main() -> None:

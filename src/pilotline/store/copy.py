@@ -1,7 +1,7 @@
 """Copy a whole store into another, empty one: how an embedded store moves to PostgreSQL.
 
-Everything is copied — machine data, imports, pilots and decisions, users and API tokens — in
-one transaction on the target, so a copy that fails leaves the target as empty as it was.
+Everything is copied — machine data, imports, pilots and decisions, users, API tokens and the
+audit trail (not web sessions: people log in again) — in one transaction on the target, so a copy that fails leaves the target as empty as it was.
 The source is read in parts, so a large store does not have to fit in memory.
 """
 
@@ -25,6 +25,7 @@ TABLES = (
     "pilot_decisions",
     "users",
     "api_tokens",
+    "audit_log",
 )
 
 

@@ -112,6 +112,24 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        6,
+        "web sessions that can be ended (logout, password or role change, removal) and the "
+        "audit trail of entries people make by hand",
+        """
+        CREATE TABLE web_sessions (
+            session_hash TEXT PRIMARY KEY, username TEXT NOT NULL,
+            created_at TIMESTAMP NOT NULL, expires_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE audit_log (
+            logged_at TIMESTAMP NOT NULL, username TEXT NOT NULL, action TEXT NOT NULL,
+            machine TEXT, detail TEXT NOT NULL
+        );
+        """,
+    ),
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 

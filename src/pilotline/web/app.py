@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import time
+import unicodedata
 from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from pilotline.measure import Measure
 from pilotline.plant import Plant
 from pilotline.report import render_shift_report
 from pilotline.store import open_store
-from pilotline.web import data, maps, operate, people, settings
+from pilotline.web import audit, data, maps, operate, people, settings
 from pilotline.web.cache import Cache
 from pilotline.web.context import HERE, Problem, Web, make_templates
 from pilotline.web.machine import GRAINS, machine_page, period
@@ -35,7 +36,19 @@ from pilotline.web.overview import for_user, overview, shift_oee
 from pilotline.web.users import User, Users
 
 LOGIN_LIMIT = 5  # failed logins per address and user name …
+LOGIN_LIMIT_ANY_ADDRESS = 20  # … and per user name from all addresses together …
 LOGIN_WINDOW_S = 300.0  # … within this many seconds
+
+#: Pages load scripts and styles only from Pilotline itself (charts are drawn by inline calls into
+#: the bundled plotly.js); no page may be framed by another site.
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+DOCS_CSP = CSP.replace(
+    "script-src 'self' 'unsafe-inline'", "script-src 'self' 'unsafe-inline' cdn.jsdelivr.net"
+).replace("style-src 'self' 'unsafe-inline'", "style-src 'self' 'unsafe-inline' cdn.jsdelivr.net")
 
 
 def problem(status: int, title: str, detail: str = "", **extra: Any) -> JSONResponse:
@@ -52,7 +65,14 @@ class Throttle:
     def __init__(self) -> None:
         self.failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
 
-    def blocked(self, key: tuple[str, str]) -> float:
+    def blocked(self, address: str, username: str) -> float:
+        """Seconds to wait before this address may try this user name again (0: go ahead)."""
+        return max(
+            self._wait((address, username), LOGIN_LIMIT),
+            self._wait(("*", username), LOGIN_LIMIT_ANY_ADDRESS),
+        )
+
+    def _wait(self, key: tuple[str, str], limit: int) -> float:
         q = self.failures.get(key)
         if not q:
             return 0.0
@@ -62,10 +82,11 @@ class Throttle:
         if not q:  # forget keys with nothing left, so made-up user names cannot pile up
             del self.failures[key]
             return 0.0
-        return LOGIN_WINDOW_S - (now - q[0]) if len(q) >= LOGIN_LIMIT else 0.0
+        return LOGIN_WINDOW_S - (now - q[0]) if len(q) >= limit else 0.0
 
-    def failed(self, key: tuple[str, str]) -> None:
-        self.failures[key].append(time.monotonic())
+    def failed(self, address: str, username: str) -> None:
+        self.failures[(address, username)].append(time.monotonic())
+        self.failures[("*", username)].append(time.monotonic())
 
 
 def _secret(home: Path) -> str:
@@ -100,6 +121,17 @@ def create_app(
         https_only=https,
     )
     app.state.web = web
+
+    @app.middleware("http")
+    async def _security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        docs = request.url.path.startswith("/api/docs")
+        response.headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     plant, csrf_token, check_csrf, need = web.plant, web.csrf_token, web.check_csrf, web.need
 
@@ -127,8 +159,10 @@ def create_app(
         """problem+json for the API and scripts; a plain page for people opening a page."""
         if request.url.path.startswith("/api/") or request.method != "GET":
             return problem(status, title, detail, **extra)
-        name = request.session.get("user") if "session" in request.scope else None
-        user = users.get(name) if isinstance(name, str) else None
+        try:
+            user = web.current_user(request)
+        except Problem:
+            user = None
         return web.page(
             request, "problem.html", user, status_code=status, title=title, detail=detail
         )
@@ -173,13 +207,16 @@ def create_app(
         next: str = Form("/"),
     ) -> Response:
         check_csrf(request, csrf)
-        key = (request.client.host if request.client else "?", username.strip().lower())
-        wait = throttle.blocked(key)
+        # The address is the peer's, never a client-sent X-Forwarded-For (`serve` does not trust
+        # proxy headers), and the name is limited across all addresses too.
+        address = request.client.host if request.client else "?"
+        key = unicodedata.normalize("NFC", username).strip().lower()[:64]
+        wait = throttle.blocked(address, key)
         if wait:
             raise Problem(429, "Too many attempts", f"Wait {wait:.0f} s before trying again.")
-        user = users.check(username.strip(), password)
+        user = users.check(username, password)
         if user is None:
-            throttle.failed(key)
+            throttle.failed(address, key)
             return web.page(
                 request,
                 "login.html",
@@ -189,12 +226,15 @@ def create_app(
                 error="Wrong user name or password.",
             )
         request.session.clear()
-        request.session["user"] = user.username
+        request.session["sid"] = users.start_session(user.username)
         return RedirectResponse(_safe_next(next), status_code=303)
 
     @app.post("/logout", include_in_schema=False)
     def logout(request: Request, csrf: str = Form("")) -> Response:
         check_csrf(request, csrf)
+        sid = request.session.get("sid")
+        if isinstance(sid, str):
+            users.end_session(sid)
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
@@ -209,11 +249,19 @@ def create_app(
         return web.page(request, "operate_list.html", user, machines=machines)
 
     @app.get("/operate/{machine}", response_class=HTMLResponse, include_in_schema=False)
-    def operate_page(
-        request: Request, machine: str, done: str = "", user: User = any_user
-    ) -> Response:
+    def operate_page(request: Request, machine: str, user: User = any_user) -> Response:
         data = operate.page(store, plant(), user, machine, clock.now())
-        return web.page(request, "operate.html", user, d=data, done=done[:200])
+        # What was just recorded comes from this session, never from the address bar.
+        done = request.session.pop("done", "")
+        undo = request.session.get("undo")
+        if not (isinstance(undo, dict) and undo.get("machine") == machine):
+            undo = None
+        elif dt.datetime.fromisoformat(undo["entry"]).replace(tzinfo=dt.UTC) < (
+            clock.now() - operate.UNDO_WINDOW
+        ):
+            request.session.pop("undo", None)  # too late to undo: a manager corrects it
+            undo = None
+        return web.page(request, "operate.html", user, d=data, done=str(done)[:200], undo=undo)
 
     @app.post("/operate/{machine}/reason", include_in_schema=False)
     def operate_reason(
@@ -227,9 +275,17 @@ def create_app(
     ) -> Response:
         check_csrf(request, csrf)
         operate.give_reason(
-            store, plant(), user, machine, start=_when(start), end=_when(end), reason=reason
+            store,
+            plant(),
+            user,
+            machine,
+            start=_when(start),
+            end=_when(end),
+            reason=reason,
+            now=clock.now(),
         )
-        return RedirectResponse(f"/operate/{machine}?done=Recorded: {reason}", status_code=303)
+        request.session["done"] = f"Recorded: {reason}"
+        return RedirectResponse(f"/operate/{machine}", status_code=303)
 
     @app.post("/operate/{machine}/scrap", include_in_schema=False)
     def operate_scrap(
@@ -237,16 +293,43 @@ def create_app(
         machine: str,
         reason: str = Form(...),
         count: int = Form(...),
+        confirmed: bool = Form(False),
         csrf: str = Form(""),
         user: User = any_user,
     ) -> Response:
         check_csrf(request, csrf)
-        operate.record_scrap(
-            store, plant(), user, machine, count=count, reason=reason, now=clock.now()
-        )
-        return RedirectResponse(
-            f"/operate/{machine}?done=Recorded: {count} × {reason}", status_code=303
-        )
+        p = plant()
+        try:
+            entry = operate.record_scrap(
+                store,
+                p,
+                user,
+                machine,
+                count=count,
+                reason=reason,
+                now=clock.now(),
+                confirmed=confirmed,
+            )
+        except operate.NeedsConfirmation as exc:
+            data = operate.page(store, p, user, machine, clock.now())
+            ask = {"question": str(exc), "count": count, "reason": reason}
+            return web.page(request, "operate.html", user, d=data, done="", confirm=ask)
+        request.session["done"] = f"Recorded: {count} × {reason}"
+        request.session["undo"] = {"machine": machine, **entry}
+        return RedirectResponse(f"/operate/{machine}", status_code=303)
+
+    @app.post("/operate/{machine}/scrap/undo", include_in_schema=False)
+    def operate_scrap_undo(
+        request: Request,
+        machine: str,
+        entry: str = Form(...),
+        csrf: str = Form(""),
+        user: User = any_user,
+    ) -> Response:
+        check_csrf(request, csrf)
+        operate.change_scrap(store, plant(), user, machine, entry=entry, count=0, now=clock.now())
+        request.session["done"] = "Undone: that scrap entry is gone"
+        return RedirectResponse(f"/operate/{machine}", status_code=303)
 
     @app.get("/assets/plotly.min.js", include_in_schema=False)
     def plotly_js() -> Response:
@@ -381,25 +464,62 @@ def create_app(
             start=_aware(body.start),
             end=_aware(body.end),
             reason=body.reason,
+            now=clock.now(),
         )
         return {"status": "recorded"}
 
     @app.post("/api/machines/{machine}/scrap", tags=["plant"], status_code=201)
     def api_scrap(
         request: Request, machine: str, body: ScrapIn, user: User = any_user
-    ) -> dict[str, str]:
-        """Record scrapped parts with a reason, now."""
+    ) -> dict[str, Any]:
+        """Record scrapped parts with a reason, in the current (or last) shift. More than the
+        shift's parts is refused (422); a large share of them needs ``"confirmed": true`` (409
+        without it). The answer's ``entry`` undoes the entry for a few minutes (DELETE)."""
         api_csrf(request)
-        operate.record_scrap(
-            store,
-            plant(),
-            user,
-            machine,
-            count=body.count,
-            reason=body.reason,
-            now=clock.now(),
+        try:
+            entry = operate.record_scrap(
+                store,
+                plant(),
+                user,
+                machine,
+                count=body.count,
+                reason=body.reason,
+                now=clock.now(),
+                confirmed=body.confirmed,
+            )
+        except operate.NeedsConfirmation as exc:
+            raise Problem(409, "Please confirm", str(exc), {"confirm": "confirmed"}) from None
+        return {"status": "recorded", **entry}
+
+    @app.delete("/api/machines/{machine}/scrap/{entry}", tags=["plant"])
+    def api_scrap_undo(
+        request: Request, machine: str, entry: str, user: User = any_user
+    ) -> dict[str, str]:
+        """Undo a scrap entry: its maker within a few minutes, a manager at any time."""
+        api_csrf(request)
+        operate.change_scrap(store, plant(), user, machine, entry=entry, count=0, now=clock.now())
+        return {"status": "undone"}
+
+    @app.put("/api/machines/{machine}/scrap/{entry}", tags=["plant"])
+    def api_scrap_correct(
+        request: Request, machine: str, entry: str, body: ScrapFix, user: User = manager_user
+    ) -> dict[str, str]:
+        """Correct the count of a scrap entry (managers; kept in the audit trail)."""
+        api_csrf(request)
+        operate.change_scrap(
+            store, plant(), user, machine, entry=entry, count=body.count, now=clock.now()
         )
-        return {"status": "recorded"}
+        return {"status": "corrected"}
+
+    @app.get("/api/audit", tags=["plant"])
+    def api_audit(
+        machine: str | None = None,
+        limit: int = Query(200, ge=1, le=1000),
+        offset: int = Query(0, ge=0, le=10**9),
+        user: User = manager_user,
+    ) -> list[dict[str, Any]]:
+        """Who entered or changed stop reasons and scrap, and when (newest first; managers)."""
+        return audit.trail(store, machine=machine, limit=limit, offset=offset)
 
     @app.get("/api/pareto", tags=["plant"])
     def api_pareto(
@@ -448,6 +568,11 @@ class ReasonIn(BaseModel):
 class ScrapIn(BaseModel):
     count: int = Field(ge=1, le=100_000)
     reason: str = Field(min_length=1, max_length=100)
+    confirmed: bool = False
+
+
+class ScrapFix(BaseModel):
+    count: int = Field(ge=0, le=100_000)
 
 
 def _period(plant: Plant, start: str | None, end: str | None) -> tuple[dt.datetime, dt.datetime]:

@@ -94,8 +94,8 @@ class Web:
                 raise Problem(401, "Unknown token", "The API token is not valid (or was revoked).")
             request.state.token = True
             return user
-        name = request.session.get("user")
-        return self.users.get(name) if isinstance(name, str) else None
+        sid = request.session.get("sid") if "session" in request.scope else None
+        return self.users.by_session(sid) if isinstance(sid, str) else None
 
     def need(self, role: Role) -> Any:
         """A route dependency: the logged-in user, who must have at least ``role``."""

@@ -14,12 +14,23 @@ from pilotline.measure import Measure
 from pilotline.plant import Plant
 from pilotline.plant.losses import CATEGORY_BY_KEY
 from pilotline.store import Store
+from pilotline.web import audit
 from pilotline.web.users import User
 
 #: Loss categories an operator gives as the reason for a stop, in the order the buttons appear.
 STOP_CATEGORIES = ("breakdown", "setup", "minor_stop", "planned_stop")
 SCRAP_CATEGORIES = ("production_reject", "startup_reject")
-LOOK_BACK = dt.timedelta(hours=12)
+LOOK_BACK = dt.timedelta(hours=12)  # an operator's reach, and the stops the page lists
+MANAGER_REACH = dt.timedelta(days=92)  # how far back a manager may give or change a reason
+CLOCK_SLACK = dt.timedelta(minutes=2)  # a tablet's clock may run a little ahead
+UNDO_WINDOW = dt.timedelta(minutes=5)
+MAX_SCRAP = 100_000
+LARGE_SCRAP_MIN = 20  # an entry above this many parts …
+LARGE_SCRAP_SHARE = 0.25  # … and this share of the shift's parts asks "is that right?"
+
+
+class NeedsConfirmation(InputError):
+    """The entry is possible but unusual: ask the person to confirm it, then send it again."""
 
 
 def machine_of(plant: Plant, user: User, machine_id: str) -> tuple[str, str]:
@@ -77,7 +88,13 @@ def page(store: Store, plant: Plant, user: User, machine: str, now: dt.datetime)
         "state": "stopped" if current else "running",
         "current": current,
         "unexplained": open_stop,
-        "stop_reasons": reasons_by_category(plant, STOP_CATEGORIES),
+        # Only a manager may make stopped time planned: operators are not offered those reasons.
+        "stop_reasons": reasons_by_category(
+            plant,
+            STOP_CATEGORIES
+            if user.at_least("manager")
+            else tuple(c for c in STOP_CATEGORIES if CATEGORY_BY_KEY[c].bucket != "planned"),
+        ),
         "scrap_reasons": reasons_by_category(plant, SCRAP_CATEGORIES),
         "recent": recent[:8],
     }
@@ -92,23 +109,89 @@ def give_reason(
     start: dt.datetime,
     end: dt.datetime,
     reason: str,
-) -> None:
+    now: dt.datetime,
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Give the reason for the stops in ``[start, end)``; returns the stretches it now covers.
+
+    A reason applies only to stops that exist (never to running time), inside the last
+    ``LOOK_BACK`` for an operator (a manager may reach back ``MANAGER_REACH``), and only a manager
+    may turn stopped time into planned time. Every entry goes into the audit trail.
+    """
     machine_of(plant, user, machine)
     code = reason.strip().lower()
-    if code not in plant.reason_categories():
+    category = plant.reason_categories().get(code)
+    if category is None:
         raise InputError(f"{reason!r} is not a reason code of this plant")
     if end <= start:
         raise InputError("the stop must end after it starts")
+    manager = user.at_least("manager")
+    reach = MANAGER_REACH if manager else LOOK_BACK
+    if start < now - reach or end > now + CLOCK_SLACK:
+        who = "a manager" if manager else "an operator"
+        raise InputError(
+            f"{who} can give reasons for stops of the last {_span(reach)} only, up to now "
+            f"(this one is {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC)"
+            + ("" if manager else "; ask a manager to explain older stops")
+        )
+    if CATEGORY_BY_KEY[category].bucket == "planned" and not manager:
+        raise InputError(
+            f"{code!r} would make this stop planned time, which only a manager can do; "
+            "pick the reason that stopped the machine, or ask a manager"
+        )
+    stops = [
+        (max(start, r["start"]), min(end, r["end"]))
+        for r in Measure(store, plant).timeline(machine=machine, start=start, end=end, now=now)
+        if r["category"] not in ("run", "no_data") and r["end"] > start and r["start"] < end
+    ]
+    if not stops:
+        raise InputError(
+            f"{machine} did not stop between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC; "
+            "a reason is given for a stop"
+        )
     table = pa.table(
         {
-            "machine": [machine],
-            "start": pa.array([start], pa.timestamp("us", "UTC")),
-            "end": pa.array([end], pa.timestamp("us", "UTC")),
-            "reason": [code],
-            "entered_by": [user.username],
+            "machine": [machine] * len(stops),
+            "start": pa.array([a for a, _ in stops], pa.timestamp("us", "UTC")),
+            "end": pa.array([b for _, b in stops], pa.timestamp("us", "UTC")),
+            "reason": [code] * len(stops),
+            "entered_by": [user.username] * len(stops),
         }
     )
     import_table(store, plant, table, kind="reasons", source=f"web: {user.username}")
+    with store.session(write=True) as session:
+        for a, b in stops:
+            audit.record(session, user.username, "reason", machine, start=a, end=b, reason=code)
+    return stops
+
+
+def _span(delta: dt.timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.0f} hours" if hours < 48 else f"{hours / 24:.0f} days"
+
+
+def shift_so_far(
+    store: Store, plant: Plant, machine: str, now: dt.datetime
+) -> tuple[dt.datetime, dt.datetime, int, int] | None:
+    """(start, end, parts made, parts already scrapped) of the shift running at ``now``, or of
+    the last one that ended in the ``LOOK_BACK`` before it; None when there was none."""
+    # KPI rows are for shifts that start in the period: reach back over the longest shift.
+    rows = Measure(store, plant).oee(
+        start=now - LOOK_BACK - dt.timedelta(days=1),
+        end=now,
+        by="machine,shift",
+        machines=[machine],
+        now=now,
+    )
+    started = [r for r in rows if r["period_start"] <= now and r["period_end"] > now - LOOK_BACK]
+    if not started:
+        return None
+    row = max(started, key=lambda r: r["period_start"])
+    return (
+        row["period_start"],
+        row["period_end"],
+        int(row["total_count"] or 0),
+        int(row["reject_count"] or 0),
+    )
 
 
 def record_scrap(
@@ -120,19 +203,44 @@ def record_scrap(
     count: int,
     reason: str,
     now: dt.datetime,
-) -> None:
+    confirmed: bool = False,
+) -> dict[str, Any]:
+    """Record scrapped parts of the current (or last) shift; returns the entry (for undo).
+
+    The scrap of a shift can never exceed the parts the machine made in it (quality would go
+    below zero); an entry above ``LARGE_SCRAP_SHARE`` of them (and above ``LARGE_SCRAP_MIN``
+    parts) needs ``confirmed``; the person who made it can undo it for ``UNDO_WINDOW``.
+    """
     machine_of(plant, user, machine)
     code = reason.strip().lower()
     if plant.reason_categories().get(code) not in SCRAP_CATEGORIES:
         raise InputError(f"{reason!r} is not a scrap reason of this plant")
-    if not 1 <= count <= 100_000:
-        raise InputError("the scrap count must be a whole number from 1 to 100,000")
+    if not 1 <= count <= MAX_SCRAP:
+        raise InputError(f"the scrap count must be a whole number from 1 to {MAX_SCRAP:,}")
+    shift = shift_so_far(store, plant, machine, now)
+    if shift is None:
+        raise InputError(
+            f"{machine} has had no shift in the last {_span(LOOK_BACK)}: there are no parts to "
+            "scrap; a manager can correct older shifts"
+        )
+    _, last, made, scrapped = shift
+    room = made - scrapped
+    if count > room:
+        raise InputError(
+            f"{count:,} scrapped is more than this shift's {made:,} parts less the "
+            f"{scrapped:,} already scrapped (at most {max(room, 0):,}); check the count"
+        )
+    if count > max(LARGE_SCRAP_MIN, LARGE_SCRAP_SHARE * made) and not confirmed:
+        raise NeedsConfirmation(
+            f"{count:,} parts is {count / made:.0%} of the {made:,} made this shift. Is that right?"
+        )
     # Scrapped parts were counted when they were made: a row with no new parts, only rejects
-    # (as a live reject counter gives), so quality drops and the part count stays right.
+    # (as a live reject counter gives), inside the shift they belong to.
+    ts = min(now, last - dt.timedelta(microseconds=1)).astimezone(dt.UTC).replace(tzinfo=None)
     row = pa.table(
         {
             "machine": [machine],
-            "ts": pa.array([now.astimezone(dt.UTC).replace(tzinfo=None)], pa.timestamp("us")),
+            "ts": pa.array([ts], pa.timestamp("us")),
             "total": pa.array([0], pa.int64()),
             "reject": pa.array([count], pa.int64()),
             "rework": pa.array([0], pa.int64()),
@@ -140,4 +248,94 @@ def record_scrap(
         }
     )
     with store.session(write=True) as session:
+        if session.scalar(
+            "SELECT count(*) FROM counts WHERE machine = ? AND ts = ?", [machine, ts]
+        ):
+            raise InputError("another entry was made at the same moment; try again")
         session.insert_new("counts", row)
+        audit.record(session, user.username, "scrap", machine, ts=ts, count=count, reason=code)
+    return {"entry": ts.isoformat(), "count": count, "reason": code}
+
+
+def change_scrap(
+    store: Store,
+    plant: Plant,
+    user: User,
+    machine: str,
+    *,
+    entry: str,
+    count: int,
+    now: dt.datetime,
+) -> None:
+    """Undo (``count`` 0) or correct a scrap entry: its maker may undo it within
+    ``UNDO_WINDOW``; a manager may undo or correct any, within the shift's parts."""
+    machine_of(plant, user, machine)
+    try:
+        ts = dt.datetime.fromisoformat(entry)
+    except ValueError:
+        raise InputError(f"{entry[:40]!r} is not a scrap entry") from None
+    ts = ts.astimezone(dt.UTC).replace(tzinfo=None) if ts.tzinfo else ts
+    with store.session(write=True) as session:
+        rows = session.arrow(
+            "SELECT total, reject, reject_reason FROM counts WHERE machine = ? AND ts = ?",
+            [machine, ts],
+        ).to_pylist()
+        if not rows or rows[0]["total"] != 0:
+            raise NotFound(f"no scrap entry {entry!r} on {machine}")
+        old = int(rows[0]["reject"])
+        made_by = session.scalar(
+            "SELECT min(username) FROM audit_log WHERE action = 'scrap' AND machine = ? "
+            "AND detail LIKE ?",
+            [machine, f'%"ts": "{ts}"%'],
+        )
+        manager = user.at_least("manager")
+        if not manager:
+            if count != 0:
+                raise PermissionError("only a manager can change a scrap entry; you can undo it")
+            if made_by != user.username or ts < (now - UNDO_WINDOW).astimezone(dt.UTC).replace(
+                tzinfo=None
+            ):
+                raise PermissionError(
+                    f"an entry can be undone by whoever made it, for {_span_min(UNDO_WINDOW)}; "
+                    "ask a manager to correct it"
+                )
+        if count < 0 or count > MAX_SCRAP:
+            raise InputError(f"the scrap count must be a whole number from 0 to {MAX_SCRAP:,}")
+        if count > old:
+            made, rejected = _parts_around(session, machine, ts)
+            if rejected - old + count > made:
+                raise InputError(
+                    f"{count:,} scrapped would be more than the {made:,} parts made in that shift "
+                    f"(with {rejected - old:,} scrapped otherwise)"
+                )
+        if count == 0:
+            session.execute("DELETE FROM counts WHERE machine = ? AND ts = ?", [machine, ts])
+        else:
+            session.execute(
+                "UPDATE counts SET reject = ? WHERE machine = ? AND ts = ?", [count, machine, ts]
+            )
+        audit.record(
+            session,
+            user.username,
+            "scrap undone" if count == 0 else "scrap corrected",
+            machine,
+            ts=ts,
+            count=count,
+            was=old,
+            reason=rows[0]["reject_reason"],
+        )
+
+
+def _span_min(delta: dt.timedelta) -> str:
+    return f"{delta.total_seconds() / 60:.0f} minutes"
+
+
+def _parts_around(session: Any, machine: str, ts: dt.datetime) -> tuple[int, int]:
+    """Parts made and rejected on the machine in the ``LOOK_BACK`` before ``ts`` (a bound for a
+    manager's correction when the shift itself is not at hand)."""
+    got = session.arrow(
+        "SELECT coalesce(sum(total), 0) AS made, coalesce(sum(reject), 0) AS rejected "
+        "FROM counts WHERE machine = ? AND ts > ? AND ts <= ?",
+        [machine, ts - LOOK_BACK, ts],
+    ).to_pylist()[0]
+    return int(got["made"]), int(got["rejected"])

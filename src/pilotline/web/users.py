@@ -5,6 +5,14 @@ Roles, each able to do what the one below can:
 * ``admin``    — everything, including users and the plant model;
 * ``manager``  — every line's pages and data, imports;
 * ``operator`` — only the lines assigned to them: their machines' pages and the reason tap.
+
+Sessions live in the store (only a hash of their id), so they can be ended from anywhere: logout
+ends one; a password or role change and the user's removal end all of that user's sessions, at the
+next request, in every process. A session lasts at most ``SESSION_HOURS``.
+
+User names are compared without regard to case (``Mia`` and ``mia`` are one user) and may not
+hold invisible or control characters or ``/``; a password needs ``MIN_PASSWORD`` characters that
+are not all blanks.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,6 +38,35 @@ RANK = {"operator": 0, "manager": 1, "admin": 2}
 
 _hasher = PasswordHasher()
 TOKEN_ID_LEN = 12
+SESSION_HOURS = 12
+MIN_PASSWORD = 10
+NAME_PUNCTUATION = " ._-@+'"
+
+
+def clean_name(username: str) -> str:
+    """A new user name as it is kept (NFC, trimmed), or InputError saying what is wrong with it."""
+    name = unicodedata.normalize("NFC", username).strip()
+    if not name or len(name) > 64:
+        raise InputError("a user name needs 1 to 64 characters")
+    for ch in name:
+        if not (ch.isalnum() or ch in NAME_PUNCTUATION):
+            shown = repr(ch) if ch.isprintable() and not ch.isspace() else f"U+{ord(ch):04X}"
+            raise InputError(
+                f"a user name may hold letters, digits, spaces and {NAME_PUNCTUATION.strip()} "
+                f"only, not {shown}"
+            )
+    if "  " in name:
+        raise InputError("a user name may not hold two spaces in a row")
+    return name
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD or not password.strip():
+        raise InputError(
+            f"a password needs at least {MIN_PASSWORD} characters, and not only blanks"
+        )
+    if len(password) > 1024:
+        raise InputError("a password may be at most 1,024 characters")
 
 
 @dataclass(frozen=True)
@@ -59,6 +97,7 @@ class Users:
         self._seen: bytes | None = None
         self._users: dict[str, User | None] = {}
         self._tokens: dict[str, str | None] = {}
+        self._sessions: dict[str, tuple[str, dt.datetime] | None] = {}
 
     def _fresh(self) -> None:
         """Forget cached lookups if any process changed users or tokens since."""
@@ -67,13 +106,13 @@ class Users:
         except FileNotFoundError:
             version = b""
         if version != self._seen:
-            self._users, self._tokens, self._seen = {}, {}, version
+            self._users, self._tokens, self._sessions, self._seen = {}, {}, {}, version
 
     def _changed(self) -> None:
         tmp = self._version_file.with_suffix(f".{secrets.token_hex(4)}")
         tmp.write_text(secrets.token_hex(16))
         tmp.replace(self._version_file)
-        self._users, self._tokens = {}, {}
+        self._users, self._tokens, self._sessions = {}, {}, {}
 
     def count(self) -> int:
         with self.store.session() as s:
@@ -82,16 +121,18 @@ class Users:
     def add(
         self, username: str, password: str, *, role: Role, lines: list[str] | None = None
     ) -> User:
-        name = username.strip()
-        if not name or len(name) > 64:
-            raise InputError("a user name needs 1 to 64 characters")
+        name = clean_name(username)
         if role not in ROLES:
             raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-        if len(password) < 10:
-            raise InputError("a password needs at least 10 characters")
+        check_password(password)
         with self.store.session(write=True) as s:
-            if s.scalar("SELECT count(*) FROM users WHERE username = ?", [name]):
-                raise InputError(f"there is already a user called {name!r}")
+            same = s.scalar(
+                "SELECT min(username) FROM users WHERE lower(username) = lower(?)", [name]
+            )
+            if same is not None:
+                raise InputError(f"there is already a user called {same!r}")
+            # Sessions of an earlier user of that name (removed) must not carry over.
+            s.execute("DELETE FROM web_sessions WHERE lower(username) = lower(?)", [name])
             s.execute(
                 "INSERT INTO users VALUES (?, ?, ?, ?, ?)",
                 [
@@ -122,17 +163,67 @@ class Users:
         return User(r["username"], r["role"], tuple(json.loads(r["lines"])))
 
     def check(self, username: str, password: str) -> User | None:
-        """The user if the password is right; None otherwise (same work either way)."""
+        """The user if the password is right; None otherwise (same work either way). The name
+        is matched without regard to case."""
+        name = unicodedata.normalize("NFC", username).strip()
         with self.store.session() as s:
             rows = s.arrow(
-                "SELECT password_hash FROM users WHERE username = ?", [username]
+                "SELECT username, password_hash FROM users WHERE lower(username) = lower(?)",
+                [name],
             ).to_pylist()
         stored = rows[0]["password_hash"] if rows else _DUMMY
         try:
-            _hasher.verify(stored, password)
+            _hasher.verify(stored, password[:1024])
         except (VerificationError, InvalidHashError):
             return None
-        return self.get(username) if rows else None
+        return self.get(rows[0]["username"]) if rows else None
+
+    # -- sessions ---------------------------------------------------------------------------------
+    def start_session(self, username: str) -> str:
+        """A new session for the user; its id goes into the signed cookie, its hash into the store."""
+        sid = secrets.token_urlsafe(32)
+        now = clock.utc_naive()
+        with self.store.session(write=True) as s:
+            s.execute("DELETE FROM web_sessions WHERE expires_at <= ?", [now])
+            s.execute(
+                "INSERT INTO web_sessions VALUES (?, ?, ?, ?)",
+                [_digest(sid), username, now, now + dt.timedelta(hours=SESSION_HOURS)],
+            )
+        return sid
+
+    def by_session(self, sid: str) -> User | None:
+        """The user of a session that has not ended or expired; None otherwise."""
+        digest = _digest(sid)
+        self._fresh()
+        if digest not in self._sessions:
+            with self.store.session() as s:
+                rows = s.arrow(
+                    "SELECT username, expires_at FROM web_sessions WHERE session_hash = ?",
+                    [digest],
+                ).to_pylist()
+            if len(self._sessions) > 10_000:
+                self._sessions.clear()
+            self._sessions[digest] = (rows[0]["username"], rows[0]["expires_at"]) if rows else None
+        found = self._sessions[digest]
+        if found is None or found[1] <= clock.utc_naive():
+            return None
+        return self.get(found[0])
+
+    def end_session(self, sid: str) -> None:
+        """Log one session out, in every process at its next request."""
+        with self.store.session(write=True) as s:
+            s.execute("DELETE FROM web_sessions WHERE session_hash = ?", [_digest(sid)])
+        self._changed()
+
+    def sessions(self, username: str) -> int:
+        """How many sessions of the user are open."""
+        with self.store.session() as s:
+            return int(
+                s.scalar(
+                    "SELECT count(*) FROM web_sessions WHERE username = ? AND expires_at > ?",
+                    [username, clock.utc_naive()],
+                )
+            )
 
     def all_users(self) -> list[User]:
         with self.store.session() as s:
@@ -187,9 +278,12 @@ class Users:
             raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         if role is not None and role != "admin":
             self._keep_an_admin(username)
-        if password is not None and len(password) < 10:
-            raise InputError("a password needs at least 10 characters")
+        if password is not None:
+            check_password(password)
         with self.store.session(write=True) as s:
+            if (role is not None and role != user.role) or password is not None:
+                # A new password or role ends every session: whoever had the old one is out.
+                s.execute("DELETE FROM web_sessions WHERE username = ?", [username])
             if role is not None:
                 s.execute("UPDATE users SET role = ? WHERE username = ?", [role, username])
             if lines is not None:
@@ -207,12 +301,13 @@ class Users:
         return updated
 
     def remove(self, username: str) -> None:
-        """Delete a user and their API tokens (their sessions end at the next request)."""
+        """Delete a user, their API tokens and sessions (which end at the next request)."""
         if self.get(username) is None:
             raise NotFound(f"there is no user called {username!r}")
         self._keep_an_admin(username)
         with self.store.session(write=True) as s:
             s.execute("DELETE FROM api_tokens WHERE username = ?", [username])
+            s.execute("DELETE FROM web_sessions WHERE username = ?", [username])
             s.execute("DELETE FROM users WHERE username = ?", [username])
         self._changed()
 
