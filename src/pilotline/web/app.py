@@ -31,7 +31,7 @@ from pilotline.store import open_store
 from pilotline.web import audit, data, maps, operate, people, settings
 from pilotline.web.cache import Cache
 from pilotline.web.context import HERE, Problem, Web, make_templates
-from pilotline.web.machine import GRAINS, machine_page, period
+from pilotline.web.machine import GRAINS, check_range, machine_page, period
 from pilotline.web.overview import for_user, overview, shift_oee
 from pilotline.web.users import User, Users
 
@@ -535,6 +535,10 @@ def create_app(
         a, b = _aware(start), _aware(end)
         if b <= a or b - a > dt.timedelta(days=400):
             raise Problem(422, "Bad period", "end must be after start, and at most 400 days later")
+        try:
+            check_range(a, b)
+        except ValueError as exc:
+            raise Problem(422, "Bad period", str(exc)) from None
         return Measure(store, p).pareto(start=a, end=b, machines=machines)
 
     @app.get("/api/me", tags=["users"])

@@ -18,6 +18,21 @@ GRAINS = ("shift", "day", "week")
 SMALL_LOSS_WINDOW = dt.timedelta(days=7)  # micro-stops and cycles: the last week of the range
 
 
+#: The instants any page or API call may ask about: far wider than any plant's data, narrow enough
+#: that every date arithmetic (a day before, a week after, a time zone) stays inside the calendar.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+
+
+def check_range(start: dt.datetime, end: dt.datetime) -> None:
+    """ValueError unless ``start``–``end`` (aware) lies between EARLIEST and LATEST."""
+    if start < EARLIEST or end > LATEST:
+        raise ValueError(
+            f"dates must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} "
+            f"(asked for {start:%Y-%m-%d} to {end:%Y-%m-%d})"
+        )
+
+
 def period(plant: Plant, start: str | None, end: str | None) -> tuple[dt.datetime, dt.datetime]:
     """Local dates (inclusive) → UTC instants; default the last 7 days up to now."""
     tz = plant.tz
@@ -27,8 +42,12 @@ def period(plant: Plant, start: str | None, end: str | None) -> tuple[dt.datetim
         first = dt.date.fromisoformat(start) if start else last - dt.timedelta(days=6)
     except ValueError as exc:
         raise ValueError(f"dates are written 2026-03-02: {exc}") from None
+    except OverflowError:
+        raise ValueError("that date is outside the calendar") from None
     if first > last or (last - first).days > 366:
         raise ValueError("the first date must not be after the last, and at most a year before it")
+    if not EARLIEST.date() <= first <= last < LATEST.date():
+        raise ValueError(f"dates must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
     a = dt.datetime.combine(first, dt.time(), tz)
     b = min(dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tz), now)
     return a.astimezone(dt.UTC), b.astimezone(dt.UTC)
