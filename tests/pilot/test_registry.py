@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,8 @@ from pilotline.pilot import Sources, evaluate, load_pilot, registry
 from pilotline.plant import Plant, parse_plant
 from pilotline.sim import demo_plant_text, simulate
 from pilotline.store import EmbeddedStore
-from tests.conftest import write
+from tests.conftest import clock_env, write
+from tests.pilot.test_evaluate import PILOTLINE, SPEC, _daily
 
 KPI_PILOT = """
 title = "Changeover checklist on Press 1"
@@ -147,3 +150,57 @@ def test_stepped_roll_out_pools_the_machines(
     assert (
         min(p["high"] - p["low"] for p in eff["parts"]) > eff["high"] - eff["low"]
     )  # pooling narrows it
+
+
+def test_a_change_of_seasonality_after_start_needs_a_reason(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "reg")
+    path = write(tmp_path / "p.toml", KPI_PILOT)
+    registry.start(store, load_pilot(path))
+    write(path, KPI_PILOT.replace('unit = "day"', 'unit = "day"\nseasonality = "weekday"'))
+    info = registry.history(store, load_pilot(path))
+    assert info["matches_latest"] is False and info["partly_frozen"] is False
+    with pytest.raises(InputError, match="a setting that changes its estimate"):
+        registry.start(store, load_pilot(path))
+
+
+def test_a_pilot_started_under_the_old_fingerprint_is_told_what_was_never_frozen(
+    tmp_path: Path,
+) -> None:
+    store = EmbeddedStore(tmp_path / "reg")
+    pilot = load_pilot(write(tmp_path / "p.toml", KPI_PILOT))
+    with store.session(write=True) as s, s.transaction():
+        s.record_pilot_version(
+            title=pilot.title, fingerprint=pilot.legacy_fingerprint(), frozen="{}", reason=None
+        )
+    info = registry.history(store, pilot)
+    assert info["partly_frozen"] is True and info["matches_latest"] is False
+    with pytest.raises(InputError, match="started by an earlier Pilotline, which froze only"):
+        registry.start(store, pilot)
+    assert registry.start(store, pilot, reason="freeze the rest")["version"] == 2
+    assert registry.history(store, pilot)["matches_latest"] is True
+
+
+def test_the_evaluation_warns_when_the_windows_moved_after_start(tmp_path: Path) -> None:
+    _daily(tmp_path / "daily.csv", effect=8.0)
+    spec = write(tmp_path / "pilot.toml", SPEC.format(design="", control=""))
+    env = {
+        "PATH": "/usr/bin:/bin",
+        **clock_env(),
+        "COLUMNS": "160",
+        "PILOTLINE_HOME": str(tmp_path / "home"),
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [PILOTLINE, "pilot", *args], capture_output=True, text=True, env=env, check=True
+        )
+
+    run("start", str(spec))
+    moved = "moved without a recorded reason"
+    evaluate_ = ("evaluate", str(spec), "--as-of", "2026-11-02", "--format", "json")
+    assert not [w for w in json.loads(run(*evaluate_).stdout)["warnings"] if moved in w]
+    write(
+        spec, SPEC.format(design="", control="").replace("start = 2026-09-01", "start = 2026-09-08")
+    )
+    warnings = json.loads(run(*evaluate_).stdout)["warnings"]
+    assert [w for w in warnings if moved in w]

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from pilotline.errors import InputError
 from pilotline.pilot import Sources, evaluate, load_pilot, plan, registry
+from pilotline.pilot.money import effect_text
 from pilotline.pilot.spc import RULES, Chart, individuals, xbar
 
 pilot_app = typer.Typer(
@@ -205,20 +206,13 @@ def evaluate_(
         ratio = e.get("scale") == "ratio"  # a rate ratio: 1.0 is no change
         table.add_row(
             e["method"],
-            _num(e["value"], ratio),
-            f"{_num(e['low'], ratio)} to {_num(e['high'], ratio)}",
+            effect_text(e["value"], ratio),
+            f"{effect_text(e['low'], ratio)} to {effect_text(e['high'], ratio)}",
             "–" if e["p_value"] is None else f"{e['p_value']:.3f}",
         )
     out.print(table)
     for w in result["warnings"]:
         out.print(f"⚠ {w}")
-
-
-def _num(x: float, ratio: bool = False) -> str:
-    """A ratio as is; a difference signed, with the decimals its size needs (rates are small)."""
-    if ratio:
-        return f"{x:.3f}"
-    return f"{x:+.2f}" if x == 0 or abs(x) >= 0.1 else f"{x:+.3g}"
 
 
 def _read_column(path: Path, column: str, subgroup: str | None) -> tuple[list[Any], list[float]]:

@@ -16,7 +16,7 @@ from pilotline import clock
 from pilotline.errors import InputError
 from pilotline.measure import KPIS, Measure
 from pilotline.pilot import counts, stats
-from pilotline.pilot.money import months_text, value_of
+from pilotline.pilot.money import effect_text, months_text, value_of
 from pilotline.pilot.season import seasonal_terms
 from pilotline.pilot.spc import individuals
 from pilotline.pilot.spec import Metric, Pilot, Window
@@ -425,7 +425,7 @@ def evaluate(pilot: Pilot, sources: Sources, *, as_of: dt.date | None = None) ->
         warnings_.append(
             f"Early look: the pilot runs until {pilot.pilot.end} and is reviewed on "
             f"{pilot.review_date}. Use the always-valid interval of the difference "
-            f"({_num(cs.low)} to {_num(cs.high)}{f' {unit_label}' if unit_label else ''}), "
+            f"({effect_text(cs.low)} to {effect_text(cs.high)}{f' {unit_label}' if unit_label else ''}), "
             "which stays honest however often you look."
         )
     if not pilot.seasonality and pilot.unit == "day" and k >= 14:
@@ -515,8 +515,8 @@ def _guardrail(
     harmed = est.high < 0 if g.direction == "increase" else est.low > 0
     if harmed:
         warnings_.append(
-            f"Guardrail {g.label} got worse ({_num(est.value)}{_u(gs)}, interval "
-            f"{_num(est.low)} to {_num(est.high)})."
+            f"Guardrail {g.label} got worse ({effect_text(est.value)}{_u(gs)}, interval "
+            f"{effect_text(est.low)} to {effect_text(est.high)})."
         )
     return {
         "metric": g.label,
@@ -537,11 +537,6 @@ def _effect_draws(est: stats.Estimate) -> np.ndarray:
         return np.asarray(np.expm1(logs) * est.details["expected_without_change_per_period"])
     se = (est.high - est.low) / (2 * 1.959964)
     return rng.normal(est.value, se, 20_000)
-
-
-def _num(x: float) -> str:
-    """A signed number with as many decimals as its size needs (rates per part are small)."""
-    return f"{x:+.2f}" if x == 0 or abs(x) >= 0.1 else f"{x:+.3g}"
 
 
 def _slim(e: stats.Estimate) -> dict[str, Any]:

@@ -55,3 +55,11 @@ def months_text(value: float) -> str:
     if value < 1:
         return f"{value * 30:.0f} days"
     return f"{value:.0f} months" if value >= 1.5 else "1 month"
+
+
+def effect_text(x: float, ratio: bool = False) -> str:
+    """An estimate for a table: a rate ratio as is (1 = no change); a difference signed, with
+    the decimals its size needs (rates per part are small)."""
+    if ratio:
+        return f"{x:.3f}"
+    return f"{x:+.2f}" if x == 0 or abs(x) >= 0.1 else f"{x:+.3g}"

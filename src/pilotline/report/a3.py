@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from pilotline.errors import PilotlineError
-from pilotline.pilot.money import months_text
+from pilotline.pilot.money import effect_text, months_text
 from pilotline.pilot.spc import RULES, Chart
 from pilotline.pilot.spec import Pilot
 
@@ -121,8 +121,10 @@ def render_a3(pilot: Pilot, result: dict[str, Any]) -> str:
     )
     eff = result["effect"]
     rows = "".join(
-        f"<tr><td>{_esc(e['method'])}</td><td>{e['value']:+.2f}</td><td>{e['low']:+.2f} to {e['high']:+.2f}</td></tr>"
+        f"<tr><td>{_esc(e['method'])}</td><td>{effect_text(e['value'], r)}</td>"
+        f"<td>{effect_text(e['low'], r)} to {effect_text(e['high'], r)}</td></tr>"
         for e in result["estimates"]
+        for r in [e.get("scale") == "ratio"]
     )
     guard = (
         "".join(
