@@ -154,3 +154,39 @@ def test_the_verdict_follows_the_rate_not_the_raw_counts(tmp_path: Path) -> None
         e for e in result["estimates"] if e["method"].startswith("interrupted time series (AR")
     ]
     assert its["high"] < 0  # the secondary estimates are on the rate too, not on raw counts
+
+
+def test_daily_counts_with_a_yearly_rhythm_are_statsmodels_glm(tmp_path: Path) -> None:
+    """Two years of daily stoppages with a summer peak: the yearly terms are of the date."""
+    rng = np.random.default_rng(17)
+    days = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(730)]
+    ordinal = np.array([d.toordinal() for d in days], dtype=float)
+    k = sum(d < dt.date(2025, 10, 1) for d in days)  # the pilot starts on 1 October 2025
+    hours = rng.integers(14, 17, 730).astype(float)
+    mean = hours * 0.3 * np.exp(0.4 * np.sin(2 * np.pi * ordinal / 365.2425))
+    stops = rng.poisson(mean * np.where(np.arange(730) >= k, 0.8, 1.0))
+    with (tmp_path / "stops.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["date", "stops", "hours"])
+        w.writerows(zip([d.isoformat() for d in days], stops, hours, strict=True))
+    spec = (
+        MONTHLY.replace('unit = "month"', 'unit = "day"')
+        .replace("start = 2022-01-01\nend = 2025-01-01", "start = 2024-01-01\nend = 2025-10-01")
+        .replace("start = 2025-01-01\nend = 2026-01-01", "start = 2025-10-01\nend = 2025-12-31")
+        .replace('exposure_column = "cases"', 'exposure_column = "hours"')
+    )
+    result = evaluate(
+        load_pilot(write(tmp_path / "p.toml", spec)), Sources(), as_of=dt.date(2026, 2, 1)
+    )
+    t = np.arange(730.0)
+    after = (t >= k).astype(float)
+    cols = [np.ones(730), t, after]
+    for k in (1, 2):
+        cols += [f(2 * np.pi * k * ordinal / 365.2425) for f in (np.sin, np.cos)]
+    ref = sm.GLM(
+        stops, np.column_stack(cols), family=sm.families.Poisson(), offset=np.log(hours)
+    ).fit(scale="X2")
+    eff = result["effect"]
+    assert eff["value"] == pytest.approx(np.exp(ref.params[2]), rel=1e-8)
+    assert (eff["low"], eff["high"]) == pytest.approx(tuple(np.exp(ref.conf_int()[2])), rel=1e-8)
+    assert eff["low"] < 0.8 < eff["high"]
