@@ -140,3 +140,22 @@ def test_demo_no_serve_simulates_and_writes_the_report(tmp_path: Path) -> None:
     assert "Plotly.newPlot" in page
     again = run(home, "demo", "--no-serve", ok=False)
     assert "already holds a plant" in again.stderr
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    plant = WORKED_EXAMPLE_PLANT.replace(
+        "[[products]]", '[reasons]\n"=cmd|\' /c calc\'!a0" = "breakdown"\n\n[[products]]'
+    )
+    write(home / "plant.toml", plant)
+    write(
+        tmp_path / "s.csv",
+        "machine,ts,state,reason\nm1,2026-03-02T06:00:00Z,running,\n"
+        "m1,2026-03-02T09:10:00Z,stopped,=cmd|' /c calc'!a0\nm1,2026-03-02T09:57:00Z,running,\n",
+    )
+    run(home, "import", str(tmp_path / "s.csv"))
+    out = run(home, "losses", "--from", "2026-03-02", "--to", "2026-03-03", "--format", "csv")
+    reasons = [r["reason"] for r in csv.DictReader(io.StringIO(out.stdout))]
+    assert "'=cmd|' /c calc'!a0" in reasons
+    assert not any(r.startswith("=") for r in reasons)

@@ -8,6 +8,7 @@ import gc
 import io
 import json
 import logging
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from pilotline import clock
+from pilotline.cells import spreadsheet_safe
 from pilotline.cli.connect import collect, connect_app, sim_app
 from pilotline.cli.map import map_app
 from pilotline.cli.pilot import pilot_app
@@ -165,7 +167,7 @@ def _emit(rows: list[dict[str, Any]], fmt: str, columns: list[str], title: str, 
         writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
         writer.writeheader()
         for r in rows:
-            writer.writerow({k: _jsonable(v) for k, v in r.items()})
+            writer.writerow({k: spreadsheet_safe(_jsonable(v)) for k, v in r.items()})
         sys.stdout.write(buf.getvalue())
     else:
         table = Table(title=title)
@@ -462,6 +464,11 @@ def oee(
     dims, grain = parse_by(by)
     cols = [*dims, *(["shift"] if grain == "shift" else []), "period", *TABLE_COLUMNS]
     _emit(rows, format_, cols, f"OEE by {by}", plant.tz)
+    outside = sum(r["outside_planned_count"] for r in rows)
+    if outside and format_ == "table":
+        out.print(
+            f"{outside:,} part(s) counted outside planned time (breaks, between shifts): not in OEE; see outside_planned_count in --format json"
+        )
 
 
 @app.command()
@@ -670,7 +677,16 @@ def main() -> None:
     except PilotlineError as exc:
         err.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True)
         sys.exit(1)
-    except (typer.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt) as exc:
+        if isinstance(exc.__cause__ or exc.__context__, EOFError):
+            # Click turns an EOFError into "Aborted." as if Ctrl-C was pressed: it was not.
+            cause = exc.__cause__ or exc.__context__
+            err.print(
+                f"[bold red]Error:[/] the input ended before it was complete ({cause}); "
+                "is the file cut off? Nothing was imported.",
+                highlight=False,
+            )
+            sys.exit(1)
         err.print("Aborted.")
         sys.exit(130)
     except typer.Exit as exc:
@@ -680,4 +696,19 @@ def main() -> None:
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             sys.exit(exc.exit_code)
-        raise
+        if type(exc).__name__ == "InterruptException":  # Ctrl-C inside a DuckDB query
+            err.print("Aborted. Nothing that was under way was kept.")
+            sys.exit(130)
+        if isinstance(exc, EOFError):
+            err.print(f"[bold red]Error:[/] a file ended early ({exc}); is it cut off?")
+            sys.exit(1)
+        if os.environ.get("PILOTLINE_DEBUG"):
+            raise
+        # No traceback for people: what happened, and how to get the details for a report.
+        err.print(
+            f"[bold red]Error:[/] something unexpected went wrong ({type(exc).__name__}: "
+            f"{str(exc)[:500]}). Nothing was half-done in the store. This is a fault in "
+            "Pilotline: run the command again with PILOTLINE_DEBUG=1 to see where, and report it.",
+            highlight=False,
+        )
+        sys.exit(2)
