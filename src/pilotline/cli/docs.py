@@ -12,7 +12,7 @@ from typing import Any
 import typer.main
 
 from pilotline.cli.app import app
-from pilotline.ingest.schemas import SCHEMAS
+from pilotline.ingest.schemas import IMPORT_CHECKS, SCHEMAS
 from pilotline.map import conformance
 from pilotline.map.conformance import Routing
 from pilotline.map.readiness import CRITERIA
@@ -67,6 +67,8 @@ def schemas_reference() -> str:
             header = ",".join(c.name for c in s.columns[: len(s.example_rows[0])])
             rows = "\n".join(",".join(r) for r in s.example_rows)
             parts.append(f"\nExample:\n\n```csv\n{header}\n{rows}\n```\n")
+    parts.append("\n## Checks on every file\n\n")
+    parts.extend(f"- {check}\n" for check in IMPORT_CHECKS)
     return "".join(parts)
 
 

@@ -35,7 +35,16 @@ from pilotline.ingest.parse import (
     required_present,
 )
 from pilotline.ingest.reader import Batch, Progress, read_batches, read_headers
-from pilotline.ingest.schemas import SCHEMAS, STATE_WORDS, FileSchema, guess_kind
+from pilotline.ingest.schemas import (
+    FIRST_INTERVAL_S,
+    MAX_PARTS,
+    SCHEMAS,
+    SLACK_PARTS,
+    SPEED_MARGIN,
+    STATE_WORDS,
+    FileSchema,
+    guess_kind,
+)
 from pilotline.plant.model import Plant
 from pilotline.store import Session, Store
 
@@ -129,19 +138,6 @@ def resolve_columns(
 
 
 # -- parsing ---------------------------------------------------------------------------------------
-#: No count column holds more than this in one row (a trillion parts); the per-interval check
-#: against the machine's ideal cycle time (:func:`_check_rates`) is usually much tighter.
-MAX_PARTS = 10**12
-#: A count more than this many times what the machine makes at its ideal cycle time in the
-#: interval is refused: the ideal cycle time may be a little off (performance above 100 % is
-#: flagged, not refused), but not by this much.
-SPEED_MARGIN = 10
-#: Parts always allowed in an interval, however short (a count read just after the one before).
-SLACK_PARTS = 10
-#: The interval assumed for a machine's first row when nothing tells how long it was.
-FIRST_INTERVAL_S = 86_400.0
-
-
 def _count_limit(column: str, options: ImportOptions) -> tuple[int, str]:
     """The largest value a count column may hold, and what to say about it."""
     if column in ("counter", "reject_counter"):

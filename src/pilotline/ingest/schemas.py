@@ -5,7 +5,48 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pilotline.ingest.parse import PLAUSIBLE_YEARS
+from pilotline.ingest.reader import MAX_HEADER_BYTES, MAX_XLSX_BYTES
+
 ColumnType = Literal["text", "timestamp", "count", "state"]
+
+#: No count column holds more than this in one row (a trillion parts); the per-interval check
+#: against the machine's ideal cycle time is usually much tighter.
+MAX_PARTS = 10**12
+#: A count more than this many times what the machine makes at its ideal cycle time in the
+#: interval is refused: the ideal cycle time may be a little off (performance above 100 % is
+#: flagged, not refused), but not by this much.
+SPEED_MARGIN = 10
+#: Parts always allowed in an interval, however short (a count read just after the one before).
+SLACK_PARTS = 10
+#: The interval assumed for a machine's first row when nothing tells how long it was.
+FIRST_INTERVAL_S = 86_400.0
+
+#: What every import checks, as the reference says it (docs/file-schemas.md).
+IMPORT_CHECKS: tuple[str, ...] = (
+    "Text is UTF-8. A file in another encoding (Latin-1, Windows-1252) is refused with the row "
+    "and byte where it stops being UTF-8; save it as 'CSV UTF-8'. A first row longer than "
+    f"{MAX_HEADER_BYTES >> 20} MiB without a line break is refused.",
+    "Two columns with one name (ignoring case) are refused, naming both; so is a value right "
+    "of the last named column of a sheet.",
+    "Every CSV row has one cell per header column; a row with more or fewer is refused with its "
+    "row. Blank lines and rows are skipped, and the rows after them keep the numbers a "
+    "spreadsheet shows.",
+    f"A count is a whole number from 0 to {MAX_PARTS:,} (`12`, `12.0` and `1e3` are read; a "
+    "counter reading goes up to 2^bits − 1 with `--counter-bits`, else 2⁶³ − 1). NaN, "
+    "infinity, negative, fractional and larger numbers are refused at their cell; nothing is "
+    "ever cast unchecked.",
+    f"A count more than {SPEED_MARGIN} × what its machine makes at its shortest ideal cycle time "
+    f"(plus {SLACK_PARTS} parts) in the time since the machine's row before is refused at its "
+    "row; for a machine's first row the interval is the next row's, and at least "
+    f"{FIRST_INTERVAL_S / 3600:.0f} hours. The parts a raw counter's readings add up to are "
+    "checked the same way.",
+    "Timestamps before 1970 or more than a year after now are refused. Timestamps after now, or "
+    f"more than {PLAUSIBLE_YEARS} years old, are stored with a warning naming the first.",
+    f"An Excel workbook that would unpack to more than {MAX_XLSX_BYTES >> 20} MiB is refused "
+    "before it is read; save a sheet that large as CSV or Parquet.",
+    "With many problems, the message says how many there are in all and lists the first.",
+)
 
 
 @dataclass(frozen=True)
@@ -186,7 +227,11 @@ SCHEMAS: dict[str, FileSchema] = {
             "Raw PLC counters",
             "Cumulative counter readings as a PLC holds them. Pilotline turns them into increments: "
             "a counter that drops by more than half its range wrapped (give --counter-bits 16 or "
-            "32); any other drop is a reset (for example at shift start) and counting restarts from 0.",
+            "32; a 64-bit counter never wraps in practice). Any other drop is a reset: the counter "
+            "restarted from 0 (for example at shift start), so the reading after the drop is the "
+            "number of parts made since the reset. An empty cell is no reading: a reject counter "
+            "read only now and then adds its rejects to the rows since its reading before, never "
+            "more than their parts.",
             (
                 _MACHINE,
                 _TS,

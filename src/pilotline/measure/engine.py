@@ -43,16 +43,20 @@ SUM_COLUMNS = (
     "rework_count",
     "ideal_s",
     "good_ideal_s",
+    "outside_planned_count",
+    "outside_planned_reject_count",
 )
 
 
 @dataclass(frozen=True)
 class Inputs:
-    """The in-memory tables a query needs besides the stored data."""
+    """The in-memory tables a query needs besides the stored data: the planned segments, and
+    the rest of the time the shifts own (breaks, and until the next shift starts)."""
 
     segments: pa.Table
     now: float
     minor_stop_s: float
+    unplanned: pa.Table | None = None
 
 
 def _reasons_table(plant: Plant) -> pa.Table:
@@ -114,13 +118,14 @@ def stop_intervals(con: Any, plant: Plant, inputs: Inputs, lo: float, hi: float)
     return s.select("machine", "state", "reason", "s0", "s1", category=category)
 
 
-def _span(inputs: Inputs) -> tuple[float, float]:
+def _span(inputs: Inputs, segments: pa.Table | None = None) -> tuple[float, float]:
     """The first segment start and last segment end (epoch seconds) of a query."""
-    if inputs.segments.num_rows == 0:
+    segments = inputs.segments if segments is None else segments
+    if segments.num_rows == 0:
         return 0.0, 0.0
     return (
-        float(pa.compute.min(inputs.segments["seg_start"]).as_py()),
-        float(pa.compute.max(inputs.segments["seg_end"]).as_py()),
+        float(pa.compute.min(segments["seg_start"]).as_py()),
+        float(pa.compute.max(segments["seg_end"]).as_py()),
     )
 
 
@@ -138,7 +143,6 @@ def _states_in_segments(con: Any, plant: Plant, inputs: Inputs, seg: Any) -> Any
 def segment_facts(con: Any, plant: Plant, inputs: Inputs, *, use_orders: bool) -> Any:
     """Times and counts per machine × planned segment (the atoms every roll-up sums)."""
     seg = ibis.memtable(inputs.segments)
-    lo, hi = _span(inputs)
     j = _states_in_segments(con, plant, inputs, seg)
     overlap, starts_here = j.overlap, j.starts_here
 
@@ -159,6 +163,44 @@ def segment_facts(con: Any, plant: Plant, inputs: Inputs, *, use_orders: bool) -
         ).sum(),
     )
 
+    count_facts = _count_facts(con, plant, inputs, inputs.segments, use_orders=use_orders)
+    f = seg.left_join(
+        state_time, [seg.machine == state_time.machine, seg.seg_start == state_time.seg_start]
+    )
+    f = f.left_join(
+        count_facts, [f.machine == count_facts.machine, f.seg_start == count_facts.seg_start]
+    )
+    segment_s = f.seg_end - f.seg_start
+    z = 0.0
+    planned = f.select(
+        *SEGMENT_KEYS,
+        segment_s=segment_s,
+        planned_stop_s=ibis.coalesce(f.planned_stop_s, z),
+        no_data_s=ibis.coalesce(f.no_data_state_s, z) + segment_s - ibis.coalesce(f.covered_s, z),
+        breakdown_s=ibis.coalesce(f.breakdown_s, z),
+        setup_s=ibis.coalesce(f.setup_s, z),
+        unexplained_s=ibis.coalesce(f.unexplained_s, z),
+        minor_stop_s=ibis.coalesce(f.minor_stop_s, z),
+        failures=ibis.coalesce(f.failures, 0),
+        stops=ibis.coalesce(f.stops, 0),
+        total_count=ibis.coalesce(f.total_count, 0),
+        reject_count=ibis.coalesce(f.reject_count, 0),
+        rework_count=ibis.coalesce(f.rework_count, 0),
+        ideal_s=ibis.coalesce(f.ideal_s, z),
+        good_ideal_s=ibis.coalesce(f.good_ideal_s, z),
+        outside_planned_count=ibis.literal(0, "int64"),
+        outside_planned_reject_count=ibis.literal(0, "int64"),
+    )
+    if inputs.unplanned is None or inputs.unplanned.num_rows == 0:
+        return planned
+    return planned.union(_outside_facts(con, plant, inputs, planned, use_orders=use_orders))
+
+
+def _count_facts(
+    con: Any, plant: Plant, inputs: Inputs, segments: pa.Table, *, use_orders: bool
+) -> Any:
+    """Counts per machine × segment ``(start, end]`` of ``segments``, with their ideal times."""
+    lo, hi = _span(inputs, segments)
     counts = con.table("counts")
     c = counts.mutate(t=_epoch(counts.ts)).filter(lambda t: (t.t > lo) & (t.t <= hi))
     if use_orders:
@@ -177,7 +219,7 @@ def segment_facts(con: Any, plant: Plant, inputs: Inputs, *, use_orders: bool) -
     c = c.left_join(machines, c.machine == machines.m_machine)
     c = c.mutate(ict=ibis.coalesce(c.p_ict, c.m_ict))
     # Equality join on (machine, hour bucket), then the range check: fast on every engine.
-    buckets = ibis.memtable(segment_buckets(inputs.segments))
+    buckets = ibis.memtable(segment_buckets(segments))
     c = c.mutate(bucket=(c.t / BUCKET_S).floor().cast("int64"))
     jc = buckets.join(
         c,
@@ -189,7 +231,7 @@ def segment_facts(con: Any, plant: Plant, inputs: Inputs, *, use_orders: bool) -
         ],
     )
     jc = jc.mutate(seg_start=jc.b_seg_start)
-    count_facts = jc.group_by(["machine", "seg_start"]).aggregate(
+    return jc.group_by(["machine", "seg_start"]).aggregate(
         total_count=jc.total.sum(),
         reject_count=jc.reject.sum(),
         rework_count=jc.rework.sum(),
@@ -197,31 +239,22 @@ def segment_facts(con: Any, plant: Plant, inputs: Inputs, *, use_orders: bool) -
         good_ideal_s=((jc.total - jc.reject) * jc.ict).sum(),
     )
 
-    f = seg.left_join(
-        state_time, [seg.machine == state_time.machine, seg.seg_start == state_time.seg_start]
-    )
-    f = f.left_join(
-        count_facts, [f.machine == count_facts.machine, f.seg_start == count_facts.seg_start]
-    )
-    segment_s = f.seg_end - f.seg_start
-    z = 0.0
-    return f.select(
-        *SEGMENT_KEYS,
-        segment_s=segment_s,
-        planned_stop_s=ibis.coalesce(f.planned_stop_s, z),
-        no_data_s=ibis.coalesce(f.no_data_state_s, z) + segment_s - ibis.coalesce(f.covered_s, z),
-        breakdown_s=ibis.coalesce(f.breakdown_s, z),
-        setup_s=ibis.coalesce(f.setup_s, z),
-        unexplained_s=ibis.coalesce(f.unexplained_s, z),
-        minor_stop_s=ibis.coalesce(f.minor_stop_s, z),
-        failures=ibis.coalesce(f.failures, 0),
-        stops=ibis.coalesce(f.stops, 0),
-        total_count=ibis.coalesce(f.total_count, 0),
-        reject_count=ibis.coalesce(f.reject_count, 0),
-        rework_count=ibis.coalesce(f.rework_count, 0),
-        ideal_s=ibis.coalesce(f.ideal_s, z),
-        good_ideal_s=ibis.coalesce(f.good_ideal_s, z),
-    )
+
+def _outside_facts(con: Any, plant: Plant, inputs: Inputs, like: Any, *, use_orders: bool) -> Any:
+    """Parts counted outside planned time, as fact rows of the shift that owns that time: no
+    planned time, no OEE counts, only ``outside_planned_count`` and its rejects."""
+    assert inputs.unplanned is not None
+    seg = ibis.memtable(inputs.unplanned)
+    counted = _count_facts(con, plant, inputs, inputs.unplanned, use_orders=use_orders)
+    f = seg.join(counted, [seg.machine == counted.machine, seg.seg_start == counted.seg_start])
+    f = f.filter(f.total_count > 0)
+    zero_s, zero = ibis.literal(0.0, "float64"), ibis.literal(0, "int64")
+    values = {c: zero_s if c.endswith("_s") else zero for c in SUM_COLUMNS}
+    values["outside_planned_count"] = f.total_count
+    values["outside_planned_reject_count"] = f.reject_count
+    out = f.select(*SEGMENT_KEYS, **values)
+    schema = like.schema()
+    return out.select(*[out[name].cast(typ) for name, typ in schema.items()])
 
 
 def _ratio(num: Any, den: Any) -> Any:

@@ -8,11 +8,12 @@ local day, ISO week and month it belongs to (a shift belongs to the day it start
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import pyarrow as pa
 
-from pilotline.plant.calendar import local_instant, shift_instances
+from pilotline.plant.calendar import ShiftInstance, local_instant, shift_instances
 from pilotline.plant.model import Plant
 
 GRAINS = ("shift", "day", "week", "month", "all")
@@ -95,12 +96,18 @@ def segments_table(
     *,
     now: float | None = None,
     orders: list[Order] | None = None,
+    planned: bool = True,
 ) -> pa.Table:
     """One row per machine × planned segment of shifts starting in ``[start, end)``.
 
     Segments are cut at ``now`` (epoch seconds): time that has not happened yet is not planned.
     Given work ``orders``, segments are also cut where an order starts or ends and carry its
     work order and product, so that KPIs can be grouped by order or product.
+
+    With ``planned=False``, the rest of the time each shift owns instead: its breaks, and the
+    time from its end until the next shift of its calendar starts. Parts counted then were made
+    outside planned time; they belong to that shift (the last one that started) but not to its
+    OEE.
     """
     by_machine: dict[str, list[Order]] = {}
     for o in sorted(orders or [], key=lambda o: o.start):
@@ -118,11 +125,16 @@ def segments_table(
         return bounds[grain, day]
 
     rows: list[dict[str, object]] = []
-    instances_by_calendar = {c.name: shift_instances(c, tz, start, end) for c in plant.calendars}
+    # A shift owns the time up to the next one's start: look far enough ahead to find it.
+    ahead = end + dt.timedelta(days=0 if planned else 32)
+    instances_by_calendar = {c.name: shift_instances(c, tz, start, ahead) for c in plant.calendars}
     for line, machine in plant.machines:
         if machines and machine.id not in machines:
             continue
-        for inst in instances_by_calendar[plant.calendar_of(line, machine).name]:
+        instances = instances_by_calendar[plant.calendar_of(line, machine).name]
+        for i, inst in enumerate(instances):
+            if inst.start >= end:
+                break
             shift = {
                 "machine": machine.id,
                 "line": line.name,
@@ -136,12 +148,20 @@ def segments_table(
                 shift[f"{grain}_start"], shift[f"{grain}_end"] = local_bounds(
                     grain, inst.production_date
                 )
-            for a, b in inst.planned_segments():
-                seg_start, seg_end = a.timestamp(), b.timestamp()
+            if planned:
+                pieces = [(a.timestamp(), b.timestamp()) for a, b in inst.planned_segments()]
+            else:
+                owned_until = (
+                    instances[i + 1].start.timestamp() if i + 1 < len(instances) else math.inf
+                )
+                pieces = _unplanned(inst, max(owned_until, inst.end.timestamp()))
+            for seg_start, seg_end in pieces:
                 if now is not None:
                     if seg_start >= now:
                         continue
                     seg_end = min(seg_end, now)
+                if not math.isfinite(seg_end):
+                    continue
                 for lo, hi, order in _split(seg_start, seg_end, by_machine.get(machine.id, [])):
                     rows.append(
                         {
@@ -153,6 +173,19 @@ def segments_table(
                         }
                     )
     return pa.Table.from_pylist(rows, schema=SEGMENT_SCHEMA)
+
+
+def _unplanned(inst: ShiftInstance, until: float) -> list[tuple[float, float]]:
+    """The time from the shift's start to ``until`` that is not in its planned segments."""
+    out: list[tuple[float, float]] = []
+    cursor = inst.start.timestamp()
+    for a, b in inst.planned_segments():
+        if a.timestamp() > cursor:
+            out.append((cursor, a.timestamp()))
+        cursor = max(cursor, b.timestamp())
+    if cursor < until:
+        out.append((cursor, until))
+    return out
 
 
 BUCKET_S = 3600.0
