@@ -159,3 +159,23 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(tmp_path: Path) -> No
     reasons = [r["reason"] for r in csv.DictReader(io.StringIO(out.stdout))]
     assert "'=cmd|' /c calc'!a0" in reasons
     assert not any(r.startswith("=") for r in reasons)
+
+
+def test_a_report_written_to_a_folder_or_a_locked_place_says_so(home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    done = run(
+        home,
+        "report",
+        "shift",
+        "--from",
+        "2026-03-02",
+        "--to",
+        "2026-03-03",
+        "--out",
+        str(folder),
+        ok=False,
+    )
+    assert done.returncode == 1
+    assert f"cannot use {folder}: Is a directory" in done.stderr
+    assert "Traceback" not in done.stderr

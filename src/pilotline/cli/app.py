@@ -699,6 +699,13 @@ def main() -> None:
         if type(exc).__name__ == "InterruptException":  # Ctrl-C inside a DuckDB query
             err.print("Aborted. Nothing that was under way was kept.")
             sys.exit(130)
+        if isinstance(exc, OSError) and exc.filename is not None:
+            # A folder where a file should be, no permission, a full disk: say which path.
+            err.print(
+                f"[bold red]Error:[/] cannot use {exc.filename}: {exc.strerror or exc}.",
+                highlight=False,
+            )
+            sys.exit(1)
         if isinstance(exc, EOFError):
             err.print(f"[bold red]Error:[/] a file ended early ({exc}); is it cut off?")
             sys.exit(1)
