@@ -109,3 +109,20 @@ def test_restore_refuses_what_is_not_a_pilotline_store(tmp_path: Path) -> None:
     with pytest.raises(SchemaMismatch, match="newer than this Pilotline understands"):
         store.restore(tmp_path / "newer.duckdb")
     assert not list(home.glob("*.before-restore-*"))  # nothing was swapped
+
+
+def test_backup_and_restore_with_quotes_in_the_path(tmp_path: Path) -> None:
+    """A path goes into SQL as a quoted literal: quotes in it are just characters."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "plant.toml").write_text(example_plant_text())
+    plant = load_plant(home / "plant.toml")
+    import_table(EmbeddedStore(home), plant, states(10, 2), kind="states", source="a")
+    odd = tmp_path / """O'Brien's "backups" '; DROP TABLE states; --"""
+    done = pilotline(home, "backup", str(odd / "it's.duckdb"))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in odd.iterdir()) == ["it's.duckdb"]  # no partial file left
+    import_table(EmbeddedStore(home), plant, states(5, 3), kind="states", source="b")
+    done = pilotline(home, "restore", str(odd / "it's.duckdb"))
+    assert done.returncode == 0, done.stderr
+    assert count(home) == 10

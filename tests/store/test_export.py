@@ -52,3 +52,19 @@ def test_an_existing_folder_is_never_overwritten(home: Path, tmp_path: Path) -> 
         EmbeddedStore(home).export_parquet(lake)
     assert (lake / "keep.txt").read_text() == "mine"
     assert not (tmp_path / ".lake.partial").exists()
+
+
+def test_a_lake_path_with_quotes(home: Path, tmp_path: Path) -> None:
+    """A path goes into SQL as a quoted literal: quotes in it are just characters."""
+    lake = tmp_path / """it's a "lake" ') TO '/tmp/x"""
+    done = subprocess.run(
+        [PILOTLINE, "--home", str(home), "export", "--parquet", str(lake)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((lake / "_pilotline.json").read_text())
+    got = ds.dataset(lake / "counts", format="parquet", partitioning="hive").to_table()
+    assert got.num_rows == manifest["tables"]["counts"]["rows"] > 0
+    assert ds.dataset(lake / "imports", format="parquet").to_table().num_rows == 2

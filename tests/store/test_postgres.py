@@ -281,3 +281,16 @@ def test_a_query_on_postgresql_stops_at_its_time_limit(pg_url: str) -> None:
     quick = backend.sql("SELECT 1 AS one")
     assert to_arrow_within(backend, quick, 0.3).to_pylist() == [{"one": 1}]  # limit lifted after
     backend.disconnect()
+
+
+def test_a_table_with_quotes_in_its_column_names(pg_url: str) -> None:
+    """An event log's column names are the user's: quoted identifiers, never SQL."""
+    from pilotline.store import engine_backend
+
+    backend, load = engine_backend("postgres", database_url=pg_url)
+    odd = 'say "hi"); DROP TABLE x; --'
+    try:
+        table = load(pa.table({"case": ["a", "b"], odd: [1, 2]}), 'log "one"')
+        assert sorted(backend.to_pyarrow(table[odd]).to_pylist()) == [1, 2]
+    finally:
+        backend.disconnect()

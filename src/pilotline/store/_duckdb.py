@@ -1,9 +1,10 @@
 """The embedded store: one DuckDB file in the data directory. The only module that imports duckdb.
 
-DuckDB lets one process write a file at a time. Pilotline opens the file only for the length of
-one piece of work and waits (``lock_timeout_s``) when another process — a server, a collector, an
-import — has it, so a CLI command and a running server can share a data directory. If the wait
-runs out, :class:`~pilotline.errors.StoreBusy` says which process holds the file.
+DuckDB lets one process write a file at a time. Pilotline opens the file only while some piece
+of work needs it and waits (``lock_timeout_s``) when another process — a server, a collector,
+an import — has it, so a CLI command and a running server can share a data directory. If the
+wait runs out, :class:`~pilotline.errors.StoreBusy` says which process holds the file. Inside
+one process, every thread's work shares the one open database (:mod:`pilotline.store.sharing`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pilotline.errors import (
 )
 from pilotline.store.schema import KEYS, MIGRATIONS, SCHEMA_VERSION, refuse_newer
 from pilotline.store.session import InsertResult, Session
+from pilotline.store.sharing import shared_file
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,13 @@ _LOCK_PID = re.compile(r"PID (\d+)")
 
 
 class EmbeddedStore:
-    """The data directory's DuckDB file, opened briefly for each piece of work."""
+    """The data directory's DuckDB file, open only while some piece of work needs it.
+
+    Within one process every piece of work shares one open database through
+    :func:`~pilotline.store.sharing.shared_file` (a cursor each; writes take turns), so a web
+    server's writes never fail because its reads are running. Between pieces of work the file
+    is closed and other processes can have it.
+    """
 
     engine = "embedded"
     url: str | None = None  # not a server
@@ -122,14 +130,15 @@ class EmbeddedStore:
         self.path = home / DB_FILE
         self.lock_timeout_s = lock_timeout_s
         self._checked = False
+        self._gate = shared_file(self.path)
 
     @property
     def where(self) -> str:
         """Where the data is, for messages."""
         return str(self.path)
 
-    def _open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + self.lock_timeout_s
+    def _open(self, read_only: bool, deadline: float) -> duckdb.DuckDBPyConnection:
+        """Open the file, waiting until ``deadline`` while another process holds it."""
         delay = 0.02
         waited = False
         while True:
@@ -153,13 +162,17 @@ class EmbeddedStore:
                 if not waited:
                     log.info("store %s is busy; waiting", self.path)
                     waited = True
-                time.sleep(delay)
+                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
                 delay = min(delay * 2, 0.25)
+
+    @contextmanager
+    def _cursor(self, *, write: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._gate.use(write=write, timeout_s=self.lock_timeout_s, open_db=self._open) as c:
+            yield c
 
     def _migrate(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        con = self._open(read_only=False)
-        try:
+        with self._cursor(write=True) as con:
             has_meta = con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
             ).fetchone()
@@ -183,8 +196,11 @@ class EmbeddedStore:
                     con.execute("ROLLBACK")
                     raise
                 con.execute("COMMIT")
-        finally:
-            con.close()
+
+    def _ready(self) -> None:
+        if not self._checked:
+            self._migrate()
+            self._checked = True
 
     def schema_version(self) -> int:
         with self.session() as s:
@@ -192,44 +208,40 @@ class EmbeddedStore:
 
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[StoreSession]:
-        """Open the store for one piece of work; it is closed (and the file freed) on exit."""
-        if not self._checked:
-            self._migrate()
-            self._checked = True
-        con = self._open(read_only=not write)
-        try:
+        """The store for one piece of work: a cursor of its own on the database this process
+        shares (writes take turns); the file is closed when no work in this process needs it."""
+        self._ready()
+        with self._cursor(write=write) as con:
             yield StoreSession(con, writable=write)
-        finally:
-            con.close()
 
     def backup(self, target: Path) -> int:
         """Copy the store into a new DuckDB file ``target``, consistent as of one moment.
 
-        The store is held read-only for the copy (writers wait, up to their lock timeout); the
-        copy is written beside ``target`` and renamed when complete. Returns the schema version.
+        The copy is one read (writers in other processes wait, up to their lock timeout); it is
+        written beside ``target`` and renamed when complete. Returns the schema version.
         """
         if target.exists():
             raise StoreError(f"{target} exists already; choose a new file name")
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.partial")
         partial.unlink(missing_ok=True)
-        if not self._checked:
-            self._migrate()
-            self._checked = True
-        con = self._open(read_only=True)
+        self._ready()
+        alias = f"pl_backup_{os.getpid()}_{threading.get_ident()}"
         try:
-            version = int(
-                con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]  # type: ignore[index]
-            )
-            name = con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
-            con.execute(f"ATTACH '{partial}' AS pl_backup (READ_WRITE)")
-            con.execute(f"COPY FROM DATABASE {_ident(name)} TO pl_backup")
-            con.execute("DETACH pl_backup")
+            with self._cursor(write=False) as con:
+                version = int(
+                    con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]  # type: ignore[index]
+                )
+                name = con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+                # ATTACH and COPY take no parameters: the path is a quoted literal
+                con.execute(f"ATTACH {_quote(str(partial))} AS {_ident(alias)} (READ_WRITE)")
+                try:
+                    con.execute(f"COPY FROM DATABASE {_ident(name)} TO {_ident(alias)}")
+                finally:
+                    con.execute(f"DETACH {_ident(alias)}")
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
-        finally:
-            con.close()
         partial.rename(target)
         return version
 
@@ -251,20 +263,21 @@ class EmbeddedStore:
             probe.close()
         version = int(row[0]) if row else 0
         refuse_newer(str(source), version)
-        # Wait until no other process uses the store, then swap the files.
-        self._open(read_only=False).close()
-        stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
-        kept = self.path.with_name(f"{DB_FILE}.before-restore-{stamp}")
-        incoming = self.path.with_name(f".{DB_FILE}.restoring")
-        import shutil
+        with self._gate.closed(timeout_s=self.lock_timeout_s):
+            # Wait until no other process uses the store, then swap the files.
+            self._open(False, time.monotonic() + self.lock_timeout_s).close()
+            stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
+            kept = self.path.with_name(f"{DB_FILE}.before-restore-{stamp}")
+            incoming = self.path.with_name(f".{DB_FILE}.restoring")
+            import shutil
 
-        shutil.copyfile(source, incoming)
-        if self.path.exists():
-            self.path.rename(kept)
-        wal = self.path.with_name(DB_FILE + ".wal")
-        if wal.exists():
-            wal.rename(kept.with_name(kept.name + ".wal"))
-        incoming.rename(self.path)
+            shutil.copyfile(source, incoming)
+            if self.path.exists():
+                self.path.rename(kept)
+            wal = self.path.with_name(DB_FILE + ".wal")
+            if wal.exists():
+                wal.rename(kept.with_name(kept.name + ".wal"))
+            incoming.rename(self.path)
         self._checked = False  # migrate an older backup on the next session
         return kept
 
@@ -297,11 +310,12 @@ class EmbeddedStore:
                 if partitioned and rows:
                     con.execute(
                         f"COPY (SELECT *, strftime({time_col}, '%Y-%m') AS month FROM {table}) "
-                        f"TO '{out}' (FORMAT parquet, PARTITION_BY (machine, month))"
+                        f"TO {_quote(str(out))} (FORMAT parquet, PARTITION_BY (machine, month))"
                     )
                 else:
                     out.mkdir()
-                    con.execute(f"COPY {table} TO '{out / 'data_0.parquet'}' (FORMAT parquet)")
+                    file = _quote(str(out / "data_0.parquet"))
+                    con.execute(f"COPY {table} TO {file} (FORMAT parquet)")
                 tables[table] = {
                     "rows": rows,
                     "partitioned_by": ["machine", "month"] if partitioned else [],

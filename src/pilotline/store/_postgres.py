@@ -286,6 +286,11 @@ _PG_TYPES = (
 )
 
 
+def _ident(name: str) -> str:
+    """A quoted SQL identifier: a double quote inside it is doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _pg_type(kind: pa.DataType) -> str:
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
@@ -305,7 +310,8 @@ def postgres_table(backend: Any, table: pa.Table, name: str) -> Any:
     """Copy an Arrow table into a temporary table ``name`` (COPY, not row by row) and return it
     as an Ibis table on ``backend``."""
     con: psycopg.Connection[Any] = backend.con
-    columns = ", ".join(f'"{f.name}" {_pg_type(f.type)}' for f in table.schema)
+    # Column names come from the user's file (an event log's attributes): quoted identifiers.
+    columns = ", ".join(f"{_ident(f.name)} {_pg_type(f.type)}" for f in table.schema)
     plain = table.cast(
         pa.schema(
             pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
@@ -315,11 +321,11 @@ def postgres_table(backend: Any, table: pa.Table, name: str) -> Any:
     buf = io.BytesIO()
     pacsv.write_csv(plain, buf, pacsv.WriteOptions(include_header=False))
     with con.cursor() as cur:
-        cur.execute(f'CREATE TEMP TABLE "{name}" ({columns})')
-        names = ", ".join(f'"{c}"' for c in table.column_names)
-        with cur.copy(f'COPY "{name}" ({names}) FROM STDIN (FORMAT csv)') as copy:
+        cur.execute(f"CREATE TEMP TABLE {_ident(name)} ({columns})")
+        names = ", ".join(_ident(c) for c in table.column_names)
+        with cur.copy(f"COPY {_ident(name)} ({names}) FROM STDIN (FORMAT csv)") as copy:
             copy.write(buf.getvalue())
-        cur.execute(f'ANALYZE "{name}"')
+        cur.execute(f"ANALYZE {_ident(name)}")
     return backend.table(name)
 
 
