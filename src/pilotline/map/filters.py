@@ -1,18 +1,24 @@
 """Filters and simplifications of an event log, as Ibis expressions over the events table.
 
 Case-level filters keep or drop whole cases; event-level ones keep or drop single events. The
-order of events within a case is never changed.
+order of events within a case is never changed. A filter that needs figures of the whole log
+(the variants' ranking) takes the :class:`~pilotline.map.summary.Miner` as ``miner``; ``where``
+passes it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 import ibis
 
 from pilotline.errors import InputError
-from pilotline.map.analyses import SEP, _order
+from pilotline.map.analyses import _order
+
+if TYPE_CHECKING:
+    from pilotline.map.summary import Miner
 
 WindowMode = Literal["contained", "intersecting", "events"]
 
@@ -63,31 +69,40 @@ def activities(t: Any, *, keep: list[str] | None = None, drop: list[str] | None 
     return t
 
 
-def top_variants(t: Any, *, k: int | None = None, coverage: float | None = None) -> Any:
+def top_variants(
+    t: Any, *, miner: Miner, k: int | None = None, coverage: float | None = None
+) -> Any:
     """Cases of the ``k`` most frequent variants, or of the most frequent variants, taken in
-    order until together they cover at least the ``coverage`` share of cases."""
-    per_case = t.group_by("case").aggregate(
-        variant=t.activity.group_concat(SEP, order_by=_order(t))
-    )
-    counts = per_case.group_by("variant").aggregate(n=per_case.count())
-    order = [ibis.desc(counts.n), counts.variant]
-    ranked = counts.mutate(
-        rank=ibis.row_number().over(ibis.window(order_by=order)),  # 0-based
-        cum=counts.n.sum().over(ibis.cumulative_window(order_by=order)),
-        total=counts.n.sum().over(ibis.window()),
-    )
-    if k is not None:
-        chosen = ranked.filter(ranked.rank < k)
-    elif coverage is not None:
-        chosen = ranked.filter(
-            (ranked.cum - ranked.n < coverage * ranked.total) | (ranked.rank == 0)
-        )
-    else:
+    order until together they cover at least the ``coverage`` share of cases.
+
+    The variants are ranked as ``miner.variants()`` lists them (most cases first, equal counts by
+    their activities' code points), so the same on every engine: the ranking is made here from
+    one row per variant, and only the chosen example cases go back to the engine, where every
+    case with the same variant key is kept (no ordered aggregation per case, which Spark lacks).
+    """
+    if k is None and coverage is None:
         raise InputError("give the number of variants to keep or the share of cases to cover")
-    keep = per_case.semi_join(chosen, per_case.variant == chosen.variant).select(
-        k_case=per_case.case
-    )
-    return t.semi_join(keep, t.case == keep.k_case)
+    if k is not None and k < 1:
+        raise InputError(f"--top-variants must be 1 or more, not {k}")
+    if coverage is not None and not 0 < coverage <= 1:
+        raise InputError(f"--coverage is a share of cases above 0 and at most 1, not {coverage}")
+    ranked = miner.variants()
+    if k is not None:
+        chosen = ranked[:k]
+    else:
+        assert coverage is not None
+        total = sum(r["cases"] for r in ranked)
+        chosen, covered = [], 0
+        for r in ranked:
+            if chosen and covered >= coverage * total:
+                break
+            chosen.append(r)
+            covered += r["cases"]
+    c = miner.case_keys()
+    examples = c.filter(c.case.isin([r["example_case"] for r in chosen]))
+    ex = examples.select(x1=examples.vk1, x2=examples.vk2)
+    keep = c.semi_join(ex, [c.vk1 == ex.x1, c.vk2 == ex.x2]).select(k_no=c.case_no)
+    return t.semi_join(keep, t.case_no == keep.k_no)
 
 
 def group_activities(
@@ -109,3 +124,7 @@ def collapse_repeats(t: Any) -> Any:
     w = ibis.window(group_by=t.case, order_by=_order(t))
     marked = t.mutate(_prev=t.activity.lag().over(w))
     return marked.filter(marked._prev.isnull() | (marked._prev != marked.activity)).drop("_prev")
+
+
+#: Filters that rename activities: their activities are numbered again after them.
+RENAMING: frozenset[Callable[..., Any]] = frozenset({group_activities})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import statistics
 from collections.abc import Callable
@@ -92,14 +93,27 @@ class Miner:
         """A view of the log through a filter or simplification from :mod:`pilotline.map.filters`:
         ``miner.where(filters.top_variants, k=5)``. The result is materialised with ``seq`` and
         ``pos`` renumbered, so the log's invariant holds again after events were dropped."""
+        from pilotline.map import filters
+
+        if "miner" in inspect.signature(transform).parameters:
+            options["miner"] = self
         expr = transform(self.events, **options)
         expr = expr.mutate(seq=ibis.row_number().over(ibis.window(order_by=expr.seq)))
         expr = expr.mutate(pos=expr.seq - expr.seq.min().over(ibis.window(group_by=expr.case_no)))
-        name = f"events_{next(_views)}"
-        table = self._keep(name, expr)
-        return Miner(
-            self.log, _con=self._con, _events=table, _names=self.names, _case_ids=self.case_ids
-        )
+        names = self.names
+        if transform in filters.RENAMING:  # the analyses group activity numbers: number anew
+            acts = expr.select("activity").distinct()
+            acts = acts.mutate(a=(ibis.row_number().over(order_by=acts.activity)).cast("int32"))
+            names = self._keep(f"names_{next(_views)}", acts)
+            expr = expr.drop("a").join(names, "activity")
+        table = self._keep(f"events_{next(_views)}", expr)
+        return Miner(self.log, _con=self._con, _events=table, _names=names, _case_ids=self.case_ids)
+
+    def case_keys(self) -> Any:
+        """An Ibis table of the cases: ``case``, ``case_no`` and the variant key ``vk1``, ``vk2``
+        (equal for cases with the same activities in the same order)."""
+        c = self._cases()
+        return c.select("case", "case_no", "vk1", "vk2")
 
     def _activity_count(self) -> int:
         """How many activity numbers there are (the names table's rows)."""
