@@ -393,6 +393,8 @@ def too_many_parts(
 def _check_rates(table: pa.Table, plant: Plant, problems: Problems) -> None:
     """A count above what its machine can make in the interval is a problem at its row.
     ``table`` is sorted by machine and time."""
+    if table.num_rows == 0:
+        return  # nothing counted (a shutdown): nothing to check
     cycles = _min_cycle(plant)
     machines = table["machine"].to_numpy(zero_copy_only=False)
     ts = np.asarray(
