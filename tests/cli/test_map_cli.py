@@ -167,3 +167,48 @@ def test_conform_replays_a_state_machine_net(tmp_path: Path) -> None:
         ok=False,
     )
     assert "is not a state-machine net" in refused.stderr
+
+
+def test_a_cut_off_xes_gz_is_an_error_not_an_interruption(tmp_path: Path) -> None:
+    whole = (DATA / "receipt.xes.gz").read_bytes()
+    cut = tmp_path / "receipt.xes.gz"
+    cut.write_bytes(whole[: len(whole) // 3])
+    result = run("summary", str(cut), ok=False)
+    assert result.returncode == 1, result.stderr  # not 130, as if Ctrl-C had been pressed
+    assert "the compressed file is cut off" in result.stderr and "Aborted" not in result.stderr
+
+
+def test_output_paths_that_cannot_be_files_are_refused_plainly(tmp_path: Path) -> None:
+    log = str(DATA / "running-example.xes")
+    for target, said in (
+        (tmp_path, "is a folder; give a file name"),
+        (tmp_path / "no" / "map.svg", "does not exist"),
+    ):
+        result = run("dfg", log, "--svg", str(target), ok=False)
+        assert said in result.stderr and "Traceback" not in result.stderr
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where a folder is expected")
+    result = run("dfg", log, "--svg", str(blocked / "x" / "map.svg"), ok=False)
+    assert "Traceback" not in result.stderr
+
+
+def test_csv_output_never_carries_a_live_formula(tmp_path: Path) -> None:
+    log = write(
+        tmp_path / "evil.csv",
+        "case,activity,timestamp,resource\n"
+        '1,"=HYPERLINK(""http://x"")",2026-01-05T08:00:00Z,@bob\n'
+        "1,-5,2026-01-05T09:00:00Z,+ann\n",
+    )
+    out = run("dfg", str(log), "--format", "csv").stdout.splitlines()
+    assert out[1].startswith('"\'=HYPERLINK(""http://x"")",-5,1,3600.0')
+    res = run("resources", str(log), "--resource", "resource", "--format", "csv").stdout
+    assert "'@bob" in res and "'+ann" in res
+
+
+def test_top_variants_and_coverage_keep_the_main_paths() -> None:
+    top = json.loads(run("summary", *PRODUCTION, "--top-variants", "2", "--format", "json").stdout)
+    assert top["variants"] == 2 and top["cases"] < 225
+    all_ = json.loads(run("summary", *PRODUCTION, "--coverage", "1", "--format", "json").stdout)
+    assert all_["cases"] == 225
+    result = run("summary", *PRODUCTION, "--top-variants", "0", ok=False)
+    assert "--top-variants must be 1 or more" in result.stderr

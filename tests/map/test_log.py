@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
 
 from pilotline.errors import ImportRejected, InputError
@@ -437,3 +440,158 @@ def test_the_map_engine_memory_cap_is_a_setting(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("PILOTLINE_MAP_MEMORY_MB", "lots")
     with pytest.raises(SettingsError, match="not a number of megabytes"):
         scratch_backend()
+
+
+# -- hostile and broken files (an attacker's review): bounded memory, a clear located problem ---
+def _xes(*traces: str) -> str:
+    return (
+        '<?xml version="1.0"?>\n<log xmlns="http://www.xes-standard.org/">\n'
+        + "".join(traces)
+        + "</log>\n"
+    )
+
+
+def _event(activity: str, time: str, extra: str = "") -> str:
+    return (
+        f'<event><string key="concept:name" value="{activity}"/>'
+        f'<date key="time:timestamp" value="{time}"/>{extra}</event>\n'
+    )
+
+
+def test_a_new_attribute_key_on_every_event_keeps_memory_bounded(tmp_path: Path) -> None:
+    """Each of 20,000 events brings its own key: once a full column per key (quadratic: 1.7 MB
+    grew the server by 2.27 GB); now at most MAX_ATTRIBUTES columns, the rest dropped with a note."""
+    import tracemalloc
+
+    from pilotline.map.log import MAX_ATTRIBUTES
+
+    n = 20_000
+    events = "".join(
+        _event("a", f"2026-01-01T00:00:{i % 60:02d}Z", f'<string key="k{i}" value="v"/>')
+        for i in range(n)
+    )
+    path = write(tmp_path / "keys.xes", _xes(f"<trace>{events}</trace>"))
+    tracemalloc.start()
+    try:
+        log = read_log(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert log.num_events == n
+    attributes = [c for c in log.column_names if c.startswith("k")]
+    assert len(attributes) == MAX_ATTRIBUTES and attributes[:2] == ["k0", "k1"]
+    assert any(f"only the first {MAX_ATTRIBUTES} event attribute keys" in x for x in log.notes)
+    assert peak < 200e6, f"{peak / 1e6:.0f} MB"
+
+
+def test_csv_columns_beyond_the_limit_are_dropped_with_a_note(tmp_path: Path) -> None:
+    from pilotline.map.log import MAX_ATTRIBUTES
+
+    extra = [f"x{i}" for i in range(MAX_ATTRIBUTES + 5)]
+    text = ",".join(["case", "activity", "timestamp", *extra]) + "\n"
+    text += ",".join(["1", "a", "2026-01-01T00:00:00Z", *["v"] * len(extra)]) + "\n"
+    log = read_log(write(tmp_path / "wide.csv", text))
+    assert sum(c.startswith("x") for c in log.column_names) == MAX_ATTRIBUTES
+    assert any("5 more (such as 'x250', 'x251', 'x252') were dropped" in x for x in log.notes)
+
+
+def test_a_cut_off_or_damaged_xes_gz_says_so(tmp_path: Path) -> None:
+    whole = gzip.compress(
+        _xes("<trace>" + _event("a", "2026-01-01T00:00:00Z") * 500 + "</trace>").encode()
+    )
+    cut = tmp_path / "cut.xes.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(InputError, match=r"cut\.xes\.gz: the compressed file is cut off"):
+        read_log(cut)
+    plain = tmp_path / "plain.xes.gz"
+    plain.write_bytes(b"<log></log>")
+    with pytest.raises(InputError, match=r"plain\.xes\.gz: not a gzip file"):
+        read_log(plain)
+    damaged = bytearray(whole)
+    damaged[len(damaged) // 2] ^= 0xFF
+    (tmp_path / "damaged.xes.gz").write_bytes(bytes(damaged))
+    with pytest.raises(InputError, match=r"damaged\.xes\.gz: "):
+        read_log(tmp_path / "damaged.xes.gz")
+    xml = tmp_path / "cut.xes"
+    xml.write_text(_xes("<trace>" + _event("a", "2026-01-01T00:00:00Z"))[:150])
+    with pytest.raises(InputError, match=r"line \d+, column \d+: .*\(the file ends too early"):
+        read_log(xml)
+
+
+def test_unpacked_xml_is_capped(tmp_path: Path) -> None:
+    from pilotline.map.xes import read_xes
+
+    body = _xes("<trace>" + _event("a", "2026-01-01T00:00:00Z") * 20_000 + "</trace>").encode()
+    bomb = tmp_path / "bomb.xes.gz"
+    bomb.write_bytes(gzip.compress(body))
+    assert bomb.stat().st_size < len(body) / 50
+    with pytest.raises(InputError, match=r"bomb\.xes\.gz: unpacks to more than 1 MB of XML"):
+        read_xes(bomb, max_bytes=1_000_000)
+    assert read_xes(bomb, max_bytes=len(body)).num_events == 20_000
+
+
+def test_traces_without_a_name_are_never_merged(tmp_path: Path) -> None:
+    e = _event("a", "2026-01-01T00:00:00Z")
+    xes = _xes(
+        f'<trace><string key="concept:name" value=""/>{e}</trace>\n',
+        f"<trace>{e}</trace>\n",
+        f'<trace><string key="concept:name" value="  "/>{e}{e}</trace>\n',
+        f'<trace><string key="concept:name" value="(trace 2)"/>{e}</trace>\n',
+        f'<trace><string key="concept:name" value="c5"/>{e}</trace>\n',
+    )
+    log = read_log(write(tmp_path / "unnamed.xes", xes))
+    cases = log.events.sort_by("seq")["case"].to_pylist()
+    assert cases == ["(trace 1)", "(trace 2, unnamed)", "(trace 3)", "(trace 3)", "(trace 2)", "c5"]
+    assert log.notes[0].startswith(
+        "3 trace(s) have no case name (an empty or missing concept:name): trace 1 (line 3), "
+        "trace 2 (line 5), trace 3 (line 7)"
+    )
+
+
+@pytest.mark.parametrize("kind", ["csv", "xes", "parquet"])
+def test_impossible_times_are_refused_and_future_ones_noted(tmp_path: Path, kind: str) -> None:
+    def log(*times: str) -> Path:
+        rows = [("1", "a", times[0]), ("1", "b", times[1]), ("2", "a", times[2])]
+        if kind == "xes":
+            traces = [f'<trace><string key="concept:name" value="{c}"/>' for c in ("1", "2")]
+            body = traces[0] + _event("a", times[0]) + _event("b", times[1]) + "</trace>"
+            body += traces[1] + _event("a", times[2]) + "</trace>"
+            return write(tmp_path / "t.xes", _xes(body))
+        text = "case,activity,timestamp\n" + "".join(f"{c},{a},{t}\n" for c, a, t in rows)
+        path = write(tmp_path / "t.csv", text)
+        if kind == "parquet":
+            table = pacsv.read_csv(path)
+            path = tmp_path / "t.parquet"
+            pq.write_table(table, path)
+        return path
+
+    where = {"csv": "row 3, column 'timestamp'", "parquet": "row 2, column 'timestamp'"}
+    first = where.get(kind, "column 'timestamp': event 2")
+    if kind == "xes":
+        first = "column 'time:timestamp': event 2"
+    with pytest.raises(
+        ImportRejected, match=re.escape(first) + r": 0001-01-01 00:00 is before 1900"
+    ):
+        read_log(log("2026-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "2026-01-02T00:00:00Z"))
+    late = read_log(log("2026-01-01T00:00:00Z", "2099-01-01T00:00:00Z", "2026-01-02T00:00:00Z"))
+    assert any(
+        n.startswith("1 event(s) are later than now, the last at 2099-01-01 00:00 UTC")
+        and first in n
+        for n in late.notes
+    )
+    on_time = read_log(log("2026-01-01T00:00:00Z", "2026-03-05T09:00:00Z", "2026-01-02T00:00:00Z"))
+    assert not any("later than now" in n for n in on_time.notes)  # within a day of now
+    if kind != "parquet":  # Arrow's Parquet timestamps cannot be year 10000 from CSV text
+        with pytest.raises(ImportRejected, match="10000-01-01"):
+            read_log(log("2026-01-01T00:00:00Z", "10000-01-01T00:00:00Z", "2026-01-02T00:00:00Z"))
+
+
+def test_attributes_named_like_the_fixed_columns_do_not_replace_them(tmp_path: Path) -> None:
+    text = "Order,Step,When,case,seq\n1,a,2026-01-01T00:00:00Z,x,y\n1,b,2026-01-01T01:00:00Z,x,y\n"
+    log = read_log(
+        write(tmp_path / "names.csv", text),
+        LogColumns(case="Order", activity="Step", timestamp="When"),
+    )
+    rows = log.events.sort_by("seq").to_pylist()
+    assert [r["case"] for r in rows] == ["1", "1"] and rows[0]["case (attribute)"] == "x"
+    assert rows[0]["seq (attribute)"] == "y"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from pilotline.map import LogColumns, Miner, read_log
@@ -163,3 +166,52 @@ def test_a_log_is_checked_against_a_routing_or_a_petri_net(
         assert str(clock_home) not in bad.text
         other = client.post(url, params={"filename": "route.bpmn"}, content=b"<x/>", headers=h)
         assert other.status_code == 415
+
+
+def test_no_uploaded_name_reaches_the_log_folders_own_files(
+    clock_home: Path, tmp_path: Path
+) -> None:
+    """An OCEL log called meta.json once overwrote the folder's metadata: uploads now sit in a
+    folder of their own, and a name with folders in it keeps only its last part."""
+    ocel = Path(__file__).parents[1] / "map" / "data" / "orders-ocel2.json"
+    with TestClient(create_app(clock_home)) as client:
+        csrf = api_login(client, "mia")
+        named = tmp_path / "meta.json"
+        named.write_bytes(ocel.read_bytes())
+        r = upload(client, csrf, named, object_type="order")
+        assert r.status_code == 201, r.text
+        log_id = r.json()["id"]
+        folder = clock_home / "logs" / log_id
+        assert json.loads((folder / "meta.json").read_text())["name"] == "meta.json"
+        assert (folder / "log" / "meta.json").read_bytes() == ocel.read_bytes()
+        assert client.get(f"/api/logs/{log_id}/summary").status_code == 200
+        r = client.post(
+            "/api/logs",
+            params={"filename": "../../meta.json", "object_type": "order"},
+            content=ocel.read_bytes(),
+            headers={"X-CSRF-Token": csrf, "Content-Type": "application/octet-stream"},
+        )
+        assert r.status_code == 201 and r.json()["name"] == "meta.json"
+        assert sorted(p.name for p in (clock_home / "logs").iterdir()) == sorted(
+            [log_id, r.json()["id"]]
+        )
+
+
+def test_an_upload_is_bounded_in_unpacked_size_and_time(
+    clock_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pilotline.web import maps
+
+    xml = (DATA / "running-example.xes").read_bytes()
+    bomb = tmp_path / "bomb.xes.gz"
+    bomb.write_bytes(gzip.compress(xml + b"<!--" + b" " * 3_000_000 + b"-->"))
+    with TestClient(create_app(clock_home, max_upload_mb=0.1)) as client:
+        csrf = api_login(client, "mia")
+        assert bomb.stat().st_size < 100_000
+        r = upload(client, csrf, bomb)
+        assert r.status_code == 422 and "unpacks to more than 1 MB of XML" in r.text, r.text
+        assert str(clock_home) not in r.text
+        monkeypatch.setattr(maps, "UPLOAD_TIME_LIMIT_S", 0.0)
+        r = upload(client, csrf, DATA / "running-example.xes")
+        assert r.status_code == 422 and "took longer than 0 s" in r.text, r.text
+        assert not list((clock_home / "logs").iterdir())

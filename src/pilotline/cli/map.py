@@ -20,6 +20,7 @@ from pilotline.map.conformance import load_routing
 from pilotline.map.lifecycle import pair_lifecycle
 from pilotline.map.petri import read_pnml
 from pilotline.map.render import dfg_dot, render_svg
+from pilotline.map.spreadsheet import safe_cell
 
 map_app = typer.Typer(
     help="Process mining: see the real process in an event log before automating it.",
@@ -95,6 +96,35 @@ LifecycleOpt = Annotated[
         "(XES: lifecycle:transition).",
     ),
 ]
+
+
+def _writable(option: str, suffix: str) -> Any:
+    """A Typer callback refusing an output path that cannot be a file (a folder, or in a folder
+    that does not exist) before the log is read."""
+
+    def check(path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        if path.is_dir():
+            raise typer.BadParameter(
+                f"{path} is a folder; give a file name, e.g. {path / ('map' + suffix)}",
+                param_hint=option,
+            )
+        if not path.parent.is_dir():
+            raise typer.BadParameter(
+                f"the folder {path.parent} does not exist; create it or choose another",
+                param_hint=option,
+            )
+        return path
+
+    return check
+
+
+def _write(path: Path, option: str, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{option} {path}: cannot write there ({exc.strerror or exc})") from None
 
 
 def _miner(
@@ -234,8 +264,13 @@ def _table(rows: list[dict[str, Any]], columns: list[str], title: str, fmt: str)
             sys.stdout, fieldnames=columns, extrasaction="ignore", lineterminator="\n"
         )
         writer.writeheader()
-        for r in rows:
-            writer.writerow({k: ("; ".join(v) if isinstance(v, list) else v) for k, v in r.items()})
+        for r in rows:  # names from someone else's export: never a live formula in a spreadsheet
+            writer.writerow(
+                {
+                    k: safe_cell("; ".join(map(str, v)) if isinstance(v, list) else v)
+                    for k, v in r.items()
+                }
+            )
         return
     if fmt != "table":
         raise InputError(f"unknown format {fmt!r}; use table, csv or json")
@@ -340,7 +375,12 @@ def summary(miner: Miner, format_: FormatOpt = "table") -> None:
 def dfg(
     miner: Miner,
     svg: Annotated[
-        Path | None, typer.Option("--svg", help="Draw the process map into this SVG file.")
+        Path | None,
+        typer.Option(
+            "--svg",
+            help="Draw the process map into this SVG file.",
+            callback=_writable("--svg", ".svg"),
+        ),
     ] = None,
     metric: Annotated[
         str, typer.Option(help="Edge labels: frequency or time (mean).")
@@ -354,18 +394,14 @@ def dfg(
     if svg is not None:
         s = miner.summary()
         acts = {a["activity"]: a["events"] for a in miner.activities()}
-        svg.write_text(
-            render_svg(
-                dfg_dot(
-                    rows,
-                    acts,
-                    s["start_activities"],
-                    s["end_activities"],
-                    metric="time" if metric == "time" else "frequency",
-                )
-            ),
-            encoding="utf-8",
+        drawn = dfg_dot(
+            rows,
+            acts,
+            s["start_activities"],
+            s["end_activities"],
+            metric="time" if metric == "time" else "frequency",
         )
+        _write(svg, "--svg", render_svg(drawn))
         err.print(f"Process map written to {svg}")
     _table(
         rows,
@@ -432,7 +468,14 @@ def bottlenecks(
 @_command
 def discover(
     miner: Miner,
-    pnml: Annotated[Path, typer.Option("--pnml", help="Write the discovered Petri net here.")],
+    pnml: Annotated[
+        Path,
+        typer.Option(
+            "--pnml",
+            help="Write the discovered Petri net here.",
+            callback=_writable("--pnml", ".pnml"),
+        ),
+    ],
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Seconds before pm4py is stopped.")
     ] = 120.0,

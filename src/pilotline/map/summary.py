@@ -109,6 +109,13 @@ class Miner:
         table = self._keep(f"events_{next(_views)}", expr)
         return Miner(self.log, _con=self._con, _events=table, _names=names, _case_ids=self.case_ids)
 
+    def interrupt(self) -> None:
+        """Stop the engine's query running now, from another thread (the embedded engine; the
+        query then raises). Other engines have their own limits (``to_arrow_within``)."""
+        con = getattr(self._con, "con", None)
+        if self._con.name == "duckdb" and con is not None:
+            con.interrupt()
+
     def case_keys(self) -> Any:
         """An Ibis table of the cases: ``case``, ``case_no`` and the variant key ``vk1``, ``vk2``
         (equal for cases with the same activities in the same order)."""

@@ -1,9 +1,12 @@
 """Process maps in the web app: upload an event log (an ERP export), see its map with activity and
 path sliders (as in Disco), its variants, loops and an automation verdict per step.
 
-Logs are kept in ``<home>/logs/<id>/`` with a ``meta.json`` saying which columns hold what. A log
-is read and checked when it is uploaded (the same messages as ``pilotline map``); its analyses
-are computed once per setting of the activity slider and kept in memory for an hour.
+Logs are kept in ``<home>/logs/<id>/``: the file as ``log/<its name>`` and, beside that folder, a
+``meta.json`` saying which columns hold what (no uploaded name can reach it). A log is read and
+checked when it is uploaded (the same messages as ``pilotline map``), within
+:data:`UPLOAD_TIME_LIMIT_S` and with a ``.xes.gz`` unpacking to at most :data:`UNPACK_FACTOR`
+times the upload limit; its analyses are computed once per setting of the activity slider and
+kept in memory for an hour.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import re
 import secrets
 import shutil
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,7 +27,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from pilotline import clock
-from pilotline.errors import InputError
+from pilotline.errors import InputError, TimeLimitExceeded
 from pilotline.map import LogColumns, Miner, filters, read_log
 from pilotline.map.conformance import load_routing
 from pilotline.map.petri import read_pnml
@@ -32,6 +37,11 @@ from pilotline.web.context import Problem, Web
 from pilotline.web.data import file_name, receive, refused
 from pilotline.web.users import User
 
+#: An upload is read and summarised within this many seconds, or refused: one upload cannot hold
+#: the server's workers (a log that needs longer is mapped with ``pilotline map`` on the server).
+UPLOAD_TIME_LIMIT_S = 60.0
+#: A compressed log (.xes.gz) may unpack to at most this many times the upload limit.
+UNPACK_FACTOR = 10
 LOG_SUFFIXES = (".csv", ".txt", ".parquet", ".xes", ".xes.gz", ".json", ".xml", ".sqlite")
 LOG_TYPES = "a CSV, Parquet, XES (.xes, .xes.gz) or OCEL 2.0 (.json, .xml, .sqlite) event log"
 _ID = re.compile(r"^[0-9a-f]{16}$")
@@ -88,7 +98,46 @@ class Logs:
         found = [_meta(f) for f in self.root.iterdir() if (f / "meta.json").exists()]
         return sorted(found, key=lambda m: m["uploaded_at"], reverse=True)
 
-    def read(self, path: Path, meta: dict[str, Any]) -> Miner:
+    def check(self, path: Path, meta: dict[str, Any], *, max_xml_bytes: int) -> dict[str, Any]:
+        """Read and summarise an uploaded log within :data:`UPLOAD_TIME_LIMIT_S`: the readers
+        are stopped between chunks, the engine's query is interrupted."""
+        seconds = UPLOAD_TIME_LIMIT_S
+        deadline = time.monotonic() + seconds
+        too_slow = TimeLimitExceeded(f"reading it took longer than {seconds:g} s")
+
+        def progress(done: int, total: int) -> None:
+            if time.monotonic() > deadline:
+                raise too_slow
+
+        miner = self.read(path, meta, progress=progress, max_xml_bytes=max_xml_bytes)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise too_slow
+        stopped = threading.Event()
+
+        def stop() -> None:
+            stopped.set()
+            miner.interrupt()
+
+        timer = threading.Timer(left, stop)
+        timer.start()
+        try:
+            return miner.summary()
+        except Exception:
+            if stopped.is_set():
+                raise too_slow from None
+            raise
+        finally:
+            timer.cancel()
+
+    def read(
+        self,
+        path: Path,
+        meta: dict[str, Any],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        max_xml_bytes: int | None = None,
+    ) -> Miner:
         c = meta["columns"]
         columns = LogColumns(
             case=c["case"],
@@ -98,7 +147,12 @@ class Logs:
             timestamp_format=c.get("timestamp_format"),
         )
         log = read_log(
-            path, columns, tz=self.web.plant().tz, object_type=c.get("object_type") or None
+            path,
+            columns,
+            tz=self.web.plant().tz,
+            object_type=c.get("object_type") or None,
+            progress=progress,
+            max_xml_bytes=max_xml_bytes,
         )
         return Miner(log)
 
@@ -226,12 +280,13 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
         name = file_name(filename, LOG_SUFFIXES, LOG_TYPES)
         log_id = secrets.token_hex(8)
         folder = logs.root / log_id
+        spool = folder / "log"  # the upload's own folder: its name cannot reach meta.json
         try:
-            path = await receive(request, folder, name, limit=limit, limit_mb=max_upload_mb)
+            path = await receive(request, spool, name, limit=limit, limit_mb=max_upload_mb)
             meta: dict[str, Any] = {
                 "id": log_id,
                 "name": name,
-                "file": name,
+                "file": f"log/{name}",
                 "columns": {
                     "case": case,
                     "activity": activity,
@@ -244,10 +299,18 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
                 "by": user.username,
             }
             try:
-                miner = await run_in_threadpool(logs.read, path, meta)
-                summary = await run_in_threadpool(miner.summary)
+                summary = await run_in_threadpool(
+                    logs.check, path, meta, max_xml_bytes=UNPACK_FACTOR * limit
+                )
+            except TimeLimitExceeded as exc:
+                raise Problem(
+                    422,
+                    "Log takes too long",
+                    f"{name}: {exc}, the limit for uploads here; nothing was kept. Map it with "
+                    "'pilotline map' on the server instead.",
+                ) from None
             except Exception as exc:  # whatever the readers say of a file they cannot read
-                raise refused("Cannot read this log", name, folder, exc, LOG_TYPES) from None
+                raise refused("Cannot read this log", name, spool, exc, LOG_TYPES) from None
             meta |= {
                 "events": summary["events"],
                 "cases": summary["cases"],
