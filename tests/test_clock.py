@@ -112,6 +112,21 @@ def test_figures_hold_at_any_now(at: Path) -> None:
         limit = small["minor_stop_limit_s"]
         assert small["minor_stops"] == sum(s["seconds"] <= limit for s in small["stops"])
 
+        # The operator page and a scrap tap: recorded into a shift with parts, else refused.
+        assert client.get(f"/operate/{machine}").status_code == 200
+        csrf = client.get("/api/me").json()["csrf"]
+        tap = client.post(
+            f"/api/machines/{machine}/scrap",
+            json={"count": 1, "reason": "scrap"},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert tap.status_code in (201, 422), tap.text
+        if tap.status_code == 201:
+            entry = dt.datetime.fromisoformat(tap.json()["entry"]).replace(tzinfo=dt.UTC)
+            assert now - dt.timedelta(hours=12) <= entry <= now
+        else:
+            assert "no shift" in tap.json()["detail"] or "at most 0" in tap.json()["detail"]
+
         overview = client.get("/api/overview").json()
         assert dt.datetime.fromisoformat(overview["now"]) == now
         for line in overview["lines"]:
