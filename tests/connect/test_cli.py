@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -151,3 +152,53 @@ def test_roles_lists_the_tag_map_catalogue(home: Path) -> None:
     out = run(home, "connect", "roles").stdout
     for role in ("state", "running", "speed", "part_counter", "reject_counter", "product", "value"):
         assert role in out
+
+
+def test_a_port_that_never_answers_fails_and_qos_0_is_a_caution(
+    broker: Mosquitto, home: Path, tmp_path: Path
+) -> None:
+    """A port that takes connections but answers nothing (here a socket nobody reads) is not a
+    device; an MQTT source at QoS 0 works but loses what is sent while the collector is down."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes the handshake; nothing ever answers
+    port = silent.getsockname()[1]
+    config = tmp_path / "collect.toml"
+    config.write_text(
+        f"""
+[[source]]
+kind = "mqtt"
+name = "broker"
+port = {broker.port}
+qos = 0
+
+[[source.tag]]
+name = "press-1 state"
+machine = "press-1"
+role = "running"
+topic = "plant/press-1"
+path = "state"
+
+[[source]]
+kind = "modbus"
+name = "silent"
+port = {port}
+timeout_s = 1
+
+[[source.tag]]
+name = "press-2 counter"
+machine = "press-2"
+role = "part_counter"
+address = 3
+"""
+    )
+    try:
+        result = run(home, "connect", "test", str(config), "--seconds", "0.5", ok=False)
+    finally:
+        silent.close()
+    assert "✓ broker" in result.stdout and "✓ silent" not in result.stdout
+    assert "! broker: subscribes at QoS 0" in result.stderr
+    assert (
+        f"✗ silent (modbus://127.0.0.1:{port}): the Modbus device at modbus://127.0.0.1:{port} "
+        "took the connection but did not answer within 1 s (unit 1, holding 3)"
+    ) in result.stderr

@@ -24,6 +24,7 @@ from pilotline.connect import (
     probe,
 )
 from pilotline.connect.base import SourceStatus
+from pilotline.connect.mqtt.config import MqttSource
 from pilotline.connect.samples import now_us
 
 connect_app = typer.Typer(
@@ -63,7 +64,11 @@ def _status_table(collector: Collector) -> Table:
             s.name,
             s.endpoint,
             s.state
-            + (f" ({s.detail})" if s.detail and s.state in ("offline", "buffer full") else ""),
+            + (
+                f" ({s.detail})"
+                if s.detail and s.state in ("offline", "buffer full", "failed")
+                else ""
+            ),
             _age(s.since_us),
             f"{s.received:,}",
             f"{s.stored:,}",
@@ -149,6 +154,9 @@ def test(
     h = home()
     if h.plant_file.exists():
         cfg.check_plant(h.plant(), source=str(config))
+    for source in cfg.sources:
+        for caution in source.cautions() if isinstance(source, MqttSource) else []:
+            err.print(f"[bold yellow]! {source.name}[/]: {caution}", highlight=False)
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Buffer(Path(tmp) / "probe.sqlite", max_bytes=10**8)
         results = asyncio.run(probe(cfg, scratch, seconds=seconds))

@@ -28,7 +28,7 @@ class SourceStatus:
 
     name: str
     endpoint: str
-    state: str = "starting"  # starting, online, offline, buffer full, stopped
+    state: str = "starting"  # starting, online, offline, buffer full, failed, stopped
     detail: str = ""
     since_us: int = field(default_factory=now_us)
     received: int = 0
@@ -73,6 +73,17 @@ class Intake:
         result = self.buffer.append(good)
         self.status.stored += result.new
         self.status.duplicates += result.duplicates
+        for tag, why in result.dead:
+            self.reject(tag, "unstorable", f"{why} (kept in the buffer's dead letters)")
+
+    def unreadable(self, where: str, what: bytes, exc: BaseException) -> None:
+        """A message nothing could make sense of, not even to refuse it: kept in the buffer's
+        dead letters (so it is acknowledged and not sent again), counted and logged once."""
+        error = f"{type(exc).__name__}: {exc}"
+        self.buffer.dead_letter(
+            self.status.name, where, what[:2000].decode("utf-8", "replace"), error
+        )
+        self.reject(where, "unreadable", f"{error} (kept in the buffer's dead letters)")
 
     def reject(self, tag: str, kind: str, message: str) -> None:
         """Count a reading that was not stored, and log the first of each kind per tag."""

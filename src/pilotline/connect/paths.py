@@ -4,6 +4,7 @@ and reading times from payloads."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Any
 
@@ -41,12 +42,26 @@ def extract(doc: Any, steps: tuple[str | int, ...]) -> Any:
     return doc
 
 
+#: Times a reading may carry: from 1970 to the end of 9999 (what the store's timestamps hold).
+LATEST_US = 253_402_300_799_999_999
+
+
 def timestamp_us(raw: Any) -> int:
-    """An ISO 8601 time with offset, or epoch seconds / milliseconds / microseconds → UTC µs."""
+    """An ISO 8601 time with offset, or epoch seconds / milliseconds / microseconds → UTC µs,
+    from 1970 to 9999 (else :class:`ValueError`)."""
+    us = _timestamp_us(raw)
+    if not 0 <= us <= LATEST_US:
+        raise ValueError(f"{raw!r:.40} is not a time from 1970 to 9999")
+    return us
+
+
+def _timestamp_us(raw: Any) -> int:
     if isinstance(raw, bool):
         raise ValueError(f"not a time: {raw!r}")
     if isinstance(raw, int | float):
-        value = float(raw)
+        value = float(raw)  # OverflowError for a whole number beyond a float's range
+        if not math.isfinite(value):
+            raise ValueError(f"not a time: {raw!r}")
         if value < 1e11:
             return round(value * 1_000_000)
         if value < 1e14:

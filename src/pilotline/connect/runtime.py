@@ -165,28 +165,46 @@ class Collector:
             log.warning("cannot write the status file %s: %s", self.status_path, exc)
 
     async def _supervise(self, source: Source, stop: asyncio.Event) -> None:
+        """Run one source until ``stop``; whatever ends it, say so and start it again, with
+        back-off (1 s doubling to 30 s; soon again after it had been up for 10 s)."""
         status = source.intake.status
         backoff = 1.0
         while not stop.is_set():
             started = now_us()
             try:
                 await source.run()
-                return
+                if stop.is_set():
+                    return
+                raise SourceUnavailable("the connection ended")
             except SourceUnavailable as exc:
-                if status.state != "offline":
-                    log.warning("%s is offline: %s", status.name, exc)
-                    source.intake.event("offline")
-                status.state, status.detail, status.since_us = "offline", str(exc), now_us()
+                self._lost(source, "offline", str(exc))
             except BufferFull as exc:
                 if status.state != "buffer full":
                     log.error("%s: %s", status.name, exc)
                 status.state, status.detail, status.since_us = "buffer full", str(exc), now_us()
+            except Exception as exc:  # a bug or a broken buffer: the source must not just vanish
+                if status.state != "failed":
+                    log.error("%s failed; starting it again", status.name, exc_info=exc)
+                self._lost(source, "failed", f"{type(exc).__name__}: {exc}")
             if now_us() - started > 10e6:
                 backoff = 1.0  # it had been up for a while: try again soon
             delay = backoff * (0.5 + random.random())
             backoff = min(backoff * 2, MAX_BACKOFF_S)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
+
+    def _lost(self, source: Source, state: str, detail: str) -> None:
+        """The source is down (``offline``) or broken (``failed``): a gap starts for its
+        machines, and the status says why."""
+        status = source.intake.status
+        if status.state not in ("offline", "failed"):
+            if state == "offline":
+                log.warning("%s is offline: %s", status.name, detail)
+            try:
+                source.intake.event("offline")
+            except Exception as exc:  # the buffer itself may be what failed
+                log.error("%s: cannot record the gap in the buffer: %s", status.name, exc)
+        status.state, status.detail, status.since_us = state, detail, now_us()
 
     async def _forward_loop(self, finish: asyncio.Event) -> None:
         """Run the forwarder in its own process and relay its status; restart it if it dies.

@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pilotline.connect.samples import ROLE_BY_KEY, Role, Value
 
 STATE_WORDS = {"running", "stopped", "no_data"}
+#: The largest count or counter reading the store holds (a signed 64-bit whole number).
+MAX_WHOLE = 2**63 - 1
+#: The longest state code, product or work order kept (characters).
+MAX_TEXT = 200
 _TRUE = {"1", "true", "on", "yes", "run", "running"}
 _FALSE = {"0", "false", "off", "no", "stop", "stopped"}
 
@@ -60,6 +64,8 @@ class Tag(BaseModel):
             return None
         role = self.role
         if role == "state":
+            if isinstance(raw, dict | list):
+                raise BadValue("wrong_type", f"expected a state code, got {type(raw).__name__}")
             key = _text(raw)
             if self.states:
                 if key not in self.states:
@@ -74,22 +80,43 @@ class Tag(BaseModel):
             if isinstance(raw, dict | list):
                 raise BadValue("wrong_type", f"expected text, got {type(raw).__name__}")
             return _text(raw)
-        number = _number(raw) * self.scale + self.offset
         if role in ("parts", "rejects", "part_counter", "reject_counter"):
-            if number < 0 or number != math.floor(number):
-                raise BadValue(
-                    "out_of_range", f"a count must be a whole number ≥ 0, got {number:g}"
-                )
-            return int(number)
+            return self._whole(raw)
+        number = _number(raw) * self.scale + self.offset
+        if not math.isfinite(number):
+            raise BadValue("out_of_range", f"{raw!r} scaled is beyond what a number can hold")
         return number
+
+    def _whole(self, raw: Any) -> int:
+        """A count or counter reading: a whole number from 0 to the counter's range (its
+        ``bits``) or what the store holds; whole numbers are kept exact."""
+        if type(raw) is int and self.scale == 1 and self.offset == 0:
+            whole = raw
+        else:
+            number = _number(raw) * self.scale + self.offset
+            if not math.isfinite(number) or number != math.floor(number):
+                raise BadValue("out_of_range", f"a count must be a whole number, got {number:g}")
+            whole = int(number)
+        counter = self.role in ("part_counter", "reject_counter") and self.bits
+        top = 2**self.bits - 1 if counter and self.bits else MAX_WHOLE
+        if not 0 <= whole <= top:
+            what = f"a {self.bits}-bit counter" if counter else "a count"
+            shown = f"{whole:,}" if whole.bit_length() <= 64 else f"{whole.bit_length()} bits"
+            raise BadValue("out_of_range", f"{what} goes from 0 to {top:,}, got {shown}")
+        return whole
 
 
 def _text(raw: Any) -> str:
     if isinstance(raw, bool):
         return "1" if raw else "0"
     if isinstance(raw, float) and raw.is_integer():
-        return str(int(raw))
-    return str(raw).strip()
+        raw = int(raw)
+    if isinstance(raw, int) and raw.bit_length() > 64:
+        raise BadValue("out_of_range", f"a code of {raw.bit_length()} bits is no code")
+    text = str(raw).strip()
+    if len(text) > MAX_TEXT:
+        raise BadValue("out_of_range", f"{len(text):,} characters; at most {MAX_TEXT} are kept")
+    return text
 
 
 def _flag(raw: Any) -> bool:
@@ -109,7 +136,10 @@ def _number(raw: Any) -> float:
     if isinstance(raw, bool):
         return float(raw)
     if isinstance(raw, int | float):
-        value = float(raw)
+        try:
+            value = float(raw)
+        except OverflowError:  # only a whole number can be too large for a float
+            raise BadValue("out_of_range", "a whole number beyond what a float holds") from None
     elif isinstance(raw, str):
         try:
             value = float(raw.strip())

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.exceptions import ModbusException
+from pymodbus.exceptions import ModbusException, ModbusIOException
 
 from pilotline.connect.base import Found, Intake, Source
 from pilotline.connect.modbus.config import ModbusSource as Config
@@ -105,8 +105,14 @@ class ModbusSource(Source):
         return client
 
     async def _poll(self, client: AsyncModbusTcpClient) -> dict[str, tuple[Value, str | None]]:
-        """Tag name → (raw value or None, error text)."""
+        """Tag name → (raw value or None, error text).
+
+        A device that does not answer the poll's first request within ``timeout_s`` is
+        unavailable (a port that accepts connections but speaks no Modbus, a wrong unit id
+        behind a gateway); one that answers some requests and not others has errors per tag.
+        """
         out: dict[str, tuple[Value, str | None]] = {}
+        answered = False
         for r in self.reads:
             call = {
                 "holding": client.read_holding_registers,
@@ -121,9 +127,17 @@ class ModbusSource(Source):
                     raise SourceUnavailable(
                         f"lost the Modbus device at {self.config.endpoint()}: {exc}"
                     ) from None
+                if isinstance(exc, ModbusIOException) and not answered:
+                    raise SourceUnavailable(
+                        f"the Modbus device at {self.config.endpoint()} took the connection but "
+                        f"did not answer within {self.config.timeout_s:g} s (unit {r.unit}, "
+                        f"{r.register_type} {r.start}); is it a Modbus TCP device, and is the "
+                        "unit id right?"
+                    ) from None
                 for t in r.tags:
                     out[t.name] = (None, str(exc))
                 continue
+            answered = True
             if response.isError():
                 for t in r.tags:
                     out[t.name] = (

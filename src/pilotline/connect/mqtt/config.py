@@ -94,3 +94,18 @@ class MqttSource(BaseModel):
 
     def endpoint(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
+
+    def cautions(self) -> list[str]:
+        """Settings that lose messages while the collector is down (``connect test`` says them)."""
+        out = []
+        if self.qos == 0:
+            out.append(
+                "subscribes at QoS 0: the broker keeps nothing for it while the collector is "
+                "down, and sends nothing lost on the way again; set qos = 1 for zero loss"
+            )
+        if self.version == "5" and self.session_expiry_s == 0:
+            out.append(
+                "session_expiry_s = 0: the broker forgets the session (and its queued messages) "
+                "as soon as the collector disconnects; give the longest outage to ride out"
+            )
+        return out

@@ -31,7 +31,7 @@ from pilotline.connect.mqtt.config import MqttTag
 from pilotline.connect.mqtt.sparkplug import Sparkplug, rebirth_request, subscriptions
 from pilotline.connect.paths import Missing, compile_path, extract, timestamp_us
 from pilotline.connect.samples import Sample, now_us
-from pilotline.connect.tags import BadValue
+from pilotline.connect.tags import MAX_WHOLE, BadValue
 from pilotline.errors import SourceUnavailable
 
 log = logging.getLogger(__name__)
@@ -193,11 +193,7 @@ class MqttSource(Source):
     def _drain(self, client: mqtt.Client) -> None:
         while self._queue:
             batch = [self._queue.popleft() for _ in range(min(_BATCH, len(self._queue)))]
-            samples: list[Sample] = []
-            for msg in batch:
-                samples += self._samples(msg)
-            self.intake.status.received += len(batch)
-            self.intake.accept(samples)  # durable now (or BufferFull: nothing acknowledged)
+            self.take(batch)  # durable now (or an exception: nothing acknowledged)
             for msg in batch:
                 if msg.qos:
                     client.ack(msg.mid, msg.qos)
@@ -205,6 +201,23 @@ class MqttSource(Source):
                 for group, edge_node in self._sparkplug.rebirths:
                     client.publish(*rebirth_request(group, edge_node), qos=0)
                 self._sparkplug.rebirths.clear()
+
+    def take(self, batch: list[mqtt.MQTTMessage]) -> None:
+        """Turn a batch of messages into samples and store them durably in one commit.
+
+        What one message holds is that message's problem, never the source's: a message that
+        fails in a way nothing foresaw is kept as a dead letter, and a sample the buffer cannot
+        hold goes there too (see :class:`~pilotline.connect.buffer.Buffer`); either way the
+        message is acknowledged afterwards and not sent again.
+        """
+        samples: list[Sample] = []
+        for msg in batch:
+            try:
+                samples += self._samples(msg)
+            except Exception as exc:  # a message no rule foresaw: this message, not the source
+                self.intake.unreadable(msg.topic, bytes(msg.payload), exc)
+        self.intake.status.received += len(batch)
+        self.intake.accept(samples)
 
     def _routes(self, topic: str) -> list[_Route]:
         routes = self._exact.get(topic, [])
@@ -241,7 +254,7 @@ class MqttSource(Source):
                     ts = timestamp_us(extract(doc, r.ts)) if r.ts else received
                 except (ValueError, OverflowError) as exc:
                     raise BadValue("bad_time", str(exc)) from None
-                seq = int(extract(doc, r.seq)) if r.seq else 0
+                seq = sequence(extract(doc, r.seq)) if r.seq else 0
             except Missing as exc:
                 intake.reject(tag.name, "missing_field", f"nothing at {exc}")
                 continue
@@ -280,6 +293,16 @@ class MqttSource(Source):
             tags = [r.tag.name for r in self._routes(topic)]
             found.append(Found(topic, ", ".join(tags) or None, text))
         return found
+
+
+def sequence(raw: Any) -> int:
+    """A message's sequence number: a whole number from 0 to 2⁶³ − 1."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise BadValue("wrong_type", f"a sequence number is a whole number, got {raw!r:.40}")
+    number = int(raw)  # ValueError or OverflowError: counted as wrong_type
+    if not 0 <= number <= MAX_WHOLE:
+        raise BadValue("out_of_range", f"a sequence number goes from 0 to {MAX_WHOLE:,}")
+    return number
 
 
 SOURCE = MqttSource
