@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
 
 from tests.web.conftest import ARTIFACTS, chromium, log_in, serving
 
@@ -21,6 +22,15 @@ def server(home: Path) -> Iterator[str]:
 def browser() -> Iterator[Browser]:
     with chromium() as b:
         yield b
+
+
+def until(page: Page, expression: str, timeout_s: float = 30.0) -> None:
+    """Wait until ``expression`` is true in the page. (Playwright's wait_for_function evaluates
+    a string with eval, which the app's Content-Security-Policy rightly forbids.)"""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout_s:g} s: {expression}"
+        page.wait_for_timeout(100)
 
 
 def test_manager_logs_in_and_sees_live_tiles(server: str, browser: Browser) -> None:
@@ -113,12 +123,12 @@ def test_manager_uploads_a_log_and_slides_the_map(
     page.set_input_files("#log-file", str(log))
     page.click("#log-form button")
     page.wait_for_url(server + "/maps/*", timeout=30_000)
-    page.wait_for_function("document.getElementById('map').naturalWidth > 0")
+    until(page, "document.getElementById('map').naturalWidth > 0")
     first = page.get_attribute("#map", "src")
     page.fill("#paths", "20")  # a range input: fill sets its value and fires input
-    page.wait_for_function(f"document.getElementById('map').getAttribute('src') !== {first!r}")
+    until(page, f"document.getElementById('map').getAttribute('src') !== {first!r}")
     assert "paths=20" in (page.get_attribute("#map", "src") or "")
-    page.wait_for_function("document.getElementById('map').complete")
+    until(page, "document.getElementById('map').complete")
     assert page.evaluate("document.getElementById('map').naturalWidth") > 0
     assert "Ready to automate?" in page.inner_text("main")
     routing = tmp_path / "route.toml"
@@ -133,4 +143,25 @@ def test_manager_uploads_a_log_and_slides_the_map(
     assert "unexpected step" in page.inner_text("#conform-details")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "process-map.png"), full_page=True)
+    page.close()
+
+
+def test_every_page_works_under_the_content_security_policy(server: str, browser: Browser) -> None:
+    """Charts, tiles and forms run with the app's CSP: the browser reports no violation."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.goto(server + "/login")
+    log_in(page, "boss")
+    page.wait_for_selector(".tile")
+    for path in ("/", "/machines/press-2", "/operate/press-2", "/data", "/maps", "/settings"):
+        page.goto(server + path)
+        page.wait_for_load_state("networkidle")
+    page.goto(server + "/machines/press-2")
+    page.wait_for_selector(".plotly .main-svg")  # plotly.js drew the charts
+    assert page.locator(".plotly").count() >= 3
+    assert violations == []
     page.close()
