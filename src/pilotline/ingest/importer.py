@@ -34,7 +34,13 @@ from pilotline.ingest.parse import (
     parse_timestamps,
     required_present,
 )
-from pilotline.ingest.reader import Batch, Progress, read_batches, read_headers
+from pilotline.ingest.reader import (
+    Batch,
+    Progress,
+    check_unique_headers,
+    read_batches,
+    read_headers,
+)
 from pilotline.ingest.schemas import (
     FIRST_INTERVAL_S,
     MAX_PARTS,
@@ -729,6 +735,7 @@ def _run(
     if options.counter_bits is not None and options.counter_bits not in COUNTER_BITS:
         raise InputError(f"a counter has 16, 32 or 64 bits, not {options.counter_bits}")
     schema = SCHEMAS[kind]
+    check_unique_headers(headers, source)
     mapping = resolve_columns(headers, schema, options, source)
     problems = Problems(source)
     warnings: dict[tuple[str, str], Implausible] = {}

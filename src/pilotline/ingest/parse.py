@@ -180,6 +180,10 @@ def parse_timestamps(
     t = col.type
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
         col = _storable(col, rows, name, problems)
+    if pa.types.is_timestamp(t) and t.unit == "ns":
+        # The store keeps microseconds: nanoseconds are cut off (dividing cannot overflow).
+        t = pa.timestamp("us", t.tz)
+        col = pc.cast(col, t, safe=False)
     if pa.types.is_timestamp(t):
         if t.tz is not None:
             return pc.cast(pc.cast(col, UTC_US), NAIVE_US)

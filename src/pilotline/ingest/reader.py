@@ -141,18 +141,37 @@ def _first_long_line(path: Path, limit: int) -> tuple[int, int] | None:
 
 
 class _CountingReader(io.RawIOBase):
+    """Reports progress, and stops at the first bytes that are not UTF-8 (before the CSV parser
+    sees them). ASCII, the usual case, is checked at memory speed."""
+
     def __init__(self, raw: io.BufferedReader, progress: Progress | None, total: int) -> None:
         self._raw, self._progress, self._total, self.done = raw, progress, total, 0
+        self._carry = b""
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        n = self._raw.readinto(buffer)
-        self.done += n or 0
+        n = self._raw.readinto(buffer) or 0
+        self._check_utf8(bytes(memoryview(buffer)[:n]) if n else b"")
+        self.done += n
         if self._progress:
             self._progress(self.done, self._total)
-        return n or 0
+        return n
+
+    def _check_utf8(self, chunk: bytes) -> None:
+        data = self._carry + chunk
+        self._carry = b""
+        if data.isascii():
+            return
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # A character cut by the chunk's end is completed by the next chunk.
+            if chunk and exc.reason == "unexpected end of data" and exc.start >= len(data) - 3:
+                self._carry = data[exc.start :]
+                return
+            raise
 
 
 def file_format(path: Path) -> str:
