@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -166,3 +167,19 @@ def test_polled_values_reach_the_store_and_a_lost_device_is_a_gap(
         parts == 50
     )  # 70,000 → 70,050; the restarted device's counter at 0 is a reset with 0 parts
     assert temps[0] == {"value": 21.5}
+
+
+def test_a_device_that_never_answers_is_offline_not_no_data_per_tag(home: Path) -> None:
+    """A port that takes the connection and answers nothing is not a device that is up."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes the handshake; nothing ever answers
+    run = start_collector(config(silent.getsockname()[1]), home)
+    status = run.collector.statuses[0]
+    try:
+        run.wait_for(lambda: status.state == "offline")
+    finally:
+        run.stop()
+        silent.close()
+    assert "did not answer within 0.5 s" in status.detail
+    assert status.problem_total() == 0 and status.stored == 0
