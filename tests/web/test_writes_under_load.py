@@ -1,7 +1,7 @@
 """Writes from the web app never fail because reads are running (the embedded store).
 
 A real `pilotline serve`: managers keep reading (machine pages, the API) while operators post
-scrap and a manager uploads files. Every request must succeed, and every write the server
+scrap, a manager uploads files and an admin saves the plant model. Every request must succeed, and every write the server
 acknowledged must be in the store afterwards.
 """
 
@@ -29,6 +29,7 @@ READERS = 5
 SCRAP_WRITERS = 2  # operators, each on a machine of their own
 SCRAPS = 12  # per operator
 UPLOADS = 6
+PLANT_SAVES = 4
 READS = (
     "/machines/m1",
     "/machines/m2",
@@ -75,7 +76,8 @@ def test_writes_succeed_while_managers_keep_reading(
     statuses: Counter[int] = Counter()
     scrapped: Counter[str] = Counter()
     uploaded: list[int] = []
-    writing = threading.Barrier(SCRAP_WRITERS + 1 + READERS)
+    saved: list[int] = []
+    writing = threading.Barrier(SCRAP_WRITERS + 2 + READERS)
     done = threading.Event()
     guard = threading.Lock()
 
@@ -116,6 +118,19 @@ def test_writes_succeed_while_managers_keep_reading(
                 assert r.json()["new_rows"] == 2, r.text
                 uploaded.append(k)
 
+    def save_plant(client: httpx.Client, csrf: str) -> None:
+        got = client.get("/api/plant").json()
+        version = got["version"]
+        for k in range(PLANT_SAVES):
+            r = client.put(
+                "/api/plant",
+                json={"toml": got["toml"] + f"\n# saved under load, {k + 1}\n", "version": version},
+                headers={"X-CSRF-Token": csrf},
+            )
+            if note(f"plant save {k}", r, 200):
+                version = r.json()["version"]
+                saved.append(k)
+
     def worker(job: Callable[..., None], user: str, *args: str) -> threading.Thread:
         client, csrf = login(base, user)  # one after the other, before the load starts
 
@@ -134,6 +149,7 @@ def test_writes_succeed_while_managers_keep_reading(
     with serving(clock_home) as base:
         writers = [worker(scrap, "otto", m) for m in ("m1", "m2")[:SCRAP_WRITERS]]
         writers.append(worker(upload, "mia"))
+        writers.append(worker(save_plant, "boss"))
         readers = [worker(read, "mia") for _ in range(READERS)]
         for t in writers + readers:
             t.start()
@@ -161,3 +177,5 @@ def test_writes_succeed_while_managers_keep_reading(
         scrapped
     )  # every acknowledged tap is in the store
     assert days == UPLOADS and files == UPLOADS
+    assert saved == list(range(PLANT_SAVES))
+    assert (clock_home / "plant.toml").read_text().endswith(f"# saved under load, {PLANT_SAVES}\n")
