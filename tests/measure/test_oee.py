@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pilotline.errors import InputError
 from pilotline.ingest import import_file
 from pilotline.measure import Measure, waterfall
 from pilotline.plant import Plant, parse_plant
@@ -275,3 +276,17 @@ m1,2026-03-02T12:00:00Z,9000,100
         r["product"]: r for r in m.oee(start=DAY, end=NEXT, by="product", machines=["m1"], now=NEXT)
     }
     assert products["slow-part"]["total_count"] == 4000
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (dt.datetime(1, 1, 2, tzinfo=UTC), dt.datetime(1, 1, 3, tzinfo=UTC)),
+        (dt.datetime(9999, 12, 29, tzinfo=UTC), dt.datetime(9999, 12, 30, tzinfo=UTC)),
+    ],
+)
+def test_a_period_no_machine_data_can_have_is_refused(
+    store: EmbeddedStore, worked_plant: Plant, start: dt.datetime, end: dt.datetime
+) -> None:
+    with pytest.raises(InputError, match="reaches outside the times machine data can have"):
+        Measure(store, worked_plant).oee(start=start, end=end)

@@ -19,6 +19,8 @@ from pilotline.plant.model import Plant
 from pilotline.store import Store, to_arrow
 
 DIMENSIONS = ("machine", "line", "site", "product", "work_order")
+#: No machine data is older (imports refuse it), so no period starts earlier.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,13 @@ class Measure:
         if end <= start:
             raise InputError(
                 f"the period ends ({end.isoformat()}) before it starts ({start.isoformat()})"
+            )
+        latest = clock.now() + dt.timedelta(days=366)
+        if start < EARLIEST or end > latest:
+            raise InputError(
+                f"the period {start:%Y-%m-%d} to {end:%Y-%m-%d} reaches outside the times "
+                f"machine data can have ({EARLIEST:%Y-%m-%d} to a year from now, "
+                f"{latest:%Y-%m-%d}); choose dates in that range"
             )
         known = {m.id for _, m in self.plant.machines}
         for m in machines or []:
