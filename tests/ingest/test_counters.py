@@ -64,3 +64,16 @@ m1,2026-03-02T10:00:00Z,107,1
         (7, 0),
         (100, 1),
     ]
+
+
+def test_an_8_bit_counter_from_a_live_tag_map_wraps_too() -> None:
+    result = counter_increments(np.array([250, 3]), previous=None, bits=8)
+    assert result.increments.tolist() == [0, 9]
+    assert (result.wraps, result.resets) == (1, 0)
+
+
+def test_a_64_bit_counter_never_wraps_a_drop_is_a_reset() -> None:
+    top = 2**63 - 1
+    result = counter_increments(np.array([top - 5, top, 7]), previous=None, bits=64)
+    assert result.increments.tolist() == [0, 5, 7]
+    assert (result.wraps, result.resets) == (0, 1)

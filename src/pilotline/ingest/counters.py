@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Counter widths a PLC uses.
-COUNTER_BITS = (16, 32, 64)
+#: Counter widths a PLC uses (live tag maps allow 8 bits too).
+COUNTER_BITS = (8, 16, 32, 64)
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def counter_increments(
     if values.size == 0:
         return CounterResult(values.copy(), 0, 0)
     if bits is not None and bits not in COUNTER_BITS:
-        raise ValueError(f"a counter has 16, 32 or 64 bits, not {bits}")
+        raise ValueError(f"a counter has 8, 16, 32 or 64 bits, not {bits}")
     before = np.empty_like(values)
     before[1:] = values[:-1]
     before[0] = values[0] if previous is None else previous

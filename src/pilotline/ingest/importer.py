@@ -733,7 +733,7 @@ def _run(
     if kind not in SCHEMAS:
         raise InputError(f"unknown kind {kind!r}; expected one of {', '.join(SCHEMAS)}")
     if options.counter_bits is not None and options.counter_bits not in COUNTER_BITS:
-        raise InputError(f"a counter has 16, 32 or 64 bits, not {options.counter_bits}")
+        raise InputError(f"a counter has 8, 16, 32 or 64 bits, not {options.counter_bits}")
     schema = SCHEMAS[kind]
     check_unique_headers(headers, source)
     mapping = resolve_columns(headers, schema, options, source)
