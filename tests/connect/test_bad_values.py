@@ -210,3 +210,18 @@ def test_any_payload_is_stored_in_range_or_a_problem(
     source.take([message(json.dumps({"v": {"value": 1.5}, "ts": at(7200), "seq": 1}).encode())])
     assert status.stored == len(rows) + 1
     buffer.close()
+
+
+def test_a_message_nothing_could_read_is_kept_as_a_dead_letter(tmp_path: Path) -> None:
+    buffer = Buffer(tmp_path / "buffer.sqlite", max_bytes=10**8)
+    intake = Intake(buffer, SourceStatus("broker", "mqtt://test"), max_skew_s=60, max_payload=2048)
+    intake.unreadable("plant/x", b"\xff" * 5000, RecursionError("too deep"))
+    [letter] = buffer.dead_letters()
+    assert (letter["source"], letter["tag"], letter["error"]) == (
+        "broker",
+        "plant/x",
+        "RecursionError: too deep",
+    )
+    assert len(letter["what"]) == 2000  # kept short
+    assert dict(intake.status.problems) == {("plant/x", "unreadable"): 1}
+    buffer.close()
