@@ -15,8 +15,10 @@ on the one open database (DuckDB's way to work from several threads):
 * when the last piece of work ends, the file is closed, so other processes (the CLI, a
   collector) can have it between pieces of work, as before.
 
-Every wait ends after ``timeout_s`` with :class:`~pilotline.errors.StoreBusy`. Nothing here
-knows DuckDB: the store passes the functions that open and close.
+Every wait ends after ``timeout_s`` with :class:`~pilotline.errors.StoreBusy`. A session inside
+another in the same thread joins it rather than wait (it would wait for itself); so a session
+must not be held across an ``await``, where other work of the same thread could take it for its
+own. Nothing here knows DuckDB: the store passes the function that opens the file.
 """
 
 from __future__ import annotations
