@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pilotline.errors import SchemaMismatch, StoreBusy
+from pilotline.errors import SchemaMismatch, StoreBusy, StoreError
 from pilotline.store import SCHEMA_VERSION, EmbeddedStore
 
 
@@ -96,3 +96,58 @@ def test_concurrent_imports_from_two_processes_both_land(tmp_path: Path) -> None
     with EmbeddedStore(home).session() as s:
         assert s.scalar("SELECT count(*) FROM counts") == 30
         assert s.scalar("SELECT count(*) FROM imports") == 30
+
+
+def test_threads_read_and_write_at_once_and_every_write_is_kept(tmp_path: Path) -> None:
+    """One process, many threads (a web server): reads never make a write fail."""
+    import datetime as dt
+    import threading
+
+    store = EmbeddedStore(tmp_path)
+    errors: list[BaseException] = []
+    t0 = dt.datetime(2026, 1, 1)
+
+    def read() -> None:
+        for _ in range(60):
+            try:
+                with store.session() as s:
+                    s.scalar("SELECT count(*) FROM counts")
+            except BaseException as exc:
+                errors.append(exc)
+
+    def write(machine: str) -> None:
+        for i in range(30):
+            try:
+                with EmbeddedStore(tmp_path).session(write=True) as s:  # another store object
+                    s.execute(
+                        "INSERT INTO counts (machine, ts, total, reject, rework) "
+                        "VALUES (?, ?, 1, 0, 0)",
+                        [machine, t0 + dt.timedelta(seconds=i)],
+                    )
+            except BaseException as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    threads += [threading.Thread(target=write, args=(m,)) for m in ("m1", "m2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with store.session() as s:
+        assert s.scalar("SELECT count(*) FROM counts") == 60
+        with s.transaction():  # a read inside a read joins it
+            assert store.schema_version() == SCHEMA_VERSION
+
+
+def test_a_write_started_inside_a_read_of_the_same_thread_is_refused(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path)
+    with store.session(write=True) as w, store.session() as r:  # a read inside a write joins
+        w.execute("INSERT INTO meta VALUES ('k', 'v')")
+        assert r.scalar("SELECT count(*) FROM meta") >= 1
+    with (
+        store.session(),
+        pytest.raises(StoreError, match="inside a read"),
+        store.session(write=True),
+    ):
+        pass
