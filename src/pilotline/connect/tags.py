@@ -98,7 +98,7 @@ class Tag(BaseModel):
                 raise BadValue("out_of_range", f"a count must be a whole number, got {number:g}")
             whole = int(number)
         counter = self.role in ("part_counter", "reject_counter") and self.bits
-        top = 2**self.bits - 1 if counter and self.bits else MAX_WHOLE
+        top = min(2**self.bits - 1, MAX_WHOLE) if counter and self.bits else MAX_WHOLE
         if not 0 <= whole <= top:
             what = f"a {self.bits}-bit counter" if counter else "a count"
             shown = f"{whole:,}" if whole.bit_length() <= 64 else f"{whole.bit_length()} bits"
