@@ -2,7 +2,7 @@
 # Pilotline's two commands, for a fresh Debian machine with Python 3.11:
 #   ./run.sh demo   set up, simulate a plant into ./pilotline-home and write its report
 #   ./run.sh test   set up, then lint, type-check, check the layers and run the whole test suite
-#   ./run.sh bench [connect|map|conform|floor|measure|web|engines|sizing|bigcsv]   set up (and wrk), then run the benchmarks (long)
+#   ./run.sh bench [connect|map|conform|floor|measure|web|writes|engines|sizing|bigcsv]   set up (and wrk), then run the benchmarks (long)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -73,13 +73,13 @@ case "${1:-}" in
       fi
     fi
     setup
-    for name in ${2:-connect map conform floor measure web engines sizing bigcsv}; do
+    for name in ${2:-connect map conform floor measure web writes engines sizing bigcsv}; do
       echo "== bench/bench_$name.py"
       .venv/bin/python "bench/bench_$name.py"
     done
     ;;
   *)
-    echo "usage: ./run.sh demo | ./run.sh test | ./run.sh bench [connect|map|conform|floor|measure|web|engines|sizing|bigcsv]" >&2
+    echo "usage: ./run.sh demo | ./run.sh test | ./run.sh bench [connect|map|conform|floor|measure|web|writes|engines|sizing|bigcsv]" >&2
     exit 2
     ;;
 esac

@@ -12,6 +12,7 @@ from pilotline.errors import InputError, NotFound
 from pilotline.ingest import import_table
 from pilotline.measure import Measure
 from pilotline.plant import Plant
+from pilotline.plant.calendar import shift_instances
 from pilotline.plant.losses import CATEGORY_BY_KEY
 from pilotline.store import Store
 from pilotline.web import audit
@@ -173,25 +174,27 @@ def shift_so_far(
     store: Store, plant: Plant, machine: str, now: dt.datetime
 ) -> tuple[dt.datetime, dt.datetime, int, int] | None:
     """(start, end, parts made, parts already scrapped) of the shift running at ``now``, or of
-    the last one that ended in the ``LOOK_BACK`` before it; None when there was none."""
-    # KPI rows are for shifts that start in the period: reach back over the longest shift.
-    rows = Measure(store, plant).oee(
-        start=now - LOOK_BACK - dt.timedelta(days=1),
-        end=now,
-        by="machine,shift",
-        machines=[machine],
-        now=now,
-    )
-    started = [r for r in rows if r["period_start"] <= now and r["period_end"] > now - LOOK_BACK]
-    if not started:
+    the last one that ended in the ``LOOK_BACK`` before it; None when there was none. Parts are
+    summed straight from the counts (a tap must answer at once, not after a KPI run)."""
+    line, m = next((ln, mc) for ln, mc in plant.machines if mc.id == machine)
+    shifts = [
+        s
+        for s in shift_instances(
+            plant.calendar_of(line, m), plant.tz, now - LOOK_BACK - dt.timedelta(days=1), now
+        )
+        if s.start <= now and s.end > now - LOOK_BACK
+    ]
+    if not shifts:
         return None
-    row = max(started, key=lambda r: r["period_start"])
-    return (
-        row["period_start"],
-        row["period_end"],
-        int(row["total_count"] or 0),
-        int(row["reject_count"] or 0),
-    )
+    shift = shifts[-1]
+    naive = [t.astimezone(dt.UTC).replace(tzinfo=None) for t in (shift.start, shift.end)]
+    with store.session() as session:
+        got = session.arrow(
+            "SELECT coalesce(sum(total), 0) AS made, coalesce(sum(reject), 0) AS scrapped "
+            "FROM counts WHERE machine = ? AND ts > ? AND ts <= ?",
+            [machine, *naive],
+        ).to_pylist()[0]
+    return shift.start, shift.end, int(got["made"]), int(got["scrapped"])
 
 
 def record_scrap(
