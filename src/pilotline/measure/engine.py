@@ -193,7 +193,7 @@ def segment_facts(con: Any, plant: Plant, inputs: Inputs, *, use_orders: bool) -
     )
     if inputs.unplanned is None or inputs.unplanned.num_rows == 0:
         return planned
-    return planned.union(_outside_facts(con, plant, inputs, planned, use_orders=use_orders))
+    return planned.union(_outside_facts(con, inputs, planned))
 
 
 def _count_facts(
@@ -218,7 +218,19 @@ def _count_facts(
     c = c.left_join(ideal, [c.machine == ideal.p_machine, c.product == ideal.p_product])
     c = c.left_join(machines, c.machine == machines.m_machine)
     c = c.mutate(ict=ibis.coalesce(c.p_ict, c.m_ict))
-    # Equality join on (machine, hour bucket), then the range check: fast on every engine.
+    jc = _in_segments(c, segments)
+    return jc.group_by(["machine", "seg_start"]).aggregate(
+        total_count=jc.total.sum(),
+        reject_count=jc.reject.sum(),
+        rework_count=jc.rework.sum(),
+        ideal_s=(jc.total * jc.ict).sum(),
+        good_ideal_s=((jc.total - jc.reject) * jc.ict).sum(),
+    )
+
+
+def _in_segments(c: Any, segments: pa.Table) -> Any:
+    """Counts ``c`` (with epoch seconds ``t``) × the segment ``(start, end]`` each falls in.
+    An equality join on (machine, hour bucket), then the range check: fast on every engine."""
     buckets = ibis.memtable(segment_buckets(segments))
     c = c.mutate(bucket=(c.t / BUCKET_S).floor().cast("int64"))
     jc = buckets.join(
@@ -230,22 +242,22 @@ def _count_facts(
             c.t <= buckets.b_seg_end,
         ],
     )
-    jc = jc.mutate(seg_start=jc.b_seg_start)
-    return jc.group_by(["machine", "seg_start"]).aggregate(
-        total_count=jc.total.sum(),
-        reject_count=jc.reject.sum(),
-        rework_count=jc.rework.sum(),
-        ideal_s=(jc.total * jc.ict).sum(),
-        good_ideal_s=((jc.total - jc.reject) * jc.ict).sum(),
-    )
+    return jc.mutate(seg_start=jc.b_seg_start)
 
 
-def _outside_facts(con: Any, plant: Plant, inputs: Inputs, like: Any, *, use_orders: bool) -> Any:
+def _outside_facts(con: Any, inputs: Inputs, like: Any) -> Any:
     """Parts counted outside planned time, as fact rows of the shift that owns that time: no
     planned time, no OEE counts, only ``outside_planned_count`` and its rejects."""
     assert inputs.unplanned is not None
     seg = ibis.memtable(inputs.unplanned)
-    counted = _count_facts(con, plant, inputs, inputs.unplanned, use_orders=use_orders)
+    lo, hi = _span(inputs, inputs.unplanned)
+    counts = con.table("counts")
+    c = counts.mutate(t=_epoch(counts.ts)).filter(lambda t: (t.t > lo) & (t.t <= hi))
+    # No ideal times here, and the segments carry their work order and product already.
+    jc = _in_segments(c.select("machine", "t", "total", "reject"), inputs.unplanned)
+    counted = jc.group_by(["machine", "seg_start"]).aggregate(
+        total_count=jc.total.sum(), reject_count=jc.reject.sum()
+    )
     f = seg.join(counted, [seg.machine == counted.machine, seg.seg_start == counted.seg_start])
     f = f.filter(f.total_count > 0)
     zero_s, zero = ibis.literal(0.0, "float64"), ibis.literal(0, "int64")
