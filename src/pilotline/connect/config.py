@@ -34,13 +34,14 @@ from pilotline.connect.opcua.config import OpcuaSource
 from pilotline.connect.tags import STATE_WORDS, Tag
 from pilotline.errors import InputError
 from pilotline.plant import Plant
-from pilotline.plant.model import validation_lines
+from pilotline.plant.model import MAX_DEPTH, validation_lines
+from pilotline.plant.model import _too_deep as too_deep
 
 SourceConfig = Annotated[MqttSource | OpcuaSource | ModbusSource, Field(discriminator="kind")]
 
 
 class BufferConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     path: str | None = Field(
         None, description="Buffer file; default: <data directory>/buffer.sqlite"
@@ -48,25 +49,32 @@ class BufferConfig(BaseModel):
     max_mb: float = Field(
         256,
         gt=0,
+        le=1_000_000,
         description="Quota: above it the collector stops acknowledging until space frees.",
     )
     keep_forwarded_h: float = Field(
-        24, ge=0, description="Hours forwarded samples are kept, to recognise late duplicates."
+        24,
+        ge=0,
+        le=24 * 366,
+        description="Hours forwarded samples are kept, to recognise late duplicates.",
     )
 
 
 class CollectConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     buffer: BufferConfig = Field(default_factory=BufferConfig)
     max_clock_skew_s: float = Field(
-        300, gt=0, description="A reading stamped further than this in the future is rejected."
+        300,
+        gt=0,
+        le=7 * 86400,
+        description="A reading stamped further than this in the future is rejected.",
     )
     max_payload_kb: float = Field(
-        256, gt=0, description="Larger messages are rejected and counted."
+        256, gt=0, le=65536, description="Larger messages are rejected and counted."
     )
     forward_every_s: float = Field(
-        1.0, gt=0, description="How often buffered samples go to the store."
+        1.0, ge=0.01, le=3600, description="How often buffered samples go to the store."
     )
     sources: list[SourceConfig] = Field(default_factory=list, alias="source")
 
@@ -112,12 +120,19 @@ class CollectConfig(BaseModel):
 
 
 def parse_collect_config(text: str, *, source: str = "collect.toml") -> CollectConfig:
+    deep = f"{source}: nested more than {MAX_DEPTH} levels deep; a collector configuration needs 3"
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(deep) from None
+    where = too_deep(raw)
+    if where is not None:
+        raise InputError(f"{deep}; see {where}")
     # [[source.tag]] reads naturally in TOML; the models call the list "tags".
-    for s in raw.get("source", []):
+    sources = raw.get("source", [])
+    for s in sources if isinstance(sources, list) else []:
         if isinstance(s, dict) and "tag" in s:
             s["tags"] = s.pop("tag")
     try:

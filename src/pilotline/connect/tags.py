@@ -31,7 +31,7 @@ class BadValue(ValueError):
 
 
 class Tag(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field(description="Unique within its source; shown in status and problem counts.")
     machine: str = Field(description="The machine in plant.toml this signal belongs to.")
@@ -40,9 +40,13 @@ class Tag(BaseModel):
         default_factory=dict,
         description="For role state: raw code → running, stopped, no_data or a reason code.",
     )
-    running_above: float = Field(0.0, description="For role speed: speeds above this are running.")
-    scale: float = Field(1.0, description="Numeric values are multiplied by this …")
-    offset: float = Field(0.0, description="… and then this is added.")
+    running_above: float = Field(
+        0.0, ge=-1e12, le=1e12, description="For role speed: speeds above this are running."
+    )
+    scale: float = Field(
+        1.0, ge=-1e12, le=1e12, description="Numeric values are multiplied by this …"
+    )
+    offset: float = Field(0.0, ge=-1e12, le=1e12, description="… and then this is added.")
     bits: int | None = Field(
         None,
         description="For counters: the counter's width (16, 32), so a wrap is told from a reset.",

@@ -50,7 +50,7 @@ class ModbusTag(Tag):
 
 
 class ModbusSource(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     kind: Literal["modbus"] = Field(description="modbus")
     name: str = Field(
@@ -59,8 +59,8 @@ class ModbusSource(BaseModel):
     host: str = Field("127.0.0.1", description="The device's (or gateway's) host name or address.")
     port: int = Field(502, ge=1, le=65535, description="Its TCP port.")
     unit: int = Field(1, ge=0, le=255, description="Default unit id (slave id) of the device.")
-    poll_s: float = Field(1.0, gt=0, description="Poll interval in seconds.")
-    timeout_s: float = Field(3.0, gt=0, description="Seconds to wait for an answer.")
+    poll_s: float = Field(1.0, ge=0.01, le=86400, description="Poll interval in seconds.")
+    timeout_s: float = Field(3.0, gt=0, le=300, description="Seconds to wait for an answer.")
     tags: list[ModbusTag] = Field(default_factory=list)
 
     def endpoint(self) -> str:

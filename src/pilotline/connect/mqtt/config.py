@@ -35,7 +35,7 @@ class MqttTag(Tag):
 
 
 class Tls(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     ca_file: str | None = None
     cert_file: str | None = None
     key_file: str | None = None
@@ -43,7 +43,7 @@ class Tls(BaseModel):
 
 
 class MqttSource(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     kind: Literal["mqtt"] = Field(description="mqtt")
     name: str = Field(description="Unique name of the source, shown in status and logs.")
@@ -62,6 +62,8 @@ class MqttSource(BaseModel):
     )
     session_expiry_s: int = Field(
         7 * 24 * 3600,
+        ge=0,
+        le=2**32 - 1,
         description="MQTT 5: how long the broker keeps the session while we are away.",
     )
     shared_group: str | None = Field(
@@ -73,7 +75,7 @@ class MqttSource(BaseModel):
     tls: Tls | None = Field(
         None, description="[source.tls]: ca_file, cert_file, key_file, insecure."
     )
-    keepalive_s: int = Field(30, description="Seconds between keep-alive pings.")
+    keepalive_s: int = Field(30, ge=0, le=65535, description="Seconds between keep-alive pings.")
     format: Literal["json", "sparkplug"] = Field(
         "json",
         description="json: payloads mapped by path. sparkplug: Sparkplug B (birth/data/death, "

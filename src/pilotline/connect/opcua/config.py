@@ -14,7 +14,7 @@ class OpcuaTag(Tag):
 
 
 class OpcuaSource(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     kind: Literal["opcua"] = Field(description="opcua")
     name: str = Field(description="Unique name of the source, shown in status and logs.")
@@ -30,9 +30,13 @@ class OpcuaSource(BaseModel):
     server_certificate: str | None = Field(None, description="The server's certificate, to trust.")
     username: str | None = Field(None, description="User name, if the server asks for one.")
     password: str | None = Field(None, description="Its password.")
-    sampling_ms: float = Field(100, ge=0, description="How often the server samples each node.")
-    publishing_ms: float = Field(500, gt=0, description="How often the server sends changes.")
-    timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for an answer.")
+    sampling_ms: float = Field(
+        100, ge=0, le=3_600_000, description="How often the server samples each node."
+    )
+    publishing_ms: float = Field(
+        500, ge=1, le=3_600_000, description="How often the server sends changes."
+    )
+    timeout_s: float = Field(5.0, gt=0, le=300, description="Seconds to wait for an answer.")
     tags: list[OpcuaTag] = Field(default_factory=list)
 
     @model_validator(mode="after")
