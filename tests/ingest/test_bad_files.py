@@ -385,3 +385,20 @@ def test_implausible_times_are_kept_with_a_warning(
         "1 'ts' value(s) are more than 20 years old (before 2006-03-04), the first at row 2 "
         "(2001-05-01T06:00:00 UTC): check the clock that wrote them",
     ]
+
+
+def test_an_arrow_table_with_wholly_empty_optional_columns_imports(
+    store: EmbeddedStore, worked_plant: Plant
+) -> None:
+    from pilotline.ingest import import_table
+
+    table = pa.table(
+        {
+            "machine": ["m1", "m1"],
+            "ts": pa.array([dt.datetime(2026, 3, 2, 6, i, tzinfo=dt.UTC) for i in (1, 2)]),
+            "total": [5, 6],
+            "reject": pa.nulls(2),
+            "product": pa.nulls(2),
+        }
+    )
+    assert import_table(store, worked_plant, table, kind="counts").new_rows == 2

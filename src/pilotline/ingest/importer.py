@@ -159,9 +159,11 @@ def _text_column(raw: pa.Array | pa.ChunkedArray, name: str, problems: Problems)
     if pa.types.is_dictionary(typ):
         typ = typ.value_type
     simple = (
-        pa.types.is_string(typ)
+        pa.types.is_null(typ)
+        or pa.types.is_string(typ)
         or pa.types.is_large_string(typ)
         or pa.types.is_integer(typ)
+        or pa.types.is_floating(typ)
         or pa.types.is_boolean(typ)
     )
     if not simple:

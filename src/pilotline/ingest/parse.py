@@ -178,6 +178,8 @@ def parse_timestamps(
     if pa.types.is_dictionary(col.type):
         col = col.dictionary_decode()
     t = col.type
+    if pa.types.is_null(t):
+        return pa.nulls(len(col), NAIVE_US)  # every cell empty
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
         col = _storable(col, rows, name, problems)
     if pa.types.is_timestamp(t) and t.unit == "ns":
@@ -467,6 +469,8 @@ def parse_counts(
     if pa.types.is_dictionary(typ):
         col = col.dictionary_decode()
         typ = col.type
+    if pa.types.is_null(typ):
+        return pa.nulls(len(col), pa.int64())  # every cell empty
     if pa.types.is_string(typ) or pa.types.is_large_string(typ):
         return _text_counts(pc.cast(col, pa.string()), rows, name, problems, maximum, what, why)
     if pa.types.is_integer(typ):
