@@ -402,3 +402,20 @@ def test_an_arrow_table_with_wholly_empty_optional_columns_imports(
         }
     )
     assert import_table(store, worked_plant, table, kind="counts").new_rows == 2
+
+
+@pytest.mark.parametrize("kind", ["counts", "counters"])
+def test_an_empty_arrow_table_imports_as_nothing(
+    store: EmbeddedStore, worked_plant: Plant, kind: str
+) -> None:
+    from pilotline.ingest import import_table
+
+    value = "total" if kind == "counts" else "counter"
+    table = pa.table(
+        {
+            "machine": pa.array([], pa.string()),
+            "ts": pa.array([], pa.timestamp("us", "UTC")),
+            value: pa.array([], pa.int64()),
+        }
+    )
+    assert import_table(store, worked_plant, table, kind=kind).new_rows == 0
