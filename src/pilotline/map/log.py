@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pilotline import clock
-from pilotline.errors import ImportRejected, InputError, Problem
+from pilotline.errors import ImportRejected, InputError, PilotlineError, Problem
 from pilotline.ingest.parse import (
     Problems,
     parse_text,
@@ -177,7 +177,12 @@ class EventLog:
         if self._events is None:
             from pilotline.store import to_arrow
 
-            self._events = to_arrow(self.engine, named_events(self.engine).order_by("seq"))
+            try:
+                self._events = to_arrow(self.engine, named_events(self.engine).order_by("seq"))
+            except Exception as exc:  # the other columns stay in the file until now: damaged?
+                raise InputError(
+                    f"{self.source}: cannot read the rest of this file: {_first_line(exc)}"
+                ) from None
         return self._events
 
     @property
@@ -515,6 +520,35 @@ def _stream_csv(
     return log
 
 
+def _load_parquet(
+    engine: Any,
+    path: Path,
+    columns: LogColumns,
+    attributes: dict[str, str],
+    zone: ZoneInfo,
+    ts_type: pa.DataType,
+) -> Any:
+    from pilotline.store import load_parquet_log
+
+    return load_parquet_log(
+        engine,
+        str(path),
+        case=columns.case,
+        activity=columns.activity,
+        timestamp=columns.timestamp,
+        resource=columns.resource,
+        tie_break=columns.tie_break,
+        attributes=attributes,
+        tz=zone.key,
+        zoned=ts_type.tz is not None,
+        unclear=lambda first, last: unclear_local_times(zone, first, last),
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
 def _read_parquet_in_engine(
     path: Path,
     columns: LogColumns,
@@ -530,7 +564,7 @@ def _read_parquet_in_engine(
     spool file (``spill``) names its problems by the CSV's rows and ``named`` column."""
     import pyarrow.parquet as pq
 
-    from pilotline.store import load_parquet_log, scratch_backend
+    from pilotline.store import scratch_backend
 
     schema = pq.ParquetFile(path).schema_arrow
     ts_type = schema.field(columns.timestamp).type
@@ -554,19 +588,14 @@ def _read_parquet_in_engine(
     engine = scratch_backend()
     if spill is not None:  # where the engine may spill what does not fit in memory
         engine.raw_sql(f"SET temp_directory = '{spill}'")
-    loaded = load_parquet_log(
-        engine,
-        str(path),
-        case=columns.case,
-        activity=columns.activity,
-        timestamp=columns.timestamp,
-        resource=columns.resource,
-        tie_break=columns.tie_break,
-        attributes=attributes,
-        tz=zone.key,
-        zoned=ts_type.tz is not None,
-        unclear=lambda first, last: unclear_local_times(zone, first, last),
-    )
+    try:
+        loaded = _load_parquet(engine, path, columns, attributes, zone, ts_type)
+    except PilotlineError:
+        raise
+    except Exception as exc:  # the engine's word on a file it cannot read: damaged, odd types
+        raise InputError(
+            f"{source or path}: cannot read this Parquet file: {_first_line(exc)}"
+        ) from None
     source = source or str(path)
     if loaded.unclear:  # as the CSV reader says it (a guess would shift those events an hour)
         raise ImportRejected(
@@ -638,6 +667,13 @@ def read_log(
         from pilotline.map.xes import read_xes
 
         return read_xes(path, progress=progress, max_bytes=max_xml_bytes)
-    return read_table_log(
-        path, columns or LogColumns(), tz=tz or ZoneInfo("UTC"), progress=progress, stream=stream
-    )
+    try:
+        return read_table_log(
+            path,
+            columns or LogColumns(),
+            tz=tz or ZoneInfo("UTC"),
+            progress=progress,
+            stream=stream,
+        )
+    except pa.ArrowException as exc:  # a damaged file: Arrow's word on it, with the file's name
+        raise InputError(f"{path}: cannot read this file: {_first_line(exc)}") from None
