@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.csv as pacsv
 import pytest
 
+from pilotline import clock
 from pilotline.plant import parse_plant
 from pilotline.sim import demo_plant_text, simulate
 
 START = dt.datetime(2026, 3, 23, tzinfo=dt.UTC)  # a week across the EU's change to summer time
 END = dt.datetime(2026, 3, 30, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[dt.datetime]:
+    """The suite's data is the week up to END: its tests run the morning after."""
+    at = END + dt.timedelta(hours=9)
+    monkeypatch.setenv(clock.ENV, at.isoformat())
+    with clock.fixed(at):
+        yield at
 
 
 @pytest.fixture(scope="session")
