@@ -179,3 +179,17 @@ def test_a_report_written_to_a_folder_or_a_locked_place_says_so(home: Path, tmp_
     assert done.returncode == 1
     assert f"cannot use {folder}: Is a directory" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--from", "0001-01-01"), "outside the dates"),
+        (("--to", "9999-12-31T23:59:59+00:00"), "outside the dates"),
+        (("--from", "2026-03-03", "--to", "2026-03-02"), "starts"),
+        (("--from", "1960-01-01", "--to", "1961-01-01"), "outside the dates"),
+    ],
+)
+def test_periods_off_the_calendar_are_refused(home: Path, args: tuple[str, ...], says: str) -> None:
+    done = run(home, "oee", *args, ok=False)
+    assert done.returncode == 1 and says in done.stderr and "Traceback" not in done.stderr

@@ -126,6 +126,8 @@ def _when(text: str | None, plant: Plant, default: dt.datetime) -> dt.datetime:
         raise InputError(
             f"cannot read {text!r} as a date or time; expected e.g. 2026-03-02 or 2026-03-02T06:00"
         ) from None
+    if not dt.date(1970, 1, 2) <= value.date() <= dt.date(9999, 12, 30):
+        raise InputError(f"{text!r} is outside the dates Pilotline works with (1970 onwards)")
     return value.replace(tzinfo=plant.tz) if value.tzinfo is None else value
 
 
@@ -133,6 +135,10 @@ def _window(plant: Plant, start: str | None, end: str | None) -> tuple[dt.dateti
     now = clock.now().astimezone(plant.tz)
     to = _when(end, plant, now)
     frm = _when(start, plant, to - dt.timedelta(days=7))
+    if frm >= to:
+        raise InputError(
+            f"the period starts ({frm:%Y-%m-%d %H:%M}) after it ends ({to:%Y-%m-%d %H:%M})"
+        )
     return frm.astimezone(dt.UTC), to.astimezone(dt.UTC)
 
 
