@@ -14,13 +14,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from pilotline.cells import spreadsheet_safe
 from pilotline.errors import InputError
 from pilotline.map import LogColumns, Miner, filters, read_log
 from pilotline.map.conformance import load_routing
 from pilotline.map.lifecycle import pair_lifecycle
 from pilotline.map.petri import read_pnml
 from pilotline.map.render import dfg_dot, render_svg
-from pilotline.map.spreadsheet import safe_cell
 
 map_app = typer.Typer(
     help="Process mining: see the real process in an event log before automating it.",
@@ -267,7 +267,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str], title: str, fmt: str)
         for r in rows:  # names from someone else's export: never a live formula in a spreadsheet
             writer.writerow(
                 {
-                    k: safe_cell("; ".join(map(str, v)) if isinstance(v, list) else v)
+                    k: spreadsheet_safe("; ".join(map(str, v)) if isinstance(v, list) else v)
                     for k, v in r.items()
                 }
             )

@@ -587,7 +587,8 @@ def _read_parquet_in_engine(
     zone = tz or ZoneInfo("UTC")
     engine = scratch_backend()
     if spill is not None:  # where the engine may spill what does not fit in memory
-        engine.raw_sql(f"SET temp_directory = '{spill}'")
+        quoted = str(spill).replace("'", "''")  # a path is data, never SQL
+        engine.raw_sql(f"SET temp_directory = '{quoted}'")
     try:
         loaded = _load_parquet(engine, path, columns, attributes, zone, ts_type)
     except PilotlineError:
