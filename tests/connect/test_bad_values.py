@@ -117,14 +117,14 @@ name = "broker"
 ROLES = {
     "state": 'states = { "1" = "running", "0" = "stopped" }',
     "running": "",
-    "speed": "scale = 1e300",
+    "speed": "scale = 1e12",  # the largest a configuration allows: 1e300 × 1e12 overflows
     "parts": "",
     "rejects": "scale = 0.5",
     "part_counter": "bits = 16",
     "reject_counter": "",
     "product": "",
     "work_order": "",
-    "value": "offset = -1e308",
+    "value": "offset = -1e12",
 }
 for role, extra in ROLES.items():
     PROPERTY_CONFIG += f"""
