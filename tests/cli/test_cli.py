@@ -6,8 +6,10 @@ import csv
 import datetime as dt
 import io
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -193,3 +195,51 @@ def test_a_report_written_to_a_folder_or_a_locked_place_says_so(home: Path, tmp_
 def test_periods_off_the_calendar_are_refused(home: Path, args: tuple[str, ...], says: str) -> None:
     done = run(home, "oee", *args, ok=False)
     assert done.returncode == 1 and says in done.stderr and "Traceback" not in done.stderr
+
+
+def test_ctrl_c_says_aborted_and_nothing_else(home: Path) -> None:
+    """Ctrl-C while a command waits for input: 'Aborted (Ctrl-C)…', exit 130, no traceback."""
+    proc = subprocess.Popen(
+        [
+            PILOTLINE,
+            "--home",
+            str(home),
+            "user",
+            "add",
+            "ivy",
+            "--role",
+            "operator",
+            "--password-stdin",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", **clock_env()},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    wchan = Path(f"/proc/{proc.pid}/wchan")
+    deadline = time.monotonic() + 120
+    while not wchan.read_text().endswith("pipe_read"):  # waiting for the password: in the command
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Aborted (Ctrl-C)" in err and "Traceback" not in err + out
+
+
+def test_messages_are_never_wrapped_or_cut_by_a_narrow_terminal(tmp_path: Path) -> None:
+    deep = tmp_path / ("a-long-folder-name-" * 6)
+    deep.mkdir()
+    bad = write(deep / "bad.csv", "x\n1\n2\nabc\n")
+    done = subprocess.run(
+        [PILOTLINE, "pilot", "spc", str(bad), "--column", "x"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "30", **clock_env()},
+    )
+    assert done.returncode == 1
+    line = next(x for x in done.stderr.splitlines() if "is not a number" in x)
+    assert str(bad) in line and "row 4, column 'x': 'abc' is not a number" in line

@@ -57,7 +57,7 @@ app.command("collect")(collect)
 app.add_typer(sim_app, name="sim")
 app.add_typer(user_app, name="user")
 
-out = Console()
+out = Console(soft_wrap=True)  # notes whole; tables still fit the terminal
 err = Console(stderr=True, soft_wrap=True)  # messages whole, never wrapped or cut
 
 PLANT_FILE = "plant.toml"
@@ -678,6 +678,8 @@ def main() -> None:
     gc.freeze()  # what the imports made lives until exit: spare it the garbage collector's walks
     try:
         status = app(standalone_mode=False)
+        if status == 130:  # Typer's answer to Ctrl-C: say so, and that nothing half-done stays
+            err.print("Aborted (Ctrl-C). What was under way was not kept; run it again to finish.")
         if isinstance(status, int) and status:
             sys.exit(status)  # a command that ended with typer.Exit(code)
     except PilotlineError as exc:
@@ -702,8 +704,10 @@ def main() -> None:
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             sys.exit(exc.exit_code)
-        if type(exc).__name__ == "InterruptException":  # Ctrl-C inside a DuckDB query
-            err.print("Aborted. Nothing that was under way was kept.")
+        if type(exc).__name__ == "InterruptException" or (
+            isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower()
+        ):  # Ctrl-C inside a DuckDB query
+            err.print("Aborted (Ctrl-C). What was under way was not kept; run it again to finish.")
             sys.exit(130)
         if isinstance(exc, OSError) and exc.filename is not None:
             # A folder where a file should be, no permission, a full disk: say which path.

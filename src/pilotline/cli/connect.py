@@ -32,7 +32,7 @@ connect_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-out = Console()
+out = Console(soft_wrap=True)  # notes whole; tables still fit the terminal
 err = Console(stderr=True, soft_wrap=True)  # messages whole, never wrapped or cut
 
 ConfigArg = Annotated[Path, typer.Argument(help="The collector configuration (TOML).")]

@@ -23,7 +23,7 @@ pilot_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-out = Console()
+out = Console(soft_wrap=True)  # notes whole; tables still fit the terminal
 err = Console(stderr=True, soft_wrap=True)  # messages whole, never wrapped or cut
 
 SpecArg = Annotated[
@@ -47,32 +47,7 @@ def _with_registry(pilot: Any, result: dict[str, Any], sources: Sources) -> dict
     """Add the pre-registration check and the latest decision to an evaluation."""
     if sources.store is None:
         return result
-    info = registry.history(sources.store, pilot)
-    result["registration"] = info
-    if not info["registered"]:
-        result["warnings"].append(
-            "This pilot was never started with 'pilotline pilot start': nothing was "
-            "frozen before the results could be seen."
-        )
-    elif info["partly_frozen"]:
-        result["warnings"].append(
-            "This pilot was started by an earlier Pilotline, which froze only its hypothesis, "
-            "metrics, target and design: its windows, unit, seasonality, model, review date and "
-            "money could have changed unseen. 'pilotline pilot start --reason …' freezes them."
-        )
-    elif not info["matches_latest"]:
-        result["warnings"].append(
-            "A setting that changes the estimate (hypothesis, metrics, target, unit, windows, "
-            "design, seasonality, model, review date or money) differs from the registered "
-            "version: the goalposts moved without a recorded reason."
-        )
-    mine = [d for d in registry.decision_log(sources.store) if d["title"] == pilot.title]
-    if mine:
-        last = mine[-1]
-        result["decision"] = (
-            f"{last['decision'].capitalize()} ({last['decided_at']:%d %b %Y}): {last['reason']}"
-        )
-    return result
+    return registry.annotate(sources.store, pilot, result)
 
 
 def _json(value: Any) -> None:

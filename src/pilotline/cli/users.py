@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-out = Console()
+out = Console(soft_wrap=True)  # notes whole; tables still fit the terminal
 
 
 user_app = typer.Typer(
