@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Route
 
 from tests.web.conftest import ARTIFACTS, chromium, log_in, serving
 
@@ -164,4 +164,27 @@ def test_every_page_works_under_the_content_security_policy(server: str, browser
     page.wait_for_selector(".plotly .main-svg")  # plotly.js drew the charts
     assert page.locator(".plotly").count() >= 3
     assert violations == []
+    page.close()
+
+
+def test_the_api_docs_work_on_a_plant_network_without_internet(
+    server: str, browser: Browser
+) -> None:
+    """Every request the docs page makes stays on the server: outside ones are cut off and counted."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+
+    def only_ours(route: Route) -> None:
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_ours)
+    page.goto(server + "/api/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
+    assert "Pilotline" in page.inner_text(".swagger-ui .info .title")
+    assert page.locator(".opblock").count() > 10  # the operations are listed
+    assert outside == []
     page.close()

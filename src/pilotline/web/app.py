@@ -15,7 +15,9 @@ from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import FastAPI, Form, Query, Request
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
@@ -28,7 +30,7 @@ from pilotline.measure import Measure
 from pilotline.plant import Plant
 from pilotline.report import render_shift_report
 from pilotline.store import open_store
-from pilotline.web import audit, data, maps, operate, people, settings
+from pilotline.web import audit, data, maps, operate, people, pilots, settings
 from pilotline.web.cache import Cache
 from pilotline.web.context import HERE, Problem, Web, make_templates
 from pilotline.web.machine import GRAINS, check_range, machine_page, period
@@ -39,6 +41,8 @@ LOGIN_LIMIT = 5  # failed logins per address and user name …
 LOGIN_LIMIT_ANY_ADDRESS = 20  # … and per user name from all addresses together …
 LOGIN_WINDOW_S = 300.0  # … within this many seconds
 
+SWAGGER_FILES = Path(fastapi_offline.__file__).parent / "static"
+
 #: Pages load scripts and styles only from Pilotline itself (charts are drawn by inline calls into
 #: the bundled plotly.js); no page may be framed by another site.
 CSP = (
@@ -46,9 +50,6 @@ CSP = (
     "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
-DOCS_CSP = CSP.replace(
-    "script-src 'self' 'unsafe-inline'", "script-src 'self' 'unsafe-inline' cdn.jsdelivr.net"
-).replace("style-src 'self' 'unsafe-inline'", "style-src 'self' 'unsafe-inline' cdn.jsdelivr.net")
 
 
 def problem(status: int, title: str, detail: str = "", **extra: Any) -> JSONResponse:
@@ -111,7 +112,7 @@ def create_app(
     users = Users(store)
     web = Web(home, store, users, make_templates(language))
     throttle = Throttle()
-    app = FastAPI(title="Pilotline", version="0.1.0", docs_url="/api/docs", redoc_url=None)
+    app = FastAPI(title="Pilotline", version="0.1.0", docs_url=None, redoc_url=None)
     app.add_middleware(
         SessionMiddleware,
         secret_key=_secret(home),
@@ -125,14 +126,32 @@ def create_app(
     @app.middleware("http")
     async def _security_headers(request: Request, call_next: Any) -> Response:
         response: Response = await call_next(request)
-        docs = request.url.path.startswith("/api/docs")
-        response.headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else CSP)
+        response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    # The API's docs page with Swagger UI's own files from a package (fastapi-offline's copy of
+    # swagger-ui-dist 5): no CDN, since plant networks are often cut off from the internet.
+    app.mount("/api/docs/assets", StaticFiles(directory=str(SWAGGER_FILES)), name="swagger")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Pilotline API",
+            swagger_js_url="/api/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/api/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/api/docs/assets/favicon.png",
+            oauth2_redirect_url="/api/docs/oauth2-redirect",
+        )
+
+    @app.get("/api/docs/oauth2-redirect", include_in_schema=False)
+    def api_docs_redirect() -> Response:
+        return get_swagger_ui_oauth2_redirect_html()
+
     plant, csrf_token, check_csrf, need = web.plant, web.csrf_token, web.check_csrf, web.need
 
     any_user = need("operator")
@@ -560,6 +579,7 @@ def create_app(
     maps.routes(app, web, max_upload_mb=max_upload_mb)
     settings.routes(app, web)
     people.routes(app, web)
+    pilots.routes(app, web)
     return app
 
 
