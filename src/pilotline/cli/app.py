@@ -56,6 +56,7 @@ app.add_typer(connect_app, name="connect")
 app.command("collect")(collect)
 app.add_typer(sim_app, name="sim")
 app.add_typer(user_app, name="user")
+app.add_typer(__import__("pilotline.cli.assess", fromlist=["assess_app"]).assess_app, name="assess")
 
 out = Console(soft_wrap=True)  # notes whole; tables still fit the terminal
 err = Console(stderr=True, soft_wrap=True)  # messages whole, never wrapped or cut

@@ -26,6 +26,8 @@ TABLES = (
     "users",
     "api_tokens",
     "audit_log",
+    "assess_answers",
+    "skills",
 )
 
 

@@ -130,6 +130,23 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        7,
+        "readiness answers per round and respondent, and the skills matrix (people x skills)",
+        """
+        CREATE TABLE assess_answers (
+            round TEXT NOT NULL, respondent TEXT NOT NULL, answers TEXT NOT NULL,
+            answered_on DATE, recorded_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE skills (
+            person TEXT NOT NULL, skill TEXT NOT NULL, level INTEGER NOT NULL,
+            updated_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
