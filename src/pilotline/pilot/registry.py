@@ -9,6 +9,7 @@ version it judged and whether the goalposts moved.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pilotline.errors import InputError
@@ -91,3 +92,55 @@ def decide(
 def decision_log(store: Store) -> list[dict[str, Any]]:
     with store.session() as s:
         return s.decisions()
+
+
+def annotate(store: Store, pilot: Pilot, result: dict[str, Any]) -> dict[str, Any]:
+    """Add the pre-registration check and the latest decision to an evaluation (in place): the
+    CLI's ``pilot evaluate`` and the web app's pilot page say the same."""
+    info = history(store, pilot)
+    result["registration"] = info
+    if not info["registered"]:
+        result["warnings"].append(
+            "This pilot was never started with 'pilotline pilot start': nothing was "
+            "frozen before the results could be seen."
+        )
+    elif info["partly_frozen"]:
+        result["warnings"].append(
+            "This pilot was started by an earlier Pilotline, which froze only its hypothesis, "
+            "metrics, target and design: its windows, unit, seasonality, model, review date and "
+            "money could have changed unseen. 'pilotline pilot start --reason …' freezes them."
+        )
+    elif not info["matches_latest"]:
+        result["warnings"].append(
+            "A setting that changes the estimate (hypothesis, metrics, target, unit, windows, "
+            "design, seasonality, model, review date or money) differs from the registered "
+            "version: the goalposts moved without a recorded reason."
+        )
+    mine = [d for d in decision_log(store) if d["title"] == pilot.title]
+    if mine:
+        last = mine[-1]
+        result["decision"] = (
+            f"{last['decision'].capitalize()} ({last['decided_at']:%d %b %Y}): {last['reason']}"
+        )
+    return result
+
+
+def changed_settings(store: Store, pilot: Pilot) -> list[str]:
+    """The frozen settings (dotted, e.g. ``money.one_off``) that differ from the latest recorded
+    version; empty when the pilot was never started or still matches."""
+    with store.session() as s:
+        versions = s.pilot_versions(pilot.title)
+    if not versions:
+        return []
+    before = json.loads(versions[-1]["frozen"])
+    now = json.loads(pilot.frozen_fields())
+    return _differences(before, now, "")
+
+
+def _differences(a: Any, b: Any, where: str) -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[str] = []
+        for key in sorted(set(a) | set(b)):
+            out += _differences(a.get(key), b.get(key), f"{where}.{key}" if where else key)
+        return out
+    return [] if a == b else [where]

@@ -1,0 +1,832 @@
+"""Pilots in the browser: the list, a form with a live plan, freezing, the pilot page with its
+evaluation, the A3 (page and PDF) and the decision log.
+
+Every figure comes from :mod:`pilotline.pilot` as ``pilotline pilot …`` computes it; nothing here
+is a statistic. A pilot is what the CLI reads: a TOML file, kept in ``<home>/pilots/<id>.toml``,
+with its frozen versions and decisions in the store's ``pilot_versions`` and
+``pilot_decisions`` tables, so ``pilotline pilot evaluate <home>/pilots/<id>.toml`` judges the
+same pilot. Managers create, freeze and decide; an operator sees a pilot when every machine it
+measures (metric, guardrails, control) is on one of their lines, and only reads it.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from pilotline import clock
+from pilotline.errors import InputError, NotFound, PilotlineError
+from pilotline.measure import KPIS, Measure
+from pilotline.pilot import Pilot, Sources, evaluate, load_pilot, plan, registry
+from pilotline.pilot.money import effect_text, months_text
+from pilotline.pilot.spec import Window
+from pilotline.plant import Plant
+from pilotline.report.a3 import render_a3, to_pdf
+from pilotline.report.shift import figure_html
+from pilotline.web.cache import Cache
+from pilotline.web.context import Problem, Web
+from pilotline.web.machine import EARLIEST, LATEST
+from pilotline.web.users import User
+
+PILOT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
+RESERVED = {"new", "plan", "decisions"}
+KPI_NAMES = {k.key: k.name for k in KPIS}
+#: KPIs where less is better: their guardrails watch for a rise.
+LOWER_IS_BETTER = {"scrap_ratio", "rework_ratio", "setup_rate", "mttr_s"}
+TEXT_LIMIT = 4000  # characters in any one text of a pilot
+LONGEST_SPAN = dt.timedelta(days=1100)  # baseline start to pilot end: three years
+#: The form's fields, named as the pilot file's (dotted for tables); lists take several values.
+FORM_TEXT = (
+    "title",
+    "owner",
+    "hypothesis",
+    "background",
+    "countermeasure",
+    "metric.kpi",
+    "metric.direction",
+    "target_effect",
+    "unit",
+    "design",
+    "seasonality",
+    "its_model",
+    "baseline.start",
+    "baseline.end",
+    "pilot.start",
+    "pilot.end",
+    "review_date",
+    "money.currency",
+    "money.one_off",
+    "money.running_per_month",
+    "money.value_per_unit",
+    "money.periods_per_month",
+    "money.horizon_months",
+)
+FORM_LISTS = ("metric.machines", "control.machines", "guardrails")
+STATUS_WORDS = {
+    "draft": "draft (not frozen)",
+    "running": "running",
+    "review": "due for review",
+    "moved": "goalposts moved",
+}
+
+
+class BadPilot(Problem):
+    """A pilot that does not validate: 422, each problem with the field it concerns."""
+
+    def __init__(self, errors: list[dict[str, str]], status: int = 422) -> None:
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        title = "Not a valid pilot" if status == 422 else "Title taken"
+        super().__init__(status, title, detail, {"errors": errors})
+        self.errors = errors
+
+
+# -- where pilots live ---------------------------------------------------------------------------
+def pilots_dir(web: Web) -> Path:
+    return web.home / "pilots"
+
+
+def pilot_path(web: Web, pid: str) -> Path:
+    path = pilots_dir(web) / f"{pid}.toml"
+    if not PILOT_ID.match(pid) or pid in RESERVED or not path.is_file():
+        raise NotFound(f"no pilot {pid[:60]!r}")
+    return path
+
+
+def all_pilots(web: Web) -> list[tuple[str, Pilot | None, str]]:
+    """(id, pilot, problem) for every pilot file, by id; a file that does not load has a problem."""
+    found: list[tuple[str, Pilot | None, str]] = []
+    folder = pilots_dir(web)
+    for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+        if not PILOT_ID.match(path.stem) or path.stem in RESERVED:
+            continue
+        try:
+            found.append((path.stem, load_pilot(path), ""))
+        except PilotlineError as exc:
+            found.append((path.stem, None, str(exc)))
+    return found
+
+
+def new_id(web: Web, title: str) -> str:
+    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    base = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:48].strip("-") or "pilot"
+    if base in RESERVED:
+        base = f"pilot-{base}"
+    pid, n = base, 1
+    while (pilots_dir(web) / f"{pid}.toml").exists():
+        n += 1
+        pid = f"{base}-{n}"
+    return pid
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    text = str(v)
+    out = ['"']
+    for ch in text:  # a TOML basic string: quote, backslash and control characters escaped
+        if ch in '"\\' or ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out) + '"'
+
+
+def to_toml(pilot: Pilot) -> str:
+    """The pilot file, as ``pilotline pilot new`` would have it filled in."""
+    data = pilot.model_dump(mode="python", exclude_none=True)
+    lines = ["# A pilot written by Pilotline's web app; `pilotline pilot …` reads it too."]
+    tables: list[str] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            tables += ["", f"[{key}]", *(f"{k} = {_toml_value(v)}" for k, v in value.items())]
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            for item in value:
+                tables += ["", f"[[{key}]]", *(f"{k} = {_toml_value(v)}" for k, v in item.items())]
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines + tables) + "\n"
+
+
+def save(web: Web, pid: str, pilot: Pilot) -> Pilot:
+    """Write the pilot file (atomically) and read it back as the CLI would."""
+    folder = pilots_dir(web)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(to_toml(pilot))
+    target = folder / f"{pid}.toml"
+    os.replace(tmp, target)
+    return load_pilot(target)
+
+
+# -- who sees what -------------------------------------------------------------------------------
+def machines_of(pilot: Pilot) -> set[str]:
+    metrics = [pilot.metric, *pilot.guardrails, *([pilot.control] if pilot.control else [])]
+    return {m for metric in metrics for m in metric.machines} | {s.machine for s in pilot.stepped}
+
+
+def sees(user: User, plant: Plant, pilot: Pilot) -> bool:
+    if user.at_least("manager"):
+        return True
+    line_of = {m.id: line.name for line, m in plant.machines}
+    machines = machines_of(pilot)
+    return bool(machines) and all(m in line_of and user.sees_line(line_of[m]) for m in machines)
+
+
+# -- from a form or JSON to a checked pilot ------------------------------------------------------
+def draft_from_form(form: Mapping[str, list[str]]) -> dict[str, Any]:
+    """The form's flat fields as the pilot file's nested structure (blank fields left out)."""
+    d: dict[str, Any] = {}
+    for name in FORM_TEXT + FORM_LISTS + ("people",):
+        values = [v.strip() for v in form.get(name, []) if v.strip()]
+        if not values:
+            continue
+        if name == "people":
+            value: Any = [p.strip() for p in values[0].splitlines() if p.strip()]
+        else:
+            value = values if name in FORM_LISTS else values[0]
+        head, _, tail = name.partition(".")
+        if tail:
+            d.setdefault(head, {})[tail] = value
+        else:
+            d[name] = value
+    metric = d.get("metric", {})
+    if d.get("design") == "control":
+        d["control"] = {**d.get("control", {}), "kpi": metric.get("kpi")}
+        d["control"]["direction"] = metric.get("direction", "increase")
+    else:
+        d.pop("control", None)
+    d["guardrails"] = [
+        {
+            "kpi": kpi,
+            "machines": metric.get("machines", []),
+            "direction": "decrease" if kpi in LOWER_IS_BETTER else "increase",
+        }
+        for kpi in d.get("guardrails", [])
+    ]
+    if "value_per_unit" not in d.get("money", {}):
+        d.pop("money", None)  # no value model
+    if d.get("seasonality") == "none":
+        d.pop("seasonality")
+    return d
+
+
+def _texts(value: Any, where: str, errors: list[dict[str, str]]) -> None:
+    if isinstance(value, str):
+        if len(value) > TEXT_LIMIT:
+            errors.append({"field": where, "message": f"at most {TEXT_LIMIT} characters"})
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            errors.append({"field": where, "message": "not valid text (a broken character)"})
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _texts(v, f"{where}.{k}" if where else str(k), errors)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _texts(v, f"{where}.{i}", errors)
+
+
+def checked(draft: Any, plant: Plant, user: User) -> Pilot:
+    """A pilot the web app may keep: valid as a pilot file, measuring KPIs of machines the user
+    sees, with dates a plant's data can have. Raises :class:`BadPilot` naming each field."""
+    if not isinstance(draft, dict):
+        raise BadPilot([{"field": "(pilot)", "message": "a pilot is an object of fields"}])
+    errors: list[dict[str, str]] = []
+    _texts(draft, "", errors)
+    for name, m in [("metric", draft.get("metric")), ("control", draft.get("control"))] + [
+        (f"guardrails.{i}", g)
+        for i, g in enumerate(
+            draft["guardrails"] if isinstance(draft.get("guardrails"), list) else []
+        )
+    ]:
+        if isinstance(m, dict) and m.get("file") is not None:
+            errors.append(
+                {
+                    "field": f"{name}.file",
+                    "message": "a metric from a file is for the command line; the web app "
+                    "measures KPIs of the plant's machines",
+                }
+            )
+    if errors:
+        raise BadPilot(errors)
+    try:
+        pilot = Pilot.model_validate(draft)
+    except ValidationError as exc:
+        raise BadPilot(
+            [
+                {
+                    "field": ".".join(map(str, e["loc"])) or "(pilot)",
+                    "message": e["msg"].removeprefix("Value error, "),
+                }
+                for e in exc.errors()
+            ]
+        ) from None
+    if not pilot.title.strip():
+        errors.append({"field": "title", "message": "give the pilot a name"})
+    known = {m.id: line.name for line, m in plant.machines}
+    for name, metric in [("metric", pilot.metric), ("control", pilot.control)] + [
+        (f"guardrails.{i}", g) for i, g in enumerate(pilot.guardrails)
+    ]:
+        if metric is None:
+            continue
+        if metric.kpi not in KPI_NAMES:
+            errors.append(
+                {"field": f"{name}.kpi", "message": f"choose one of {', '.join(KPI_NAMES)}"}
+            )
+        if not metric.machines:
+            errors.append({"field": f"{name}.machines", "message": "choose at least one machine"})
+        for m in metric.machines:
+            if m not in known:
+                errors.append({"field": f"{name}.machines", "message": f"no machine {m[:40]!r}"})
+            elif not user.sees_line(known[m]):
+                errors.append({"field": f"{name}.machines", "message": f"{m} is not yours"})
+    dates = {
+        "baseline.start": pilot.baseline.start,
+        "pilot.end": pilot.pilot.end,
+        "review_date": pilot.review_date,
+    }
+    for field, day in dates.items():
+        if not EARLIEST.date() <= day < LATEST.date():
+            errors.append(
+                {"field": field, "message": f"dates lie between {EARLIEST:%Y} and {LATEST:%Y}"}
+            )
+    if pilot.pilot.end - pilot.baseline.start > LONGEST_SPAN:
+        errors.append(
+            {"field": "baseline.start", "message": "baseline and pilot span at most three years"}
+        )
+    if errors:
+        raise BadPilot(errors)
+    return pilot
+
+
+# -- status, evaluation and the figures on the page ----------------------------------------------
+def status(web: Web, pilot: Pilot) -> dict[str, Any]:
+    info = registry.history(web.store, pilot)
+    mine = [d for d in registry.decision_log(web.store) if d["title"] == pilot.title]
+    today = clock.now().date()
+    if mine:
+        state = mine[-1]["decision"]
+    elif not info["registered"]:
+        state = "draft"
+    elif not info["matches_latest"]:
+        state = "moved"
+    elif today >= pilot.pilot.end:
+        state = "review"
+    else:
+        state = "running"
+    moved = registry.changed_settings(web.store, pilot) if info["registered"] else []
+    if info["registered"] and not info["matches_latest"] and not moved:
+        moved = ["(how a setting is written)"]
+    return {
+        "state": state,
+        "word": STATUS_WORDS.get(state, f"decided: {state}"),
+        "frozen": info["registered"],
+        "versions": info["versions"],
+        "moved": moved,
+        "decisions": mine,
+    }
+
+
+def figure(result: dict[str, Any], control: list[float] | None) -> str:
+    """The metric per period: baseline and pilot, each stage's centre and limits, the control."""
+    points = result["spc"]["points"]
+    k = result["baseline"]["points"]
+    keys = [str(p["key"]) for p in points]
+    values = [p["value"] for p in points]
+    fig = go.Figure()
+    for name, part, colour in (
+        ("baseline", slice(0, k), "#546e7a"),
+        ("pilot", slice(k, None), "#2e7d32"),
+    ):
+        fig.add_scatter(
+            x=keys[part], y=values[part], name=name, mode="lines+markers", line={"color": colour}
+        )
+    if control is not None and len(control) == len(keys):
+        fig.add_scatter(
+            x=keys, y=control, name="control line", mode="lines", line={"color": "#1565c0"}
+        )
+    for stage, span in zip(result["spc"]["stages"], (keys[:k], keys[k:]), strict=False):
+        for key, dash, label in (
+            ("center", "solid", "centre"),
+            ("ucl", "dash", "limit"),
+            ("lcl", "dash", "limit"),
+        ):
+            fig.add_scatter(
+                x=span,
+                y=[stage[key]] * len(span),
+                mode="lines",
+                name=f"stage {stage['stage']} {label}",
+                showlegend=key != "lcl",
+                line={"color": "#8d6e63", "dash": dash, "width": 1},
+                hoverinfo="skip",
+            )
+    fig.add_vline(x=k - 0.5, line_color="#ef6c00", line_dash="dot")
+    unit = f" ({result['metric_unit']})" if result["metric_unit"] else ""
+    fig.update_layout(
+        title=f"{result['metric']}{unit} per {result['unit']}: baseline, pilot and stages",
+        height=380,
+        legend={"orientation": "h", "y": -0.25},
+    )
+    fig.update_xaxes(type="category")
+    return figure_html(fig)
+
+
+def routes(app: FastAPI, web: Web) -> None:
+    anyone, manager = web.need("operator"), web.need("manager")
+    evaluations = Cache(ttl_s=60.0)
+
+    def visible(pid: str, user: User) -> tuple[Path, Pilot]:
+        path = pilot_path(web, pid)
+        pilot = load_pilot(path)
+        if not sees(user, web.plant(), pilot):
+            raise PermissionError("this pilot measures machines on lines not assigned to you")
+        return path, pilot
+
+    def evaluation(pid: str, path: Path, pilot: Pilot) -> dict[str, Any]:
+        """The CLI's ``pilot evaluate --format json`` (cached a minute), or why there is none."""
+
+        def compute() -> dict[str, Any]:
+            sources = Sources(web.store, web.plant())
+            try:
+                result = evaluate(pilot, sources)
+                control = None
+                if pilot.control is not None and pilot.control.file is None:
+                    end = min(pilot.pilot.end, dt.date.fromisoformat(result["as_of"]))
+                    s = sources.series(pilot.control, pilot.unit, pilot.baseline.start, end)
+                    during = Window(start=pilot.pilot.start, end=end)
+                    control = [*s.window(pilot.baseline).values, *s.window(during).values]
+                return {"result": result, "control": [float(v) for v in control or []] or None}
+            except PilotlineError as exc:
+                return {"error": str(exc)}
+
+        key = (pid, path.stat().st_mtime_ns, pilot.fingerprint(), clock.now().date())
+        got = copy.deepcopy(evaluations.get(key, compute))
+        if "result" in got:
+            registry.annotate(web.store, pilot, got["result"])
+        return dict(got)
+
+    def summary(pid: str, path: Path, pilot: Pilot) -> dict[str, Any]:
+        ev = evaluation(pid, path, pilot)
+        effect = None
+        if "result" in ev:
+            r = ev["result"]
+            e = r["effect"]
+            effect = {
+                "value": e["value"],
+                "low": e["low"],
+                "high": e["high"],
+                "scale": e.get("scale", "difference"),
+                "unit": r["metric_unit"],
+                "verdict": r["verdict"],
+            }
+        st = status(web, pilot)
+        return {
+            "id": pid,
+            "title": pilot.title,
+            "status": st["state"],
+            "metric": pilot.metric.label,
+            "machines": sorted(pilot.metric.machines),
+            "effect": effect,
+            "why_no_effect": ev.get("error"),
+            "review_date": pilot.review_date.isoformat(),
+            "pilot_window": [pilot.pilot.start.isoformat(), pilot.pilot.end.isoformat()],
+            "frozen": st["frozen"],
+            "goalposts_moved": st["moved"],
+        }
+
+    def listing(user: User) -> list[dict[str, Any]]:
+        plant = web.plant()
+        return [
+            summary(pid, pilot_path(web, pid), pilot)
+            for pid, pilot, _ in all_pilots(web)
+            if pilot is not None and sees(user, plant, pilot)
+        ]
+
+    def decisions_for(user: User) -> list[dict[str, Any]]:
+        plant = web.plant()
+        titles = {p.title for _, p, _ in all_pilots(web) if p is not None and sees(user, plant, p)}
+        ids = {p.title: pid for pid, p, _ in all_pilots(web) if p is not None}
+        return [
+            {**d, "id": ids.get(d["title"])}
+            for d in reversed(registry.decision_log(web.store))
+            if d["title"] in titles
+        ]
+
+    def unique_title(title: str, pid: str | None = None) -> None:
+        for other, p, _ in all_pilots(web):
+            if p is not None and p.title == title and other != pid:
+                raise BadPilot(
+                    [{"field": "title", "message": f"the pilot {other!r} is already called that"}],
+                    409,
+                )
+        with web.store.session() as s:
+            if pid is None and s.pilot_versions(title):
+                message = "a pilot of that title was already started elsewhere"
+                raise BadPilot([{"field": "title", "message": message}], 409)
+
+    def create(draft: Any, user: User) -> str:
+        pilot = checked(draft, web.plant(), user)
+        unique_title(pilot.title)
+        pid = new_id(web, pilot.title)
+        save(web, pid, pilot)
+        return pid
+
+    def update(pid: str, draft: Any, user: User) -> None:
+        _path, old = visible(pid, user)
+        if old.metric.file is not None:
+            raise InputError("this pilot measures a file: edit its pilot file on the server")
+        pilot = checked(draft, web.plant(), user)
+        if pilot.title != old.title:
+            if registry.history(web.store, old)["registered"]:
+                raise BadPilot(
+                    [
+                        {
+                            "field": "title",
+                            "message": "the title names the frozen versions; it cannot change "
+                            "once the pilot is frozen",
+                        }
+                    ]
+                )
+            unique_title(pilot.title, pid)
+        save(web, pid, pilot)
+
+    def freeze(pid: str, user: User, reason: str) -> dict[str, Any]:
+        _path, pilot = visible(pid, user)
+        st = status(web, pilot)
+        if st["frozen"] and st["moved"] and not reason.strip():
+            raise InputError(
+                "give a reason for the change: it is recorded as a new version and shown on "
+                "the A3 (or edit the settings back)"
+            )
+        return registry.start(web.store, pilot, reason=reason.strip() or None)
+
+    def decide(pid: str, user: User, decision: str, reason: str) -> None:
+        _path, pilot = visible(pid, user)
+        result = evaluate(pilot, Sources(web.store, web.plant()))
+        registry.decide(web.store, pilot, result, decision=decision, reason=reason[:TEXT_LIMIT])
+
+    def planned(draft: Any, user: User) -> dict[str, Any]:
+        pilot = checked(draft, web.plant(), user)
+        return plan(pilot, Sources(web.store, web.plant()))
+
+    def prefill(user: User, machine: str, reason: str) -> dict[str, Any]:
+        """A new pilot's fields: blank, or aimed at one loss of one machine (from its Pareto)."""
+        plant, now = web.plant(), clock.now()
+        today = now.astimezone(plant.tz).date()
+        f: dict[str, Any] = {
+            "owner": user.username,
+            "metric.kpi": "oee",
+            "metric.direction": "increase",
+            "metric.machines": [],
+            "unit": "day",
+            "design": "before_after",
+            "guardrails": ["quality"],
+            "baseline.start": (today - dt.timedelta(days=28)).isoformat(),
+            "baseline.end": today.isoformat(),
+            "pilot.start": today.isoformat(),
+            "pilot.end": (today + dt.timedelta(days=28)).isoformat(),
+            "review_date": (today + dt.timedelta(days=31)).isoformat(),
+            "money.currency": "GBP",
+            "money.horizon_months": "12",
+        }
+        label = {m.id: m.label for _, m in plant.machines}.get(machine)
+        line = {m.id: ln.name for ln, m in plant.machines}.get(machine)
+        if label is None or line is None or not user.sees_line(line):
+            return f
+        f["metric.machines"] = [machine]
+        reason = reason.strip()[:100]
+        if not reason:
+            return f
+        f["metric.kpi"] = "availability"
+        f["title"] = f"Less {reason} on {label}"
+        start = now - dt.timedelta(days=28)
+        measure = Measure(web.store, plant)
+        rows = measure.pareto(start=start, end=now, machines=[machine])
+        lost = sum(r["lost_s"] for r in rows if reason in (r.get("reason"), r.get("category")))
+        total = measure.oee(start=start, end=now, by="machine", machines=[machine])
+        planned_s = total[0]["planned_s"] if total else 0
+        target = ""
+        if lost and planned_s:
+            share = lost / planned_s * 100
+            target = f"{share / 2:.1f}"
+            f["target_effect"] = target
+            f["background"] = (
+                f"{reason} took {lost / 3600:.1f} h of planned time on {label} in the last four "
+                f"weeks ({share:.1f} % of it)."
+            )
+        f["hypothesis"] = (
+            f"If we cut {reason} on {label} by half, its availability rises by "
+            f"{target or 'a few'} points, because {reason} is one of its largest losses."
+        )
+        return f
+
+    def form_fields(pilot: Pilot) -> dict[str, Any]:
+        f: dict[str, Any] = {
+            "title": pilot.title,
+            "owner": pilot.owner,
+            "hypothesis": pilot.hypothesis,
+            "background": pilot.background,
+            "countermeasure": pilot.countermeasure,
+            "people": "\n".join(pilot.people),
+            "metric.kpi": pilot.metric.kpi,
+            "metric.direction": pilot.metric.direction,
+            "metric.machines": list(pilot.metric.machines),
+            "target_effect": "" if pilot.target_effect is None else f"{pilot.target_effect:g}",
+            "unit": pilot.unit,
+            "design": pilot.design,
+            "control.machines": list(pilot.control.machines) if pilot.control else [],
+            "guardrails": [g.kpi for g in pilot.guardrails],
+            "seasonality": pilot.seasonality[0] if pilot.seasonality else "none",
+            "its_model": pilot.its_model,
+            "baseline.start": pilot.baseline.start.isoformat(),
+            "baseline.end": pilot.baseline.end.isoformat(),
+            "pilot.start": pilot.pilot.start.isoformat(),
+            "pilot.end": pilot.pilot.end.isoformat(),
+            "review_date": pilot.review_date.isoformat(),
+        }
+        if pilot.money:
+            for k, v in pilot.money.model_dump().items():
+                f[f"money.{k}"] = "" if v is None else f"{v:g}" if isinstance(v, float) else v
+        return f
+
+    def form_page(
+        request: Request,
+        user: User,
+        fields: dict[str, Any],
+        *,
+        pid: str | None = None,
+        errors: list[dict[str, str]] | None = None,
+        status_code: int = 200,
+        frozen: bool = False,
+    ) -> Response:
+        plant = web.plant()
+        return web.page(
+            request,
+            "pilot_form.html",
+            user,
+            status_code=status_code,
+            f=fields,
+            pid=pid,
+            errors=errors or [],
+            frozen=frozen,
+            kpis=KPIS,
+            machines=[(line.name, m) for line, m in plant.machines if user.sees_line(line.name)],
+        )
+
+    async def read_form(request: Request) -> dict[str, list[str]]:
+        form = await request.form()
+        return {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form}
+
+    # -- pages ---------------------------------------------------------------------------------
+    @app.get("/pilots", response_class=HTMLResponse, include_in_schema=False)
+    def list_page(request: Request, user: User = anyone) -> Response:
+        broken = [(pid, why) for pid, p, why in all_pilots(web) if p is None]
+        return web.page(
+            request,
+            "pilots.html",
+            user,
+            pilots=listing(user),
+            decisions=decisions_for(user),
+            broken=broken if user.at_least("manager") else [],
+            words=STATUS_WORDS,
+            effect_text=effect_text,
+        )
+
+    @app.get("/pilots/new", response_class=HTMLResponse, include_in_schema=False)
+    def new_page(
+        request: Request, machine: str = "", reason: str = "", user: User = manager
+    ) -> Response:
+        return form_page(request, user, prefill(user, machine[:100], reason))
+
+    @app.post("/pilots", include_in_schema=False)
+    async def create_form(request: Request, user: User = manager) -> Response:
+        form = await read_form(request)
+        web.check_csrf(request, (form.get("csrf") or [""])[0])
+        draft = draft_from_form(form)
+        try:
+            pid = await run_in_threadpool(create, draft, user)
+        except BadPilot as exc:
+            fields = {k: (v if k in FORM_LISTS else v[0]) for k, v in form.items() if v}
+            return form_page(request, user, fields, errors=exc.errors, status_code=exc.status)
+        return RedirectResponse(f"/pilots/{pid}", status_code=303)
+
+    @app.get("/pilots/{pid}", response_class=HTMLResponse, include_in_schema=False)
+    def pilot_page(request: Request, pid: str, user: User = anyone) -> Response:
+        path, pilot = visible(pid, user)
+        ev = evaluation(pid, path, pilot)
+        chart = figure(ev["result"], ev.get("control")) if "result" in ev else ""
+        return web.page(
+            request,
+            "pilot.html",
+            user,
+            pid=pid,
+            p=pilot,
+            st=status(web, pilot),
+            r=ev.get("result"),
+            why=ev.get("error", ""),
+            chart=chart,
+            kpi_names=KPI_NAMES,
+            effect_text=effect_text,
+            months_text=months_text,
+            finite=math.isfinite,
+            decisions=registry.DECISIONS,
+        )
+
+    @app.get("/pilots/{pid}/edit", response_class=HTMLResponse, include_in_schema=False)
+    def edit_page(request: Request, pid: str, user: User = manager) -> Response:
+        _path, pilot = visible(pid, user)
+        frozen = registry.history(web.store, pilot)["registered"]
+        return form_page(request, user, form_fields(pilot), pid=pid, frozen=frozen)
+
+    @app.post("/pilots/{pid}", include_in_schema=False)
+    async def edit_form(request: Request, pid: str, user: User = manager) -> Response:
+        form = await read_form(request)
+        web.check_csrf(request, (form.get("csrf") or [""])[0])
+        try:
+            await run_in_threadpool(update, pid, draft_from_form(form), user)
+        except BadPilot as exc:
+            fields = {k: (v if k in FORM_LISTS else v[0]) for k, v in form.items() if v}
+            return form_page(
+                request, user, fields, pid=pid, errors=exc.errors, status_code=exc.status
+            )
+        return RedirectResponse(f"/pilots/{pid}", status_code=303)
+
+    @app.post("/pilots/{pid}/freeze", include_in_schema=False)
+    async def freeze_form(request: Request, pid: str, user: User = manager) -> Response:
+        form = await read_form(request)
+        web.check_csrf(request, (form.get("csrf") or [""])[0])
+        await run_in_threadpool(freeze, pid, user, (form.get("reason") or [""])[0])
+        return RedirectResponse(f"/pilots/{pid}", status_code=303)
+
+    @app.post("/pilots/{pid}/decide", include_in_schema=False)
+    async def decide_form(request: Request, pid: str, user: User = manager) -> Response:
+        form = await read_form(request)
+        web.check_csrf(request, (form.get("csrf") or [""])[0])
+        one = {k: (form.get(k) or [""])[0] for k in ("decision", "reason")}
+        await run_in_threadpool(decide, pid, user, one["decision"], one["reason"])
+        return RedirectResponse(f"/pilots/{pid}#decisions", status_code=303)
+
+    @app.get("/pilots/{pid}/a3", response_class=HTMLResponse, include_in_schema=False)
+    def a3_page(pid: str, user: User = anyone) -> Response:
+        path, pilot = visible(pid, user)
+        ev = evaluation(pid, path, pilot)
+        if "result" not in ev:
+            raise InputError(ev["error"])
+        return HTMLResponse(render_a3(pilot, ev["result"]))
+
+    @app.get("/pilots/{pid}/a3.pdf", include_in_schema=False)
+    def a3_pdf(pid: str, user: User = anyone) -> Response:
+        path, pilot = visible(pid, user)
+        ev = evaluation(pid, path, pilot)
+        if "result" not in ev:
+            raise InputError(ev["error"])
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / "a3.pdf"
+            to_pdf(render_a3(pilot, ev["result"]), target)
+            pdf = target.read_bytes()
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{pid}-a3.pdf"'},
+        )
+
+    # -- API -----------------------------------------------------------------------------------
+    @app.get("/api/pilots", tags=["pilots"])
+    def api_list(user: User = anyone) -> list[dict[str, Any]]:
+        """The pilots the user may see: status, metric, the effect so far with its interval
+        (or why there is none yet), review date and whether the goalposts moved."""
+        return listing(user)
+
+    @app.post("/api/pilots", tags=["pilots"], status_code=201)
+    def api_create(request: Request, body: dict[str, Any], user: User = manager) -> dict[str, Any]:
+        """A new pilot from the pilot file's fields as JSON (KPI metrics of the plant's
+        machines); 422 names each field that is wrong, 409 if the title is taken."""
+        web.api_csrf(request)
+        pid = create(body, user)
+        return summary(pid, pilot_path(web, pid), load_pilot(pilot_path(web, pid)))
+
+    @app.post("/api/pilots/plan", tags=["pilots"])
+    def api_plan(body: dict[str, Any], user: User = manager) -> dict[str, Any]:
+        """What a draft pilot could detect (minimum detectable effect, allowing for
+        autocorrelation) and how many periods the target needs — ``pilotline pilot plan``.
+        Reads only; the form calls it as its fields change."""
+        return planned(body, user)
+
+    @app.get("/api/pilots/decisions", tags=["pilots"])
+    def api_decisions(user: User = anyone) -> list[dict[str, Any]]:
+        """The decision log of the pilots the user may see, newest first."""
+        return decisions_for(user)
+
+    @app.get("/api/pilots/{pid}", tags=["pilots"])
+    def api_pilot(pid: str, user: User = anyone) -> dict[str, Any]:
+        """The pilot (its file's fields), its status and versions, and its evaluation: the same
+        as ``pilotline pilot evaluate FILE --format json`` (or why there is none yet)."""
+        path, pilot = visible(pid, user)
+        ev = evaluation(pid, path, pilot)
+        st = status(web, pilot)
+        return {
+            "id": pid,
+            "pilot": pilot.model_dump(mode="json", exclude_none=True),
+            "status": st["state"],
+            "versions": st["versions"],
+            "goalposts_moved": st["moved"],
+            "decisions": st["decisions"],
+            "evaluation": ev.get("result"),
+            "why_no_evaluation": ev.get("error"),
+        }
+
+    @app.put("/api/pilots/{pid}", tags=["pilots"])
+    def api_update(
+        request: Request, pid: str, body: dict[str, Any], user: User = manager
+    ) -> dict[str, Any]:
+        """Change a pilot's fields. Once frozen the title stays; a changed frozen setting shows
+        as "goalposts moved" until it is frozen again with a reason."""
+        web.api_csrf(request)
+        update(pid, body, user)
+        return summary(pid, pilot_path(web, pid), load_pilot(pilot_path(web, pid)))
+
+    @app.post("/api/pilots/{pid}/freeze", tags=["pilots"])
+    def api_freeze(
+        request: Request, pid: str, body: dict[str, Any] | None = None, user: User = manager
+    ) -> dict[str, Any]:
+        """Freeze the pilot as ``pilotline pilot start`` does (the same fingerprint); after a
+        change to a frozen setting, ``{"reason": "…"}`` records a new version."""
+        web.api_csrf(request)
+        reason = (body or {}).get("reason") or ""
+        if not isinstance(reason, str):
+            raise BadPilot([{"field": "reason", "message": "a sentence of text"}])
+        return freeze(pid, user, reason[:TEXT_LIMIT])
+
+    @app.post("/api/pilots/{pid}/decision", tags=["pilots"], status_code=201)
+    def api_decide(
+        request: Request, pid: str, body: dict[str, Any], user: User = manager
+    ) -> dict[str, Any]:
+        """Record ``{"decision": "adopt|adapt|abandon|extend", "reason": "…"}`` with the
+        evaluation it rests on, as ``pilotline pilot decide`` does."""
+        web.api_csrf(request)
+        decision, reason = body.get("decision"), body.get("reason")
+        if not isinstance(decision, str) or not isinstance(reason, str):
+            raise BadPilot([{"field": "decision, reason", "message": "both are needed, as text"}])
+        decide(pid, user, decision, reason)
+        return {"status": "recorded", "decision": decision}
