@@ -214,7 +214,7 @@ def gather(
         latest = {d["title"]: d["decision"] for d in s.decisions()}
         for decision in latest.values():
             decided[decision] = decided.get(decision, 0) + 1
-        first = s.scalar("SELECT min(ts) FROM counts WHERE ts >= ?", [_naive(start)])
+        first = s.scalar("SELECT min(ts) FROM counts")
     covered = float(window_days)
     if first is not None:
         covered = max(1.0, (end - first.replace(tzinfo=dt.UTC)).total_seconds() / 86400)

@@ -27,6 +27,10 @@ from pilotline.store import Store
 SKILL_SLACK = 1
 
 
+def _weeks(n: float) -> str:
+    return f"{n:g} week" + ("" if n == 1 else "s")
+
+
 def _money(x: float, currency: str) -> str:
     symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency, f"{currency} ")
     return f"{symbol}{x:,.0f}"
@@ -137,7 +141,7 @@ def _why(r: Recommendation, evidence: Evidence) -> str:
     if r.high <= 0:
         return (
             f"Ranked {r.rank}: no measured loss to value it by ({s.problem.rstrip('.').lower()}); "
-            f"it costs {cost} and shows first value in {s.weeks_to_value:g} weeks."
+            f"it costs {cost} and shows first value in {_weeks(s.weeks_to_value)}."
         )
     labels = ", ".join(
         LOSS_COLUMNS[c][1].lower() for c in sorted({CATEGORY_OF[a] for a in s.addresses})
@@ -151,7 +155,7 @@ def _why(r: Recommendation, evidence: Evidence) -> str:
         f"Ranked {r.rank}: {r.hours_per_year:,.0f} h a year of {labels} on {where} "
         f"({_money(r.hours_per_year * evidence.value_per_hour, cur)}); a {s.effect[0]:.0%}–"
         f"{s.effect[1]:.0%} cut is worth {_money(r.low, cur)}–{_money(r.high, cur)} a year, "
-        f"against {cost} and first value in {s.weeks_to_value:g} weeks."
+        f"against {cost} and first value in {_weeks(s.weeks_to_value)}."
     )
 
 
