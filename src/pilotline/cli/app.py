@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gc
+import getpass
 import io
 import json
 import logging
@@ -34,7 +35,7 @@ from pilotline.report import render_shift_report
 from pilotline.settings import Settings
 from pilotline.sim import demo_plant_text, simulate
 from pilotline.sim.feed import feed_forever, simulate_ahead, store_until
-from pilotline.store import EmbeddedStore, SparkLake, Store, open_store
+from pilotline.store import EmbeddedStore, SparkLake, Store, audit, open_store
 
 app = typer.Typer(
     name="pilotline",
@@ -130,6 +131,14 @@ def _when(text: str | None, plant: Plant, default: dt.datetime) -> dt.datetime:
     if not dt.date(1970, 1, 2) <= value.date() <= dt.date(9999, 12, 30):
         raise InputError(f"{text!r} is outside the dates Pilotline works with (1970 onwards)")
     return value.replace(tzinfo=plant.tz) if value.tzinfo is None else value
+
+
+def _os_user() -> str:
+    """Who runs the command, as the operating system knows them (for the audit trail)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a name
+        return f"uid {os.getuid()}"
 
 
 def _window(plant: Plant, start: str | None, end: str | None) -> tuple[dt.datetime, dt.datetime]:
@@ -334,6 +343,17 @@ def import_(
                 progress=lambda done, total, bar=bar, task=task: bar.update(  # type: ignore[misc]
                     task, completed=done, total=total
                 ),
+            )
+        with h.store.session(write=True) as session:  # who brought which file, and when
+            audit.record(
+                session,
+                f"cli:{_os_user()}",
+                "import",
+                None,
+                file=summary.file,
+                kind=summary.kind,
+                rows=summary.rows,
+                new_rows=summary.new_rows,
             )
         skipped = f", {summary.skipped:,} already stored" if summary.skipped else ""
         out.print(

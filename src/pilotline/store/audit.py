@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from pilotline import clock
-from pilotline.store import Session, Store
+from pilotline.store.session import Session, Store
 
 
 def record(

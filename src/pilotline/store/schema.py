@@ -126,6 +126,9 @@ MIGRATIONS += (
             logged_at TIMESTAMP NOT NULL, username TEXT NOT NULL, action TEXT NOT NULL,
             machine TEXT, detail TEXT NOT NULL
         );
+        -- A random id per account: a user created later under a removed user's name is
+        -- someone else, whatever the clock says.
+        ALTER TABLE users ADD COLUMN account_id TEXT;
         """,
     ),
 )

@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import time
-import unicodedata
 from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
 import fastapi_offline
 from fastapi import FastAPI, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -29,13 +29,13 @@ from pilotline.errors import NotFound, PilotlineError
 from pilotline.measure import Measure
 from pilotline.plant import Plant
 from pilotline.report import render_shift_report
-from pilotline.store import open_store
-from pilotline.web import audit, data, maps, operate, people, pilots, settings
+from pilotline.store import audit, open_store
+from pilotline.web import data, maps, operate, people, pilots, settings
 from pilotline.web.cache import Cache
 from pilotline.web.context import HERE, Problem, Web, make_templates
 from pilotline.web.machine import GRAINS, check_range, machine_page, period
 from pilotline.web.overview import for_user, overview, shift_oee
-from pilotline.web.users import User, Users
+from pilotline.web.users import User, Users, name_key
 
 LOGIN_LIMIT = 5  # failed logins per address and user name …
 LOGIN_LIMIT_ANY_ADDRESS = 20  # … and per user name from all addresses together …
@@ -198,11 +198,26 @@ def create_app(
 
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> Response:
+        if not request.url.path.startswith("/api/") and request.method == "GET":
+            # A page does not repeat text from its address: a link cannot plant a message.
+            return answer(
+                request, 404, "Not found", "There is nothing here; go back and pick again."
+            )
         return answer(request, 404, "Not found", str(exc))
 
     @app.exception_handler(PilotlineError)
     async def _pilotline(request: Request, exc: PilotlineError) -> Response:
         return answer(request, 422, "Cannot do that", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        """A request that does not fit the API: problem+json naming each field, like the rest."""
+        fields = [
+            {"field": ".".join(str(x) for x in e["loc"] if x != "body"), "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        return problem(422, "Invalid request", detail, errors=fields)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
@@ -229,7 +244,7 @@ def create_app(
         # The address is the peer's, never a client-sent X-Forwarded-For (`serve` does not trust
         # proxy headers), and the name is limited across all addresses too.
         address = request.client.host if request.client else "?"
-        key = unicodedata.normalize("NFC", username).strip().lower()[:64]
+        key = name_key(username[:200])
         wait = throttle.blocked(address, key)
         if wait:
             raise Problem(429, "Too many attempts", f"Wait {wait:.0f} s before trying again.")
@@ -590,13 +605,13 @@ class ReasonIn(BaseModel):
 
 
 class ScrapIn(BaseModel):
-    count: int = Field(ge=1, le=100_000)
+    count: int = Field(ge=1, le=100_000, strict=True)  # true is not a count
     reason: str = Field(min_length=1, max_length=100)
     confirmed: bool = False
 
 
 class ScrapFix(BaseModel):
-    count: int = Field(ge=0, le=100_000)
+    count: int = Field(ge=0, le=100_000, strict=True)
 
 
 def _period(plant: Plant, start: str | None, end: str | None) -> tuple[dt.datetime, dt.datetime]:

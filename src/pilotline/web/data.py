@@ -26,6 +26,7 @@ from starlette.requests import ClientDisconnect
 from pilotline import clock
 from pilotline.errors import ImportRejected, InputError
 from pilotline.ingest import SCHEMAS, ImportOptions, import_file
+from pilotline.store import audit
 from pilotline.web.context import Problem, Web
 from pilotline.web.users import User
 
@@ -231,6 +232,18 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
                 )
             except (InputError, ValueError, OSError, pa.ArrowException) as exc:
                 raise refused("Nothing was imported", name, folder, exc, EXPECTED) from None
+            with web.store.session(write=True) as session:  # who brought which file, and when
+                audit.record(
+                    session,
+                    user.username,
+                    "import",
+                    None,
+                    file=summary.file,
+                    kind=summary.kind,
+                    rows=summary.rows,
+                    new_rows=summary.new_rows,
+                    account=user.account,
+                )
         finally:
             with contextlib.suppress(OSError):
                 shutil.rmtree(folder)

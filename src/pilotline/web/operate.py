@@ -4,6 +4,7 @@ last unexplained stop, and scrap with a reason and a count."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pyarrow as pa
@@ -14,8 +15,7 @@ from pilotline.measure import Measure
 from pilotline.plant import Plant
 from pilotline.plant.calendar import shift_instances
 from pilotline.plant.losses import CATEGORY_BY_KEY
-from pilotline.store import Store
-from pilotline.web import audit
+from pilotline.store import Store, audit
 from pilotline.web.users import User
 
 #: Loss categories an operator gives as the reason for a stop, in the order the buttons appear.
@@ -77,6 +77,19 @@ def stops(store: Store, plant: Plant, machine: str, now: dt.datetime) -> list[di
     return out[::-1]
 
 
+def offered(plant: Plant, user: User, stop: dict[str, Any] | None) -> tuple[str, ...]:
+    """The stop categories a person is offered: a manager all; an operator not planned time,
+    and not a minor stop for a stop longer than the plant's minor-stop limit."""
+    if user.at_least("manager"):
+        return STOP_CATEGORIES
+    long = stop is not None and stop["minutes"] * 60 > plant.cleaning.minor_stop_s
+    return tuple(
+        c
+        for c in STOP_CATEGORIES
+        if CATEGORY_BY_KEY[c].bucket != "planned" and not (long and c == "minor_stop")
+    )
+
+
 def page(store: Store, plant: Plant, user: User, machine: str, now: dt.datetime) -> dict[str, Any]:
     line, label = machine_of(plant, user, machine)
     recent = stops(store, plant, machine, now)
@@ -89,13 +102,7 @@ def page(store: Store, plant: Plant, user: User, machine: str, now: dt.datetime)
         "state": "stopped" if current else "running",
         "current": current,
         "unexplained": open_stop,
-        # Only a manager may make stopped time planned: operators are not offered those reasons.
-        "stop_reasons": reasons_by_category(
-            plant,
-            STOP_CATEGORIES
-            if user.at_least("manager")
-            else tuple(c for c in STOP_CATEGORIES if CATEGORY_BY_KEY[c].bucket != "planned"),
-        ),
+        "stop_reasons": reasons_by_category(plant, offered(plant, user, open_stop)),
         "scrap_reasons": reasons_by_category(plant, SCRAP_CATEGORIES),
         "recent": recent[:8],
     }
@@ -134,6 +141,11 @@ def give_reason(
             f"(this one is {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC)"
             + ("" if manager else "; ask a manager to explain older stops")
         )
+    if category not in STOP_CATEGORIES:
+        raise InputError(
+            f"{code!r} is a {CATEGORY_BY_KEY[category].label.lower()} reason, not a reason a "
+            "machine stops for; pick one of the stop reasons"
+        )
     if CATEGORY_BY_KEY[category].bucket == "planned" and not manager:
         raise InputError(
             f"{code!r} would make this stop planned time, which only a manager can do; "
@@ -149,6 +161,16 @@ def give_reason(
             f"{machine} did not stop between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC; "
             "a reason is given for a stop"
         )
+    limit = plant.cleaning.minor_stop_s
+    if category == "minor_stop" and not manager:
+        long = [(a, b) for a, b in stops if (b - a).total_seconds() > limit]
+        if long:
+            a, b = long[0]
+            raise InputError(
+                f"a stop of {(b - a).total_seconds() / 60:.0f} min is longer than a minor stop "
+                f"(at most {limit:g} s here): pick what held the machine up (breakdown, setup…), "
+                "or ask a manager"
+            )
     table = pa.table(
         {
             "machine": [machine] * len(stops),
@@ -161,7 +183,16 @@ def give_reason(
     import_table(store, plant, table, kind="reasons", source=f"web: {user.username}")
     with store.session(write=True) as session:
         for a, b in stops:
-            audit.record(session, user.username, "reason", machine, start=a, end=b, reason=code)
+            audit.record(
+                session,
+                user.username,
+                "reason",
+                machine,
+                start=a,
+                end=b,
+                reason=code,
+                account=user.account,
+            )
     return stops
 
 
@@ -187,7 +218,8 @@ def shift_so_far(
     if not shifts:
         return None
     shift = shifts[-1]
-    naive = [t.astimezone(dt.UTC).replace(tzinfo=None) for t in (shift.start, shift.end)]
+    # Parts up to now only: rows stamped later (a clock ahead, a replay) are not parts made yet.
+    naive = [t.astimezone(dt.UTC).replace(tzinfo=None) for t in (shift.start, min(shift.end, now))]
     with store.session() as session:
         got = session.arrow(
             "SELECT coalesce(sum(total), 0) AS made, coalesce(sum(reject), 0) AS scrapped "
@@ -251,12 +283,23 @@ def record_scrap(
         }
     )
     with store.session(write=True) as session:
-        if session.scalar(
+        # An entry is named by its machine and moment: a second one in the same microsecond
+        # (two tablets, or a clock standing still) takes the next free microsecond before it.
+        while session.scalar(
             "SELECT count(*) FROM counts WHERE machine = ? AND ts = ?", [machine, ts]
         ):
-            raise InputError("another entry was made at the same moment; try again")
-        session.insert_new("counts", row)
-        audit.record(session, user.username, "scrap", machine, ts=ts, count=count, reason=code)
+            ts -= dt.timedelta(microseconds=1)
+        session.insert_new("counts", row.set_column(1, "ts", pa.array([ts], pa.timestamp("us"))))
+        audit.record(
+            session,
+            user.username,
+            "scrap",
+            machine,
+            ts=ts,
+            count=count,
+            reason=code,
+            account=user.account,
+        )
     return {"entry": ts.isoformat(), "count": count, "reason": code}
 
 
@@ -286,18 +329,21 @@ def change_scrap(
         if not rows or rows[0]["total"] != 0:
             raise NotFound(f"no scrap entry {entry!r} on {machine}")
         old = int(rows[0]["reject"])
-        made_by = session.scalar(
-            "SELECT min(username) FROM audit_log WHERE action = 'scrap' AND machine = ? "
-            "AND detail LIKE ?",
+        made = session.arrow(
+            "SELECT logged_at, username, detail FROM audit_log WHERE action = 'scrap' "
+            "AND machine = ? AND detail LIKE ? ORDER BY logged_at DESC LIMIT 1",
             [machine, f'%"ts": "{ts}"%'],
-        )
+        ).to_pylist()
         manager = user.at_least("manager")
         if not manager:
             if count != 0:
                 raise PermissionError("only a manager can change a scrap entry; you can undo it")
-            if made_by != user.username or ts < (now - UNDO_WINDOW).astimezone(dt.UTC).replace(
-                tzinfo=None
-            ):
+            maker = json.loads(made[0]["detail"]).get("account") if made else None
+            mine = bool(made) and made[0]["username"] == user.username and maker == user.account
+            recent = bool(made) and made[0]["logged_at"] >= (now - UNDO_WINDOW).astimezone(
+                dt.UTC
+            ).replace(tzinfo=None)
+            if not (mine and recent):
                 raise PermissionError(
                     f"an entry can be undone by whoever made it, for {_span_min(UNDO_WINDOW)}; "
                     "ask a manager to correct it"
@@ -322,6 +368,7 @@ def change_scrap(
             user.username,
             "scrap undone" if count == 0 else "scrap corrected",
             machine,
+            account=user.account,
             ts=ts,
             count=count,
             was=old,

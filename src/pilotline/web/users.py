@@ -43,9 +43,18 @@ MIN_PASSWORD = 10
 NAME_PUNCTUATION = " ._-@+'"
 
 
+def name_key(username: str) -> str:
+    """What makes two user names the same person: compatibility-normalised (full-width ＭＩＡ is
+    MIA), case-folded (Straße is STRASSE) and without accents (İ, i and í are one letter); used
+    for uniqueness, login and the login throttle alike."""
+    folded = unicodedata.normalize("NFKD", username).casefold()
+    bare = "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
+    return unicodedata.normalize("NFKC", bare).strip()
+
+
 def clean_name(username: str) -> str:
-    """A new user name as it is kept (NFC, trimmed), or InputError saying what is wrong with it."""
-    name = unicodedata.normalize("NFC", username).strip()
+    """A new user name as it is kept (NFKC, trimmed), or InputError saying what is wrong with it."""
+    name = unicodedata.normalize("NFKC", username).strip()
     if not name or len(name) > 64:
         raise InputError("a user name needs 1 to 64 characters")
     for ch in name:
@@ -74,6 +83,7 @@ class User:
     username: str
     role: Role
     lines: tuple[str, ...]
+    account: str | None = None  # random per account; None for accounts made before it existed
 
     def at_least(self, role: Role) -> bool:
         return RANK[self.role] >= RANK[role]
@@ -125,26 +135,28 @@ class Users:
         if role not in ROLES:
             raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         check_password(password)
+        account = secrets.token_hex(8)
         with self.store.session(write=True) as s:
-            same = s.scalar(
-                "SELECT min(username) FROM users WHERE lower(username) = lower(?)", [name]
-            )
+            names = s.arrow("SELECT username FROM users").column("username").to_pylist()
+            same = next((n for n in names if name_key(n) == name_key(name)), None)
             if same is not None:
                 raise InputError(f"there is already a user called {same!r}")
             # Sessions of an earlier user of that name (removed) must not carry over.
-            s.execute("DELETE FROM web_sessions WHERE lower(username) = lower(?)", [name])
+            s.execute("DELETE FROM web_sessions WHERE username = ?", [name])
             s.execute(
-                "INSERT INTO users VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO users (username, role, password_hash, lines, created_at, account_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     name,
                     role,
                     _hasher.hash(password),
                     json.dumps(lines or []),
                     clock.utc_naive(),
+                    account,
                 ],
             )
         self._changed()
-        return User(name, role, tuple(lines or []))
+        return User(name, role, tuple(lines or []), account)
 
     def get(self, username: str) -> User | None:
         self._fresh()
@@ -155,22 +167,20 @@ class Users:
     def _load(self, username: str) -> User | None:
         with self.store.session() as s:
             rows = s.arrow(
-                "SELECT username, role, lines FROM users WHERE username = ?", [username]
+                "SELECT username, role, lines, account_id FROM users WHERE username = ?", [username]
             ).to_pylist()
         if not rows:
             return None
         r = rows[0]
-        return User(r["username"], r["role"], tuple(json.loads(r["lines"])))
+        return User(r["username"], r["role"], tuple(json.loads(r["lines"])), r["account_id"])
 
     def check(self, username: str, password: str) -> User | None:
         """The user if the password is right; None otherwise (same work either way). The name
         is matched without regard to case."""
-        name = unicodedata.normalize("NFC", username).strip()
+        key = name_key(username[:200])
         with self.store.session() as s:
-            rows = s.arrow(
-                "SELECT username, password_hash FROM users WHERE lower(username) = lower(?)",
-                [name],
-            ).to_pylist()
+            every = s.arrow("SELECT username, password_hash FROM users").to_pylist()
+        rows = [r for r in every if name_key(r["username"]) == key]
         stored = rows[0]["password_hash"] if rows else _DUMMY
         try:
             _hasher.verify(stored, password[:1024])
@@ -227,8 +237,13 @@ class Users:
 
     def all_users(self) -> list[User]:
         with self.store.session() as s:
-            rows = s.arrow("SELECT username, role, lines FROM users ORDER BY username").to_pylist()
-        return [User(r["username"], r["role"], tuple(json.loads(r["lines"]))) for r in rows]
+            rows = s.arrow(
+                "SELECT username, role, lines, account_id FROM users ORDER BY username"
+            ).to_pylist()
+        return [
+            User(r["username"], r["role"], tuple(json.loads(r["lines"])), r["account_id"])
+            for r in rows
+        ]
 
     def new_token(self, username: str, name: str) -> str:
         """A new API token for the user (shown once; only its hash is stored)."""
