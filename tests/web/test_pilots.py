@@ -118,7 +118,8 @@ def test_the_api_creates_plans_freezes_and_decides_as_the_cli_does(pilot_home: P
 
         # Freezing is `pilotline pilot start`: the CLI finds the same fingerprint.
         frozen = client.post(f"/api/pilots/{pid}/freeze", headers=h).json()
-        assert frozen == {"version": 1, "fingerprint": pilot.fingerprint(), "changed": False}
+        assert (frozen["version"], frozen["fingerprint"]) == (1, pilot.fingerprint())
+        assert frozen["changed"] is False
         assert f"version 1 ({pilot.fingerprint()})" in cli(pilot_home, "start", str(path))
         web = client.get(f"/api/pilots/{pid}").json()
         assert web["status"] == "running" and web["goalposts_moved"] == []
