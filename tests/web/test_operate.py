@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
+import pyarrow as pa
 from fastapi.testclient import TestClient
+from playwright.sync_api import Error as PlaywrightError
 
+from pilotline.ingest import import_table
+from pilotline.plant import parse_plant
 from pilotline.store import EmbeddedStore
 from pilotline.web import create_app
-from tests.web.conftest import ARTIFACTS, NOW, api_login, chromium, log_in, serving
+from tests.web.conftest import ARTIFACTS, NOW, PLANT, api_login, chromium, log_in, serving
 
 
 def pareto(client: TestClient) -> dict[str, float]:
@@ -138,3 +143,57 @@ def _axe(page: object) -> list[str]:
     result = page.evaluate("async () => await axe.run()")  # type: ignore[attr-defined]
     assert len(result["passes"]) > 10  # axe really looked at the page
     return [v["id"] for v in result["violations"] if v["impact"] in ("critical", "serious")]
+
+
+def test_the_tablet_counts_against_pace_and_says_how_many_stops_wait(clock_home: Path) -> None:
+    second = pa.table(
+        {
+            "machine": ["m1", "m1"],
+            "ts": pa.array(
+                [NOW - dt.timedelta(minutes=10), NOW - dt.timedelta(minutes=5)],
+                pa.timestamp("us", "UTC"),
+            ),
+            "state": ["stopped", "running"],
+        }
+    )
+    import_table(EmbeddedStore(clock_home), parse_plant(PLANT), second, kind="states", source="t")
+    with TestClient(create_app(clock_home)) as client:
+        api_login(client, "olga")
+        page = client.get("/operate/m1").text
+    # 180 parts since midnight against 2 s per part over 15:47:23 of planned time.
+    assert "180 parts" in page and "of 28,421 by now at the ideal pace" in page
+    assert "1 of 2 stops waiting for a reason" in page
+    assert "Why did it stop at 15:37 (5 min)?" in page  # the newest first
+
+
+def test_the_tablet_refreshes_by_itself(clock_home: Path) -> None:
+    with serving(clock_home) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 800, "height": 1280}, has_touch=True)
+        page.goto(base + "/login?next=/operate/m1?every=2")
+        log_in(page, "olga")
+        page.wait_for_selector("h1")
+        page.evaluate("window.stale = true")
+        # A new stop arrives from the machine; nobody touches the tablet.
+        fresh = pa.table(
+            {
+                "machine": ["m1"],
+                "ts": pa.array([NOW - dt.timedelta(minutes=2)], pa.timestamp("us", "UTC")),
+                "state": ["stopped"],
+            }
+        )
+        import_table(
+            EmbeddedStore(clock_home), parse_plant(PLANT), fresh, kind="states", source="t"
+        )
+        deadline = time.monotonic() + 60
+
+        def refreshed() -> bool:
+            try:
+                return page.evaluate("window.stale !== true") and "Stopped" in page.inner_text(
+                    "main"
+                )
+            except PlaywrightError:  # caught in the middle of the reload
+                return False
+
+        while not refreshed():
+            assert time.monotonic() < deadline, "the page did not refresh itself"
+            page.wait_for_timeout(200)

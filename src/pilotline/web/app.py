@@ -283,7 +283,12 @@ def create_app(
         return web.page(request, "operate_list.html", user, machines=machines)
 
     @app.get("/operate/{machine}", response_class=HTMLResponse, include_in_schema=False)
-    def operate_page(request: Request, machine: str, user: User = any_user) -> Response:
+    def operate_page(
+        request: Request,
+        machine: str,
+        every: int = Query(20, ge=2, le=600, description="seconds between refreshes"),
+        user: User = any_user,
+    ) -> Response:
         data = operate.page(store, plant(), user, machine, clock.now())
         # What was just recorded comes from this session, never from the address bar.
         done = request.session.pop("done", "")
@@ -295,7 +300,9 @@ def create_app(
         ):
             request.session.pop("undo", None)  # too late to undo: a manager corrects it
             undo = None
-        return web.page(request, "operate.html", user, d=data, done=str(done)[:200], undo=undo)
+        return web.page(
+            request, "operate.html", user, d=data, done=str(done)[:200], undo=undo, every=every
+        )
 
     @app.post("/operate/{machine}/reason", include_in_schema=False)
     def operate_reason(
@@ -347,7 +354,7 @@ def create_app(
         except operate.NeedsConfirmation as exc:
             data = operate.page(store, p, user, machine, clock.now())
             ask = {"question": str(exc), "count": count, "reason": reason}
-            return web.page(request, "operate.html", user, d=data, done="", confirm=ask)
+            return web.page(request, "operate.html", user, d=data, done="", confirm=ask, every=20)
         request.session["done"] = f"Recorded: {count} × {reason}"
         request.session["undo"] = {"machine": machine, **entry}
         return RedirectResponse(f"/operate/{machine}", status_code=303)

@@ -93,8 +93,10 @@ def offered(plant: Plant, user: User, stop: dict[str, Any] | None) -> tuple[str,
 def page(store: Store, plant: Plant, user: User, machine: str, now: dt.datetime) -> dict[str, Any]:
     line, label = machine_of(plant, user, machine)
     recent = stops(store, plant, machine, now)
-    open_stop = next((s for s in recent if s["category"] == "unexplained"), None)
     current = recent[0] if recent and recent[0]["ongoing"] else None
+    # The stop running now first (it is fresh in mind), then the others, newest first.
+    waiting = [s for s in recent if s["category"] == "unexplained"]
+    open_stop = waiting[0] if waiting else None
     return {
         "machine": machine,
         "label": label,
@@ -102,9 +104,40 @@ def page(store: Store, plant: Plant, user: User, machine: str, now: dt.datetime)
         "state": "stopped" if current else "running",
         "current": current,
         "unexplained": open_stop,
+        "waiting": len(waiting),
         "stop_reasons": reasons_by_category(plant, offered(plant, user, open_stop)),
         "scrap_reasons": reasons_by_category(plant, SCRAP_CATEGORIES),
         "recent": recent[:8],
+        "shift": shift_pace(store, plant, machine, now),
+    }
+
+
+def shift_pace(store: Store, plant: Plant, machine: str, now: dt.datetime) -> dict[str, Any] | None:
+    """This shift's parts against what the ideal cycle makes in the planned time so far (pace)
+    and in the whole shift (target); None outside a shift."""
+    found = shift_so_far(store, plant, machine, now)
+    if found is None:
+        return None
+    start, end, made, scrapped = found
+    line, m = next((ln, mc) for ln, mc in plant.machines if mc.id == machine)
+    shift = next(
+        s
+        for s in shift_instances(plant.calendar_of(line, m), plant.tz, start, end)
+        if s.start == start
+    )
+    planned = shift.planned_segments()
+    so_far = sum(max(0.0, (min(b, now) - a).total_seconds()) for a, b in planned if a < now)
+    whole = sum((b - a).total_seconds() for a, b in planned)
+    by_now = int(so_far / m.ideal_cycle_s)
+    return {
+        "name": shift.shift,
+        "ends": end.astimezone(plant.tz).strftime("%H:%M"),
+        "running": now < end,
+        "good": made - scrapped,
+        "made": made,
+        "by_now": by_now,
+        "target": int(whole / m.ideal_cycle_s),
+        "pace": (made / by_now) if by_now else None,
     }
 
 
