@@ -22,6 +22,7 @@ from rich.table import Table
 
 from pilotline import clock
 from pilotline.cells import spreadsheet_safe
+from pilotline.cli.assess import assess_app
 from pilotline.cli.connect import collect, connect_app, sim_app
 from pilotline.cli.map import map_app
 from pilotline.cli.pilot import pilot_app
@@ -57,7 +58,7 @@ app.add_typer(connect_app, name="connect")
 app.command("collect")(collect)
 app.add_typer(sim_app, name="sim")
 app.add_typer(user_app, name="user")
-app.add_typer(__import__("pilotline.cli.assess", fromlist=["assess_app"]).assess_app, name="assess")
+app.add_typer(assess_app, name="assess")
 
 out = Console(soft_wrap=True)  # notes whole; tables still fit the terminal
 err = Console(stderr=True, soft_wrap=True)  # messages whole, never wrapped or cut

@@ -11,6 +11,7 @@ from typing import Any
 
 import typer.main
 
+from pilotline.assess.reference import reference as assess_reference
 from pilotline.cli.app import app
 from pilotline.ingest.schemas import IMPORT_CHECKS, SCHEMAS
 from pilotline.map import conformance
@@ -180,6 +181,7 @@ DOCS = {
     "kpis.md": kpi_reference,
     "map-reference.md": map_reference,
     "connect-reference.md": connect_reference,
+    "assess-reference.md": assess_reference,
 }
 
 
