@@ -91,6 +91,7 @@ def _drop(key: str) -> Edit:
 #: every other change must alter it.
 EDITS: dict[str, Edit] = {
     "Pilot.title": _set(None, "title", "Kanban in stores, take two"),
+    "Pilot.id": _set(None, "id", "kanban-stores"),
     "Pilot.owner": _set(None, "owner", "Plant manager"),
     "Pilot.people": _set(None, "people", []),
     "Pilot.background": _set(None, "background", "Twice a week, sometimes more."),

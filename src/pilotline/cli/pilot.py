@@ -47,7 +47,7 @@ def _with_registry(pilot: Any, result: dict[str, Any], sources: Sources) -> dict
     """Add the pre-registration check and the latest decision to an evaluation."""
     if sources.store is None:
         return result
-    return registry.annotate(sources.store, pilot, result)
+    return registry.annotate(sources.store, pilot, result, sources=sources)
 
 
 def _json(value: Any) -> None:
@@ -77,12 +77,16 @@ def start_(
         typer.Option("--reason", help="Why the frozen part changed (records a new version)."),
     ] = None,
 ) -> None:
-    """Freeze the hypothesis, metrics, target and design before results can be seen."""
+    """Freeze the settings and the baseline data before results can be seen."""
     from pilotline.cli.app import home
 
-    info = registry.start(home().store, load_pilot(spec), reason=reason)
+    sources = _sources()
+    info = registry.start(home().store, load_pilot(spec), reason=reason, sources=sources)
     word = "recorded as a new version" if info["changed"] else "registered"
     out.print(f"Pilot {word}: version {info['version']} ({info['fingerprint']}).")
+    out.print(info["baseline"], markup=False)
+    if info["note"]:
+        out.print(info["note"], markup=False)
 
 
 @pilot_app.command("decide")
@@ -171,6 +175,9 @@ def evaluate_(
         out.print(f"A3 written to {target}")
         return
     out.print(f"[bold]{result['verdict']}[/]")
+    note = result.get("registration", {}).get("note")
+    if note:
+        out.print(note, markup=False)
     title = "Estimates (pilot minus baseline)"
     if result["effect"].get("scale") == "ratio":
         title = f"Estimates (rate ratio: 1 = no change; the others: pilot minus baseline, {result['metric_unit']})"

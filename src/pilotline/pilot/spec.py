@@ -10,7 +10,7 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -122,6 +122,11 @@ class Money(_Model):
 
 class Pilot(_Model):
     title: str
+    id: str | None = Field(
+        None,
+        description="the name the pilot is registered under; by default its title at "
+        "'pilotline pilot start'",
+    )
     owner: str
     hypothesis: str = Field(description='"If we X, metric Y moves by Z, because …"')
     metric: Metric
@@ -217,11 +222,18 @@ class Pilot(_Model):
         given = self.money.periods_per_month if self.money else None
         return given if given is not None else PERIODS_PER_MONTH.get(self.unit, 21.0)
 
+    @property
+    def registered_as(self) -> str:
+        """The name its versions and decisions are kept under: ``id``, or else the title."""
+        return self.id or self.title
+
     def frozen_fields(self) -> str:
         """What may not change silently once the pilot has started: every field but those in
-        :data:`NOT_FROZEN` (a new field is frozen unless it is named there)."""
+        :data:`NOT_FROZEN` (a new field is frozen unless it is named there), as the values in
+        effect, so that a default spelled out or left out is the same setting."""
         frozen = {k: getattr(self, k) for k in type(self).model_fields if k not in NOT_FROZEN}
-        return json.dumps({k: _plain(v) for k, v in frozen.items()}, sort_keys=True, default=str)
+        plain = {k: _plain(v) for k, v in frozen.items()}
+        return json.dumps(_effective(plain, self), sort_keys=True, default=str)
 
     def fingerprint(self) -> str:
         return hashlib.sha256(self.frozen_fields().encode()).hexdigest()[:12]
@@ -242,12 +254,58 @@ class Pilot(_Model):
 #: pilot (its hypothesis, metrics, windows, unit, design, seasonality, model, review date and
 #: money) is in the fingerprint that ``pilot start`` freezes.
 NOT_FROZEN = {
-    "title": "the pilot's name: versions are recorded under it",
+    "title": "the pilot's name; versions are kept under its id (by default the title it was "
+    "started with)",
+    "id": "the name the versions are kept under; does not change an estimate",
     "owner": "who runs it; does not change an estimate",
     "people": "who takes part; does not change an estimate",
     "background": "the A3's narrative; does not change an estimate",
     "countermeasure": "the A3's narrative; does not change an estimate",
 }
+
+
+def _effective(frozen: dict[str, Any], pilot: Pilot) -> dict[str, Any]:
+    """The frozen settings as they take effect: money's periods per month resolved from the unit,
+    each metric's name as it is shown, the seasonal rhythms in one order."""
+    out = dict(frozen)
+    if isinstance(out.get("money"), dict):
+        out["money"] = out["money"] | {"periods_per_month": pilot.periods_per_month}
+    for key in ("metric", "control"):
+        if isinstance(out.get(key), dict):
+            out[key] = _metric(out[key])
+    if isinstance(out.get("guardrails"), list):
+        out["guardrails"] = [_metric(g) if isinstance(g, dict) else g for g in out["guardrails"]]
+    if isinstance(out.get("seasonality"), list):
+        out["seasonality"] = sorted(out["seasonality"])
+    return out
+
+
+def _metric(m: dict[str, Any]) -> dict[str, Any]:
+    machines = m.get("machines")
+    return m | {
+        "name": m.get("name") or m.get("kpi") or m.get("column") or "metric",
+        "machines": sorted(machines) if isinstance(machines, list) else machines,
+    }
+
+
+def settings_in_effect(frozen: str) -> dict[str, Any] | None:
+    """A recorded version's frozen settings (its JSON) as this Pilotline reads them: fields added
+    since filled with their defaults and defaults resolved as :meth:`Pilot.frozen_fields` does, so
+    that a version recorded by an earlier Pilotline compares fairly; ``None`` if they no longer
+    make a valid pilot (a version recorded by the first Pilotline froze only part)."""
+    try:
+        raw = json.loads(frozen)
+    except ValueError:
+        return None
+    if not isinstance(raw, dict):
+        return None
+    raw = {k: v for k, v in raw.items() if not k.startswith("_")}  # kept data, not settings
+    try:
+        pilot = Pilot.model_validate(raw | {"title": "-", "owner": "-"})
+    except ValidationError:
+        return None
+    settings: dict[str, Any] = json.loads(pilot.frozen_fields())
+    return settings
 
 
 def _plain(v: object) -> object:
