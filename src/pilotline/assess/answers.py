@@ -148,6 +148,18 @@ def check_answers(
     return Answers(respondent=respondent, values=clean, round=round_)
 
 
+def check_answer(question_id: str, value: Any) -> Any:
+    """One answer checked on its own (the web app saves answers one at a time): a clean copy,
+    or an InputError naming the question."""
+    known = questions()
+    if question_id not in known:
+        raise InputError(f"unknown question id {question_id!r}" + _closest(question_id, known))
+    checked, problems = _check_one(known[question_id], value)
+    if problems:
+        raise InputError("; ".join(problems))
+    return checked
+
+
 def _closest(qid: str, known: dict[str, Question]) -> str:
     import difflib
 

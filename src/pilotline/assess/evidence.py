@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 from pilotline import clock
 from pilotline.assess.answers import Answers
+from pilotline.errors import InputError
 from pilotline.measure import Measure
 from pilotline.plant.model import Plant
 from pilotline.store import Store
@@ -258,6 +260,23 @@ def gather(
         energy_tags=energy,
         work_order_days=wo_days,
     )
+
+
+def read_settings(home: Path) -> tuple[float | None, str]:
+    """``value_per_hour`` (None when not set) and ``currency`` from ``<home>/assess.toml``."""
+    path = home / "assess.toml"
+    settings: dict[str, Any] = {}
+    if path.exists():
+        try:
+            settings = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"{path}: not valid TOML: {exc}") from None
+    value = settings.get("value_per_hour")
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+    ):
+        raise InputError(f"value per hour {value!r} must be a number of money, 0 or more")
+    return (None if value is None else float(value)), str(settings.get("currency", "GBP"))
 
 
 # -- mapped processes -------------------------------------------------------------------------

@@ -37,6 +37,14 @@ def save_answers(store: Store, answers: Answers) -> None:
         )
 
 
+def forget_answers(store: Store, round_: str, respondent: str) -> None:
+    """Remove a respondent's answers for a round (the web app, when they change their role)."""
+    with store.session(write=True) as s, s.transaction():
+        s.execute(
+            "DELETE FROM assess_answers WHERE round = ? AND respondent = ?", [round_, respondent]
+        )
+
+
 def rounds(store: Store) -> list[str]:
     """The rounds kept, oldest first (by when their first answers were recorded)."""
     with store.session() as s:

@@ -73,7 +73,10 @@ def render_roadmap(
     training: list[dict[str, Any]],
     warnings: list[str],
     steps_shown: int = 5,
+    body_only: bool = False,
 ) -> str:
+    """The roadmap page; ``body_only`` gives what goes inside ``<body>`` (the web app shows it
+    within its own page, loading plotly.js once from its assets)."""
     cur = evidence.currency
     ranked = [r for r in recs if r.rank is not None][:steps_shown]
     blocked = [r for r in recs if r.rank is None]
@@ -136,5 +139,7 @@ def render_roadmap(
         )
     parts.append("</table>")
     parts += [f"<p class='warn'>{_e(w)}</p>" for w in warnings]
-    parts.append("</section></div></body></html>")
-    return "".join(parts)
+    parts.append("</section></div>")
+    if body_only:
+        return "".join(parts[1:])
+    return "".join(parts) + "</body></html>"

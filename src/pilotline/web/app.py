@@ -12,7 +12,7 @@ import secrets
 import time
 from collections import defaultdict, deque
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import fastapi_offline
 from fastapi import FastAPI, Form, Query, Request
@@ -34,7 +34,7 @@ from pilotline.web import data, maps, operate, people, pilots, settings
 from pilotline.web.cache import Cache
 from pilotline.web.context import HERE, Problem, Web, make_templates
 from pilotline.web.machine import GRAINS, check_range, machine_page, period
-from pilotline.web.overview import for_user, overview, shift_oee
+from pilotline.web.overview import STOP_ALERT_MIN, for_user, overview, shift_oee, shift_totals
 from pilotline.web.users import User, Users, name_key
 
 LOGIN_LIMIT = 5  # failed logins per address and user name …
@@ -164,11 +164,23 @@ def create_app(
         p, now = plant(), clock.now()
         ids = [m.id for _, m in p.machines]
         shifts = shift_oees.get("all", lambda: shift_oee(store, p, ids, now))
-        return overview(store, p, None, now, shifts=shifts)
+        totals = shift_oees.get("totals", lambda: shift_totals(store, p, now))
+        return overview(store, p, None, now, shifts=shifts, totals=totals)
 
-    def live_overview(user: User) -> dict[str, Any]:
-        """States at most 5 s old, shift OEE at most 30 s old; cut to the user's lines."""
-        return for_user(overviews.get("all", compute_overview), user, clock.now())
+    def live_overview(user: User, alert_min: float = STOP_ALERT_MIN) -> dict[str, Any]:
+        """States at most 5 s old, shift OEE and totals at most 30 s old; cut to the user's lines,
+        stops without a reason for ``alert_min`` minutes of planned time marked."""
+        full = overviews.get("all", compute_overview)
+        return for_user(full, user, clock.now(), alert_min=alert_min)
+
+    #: ``?alert_min=``: minutes of planned time a stop may stay without a reason before the alert.
+    alert_query = Query(
+        STOP_ALERT_MIN,
+        ge=1,
+        le=24 * 60,
+        description="Minutes of planned time a machine may stay stopped without a reason "
+        "before the overview marks it.",
+    )
 
     manager_user = need("manager")
 
@@ -273,9 +285,25 @@ def create_app(
         return RedirectResponse("/login", status_code=303)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def overview_page(request: Request, user: User = any_user) -> Response:
-        data = live_overview(user)
-        return web.page(request, "overview.html", user, data=data)
+    def overview_page(
+        request: Request,
+        user: User = any_user,
+        wall: bool = False,
+        order: Literal["worst", "plant"] = "worst",
+        alert_min: float = alert_query,
+    ) -> Response:
+        """The overview; ``?wall=1`` for a wall screen (large type, no navigation), ``?order=plant``
+        for the plant model's order instead of worst first."""
+        data = live_overview(user, alert_min)
+        return web.page(
+            request,
+            "overview.html",
+            user,
+            data=data,
+            wall=wall,
+            order=order,
+            default_alert_min=STOP_ALERT_MIN,
+        )
 
     @app.get("/operate", response_class=HTMLResponse, include_in_schema=False)
     def operate_list(request: Request, user: User = any_user) -> Response:
@@ -593,9 +621,11 @@ def create_app(
         }
 
     @app.get("/api/overview", tags=["plant"])
-    def api_overview(user: User = any_user) -> dict[str, Any]:
-        """One tile per machine the user may see: state, since when, last stop reason, OEE this shift."""
-        return live_overview(user)
+    def api_overview(user: User = any_user, alert_min: float = alert_query) -> dict[str, Any]:
+        """One tile per machine the user may see: state and its loss category, since when, last
+        stop reason, OEE this shift; line and plant totals of the shift; the worst-first order;
+        machines stopped ``alert_min`` minutes without a reason."""
+        return live_overview(user, alert_min)
 
     data.routes(app, web, max_upload_mb=max_upload_mb)
     maps.routes(app, web, max_upload_mb=max_upload_mb)
