@@ -94,6 +94,11 @@ def test_a_bad_answer_is_refused_naming_the_question_and_nothing_is_stored(
         assert "'dbs_plann'" in detail and "did you mean 'dbs_plan'" in detail
         assert client.get("/api/assess/answers").json()["answers"] == {}
         assert not (clock_home / "assess" / "answers").exists()
+        for odd in ({"a": [1]}, [[1]], None):  # JSON a TOML file cannot hold: still named
+            r = patch(client, token, {"role": "owner", "answers": {"dbs_plan": odd}})
+            assert r.status_code == 422 and "question dbs_plan" in r.json()["detail"]
+        r = patch(client, token, {"role": "owner", "answers": {"dbs_areas": {"invested": [[1]]}}})
+        assert r.status_code == 422 and "question dbs_areas" in r.json()["detail"]
         r = patch(client, token, {"role": "boss of all", "answers": {}})
         assert r.status_code == 422 and "role must be one of" in r.json()["detail"]
 

@@ -98,17 +98,19 @@ def _check_one(q: Question, value: Any) -> tuple[Any, list[str]]:
                 problems.append(f"{where}: {key} must be a list of items")
             else:
                 problems += unknown_items(part)
+        if problems:
+            return None, problems
         return {k: sorted(set(value.get(k, []))) for k in ("invested", "planned")}, problems
     choices = sorted(CHOICES, key=CHOICES.__getitem__)
     if not q.items:
-        if value not in CHOICES:
+        if not isinstance(value, str) or value not in CHOICES:
             return None, [f"{where}: {value!r} is not one of {choices}"]
         return value, []
     if not isinstance(value, dict):
         return None, [f"{where}: expected a table of {choices} per item"]
     problems = unknown_items(list(value))
     for item, choice in value.items():
-        if choice not in CHOICES:
+        if not isinstance(choice, str) or choice not in CHOICES:
             problems.append(f"{where}, item {item}: {choice!r} is not one of {choices}")
     return dict(value), problems
 

@@ -30,7 +30,7 @@ from pilotline.measure import Measure
 from pilotline.plant import Plant
 from pilotline.report import render_shift_report
 from pilotline.store import audit, open_store
-from pilotline.web import data, maps, operate, people, pilots, settings
+from pilotline.web import assess, data, maps, operate, people, pilots, settings
 from pilotline.web.cache import Cache
 from pilotline.web.context import HERE, Problem, Web, make_templates
 from pilotline.web.machine import GRAINS, check_range, machine_page, period
@@ -632,6 +632,7 @@ def create_app(
     settings.routes(app, web)
     people.routes(app, web)
     pilots.routes(app, web)
+    assess.routes(app, web)
     return app
 
 
