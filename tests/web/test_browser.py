@@ -40,7 +40,7 @@ def test_manager_logs_in_and_sees_live_tiles(server: str, browser: Browser) -> N
     log_in(page, "mia")
     page.wait_for_selector(".tile")
     assert page.locator(".tile").count() == 6
-    assert page.locator("h2").all_inner_texts() == ["Line 1", "Line 2"]
+    assert page.locator("section.line h2").all_inner_texts() == ["Line 1", "Line 2"]
     # The page refreshes itself from the API; the duration text is filled in by the script.
     assert page.locator('[data-field="for"]').first.inner_text().startswith("for ")
     ARTIFACTS.mkdir(exist_ok=True)
@@ -63,7 +63,7 @@ def test_operator_on_a_tablet_sees_only_their_line(server: str, browser: Browser
     page.goto(server + "/login")
     log_in(page, "olga")
     page.wait_for_selector(".tile")
-    assert page.locator("h2").all_inner_texts() == ["Line 2"]
+    assert page.locator("section.line h2").all_inner_texts() == ["Line 2"]
     box = page.locator("header button").bounding_box()
     assert box is not None and box["height"] >= 48  # touch targets big enough for gloves
     ARTIFACTS.mkdir(exist_ok=True)
