@@ -96,9 +96,14 @@ def test_bad_answers_are_refused_and_nothing_is_stored(home: Path, tmp_path: Pat
 def test_erasing_a_person_leaves_their_name_nowhere(home: Path, tmp_path: Path) -> None:
     name = "Ada Quint"
     answers = tmp_path / "a.toml"
+    # A respondent is a role, never a name: the answers file cannot carry hers.
     answers.write_text(WORKED.replace('"owner"', f'"{name}"'), encoding="utf-8")
+    refused = runner.invoke(app, ["--home", str(home), "assess", "answer", str(answers)])
+    assert refused.exit_code != 0 and "the respondent is a role" in str(refused.exception)
+    answers.write_text(WORKED, encoding="utf-8")
     _run(home, "assess", "answer", str(answers))
     _run(home, "assess", "skills", "set", name, "changeover", "3")
+    _run(home, "assess", "skills", "set", "ada quint", "changeover", "3")  # the same person
     _run(home, "assess", "skills", "set", "Bo", "changeover", "1")
     assert name in _run(home, "assess", "skills", "export", name)
     roadmap = tmp_path / "roadmap.html"
@@ -123,3 +128,72 @@ def test_erasing_a_person_leaves_their_name_nowhere(home: Path, tmp_path: Path) 
         assert name not in text
     result = runner.invoke(app, ["--home", str(home), "assess", "skills", "export", name])
     assert result.exit_code != 0 and "nothing is kept" in str(result.exception)
+
+
+@pytest.mark.parametrize(
+    ("change", "args", "says"),
+    [
+        (None, ["--round", "<script>alert(1)</script>"], "a round is T0, T1"),
+        (
+            ('respondent = "owner"', 'respondent = "owner"\nround = "../../etc"'),
+            [],
+            "a round is T0",
+        ),
+        (None, ["--respondent", "Hans Müller"], "the respondent is a role"),
+        (('respondent = "owner"', "respondent = 5"), [], "the respondent is a role"),
+    ],
+)
+def test_rounds_and_respondents_are_checked_before_anything_is_kept(
+    home: Path, tmp_path: Path, change: tuple[str, str] | None, args: list[str], says: str
+) -> None:
+    text = WORKED if change is None else WORKED.replace(*change)
+    assert change is None or text != WORKED
+    answers = tmp_path / "a.toml"
+    answers.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["--home", str(home), "assess", "answer", str(answers), *args])
+    assert result.exit_code != 0 and says in str(result.exception)
+    with EmbeddedStore(home, lock_timeout_s=5).session() as s:
+        assert s.scalar("SELECT count(*) FROM assess_answers") == 0
+
+
+def test_a_dma_import_with_an_odd_round_or_a_name_is_refused(home: Path, tmp_path: Path) -> None:
+    answers = tmp_path / "a.toml"
+    answers.write_text(WORKED, encoding="utf-8")
+    _run(home, "assess", "answer", str(answers))
+    export = tmp_path / "dma.json"
+    _run(home, "assess", "export", str(export))
+    doc = json.loads(export.read_text(encoding="utf-8"))
+    for bad, says in (
+        ({**doc, "round": "Tx1"}, "a round is T0, T1"),
+        ({**doc, "responses": [{**doc["responses"][0], "role": "Ingrid Bergman"}]}, "a role"),
+    ):
+        export.write_text(json.dumps(bad), encoding="utf-8")
+        result = runner.invoke(app, ["--home", str(home), "assess", "import", str(export)])
+        assert result.exit_code != 0 and says in str(result.exception)
+    export.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    result = runner.invoke(app, ["--home", str(home), "assess", "import", str(export)])
+    assert result.exit_code != 0 and "nested too deeply" in str(result.exception)
+
+
+def test_messages_keep_their_square_brackets(home: Path, tmp_path: Path) -> None:
+    """Rich must not take '[answers]' in an error for markup and swallow it."""
+    import subprocess
+    import sys
+
+    empty = tmp_path / "empty.toml"
+    empty.write_text('respondent = "owner"\n', encoding="utf-8")
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "pilotline"),
+            "--home",
+            str(home),
+            "assess",
+            "score",
+            str(empty),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 1 and "no [answers] table" in done.stderr, done.stderr

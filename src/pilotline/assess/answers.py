@@ -20,6 +20,7 @@ question; nothing is kept from a file with a problem.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import statistics
 import tomllib
 from dataclasses import dataclass, field
@@ -115,6 +116,40 @@ def _check_one(q: Question, value: Any) -> tuple[Any, list[str]]:
     return dict(value), problems
 
 
+#: The roles a respondent answers as: a role, never a name, is what leaves the firm.
+RESPONDENT_ROLES = (
+    "owner",
+    "production manager",
+    "team leader",
+    "operator",
+    "maintenance",
+    "quality",
+    "office",
+)
+ROUND = re.compile(r"^T\d{1,2}$")
+_ROLE_TAG = re.compile(r"^(?P<role>.+?)(?: #[0-9a-f]{8}| \d{1,3})?$")
+
+
+def check_round(round_: object, source: str = "answers") -> str:
+    """A round's name (T0, T1, … T99), or InputError."""
+    if not isinstance(round_, str) or not ROUND.match(round_.strip()):
+        raise InputError(f"{source}: a round is T0, T1, … T99, not {str(round_)[:20]!r}")
+    return round_.strip()
+
+
+def check_respondent(respondent: object, source: str = "answers") -> str:
+    """A respondent is a role (``team leader``, or ``team leader 2`` for a second one): never a
+    person's name, since answers go to the campaign hub."""
+    text = respondent.strip().lower() if isinstance(respondent, str) else ""
+    found = _ROLE_TAG.match(text)
+    if not found or found.group("role") not in RESPONDENT_ROLES:
+        raise InputError(
+            f"{source}: the respondent is a role — one of {', '.join(RESPONDENT_ROLES)} "
+            f"(add a number for a second one: 'team leader 2') — not {str(respondent)[:40]!r}"
+        )
+    return text
+
+
 def check_answers(
     raw: dict[str, Any], *, respondent: str, round_: str = "T0", source: str = "answers"
 ) -> Answers:
@@ -179,6 +214,8 @@ def load_answers(path: Path) -> Answers:
         ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a valid TOML file: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: nested too deeply to be an answers file") from None
     extra = sorted(set(raw) - {"respondent", "round", "date", "answers"})
     if extra:
         raise InputError(
@@ -188,10 +225,9 @@ def load_answers(path: Path) -> Answers:
     answers = raw.get("answers")
     if not isinstance(answers, dict):
         raise InputError(f"{path}: no [answers] table; 'pilotline assess new FILE' shows one")
-    respondent = str(raw.get("respondent") or "respondent")
-    checked = check_answers(
-        answers, respondent=respondent, round_=str(raw.get("round") or "T0"), source=str(path)
-    )
+    respondent = check_respondent(raw.get("respondent", "production manager"), str(path))
+    round_ = check_round(raw.get("round", "T0"), str(path))
+    checked = check_answers(answers, respondent=respondent, round_=round_, source=str(path))
     date = raw.get("date")
     return Answers(
         checked.respondent,
@@ -317,15 +353,18 @@ def from_dma(doc: Any, *, source: str = "DMA file") -> list[Answers]:
     """The answers in a DMA-shaped document, checked as an answers file is."""
     if not isinstance(doc, dict) or doc.get("format") != DMA_FORMAT:
         raise InputError(f"{source}: not a Pilotline DMA export (format {DMA_FORMAT!r} expected)")
-    round_ = str(doc.get("round") or "T0")
+    round_ = check_round(doc.get("round", "T0"), source)
     out = []
-    for n, r in enumerate(doc.get("responses") or [], start=1):
+    responses = doc.get("responses") or []
+    if not isinstance(responses, list):
+        raise InputError(f"{source}: 'responses' is a list of responses")
+    for n, r in enumerate(responses, start=1):
         if not isinstance(r, dict) or not isinstance(r.get("answers"), dict):
             raise InputError(f"{source}: response {n} has no answers")
         out.append(
             check_answers(
                 r["answers"],
-                respondent=str(r.get("role") or f"respondent {n}"),
+                respondent=check_respondent(r.get("role"), f"{source}, response {n}"),
                 round_=round_,
                 source=f"{source}, response {n}",
             )

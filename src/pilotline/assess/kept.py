@@ -6,6 +6,7 @@ kept about them, :func:`erase_person` removes them from every table that could h
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
 from pilotline.assess.answers import Answers, check_answers
@@ -72,15 +73,34 @@ def load_round(store: Store, round_: str) -> list[Answers]:
 
 
 # -- skills matrix ----------------------------------------------------------------------------
+def person_key(person: str) -> str:
+    """What makes two spellings one person (Zelda and zelda, full-width letters, accents)."""
+    folded = unicodedata.normalize("NFKD", person).casefold()
+    bare = "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
+    return " ".join(unicodedata.normalize("NFKC", bare).split())
+
+
+def _spellings(s: Any, table: str, column: str, person: str) -> list[str]:
+    """Every stored spelling of the person in ``table.column``."""
+    names = s.arrow(f"SELECT DISTINCT {column} AS name FROM {table}").column("name").to_pylist()
+    return [n for n in names if n is not None and person_key(n) == person_key(person)]
+
+
 def set_level(store: Store, person: str, skill: str, level: int) -> None:
-    person = person.strip()
+    person = " ".join(unicodedata.normalize("NFKC", person).split())
     if not person:
         raise InputError("a person needs a name (or initials)")
+    if len(person) > 80 or any(
+        not (c.isprintable()) or unicodedata.category(c) == "Cf" for c in person
+    ):
+        raise InputError("a person's name is at most 80 printable characters, on one line")
     if skill not in skills():
         raise InputError(f"unknown skill {skill!r}; skills: {sorted(skills())}")
     if not 0 <= level <= 4:
         raise InputError(f"level {level} is outside 0–4 ({', '.join(LEVELS)})")
     with store.session(write=True) as s, s.transaction():
+        same = _spellings(s, "skills", "person", person)
+        person = same[0] if same else person  # one person, one spelling: the first one kept
         s.execute("DELETE FROM skills WHERE person = ? AND skill = ?", [person, skill])
         s.execute("INSERT INTO skills VALUES (?, ?, ?, ?)", [person, skill, level, utc_now()])
 
@@ -132,19 +152,23 @@ def erase_person(store: Store, person: str) -> dict[str, int]:
     """Remove the person's skills and their name from any answers they gave (the answers stay,
     as an erased respondent's). Returns the rows changed per table."""
     with store.session(write=True) as s, s.transaction():
-        n_skills = int(s.scalar("SELECT count(*) FROM skills WHERE person = ?", [person]))
-        n_answers = int(
-            s.scalar("SELECT count(*) FROM assess_answers WHERE respondent = ?", [person])
-        )
-        s.execute("DELETE FROM skills WHERE person = ?", [person])
-        taken = int(
-            s.scalar("SELECT count(*) FROM assess_answers WHERE respondent LIKE ?", [ERASED + "%"])
-        )
-        if n_answers:
+        n_skills = n_answers = 0
+        for name in _spellings(s, "skills", "person", person):  # every spelling of them
+            n_skills += int(s.scalar("SELECT count(*) FROM skills WHERE person = ?", [name]))
+            s.execute("DELETE FROM skills WHERE person = ?", [name])
+        for name in _spellings(s, "assess_answers", "respondent", person):
+            n = int(s.scalar("SELECT count(*) FROM assess_answers WHERE respondent = ?", [name]))
+            taken = int(
+                s.scalar(
+                    "SELECT count(DISTINCT respondent) FROM assess_answers WHERE respondent LIKE ?",
+                    [ERASED + "%"],
+                )
+            )
             s.execute(
                 "UPDATE assess_answers SET respondent = ? WHERE respondent = ?",
-                [f"{ERASED} {taken + 1}", person],
+                [f"{ERASED} {taken + 1}", name],
             )
+            n_answers += n
     if not n_skills and not n_answers:
         raise NotFound(f"nothing is kept about {person!r}")
     return {"skills": n_skills, "assess_answers": n_answers}

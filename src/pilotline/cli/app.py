@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -361,7 +362,7 @@ def import_(
             f"{path.name}: {summary.rows:,} {summary.kind} row(s), {summary.new_rows:,} new{skipped}."
         )
         for note in summary.notes:
-            out.print(f"  {note}")
+            out.print(f"  {note}", markup=False)
 
 
 @app.command()
@@ -705,14 +706,14 @@ def main() -> None:
         if isinstance(status, int) and status:
             sys.exit(status)  # a command that ended with typer.Exit(code)
     except PilotlineError as exc:
-        err.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True)
+        err.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, markup=True)
         sys.exit(1)
     except (typer.Abort, KeyboardInterrupt) as exc:
         if isinstance(exc.__cause__ or exc.__context__, EOFError):
             # Click turns an EOFError into "Aborted." as if Ctrl-C was pressed: it was not.
             cause = exc.__cause__ or exc.__context__
             err.print(
-                f"[bold red]Error:[/] the input ended before it was complete ({cause}); "
+                f"[bold red]Error:[/] the input ended before it was complete ({escape(str(cause))}); "
                 "is the file cut off? Nothing was imported.",
                 highlight=False,
             )
@@ -734,19 +735,22 @@ def main() -> None:
         if isinstance(exc, OSError) and exc.filename is not None:
             # A folder where a file should be, no permission, a full disk: say which path.
             err.print(
-                f"[bold red]Error:[/] cannot use {exc.filename}: {exc.strerror or exc}.",
+                f"[bold red]Error:[/] cannot use {escape(str(exc.filename))}: "
+                f"{escape(str(exc.strerror or exc))}.",
                 highlight=False,
             )
             sys.exit(1)
         if isinstance(exc, EOFError):
-            err.print(f"[bold red]Error:[/] a file ended early ({exc}); is it cut off?")
+            err.print(
+                f"[bold red]Error:[/] a file ended early ({escape(str(exc))}); is it cut off?"
+            )
             sys.exit(1)
         if os.environ.get("PILOTLINE_DEBUG"):
             raise
         # No traceback for people: what happened, and how to get the details for a report.
         err.print(
             f"[bold red]Error:[/] something unexpected went wrong ({type(exc).__name__}: "
-            f"{str(exc)[:500]}). Nothing was half-done in the store. This is a fault in "
+            f"{escape(str(exc)[:500])}). Nothing was half-done in the store. This is a fault in "
             "Pilotline: run the command again with PILOTLINE_DEBUG=1 to see where, and report it.",
             highlight=False,
         )

@@ -18,6 +18,8 @@ from pilotline.assess import skills as skills_plan
 from pilotline.assess.answers import (
     Answers,
     check_answers,
+    check_respondent,
+    check_round,
     combine,
     compare,
     from_dma,
@@ -174,8 +176,10 @@ def answer(
         a = load_answers(path)
     else:
         raw = {q.id: _ask(q) for d in questionnaire() for q in d.questions}
-        a = check_answers(raw, respondent=respondent or "respondent", source="your answers")
-    a = Answers(respondent or a.respondent, a.values, round_ or a.round, a.answered_on)
+        a = check_answers(raw, respondent="production manager", source="your answers")
+    who = check_respondent(respondent, "--respondent") if respondent is not None else a.respondent
+    when = check_round(round_, "--round") if round_ is not None else a.round
+    a = Answers(who, a.values, when, a.answered_on)
     if save is not None:
         save.write_text(_to_toml(a), encoding="utf-8")
     kept.save_answers(home().store, a)
@@ -424,8 +428,10 @@ def import_(source: Annotated[Path, typer.Argument(help="A DMA-shaped JSON file.
 
     try:
         doc = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{source}: cannot read it as JSON ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{source}: nested too deeply to be a DMA export") from None
     answers = from_dma(doc, source=str(source))
     for a in answers:
         kept.save_answers(home().store, a)

@@ -181,7 +181,7 @@ def _miner(
     if lifecycle:
         event_log = pair_lifecycle(event_log, lifecycle)
     for note in event_log.notes:
-        err.print(f"Note: {note}")
+        err.print(f"Note: {note}", markup=False)
     if engine != "embedded":
         from pilotline.settings import Settings
 

@@ -101,7 +101,7 @@ def rounds(web: Web) -> list[str]:
 
 
 def next_round(web: Web) -> str:
-    numbers = [int(r[1:]) for r in rounds(web)]
+    numbers = [int(r[1:]) for r in rounds(web) if ROUND.match(r)]  # ignore any odd name kept
     return f"T{max(numbers, default=-1) + 1}"
 
 
