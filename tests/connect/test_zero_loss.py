@@ -81,7 +81,10 @@ def test_kill_nine_ten_times_loses_nothing_and_stores_nothing_twice(
     cfg.write_text(config(broker, version))
     buffer = home / "buffer.sqlite"
 
+    started: list[float] = []
+
     def start() -> subprocess.Popen[bytes]:
+        started.append(time.time())
         return subprocess.Popen(
             [PILOTLINE, "--home", str(home), "collect", str(cfg)],
             stdout=subprocess.DEVNULL,
@@ -124,6 +127,10 @@ def test_kill_nine_ten_times_loses_nothing_and_stores_nothing_twice(
         pub.loop_stop()
         pub.disconnect()
         wait(lambda: buffered(buffer) >= N, 90, f"only {buffered(buffer)} of {N} messages buffered")
+        # The last collector is up (it has written its status, so it handles SIGTERM): on a loaded
+        # machine its start can take longer than the buffering did.
+        status = home / "status" / f"collector-{cfg.stem}.json"
+        wait(lambda: status.exists() and status.stat().st_mtime > started[-1], 90, "no status")
         time.sleep(1.5)  # let the forwarder take the last batch
         collector.send_signal(signal.SIGTERM)
         assert collector.wait(30) == 0
