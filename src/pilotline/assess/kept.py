@@ -12,6 +12,7 @@ from typing import Any
 from pilotline.assess.answers import Answers, check_answers
 from pilotline.assess.catalogue import skills
 from pilotline.errors import InputError, NotFound
+from pilotline.names import name_key
 from pilotline.store import Store
 from pilotline.store.session import utc_now
 
@@ -73,17 +74,10 @@ def load_round(store: Store, round_: str) -> list[Answers]:
 
 
 # -- skills matrix ----------------------------------------------------------------------------
-def person_key(person: str) -> str:
-    """What makes two spellings one person (Zelda and zelda, full-width letters, accents)."""
-    folded = unicodedata.normalize("NFKD", person).casefold()
-    bare = "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
-    return " ".join(unicodedata.normalize("NFKC", bare).split())
-
-
 def _spellings(s: Any, table: str, column: str, person: str) -> list[str]:
     """Every stored spelling of the person in ``table.column``."""
     names = s.arrow(f"SELECT DISTINCT {column} AS name FROM {table}").column("name").to_pylist()
-    return [n for n in names if n is not None and person_key(n) == person_key(person)]
+    return [n for n in names if n is not None and name_key(n) == name_key(person)]
 
 
 def set_level(store: Store, person: str, skill: str, level: int) -> None:

@@ -27,6 +27,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from pilotline import clock
 from pilotline.errors import NotFound, PilotlineError
 from pilotline.measure import Measure
+from pilotline.names import name_key
 from pilotline.plant import Plant
 from pilotline.report import render_shift_report
 from pilotline.store import audit, open_store
@@ -35,7 +36,7 @@ from pilotline.web.cache import Cache
 from pilotline.web.context import HERE, Problem, Web, make_templates
 from pilotline.web.machine import GRAINS, check_range, machine_page, period
 from pilotline.web.overview import STOP_ALERT_MIN, for_user, overview, shift_oee, shift_totals
-from pilotline.web.users import User, Users, name_key
+from pilotline.web.users import User, Users
 
 LOGIN_LIMIT = 5  # failed logins per address and user name …
 LOGIN_LIMIT_ANY_ADDRESS = 20  # … and per user name from all addresses together …

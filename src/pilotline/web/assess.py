@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from pilotline import clock
 from pilotline.assess import kept
 from pilotline.assess import skills as skills_plan
-from pilotline.assess.answers import Answers, combine, compare, score
+from pilotline.assess.answers import RESPONDENT_ROLES, Answers, check_round, combine, compare, score
 from pilotline.assess.catalogue import skills, steps
 from pilotline.assess.evidence import (
     Evidence,
@@ -279,9 +279,7 @@ def routes(app: FastAPI, web: Web) -> None:
     def round_of(round_: str | None) -> str:
         if round_ is None:
             return answering.current_round(web)
-        if not answering.ROUND.match(round_):
-            raise InputError(f"a round is T0, T1, … T99, not {round_[:20]!r}")
-        return round_
+        return check_round(round_, "the round")
 
     next_steps = Cache(ttl_s=60.0)
 
@@ -316,7 +314,7 @@ def routes(app: FastAPI, web: Web) -> None:
             dims=questionnaire(),
             mine=mine,
             role=mine["role"] or guess[user.role],
-            roles=answering.RESPONDENT_ROLES,
+            roles=RESPONDENT_ROLES,
             round=round_,
             rounds=answering.rounds(web),
             next_round=answering.next_round(web),
@@ -424,7 +422,7 @@ def routes(app: FastAPI, web: Web) -> None:
         return {
             "dimensions": _questionnaire_json(),
             "scale": list(SCALE_LABELS),
-            "roles": list(answering.RESPONDENT_ROLES),
+            "roles": list(RESPONDENT_ROLES),
         }
 
     @app.get("/api/assess/answers", tags=["assess"])

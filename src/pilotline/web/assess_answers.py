@@ -24,23 +24,19 @@ from pathlib import Path
 from typing import Any
 
 from pilotline.assess import kept
-from pilotline.assess.answers import Answers, check_answer, check_answers
+from pilotline.assess.answers import (
+    RESPONDENT_ROLES,
+    ROUND,
+    Answers,
+    check_answer,
+    check_answers,
+    check_round,
+)
 from pilotline.assess.questionnaire import questionnaire
 from pilotline.errors import InputError
 from pilotline.web.context import Web
 from pilotline.web.users import User
 
-#: The roles a respondent may answer as (a role, never a name, is what leaves the firm).
-RESPONDENT_ROLES = (
-    "owner",
-    "production manager",
-    "team leader",
-    "operator",
-    "maintenance",
-    "quality",
-    "office",
-)
-ROUND = re.compile(r"^T\d{1,2}$")
 _TAG = re.compile(r" #([0-9a-f]{8})$")
 _lock = threading.Lock()
 
@@ -86,9 +82,7 @@ def current_round(web: Web) -> str:
 
 
 def set_round(web: Web, round_: str) -> str:
-    round_ = round_.strip()
-    if not ROUND.match(round_):
-        raise InputError(f"a round is T0, T1, … T99, not {round_[:20]!r}")
+    round_ = check_round(round_, "the round")
     _write(_folder(web) / "round.txt", round_ + "\n")
     return round_
 

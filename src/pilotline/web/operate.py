@@ -13,7 +13,7 @@ from pilotline.errors import InputError, NotFound
 from pilotline.ingest import import_table
 from pilotline.measure import Measure
 from pilotline.plant import Plant
-from pilotline.plant.calendar import shift_instances
+from pilotline.plant.calendar import ShiftInstance, shift_instances
 from pilotline.plant.losses import CATEGORY_BY_KEY
 from pilotline.store import Store, audit
 from pilotline.web.users import User
@@ -118,13 +118,9 @@ def shift_pace(store: Store, plant: Plant, machine: str, now: dt.datetime) -> di
     found = shift_so_far(store, plant, machine, now)
     if found is None:
         return None
-    start, end, made, scrapped = found
-    line, m = next((ln, mc) for ln, mc in plant.machines if mc.id == machine)
-    shift = next(
-        s
-        for s in shift_instances(plant.calendar_of(line, m), plant.tz, start, end)
-        if s.start == start
-    )
+    shift, made, scrapped = found
+    end = shift.end
+    m = plant.machine(machine)
     planned = shift.planned_segments()
     so_far = sum(max(0.0, (min(b, now) - a).total_seconds()) for a, b in planned if a < now)
     whole = sum((b - a).total_seconds() for a, b in planned)
@@ -236,8 +232,8 @@ def _span(delta: dt.timedelta) -> str:
 
 def shift_so_far(
     store: Store, plant: Plant, machine: str, now: dt.datetime
-) -> tuple[dt.datetime, dt.datetime, int, int] | None:
-    """(start, end, parts made, parts already scrapped) of the shift running at ``now``, or of
+) -> tuple[ShiftInstance, int, int] | None:
+    """(shift, parts made, parts already scrapped) of the shift running at ``now``, or of
     the last one that ended in the ``LOOK_BACK`` before it; None when there was none. Parts are
     summed straight from the counts (a tap must answer at once, not after a KPI run)."""
     line, m = next((ln, mc) for ln, mc in plant.machines if mc.id == machine)
@@ -259,7 +255,7 @@ def shift_so_far(
             "FROM counts WHERE machine = ? AND ts > ? AND ts <= ?",
             [machine, *naive],
         ).to_pylist()[0]
-    return shift.start, shift.end, int(got["made"]), int(got["scrapped"])
+    return shift, int(got["made"]), int(got["scrapped"])
 
 
 def record_scrap(
@@ -291,7 +287,8 @@ def record_scrap(
             f"{machine} has had no shift in the last {_span(LOOK_BACK)}: there are no parts to "
             "scrap; a manager can correct older shifts"
         )
-    _, last, made, scrapped = shift
+    current, made, scrapped = shift
+    last = current.end
     room = made - scrapped
     if count > room:
         raise InputError(

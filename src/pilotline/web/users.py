@@ -30,6 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from pilotline import clock
 from pilotline.errors import InputError, NotFound
+from pilotline.names import name_key
 from pilotline.store import Store
 
 Role = Literal["admin", "manager", "operator"]
@@ -41,15 +42,6 @@ TOKEN_ID_LEN = 12
 SESSION_HOURS = 12
 MIN_PASSWORD = 10
 NAME_PUNCTUATION = " ._-@+'"
-
-
-def name_key(username: str) -> str:
-    """What makes two user names the same person: compatibility-normalised (full-width ＭＩＡ is
-    MIA), case-folded (Straße is STRASSE) and without accents (İ, i and í are one letter); used
-    for uniqueness, login and the login throttle alike."""
-    folded = unicodedata.normalize("NFKD", username).casefold()
-    bare = "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
-    return unicodedata.normalize("NFKC", bare).strip()
 
 
 def clean_name(username: str) -> str:
