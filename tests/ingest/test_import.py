@@ -167,10 +167,10 @@ CASES = [
         "row 3, column 'ts': this state starts at 2026-03-02T07:00:00",
     ),
     (
-        "duplicate rows",
-        GOOD + "m1,2026-03-02T07:00:00Z,stopped,breakdown\n",
+        "two states at one second",
+        GOOD + "m1,2026-03-02T07:10:05Z,stopped,jam\nm1,2026-03-02T07:10:05Z,running,\n",
         {},
-        "row 5: repeats row 3",
+        "row 6: repeats row 5",
     ),
     (
         "negative count",

@@ -34,10 +34,13 @@ from pilotline.ingest.parse import (
     parse_timestamps,
     required_present,
 )
+from pilotline.ingest.phrasing import Surface, say
 from pilotline.ingest.reader import (
     Batch,
     Progress,
     check_unique_headers,
+    csv_separator,
+    file_format,
     read_batches,
     read_headers,
 )
@@ -64,6 +67,9 @@ class ImportSummary:
     rows: int
     new_rows: int
     notes: list[str] = field(default_factory=list)
+    #: Reason codes the plant model does not know → rows; stored, and counted as stops
+    #: without a known loss category until the code is added to the plant model.
+    unknown_reasons: dict[str, int] = field(default_factory=dict)
 
     @property
     def skipped(self) -> int:
@@ -77,32 +83,60 @@ class ImportOptions:
     timestamp_format: str | None = None
     counter_bits: int | None = None
     ignore_extra: bool = False
+    #: Counts written with a decimal comma (12,0; 1.234): None reads them so when a CSV file is
+    #: ';' separated, as German and French Excel save it.
+    decimal_comma: bool | None = None
+    #: Where the messages are read: their hints name CLI flags or the upload form's fields.
+    surface: Surface = "cli"
+
+
+class FileRejected(ImportRejected):
+    """An ImportRejected that also names the machines and reason codes the plant model lacks
+    (so that the upload form can offer to add them)."""
+
+    def __init__(
+        self,
+        problems: list[Problem],
+        *,
+        total: int | None = None,
+        unknown_machines: dict[str, int] | None = None,
+        unknown_reasons: dict[str, int] | None = None,
+    ) -> None:
+        super().__init__(problems, total=total)
+        self.unknown_machines = unknown_machines or {}
+        self.unknown_reasons = unknown_reasons or {}
 
 
 # -- columns -------------------------------------------------------------------------------------
 def resolve_columns(
     headers: list[str], schema: FileSchema, options: ImportOptions, source: str
-) -> dict[str, str]:
-    """File header → schema column; raise with every missing or unexpected column."""
+) -> tuple[dict[str, str], list[Problem]]:
+    """File header → schema column, and every missing, doubled or unexpected column."""
     names = {c.name for c in schema.columns}
+    surface = options.surface
     problems: list[Problem] = []
     mapping: dict[str, str] = {}
     user = {k.strip().lower(): v.strip() for k, v in options.mapping.items()}
-    for target in user.values():
-        if target not in names:
+    ignored = {k for k, v in user.items() if v == ""}
+    for header, target in user.items():
+        if target and target not in names:
             problems.append(
                 Problem(
                     source,
                     1,
                     None,
-                    f"--map names the column {target!r}, which a {schema.kind} file does "
-                    f"not have; its columns are {sorted(names)}",
+                    say("map_target", surface, target=target, header=header)
+                    + f", which a {schema.kind} file does not have; its columns are "
+                    f"{sorted(names)}",
                 )
             )
     for header in headers:
         low = header.strip().lower()
+        if low in ignored:
+            continue
         if low in user:
-            mapping[header] = user[low]
+            if user[low] in names:
+                mapping[header] = user[low]
         elif low in names:
             mapping[header] = low
         else:
@@ -113,7 +147,12 @@ def resolve_columns(
     for dup in sorted({u for u in used if used.count(u) > 1}):
         sources = [h for h, t in mapping.items() if t == dup]
         problems.append(
-            Problem(source, 1, None, f"columns {sources} all mean {dup!r}; keep one or use --map")
+            Problem(
+                source,
+                1,
+                None,
+                f"columns {sources} all mean {dup!r}; " + say("map_twice", surface),
+            )
         )
     for col in schema.required:
         if col not in used:
@@ -123,24 +162,23 @@ def resolve_columns(
                     1,
                     col,
                     f"required column is missing; expected a column named {col!r} "
-                    f"({schema.column(col).help}) — name your column with --map 'YOUR HEADER={col}'",
+                    f"({schema.column(col).help}) — " + say("map_missing", surface, column=col),
                 )
             )
     if not options.ignore_extra:
         for header in headers:
-            if header not in mapping:
+            if header not in mapping and header.strip().lower() not in ignored:
                 problems.append(
                     Problem(
                         source,
                         1,
                         header,
-                        f"unexpected column for a {schema.kind} file (columns: {[c.name for c in schema.columns]}); "
-                        f"map it with --map '{header}=COLUMN' or pass --ignore-extra",
+                        f"unexpected column for a {schema.kind} file (columns: "
+                        f"{[c.name for c in schema.columns]}); "
+                        + say("map_extra", surface, header=header),
                     )
                 )
-    if problems:
-        raise ImportRejected(problems)
-    return mapping
+    return mapping, problems
 
 
 # -- parsing ---------------------------------------------------------------------------------------
@@ -232,7 +270,15 @@ def _parse_column(
         return parse_timestamps(raw, rows, name, problems, tz=tz, fmt=options.timestamp_format)
     if kind == "count":
         maximum, why = _count_limit(name, options)
-        return parse_counts(raw, rows, name, problems, maximum=maximum, why=why)
+        return parse_counts(
+            raw,
+            rows,
+            name,
+            problems,
+            maximum=maximum,
+            why=why,
+            decimal_comma=bool(options.decimal_comma),
+        )
     value = _text_column(raw, name, problems)
     if kind != "state":
         return value
@@ -249,22 +295,44 @@ def _parse_column(
     return pc.take(pa.array(list(STATE_WORDS.values())), idx)
 
 
-def _check_machines(table: pa.Table, plant: Plant, problems: Problems) -> None:
+def _check_machines(table: pa.Table, plant: Plant, problems: Problems) -> dict[str, int]:
+    """Every machine the plant model does not know, with its first row; returns them → rows."""
     known = [m.id for _, m in plant.machines]
-    unknown_mask = pc.invert(pc.is_in(table["machine"], value_set=pa.array(known)))
+    unknown_mask = pc.invert(pc.is_in(table["machine"], value_set=pa.array(known, pa.string())))
     unknown_mask = pc.and_(unknown_mask, pc.is_valid(table["machine"]))
+    found: dict[str, int] = {}
     if pc.any(unknown_mask).as_py():
         bad = table.filter(unknown_mask)
         first = bad.group_by("machine", use_threads=False).aggregate(
             [("_row", "min"), ("_row", "count")]
         )
-        for rec in first.to_pylist():
+        for rec in sorted(first.to_pylist(), key=lambda r: r["_row_min"]):
+            found[rec["machine"]] = rec["_row_count"]
             problems.add(
                 rec["_row_min"],
                 "machine",
                 f"unknown machine {rec['machine']!r} ({rec['_row_count']} row(s)); "
-                f"plant.toml has {known}",
+                f"plant.toml has {known}; " + say("unknown_machine", problems.surface),
             )
+    return found
+
+
+def _unknown_reasons(table: pa.Table, plant: Plant, column: str) -> dict[str, int]:
+    """Reason codes (compared as the KPIs compare them: trimmed, lower case) that the plant
+    model does not know → rows."""
+    if column not in table.column_names:
+        return {}
+    known = pa.array(list(plant.reason_categories()), pa.string())
+    codes = pc.utf8_lower(pc.utf8_trim_whitespace(table[column]))
+    mask = pc.and_(pc.is_valid(codes), pc.invert(pc.is_in(codes, value_set=known)))
+    if not pc.any(mask).as_py():
+        return {}
+    counted = (
+        pa.table({"code": table[column].filter(mask)})
+        .group_by("code")
+        .aggregate([("code", "count")])
+    )
+    return {r["code"]: r["code_count"] for r in counted.to_pylist()}
 
 
 def _check_duplicates(table: pa.Table, keys: list[str], problems: Problems, what: str) -> None:
@@ -323,13 +391,97 @@ def _check_state_overlaps(table: pa.Table, problems: Problems) -> None:
         )
 
 
+def _to_the_minute(col: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether every time in ``col`` is on a whole minute: the file gives times to the minute
+    (as exports with a format such as '%d.%m.%Y %H:%M' do)."""
+    us = pc.cast(pc.drop_null(col), pa.int64())
+    if len(us) == 0:
+        return False
+    return not pc.any(pc.not_equal(pc.remainder(us, 60_000_000), 0)).as_py()
+
+
+def _merge_repeats(table: pa.Table, kind: str, notes: list[str]) -> pa.Table:
+    """Rows of one machine at one time that can be merged without guessing. ``table`` is sorted
+    by machine, time and file row. A states row that repeats the one before exactly is kept
+    once. When the file gives times to the minute, states of one machine in one minute keep
+    the last (the earlier ones lasted less than the minute the file can show), and counts in
+    one minute are added up (they are increments). Anything else stays for the duplicate check."""
+    if kind not in ("states", "counts") or table.num_rows < 2:
+        return table
+    machine = table["machine"].to_numpy(zero_copy_only=False)
+    us = np.asarray(
+        pc.fill_null(pc.cast(table["ts"], pa.int64()), -1).to_numpy(zero_copy_only=False)
+    )
+    same = (machine[1:] == machine[:-1]) & (us[1:] == us[:-1]) & (us[1:] >= 0)
+    if not same.any():
+        return table
+    minute = _to_the_minute(table["ts"])
+    if kind == "states":
+        rest = [c for c in ("state", "reason", "end") if c in table.column_names]
+        identical = same.copy()
+        for c in rest:
+            col = table[c]
+            eq = pc.fill_null(pc.equal(col.slice(1), col.slice(0, table.num_rows - 1)), False)
+            both_null = pc.and_(
+                pc.is_null(col.slice(1)), pc.is_null(col.slice(0, table.num_rows - 1))
+            )
+            identical &= np.asarray(pc.or_(eq, both_null).to_numpy(zero_copy_only=False))
+        drop = identical | (same if minute else np.zeros_like(same))
+        if not drop.any():
+            return table
+        keep = np.r_[~drop, True]
+        exact, merged = int(identical.sum()), int((drop & ~identical).sum())
+        if exact:
+            notes.append(f"{exact:,} row(s) repeat the row before exactly; each was kept once")
+        if merged:
+            notes.append(
+                f"{merged:,} state change(s) came less than a minute before the next one of the "
+                "same machine (the file gives times to the minute); the later state of each "
+                "minute was kept"
+            )
+        return table.filter(pa.array(keep))
+    if not minute:
+        return table
+    text = [c for c in ("product", "work_order", "reject_reason") if c in table.column_names]
+    sums = [c for c in ("total", "reject", "rework") if c in table.column_names]
+    grouped = table.group_by(["machine", "ts"], use_threads=False).aggregate(
+        [(c, "sum") for c in sums]
+        + [("_row", "max"), ("_row", "count")]
+        + [(c, "count_distinct") for c in text]
+        + [(c, "first") for c in text]
+    )
+    if any(pc.any(pc.greater(grouped[f"{c}_count_distinct"], 1)).as_py() for c in text):
+        return table  # one minute with two products or orders: said by the duplicate check
+    added = int(pc.sum(pc.subtract(grouped["_row_count"], 1)).as_py() or 0)
+    notes.append(
+        f"{added:,} count row(s) shared a minute with another row of the same machine (the file "
+        "gives times to the minute); their parts were added up"
+    )
+    out = {"_row": grouped["_row_max"], "machine": grouped["machine"], "ts": grouped["ts"]}
+    out |= {c: grouped[f"{c}_sum"] for c in sums}
+    out |= {c: grouped[f"{c}_first"] for c in text}
+    return pa.table(out).sort_by([("machine", "ascending"), ("ts", "ascending")])
+
+
 def _validate(
-    table: pa.Table, kind: str, plant: Plant, problems: Problems, options: ImportOptions
-) -> pa.Table:
-    _check_machines(table, plant, problems)
+    table: pa.Table,
+    kind: str,
+    plant: Plant,
+    problems: Problems,
+    options: ImportOptions,
+    notes: list[str],
+) -> tuple[pa.Table, dict[str, int]]:
+    """Checks across rows; returns the table in key order and the unknown machines."""
+    unknown: dict[str, int] = {}
+    if "machine" in table.column_names:
+        unknown = _check_machines(table, plant, problems)
     ts = "start" if kind in ("reasons", "orders") else "ts"
     keys = {"orders": ["work_order", "machine", "start"]}.get(kind, ["machine", ts])
-    table = table.sort_by([(k, "ascending") for k in dict.fromkeys(["machine", ts, *keys])])
+    if not set(keys) <= set(table.column_names):
+        return table, unknown  # a required column is missing: said already
+    order = dict.fromkeys(["machine", ts, *keys, "_row"])
+    table = table.sort_by([(k, "ascending") for k in order])
+    table = _merge_repeats(table, kind, notes)
     _check_duplicates(
         table,
         keys,
@@ -354,8 +506,9 @@ def _validate(
                         f"{col} parts are part of the {of}",
                     )
                 problems.total += max(0, wrong.num_rows - 20)
-        _check_rates(table, plant, problems)
-    return table
+        if "total" in table.column_names:
+            _check_rates(table, plant, problems)
+    return table, unknown
 
 
 def _min_cycle(plant: Plant) -> dict[str, float]:
@@ -730,7 +883,7 @@ def _run(
     if kind is None:
         raise InputError(
             f"{source}: cannot tell what this file holds from its columns {headers}; "
-            f"give --kind ({', '.join(SCHEMAS)})"
+            + say("kind", options.surface, kinds=", ".join(SCHEMAS))
         )
     if kind not in SCHEMAS:
         raise InputError(f"unknown kind {kind!r}; expected one of {', '.join(SCHEMAS)}")
@@ -738,25 +891,35 @@ def _run(
         raise InputError(f"a counter has 8, 16, 32 or 64 bits, not {options.counter_bits}")
     schema = SCHEMAS[kind]
     check_unique_headers(headers, source)
-    mapping = resolve_columns(headers, schema, options, source)
-    problems = Problems(source)
+    mapping, column_problems = resolve_columns(headers, schema, options, source)
+    # Every problem in one pass: the columns that could be placed are read and checked even
+    # when others could not, so that a second try does not bring new problems to light.
+    problems = Problems(source, surface=options.surface)
+    for p in column_problems:
+        problems.add(p.row, p.column, p.message)
     warnings: dict[tuple[str, str], Implausible] = {}
     parts = []
     for batch in batches:
-        part = _parse_batch(batch, mapping, schema, problems, plant.tz, options, warnings)
-        if not problems.items:
-            parts.append(part)
-    if not problems.items and not parts:
+        parts.append(_parse_batch(batch, mapping, schema, problems, plant.tz, options, warnings))
+    if not parts:
         problems.add(None, None, "has a header but no data rows")
-    if problems.items:
-        raise ImportRejected(problems.items, total=problems.total)
+        raise FileRejected(problems.items, total=problems.total)
     table = pa.concat_tables(parts)
-    table = _validate(table, kind, plant, problems, options)
+    notes: list[str] = []
+    table, unknown = _validate(table, kind, plant, problems, options, notes)
+    reasons = _unknown_reasons(table, plant, "reason")
     if problems.items:
-        raise ImportRejected(problems.items, total=problems.total)
+        raise FileRejected(
+            problems.items,
+            total=problems.total,
+            unknown_machines=unknown,
+            unknown_reasons=reasons,
+        )
     with store.session(write=True) as session, session.transaction():
         import_id = session.next_import_id()
-        new_rows, notes = _store_rows(session, plant, kind, table, import_id, options, source)
+        new_rows, stored_notes = _store_rows(
+            session, plant, kind, table, import_id, options, source
+        )
         session.record_import(
             import_id=import_id,
             file=source,
@@ -766,8 +929,16 @@ def _run(
             new_rows=new_rows,
         )
     log.info("imported %s: %d rows, %d new", source, table.num_rows, new_rows)
+    notes += stored_notes
+    if reasons:
+        listed = ", ".join(f"{code!r} ({n} row(s))" for code, n in sorted(reasons.items())[:20])
+        notes.append(
+            f"reason code(s) the plant model does not know: {listed}; their stops count as "
+            "stops without a known loss category until you "
+            + say("unknown_reason", options.surface)
+        )
     notes += [w.note() for w in warnings.values()]
-    return ImportSummary(source, kind, table.num_rows, new_rows, notes)
+    return ImportSummary(source, kind, table.num_rows, new_rows, notes, reasons)
 
 
 def _sha256(path: Path) -> str:
@@ -793,6 +964,9 @@ def import_file(
     the name of an uploaded file rather than where it was spooled."""
     options = options or ImportOptions()
     headers = read_headers(path)
+    if options.decimal_comma is None:
+        comma = file_format(path) == "csv" and csv_separator(path) == ";"
+        options = replace(options, decimal_comma=comma)
     return _run(
         store,
         plant,
@@ -816,12 +990,6 @@ def import_table(
     """Import an Arrow table with the same checks as a file (used by the simulator and the API)."""
     options = options or ImportOptions(kind=kind)
     if options.kind != kind:
-        options = ImportOptions(
-            kind,
-            options.mapping,
-            options.timestamp_format,
-            options.counter_bits,
-            options.ignore_extra,
-        )
+        options = replace(options, kind=kind)
     stamp = hashlib.sha256(f"{source}:{table.num_rows}:{clock.now()}".encode()).hexdigest()
     return _run(store, plant, [Batch(table, 1)], list(table.column_names), source, stamp, options)

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pilotline.errors import Problem
+from pilotline.ingest.phrasing import Surface, say
 
 UTC_US = pa.timestamp("us", "UTC")
 NAIVE_US = pa.timestamp("us")
@@ -31,6 +32,7 @@ class Problems:
     limit: int = 200
     items: list[Problem] = field(default_factory=list)
     total: int = 0
+    surface: Surface = "cli"  # where the hints are read: the command line or the upload form
 
     def add(self, row: int | None, column: str | None, message: str) -> None:
         self.total += 1
@@ -245,7 +247,7 @@ def parse_timestamps(
                 unread.append(str(raw[i]).strip())
         else:
             good.append(value.replace(tzinfo=None) if value else None)
-    hint = _format_hint(unread)
+    hint = _format_hint(unread, col, problems.surface)
     if hint:
         problems.add_first(name, hint)
     return pa.array(good, NAIVE_US)
@@ -359,7 +361,7 @@ def check_instants(
 
 
 #: Timestamp layouts that spreadsheets and ERP exports write, tried on text that is not ISO 8601.
-_LAYOUTS = [
+LAYOUTS = [
     f"{date}{sep}{time}"
     for date in (
         "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d-%m-%Y", "%d.%m.%y", "%d/%m/%y",
@@ -372,30 +374,46 @@ _LAYOUTS = [
 ]  # fmt: skip
 
 
-def _format_hint(values: list[str]) -> str | None:
-    """When timestamps are not ISO 8601 but all read with one or two common layouts, say so:
-    a person can rarely tell which strftime codes their system writes."""
-    if not values:
-        return None
+def layouts_of(values: list[str]) -> list[str]:
+    """Every layout of :data:`LAYOUTS` that reads all of ``values`` (Python's strptime)."""
     fits = []
-    for layout in _LAYOUTS:
+    for layout in LAYOUTS:
         try:
             for v in values:
-                dt.datetime.strptime(v, layout)  # noqa: DTZ007 - only the layout is tested
+                dt.datetime.strptime(v.strip(), layout)  # noqa: DTZ007 - only the layout is tested
         except ValueError:
             continue
         fits.append(layout)
+    return fits
+
+
+def unread_with(col: pa.Array, fmt: str) -> np.ndarray:
+    """Which cells of the text column ``col`` the format ``fmt`` does not read as a time from
+    1970 on (Arrow's strptime, checked like the import checks: a two-digit year read by '%Y'
+    as year 26 does not count as read)."""
+    col = pc.utf8_trim_whitespace(col)
+    parsed = pc.strptime(col, format=fmt, unit="us", error_is_null=True)
+    early = pc.less(pc.cast(parsed, pa.int64()), 0)
+    bad = pc.or_(pc.and_(pc.is_valid(col), pc.is_null(parsed)), pc.fill_null(early, False))
+    return np.asarray(pc.fill_null(bad, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _format_hint(values: list[str], col: pa.Array, surface: Surface) -> str | None:
+    """When timestamps are not ISO 8601 but all read with one or two common layouts, say so:
+    a person can rarely tell which strftime codes their system writes. A layout is named only
+    when it reads every cell of the column, so that using it cannot fail rows."""
+    if not values:
+        return None
+    fits = [f for f in layouts_of(values) if not unread_with(col, f).any()]
     if not fits or len(fits) > 2:
         return None
     if len(fits) == 1:
-        return (
-            f"the timestamps are not ISO 8601 but read as {fits[0]!r}: give that as the "
-            "timestamp format (--timestamp-format)"
+        return f"the timestamps are not ISO 8601 but read as {fits[0]!r}: " + say(
+            "ts_format_one", surface
         )
     return (
         f"the timestamps are not ISO 8601 but read as {fits[0]!r} or as {fits[1]!r} (day and "
-        "month can be either way round in these): give the one your system writes as the "
-        "timestamp format (--timestamp-format)"
+        "month can be either way round in these): " + say("ts_format_two", surface)
     )
 
 
@@ -459,8 +477,10 @@ def parse_counts(
     maximum: int = INT64_MAX,
     what: str = "parts",
     why: str = "",
+    decimal_comma: bool = False,
 ) -> pa.Array:
-    """Parse whole numbers from 0 to ``maximum`` (``12`` or ``12.0``); anything else, including
+    """Parse whole numbers from 0 to ``maximum`` (``12`` or ``12.0``; with ``decimal_comma``,
+    as German and French exports write them, ``12,0`` and ``1.234``); anything else, including
     NaN, infinity and numbers too large to store, is a located problem and becomes missing.
     No value is ever cast unchecked."""
     if isinstance(col, pa.ChunkedArray):
@@ -472,7 +492,20 @@ def parse_counts(
     if pa.types.is_null(typ):
         return pa.nulls(len(col), pa.int64())  # every cell empty
     if pa.types.is_string(typ) or pa.types.is_large_string(typ):
-        return _text_counts(pc.cast(col, pa.string()), rows, name, problems, maximum, what, why)
+        text = pc.utf8_trim_whitespace(pc.cast(col, pa.string()))
+        if decimal_comma:
+            # 1.234,0 → 1234.0: thousands marks out, the decimal comma a point.
+            grouped = pc.match_substring_regex(text, r"^\d{1,3}([.' ]\d{3})+(,\d*)?$")
+            text = pc.if_else(
+                pc.fill_null(grouped, False), pc.replace_substring_regex(text, r"[.' ]", ""), text
+            )
+            text = pc.replace_substring(text, ",", ".")
+        elif pc.any(pc.match_substring_regex(text, r"^\d+,\d+$")).as_py():
+            problems.add_first(
+                name,
+                "holds numbers with a decimal comma; " + say("decimal_comma", problems.surface),
+            )
+        return _text_counts(text, rows, name, problems, maximum, what, why)
     if pa.types.is_integer(typ):
         return _integer_counts(col, rows, name, problems, maximum, what, why)
     if pa.types.is_floating(typ):

@@ -222,6 +222,11 @@ def _sniff_csv(path: Path, sep: str | None = None) -> tuple[list[str], str]:
     return [h.strip() for h in header], delimiter
 
 
+def csv_separator(path: Path) -> str:
+    """The separator a CSV file's header row uses (',', ';', tab or '|')."""
+    return _sniff_csv(path)[1]
+
+
 def read_headers(path: Path, *, sep: str | None = None) -> list[str]:
     """The file's column names; a file that is not what its name says is an InputError, and
     two columns with one name are refused."""

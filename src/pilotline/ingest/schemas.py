@@ -25,7 +25,7 @@ FIRST_INTERVAL_S = 86_400.0
 #: What every import checks, as the reference says it (docs/file-schemas.md).
 IMPORT_CHECKS: tuple[str, ...] = (
     "Text is UTF-8. A file in another encoding (Latin-1, Windows-1252) is refused with the row "
-    "and byte where it stops being UTF-8; save it as 'CSV UTF-8'. A first row longer than "
+    "and byte where it stops being UTF-8; save it as 'CSV UTF-8' (a byte-order mark is fine). A first row longer than "
     f"{MAX_HEADER_BYTES >> 20} MiB without a line break is refused.",
     "Two columns with one name (ignoring case) are refused, naming both; so is a value right "
     "of the last named column of a sheet.",
@@ -33,7 +33,7 @@ IMPORT_CHECKS: tuple[str, ...] = (
     "row. Blank lines and rows are skipped, and the rows after them keep the numbers a "
     "spreadsheet shows.",
     f"A count is a whole number from 0 to {MAX_PARTS:,} (`12`, `12.0` and `1e3` are read; a "
-    "counter reading goes up to 2^bits − 1 with `--counter-bits`, else 2⁶³ − 1). NaN, "
+    "counter reading goes up to 2^bits − 1 for a counter of that width, else 2⁶³ − 1). NaN, "
     "infinity, negative, fractional and larger numbers are refused at their cell; nothing is "
     "ever cast unchecked.",
     f"A count more than {SPEED_MARGIN} × what its machine makes at its shortest ideal cycle time "
@@ -45,7 +45,15 @@ IMPORT_CHECKS: tuple[str, ...] = (
     f"more than {PLAUSIBLE_YEARS} years old, are stored with a warning naming the first.",
     f"An Excel workbook that would unpack to more than {MAX_XLSX_BYTES >> 20} MiB is refused "
     "before it is read; save a sheet that large as CSV or Parquet.",
-    "With many problems, the message says how many there are in all and lists the first.",
+    "With many problems, the message says how many there are in all and lists the first. "
+    "Every problem is found in one pass: columns that cannot be placed do not hide the rows' "
+    "problems (an unknown machine, a bad time) behind them.",
+    "In a ';' separated CSV file (as German and French Excel save one), counts may use a "
+    "decimal comma and thousands points: `12,0` and `1.234` read as 12 and 1234.",
+    "A row that repeats the row before exactly is kept once. When a file gives its times to the "
+    "minute, states of one machine in one minute keep the last one, and counts of one machine "
+    "in one minute are added up; the import's notes say how many.",
+    "Reason codes the plant model does not know are stored and named in the import's notes.",
 )
 
 
@@ -88,8 +96,8 @@ _TS = Column(
     "timestamp",
     True,
     "When it happened: ISO 8601 with a UTC offset (2026-03-02T06:00:00+00:00), or local plant "
-    "time without an offset (read in the site's time zone), or any format given by "
-    "--timestamp-format.",
+    "time without an offset (read in the site's time zone), or in the timestamp format given "
+    "for the file (such as %d.%m.%Y %H:%M).",
     "2026-03-02T06:00:00+00:00",
     ("timestamp", "time", "datetime", "date_time"),
 )
@@ -110,10 +118,30 @@ STATE_WORDS: dict[str, str] = {
     "0": "stopped",
     "false": "stopped",
     "off": "stopped",
+    # German and French exports write their own words.
+    "läuft": "running",
+    "laeuft": "running",
+    "in betrieb": "running",
+    "produktion": "running",
+    "en marche": "running",
+    "marche": "running",
+    "stillstand": "stopped",
+    "steht": "stopped",
+    "störung": "stopped",
+    "stoerung": "stopped",
+    "aus": "stopped",
+    "arrêt": "stopped",
+    "arret": "stopped",
+    "à l'arrêt": "stopped",
+    "panne": "stopped",
     "no_data": "no_data",
     "no data": "no_data",
     "unknown": "no_data",
     "offline": "no_data",
+    "keine daten": "no_data",
+    "unbekannt": "no_data",
+    "hors ligne": "no_data",
+    "inconnu": "no_data",
 }
 
 SCHEMAS: dict[str, FileSchema] = {
@@ -138,7 +166,10 @@ SCHEMAS: dict[str, FileSchema] = {
                     "state",
                     "state",
                     True,
-                    "running, stopped or no_data (also accepted: run/up/1/on, stop/down/idle/0/off, unknown/offline).",
+                    "running, stopped or no_data (also accepted: run/up/1/on, "
+                    "stop/down/idle/0/off, unknown/offline, and in German and French "
+                    "läuft/in Betrieb/en marche, Stillstand/Störung/aus/arrêt/panne, "
+                    "unbekannt/keine Daten/inconnu/hors ligne).",
                     "stopped",
                     ("status", "machine_state"),
                 ),
@@ -226,8 +257,8 @@ SCHEMAS: dict[str, FileSchema] = {
             "counters",
             "Raw PLC counters",
             "Cumulative counter readings as a PLC holds them. Pilotline turns them into increments: "
-            "a counter that drops by more than half its range wrapped (give --counter-bits 16 or "
-            "32; a 64-bit counter never wraps in practice). Any other drop is a reset: the counter "
+            "a counter that drops by more than half its range wrapped (give the counter's width, 16 "
+            "or 32 bits; a 64-bit counter never wraps in practice). Any other drop is a reset: the counter "
             "restarted from 0 (for example at shift start), so the reading after the drop is the "
             "number of parts made since the reset. An empty cell is no reading: a reject counter "
             "read only now and then adds its rejects to the rows since its reading before, never "

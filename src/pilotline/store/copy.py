@@ -28,6 +28,7 @@ TABLES = (
     "audit_log",
     "assess_answers",
     "skills",
+    "import_mappings",
 )
 
 

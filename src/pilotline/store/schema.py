@@ -150,6 +150,22 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        8,
+        "column mappings of uploaded files, remembered per source (header signature, file name)",
+        """
+        -- mapping: JSON {file header: Pilotline column, or "" to leave it out};
+        -- options: JSON (timestamp format, ignore extra columns, decimal comma, encoding).
+        CREATE TABLE import_mappings (
+            signature TEXT NOT NULL, file_pattern TEXT NOT NULL, kind TEXT NOT NULL,
+            mapping TEXT NOT NULL, options TEXT NOT NULL, saved_by TEXT NOT NULL,
+            saved_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 

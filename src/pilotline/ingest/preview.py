@@ -1,0 +1,201 @@
+"""A first look at a file before it is imported: what it holds, which column is which, the
+timestamp format, the number style and the text encoding, from its first rows.
+
+The upload form shows this and lets a person confirm or change each choice; nothing here is
+stored. The import itself still checks every row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from pilotline.errors import InputError
+from pilotline.ingest.mapping import (
+    Sample,
+    Suggestion,
+    detect_kind,
+    looks_like_event_log,
+    suggest,
+    timestamp_layouts,
+)
+from pilotline.ingest.reader import file_format, read_batches, read_headers
+from pilotline.ingest.remembered import Remembered
+from pilotline.ingest.schemas import SCHEMAS
+from pilotline.plant.model import Plant
+
+#: Rows looked at: enough to tell a format, few enough to answer at once.
+SAMPLE_ROWS = 200
+
+
+@dataclass
+class Preview:
+    file: str
+    format: str  # csv, xlsx, parquet
+    encoding: str  # utf-8 or cp1252 (Windows' Western European, as older exports write)
+    separator: str | None
+    headers: list[str]
+    rows: list[list[str | None]]
+    kind: str | None
+    suggestions: dict[str, list[Suggestion]]  # kind → a suggestion per header
+    timestamp_formats: dict[str, list[str]]  # header → layouts that read all its sample values
+    decimal_comma: bool
+    event_log: bool
+    remembered: Remembered | None = None
+    unknown_machines: list[str] = field(default_factory=list)
+    unknown_reasons: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "format": self.format,
+            "encoding": self.encoding,
+            "separator": self.separator,
+            "headers": self.headers,
+            "rows": self.rows[:5],
+            "kind": self.kind,
+            "suggestions": {
+                kind: [{"header": s.header, "column": s.column, "why": s.why} for s in suggestions]
+                for kind, suggestions in self.suggestions.items()
+            },
+            "timestamp_formats": self.timestamp_formats,
+            "decimal_comma": self.decimal_comma,
+            "event_log": self.event_log,
+            "remembered": None
+            if self.remembered is None
+            else {
+                "kind": self.remembered.kind,
+                "mapping": self.remembered.mapping,
+                "options": self.remembered.options,
+                "by": self.remembered.by,
+                "saved_by": self.remembered.saved_by,
+                "saved_at": self.remembered.saved_at,
+            },
+            "unknown_machines": self.unknown_machines,
+            "unknown_reasons": self.unknown_reasons,
+        }
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text of a CSV file's bytes and the encoding that reads them: UTF-8 (a byte-order
+    mark is dropped), else Windows-1252."""
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.start >= len(data) - 3:
+            return data[: exc.start].decode("utf-8-sig"), "utf-8"  # a cut character
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        raise InputError(
+            "the file is neither UTF-8 nor Windows-1252 text; save it as 'CSV UTF-8'"
+        ) from None
+
+
+def _csv_sample(data: bytes, partial: bool) -> tuple[Sample, str, str]:
+    text, encoding = decode(data)
+    lines = text.splitlines()
+    if partial and len(lines) > 1:
+        lines = lines[:-1]  # the slice may end inside a row
+    lines = [ln for ln in lines if ln.strip()]
+    if not lines:
+        raise InputError("the file is empty; expected a header row and data rows")
+    first = lines[0]
+    sep = max([",", ";", "\t", "|"], key=first.count)
+    reader = csv.reader(io.StringIO("\n".join(lines[: SAMPLE_ROWS + 1])), delimiter=sep)
+    try:
+        table = list(reader)
+    except csv.Error as exc:
+        raise InputError(f"cannot read the file as CSV: {exc}") from None
+    headers = [h.strip() for h in table[0]]
+    rows: list[list[str | None]] = [[c.strip() or None for c in r] for r in table[1:]]
+    return Sample(headers, rows), encoding, sep
+
+
+def _other_sample(path: Path) -> Sample:
+    headers = read_headers(path)
+    rows: list[list[str | None]] = []
+    for batch in read_batches(path):
+        part = batch.table.slice(0, SAMPLE_ROWS - len(rows))
+        columns = [
+            [None if v is None else str(v) for v in part.column(i).to_pylist()]
+            for i in range(part.num_columns)
+        ]
+        rows.extend([list(r) for r in zip(*columns, strict=True)])
+        if len(rows) >= SAMPLE_ROWS:
+            break
+    return Sample(headers, rows)
+
+
+def preview(
+    path: Path,
+    plant: Plant,
+    *,
+    name: str,
+    partial: bool = False,
+    remembered: Remembered | None = None,
+) -> Preview:
+    """Look at the file at ``path`` (``partial``: only its first bytes, as the browser sends a
+    large CSV file's start) and suggest how to import it."""
+    fmt = file_format(path)
+    encoding, sep = "utf-8", None
+    if fmt == "csv":
+        sample, encoding, sep = _csv_sample(path.read_bytes(), partial)
+    else:
+        try:
+            sample = _other_sample(path)
+        except (pa.ArrowException, ValueError, OSError) as exc:
+            raise InputError(f"{name} could not be read: {str(exc)[:200]}") from None
+    machines = {m.id for _, m in plant.machines}
+    reasons = set(plant.reason_categories())
+    kind = detect_kind(sample, machines=machines)
+    if remembered is not None and remembered.kind in SCHEMAS:
+        kind = remembered.kind
+    suggestions = {
+        k: suggest(
+            sample,
+            k,
+            machines=machines,
+            reasons=reasons,
+            remembered=remembered.mapping if remembered and remembered.kind == k else None,
+        )
+        for k in SCHEMAS
+    }
+    formats: dict[str, list[str]] = {}
+    for header in sample.headers:
+        values = sample.values(header)
+        fits = timestamp_layouts(values) if values else []
+        if fits:
+            formats[header] = fits
+    comma = sep == ";" or any(
+        re.fullmatch(r"\d+,\d+", v) for h in sample.headers for v in sample.values(h, limit=50)
+    )
+    out = Preview(
+        name,
+        fmt,
+        encoding,
+        sep,
+        sample.headers,
+        sample.rows,
+        kind,
+        suggestions,
+        formats,
+        comma,
+        looks_like_event_log(sample.headers),
+        remembered,
+    )
+    if kind:
+        chosen = {s.column: s.header for s in suggestions[kind] if s.column}
+        if "machine" in chosen:
+            seen = dict.fromkeys(sample.values(chosen["machine"]))
+            out.unknown_machines = [m for m in seen if m not in machines][:50]
+        if "reason" in chosen:
+            seen = dict.fromkeys(sample.values(chosen["reason"]))
+            out.unknown_reasons = [r for r in seen if r.strip().lower() not in reasons][:50]
+    return out
