@@ -143,6 +143,45 @@ class Site(_Model):
         return value
 
 
+class Company(_Model):
+    """Who runs the plant: named in what is shared with partners (nameplates, AAS shells)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    street: Annotated[str, Field(max_length=200)] = ""
+    postcode: Annotated[str, Field(max_length=20)] = ""
+    city: Annotated[str, Field(max_length=100)] = ""
+    country: str = Field("", description="ISO 3166-1 alpha-2 code, such as GB or DE.")
+    email: Annotated[str, Field(max_length=200)] = ""
+    phone: Annotated[str, Field(max_length=50)] = ""
+    website: Annotated[str, Field(max_length=200)] = ""
+
+    @field_validator("country")
+    @classmethod
+    def _check_country(cls, value: str) -> str:
+        code = value.strip().upper()
+        if code and not (len(code) == 2 and code.isascii() and code.isalpha()):
+            raise ValueError(f"expected a two-letter country code such as GB or DE, got {value!r}")
+        return code
+
+    @field_validator("email")
+    @classmethod
+    def _check_email(cls, value: str) -> str:
+        value = value.strip()
+        if value and (value.count("@") != 1 or " " in value or value.startswith("@")):
+            raise ValueError(
+                f"expected an e-mail address such as quality@example.com, got {value!r}"
+            )
+        return value
+
+    @field_validator("website")
+    @classmethod
+    def _check_website(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError(f"expected an address starting https://, got {value!r}")
+        return value
+
+
 class Cleaning(_Model):
     """State-cleaning rules, applied when KPIs are computed (the stored data is never changed)."""
 
@@ -162,6 +201,7 @@ class Cleaning(_Model):
 
 class Plant(_Model):
     site: Site
+    company: Company | None = None
     calendars: list[Calendar]
     lines: list[Line]
     products: list[Product] = Field(default_factory=list)

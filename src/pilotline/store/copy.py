@@ -29,6 +29,9 @@ TABLES = (
     "assess_answers",
     "skills",
     "import_mappings",
+    "share_partners",
+    "share_grants",
+    "share_reads",
 )
 
 

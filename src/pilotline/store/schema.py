@@ -166,6 +166,33 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        10,
+        "partners, their grants (IDTA-01004 access rules) and the hash-chained record of their reads",
+        """
+        -- A partner's API key is stored as its SHA-256 hash; removed partners are kept, marked.
+        CREATE TABLE share_partners (
+            name TEXT PRIMARY KEY, key_hash TEXT NOT NULL, claims TEXT NOT NULL,
+            created_at TIMESTAMP NOT NULL, removed_at TIMESTAMP
+        );
+        -- rule: one access rule as IDTA-01004 JSON; revoked grants are kept, marked.
+        CREATE TABLE share_grants (
+            id TEXT PRIMARY KEY, partner TEXT NOT NULL, rule TEXT NOT NULL, purpose TEXT NOT NULL,
+            expires DATE, onward BOOLEAN NOT NULL, created_by TEXT NOT NULL,
+            created_at TIMESTAMP NOT NULL, revoked_at TIMESTAMP
+        );
+        -- Each record holds the previous record's hash: an edit, deletion, insertion or swap
+        -- breaks the chain (pilotline share audit verify).
+        CREATE TABLE share_reads (
+            seq BIGINT PRIMARY KEY, read_at TIMESTAMP NOT NULL, partner TEXT NOT NULL,
+            route TEXT NOT NULL, grants TEXT NOT NULL, returned TEXT NOT NULL,
+            status INTEGER NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+        );
+        """,
+    ),
+)
+
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 

@@ -1,0 +1,349 @@
+"""Partners, their API keys and their grants, kept in the store.
+
+A grant is stored as one IDTA-01004 access rule (:mod:`pilotline.share.rules`): the partner's
+claim, READ, the objects (every submodel with a semantic id, one machine's, or elements down to
+an idShort path) and a formula that ends at the expiry. Revoking marks the grant; the running
+server reads grants again when ``<home>/share/grants.stamp`` changes, so a revocation takes effect
+at the partner's next request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pilotline import clock
+from pilotline.errors import InputError, NotFound
+from pilotline.plant.model import Plant
+from pilotline.share import semantics as sem
+from pilotline.share.model import Ids
+from pilotline.share.rules import Rule, parse_rules
+from pilotline.store import Store
+
+KEY_PREFIX = "plk_"
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}[A-Za-z0-9]$|^[A-Za-z0-9]$")
+PATH = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\[[0-9]+\])?(\.[A-Za-z][A-Za-z0-9_-]*(\[[0-9]+\])?)*$")
+PURPOSE_MAX = 500
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Partner:
+    name: str
+    created_at: dt.datetime
+    removed_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Grant:
+    id: str
+    partner: str
+    rule: dict[str, Any]
+    purpose: str
+    expires: dt.date | None
+    onward: bool
+    created_by: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+    @property
+    def what(self) -> str:
+        """The grant in words, from its rule."""
+        f = json.dumps(self.rule.get("FORMULA", {}))
+        names = {v: k for k, v in sem.SUBMODEL_NAMES.items()}
+        kinds = [
+            names.get(s, s) for s in re.findall(r'"\$sm#semanticId"\}, \{"\$strVal": "([^"]+)"', f)
+        ]
+        machine = re.findall(r":sm:machine:([^\"]+?):\"", f)
+        paths = [
+            ".".join(re.sub(r"^\([A-Za-z]+\)", "", p.strip()) for p in t.split(",")[1:])
+            for k, t in _objects(self.rule)
+            if k == "REFERABLE"
+        ]
+        out = ", ".join(kinds) or "custom rule"
+        if machine:
+            out += f" of machine {machine[0]}"
+        if paths:
+            out += " (elements " + "; ".join(paths) + ")"
+        return out
+
+
+def _objects(rule: dict[str, Any]) -> list[tuple[str, str]]:
+    return [next(iter(o.items())) for o in rule.get("OBJECTS", [])]
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not NAME.match(name):
+        raise InputError(
+            f"partner name {name!r}: use 1–64 letters, digits, spaces, dots, dashes or "
+            "underscores, starting and ending with a letter or digit"
+        )
+    return name
+
+
+def _submodel(text: str) -> str:
+    if text in sem.SUBMODEL_NAMES:
+        return sem.SUBMODEL_NAMES[text]
+    if text in sem.SUBMODEL_NAMES.values():
+        return text
+    raise InputError(
+        f"--submodel {text!r}: give a semantic id or one of {sorted(sem.SUBMODEL_NAMES)} "
+        f"({', '.join(sem.SUBMODEL_NAMES.values())})"
+    )
+
+
+def grant_rule(
+    *,
+    partner: str,
+    semantic_id: str,
+    machine_prefix: str | None,
+    paths: list[str],
+    ends: dt.datetime | None,
+) -> dict[str, Any]:
+    """One access rule (IDTA-01004 JSON) for a grant."""
+    objects: list[dict[str, str]] = (
+        [
+            {
+                "REFERABLE": "(Submodel)*, "
+                + ", ".join(f"(SubmodelElement){p}" for p in _split(path))
+            }
+            for path in paths
+        ]
+        if paths
+        else [{"IDENTIFIABLE": "(Submodel)*"}]
+    )
+    terms: list[dict[str, Any]] = [
+        {"$eq": [{"$attribute": {"CLAIM": "partner"}}, {"$strVal": partner}]},
+        {"$eq": [{"$field": "$sm#semanticId"}, {"$strVal": semantic_id}]},
+    ]
+    if machine_prefix:
+        terms.append({"$starts-with": [{"$field": "$sm#id"}, {"$strVal": machine_prefix}]})
+    if ends is not None:
+        stamp = ends.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        terms.append({"$lt": [{"$attribute": {"GLOBAL": "UTCNOW"}}, {"$dateTimeVal": stamp}]})
+    return {
+        "ACL": {"ATTRIBUTES": [{"CLAIM": "partner"}], "RIGHTS": ["READ"], "ACCESS": "ALLOW"},
+        "OBJECTS": objects,
+        "FORMULA": {"$and": terms},
+    }
+
+
+def _split(path: str) -> list[str]:
+    """``A.b[2].c`` → ["A", "b", "2", "c"]: idShorts and list indexes, as the paths served."""
+    return [p for p in re.split(r"[.\[\]]+", path) if p]
+
+
+class Partners:
+    """Partners and grants in one store; ``home`` holds the stamp the server watches."""
+
+    def __init__(self, store: Store, home: Path) -> None:
+        self.store, self.home = store, home
+
+    @property
+    def stamp(self) -> Path:
+        return self.home / "share" / "grants.stamp"
+
+    def _touch(self) -> None:
+        self.stamp.parent.mkdir(parents=True, exist_ok=True)
+        self.stamp.write_text(secrets.token_hex(8))
+
+    def version(self) -> str:
+        try:
+            return self.stamp.read_text()
+        except OSError:
+            return ""
+
+    # -- partners ------------------------------------------------------------------------------
+    def add(self, name: str) -> str:
+        """Add a partner; returns its API key (shown once, stored as a hash)."""
+        name = check_name(name)
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        with self.store.session(write=True) as s, s.transaction():
+            if s.scalar("SELECT count(*) FROM share_partners WHERE name = ?", [name]):
+                raise InputError(
+                    f"there is a partner called {name!r} already (removed partners keep their "
+                    "name, so their record of reads stays theirs); choose another name"
+                )
+            s.execute(
+                "INSERT INTO share_partners VALUES (?, ?, ?, ?, NULL)",
+                [name, key_hash(key), json.dumps({"partner": name}), clock.utc_naive()],
+            )
+        self._touch()
+        return key
+
+    def new_key(self, name: str) -> str:
+        """A new API key for a partner; the old one stops working at once."""
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        with self.store.session(write=True) as s:
+            self._active(s, name)
+            s.execute(
+                "UPDATE share_partners SET key_hash = ? WHERE name = ?", [key_hash(key), name]
+            )
+        self._touch()
+        return key
+
+    def _active(self, s: Any, name: str) -> None:
+        if not s.scalar(
+            "SELECT count(*) FROM share_partners WHERE name = ? AND removed_at IS NULL", [name]
+        ):
+            raise NotFound(f"no partner called {name!r}; 'pilotline share partner list' shows them")
+
+    def remove(self, name: str) -> int:
+        """Remove a partner: its key stops working and every grant is revoked. Returns how many
+        grants were revoked."""
+        now = clock.utc_naive()
+        with self.store.session(write=True) as s, s.transaction():
+            self._active(s, name)
+            n = int(s.scalar(
+                "SELECT count(*) FROM share_grants WHERE partner = ? AND revoked_at IS NULL", [name]
+            ))  # fmt: skip
+            s.execute(
+                "UPDATE share_grants SET revoked_at = ? WHERE partner = ? AND revoked_at IS NULL",
+                [now, name],
+            )
+            s.execute("UPDATE share_partners SET removed_at = ? WHERE name = ?", [now, name])
+        self._touch()
+        return n
+
+    def all(self) -> list[Partner]:
+        with self.store.session() as s:
+            rows = s.arrow(
+                "SELECT name, created_at, removed_at FROM share_partners ORDER BY name"
+            ).to_pylist()
+        return [Partner(r["name"], r["created_at"].replace(tzinfo=dt.UTC),
+                        r["removed_at"].replace(tzinfo=dt.UTC) if r["removed_at"] else None)
+                for r in rows]  # fmt: skip
+
+    def by_key(self, key: str) -> str | None:
+        """The partner holding this API key, or None."""
+        if not key.startswith(KEY_PREFIX):
+            return None
+        with self.store.session() as s:
+            name = s.scalar(
+                "SELECT name FROM share_partners WHERE key_hash = ? AND removed_at IS NULL",
+                [key_hash(key)],
+            )
+        return str(name) if name is not None else None
+
+    def keys(self) -> dict[str, str]:
+        """Key hash → partner, for every active partner (the server's cache)."""
+        with self.store.session() as s:
+            rows = s.arrow(
+                "SELECT name, key_hash FROM share_partners WHERE removed_at IS NULL"
+            ).to_pylist()
+        return {r["key_hash"]: r["name"] for r in rows}
+
+    # -- grants --------------------------------------------------------------------------------
+    def grant(
+        self,
+        partner: str,
+        *,
+        plant: Plant,
+        submodel: str,
+        machine: str | None = None,
+        paths: list[str] | None = None,
+        expires: dt.date | None = None,
+        purpose: str = "",
+        onward: bool = False,
+        by: str,
+    ) -> Grant:
+        """Give a partner a submodel (all of them, one machine's, or elements of it)."""
+        semantic_id = _submodel(submodel)
+        prefix = None
+        if machine is not None:
+            known = {m.id for _, m in plant.machines}
+            if machine not in known:
+                raise NotFound(f"unknown machine {machine!r}; plant.toml has {sorted(known)}")
+            prefix = Ids.of(plant).submodel("machine", machine, "")  # ends with ":"
+        for p in paths or []:
+            if not PATH.match(p):
+                raise InputError(
+                    f"--element {p!r} is not an idShort path such as PlannedBusyTime or "
+                    "ProductCarbonFootprints[0].PcfCO2eq"
+                )
+        ends = None
+        if expires is not None:
+            today = clock.now().astimezone(plant.tz).date()
+            if expires < today:
+                raise InputError(f"--expires {expires} is in the past (today is {today})")
+            if expires > today + dt.timedelta(days=3660):
+                raise InputError(f"--expires {expires} is more than ten years away")
+            ends = dt.datetime.combine(expires + dt.timedelta(days=1), dt.time(), plant.tz)
+        rule = grant_rule(partner=partner, semantic_id=semantic_id, machine_prefix=prefix,
+                          paths=paths or [], ends=ends)  # fmt: skip
+        return self.add_rule(partner, rule, expires=expires, purpose=purpose, onward=onward, by=by)
+
+    def add_rule(
+        self,
+        partner: str,
+        rule: dict[str, Any],
+        *,
+        expires: dt.date | None = None,
+        purpose: str = "",
+        onward: bool = False,
+        by: str,
+    ) -> Grant:
+        """Store one access rule for a partner (checked first: a malformed rule is refused)."""
+        parse_rules({"AllAccessPermissionRules": {"rules": [rule]}})
+        if len(purpose) > PURPOSE_MAX:
+            raise InputError(f"the purpose is {len(purpose)} characters; at most {PURPOSE_MAX}")
+        gid = "g-" + secrets.token_hex(4)
+        now = clock.utc_naive()
+        with self.store.session(write=True) as s, s.transaction():
+            self._active(s, partner)
+            s.execute(
+                "INSERT INTO share_grants VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                [gid, partner, json.dumps(rule), purpose, expires, onward, by, now],
+            )
+        self._touch()
+        return Grant(gid, partner, rule, purpose, expires, onward, by,
+                     now.replace(tzinfo=dt.UTC), None)  # fmt: skip
+
+    def revoke(self, partner: str, grant_id: str | None = None) -> int:
+        """Revoke one grant, or every grant of the partner; returns how many."""
+        where, params = "partner = ? AND revoked_at IS NULL", [partner]
+        if grant_id:
+            where += " AND id = ?"
+            params.append(grant_id)
+        with self.store.session(write=True) as s, s.transaction():
+            n = int(s.scalar(f"SELECT count(*) FROM share_grants WHERE {where}", params))
+            if grant_id and not n:
+                raise NotFound(f"{partner!r} has no active grant {grant_id!r}")
+            s.execute(f"UPDATE share_grants SET revoked_at = ? WHERE {where}",
+                      [clock.utc_naive(), *params])  # fmt: skip
+        self._touch()
+        return n
+
+    def grants(self, partner: str | None = None, *, active: bool = True) -> list[Grant]:
+        sql, params = "SELECT * FROM share_grants WHERE 1 = 1", list[Any]()
+        if partner is not None:
+            sql += " AND partner = ?"
+            params.append(partner)
+        if active:
+            sql += " AND revoked_at IS NULL"
+        with self.store.session() as s:
+            rows = s.arrow(sql + " ORDER BY created_at, id", params).to_pylist()
+        return [
+            Grant(
+                r["id"], r["partner"], json.loads(r["rule"]), r["purpose"], r["expires"],
+                bool(r["onward"]), r["created_by"], r["created_at"].replace(tzinfo=dt.UTC),
+                r["revoked_at"].replace(tzinfo=dt.UTC) if r["revoked_at"] else None,
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    def rules(self) -> tuple[list[Rule], list[str]]:
+        """Every active grant as one rule set, and the grant id of each rule (same order)."""
+        grants = self.grants()
+        doc = {"AllAccessPermissionRules": {"rules": [g.rule for g in grants]}}
+        return parse_rules(doc), [g.id for g in grants]

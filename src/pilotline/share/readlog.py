@@ -1,0 +1,177 @@
+"""The record of partner reads: append-only and hash-chained, so that tampering shows.
+
+Each record holds who read, when, which route, which grants allowed it, what was returned and the
+result, plus the previous record's hash; its own hash covers all of that. :func:`verify` walks the
+chain and names the first record that is edited, missing, inserted or out of order. The newest
+record's number and hash are also kept in ``<home>/share/reads.head``, so that cutting records
+off the end shows too.
+
+Writes are grouped: a request hands its record to :class:`ReadLog` and waits until a writer has
+stored it together with the others that arrived meanwhile (one transaction), so every response a
+partner gets is on record, and many partners reading at once cost one write per group.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pilotline.errors import PilotlineError, StoreError
+from pilotline.store import Store
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Read:
+    at: dt.datetime
+    partner: str
+    route: str
+    grants: list[str]
+    returned: list[str]
+    status: int
+
+
+def _digest(seq: int, at: str, partner: str, route: str, grants: str, returned: str,
+            status: int, prev: str) -> str:  # fmt: skip
+    body = json.dumps([seq, at, partner, route, grants, returned, status, prev],
+                      ensure_ascii=False, separators=(",", ":"))  # fmt: skip
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _stamp(at: dt.datetime) -> str:
+    return at.replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+class ReadLog:
+    """Appends read records for one store, grouping concurrent ones into one write."""
+
+    def __init__(self, store: Store, home: Path) -> None:
+        self.store, self.head = store, home / "share" / "reads.head"
+        self._lock = threading.Lock()
+        self._pending: list[tuple[Read, threading.Event, list[BaseException]]] = []
+        self._writing = False
+
+    def append(self, read: Read) -> None:
+        """Store ``read`` (returns once it is stored; raises if it could not be)."""
+        done, errors = threading.Event(), list[BaseException]()
+        with self._lock:
+            self._pending.append((read, done, errors))
+            lead = not self._writing
+            if lead:
+                self._writing = True
+        if lead:
+            self._drain()
+        done.wait()
+        if errors:
+            raise errors[0]
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                batch, self._pending = self._pending, []
+                if not batch:
+                    self._writing = False
+                    return
+            try:
+                self._write([r for r, _, _ in batch])
+            except BaseException as exc:  # every waiter learns of it
+                for _, _, errors in batch:
+                    errors.append(exc)
+            finally:
+                for _, done, _ in batch:
+                    done.set()
+
+    def _write(self, reads: list[Read]) -> None:
+        for attempt in range(5):
+            try:
+                with self.store.session(write=True) as s, s.transaction():
+                    last = s.arrow(
+                        "SELECT seq, hash FROM share_reads ORDER BY seq DESC LIMIT 1"
+                    ).to_pylist()
+                    seq, prev = (last[0]["seq"], last[0]["hash"]) if last else (0, GENESIS)
+                    for r in reads:
+                        seq += 1
+                        at, grants = _stamp(r.at), json.dumps(r.grants)
+                        returned = json.dumps(r.returned, ensure_ascii=False)
+                        h = _digest(seq, at, r.partner, r.route, grants, returned, r.status, prev)
+                        s.execute(
+                            "INSERT INTO share_reads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [seq, r.at.replace(tzinfo=None), r.partner, r.route, grants,
+                             returned, r.status, prev, h],
+                        )  # fmt: skip
+                        prev = h
+                self.head.parent.mkdir(parents=True, exist_ok=True)
+                self.head.write_text(f"{seq} {prev}\n")
+                return
+            except StoreError:
+                raise
+            except Exception:  # another process took the same number: read the head again
+                if attempt == 4:
+                    raise
+        raise StoreError("the read record could not be written")
+
+
+def records(store: Store, *, partner: str | None = None, limit: int = 100,
+            after: int = 0) -> list[dict[str, Any]]:  # fmt: skip
+    """Records oldest first, from number ``after`` + 1 (one partner's when named)."""
+    sql, params = "SELECT * FROM share_reads WHERE seq > ?", list[Any]([after])
+    if partner is not None:
+        sql += " AND partner = ?"
+        params.append(partner)
+    with store.session() as s:
+        rows: list[dict[str, Any]] = s.arrow(
+            sql + " ORDER BY seq LIMIT ?", [*params, limit]
+        ).to_pylist()
+    for r in rows:
+        r["read_at"] = r["read_at"].isoformat() + "Z"
+        r["grants"], r["returned"] = json.loads(r["grants"]), json.loads(r["returned"])
+    return rows
+
+
+class ChainBroken(PilotlineError):
+    """The read record was changed: ``seq`` is the first record that does not fit."""
+
+    def __init__(self, seq: int, why: str) -> None:
+        super().__init__(f"record {seq}: {why}")
+        self.seq, self.why = seq, why
+
+
+def verify(store: Store, home: Path) -> int:
+    """Check the whole chain; returns how many records there are, or raises
+    :class:`ChainBroken` naming the first broken record."""
+    prev, expect = GENESIS, 1
+    with store.session() as s:
+        for part in s.batches("SELECT * FROM share_reads ORDER BY seq", rows=50_000):
+            for r in part.to_pylist():
+                seq = int(r["seq"])
+                if seq != expect:
+                    what = "missing" if seq > expect else "out of order"
+                    raise ChainBroken(expect if seq > expect else seq,
+                                      f"record {expect} is {what} (found {seq} next)")  # fmt: skip
+                if r["prev_hash"] != prev:
+                    raise ChainBroken(seq, "does not follow the record before it (deleted, "
+                                           "inserted or swapped records)")  # fmt: skip
+                h = _digest(seq, _stamp(r["read_at"]), r["partner"], r["route"], r["grants"],
+                            r["returned"], int(r["status"]), r["prev_hash"])  # fmt: skip
+                if h != r["hash"]:
+                    raise ChainBroken(seq, "its contents were changed after it was written")
+                prev, expect = h, expect + 1
+    count = expect - 1
+    head = home / "share" / "reads.head"
+    if head.exists():
+        try:
+            n, h = head.read_text().split()
+            if int(n) > count:
+                raise ChainBroken(count + 1, f"missing: the record ends at {count} but "
+                                             f"{n} were written")  # fmt: skip
+            if int(n) == count and h != prev:
+                raise ChainBroken(count, "is not the last record that was written")
+        except ValueError:
+            pass
+    return count

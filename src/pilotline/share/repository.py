@@ -1,0 +1,212 @@
+"""What a partner sees: the catalogue cut to its grants, as the AAS API's JSON.
+
+Every shell and submodel is serialised once per catalogue (basyx's JSON encoder); a request cuts
+the submodels to the partner's grants (whole, or down to idShort paths) and shows a shell only
+when it holds something granted — a partner never learns that anything else exists.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from basyx.aas.adapter.json import AASToJsonEncoder
+
+from pilotline.share.model import Catalogue
+from pilotline.share.rules import Rule, Subject, Target, decide, element_paths
+
+#: ValueOnly numbers: the XSD types written as JSON numbers.
+_NUMBERS = {
+    "xs:decimal", "xs:integer", "xs:long", "xs:int", "xs:short", "xs:byte", "xs:double",
+    "xs:float", "xs:unsignedLong", "xs:unsignedInt", "xs:unsignedShort", "xs:unsignedByte",
+    "xs:nonNegativeInteger", "xs:positiveInteger", "xs:nonPositiveInteger", "xs:negativeInteger",
+}  # fmt: skip
+MAX_LIMIT = 1000
+_PATH = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\[[0-9]+\])*(\.[A-Za-z][A-Za-z0-9_-]*(\[[0-9]+\])*)*$")
+
+
+class ApiError(Exception):
+    """An error for the API's Result shape: status, a code and a message for people."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status, self.text = status, text
+
+
+def decode_id(text: str, what: str) -> str:
+    """An identifier from the URL (base64url, padding optional), or a 400 naming it."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        if not text or not re.fullmatch(r"[A-Za-z0-9_-]+=*", text):
+            raise ValueError
+        return raw.decode("utf-8")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ApiError(
+            400, f"{what} {text[:80]!r} is not a base64url-encoded identifier (RFC 4648 §5)"
+        ) from None
+
+
+def encode_id(ident: str) -> str:
+    return base64.urlsafe_b64encode(ident.encode()).decode().rstrip("=")
+
+
+def split_path(path: str) -> list[str]:
+    """``A.b[2].c`` → ["A", "b", "2", "c"]; a malformed idShort path is a 400."""
+    if len(path) > 2000 or not _PATH.match(path):
+        raise ApiError(400, f"{path[:80]!r} is not an idShort path such as Metadata.Name or "
+                            "ProductCarbonFootprints[0].PcfCO2eq")  # fmt: skip
+    return [p for p in re.split(r"[.\[\]]+", path) if p]
+
+
+def _filter(elements: list[dict[str, Any]], paths: list[tuple[str, ...]],
+            listed: bool = False) -> list[dict[str, Any]]:  # fmt: skip
+    out = []
+    for i, e in enumerate(elements):
+        key = str(i) if listed else e.get("idShort", "")
+        mine = [p[1:] for p in paths if p and p[0] == key]
+        if not mine:
+            continue
+        if any(not rest for rest in mine) or not isinstance(e.get("value"), list):
+            out.append(e)
+            continue
+        inner = _filter(e["value"], mine, e.get("modelType") == "SubmodelElementList")
+        out.append({**e, "value": inner})
+    return out
+
+
+def _find(elements: list[dict[str, Any]], tokens: list[str], listed: bool = False
+          ) -> dict[str, Any] | None:  # fmt: skip
+    head, rest = tokens[0], tokens[1:]
+    for i, e in enumerate(elements):
+        key = str(i) if listed else e.get("idShort", "")
+        if key == head:
+            if not rest:
+                return e
+            children = e.get("value")
+            if not isinstance(children, list) or e.get("modelType") not in (
+                "SubmodelElementCollection",
+                "SubmodelElementList",
+            ):
+                return None
+            return _find(children, rest, e.get("modelType") == "SubmodelElementList")
+    return None
+
+
+def value_only(e: dict[str, Any]) -> Any:
+    """The ValueOnly form of one element (IDTA-01002 Part 2, §11.4.3)."""
+    kind = e.get("modelType")
+    if kind == "Property":
+        v = e.get("value")
+        if v is None:
+            return None
+        t = e.get("valueType")
+        if t == "xs:boolean":
+            return v == "true"
+        if t in _NUMBERS:
+            n = float(v)
+            return int(n) if n.is_integer() and t not in ("xs:double", "xs:float") else n
+        return v
+    if kind == "MultiLanguageProperty":
+        return [{x["language"]: x["text"]} for x in e.get("value", [])]
+    if kind == "SubmodelElementCollection":
+        return {c["idShort"]: value_only(c) for c in e.get("value", [])}
+    if kind == "SubmodelElementList":
+        return [value_only(c) for c in e.get("value", [])]
+    if kind in ("File", "Blob"):
+        return {"contentType": e.get("contentType", ""), "value": e.get("value", "")}
+    if kind == "Range":
+        return {"min": e.get("min"), "max": e.get("max")}
+    return e.get("value")
+
+
+@dataclass(frozen=True)
+class Allowed:
+    rules: list[Rule]
+    paths: list[tuple[str, ...]] | None  # None: the whole submodel
+
+
+class Repository:
+    """The catalogue as API JSON, and the cuts for one partner."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+        self.submodels: dict[str, dict[str, Any]] = {
+            sid: json.loads(json.dumps(sm, cls=AASToJsonEncoder))
+            for sid, sm in catalogue.submodels.items()
+        }
+        self.shells: dict[str, dict[str, Any]] = {
+            s.id: json.loads(json.dumps(s, cls=AASToJsonEncoder)) for s in catalogue.shells
+        }
+        self.refs: dict[str, list[str]] = {
+            s.id: [next(iter(r.key)).value for r in s.submodel] for s in catalogue.shells
+        }
+        self._ref_json = {
+            sid: [r for r in self.shells[sid].get("submodels", [])] for sid in self.shells
+        }
+
+    def fields(self, sid: str) -> dict[str, Any]:
+        sm = self.submodels[sid]
+        keys = (sm.get("semanticId") or {}).get("keys") or [{}]
+        return {"$sm#semanticId": keys[0].get("value", ""), "$sm#id": sid,
+                "$sm#idShort": sm.get("idShort", "")}  # fmt: skip
+
+    def allowed(self, rules: list[Rule], subject: Subject, sid: str, route: str) -> Allowed | None:
+        if sid not in self.submodels:
+            return None
+        target = Target(route=route, kind="Submodel", id=sid, fields=self.fields(sid))
+        ok = decide(rules, subject, "READ", target)
+        if not ok:
+            return None
+        paths: list[tuple[str, ...]] = []
+        for r in ok:
+            p = element_paths(r)
+            if p is None:
+                return Allowed(ok, None)
+            paths.extend(p)
+        return Allowed(ok, paths)
+
+    def submodel(self, sid: str, allowed: Allowed) -> dict[str, Any]:
+        sm = self.submodels[sid]
+        if allowed.paths is None:
+            return sm
+        return {**sm, "submodelElements": _filter(sm.get("submodelElements", []), allowed.paths)}
+
+    def element(self, sid: str, allowed: Allowed, tokens: list[str]) -> dict[str, Any] | None:
+        return _find(self.submodel(sid, allowed).get("submodelElements", []), tokens)
+
+    def shell(self, aid: str, visible: set[str]) -> dict[str, Any]:
+        shell = self.shells[aid]
+        refs = [r for r in self._ref_json[aid] if r["keys"][0]["value"] in visible]
+        out = {k: v for k, v in shell.items() if k != "submodels"}
+        if refs:
+            out["submodels"] = refs
+        return out
+
+
+def page(items: list[Any], ids: list[str], *, limit: int | None, cursor: str | None,
+         kind: str) -> tuple[list[Any], str | None]:  # fmt: skip
+    """One page of a listing. The cursor names the last item given (base64url), so it stays
+    valid while the list changes; a cursor from another listing is refused."""
+    if limit is not None and not 1 <= limit <= MAX_LIMIT:
+        raise ApiError(400, f"limit {limit} is out of range: give 1 to {MAX_LIMIT}")
+    start = 0
+    if cursor is not None:
+        try:
+            tag, last = decode_id(cursor, "cursor").split("\n", 1)
+        except (ApiError, ValueError):
+            raise ApiError(400, "the cursor is not one this server gave for this list; start "
+                                "again without it") from None  # fmt: skip
+        if tag != kind:
+            raise ApiError(400, f"the cursor belongs to another list ({tag[:40]!r}), not {kind!r}; "
+                                "start again without it")  # fmt: skip
+        start = next((i + 1 for i, x in enumerate(ids) if x == last), -1)
+        if start < 0:
+            raise ApiError(400, "the cursor names an item that is no longer in this list; "
+                                "start again without it")  # fmt: skip
+    end = len(items) if limit is None else start + limit
+    nxt = encode_id(f"{kind}\n{ids[end - 1]}") if end < len(items) else None
+    return items[start:end], nxt

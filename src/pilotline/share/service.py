@@ -1,0 +1,130 @@
+"""The sharing server's state: the catalogue (rebuilt at most every ``refresh_s``), the partners'
+keys and rules (read again whenever a grant changes), a rate limit per partner and the record of
+reads. The web layer (``pilotline.web.share``) turns requests into calls on :class:`Service`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pilotline import clock
+from pilotline.plant.model import Plant
+from pilotline.share.model import build_catalogue
+from pilotline.share.partners import Partners, key_hash
+from pilotline.share.readlog import Read, ReadLog
+from pilotline.share.repository import Repository
+from pilotline.share.rules import Rule, Subject
+from pilotline.share.settings import ShareSettings, load_share_settings
+from pilotline.store import Store
+
+
+@dataclass(frozen=True)
+class Access:
+    """A partner's rules as of its request."""
+
+    partner: str
+    rules: list[Rule]
+    grant_ids: list[str]
+    subject: Subject
+
+    def grants_of(self, rules: list[Rule]) -> list[str]:
+        return [self.grant_ids[r.index] for r in rules]
+
+
+class _Bucket:
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst, self.tokens, self.at = rate, burst, float(burst), time.monotonic()
+
+    def take(self) -> float:
+        """0 when the request may go ahead, else seconds to wait."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+class Service:
+    def __init__(self, home: Path, store: Store, plant: Callable[[], Plant]) -> None:
+        self.home, self.store, self._plant = home, store, plant
+        self.partners = Partners(store, home)
+        self.log = ReadLog(store, home)
+        self._lock = threading.Lock()
+        self._repo: Repository | None = None
+        self._repo_at = 0.0
+        self._repo_key: tuple[float, float] = (0.0, 0.0)
+        self._version: str | None = None
+        self._keys: dict[str, str] = {}
+        self._rules: list[Rule] = []
+        self._grant_ids: list[str] = []
+        self._buckets: dict[str, _Bucket] = {}
+        self._settings: ShareSettings | None = None
+
+    def _mtimes(self) -> tuple[float, float]:
+        def m(p: Path) -> float:
+            try:
+                return p.stat().st_mtime
+            except OSError:
+                return 0.0
+
+        return m(self.home / "plant.toml"), m(self.home / "share.toml")
+
+    def settings(self) -> ShareSettings:
+        self.repository()
+        assert self._settings is not None
+        return self._settings
+
+    def repository(self) -> Repository:
+        """The catalogue as API JSON, rebuilt when older than ``refresh_s`` or the plant model
+        or share.toml changed."""
+        with self._lock:
+            key = self._mtimes()
+            fresh = (
+                self._repo is not None
+                and self._settings is not None
+                and key == self._repo_key
+                and time.monotonic() - self._repo_at < self._settings.api.refresh_s
+            )
+            if not fresh:
+                plant = self._plant()
+                settings = load_share_settings(self.home, plant)
+                self._repo = Repository(build_catalogue(self.store, plant, settings))
+                self._settings, self._repo_key, self._repo_at = settings, key, time.monotonic()
+            assert self._repo is not None
+            return self._repo
+
+    def _refresh_grants(self) -> None:
+        version = self.partners.version()
+        if version != self._version or self._version is None:
+            keys = self.partners.keys()
+            rules, ids = self.partners.rules()
+            with self._lock:
+                self._keys, self._rules, self._grant_ids, self._version = keys, rules, ids, version
+
+    def access(self, key: str) -> Access | None:
+        """The partner holding ``key`` and its rules now, or None for an unknown key."""
+        self._refresh_grants()
+        partner = self._keys.get(key_hash(key))
+        if partner is None:
+            return None
+        plant = self._plant()
+        subject = Subject({"partner": partner}, clock.now(), plant.tz)
+        return Access(partner, self._rules, self._grant_ids, subject)
+
+    def throttle(self, partner: str) -> float:
+        api = self.settings().api
+        with self._lock:
+            bucket = self._buckets.get(partner)
+            if bucket is None or bucket.rate != api.rate_per_s or bucket.burst != api.burst:
+                bucket = self._buckets[partner] = _Bucket(api.rate_per_s, api.burst)
+            return bucket.take()
+
+    def record(self, access: Access, route: str, grants: list[str], returned: list[str],
+               status: int) -> None:  # fmt: skip
+        self.log.append(Read(clock.now(), access.partner, route, grants, returned, status))

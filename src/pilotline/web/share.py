@@ -1,0 +1,308 @@
+"""The AAS API for partners, under ``/aas``: the read profiles (SSP-002) of the AAS Repository
+and Submodel Repository services (IDTA-01002 Part 2, V3.1.2).
+
+A partner sends ``Authorization: Bearer <api key>``; what it may read is its grants
+(:mod:`pilotline.share`), and anything else is "not found", so it cannot learn what exists.
+Identifiers in paths are base64url-encoded; lists page with ``limit`` and ``cursor``; errors are
+the specification's Result (``{"messages": [...]}``). Every partner request is put on the
+hash-chained record of reads before its answer leaves. Partner keys open nothing else of the web
+app, and user sessions or tokens open nothing here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+from pilotline import clock
+from pilotline.errors import PilotlineError
+from pilotline.share.readlog import records
+from pilotline.share.repository import (
+    MAX_LIMIT,
+    ApiError,
+    decode_id,
+    page,
+    split_path,
+    value_only,
+)
+from pilotline.share.service import Access, Service
+from pilotline.web.context import Web
+
+BASE = "/aas"
+Level = Literal["deep", "core"]
+Extent = Literal["withBlobValue", "withoutBlobValue"]
+PROFILES = [
+    "https://admin-shell.io/aas/API/3/1/AssetAdministrationShellRepositoryServiceSpecification/SSP-002",
+    "https://admin-shell.io/aas/API/3/1/SubmodelRepositoryServiceSpecification/SSP-002",
+]
+
+#: What a handler gives back: the body, the grants that allowed it and the ids it returned.
+Answer = tuple[Any, list[str], list[str]]
+
+
+def result(status: int, text: str) -> JSONResponse:
+    """The specification's Result: one message, with an ISO time stamp."""
+    stamp = clock.now().isoformat(timespec="seconds").replace("+00:00", "Z")
+    kind = "Error" if status < 500 else "Exception"
+    body = {"messages": [{"code": str(status), "messageType": kind, "text": text,
+                          "timestamp": stamp}]}  # fmt: skip
+    return JSONResponse(body, status_code=status)
+
+
+def _limit() -> Any:
+    return Query(None, ge=1, le=MAX_LIMIT, description=f"Items per page (1–{MAX_LIMIT}).")
+
+
+def routes(app: FastAPI, web: Web) -> None:
+    """Mount the partner API at ``/aas`` on the web app."""
+    service = Service(web.home, web.store, web.plant)
+    api = FastAPI(title="Pilotline AAS API", version="3.1.2", docs_url=None, redoc_url=None,
+                  openapi_url=None)  # fmt: skip
+    app.state.share = service
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        where = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return result(400, f"Invalid request: {where}")
+
+    @api.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 404:
+            return result(404, "There is nothing at this address.")
+        if exc.status_code == 405:
+            return result(405, "This API only reads: use GET.")
+        return result(exc.status_code, str(exc.detail))
+
+    def serve(request: Request, handler: Callable[[Access], Answer]) -> Response:
+        auth = request.headers.get("authorization", "")
+        if not auth.lower().startswith("bearer "):
+            return result(401, "Send the partner key as 'Authorization: Bearer <key>'.")
+        try:
+            access = service.access(auth[7:].strip())
+        except PilotlineError as exc:
+            return result(500, f"The share service cannot work now: {exc}")
+        if access is None:
+            return result(401, "The key is not valid (or was replaced, or the partner removed).")
+        route = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        wait = service.throttle(access.partner)
+        if wait > 0:
+            service.record(access, route, [], [], 429)
+            response = result(429, f"Too many requests; try again in {wait:.1f} s.")
+            response.headers["Retry-After"] = str(max(1, round(wait)))
+            return response
+        try:
+            body, grants, returned = handler(access)
+            status = 200
+        except ApiError as exc:
+            status, body, grants, returned = exc.status, None, [], []
+            message = exc.text
+        except PilotlineError as exc:
+            status, body, grants, returned, message = 500, None, [], [], str(exc)
+        service.record(access, route, grants, returned, status)
+        if body is None:
+            return result(status, message)
+        return JSONResponse(body)
+
+    def visible(access: Access, route: str) -> tuple[Any, dict[str, Any]]:
+        repo = service.repository()
+        allowed = {}
+        for sid in repo.submodels:
+            a = repo.allowed(access.rules, access.subject, sid, route)
+            if a is not None:
+                allowed[sid] = a
+        return repo, allowed
+
+    def one_submodel(access: Access, sm_b64: str, route: str, aas_b64: str | None = None
+                     ) -> tuple[Any, str, Any]:  # fmt: skip
+        sid = decode_id(sm_b64, "submodelIdentifier")
+        repo = service.repository()
+        if aas_b64 is not None:
+            aid = decode_id(aas_b64, "aasIdentifier")
+            if aid not in repo.shells or sid not in repo.refs[aid]:
+                raise ApiError(404, "No such submodel in this shell.")
+        allowed = repo.allowed(access.rules, access.subject, sid, route)
+        if allowed is None:
+            raise ApiError(404, "No submodel with this identifier.")
+        return repo, sid, allowed
+
+    # -- description ---------------------------------------------------------------------------
+    @api.get("/description")
+    def description() -> dict[str, Any]:
+        return {"profiles": PROFILES}
+
+    # -- shells --------------------------------------------------------------------------------
+    @api.get("/shells")
+    def shells(request: Request, limit: int | None = _limit(), cursor: str | None = None,
+               idShort: str | None = None) -> Response:  # fmt: skip
+        def h(access: Access) -> Answer:
+            repo, allowed = visible(access, request.url.path)
+            out, ids = [], []
+            for aid in repo.shells:
+                seen = {s for s in repo.refs[aid] if s in allowed}
+                if not seen or (idShort is not None and repo.shells[aid].get("idShort") != idShort):
+                    continue
+                out.append(repo.shell(aid, seen))
+                ids.append(aid)
+            items, nxt = page(out, ids, limit=limit, cursor=cursor, kind="shells")
+            grants = sorted({g for a in allowed.values() for g in access.grants_of(a.rules)})
+            return _paged(items, nxt), grants, [i["id"] for i in items]
+
+        return serve(request, h)
+
+    def _shell(access: Access, aas_b64: str, route: str) -> tuple[Any, str, dict[str, Any]]:
+        aid = decode_id(aas_b64, "aasIdentifier")
+        repo, allowed = visible(access, route)
+        seen = {s: allowed[s] for s in repo.refs.get(aid, []) if s in allowed}
+        if aid not in repo.shells or not seen:
+            raise ApiError(404, "No shell with this identifier.")
+        return repo, aid, seen
+
+    @api.get("/shells/{aas}")
+    def shell(request: Request, aas: str) -> Response:
+        def h(access: Access) -> Answer:
+            repo, aid, seen = _shell(access, aas, request.url.path)
+            grants = sorted({g for a in seen.values() for g in access.grants_of(a.rules)})
+            return repo.shell(aid, set(seen)), grants, [aid]
+
+        return serve(request, h)
+
+    @api.get("/shells/{aas}/submodel-refs")
+    def submodel_refs(request: Request, aas: str, limit: int | None = _limit(),
+                      cursor: str | None = None) -> Response:  # fmt: skip
+        def h(access: Access) -> Answer:
+            repo, aid, seen = _shell(access, aas, request.url.path)
+            refs = repo.shell(aid, set(seen)).get("submodels", [])
+            ids = [r["keys"][0]["value"] for r in refs]
+            items, nxt = page(refs, ids, limit=limit, cursor=cursor, kind=f"refs {aid}")
+            grants = sorted({g for a in seen.values() for g in access.grants_of(a.rules)})
+            return _paged(items, nxt), grants, [r["keys"][0]["value"] for r in items]
+
+        return serve(request, h)
+
+    # -- submodels -----------------------------------------------------------------------------
+    @api.get("/submodels")
+    def submodels(request: Request, limit: int | None = _limit(), cursor: str | None = None,
+                  semanticId: str | None = None, idShort: str | None = None) -> Response:  # fmt: skip
+        def h(access: Access) -> Answer:
+            repo, allowed = visible(access, request.url.path)
+            wanted = decode_id(semanticId, "semanticId") if semanticId else None
+            out, ids, grants = [], [], set()
+            for sid, a in allowed.items():
+                sm = repo.submodel(sid, a)
+                if wanted and repo.fields(sid)["$sm#semanticId"] != wanted:
+                    continue
+                if idShort is not None and sm.get("idShort") != idShort:
+                    continue
+                out.append(sm)
+                ids.append(sid)
+                grants.update(access.grants_of(a.rules))
+            items, nxt = page(out, ids, limit=limit, cursor=cursor, kind="submodels")
+            return _paged(items, nxt), sorted(grants), [i["id"] for i in items]
+
+        return serve(request, h)
+
+    def submodel_answer(access: Access, request: Request, sm: str, aas: str | None,
+                        as_value: bool) -> Answer:  # fmt: skip
+        repo, sid, allowed = one_submodel(access, sm, request.url.path, aas)
+        body = repo.submodel(sid, allowed)
+        if as_value:
+            body = {e["idShort"]: value_only(e) for e in body.get("submodelElements", [])}
+        return body, access.grants_of(allowed.rules), [sid]
+
+    def element_answer(access: Access, request: Request, sm: str, aas: str | None, path: str,
+                       as_value: bool) -> Answer:  # fmt: skip
+        tokens = split_path(path)
+        repo, sid, allowed = one_submodel(access, sm, request.url.path, aas)
+        element = repo.element(sid, allowed, tokens)
+        if element is None:
+            raise ApiError(404, "No submodel element at this idShort path.")
+        body = value_only(element) if as_value else element
+        if (
+            as_value
+            and element.get("idShort")
+            and element.get("modelType") != "SubmodelElementList"
+        ):
+            body = {element["idShort"]: body}
+        return body, access.grants_of(allowed.rules), [f"{sid}#{path}"]
+
+    def elements_answer(access: Access, request: Request, sm: str, aas: str | None,
+                        limit: int | None, cursor: str | None) -> Answer:  # fmt: skip
+        repo, sid, allowed = one_submodel(access, sm, request.url.path, aas)
+        elements = repo.submodel(sid, allowed).get("submodelElements", [])
+        ids = [e.get("idShort", "") for e in elements]
+        items, nxt = page(elements, ids, limit=limit, cursor=cursor, kind=f"elements {sid}")
+        return (
+            _paged(items, nxt),
+            access.grants_of(allowed.rules),
+            [f"{sid}#{e.get('idShort')}" for e in items],
+        )
+
+    for prefix, with_aas in (("/submodels/{sm}", False), ("/shells/{aas}/submodels/{sm}", True)):
+        _submodel_routes(api, serve, prefix, with_aas, submodel_answer, element_answer,
+                         elements_answer)  # fmt: skip
+
+    # -- the partner's own record ----------------------------------------------------------------
+    @api.get("/reads")
+    def reads(request: Request, limit: int = Query(100, ge=1, le=MAX_LIMIT),
+              after: int = Query(0, ge=0, le=2**62)) -> Response:  # fmt: skip
+        def h(access: Access) -> Answer:
+            rows = records(web.store, partner=access.partner, limit=limit, after=after)
+            for r in rows:
+                r.pop("prev_hash", None)
+            return {"result": rows}, [], []
+
+        return serve(request, h)
+
+    @api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                   include_in_schema=False)  # fmt: skip
+    def anything_else(rest: str, request: Request) -> Response:
+        if request.method != "GET":
+            return result(405, "This API only reads: use GET.")
+        return result(404, "There is nothing at this address.")
+
+    app.mount(BASE, api)
+
+
+def _paged(items: list[Any], cursor: str | None) -> dict[str, Any]:
+    return {"paging_metadata": {"cursor": cursor} if cursor else {}, "result": items}
+
+
+Serve = Callable[[Request, Callable[[Access], Answer]], Response]
+
+
+def _submodel_routes(api: FastAPI, serve: Serve, prefix: str, with_aas: bool, sub: Any, el: Any,
+                     els: Any) -> None:  # fmt: skip
+    """The same reads under /submodels/{sm} and /shells/{aas}/submodels/{sm}."""
+
+    def aas_of(request: Request) -> str | None:
+        return request.path_params.get("aas") if with_aas else None
+
+    @api.get(prefix)
+    def get_submodel(
+        request: Request, sm: str, level: Level = "deep", extent: Extent = "withoutBlobValue"
+    ) -> Response:
+        return serve(request, lambda a: sub(a, request, sm, aas_of(request), False))
+
+    @api.get(prefix + "/$value")
+    def get_value(
+        request: Request, sm: str, level: Level = "deep", extent: Extent = "withoutBlobValue"
+    ) -> Response:
+        return serve(request, lambda a: sub(a, request, sm, aas_of(request), True))
+
+    @api.get(prefix + "/submodel-elements")
+    def get_elements(request: Request, sm: str, limit: int | None = _limit(),
+                     cursor: str | None = None) -> Response:  # fmt: skip
+        return serve(request, lambda a: els(a, request, sm, aas_of(request), limit, cursor))
+
+    @api.get(prefix + "/submodel-elements/{path}/$value")
+    def get_element_value(request: Request, sm: str, path: str) -> Response:
+        return serve(request, lambda a: el(a, request, sm, aas_of(request), path, True))
+
+    @api.get(prefix + "/submodel-elements/{path}")
+    def get_element(request: Request, sm: str, path: str) -> Response:
+        return serve(request, lambda a: el(a, request, sm, aas_of(request), path, False))
