@@ -31,7 +31,18 @@ from pilotline.names import name_key
 from pilotline.plant import Plant
 from pilotline.report import render_shift_report
 from pilotline.store import audit, open_store
-from pilotline.web import assess, data, docs_pages, firstrun, maps, operate, people, pilots, settings
+from pilotline.web import (
+    assess,
+    data,
+    docs_pages,
+    firstrun,
+    maps,
+    operate,
+    people,
+    pilots,
+    settings,
+    share,
+)
 from pilotline.web.cache import Cache
 from pilotline.web.context import HERE, Problem, Web, make_templates
 from pilotline.web.machine import GRAINS, check_range, machine_page, period
@@ -636,6 +647,7 @@ def create_app(
     assess.routes(app, web)
     firstrun.routes(app, web)
     docs_pages.routes(app, web)
+    share.routes(app, web)
     return app
 
 
