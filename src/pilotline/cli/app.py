@@ -27,6 +27,7 @@ from pilotline.cli.assess import assess_app
 from pilotline.cli.connect import collect, connect_app, sim_app
 from pilotline.cli.map import map_app
 from pilotline.cli.pilot import pilot_app
+from pilotline.cli.share import share_app
 from pilotline.cli.users import user_app
 from pilotline.errors import InputError, PilotlineError
 from pilotline.ingest import SCHEMAS, ImportOptions, import_file, import_table
@@ -60,6 +61,7 @@ app.command("collect")(collect)
 app.add_typer(sim_app, name="sim")
 app.add_typer(user_app, name="user")
 app.add_typer(assess_app, name="assess")
+app.add_typer(share_app, name="share")
 
 out = Console(soft_wrap=True)  # notes whole; tables still fit the terminal
 err = Console(stderr=True, soft_wrap=True)  # messages whole, never wrapped or cut

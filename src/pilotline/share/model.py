@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +101,16 @@ class Catalogue:
             if machine:
                 self.machine_of[sm.id] = machine
         self.shells.append(shell)
+
+    def adopt(self, objects: Iterable[model.Identifiable]) -> None:
+        """Add shells and submodels from elsewhere (imported from partners); ids already in the
+        catalogue keep ours."""
+        for o in objects:
+            if isinstance(o, model.AssetAdministrationShell):
+                if all(s.id != o.id for s in self.shells):
+                    self.shells.append(o)
+            elif isinstance(o, model.Submodel) and o.id not in self.submodels:
+                self.submodels[o.id] = o
 
     def object_store(self) -> model.DictIdentifiableStore[model.Identifiable]:
         out: model.DictIdentifiableStore[model.Identifiable] = model.DictIdentifiableStore()
@@ -448,9 +459,14 @@ def _points(
 
 
 def build_catalogue(
-    store: Store, plant: Plant, settings: ShareSettings, *, now: dt.datetime | None = None
+    store: Store,
+    plant: Plant,
+    settings: ShareSettings,
+    *,
+    now: dt.datetime | None = None,
+    imported: Iterable[model.Identifiable] = (),
 ) -> Catalogue:
-    """Every shell and submodel Pilotline can share, as of ``now``."""
+    """Every shell and submodel Pilotline can share, as of ``now``, and what was imported."""
     now = now or clock.now()
     ids = Ids.of(plant)
     cat = Catalogue(built_at=now)
@@ -492,4 +508,5 @@ def build_catalogue(
             now=now,
         )
         cat.add(_shell(ids, "product", product.id, product.name or product.id), sm)
+    cat.adopt(imported)
     return cat

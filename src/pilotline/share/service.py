@@ -10,9 +10,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pilotline import clock
+from pilotline.errors import NotFound
 from pilotline.plant.model import Plant
+from pilotline.share.files import imported
 from pilotline.share.model import build_catalogue
 from pilotline.share.partners import Partners, key_hash
 from pilotline.share.readlog import Read, ReadLog
@@ -94,7 +97,9 @@ class Service:
             if not fresh:
                 plant = self._plant()
                 settings = load_share_settings(self.home, plant)
-                self._repo = Repository(build_catalogue(self.store, plant, settings))
+                self._repo = Repository(
+                    build_catalogue(self.store, plant, settings, imported=imported(self.home))
+                )
                 self._settings, self._repo_key, self._repo_at = settings, key, time.monotonic()
             assert self._repo is not None
             return self._repo
@@ -116,6 +121,35 @@ class Service:
         plant = self._plant()
         subject = Subject({"partner": partner}, clock.now(), plant.tz)
         return Access(partner, self._rules, self._grant_ids, subject)
+
+    def preview(self, partner: str) -> dict[str, Any]:
+        """Exactly what ``partner`` receives now: the shells and submodels (cut to its grants)
+        that ``/aas/shells`` and ``/aas/submodels`` would give it, and the grants used."""
+        self._refresh_grants()
+        if partner not in self._keys.values():
+            raise NotFound(
+                f"no partner called {partner!r}; 'pilotline share partner list' shows them"
+            )
+        plant = self._plant()
+        access = Access(partner, self._rules, self._grant_ids,
+                        Subject({"partner": partner}, clock.now(), plant.tz))  # fmt: skip
+        repo = self.repository()
+        allowed = {
+            sid: a for sid in repo.submodels
+            if (a := repo.allowed(access.rules, access.subject, sid, "/submodels")) is not None
+        }  # fmt: skip
+        shells = [
+            repo.shell(aid, {s for s in repo.refs[aid] if s in allowed})
+            for aid in repo.shells
+            if any(s in allowed for s in repo.refs[aid])
+        ]
+        grants = sorted({g for a in allowed.values() for g in access.grants_of(a.rules)})
+        return {
+            "partner": partner,
+            "grants": grants,
+            "assetAdministrationShells": shells,
+            "submodels": [repo.submodel(sid, a) for sid, a in allowed.items()],
+        }
 
     def throttle(self, partner: str) -> float:
         api = self.settings().api

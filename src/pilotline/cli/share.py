@@ -1,0 +1,320 @@
+"""``pilotline share …``: partners, grants, what a partner receives, AASX files, pulling from a
+partner's AAS API, and the record of partner reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pilotline.errors import InputError
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+share_app = typer.Typer(
+    help="Share: give a customer or supplier exactly the data agreed, through the AAS API.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+partner_app = typer.Typer(help="Partners (customers, suppliers) and their API keys.",
+                          no_args_is_help=True, rich_markup_mode=None)  # fmt: skip
+audit_app = typer.Typer(help="The hash-chained record of partner reads.", no_args_is_help=True,
+                        rich_markup_mode=None)  # fmt: skip
+share_app.add_typer(partner_app, name="partner")
+share_app.add_typer(audit_app, name="audit")
+
+Format = Annotated[str, typer.Option("--format", help="text or json.")]
+
+
+def _format(fmt: str) -> str:
+    if fmt not in ("text", "json"):
+        raise InputError(f"--format {fmt!r}: use text or json")
+    return fmt
+
+
+def _who() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "cli")
+
+
+def _service() -> Any:
+    from pilotline.cli.app import home
+    from pilotline.share.service import Service
+
+    h = home()
+    return Service(h.path, h.store, h.plant)
+
+
+def _partners() -> Any:
+    from pilotline.cli.app import home
+    from pilotline.share.partners import Partners
+
+    h = home()
+    return Partners(h.store, h.path)
+
+
+def _print_json(value: Any) -> None:
+    out.print_json(json.dumps(value, default=str, ensure_ascii=False), highlight=False)
+
+
+# -- partners ----------------------------------------------------------------------------------
+@partner_app.command("add")
+def partner_add(
+    name: Annotated[str, typer.Argument(help="The partner's name (organisation).")],
+    fmt: Format = "text",
+) -> None:
+    """Add a partner; prints its API key once (it is stored only as a hash)."""
+    fmt = _format(fmt)
+    key = _partners().add(name)
+    if fmt == "json":
+        print(json.dumps({"partner": name.strip(), "api_key": key}))
+    else:
+        out.print(f"Added partner {name.strip()}. Its API key (shown only now):\n{key}",
+                  highlight=False)  # fmt: skip
+
+
+@partner_app.command("key")
+def partner_key(name: str, fmt: Format = "text") -> None:
+    """Give a partner a new API key; the old one stops working at once."""
+    key = _partners().new_key(name)
+    if _format(fmt) == "json":
+        print(json.dumps({"partner": name, "api_key": key}))
+    else:
+        out.print(f"New API key for {name} (shown only now):\n{key}", highlight=False)
+
+
+@partner_app.command("list")
+def partner_list(fmt: Format = "text") -> None:
+    """The partners, their active grants and when they were added or removed."""
+    p = _partners()
+    partners, grants = p.all(), p.grants()
+    count = {x.name: sum(g.partner == x.name for g in grants) for x in partners}
+    if _format(fmt) == "json":
+        _print_json([{"partner": x.name, "grants": count[x.name], "added": x.created_at,
+                      "removed": x.removed_at} for x in partners])  # fmt: skip
+        return
+    table = Table(show_edge=False)
+    for col in ("partner", "active grants", "added", "removed"):
+        table.add_column(col)
+    for x in partners:
+        table.add_row(x.name, str(count[x.name]), f"{x.created_at:%Y-%m-%d}",
+                      f"{x.removed_at:%Y-%m-%d}" if x.removed_at else "")  # fmt: skip
+    out.print(table)
+
+
+@partner_app.command("remove")
+def partner_remove(name: str) -> None:
+    """Remove a partner: its key stops working and its grants are revoked (its record of
+    reads stays)."""
+    n = _partners().remove(name)
+    out.print(f"Removed {name}; {n} grant(s) revoked.")
+
+
+# -- grants ------------------------------------------------------------------------------------
+@share_app.command("grant")
+def grant(
+    name: Annotated[str, typer.Argument(help="The partner.")],
+    submodel: Annotated[
+        str | None,
+        typer.Option(help="Semantic id, or nameplate, kpi, carbon-footprint or timeseries."),
+    ] = None,
+    machine: Annotated[str | None, typer.Option(help="Only this machine's submodel.")] = None,
+    element: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this element, by idShort path (repeat for more)."),
+    ] = None,
+    expires: Annotated[
+        str | None, typer.Option(help="Last day of access, YYYY-MM-DD (plant's time zone).")
+    ] = None,
+    purpose: Annotated[str, typer.Option(help="What the partner may use it for.")] = "",
+    onward: Annotated[bool, typer.Option(help="The partner may share it onward.")] = False,
+    rule: Annotated[
+        Path | None, typer.Option(help="Instead: one IDTA-01004 access rule as a JSON file.")
+    ] = None,
+    fmt: Format = "text",
+) -> None:
+    """Give a partner a submodel (all machines', one machine's, or elements of it)."""
+    from pilotline.cli.app import home
+
+    day = None
+    if expires is not None:
+        try:
+            day = dt.date.fromisoformat(expires)
+        except ValueError:
+            raise InputError(f"--expires {expires!r}: expected a date as YYYY-MM-DD") from None
+    p = _partners()
+    if rule is not None:
+        if submodel or machine or element:
+            raise InputError(
+                "--rule gives the whole rule: leave out --submodel, --machine, --element"
+            )
+        try:
+            doc = json.loads(rule.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise InputError(f"{rule}: not a JSON file ({exc})") from None
+        g = p.add_rule(name, doc, expires=day, purpose=purpose, onward=onward, by=_who())
+    else:
+        if not submodel:
+            raise InputError("say what to give: --submodel (or --rule FILE.json)")
+        g = p.grant(name, plant=home().plant(), submodel=submodel, machine=machine,
+                    paths=list(element or []), expires=day, purpose=purpose, onward=onward,
+                    by=_who())  # fmt: skip
+    if _format(fmt) == "json":
+        _print_json({"grant": g.id, "partner": g.partner, "what": g.what, "rule": g.rule,
+                     "expires": g.expires})  # fmt: skip
+    else:
+        until = f" until {g.expires} (inclusive)" if g.expires else ""
+        out.print(f"Grant {g.id}: {g.partner} may read {g.what}{until}. It takes effect at once.")
+
+
+@share_app.command("grants")
+def grants(
+    name: Annotated[str | None, typer.Argument(help="Only this partner's.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Revoked grants too.")] = False,
+    fmt: Format = "text",
+) -> None:
+    """The grants: partner, what, purpose, expiry."""
+    rows = _partners().grants(name, active=not all_)
+    if _format(fmt) == "json":
+        _print_json([{"grant": g.id, "partner": g.partner, "what": g.what, "purpose": g.purpose,
+                      "expires": g.expires, "onward": g.onward, "rule": g.rule,
+                      "revoked": g.revoked_at} for g in rows])  # fmt: skip
+        return
+    table = Table(show_edge=False)
+    for col in ("grant", "partner", "what", "purpose", "expires", "onward", "revoked"):
+        table.add_column(col)
+    for g in rows:
+        table.add_row(g.id, g.partner, g.what, g.purpose, str(g.expires or ""),
+                      "yes" if g.onward else "no",
+                      f"{g.revoked_at:%Y-%m-%d %H:%M}" if g.revoked_at else "")  # fmt: skip
+    out.print(table)
+
+
+@share_app.command("revoke")
+def revoke(
+    name: Annotated[str, typer.Argument(help="The partner.")],
+    grant_id: Annotated[str | None, typer.Option("--grant", help="Only this grant.")] = None,
+) -> None:
+    """Revoke a partner's grants (or one); the running server refuses its next request."""
+    n = _partners().revoke(name, grant_id)
+    out.print(f"Revoked {n} grant(s) of {name}.")
+
+
+@share_app.command("preview")
+def preview(name: str, fmt: Format = "text") -> None:
+    """Exactly what a partner receives now."""
+    view = _service().preview(name)
+    if _format(fmt) == "json":
+        _print_json(view)
+        return
+    out.print(f"{name} receives (grants {', '.join(view['grants']) or 'none'}):", highlight=False)
+    for sm in view["submodels"]:
+        names = [e.get("idShort", "?") for e in sm.get("submodelElements", [])]
+        out.print(f"  {sm['id']}  {sm.get('idShort', '')}: {', '.join(names)}", highlight=False)
+    if not view["submodels"]:
+        out.print("  nothing")
+
+
+@share_app.command("export")
+def export(
+    name: Annotated[str, typer.Argument(help="The partner whose grants say what goes in.")],
+    aasx: Annotated[Path, typer.Option("--aasx", help="The AASX file to write.")],
+) -> None:
+    """Write what a partner's grants cover as an AASX package."""
+    from pilotline.share.files import from_json, write_aasx
+
+    view = _service().preview(name)
+    if not view["submodels"]:
+        raise InputError(f"{name} is granted nothing now, so there is nothing to export")
+    objects = from_json(view["assetAdministrationShells"], view["submodels"])
+    write_aasx(aasx, objects)
+    out.print(f"Wrote {aasx}: {len(view['submodels'])} submodel(s) for {name}.")
+
+
+@share_app.command("import")
+def import_(file: Annotated[Path, typer.Argument(help="A partner's AASX package.")]) -> None:
+    """Add a partner's AASX (such as a supplier's carbon footprint) to the firm's model."""
+    from pilotline.cli.app import home
+    from pilotline.share.files import keep, read_aasx
+
+    objects = read_aasx(file)
+    kept = keep(home().path, objects, f"aasx:{file.name}")
+    ids = sorted(o.id for o in objects)
+    out.print(
+        f"Imported {len(ids)} object(s) from {file.name} into {kept.parent}:", highlight=False
+    )
+    for i in ids:
+        out.print(f"  {i}", highlight=False)
+
+
+@share_app.command("pull")
+def pull(
+    url: Annotated[str, typer.Argument(help="The partner's AAS API, such as https://x/aas.")],
+    submodel: Annotated[str, typer.Option(help="The submodel's identifier.")],
+    key_env: Annotated[
+        str, typer.Option(help="Environment variable holding the API key or access token.")
+    ] = "PILOTLINE_PARTNER_KEY",
+) -> None:
+    """Fetch a submodel granted by a partner (for example its carbon footprint) into the firm's
+    model. Run it from cron or a systemd timer to keep it fresh."""
+    from pilotline.cli.app import home
+    from pilotline.share.files import as_store, keep
+    from pilotline.share.files import pull as fetch
+
+    key = os.environ.get(key_env, "")
+    if not key:
+        raise InputError(f"set {key_env} to the key or token the partner gave you")
+    sm = fetch(url, key=key, submodel_id=submodel)
+    kept = keep(home().path, as_store([sm]), f"pull:{url}")
+    out.print(f"Pulled {sm.id} ({sm.id_short}) into {kept.parent}.", highlight=False)
+
+
+# -- the record of reads -----------------------------------------------------------------------
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the record of partner reads: exit 0 when intact, 1 naming the first broken record."""
+    from pilotline.cli.app import home
+    from pilotline.share.readlog import ChainBroken, verify
+
+    h = home()
+    try:
+        n = verify(h.store, h.path)
+    except ChainBroken as exc:
+        err.print(f"The record of partner reads is broken at record {exc.seq}: {exc.why}.",
+                  highlight=False)  # fmt: skip
+        raise typer.Exit(1) from None
+    out.print(f"The record of partner reads is intact: {n:,} record(s).")
+
+
+@audit_app.command("list")
+def audit_list(
+    partner: Annotated[str | None, typer.Option(help="Only this partner's reads.")] = None,
+    after: Annotated[int, typer.Option(min=0, help="Records after this number.")] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
+    fmt: Format = "text",
+) -> None:
+    """Partner reads, oldest first: who, when, route, grants, what was returned, result."""
+    from pilotline.cli.app import home
+    from pilotline.share.readlog import records
+
+    rows = records(home().store, partner=partner, limit=limit, after=after)
+    if _format(fmt) == "json":
+        _print_json(rows)
+        return
+    table = Table(show_edge=False)
+    for col in ("#", "when (UTC)", "partner", "route", "grants", "returned", "result"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(str(r["seq"]), r["read_at"], r["partner"], r["route"],
+                      ", ".join(r["grants"]), str(len(r["returned"])), str(r["status"]))  # fmt: skip
+    out.print(table)
