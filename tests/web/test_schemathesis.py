@@ -1,4 +1,5 @@
-"""Schemathesis against /openapi.json: generated requests, logged in as a manager, never a 5xx."""
+"""Schemathesis against /openapi.json: generated requests, logged in as a manager, never a 5xx,
+and every answer fits what the document declares (status code, content type, schema)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,13 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.core.failures import FailureGroup
 
 from pilotline.web import create_app
 from tests.web.conftest import PASSWORD
@@ -35,6 +43,7 @@ def test_no_generated_request_gets_a_server_error(
     client, headers = logged_in
     schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
     failures: list[str] = []
+    seen: set[tuple[str, str, int]] = set()
     statuses: Counter[int] = Counter()
     for operation in schema.get_all_operations():
         op = operation.ok()
@@ -46,10 +55,21 @@ def test_no_generated_request_gets_a_server_error(
         def check(case: object) -> None:
             response = case.call(session=client, headers=headers)  # type: ignore[attr-defined]
             statuses[response.status_code] += 1
-            if response.status_code >= 500:
-                failures.append(
-                    f"{case.method} {case.path}: {response.status_code} {response.text[:200]}"  # type: ignore[attr-defined]
+            try:
+                case.validate_response(  # type: ignore[attr-defined]
+                    response,
+                    checks=[
+                        not_a_server_error,
+                        status_code_conformance,
+                        content_type_conformance,
+                        response_schema_conformance,
+                    ],
                 )
+            except (AssertionError, FailureGroup) as exc:
+                key = (case.method, case.path, response.status_code)  # type: ignore[attr-defined]
+                if key not in seen:
+                    seen.add(key)
+                    failures.append(f"{key}: {response.text[:200]} -- {str(exc)[:400]}")
 
         check()
     assert not failures, "\n".join(failures)

@@ -46,7 +46,20 @@ from pilotline.web import (
 from pilotline.web.cache import Cache
 from pilotline.web.context import HERE, Problem, Web, make_templates
 from pilotline.web.machine import GRAINS, check_range, machine_page, period
+from pilotline.web.openapi import install as install_openapi
 from pilotline.web.overview import STOP_ALERT_MIN, for_user, overview, shift_oee, shift_totals
+from pilotline.web.schemas import (
+    AuditEntry,
+    Machine,
+    Me,
+    OeeRow,
+    Overview,
+    ParetoBar,
+    Recorded,
+    ScrapRecorded,
+    SmallLosses,
+    Stop,
+)
 from pilotline.web.users import User, Users
 
 LOGIN_LIMIT = 5  # failed logins per address and user name …
@@ -125,6 +138,7 @@ def create_app(
     web = Web(home, store, users, make_templates(language))
     throttle = Throttle()
     app = FastAPI(title="Pilotline", version="0.1.0", docs_url=None, redoc_url=None)
+    install_openapi(app)
     app.add_middleware(
         SessionMiddleware,
         secret_key=_secret(home),
@@ -463,7 +477,12 @@ def create_app(
         a, b = _period(p, start, end)
         return HTMLResponse(render_shift_report(Measure(store, p), start=a, end=b))
 
-    @app.get("/api/machines/{machine}/small-losses", tags=["plant"])
+    @app.get(
+        "/api/machines/{machine}/small-losses",
+        response_model=SmallLosses,
+        summary="Micro-stops and slow cycles of a machine",
+        tags=["plant"],
+    )
     def api_small_losses(
         machine: str, start: str | None = None, end: str | None = None, user: User = any_user
     ) -> dict[str, Any]:
@@ -477,7 +496,12 @@ def create_app(
             raise Problem(422, "Bad period", "at most 31 days for micro-stops and cycles")
         return Measure(store, p).small_losses(machine=machine, start=a, end=b)
 
-    @app.get("/api/machines/{machine}/oee", tags=["plant"])
+    @app.get(
+        "/api/machines/{machine}/oee",
+        response_model=list[OeeRow],
+        summary="A machine's OEE and ISO 22400 KPIs by shift, day or week",
+        tags=["plant"],
+    )
     def api_machine_oee(
         machine: str,
         start: str | None = None,
@@ -499,7 +523,12 @@ def create_app(
     # -- API -------------------------------------------------------------------------------------
     api_csrf = web.api_csrf
 
-    @app.get("/api/machines", tags=["plant"])
+    @app.get(
+        "/api/machines",
+        summary="Machines you may see",
+        response_model=list[Machine],
+        tags=["plant"],
+    )
     def api_machines(user: User = any_user) -> list[dict[str, str]]:
         """The machines the user may see, with their line."""
         return [
@@ -508,7 +537,12 @@ def create_app(
             if user.sees_line(line.name)
         ]
 
-    @app.get("/api/machines/{machine}/stops", tags=["plant"])
+    @app.get(
+        "/api/machines/{machine}/stops",
+        response_model=list[Stop],
+        summary="A machine's stops of the last 12 hours",
+        tags=["plant"],
+    )
     def api_stops(
         machine: str,
         response: Response,
@@ -531,7 +565,13 @@ def create_app(
         response.headers["X-Total-Count"] = str(len(found))
         return found[offset : offset + limit]
 
-    @app.post("/api/machines/{machine}/reasons", tags=["plant"], status_code=201)
+    @app.post(
+        "/api/machines/{machine}/reasons",
+        response_model=Recorded,
+        summary="Give the reason for stops",
+        tags=["plant"],
+        status_code=201,
+    )
     def api_reason(
         request: Request, machine: str, body: ReasonIn, user: User = any_user
     ) -> dict[str, str]:
@@ -549,7 +589,13 @@ def create_app(
         )
         return {"status": "recorded"}
 
-    @app.post("/api/machines/{machine}/scrap", tags=["plant"], status_code=201)
+    @app.post(
+        "/api/machines/{machine}/scrap",
+        response_model=ScrapRecorded,
+        summary="Record scrapped parts",
+        tags=["plant"],
+        status_code=201,
+    )
     def api_scrap(
         request: Request, machine: str, body: ScrapIn, user: User = any_user
     ) -> dict[str, Any]:
@@ -572,7 +618,12 @@ def create_app(
             raise Problem(409, "Please confirm", str(exc), {"confirm": "confirmed"}) from None
         return {"status": "recorded", **entry}
 
-    @app.delete("/api/machines/{machine}/scrap/{entry}", tags=["plant"])
+    @app.delete(
+        "/api/machines/{machine}/scrap/{entry}",
+        summary="Undo a scrap entry",
+        response_model=Recorded,
+        tags=["plant"],
+    )
     def api_scrap_undo(
         request: Request, machine: str, entry: str, user: User = any_user
     ) -> dict[str, str]:
@@ -581,7 +632,12 @@ def create_app(
         operate.change_scrap(store, plant(), user, machine, entry=entry, count=0, now=clock.now())
         return {"status": "undone"}
 
-    @app.put("/api/machines/{machine}/scrap/{entry}", tags=["plant"])
+    @app.put(
+        "/api/machines/{machine}/scrap/{entry}",
+        summary="Correct a scrap entry",
+        response_model=Recorded,
+        tags=["plant"],
+    )
     def api_scrap_correct(
         request: Request, machine: str, entry: str, body: ScrapFix, user: User = manager_user
     ) -> dict[str, str]:
@@ -592,7 +648,12 @@ def create_app(
         )
         return {"status": "corrected"}
 
-    @app.get("/api/audit", tags=["plant"])
+    @app.get(
+        "/api/audit",
+        summary="Audit trail of entries and imports",
+        response_model=list[AuditEntry],
+        tags=["plant"],
+    )
     def api_audit(
         machine: str | None = None,
         limit: int = Query(200, ge=1, le=1000),
@@ -602,7 +663,12 @@ def create_app(
         """Who entered or changed stop reasons and scrap, and when (newest first; managers)."""
         return audit.trail(store, machine=machine, limit=limit, offset=offset)
 
-    @app.get("/api/pareto", tags=["plant"])
+    @app.get(
+        "/api/pareto",
+        summary="Downtime by reason (Pareto)",
+        response_model=list[ParetoBar],
+        tags=["plant"],
+    )
     def api_pareto(
         start: dt.datetime, end: dt.datetime, machine: str | None = None, user: User = any_user
     ) -> list[dict[str, Any]]:
@@ -622,7 +688,9 @@ def create_app(
             raise Problem(422, "Bad period", str(exc)) from None
         return Measure(store, p).pareto(start=a, end=b, machines=machines)
 
-    @app.get("/api/me", tags=["users"])
+    @app.get(
+        "/api/me", summary="Who you are, and your CSRF token", response_model=Me, tags=["users"]
+    )
     def me(request: Request, user: User = any_user) -> dict[str, Any]:
         """The logged-in user (name, role, lines) and the CSRF token for writes (X-CSRF-Token)."""
         return {
@@ -632,7 +700,12 @@ def create_app(
             "csrf": csrf_token(request),
         }
 
-    @app.get("/api/overview", tags=["plant"])
+    @app.get(
+        "/api/overview",
+        response_model=Overview,
+        summary="Live overview: one tile per machine, with line and plant totals",
+        tags=["plant"],
+    )
     def api_overview(user: User = any_user, alert_min: float = alert_query) -> dict[str, Any]:
         """One tile per machine the user may see: state and its loss category, since when, last
         stop reason, OEE this shift; line and plant totals of the shift; the worst-first order;

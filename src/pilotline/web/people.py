@@ -156,7 +156,7 @@ def routes(app: FastAPI, web: Web) -> None:
         return form_action(request, user, csrf, lambda: users.revoke(token_id), "Token revoked")
 
     # -- API -------------------------------------------------------------------------------------
-    @app.get("/api/users", tags=["users"])
+    @app.get("/api/users", summary="List users", tags=["users"])
     def api_users(
         limit: int = Query(100, ge=1, le=1000),
         offset: int = Query(0, ge=0, le=MAX_OFFSET),
@@ -168,7 +168,7 @@ def routes(app: FastAPI, web: Web) -> None:
         page = found[offset : offset + limit]
         return {"total": len(found), "items": [_user_json(u) for u in page]}
 
-    @app.post("/api/users", tags=["users"], status_code=201)
+    @app.post("/api/users", summary="Add a user", tags=["users"], status_code=201)
     def api_add_user(request: Request, body: UserIn, user: User = admin) -> dict[str, Any]:
         """Add a user (admin, manager or operator; an operator's lines limit what they see)."""
         web.api_csrf(request)
@@ -177,7 +177,7 @@ def routes(app: FastAPI, web: Web) -> None:
         )
         return _user_json(added)
 
-    @app.patch("/api/users/{username}", tags=["users"])
+    @app.patch("/api/users/{username}", summary="Change a user", tags=["users"])
     def api_update_user(
         request: Request, username: str, body: UserPatch, user: User = admin
     ) -> dict[str, Any]:
@@ -188,26 +188,28 @@ def routes(app: FastAPI, web: Web) -> None:
             users.update(username, role=body.role, lines=lines, password=body.password)
         )
 
-    @app.delete("/api/users/{username}", tags=["users"], status_code=204)
+    @app.delete("/api/users/{username}", summary="Remove a user", tags=["users"], status_code=204)
     def api_delete_user(request: Request, username: str, user: User = admin) -> Response:
         """Remove a user and their API tokens (not the last admin)."""
         web.api_csrf(request)
         users.remove(username)
         return Response(status_code=204)
 
-    @app.get("/api/tokens", tags=["users"])
+    @app.get("/api/tokens", summary="List API tokens", tags=["users"])
     def api_tokens(username: str | None = None, user: User = admin) -> list[dict[str, Any]]:
         """API tokens (id, user, name, created) — never the token itself."""
         return users.tokens(username)
 
-    @app.post("/api/tokens", tags=["users"], status_code=201)
+    @app.post("/api/tokens", summary="Create an API token", tags=["users"], status_code=201)
     def api_new_token(request: Request, body: TokenIn, user: User = admin) -> dict[str, str]:
         """A new API token for a user; the token is in this answer only."""
         web.api_csrf(request)
         token = users.new_token(body.username, body.name)
         return {"token": token, "id": token_id(token)}
 
-    @app.delete("/api/tokens/{token_id}", tags=["users"], status_code=204)
+    @app.delete(
+        "/api/tokens/{token_id}", summary="Revoke an API token", tags=["users"], status_code=204
+    )
     def api_revoke_token(request: Request, token_id: str, user: User = admin) -> Response:
         """Revoke an API token by its id: requests with it get 401 from now on."""
         web.api_csrf(request)

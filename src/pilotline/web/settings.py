@@ -205,14 +205,14 @@ def routes(app: FastAPI, web: Web) -> None:
             )
         return RedirectResponse("/settings?saved=true", status_code=303)
 
-    @app.get("/api/plant", tags=["settings"])
+    @app.get("/api/plant", summary="Read the plant model", tags=["settings"])
     def api_plant(response: Response, user: User = admin) -> dict[str, Any]:
         """The plant model: its TOML text, its version (also the ETag) and an outline."""
         text, version = plant_file.read()
         response.headers["ETag"] = f'"{version}"'
         return {"version": version, "toml": text, "outline": _try_outline(text)}
 
-    @app.put("/api/plant", tags=["settings"])
+    @app.put("/api/plant", summary="Replace the plant model", tags=["settings"])
     def api_plant_put(
         request: Request,
         response: Response,

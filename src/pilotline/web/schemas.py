@@ -1,0 +1,113 @@
+"""What the plant API answers, declared: these models are the response schemas of the OpenAPI
+document, and FastAPI checks every answer against them before it leaves.
+
+Fields a client relies on are named and typed; an answer may carry more (``extra="allow"``), so a
+new figure can be added without breaking a client, and nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Machine(Answer):
+    id: str
+    name: str
+    line: str
+
+
+class Stop(Answer):
+    start: str = Field(description="ISO 8601, UTC")
+    end: str = Field(description="ISO 8601, UTC; now while the stop goes on")
+    local_start: str = Field(description="HH:MM in the plant's time zone")
+    minutes: float
+    reason: str | None
+    category: str = Field(description="Loss category (breakdown, setup, unexplained, …)")
+    ongoing: bool
+
+
+class Recorded(Answer):
+    status: Literal["recorded", "undone", "corrected"]
+
+
+class ScrapRecorded(Recorded):
+    entry: str = Field(description="DELETE /api/machines/{machine}/scrap/{entry} undoes it")
+
+
+class OeeRow(Answer):
+    machine: str
+    period_start: str
+    period_end: str
+    planned_s: float
+    run_s: float
+    total_count: int = Field(ge=0)
+    good_count: int = Field(ge=0)
+    availability: float | None
+    performance: float | None
+    quality: float | None
+    oee: float | None
+
+
+class SmallStop(Answer):
+    start: str
+    seconds: float
+    category: str
+
+
+class SmallLosses(Answer):
+    minor_stop_limit_s: float
+    slow_factor: float
+    stops: list[SmallStop]
+
+
+class AuditEntry(Answer):
+    logged_at: str = Field(description="ISO 8601, UTC")
+    username: str
+    action: str
+    machine: str | None
+    detail: dict[str, object]
+
+
+class ParetoBar(Answer):
+    reason: str
+    category: str
+    lost_s: float
+    stops: int = Field(ge=0)
+    share: float
+    cumulative_share: float
+
+
+class Me(BaseModel):
+    username: str
+    role: Literal["operator", "manager", "admin"]
+    lines: list[str] = Field(description="An operator's lines; empty means all")
+    csrf: str = Field(description="Send as X-CSRF-Token on writes with the session cookie")
+
+
+class Tile(Answer):
+    id: str
+    name: str
+    state: str
+    category: str
+    since: str | None
+    oee: float | None
+    target: float | None
+    alert: bool
+
+
+class OverviewLine(Answer):
+    line: str
+    machines: list[Tile]
+
+
+class Overview(Answer):
+    site: str
+    now: str
+    timezone: str
+    lines: list[OverviewLine]
