@@ -179,3 +179,29 @@ def case_fitness(t: Any, devs: Any, routing: Routing) -> Any:
         impact_s=j.impact_s.fill_null(0.0),
         fitness=ibis.greatest(1.0 - n_dev / checks, 0.0),
     ).order_by(["fitness", "case"])
+
+
+#: What went wrong, in one word per deviation kind (the failing-cases list and its CSV).
+WHAT_WENT_WRONG = {
+    "unexpected step": "extra",
+    "repeated step": "extra",
+    "out of sequence": "wrong order",
+    "missing step": "missing",
+}
+
+
+def describe(kind: str, activity: str, after: str | None) -> dict[str, str]:
+    """One deviation in plain words: ``what`` (missing, extra, wrong order) and ``detail``."""
+    if kind == "unexpected step":
+        detail = f"{activity}: a step the routing does not have"
+    elif kind == "repeated step":
+        detail = f"{activity} again, after {after}"
+    elif kind == "out of sequence":
+        detail = f"{activity} after {after}, which it may not follow"
+    elif activity == END:
+        detail = f"the end: the case stops after {after}, which may not end a case"
+    elif after == START:
+        detail = f"the start: the case begins with {activity}, which may not start a case"
+    else:
+        detail = f"{activity}, a required step"
+    return {"what": WHAT_WENT_WRONG[kind], "detail": detail}

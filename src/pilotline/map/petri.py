@@ -246,3 +246,40 @@ def main_route(
             transitions[a] = (f"after {before[0]}", f"after {a}")
     last = max(sorted(ends), key=lambda a: ends[a])
     return StateMachine(transitions, "start", f"after {last}")
+
+
+def explain_replay(net: StateMachine, trace: list[str]) -> list[dict[str, str]]:
+    """What went wrong when ``trace`` (a case's activities in order) is replayed on ``net``, in
+    plain words: ``what`` (missing, wrong order, extra, unfinished) and ``detail``. Replays as
+    :func:`token_replay` counts: an activity the net lacks is passed over (and named extra); an
+    event whose place holds no token is wrong order if a later event would have put one there,
+    else a step before it is missing; tokens left at the end mean the case did not finish."""
+    given_by: dict[str, set[str]] = {}
+    for label, (_, out) in net.transitions.items():
+        given_by.setdefault(out, set()).add(label)
+    tokens: Counter[str] = Counter({net.source: 1})
+    found: list[dict[str, str]] = []
+    for i, act in enumerate(trace):
+        if act not in net.transitions:
+            found.append({"what": "extra", "detail": f"{act}: a step the model does not have"})
+            continue
+        before, after = net.transitions[act]
+        if tokens[before] > 0:
+            tokens[before] -= 1
+        elif given_by.get(before, set()) & set(trace[i + 1 :]):
+            found.append(
+                {"what": "wrong order", "detail": f"{act} before the step that leads to it"}
+            )
+        else:
+            found.append({"what": "missing", "detail": f"the step before {act}"})
+        tokens[after] += 1
+    last = next((a for a in reversed(trace) if a in net.transitions), None)
+    if tokens[net.sink] > 0:
+        tokens[net.sink] -= 1
+    else:
+        where = f"after {last}" if last else "with no step of the model"
+        found.append({"what": "missing", "detail": f"the end: the case stops {where}"})
+    left = sorted(p for p, n in tokens.items() if n > 0)
+    if left:
+        found.append({"what": "unfinished", "detail": "work left waiting at " + ", ".join(left)})
+    return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from typing import Any, Literal
+from urllib.parse import quote
 
 from pilotline.errors import PilotlineError
 
@@ -29,6 +30,25 @@ def human_duration(seconds: float | None) -> str:
     return f"{seconds:.0f} s"
 
 
+#: The statistics a time on the map can be, and how the map names them. Medians by default:
+#: a few cases that waited for weeks do not make every step look slow.
+Statistic = Literal["median", "mean", "max", "total"]
+STATISTICS: dict[str, str] = {
+    "median": "median",
+    "mean": "mean",
+    "max": "longest",
+    "total": "total",
+}
+
+
+def element_id(source: str | None, target: str | None = None, *, edge: bool = False) -> str:
+    """The SVG id of an activity (``a:NAME``) or a path (``e:SOURCE:TARGET``), names
+    percent-encoded; the start and the end are empty names. The page's script reads them."""
+    if not edge:
+        return "a:" + quote(source or "", safe="")
+    return "e:" + quote(source or "", safe="") + ":" + quote(target or "", safe="")
+
+
 def dfg_dot(
     dfg: list[dict[str, Any]],
     activities: dict[str, int],
@@ -36,36 +56,67 @@ def dfg_dot(
     ends: dict[str, int],
     *,
     metric: Metric = "frequency",
+    statistic: Statistic = "median",
 ) -> str:
-    """A DOT graph of the directly-follows graph."""
-    top: int = max([r["count"] for r in dfg] + [max(starts.values(), default=1), 1])
+    """A DOT graph of the directly-follows graph, with every start and end step."""
+    paths = [dict(r) for r in dfg]
+    paths += [{"source": None, "target": a, "count": n} for a, n in sorted(starts.items())]
+    paths += [{"source": a, "target": None, "count": n} for a, n in sorted(ends.items())]
+    return map_dot(paths, activities, metric=metric, statistic=statistic)
+
+
+def map_dot(
+    paths: list[dict[str, Any]],
+    activities: dict[str, int],
+    *,
+    metric: Metric = "frequency",
+    statistic: Statistic = "median",
+) -> str:
+    """A DOT graph of a process map: activities with their events, paths (``source`` ``None``
+    from the start, ``target`` ``None`` to the end) labelled with how often they are taken or
+    the ``statistic`` of the time between their events, thicker the more often. Every node and
+    edge has an :func:`element_id`; labels are 14 pt (activities) and 12 pt (paths)."""
+    top: int = max([r["count"] for r in paths] + [1])
+    shown = STATISTICS[statistic]
+    legend = (
+        f"paths: the {shown} time between the steps"
+        if metric == "time"
+        else "paths: how many times the step was taken"
+    )
     lines = [
         "digraph process {",
+        f'  label={_q(legend)}; labelloc=t; labeljust=l; fontname="Helvetica"; fontsize=12; '
+        'ranksep=0.4; nodesep=0.35;',
         '  rankdir=TB; bgcolor="white"; node [shape=box, style="rounded,filled", '
-        'fontname="Helvetica", fillcolor="#e3f2fd", color="#1565c0"]; '
-        'edge [fontname="Helvetica", fontsize=10, color="#546e7a"];',
-        '  "__start" [label="", shape=circle, width=0.25, fillcolor="#2e7d32", color="#2e7d32"];',
-        '  "__end" [label="", shape=doublecircle, width=0.2, fillcolor="#c62828", color="#c62828"];',
+        'fontname="Helvetica", fontsize=14, fillcolor="#e3f2fd", color="#1565c0"]; '
+        'edge [fontname="Helvetica", fontsize=12, color="#546e7a", fontcolor="#263238"];',
+        f'  "__start" [id="{element_id(None)}:start", label="", shape=circle, width=0.3, '
+        'fillcolor="#2e7d32", color="#2e7d32", tooltip="start"];',
+        f'  "__end" [id="{element_id(None)}:end", label="", shape=doublecircle, width=0.22, '
+        'fillcolor="#c62828", color="#c62828", tooltip="end"];',
     ]
     for name, n in sorted(activities.items()):
         label = _q(name + "\n" + f"{n:,}")
-        lines.append(f"  {_q(name)} [label={label}];")
+        lines.append(f'  {_q(name)} [id="{element_id(name)}", label={label}];')
 
     def width(count: int) -> float:
         return float(round(1 + 6 * count / top, 2))
 
-    for name, n in sorted(starts.items()):
+    for r in paths:
+        src, dst = r["source"], r["target"]
+        ends = src is None or dst is None
+        if metric == "frequency" or ends:
+            label = f"{r['count']:,}"
+        else:
+            label = human_duration(r.get(f"{statistic}_s"))
+        title = f"{src or 'start'} → {dst or 'end'}: {r['count']:,} times"
+        if not ends and r.get(f"{statistic}_s") is not None:
+            title += f", {shown} {human_duration(r[f'{statistic}_s'])}"
+        style = ", style=dashed" if ends else ""
         lines.append(
-            f'  "__start" -> {_q(name)} [label={_q(f"{n:,}")}, penwidth={width(n)}, style=dashed];'
-        )
-    for name, n in sorted(ends.items()):
-        lines.append(
-            f'  {_q(name)} -> "__end" [label={_q(f"{n:,}")}, penwidth={width(n)}, style=dashed];'
-        )
-    for r in dfg:
-        label = f"{r['count']:,}" if metric == "frequency" else human_duration(r["mean_s"])
-        lines.append(
-            f"  {_q(r['source'])} -> {_q(r['target'])} [label={_q(label)}, penwidth={width(r['count'])}];"
+            f"  {_q('__start' if src is None else src)} -> {_q('__end' if dst is None else dst)} "
+            f'[id="{element_id(src, dst, edge=True)}", label={_q(label)}, '
+            f"tooltip={_q(title)}, penwidth={width(r['count'])}{style}];"
         )
     lines.append("}")
     return "\n".join(lines) + "\n"

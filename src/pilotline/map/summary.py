@@ -177,6 +177,44 @@ class Miner:
             r["coverage"] = covered / total
         return rows
 
+    def variant_of_cases(self, variants: list[dict[str, Any]] | None = None) -> dict[str, int]:
+        """Each case's variant, as its place in ``variants`` (:meth:`variants`, most cases
+        first: 0 is the most frequent)."""
+        ranked = self.variants() if variants is None else variants
+        keys = self._rows(self.case_keys().select("case", "vk1", "vk2"))
+        key_of = {r["case"]: (r["vk1"], r["vk2"]) for r in keys}
+        rank = {key_of[v["example_case"]]: i for i, v in enumerate(ranked)}
+        return {r["case"]: rank[(r["vk1"], r["vk2"])] for r in keys}
+
+    def cases_with(
+        self,
+        *,
+        activity: str | None = None,
+        source: str | None = None,
+        target: str | None = None,
+    ) -> list[str]:
+        """The ids of the cases that do ``activity``, or take the step ``source`` → ``target``
+        (directly one after the other; without ``source`` the cases that start with ``target``,
+        without ``target`` those that end with ``source``), sorted."""
+        t = self.events
+        if activity is not None:
+            hits = t.filter(t.activity == activity).select("case")
+        elif source is not None and target is not None:
+            a = t.select(a_no=t.case_no, a_pos=t.pos, a_act=t.activity)
+            b = t.select(b_no=t.case_no, b_pos=t.pos, b_act=t.activity)
+            j = a.join(b, [a.a_no == b.b_no, b.b_pos == a.a_pos + 1])
+            j = j.filter((j.a_act == source) & (j.b_act == target))
+            ids = self.case_ids
+            hits = j.join(ids, j.a_no == ids.case_no).select("case")
+        elif target is not None:
+            hits = t.filter((t.pos == 0) & (t.activity == target)).select("case")
+        elif source is not None:
+            c = self._cases()
+            hits = c.filter(c.last_activity == source).select("case")
+        else:
+            raise InputError("name an activity, or the step's activity before and after")
+        return sorted(r["case"] for r in self._rows(hits.distinct()))
+
     def activities(self) -> list[dict[str, Any]]:
         return self._rows(analyses.activities(self.events))
 
@@ -254,11 +292,14 @@ class Miner:
             limits=limits,
         )
 
-    def replay(self, net: StateMachine, *, time_limit_s: float | None = 60.0) -> dict[str, Any]:
+    def replay(
+        self, net: StateMachine, *, time_limit_s: float | None = 60.0, explain: bool = False
+    ) -> dict[str, Any]:
         """Token-based replay on a state-machine Petri net: per case missing, consumed, remaining
         and produced tokens and fitness; for the log, pm4py's figures (log fitness from the
-        summed tokens, the mean trace fitness, the share of cases with no missing token)."""
-        from pilotline.map.petri import token_replay
+        summed tokens, the mean trace fitness, the share of cases with no missing token). With
+        ``explain``, each case that does not fit has ``problems``: what went wrong, in words."""
+        from pilotline.map.petri import explain_replay, token_replay
 
         per_case = to_arrow_within(
             self._con, token_replay(self.coded, self.names, net), time_limit_s
@@ -269,6 +310,11 @@ class Miner:
         for c in cases:
             c["case"] = case_of[c.pop("case_no")]
         cases.sort(key=lambda c: c["case"])
+        if explain:
+            traces = self._traces({c["case"] for c in cases if c["fitness"] < 1}, time_limit_s)
+            for c in cases:
+                if c["fitness"] < 1:
+                    c["problems"] = explain_replay(net, traces.get(c["case"], []))
         m = sum(c["missing"] for c in cases)
         r = sum(c["remaining"] for c in cases)
         consumed = sum(c["consumed"] for c in cases)
@@ -289,9 +335,27 @@ class Miner:
             "per_case": cases,
         }
 
-    def conform(self, routing: Routing, *, time_limit_s: float | None = 60.0) -> dict[str, Any]:
-        """Fitness per case and deviations by kind (count, cases, time impact) against a routing."""
-        from pilotline.map.conformance import KINDS, case_fitness, deviations
+    def _traces(self, cases: set[str], time_limit_s: float | None) -> dict[str, list[str]]:
+        """The activities of ``cases``, in order, by case id."""
+        if not cases:
+            return {}
+        t = self.events
+        rows = to_arrow_within(
+            self._con,
+            t.filter(t.case.isin(sorted(cases))).select("case", "seq", "activity"),
+            time_limit_s,
+        ).to_pylist()
+        traces: dict[str, list[str]] = {}
+        for r in sorted(rows, key=lambda r: r["seq"]):
+            traces.setdefault(r["case"], []).append(r["activity"])
+        return traces
+
+    def conform(
+        self, routing: Routing, *, time_limit_s: float | None = 60.0, explain: bool = False
+    ) -> dict[str, Any]:
+        """Fitness per case and deviations by kind (count, cases, time impact) against a routing.
+        With ``explain``, each case with deviations has ``problems``: each deviation in words."""
+        from pilotline.map.conformance import KINDS, case_fitness, describe, deviations
 
         devs = deviations(self.events, routing)
         per_case = to_arrow_within(
@@ -313,6 +377,18 @@ class Miner:
             time_limit_s,
         ).to_pylist()
         cases = per_case.to_pylist()
+        if explain:
+            found: dict[str, list[dict[str, str]]] = {}
+            rows = to_arrow_within(
+                self._con, devs.select("case", "kind", "activity", "after"), time_limit_s
+            ).to_pylist()
+            for r in sorted(rows, key=lambda r: (r["case"], r["kind"], r["activity"])):
+                found.setdefault(r["case"], []).append(
+                    describe(r["kind"], r["activity"], r["after"])
+                )
+            for c in cases:
+                if c["deviations"]:
+                    c["problems"] = found.get(c["case"], [])
         fitting = sum(1 for c in cases if c["deviations"] == 0)
         kinds = {k: {"deviations": 0, "cases": 0, "impact_s": 0.0} for k in KINDS}
         for r in by_kind:

@@ -1,17 +1,23 @@
-"""Process maps in the web app: upload an event log (an ERP export), see its map with activity and
-path sliders (as in Disco), its variants, loops and an automation verdict per step.
+"""Process maps in the web app: upload an event log (an ERP export), see a readable map of it at
+once (the most frequent activities and paths, chosen so it fits, as in Disco) with activity and
+path sliders, zoom into it and click an activity or a path for its cases and variants; check it
+against an intended route and see the cases that do not follow it; delete it.
 
 Logs are kept in ``<home>/logs/<id>/``: the file as ``log/<its name>`` and, beside that folder, a
-``meta.json`` saying which columns hold what (no uploaded name can reach it). A log is read and
-checked when it is uploaded (the same messages as ``pilotline map``), within
-:data:`UPLOAD_TIME_LIMIT_S` and with a ``.xes.gz`` unpacking to at most :data:`UNPACK_FACTOR`
-times the upload limit; its analyses are computed once per setting of the activity slider and
-kept in memory for an hour.
+``meta.json`` saying which columns hold what (no uploaded name can reach it) and the last check
+against a model as ``conformance.json``. A log is read and checked when it is uploaded (the same
+messages as ``pilotline map``), within :data:`UPLOAD_TIME_LIMIT_S` and with a ``.xes.gz``
+unpacking to at most :data:`UNPACK_FACTOR` times the upload limit; it is read once more when its
+map is first opened, and each setting of the activity slider is analysed once and kept in memory
+for an hour. Times on the page are medians unless the statistic chosen on the page says otherwise,
+the same one everywhere on it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import re
 import secrets
@@ -21,17 +27,20 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlencode
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Form, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pilotline import clock
 from pilotline.errors import InputError, TimeLimitExceeded
-from pilotline.map import LogColumns, Miner, filters, read_log
+from pilotline.map import LogColumns, Miner, filters, read_log, simplify
 from pilotline.map.conformance import load_routing
+from pilotline.map.drill import CaseIndex, cases_csv, cell, drill, statistic_of
 from pilotline.map.petri import read_pnml
-from pilotline.map.render import dfg_dot, render_svg
+from pilotline.map.render import STATISTICS, map_dot, render_svg
+from pilotline.store import audit
 from pilotline.web.cache import Cache
 from pilotline.web.context import Problem, Web
 from pilotline.web.data import file_name, receive, refused
@@ -51,45 +60,42 @@ def _meta(folder: Path) -> dict[str, Any]:
     return dict(json.loads((folder / "meta.json").read_text()))
 
 
-def paths_kept(dfg: list[dict[str, Any]], share: float) -> list[dict[str, Any]]:
-    """The most frequent paths covering ``share`` of all steps, plus each activity's busiest way
-    in and out, so that no activity on the map is left floating (as Disco does)."""
-    rows = sorted(dfg, key=lambda r: (-r["count"], r["source"], r["target"]))
-    total = sum(r["count"] for r in rows)
-    keep: list[dict[str, Any]] = []
-    covered = 0
-    for r in rows:
-        if keep and total and covered / total >= share:
-            break
-        keep.append(r)
-        covered += r["count"]
-    chosen = {(r["source"], r["target"]) for r in keep}
-    best_in: dict[str, dict[str, Any]] = {}
-    best_out: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        best_out.setdefault(r["source"], r)
-        best_in.setdefault(r["target"], r)
-    for r in [*best_in.values(), *best_out.values()]:
-        if (r["source"], r["target"]) not in chosen:
-            chosen.add((r["source"], r["target"]))
-            keep.append(r)
-    return keep
+#: A check against a model is shown green when at least this share of cases follow it, amber
+#: from :data:`FOLLOW_WARN`, red below.
+FOLLOW_GOOD = 0.95
+FOLLOW_WARN = 0.8
+#: How many failing cases a check answers with (the CSV download has them all).
+FAILING_SHOWN = 200
+Stat = Literal["median", "mean", "max", "total"]
+
+
+def verdict(share: float | None) -> str:
+    """``good``, ``warn`` or ``bad``: how a share of cases following a model is coloured."""
+    if share is None or share < FOLLOW_WARN:
+        return "bad"
+    return "good" if share >= FOLLOW_GOOD else "warn"
 
 
 class Logs:
-    """The uploaded event logs and one analysed view of each per activity-slider setting."""
+    """The uploaded event logs; one analysed view of each per activity-slider setting."""
 
     def __init__(self, web: Web) -> None:
         self.web = web
         self.root = web.home / "logs"
         self.views = Cache(ttl_s=3600.0, max_keys=32)
         self.svgs = Cache(ttl_s=3600.0, max_keys=256)
+        self.bases = Cache(ttl_s=3600.0, max_keys=8)
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
     def folder(self, log_id: str) -> Path:
         if not _ID.match(log_id) or not (self.root / log_id / "meta.json").exists():
-            raise Problem(404, "Not found", f"no event log with id {log_id[:40]!r}")
+            raise Problem(
+                404,
+                "Not found",
+                f"no event log with id {log_id[:40]!r}: it may have been deleted; "
+                "the logs kept are listed on the process maps page",
+            )
         return self.root / log_id
 
     def all(self) -> list[dict[str, Any]]:
@@ -97,6 +103,11 @@ class Logs:
             return []
         found = [_meta(f) for f in self.root.iterdir() if (f / "meta.json").exists()]
         return sorted(found, key=lambda m: m["uploaded_at"], reverse=True)
+
+    def lock(self, log_id: str) -> threading.Lock:
+        """One analysis of a log at a time: its views share one engine connection."""
+        with self._guard:
+            return self._locks.setdefault(log_id, threading.Lock())
 
     def check(self, path: Path, meta: dict[str, Any], *, max_xml_bytes: int) -> dict[str, Any]:
         """Read and summarise an uploaded log within :data:`UPLOAD_TIME_LIMIT_S`: the readers
@@ -156,69 +167,184 @@ class Logs:
         )
         return Miner(log)
 
-    def view(self, log_id: str, activities: int) -> dict[str, Any]:
-        """Summary, map data, variants, loops and readiness with the ``activities`` per cent most
-        frequent activities kept (the others' events dropped, so steps bridge over them)."""
+    def base(self, log_id: str) -> dict[str, Any]:
+        """The whole log read once: its miner and its activities' event counts."""
         folder = self.folder(log_id)
 
         def compute() -> dict[str, Any]:
-            with self._guard:
-                lock = self._locks.setdefault(log_id, threading.Lock())
-            with lock:  # one engine connection per log: one analysis at a time
-                meta = _meta(folder)
-                miner = self.read(folder / meta["file"], meta)
-                counts = {a["activity"]: a["events"] for a in miner.activities()}
+            meta = _meta(folder)
+            miner = self.read(folder / meta["file"], meta)
+            counts = {a["activity"]: a["events"] for a in miner.activities()}
+            durations = [c["duration_s"] for c in miner.cases()]
+            return {"meta": meta, "miner": miner, "counts": counts, "durations": durations}
+
+        with self.lock(log_id):
+            return dict(self.bases.get(log_id, compute))
+
+    def default_activities(self, log_id: str) -> int:
+        """The activity slider of the readable default map."""
+        return simplify.default_activities(self.base(log_id)["counts"])
+
+    def view(self, log_id: str, activities: int) -> dict[str, Any]:
+        """Summary, map data, variants, loops and readiness with the ``activities`` per cent most
+        frequent activities kept (the others' events dropped, so steps bridge over them), the
+        cases behind them (to click into) and the path slider of the readable default."""
+        self.folder(log_id)
+        base = self.base(log_id)
+
+        def compute() -> dict[str, Any]:
+            with self.lock(log_id):
+                miner: Miner = base["miner"]
+                counts = base["counts"]
                 ranked = sorted(counts, key=lambda a: (-counts[a], a))
                 n = max(1, round(len(ranked) * activities / 100))
                 if n < len(ranked):
                     miner = miner.where(filters.activities, keep=ranked[:n])
                 summary = miner.summary()
+                index = CaseIndex.of(miner)
+                shown = {a: counts[a] for a in ranked[:n]}
+                paths = simplify.steps(
+                    summary["dfg"], summary["start_activities"], summary["end_activities"]
+                )
                 return {
-                    "meta": meta,
+                    "meta": base["meta"],
                     "summary": summary,
-                    "activity_counts": {a: counts[a] for a in ranked[:n]},
+                    "paths": paths,
+                    "default_paths": simplify.default_paths(paths, shown),
+                    "activity_counts": shown,
                     "all_activities": len(ranked),
-                    "variants": miner.variants()[:15],
+                    "index": index,
+                    "variants": index.variants[:15],
                     "loopbacks": miner.loopbacks()[:15],
                     "automation": miner.automation(),
                 }
 
         return dict(self.views.get((log_id, activities), compute))
 
-    def conform(self, log_id: str, model: Path) -> dict[str, Any]:
-        """The whole log against a routing model (.toml) or a state-machine Petri net (.pnml)."""
-        folder = self.folder(log_id)
-        with self._guard:
-            lock = self._locks.setdefault(log_id, threading.Lock())
-        with lock:
-            meta = _meta(folder)
-            miner = self.read(folder / meta["file"], meta)
-            if model.suffix.lower() == ".pnml":
-                result = miner.replay(read_pnml(model), time_limit_s=60.0)
-                result["kind"] = "token replay"
-            else:
-                result = miner.conform(load_routing(model), time_limit_s=60.0)
-                result["kind"] = "routing"
-        result["worst_cases"] = sorted(result.pop("per_case"), key=lambda c: c["fitness"])[:20]
-        return result
+    def drawing(self, log_id: str, activities: int, paths: int) -> dict[str, Any]:
+        """The paths of the map at these slider settings, and notes on activities left out."""
+        v = self.view(log_id, activities)
+        kept, notes = simplify.keep_paths(v["paths"], paths / 100, v["activity_counts"])
+        shown = {a: n for a, n in v["activity_counts"].items() if a not in _left_out(notes)}
+        return {"paths": kept, "activities": shown, "notes": notes}
 
-    def svg(self, log_id: str, activities: int, paths: int, metric: str) -> str:
+    def svg(self, log_id: str, activities: int, paths: int, metric: str, statistic: Stat) -> str:
         self.folder(log_id)  # a deleted log's cached maps are not served
 
         def draw() -> str:
-            v = self.view(log_id, activities)
-            s = v["summary"]
+            d = self.drawing(log_id, activities, paths)
             return render_svg(
-                dfg_dot(
-                    paths_kept(s["dfg"], paths / 100),
-                    v["activity_counts"],
-                    s["start_activities"],
-                    s["end_activities"],
+                map_dot(
+                    d["paths"],
+                    d["activities"],
                     metric="time" if metric == "time" else "frequency",
+                    statistic=statistic,
                 )
             )
 
-        return str(self.svgs.get((log_id, activities, paths, metric), draw))
+        return str(self.svgs.get((log_id, activities, paths, metric, statistic), draw))
+
+    def drill(
+        self, log_id: str, activities: int, statistic: Stat, **what: str | None
+    ) -> dict[str, Any]:
+        """The cases and variants of an activity or a path on the map (see :func:`drill`)."""
+        v = self.view(log_id, activities)
+        activity, source, target = what.get("activity"), what.get("source"), what.get("target")
+        if activity is not None and activity not in v["activity_counts"]:
+            raise Problem(
+                404,
+                "Not on this map",
+                f"no activity {activity[:80]!r} on the map with {activities} % of the activities",
+            )
+        row = next((r for r in v["paths"] if (r["source"], r["target"]) == (source, target)), None)
+        if activity is None and row is None:
+            raise Problem(
+                404,
+                "Not on this map",
+                f"no path from {(source or 'the start')[:80]!r} to {(target or 'the end')[:80]!r} "
+                f"on the map with {activities} % of the activities",
+            )
+        with self.lock(log_id):
+            found: dict[str, Any] = drill(v["index"], statistic=statistic, **what)
+            ids = v["index"].miner.cases_with(**what)
+        if activity is not None:
+            found["times"] = v["activity_counts"][activity]
+        elif row is not None:
+            found["times"] = row["count"]
+            found["step_time_s"] = row.get(f"{statistic}_s")
+        found["all_ids"] = ids
+        return found
+
+    def conform(self, log_id: str, model: Path, name: str, user: User) -> dict[str, Any]:
+        """The whole log against a routing model (.toml) or a state-machine Petri net (.pnml),
+        with every failing case and what went wrong; kept as the log's last check."""
+        folder = self.folder(log_id)
+        miner = self.base(log_id)["miner"]
+        with self.lock(log_id):
+            if model.suffix.lower() == ".pnml":
+                result = miner.replay(read_pnml(model), time_limit_s=60.0, explain=True)
+                result["kind"] = "token replay"
+                result["fitness"] = result["log_fitness"]
+            else:
+                result = miner.conform(load_routing(model), time_limit_s=60.0, explain=True)
+                result["kind"] = "routing"
+                result["fitness"] = result["mean_fitness"]
+        result = dict(result)
+        per_case = result.pop("per_case")
+        failing = [c for c in per_case if c["fitness"] < 1]
+        failing.sort(key=lambda c: (c["fitness"], c["case"]))
+        result |= {
+            "model": name,
+            "checked_at": clock.now().isoformat(),
+            "by": user.username,
+            "verdict": verdict(result["fitting_share"]),
+            "failing_count": len(failing),
+            "failing": failing,
+        }
+        (folder / "conformance.json").write_text(json.dumps(result, default=str))
+        return result
+
+    def last_check(self, log_id: str) -> dict[str, Any] | None:
+        path = self.folder(log_id) / "conformance.json"
+        if not path.exists():
+            return None
+        return dict(json.loads(path.read_text()))
+
+    def delete(self, log_id: str, user: User) -> str:
+        """Remove a log, its maps and its check, in the audit trail with who."""
+        folder = self.folder(log_id)
+        meta = _meta(folder)
+        with self.lock(log_id):
+            shutil.rmtree(folder)
+        with self.web.store.session(write=True) as session:
+            audit.record(
+                session,
+                user.username,
+                "delete event log",
+                None,
+                log=meta["name"],
+                id=log_id,
+                events=meta.get("events"),
+                cases=meta.get("cases"),
+                account=user.account,
+            )
+        return str(meta["name"])
+
+
+def _left_out(notes: list[str]) -> set[str]:
+    return {n.split(" is left out:")[0] for n in notes}
+
+
+def failing_csv(check: dict[str, Any]) -> str:
+    """The failing cases of a check as CSV: case, fitness, then what went wrong and the detail
+    (one row per problem)."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["case", "fitness", "what went wrong", "detail"])
+    for c in check["failing"]:
+        for p in c.get("problems") or [{"what": "", "detail": ""}]:
+            w.writerow([cell(c["case"]), f"{c['fitness']:.3f}", p["what"], cell(p["detail"])])
+    return out.getvalue()
 
 
 def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
@@ -226,35 +352,85 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
     logs = Logs(web)
     limit = int(max_upload_mb * 1e6)
 
-    def _percent(value: int, name: str) -> int:
-        if not 1 <= value <= 100:
-            raise Problem(422, "Out of range", f"{name} is a percentage from 1 to 100")
+    def _percent(value: int | None, name: str) -> int | None:
+        if value is not None and not 1 <= value <= 100:
+            raise Problem(422, "Out of range", f"{name} is a percentage from 1 to 100, not {value}")
         return value
 
+    def settings(log_id: str, activities: int | None, paths: int | None) -> tuple[int, int]:
+        """The sliders as asked, or those of the readable default map."""
+        acts = _percent(activities, "activities") or logs.default_activities(log_id)
+        chosen = _percent(paths, "paths")
+        return acts, chosen or logs.view(log_id, acts)["default_paths"]
+
+    def _what(activity: str | None, source: str | None, target: str | None) -> dict[str, Any]:
+        if activity is not None:
+            return {"activity": activity}
+        if source is None and target is None:
+            raise Problem(
+                422,
+                "Nothing chosen",
+                "name an activity (activity=…) or a path (source=… and target=…; "
+                "leave out source for the start, target for the end)",
+            )
+        return {"source": source or None, "target": target or None}
+
     @app.get("/maps", response_class=HTMLResponse, include_in_schema=False)
-    def maps_page(request: Request, user: User = manager) -> Response:
-        return web.page(request, "maps.html", user, logs=logs.all(), max_mb=max_upload_mb)
+    def maps_page(request: Request, deleted: str = "", user: User = manager) -> Response:
+        return web.page(
+            request,
+            "maps.html",
+            user,
+            logs=logs.all(),
+            max_mb=max_upload_mb,
+            deleted=deleted[:120],
+        )
 
     @app.get("/maps/{log_id}", response_class=HTMLResponse, include_in_schema=False)
     def map_page(
         request: Request,
         log_id: str,
-        activities: int = 100,
-        paths: int = 100,
+        activities: int | None = None,
+        paths: int | None = None,
         metric: Literal["frequency", "time"] = "frequency",
+        statistic: Stat = "median",
         user: User = manager,
     ) -> Response:
-        v = logs.view(log_id, _percent(activities, "activities"))
+        acts, chosen = settings(log_id, activities, paths)
+        v = logs.view(log_id, acts)
+        index: CaseIndex = v["index"]
+        by_variant: dict[int, list[float]] = {}
+        for case, rank in index.variant.items():
+            by_variant.setdefault(rank, []).append(index.cases[case]["duration_s"])
         return web.page(
             request,
             "map.html",
             user,
             log_id=log_id,
             v=v,
-            activities=activities,
-            paths=_percent(paths, "paths"),
+            drawing=logs.drawing(log_id, acts, chosen),
+            activities=acts,
+            paths=chosen,
+            default=(logs.default_activities(log_id), v["default_paths"]),
             metric=metric,
+            statistic=statistic,
+            statistics=STATISTICS,
+            case_duration=statistic_of(logs.base(log_id)["durations"], statistic),
+            variant_durations=[
+                statistic_of(by_variant.get(i, []), statistic) for i in range(len(v["variants"]))
+            ],
+            check=logs.last_check(log_id),
+            follow_good=FOLLOW_GOOD,
+            follow_warn=FOLLOW_WARN,
         )
+
+    @app.post("/maps/{log_id}/delete", include_in_schema=False)
+    def delete_form(
+        request: Request, log_id: str, csrf: str = Form(""), user: User = manager
+    ) -> Response:
+        web.check_csrf(request, csrf)
+        name = logs.delete(log_id, user)
+        return RedirectResponse(f"/maps?{urlencode({'deleted': name})}", status_code=303)
 
     @app.get("/api/logs", tags=["process maps"])
     def api_logs(user: User = manager) -> list[dict[str, Any]]:
@@ -326,16 +502,16 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
 
     @app.delete("/api/logs/{log_id}", tags=["process maps"], status_code=204)
     def api_delete_log(request: Request, log_id: str, user: User = manager) -> Response:
-        """Delete an uploaded event log."""
+        """Delete an uploaded event log, its maps and its last check (in the audit trail)."""
         web.api_csrf(request)
-        shutil.rmtree(logs.folder(log_id))
+        logs.delete(log_id, user)
         return Response(status_code=204)
 
     @app.get("/api/logs/{log_id}/summary", tags=["process maps"])
     def api_log_summary(log_id: str, activities: int = 100, user: User = manager) -> dict[str, Any]:
         """Summary (the `pilotline map summary` contract), top variants, loops back and the
         automation verdict per activity, with the ``activities`` per cent most frequent kept."""
-        v = logs.view(log_id, _percent(activities, "activities"))
+        v = logs.view(log_id, _percent(activities, "activities") or 100)
         return {k: v[k] for k in ("summary", "variants", "loopbacks", "automation")}
 
     @app.post("/api/logs/{log_id}/conform", tags=["process maps"])
@@ -344,7 +520,11 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
     ) -> dict[str, Any]:
         """Check the log against a model sent as the request body: a routing model (.toml:
         fitness per case, deviations by kind) or a state-machine Petri net (.pnml: token-based
-        replay). The answer has the figures for the log and its 20 least fitting cases."""
+        replay). The answer has the figures for the log, a verdict (good: at least 95 % of cases
+        follow the model; warn: at least 80 %; bad) and the first 200 cases that do not follow
+        it, least fitting first, each with what went wrong (missing, extra, wrong order). It is
+        kept as the log's last check: ``GET /api/logs/ID/conformance.csv`` has every failing
+        case."""
         web.api_csrf(request)
         logs.folder(log_id)
         name = file_name(
@@ -353,25 +533,120 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
         folder = web.home / "uploads" / secrets.token_hex(8)
         try:
             path = await receive(request, folder, name, limit=1_000_000, limit_mb=1)
-            return await run_in_threadpool(logs.conform, log_id, path)
+            result = await run_in_threadpool(logs.conform, log_id, path, name, user)
         except InputError as exc:
             raise refused("Cannot check against this model", name, folder, exc, "") from None
         finally:
             with contextlib.suppress(OSError):
                 shutil.rmtree(folder)
+        return result | {"failing": result["failing"][:FAILING_SHOWN]}
+
+    @app.get("/api/logs/{log_id}/conformance.csv", tags=["process maps"])
+    def api_conformance_csv(log_id: str, user: User = manager) -> Response:
+        """Every case that did not follow the model of the log's last check, with what went
+        wrong: one row per problem (case, fitness, what went wrong, detail)."""
+        check = logs.last_check(log_id)
+        if check is None:
+            raise Problem(
+                404,
+                "Not checked yet",
+                "this log has not been checked against a model: send one to "
+                f"/api/logs/{log_id}/conform, or use the check on its map page",
+            )
+        return _download(failing_csv(check), f"not-following-{check['model']}.csv")
 
     @app.get("/api/logs/{log_id}/map.svg", tags=["process maps"])
     def api_map_svg(
         log_id: str,
-        activities: int = 100,
-        paths: int = 100,
+        activities: int | None = None,
+        paths: int | None = None,
         metric: Literal["frequency", "time"] = "frequency",
+        statistic: Stat = "median",
         user: User = manager,
     ) -> Response:
         """The process map as SVG: the ``activities`` per cent most frequent activities and the
-        most frequent paths covering ``paths`` per cent of the steps; edges labelled with the
-        frequency or the mean time."""
-        svg = logs.svg(log_id, _percent(activities, "activities"), _percent(paths, "paths"), metric)
+        most frequent paths covering ``paths`` per cent of the steps, plus what joins every
+        activity to the start and the end; paths labelled with how often they are taken or the
+        ``statistic`` (median unless asked) of the time between their events. Without the
+        sliders, the readable default: at most 12 activities, at most two paths per activity."""
+        acts, chosen = settings(log_id, activities, paths)
+        svg = logs.svg(log_id, acts, chosen, metric, statistic)
         return Response(
             svg, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=300"}
         )
+
+    @app.get("/api/logs/{log_id}/map", tags=["process maps"])
+    def api_map(
+        log_id: str,
+        activities: int | None = None,
+        paths: int | None = None,
+        metric: Literal["frequency", "time"] = "frequency",
+        statistic: Stat = "median",
+        user: User = manager,
+    ) -> dict[str, Any]:
+        """The process map as the page draws it: the SVG, the slider settings used (the readable
+        default when not given), the activities and paths shown and notes on any left out."""
+        acts, chosen = settings(log_id, activities, paths)
+        d = logs.drawing(log_id, acts, chosen)
+        return {
+            "activities": acts,
+            "paths": chosen,
+            "statistic": statistic,
+            "metric": metric,
+            "activities_shown": len(d["activities"]),
+            "paths_shown": len(d["paths"]),
+            "notes": d["notes"],
+            "svg": logs.svg(log_id, acts, chosen, metric, statistic),
+        }
+
+    @app.get("/api/logs/{log_id}/cases", tags=["process maps"])
+    def api_cases(
+        log_id: str,
+        activities: int | None = None,
+        activity: str | None = None,
+        source: str | None = None,
+        target: str | None = None,
+        statistic: Stat = "median",
+        user: User = manager,
+    ) -> dict[str, Any]:
+        """The cases behind an activity (``activity``) or a path (``source`` → ``target``, one
+        directly after the other; without ``source`` the cases starting with ``target``,
+        without ``target`` those ending with ``source``) on the map with ``activities`` per
+        cent of the activities: how many and their share of all cases, how often the activity
+        or step happens, the ``statistic`` of the cases' durations (and of the step's time),
+        their variants, and the first 100 case ids (the CSV has them all)."""
+        acts, _ = settings(log_id, activities, 100)
+        found = logs.drill(log_id, acts, statistic, **_what(activity, source, target))
+        found.pop("all_ids")
+        q = {"activities": acts, **{k: v for k, v in _what(activity, source, target).items()}}
+        found["csv"] = f"/api/logs/{log_id}/cases.csv?" + urlencode(
+            {k: v if v is not None else "" for k, v in q.items()}
+        )
+        return found
+
+    @app.get("/api/logs/{log_id}/cases.csv", tags=["process maps"])
+    def api_cases_csv(
+        log_id: str,
+        activities: int | None = None,
+        activity: str | None = None,
+        source: str | None = None,
+        target: str | None = None,
+        user: User = manager,
+    ) -> Response:
+        """Every case behind an activity or a path (as ``/api/logs/ID/cases``), as CSV: id,
+        events, first and last event (UTC), duration in seconds and variant number."""
+        acts, _ = settings(log_id, activities, 100)
+        what = _what(activity, source, target)
+        found = logs.drill(log_id, acts, "median", **what)
+        index: CaseIndex = logs.view(log_id, acts)["index"]
+        label = activity or f"{source or 'start'} to {target or 'end'}"
+        return _download(cases_csv(index, found["all_ids"]), f"cases-{label}.csv")
+
+
+def _download(text: str, name: str) -> Response:
+    safe = re.sub(r"[^\w.\- ]", "_", name)[:120]
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+    )
