@@ -41,13 +41,14 @@ def test_an_upload_is_imported_once_and_named_by_its_file(clock_home: Path) -> N
         csrf = api_login(client, "mia")
         r = upload(client, csrf, GOOD, "line-b states.csv")
         assert r.status_code == 201, r.text
-        assert r.json() | {"notes": []} == {
+        assert r.json() | {"notes": [], "unknown_reasons": {}} == {
             "file": "line-b states.csv",
             "kind": "states",
             "rows": 2,
             "new_rows": 2,
             "skipped": 0,
             "notes": [],
+            "unknown_reasons": {},
         }
         again = upload(client, csrf, GOOD, "line-b states.csv")
         assert again.json()["new_rows"] == 0 and again.json()["skipped"] == 2

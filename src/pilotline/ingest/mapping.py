@@ -154,7 +154,9 @@ def suggest(
     taken: dict[str, str] = {}
     out: dict[str, Suggestion] = {}
     for header, column in (remembered or {}).items():
-        if header in sample.headers and column in names and column not in taken:
+        if header in sample.headers and column == "":  # left out last time
+            out[header] = Suggestion(header, None, "remembered")
+        elif header in sample.headers and column in names and column not in taken:
             taken[column] = header
             out[header] = Suggestion(header, column, "remembered")
     for header in sample.headers:

@@ -21,13 +21,21 @@ import pyarrow as pa
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
 from starlette.requests import ClientDisconnect
 
 from pilotline import clock
-from pilotline.errors import ImportRejected, InputError
+from pilotline.errors import ImportRejected, InputError, PlantModelError
 from pilotline.ingest import SCHEMAS, ImportOptions, import_file
+from pilotline.ingest.additions import NewMachine, add_to_plant
+from pilotline.ingest.importer import FileRejected
+from pilotline.ingest.preview import preview
+from pilotline.ingest.reader import read_headers
+from pilotline.ingest.remembered import recall, remember
+from pilotline.plant.losses import LOSS_CATEGORIES
 from pilotline.store import audit
 from pilotline.web.context import Problem, Web
+from pilotline.web.settings import Conflict, PlantFile
 from pilotline.web.users import User
 
 SUFFIXES = (".csv", ".txt", ".xlsx", ".parquet")
@@ -55,16 +63,22 @@ def refused(title: str, name: str, folder: Path, exc: Exception, expected: str) 
     ImportRejected (row, column, message), an InputError's message, or what the reader said of
     a file it could not read at all. The spool folder's path is never shown."""
     if isinstance(exc, ImportRejected):
+        extra: dict[str, Any] = {
+            "problems": [
+                {"file": name, "row": p.row, "column": p.column, "message": p.message}
+                for p in exc.problems[:200]
+            ]
+        }
+        if isinstance(exc, FileRejected):
+            extra["unknown_machines"] = exc.unknown_machines
+            extra["unknown_reasons"] = exc.unknown_reasons
         return Problem(
             422,
             title,
-            f"{name}: {exc.total:,} problem(s) found; fix them and upload again.",
-            {
-                "problems": [
-                    {"file": name, "row": p.row, "column": p.column, "message": p.message}
-                    for p in exc.problems[:200]
-                ]
-            },
+            f"{name}: {exc.total:,} problem(s) found"
+            + (f" (the first {len(exc.problems[:200])} are listed)" if exc.total > 200 else "")
+            + "; fix them and upload again.",
+            extra,
         )
     text = str(exc).replace(str(folder) + "/", "")
     if isinstance(exc, InputError):
@@ -136,6 +150,7 @@ async def receive(
 
 def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
     manager = web.need("manager")
+    admin = web.need("admin")
     limit = int(max_upload_mb * 1e6)
     spool = web.home / "uploads"
 
@@ -162,6 +177,7 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
             "data.html",
             user,
             kinds=list(SCHEMAS),
+            kind_titles={k: s.title for k, s in SCHEMAS.items()},
             imports=imports(20, 0, None),
             collectors=collectors(web.home),
             max_mb=max_upload_mb,
@@ -185,6 +201,82 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
         """Live collectors (`pilotline collect`): each source's state, counts and problems."""
         return collectors(web.home)
 
+    def read_mapping(text: str | None) -> dict[str, str]:
+        if not text:
+            return {}
+        try:
+            mapping = json.loads(text)
+        except ValueError:
+            mapping = None
+        if not isinstance(mapping, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+        ):
+            raise Problem(
+                422,
+                "Bad column mapping",
+                'The mapping must be a JSON object of file header → column, e.g. {"Maschine": '
+                '"machine"}; "" leaves a column out.',
+            )
+        if len(mapping) > 500:
+            raise Problem(422, "Bad column mapping", "The mapping names more than 500 columns.")
+        return mapping
+
+    @app.post(
+        "/api/imports/preview",
+        tags=["data"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        },
+    )
+    async def api_preview(
+        request: Request, filename: str, partial: bool = False, user: User = manager
+    ) -> dict[str, Any]:
+        """A first look at a file before importing it: what it holds, a suggested column for
+        each header (remembered from this source's last import, else from the header's words in
+        English, German or French and the values), timestamp formats that read its values, the
+        number style and text encoding, and machines or reason codes the plant model lacks.
+        Send the whole file, or a CSV file's first bytes with ``partial=true``. Nothing is
+        stored."""
+        web.api_csrf(request)
+        name = file_name(filename)
+        folder = spool / secrets.token_hex(8)
+        try:
+            path = await receive(request, folder, name, limit=limit, limit_mb=max_upload_mb)
+            plant = web.plant()
+            try:
+                look = await run_in_threadpool(preview, path, plant, name=name, partial=partial)
+                known = recall(web.store, headers=look.headers, name=name)
+                if known is not None:
+                    look = await run_in_threadpool(
+                        preview, path, plant, name=name, partial=partial, remembered=known
+                    )
+            except (InputError, ValueError, OSError, pa.ArrowException) as exc:
+                raise refused("Cannot read this file", name, folder, exc, EXPECTED) from None
+        finally:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(folder)
+        return look.as_json() | {
+            "kinds": {
+                k: {
+                    "title": s.title,
+                    "columns": [
+                        {"name": c.name, "required": c.required, "help": c.help} for c in s.columns
+                    ],
+                }
+                for k, s in SCHEMAS.items()
+            },
+            "can_add": user.at_least("admin"),
+            "lines": [line.name for line in plant.lines],
+            "categories": [
+                {"key": c.key, "label": c.label} for c in LOSS_CATEGORIES if c.key != "no_data"
+            ],
+        }
+
     @app.post(
         "/api/imports",
         tags=["data"],
@@ -202,34 +294,52 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
         request: Request,
         filename: str,
         kind: str | None = None,
-        timestamp_format: str | None = None,
+        timestamp_format: str | None = Query(None, max_length=100),
         counter_bits: int | None = None,
         ignore_extra: bool = False,
+        mapping: str | None = Query(None, max_length=100_000),
+        decimal_comma: bool | None = None,
+        encoding: str = "utf-8",
+        remember_mapping: bool = True,
         user: User = manager,
     ) -> dict[str, Any]:
         """Import one file sent as the request body (CSV, Excel or Parquet; name it with
         ``filename``). Checked completely and stored all or nothing, like ``pilotline import``;
-        a rejected file answers 422 with every problem (file, row, column, message)."""
+        a rejected file answers 422 with every problem (file, row, column, message) and the
+        machines and reason codes the plant model lacks. ``mapping`` (JSON: file header →
+        column, "" to leave one out) says which column is which; it is remembered for the next
+        file from the same source unless ``remember_mapping=false``. ``encoding`` is utf-8 or
+        cp1252 (Windows' Western European); ``decimal_comma`` reads 12,0 as 12 (default: when a
+        CSV file is ';' separated)."""
         web.api_csrf(request)
         name = file_name(filename)
         if kind is not None and kind not in SCHEMAS:
             raise Problem(422, "Unknown kind", f"kind must be one of {', '.join(SCHEMAS)}")
         if counter_bits not in (None, 16, 32, 64):
             raise Problem(422, "Bad counter width", "counter_bits must be 16, 32 or 64")
+        if encoding not in ("utf-8", "cp1252"):
+            raise Problem(422, "Unknown encoding", "encoding must be utf-8 or cp1252")
+        columns = read_mapping(mapping)
         folder = spool / secrets.token_hex(8)
         try:
             path = await receive(request, folder, name, limit=limit, limit_mb=max_upload_mb)
             options = ImportOptions(
                 kind=kind,
-                timestamp_format=timestamp_format,
+                mapping=columns,
+                timestamp_format=timestamp_format or None,
                 counter_bits=counter_bits,
                 ignore_extra=ignore_extra,
+                decimal_comma=decimal_comma,
+                surface="web",
             )
             plant = web.plant()
             try:
+                if encoding == "cp1252":
+                    await run_in_threadpool(to_utf8, path)
                 summary = await run_in_threadpool(
                     import_file, web.store, plant, path, options=options, name=name
                 )
+                headers = read_headers(path)
             except (InputError, ValueError, OSError, pa.ArrowException) as exc:
                 raise refused("Nothing was imported", name, folder, exc, EXPECTED) from None
             with web.store.session(write=True) as session:  # who brought which file, and when
@@ -244,6 +354,21 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
                     new_rows=summary.new_rows,
                     account=user.account,
                 )
+            if remember_mapping and (columns or kind or timestamp_format):
+                remember(
+                    web.store,
+                    headers=headers,
+                    name=name,
+                    kind=summary.kind,
+                    mapping=columns,
+                    options={
+                        "timestamp_format": timestamp_format,
+                        "ignore_extra": ignore_extra or None,
+                        "decimal_comma": decimal_comma,
+                        "encoding": encoding if encoding != "utf-8" else None,
+                    },
+                    who=user.username,
+                )
         finally:
             with contextlib.suppress(OSError):
                 shutil.rmtree(folder)
@@ -254,4 +379,55 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
             "new_rows": summary.new_rows,
             "skipped": summary.skipped,
             "notes": summary.notes,
+            "unknown_reasons": summary.unknown_reasons,
         }
+
+    @app.post("/api/imports/plant-additions", tags=["data"])
+    def api_plant_additions(
+        request: Request, body: PlantAdditions, user: User = admin
+    ) -> dict[str, Any]:
+        """Add the machines and reason codes an upload found missing to the plant model (admins).
+        The plant model file keeps its layout; the additions are checked by reading the model
+        back, and a model changed by someone else meanwhile is never overwritten."""
+        web.api_csrf(request)
+        plant_file = PlantFile(web.plant_file)
+        text, version = plant_file.read()
+        try:
+            new = add_to_plant(
+                text,
+                machines=[NewMachine(m.id, m.line, m.ideal_cycle_s, m.name) for m in body.machines],
+                reasons=body.reasons,
+            )
+            plant_file.save(new, version, who=user.username)
+        except (InputError, PlantModelError) as exc:
+            raise Problem(422, "Cannot add this", str(exc)) from None
+        except Conflict as exc:
+            raise Problem(409, "Conflict", str(exc)) from None
+        return {
+            "machines": [m.id for m in body.machines],
+            "reasons": sorted(body.reasons),
+        }
+
+
+class NewMachineIn(BaseModel):
+    id: str = Field(min_length=1, max_length=100)
+    line: str = Field(min_length=1, max_length=100)
+    ideal_cycle_s: float = Field(gt=0, le=86_400)
+    name: str = Field("", max_length=100)
+
+
+class PlantAdditions(BaseModel):
+    machines: list[NewMachineIn] = Field(default_factory=list, max_length=100)
+    reasons: dict[str, str] = Field(default_factory=dict, max_length=100)
+
+
+def to_utf8(path: Path) -> None:
+    """Rewrite a Windows-1252 text file as UTF-8, in parts (a large file need not fit in memory)."""
+    tmp = path.with_name(path.name + ".utf8")
+    with (
+        path.open("r", encoding="cp1252", errors="strict", newline="") as src,
+        tmp.open("w", encoding="utf-8", newline="") as dst,
+    ):
+        while chunk := src.read(1 << 20):
+            dst.write(chunk)
+    tmp.replace(path)

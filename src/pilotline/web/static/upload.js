@@ -6,7 +6,8 @@
     return p.file + (p.row ? ", row " + p.row : "") + (p.column ? ", column '" + p.column + "'" : "") + ": " + p.message;
   }
   window.pilotlineUpload = function (o) {
-    // o: url, file, csrf, bar, status, list, working (text while the server reads), done(body)
+    // o: url, file, csrf, bar, status, list, working (text while the server reads), done(body),
+    // failed(body) (optional: shows a refusal's problems instead of the plain list)
     function say(text, ok) { o.status.textContent = text; o.status.className = ok ? "ok" : "bad"; }
     var xhr = new XMLHttpRequest();
     xhr.open("POST", o.url);
@@ -28,6 +29,7 @@
         return;
       }
       say((body.title || "Error " + xhr.status) + ": " + (body.detail || ""), false);
+      if (o.failed) { o.failed(body); return; }  // the page lists the problems its own way
       (body.problems || []).forEach(function (p) {
         var li = document.createElement("li");
         li.textContent = problemText(p);
