@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: The days the biggest-loss card looks back over (today and the six local days before it).
 WEEK_DAYS = 7
+#: How old the week's losses may be on a page (seconds).
+LOSSES_TTL_S = 120
 #: The value of an hour when the plant has not set one (the assess module's default).
 ASSUMED_VALUE_PER_HOUR = 100.0
 #: The loss categories the card may name, with the KPI row column holding each one's time.
@@ -92,19 +94,19 @@ def checklist(web: Web, user: User, *, biggest: dict[str, Any] | None = None) ->
     plant, now = web.plant(), clock.now()
     machines = _visible(plant, user)
     manager, admin = user.at_least("manager"), user.at_least("admin")
+    every_line = len(machines) == len(plant.machines)
+    where = "" if every_line else " WHERE machine IN (SELECT unnest(?))"  # the fast way if all
     with web.store.session() as s:
-        states, counts, latest = (
-            s.arrow(
-                "SELECT (SELECT count(*) FROM states WHERE machine IN (SELECT unnest(?))) AS s, "
-                "(SELECT count(*) FROM counts WHERE machine IN (SELECT unnest(?))) AS c, "
-                "(SELECT max(ts) FROM counts WHERE machine IN (SELECT unnest(?))) AS latest",
-                [machines, machines, machines],
-            )
-            .to_pylist()[0]
-            .values()
-        )
+        row = s.arrow(
+            f"SELECT (SELECT count(*) FROM states{where}) AS s, "
+            f"(SELECT count(*) FROM counts{where}) AS c, "
+            f"(SELECT max(ts) FROM counts{where}) AS latest",
+            None if every_line else [machines, machines, machines],
+        ).to_pylist()[0]
+        states, counts, latest = row["s"], row["c"], row["latest"]
         files = int(s.scalar("SELECT count(*) FROM imports"))
         answers = s.arrow("SELECT respondent FROM assess_answers").to_pylist()
+        any_frozen = bool(s.scalar("SELECT EXISTS (SELECT 1 FROM pilot_versions)"))
     steps: list[Step] = []
 
     # 1. The plant model.
@@ -168,7 +170,7 @@ def checklist(web: Web, user: User, *, biggest: dict[str, Any] | None = None) ->
     )
 
     # 3. The first OEE: Measure's figure for the machine with the latest part count.
-    oee_row = _first_oee(web, plant, latest, now)
+    oee_row = _first_oee(web, plant, machines, latest, now)
     if oee_row:
         local = oee_row["period_start"].astimezone(plant.tz)
         label = {m.id: m.label for _, m in plant.machines}[oee_row["machine"]]
@@ -238,7 +240,7 @@ def checklist(web: Web, user: User, *, biggest: dict[str, Any] | None = None) ->
 
     # 6. A pilot: a draft counts for nothing until it is frozen (started).
     pilots = [p for _, p, _ in all_pilots(web) if p is not None and sees(user, plant, p)]
-    started = sum(1 for p in pilots if _frozen(web, p))
+    started = sum(1 for p in pilots if _frozen(web, p)) if any_frozen else 0
     href: str | None
     if manager:
         href, action = "/pilots/new", "Start a pilot"
@@ -266,17 +268,30 @@ def checklist(web: Web, user: User, *, biggest: dict[str, Any] | None = None) ->
     return steps
 
 
+#: Found first OEE figures by what decides them (data directory, machines, latest part count,
+#: plant model's mtime, the hour): the same inputs give the same figure, so none goes stale.
+_FIRST_OEE: dict[tuple[Any, ...], dict[str, Any] | None] = {}
+
+
 def _first_oee(
-    web: Web, plant: Plant, latest: dt.datetime | None, now: dt.datetime
+    web: Web, plant: Plant, machines: list[str], latest: dt.datetime | None, now: dt.datetime
 ) -> dict[str, Any] | None:
     """Measure's OEE of the machine with the latest part count, over the days around it."""
     if latest is None:
         return None
     latest = latest.replace(tzinfo=dt.UTC)
+    try:
+        mtime = web.plant_file.stat().st_mtime_ns
+    except OSError:
+        mtime = 0
+    key = (str(web.home), tuple(machines), latest, mtime, now.replace(minute=0, second=0))
+    if key in _FIRST_OEE:
+        return _FIRST_OEE[key]
     with web.store.session() as s:
         machine = s.scalar(
-            "SELECT machine FROM counts WHERE ts = ? ORDER BY machine LIMIT 1",
-            [latest.replace(tzinfo=None)],
+            "SELECT machine FROM counts WHERE ts = ? AND machine IN (SELECT unnest(?)) "
+            "ORDER BY machine LIMIT 1",
+            [latest.replace(tzinfo=None), machines],
         )
     start = latest - dt.timedelta(days=2)
     end = min(latest + dt.timedelta(days=1), now + dt.timedelta(days=1))
@@ -288,7 +303,10 @@ def _first_oee(
         log.info("no first OEE: %s", exc)
         return None
     found = [r for r in rows if r["oee"] is not None and r["planned_s"] > 0]
-    return found[-1] if found else None
+    if len(_FIRST_OEE) >= 256:
+        _FIRST_OEE.clear()
+    _FIRST_OEE[key] = found[-1] if found else None
+    return _FIRST_OEE[key]
 
 
 def _frozen(web: Web, pilot: Any) -> bool:
@@ -371,44 +389,49 @@ def next_step(steps: list[Step]) -> Step | None:
 # -- routes ---------------------------------------------------------------------------------------
 def routes(app: FastAPI, web: Web) -> None:
     anyone = web.need("operator")
-    losses_cache = Cache(ttl_s=120.0)
-    hints = Cache(ttl_s=30.0)
+    losses_cache = Cache(ttl_s=LOSSES_TTL_S, max_keys=8)
+
+    def losses(plant: Plant, now: dt.datetime) -> list[dict[str, Any]]:
+        """The week's losses, at most two minutes old; afresh when the plant model changes or
+        a file is imported."""
+        try:
+            mtime = web.plant_file.stat().st_mtime_ns
+        except OSError:
+            mtime = 0
+        with web.store.session() as s:
+            files = int(s.scalar("SELECT count(*) FROM imports"))
+        key = (mtime, files, int(now.timestamp() // LOSSES_TTL_S))
+        found: list[dict[str, Any]] = losses_cache.get(key, lambda: week_losses(web, plant, now))
+        return found
 
     def card(user: User | None) -> dict[str, Any] | None:
-        """The overview's biggest-loss card (losses at most two minutes old); nothing when it
-        cannot be worked out, since the overview must open whatever happens."""
+        """The biggest-loss card; nothing when it cannot be worked out, since the overview must
+        open whatever happens."""
         if user is None:
             return None
         now = clock.now()
         try:
             plant = web.plant()
-            losses = losses_cache.get("all", lambda: week_losses(web, plant, now))
-            return biggest_loss(web, plant, user, losses, now)
+            return biggest_loss(web, plant, user, losses(plant, now), now)
         except PilotlineError as exc:
             log.info("no biggest-loss card: %s", exc)
             return None
 
     def progress(user: User | None) -> dict[str, Any] | None:
-        """The checklist in short for a page's "what next" line (at most 30 s old)."""
+        """The checklist in short, for a page's "what next" line."""
         if user is None:
             return None
-
-        def compute() -> dict[str, Any]:
-            steps = checklist(web, user)
-            step = next_step(steps)
-            return {
-                "done": sum(s.done for s in steps),
-                "total": len(steps),
-                "next": asdict(step) if step else None,
-                "has_data": next(s.done for s in steps if s.key == "data"),
-            }
-
         try:
-            found: dict[str, Any] = hints.get((user.role, user.lines, user.username), compute)
+            steps = checklist(web, user)
         except PilotlineError as exc:
             log.info("no checklist: %s", exc)
             return None
-        return found
+        step = next_step(steps)
+        return {
+            "done": sum(s.done for s in steps),
+            "total": len(steps),
+            "next": asdict(step) if step else None,
+        }
 
     def steps_now(user: User | None) -> dict[str, Any] | None:
         """The whole checklist, as it is now (the empty overview shows it)."""
@@ -422,6 +445,18 @@ def routes(app: FastAPI, web: Web) -> None:
         step = next_step(steps)
         return {"steps": [asdict(s) for s in steps], "next": step.key if step else None}
 
+    def machine_has_data(machine: str) -> bool:
+        """Whether any state or part count of the machine is in the store (an empty state if not)."""
+        with web.store.session() as s:
+            return bool(
+                s.scalar(
+                    "SELECT EXISTS (SELECT 1 FROM states WHERE machine = ?) "
+                    "OR EXISTS (SELECT 1 FROM counts WHERE machine = ?)",
+                    [machine, machine],
+                )
+            )
+
+    web.templates.env.globals["machine_has_data"] = machine_has_data
     web.templates.env.globals["biggest_loss"] = card
     web.templates.env.globals["first_run"] = progress
     web.templates.env.globals["first_run_steps"] = steps_now
@@ -429,7 +464,7 @@ def routes(app: FastAPI, web: Web) -> None:
     def full(user: User) -> dict[str, Any]:
         now = clock.now()
         plant = web.plant()
-        biggest = biggest_loss(web, plant, user, week_losses(web, plant, now), now)
+        biggest = biggest_loss(web, plant, user, losses(plant, now), now)
         steps = checklist(web, user, biggest=biggest)
         step = next_step(steps)
         return {

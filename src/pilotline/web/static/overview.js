@@ -38,6 +38,10 @@
     note.textContent = m.alert ? "⚠ " + fill(ds.noReason, { min: Math.floor(m.no_reason_s / 60) }) : "";
   }
   function paint(data) {
+    if (ds.empty && data.lines.some(function (l) { return l.machines.some(function (m) { return m.since; }); })) {
+      location.reload();  // the first data arrived: the checklist gives way to the tiles
+      return;
+    }
     total(root.querySelector('[data-field="site_total"]'), data.total);
     data.lines.forEach(function (line) {
       var section = root.querySelector('section.line[data-line="' + CSS.escape(line.line) + '"]');
