@@ -146,22 +146,29 @@ def verify(store: Store, home: Path) -> int:
     """Check the whole chain; returns how many records there are, or raises
     :class:`ChainBroken` naming the first broken record."""
     prev, expect = GENESIS, 1
-    with store.session() as s:
-        for part in s.batches("SELECT * FROM share_reads ORDER BY seq", rows=50_000):
-            for r in part.to_pylist():
-                seq = int(r["seq"])
-                if seq != expect:
-                    what = "missing" if seq > expect else "out of order"
-                    raise ChainBroken(expect if seq > expect else seq,
-                                      f"record {expect} is {what} (found {seq} next)")  # fmt: skip
-                if r["prev_hash"] != prev:
-                    raise ChainBroken(seq, "does not follow the record before it (deleted, "
-                                           "inserted or swapped records)")  # fmt: skip
-                h = _digest(seq, _stamp(r["read_at"]), r["partner"], r["route"], r["grants"],
-                            r["returned"], int(r["status"]), r["prev_hash"])  # fmt: skip
-                if h != r["hash"]:
-                    raise ChainBroken(seq, "its contents were changed after it was written")
-                prev, expect = h, expect + 1
+    last = 0
+    while True:
+        with store.session() as s:
+            part = s.arrow(
+                "SELECT * FROM share_reads WHERE seq > ? ORDER BY seq LIMIT 50000", [last]
+            ).to_pylist()
+        if not part:
+            break
+        last = int(part[-1]["seq"])
+        for r in part:
+            seq = int(r["seq"])
+            if seq != expect:
+                what = "missing" if seq > expect else "out of order"
+                raise ChainBroken(expect if seq > expect else seq,
+                                  f"record {expect} is {what} (found {seq} next)")  # fmt: skip
+            if r["prev_hash"] != prev:
+                raise ChainBroken(seq, "does not follow the record before it (deleted, "
+                                       "inserted or swapped records)")  # fmt: skip
+            h = _digest(seq, _stamp(r["read_at"]), r["partner"], r["route"], r["grants"],
+                        r["returned"], int(r["status"]), r["prev_hash"])  # fmt: skip
+            if h != r["hash"]:
+                raise ChainBroken(seq, "its contents were changed after it was written")
+            prev, expect = h, expect + 1
     count = expect - 1
     head = home / "share" / "reads.head"
     if head.exists():

@@ -1,0 +1,163 @@
+"""The partner AAS API: what a partner is granted and nothing else, the spec's Result shape for
+errors, paging, and — against a real server on loopback — expiry, revocation through the CLI,
+the record of reads and pulling a partner's submodel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner, Result
+
+from pilotline.cli import app
+from pilotline.plant import load_plant
+from pilotline.share.files import as_store, imported, keep, pull
+from pilotline.share.partners import Partners, grant_rule
+from pilotline.share.readlog import verify
+from pilotline.store import EmbeddedStore
+from tests.conftest import NOW
+from tests.share.conftest import Shared, auth, b64, ids
+from tests.web.conftest import serving
+
+KPI = "urn:pilotline:demo-works:sm:machine:press-1:kpi"
+PRESS2_KPI = "urn:pilotline:demo-works:sm:machine:press-2:kpi"
+NAMEPLATE = "urn:pilotline:demo-works:sm:machine:press-1:nameplate"
+
+
+def test_a_partner_sees_exactly_its_grants(client: TestClient, shared: Shared) -> None:
+    h = auth(shared.key)
+    subs = client.get("/aas/submodels", headers=h).json()
+    assert KPI in ids(subs) and PRESS2_KPI not in ids(subs)
+    assert all(x.endswith((":kpi", ":nameplate")) for x in ids(subs))
+    nameplates = [s for s in subs["result"] if s["id"].endswith(":nameplate")]
+    assert nameplates and all(
+        [e["idShort"] for e in s["submodelElements"]] == ["ManufacturerName"] for s in nameplates
+    )
+    shells = client.get("/aas/shells", headers=h).json()["result"]
+    press1 = next(s for s in shells if s["id"].endswith(":machine:press-1"))
+    assert {r["keys"][0]["value"] for r in press1["submodels"]} == {KPI, NAMEPLATE}
+    assert not any(s["id"].startswith("urn:pilotline:demo-works:aas:product") for s in shells)
+    # not granted: "not found", the same as what does not exist
+    for url in (
+        f"/aas/submodels/{b64(PRESS2_KPI)}",
+        f"/aas/submodels/{b64('urn:nothing')}",
+        f"/aas/submodels/{b64(NAMEPLATE)}/submodel-elements/OrderCodeOfManufacturer",
+        f"/aas/shells/{b64('urn:pilotline:demo-works:aas:product:BRK-100')}",
+    ):
+        r = client.get(url, headers=h)
+        assert r.status_code == 404, url
+        (m,) = r.json()["messages"]
+        assert m["messageType"] == "Error" and m["code"] == "404"
+    r = client.get(f"/aas/submodels/{b64(NAMEPLATE)}/submodel-elements/ManufacturerName", headers=h)
+    assert r.status_code == 200 and r.json()["value"] == [
+        {"language": "en", "text": "Demo Works Ltd"}
+    ]
+
+
+def test_values_elements_and_paths(client: TestClient, shared: Shared) -> None:
+    h = auth(shared.key)
+    value = client.get(f"/aas/submodels/{b64(KPI)}/$value", headers=h).json()
+    assert value["GoodQuantity"]["key"] == "GQ" and isinstance(
+        value["GoodQuantity"]["currentValue"], int
+    )
+    r = client.get(f"/aas/submodels/{b64(KPI)}/submodel-elements/PlannedBusyTime.currentValue/$value",
+                   headers=h)  # fmt: skip
+    assert r.json() == {"currentValue": value["PlannedBusyTime"]["currentValue"]}
+    shell = b64("urn:pilotline:demo-works:aas:machine:press-1")
+    same = client.get(f"/aas/shells/{shell}/submodels/{b64(KPI)}/$value", headers=h).json()
+    assert same == value
+    refs = client.get(f"/aas/shells/{shell}/submodel-refs", headers=h).json()
+    assert {r["keys"][0]["value"] for r in refs["result"]} == {KPI, NAMEPLATE}
+    other = client.get(f"/aas/submodels/{b64(KPI)}", headers=auth(shared.other_key))
+    assert other.status_code == 404  # globex was not given the KPI
+
+
+def test_paging_and_bad_input(client: TestClient, shared: Shared) -> None:
+    h = auth(shared.key)
+    everything = ids(client.get("/aas/submodels", headers=h).json())
+    seen, cursor = [], None
+    while True:
+        page = client.get("/aas/submodels", params={"limit": 3, "cursor": cursor} if cursor
+                          else {"limit": 3}, headers=h).json()  # fmt: skip
+        seen += ids(page)
+        cursor = page["paging_metadata"].get("cursor")
+        if not cursor:
+            break
+    assert seen == everything and len(everything) > 3
+    first = client.get("/aas/shells", params={"limit": 1}, headers=h).json()
+    foreign = first["paging_metadata"]["cursor"]
+    for url, params, words in (
+        ("/aas/submodels", {"cursor": foreign}, "another list"),
+        ("/aas/submodels", {"cursor": "bm9wZQ"}, "not one this server gave"),
+        ("/aas/submodels", {"limit": 0}, "limit"),
+        ("/aas/submodels/not*base64", {}, "base64url"),
+        (f"/aas/submodels/{b64(KPI)}/submodel-elements/Planned..Busy", {}, "idShort path"),
+    ):
+        r = client.get(url, params=params, headers=h)
+        assert r.status_code == 400, url
+        assert words in r.json()["messages"][0]["text"]
+    assert client.get("/aas/shells").status_code == 401
+    assert client.get("/aas/shells", headers=auth("plk_nope")).status_code == 401
+    assert client.post("/aas/shells", headers=h).status_code == 405
+    # partner keys open nothing else of the web app
+    assert client.get("/api/machines", headers=h).status_code == 401
+    assert client.get("/aas/description").json()["profiles"][0].endswith("SSP-002")
+
+
+def test_a_malformed_custom_rule_is_refused_and_nothing_changes(shared: Shared) -> None:
+    partners = Partners(EmbeddedStore(shared.home), shared.home)
+    before = len(partners.grants())
+    bad = grant_rule(partner="acme", semantic_id="x", machine_prefix=None, paths=[], ends=None)
+    bad["ACL"]["RIGHTS"] = ["READ", "STEAL"]
+    with pytest.raises(Exception, match=r"rules\[0\]\.ACL\.RIGHTS\[1\]"):
+        partners.add_rule("acme", bad, by="test")
+    assert len(partners.grants()) == before
+
+
+def _cli(home: Path, *args: str) -> Result:
+    """The CLI in this process (a subprocess costs seconds of imports); it reaches the server
+    only through the store and the grants stamp, as it would from another process."""
+    return CliRunner().invoke(app, ["--home", str(home), "share", *args])
+
+
+def test_real_server_expiry_revocation_record_and_pull(shared: Shared, tmp_path: Path) -> None:
+    home = shared.home
+    added = _cli(home, "partner", "add", "Initech", "--format", "json")
+    assert added.exit_code == 0, added.output
+    key = json.loads(added.stdout)["api_key"]
+    assert json.loads(added.stdout)["partner"] == "Initech"
+    plant = load_plant(home / "plant.toml")
+    partners = Partners(EmbeddedStore(home), home)
+    partners.grant("Initech", plant=plant, submodel="kpi", machine="press-2", by="test",
+                   expires=dt.date(2026, 3, 5))  # fmt: skip
+    # a grant that ended a second ago (as the server's clock sees it)
+    prefix = "urn:pilotline:demo-works:sm:machine:press-3:"
+    partners.add_rule("Initech", grant_rule(partner="Initech", semantic_id=
+        "https://admin-shell.io/idta/SubmodelTemplate/ProcessVariablesForManufacturingKPICalculation/1/0",
+        machine_prefix=prefix, paths=[], ends=NOW - dt.timedelta(seconds=1)), by="test")  # fmt: skip
+    with serving(home) as url:
+        h = auth(key)
+        got = httpx.get(f"{url}/aas/submodels", headers=h).json()
+        assert ids(got) == [PRESS2_KPI]  # press-3's grant has expired; press-1 was never given
+        assert httpx.get(f"{url}/aas/submodels/{b64(prefix + 'kpi')}", headers=h).status_code == 404
+        # pull the partner's submodel into another firm's model (this server is the partner)
+        pulled = pull(f"{url}/aas", key=key, submodel_id=PRESS2_KPI)
+        assert pulled.id == PRESS2_KPI and pulled.get_referable("GoodQuantity")
+        keep(tmp_path, as_store([pulled]), "pull")
+        assert [o.id for o in imported(tmp_path)] == [PRESS2_KPI]
+        revoked = _cli(home, "revoke", "Initech")
+        assert revoked.exit_code == 0, revoked.output
+        r = httpx.get(f"{url}/aas/submodels/{b64(PRESS2_KPI)}", headers=h)
+        assert r.status_code == 404  # at the very next request
+        assert ids(httpx.get(f"{url}/aas/submodels", headers=h).json()) == []
+        mine = httpx.get(f"{url}/aas/reads", headers=h).json()["result"]
+        assert [m["status"] for m in mine][:3] == [200, 404, 200]
+        assert mine[0]["returned"] == [PRESS2_KPI] and mine[0]["grants"]
+        assert {m["partner"] for m in mine} == {"Initech"}
+    assert verify(EmbeddedStore(home), home) >= 5
+    ok = _cli(home, "audit", "verify")
+    assert ok.exit_code == 0 and "intact" in ok.stdout
