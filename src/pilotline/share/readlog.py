@@ -145,6 +145,13 @@ class ChainBroken(PilotlineError):
 def verify(store: Store, home: Path) -> int:
     """Check the whole chain; returns how many records there are, or raises
     :class:`ChainBroken` naming the first broken record."""
+    # the head first: records written while the chain is read only make it longer than the head
+    head_n, head_hash = 0, ""
+    head = home / "share" / "reads.head"
+    if head.exists():
+        parts = head.read_text().split()
+        if len(parts) == 2 and parts[0].isdigit():
+            head_n, head_hash = int(parts[0]), parts[1]
     prev, expect = GENESIS, 1
     last = 0
     while True:
@@ -162,23 +169,18 @@ def verify(store: Store, home: Path) -> int:
                 raise ChainBroken(expect if seq > expect else seq,
                                   f"record {expect} is {what} (found {seq} next)")  # fmt: skip
             if r["prev_hash"] != prev:
-                raise ChainBroken(seq, "does not follow the record before it (deleted, "
-                                       "inserted or swapped records)")  # fmt: skip
+                raise ChainBroken(seq, f"does not follow record {seq - 1} (a record deleted, "
+                                       "inserted or swapped before it)")  # fmt: skip
             h = _digest(seq, _stamp(r["read_at"]), r["partner"], r["route"], r["grants"],
                         r["returned"], int(r["status"]), r["prev_hash"])  # fmt: skip
             if h != r["hash"]:
                 raise ChainBroken(seq, "its contents were changed after it was written")
+            if seq == head_n and h != head_hash:
+                raise ChainBroken(seq, "is not the record that was written as number "
+                                       f"{seq} (the newest records were replaced)")  # fmt: skip
             prev, expect = h, expect + 1
     count = expect - 1
-    head = home / "share" / "reads.head"
-    if head.exists():
-        try:
-            n, h = head.read_text().split()
-            if int(n) > count:
-                raise ChainBroken(count + 1, f"missing: the record ends at {count} but "
-                                             f"{n} were written")  # fmt: skip
-            if int(n) == count and h != prev:
-                raise ChainBroken(count, "is not the last record that was written")
-        except ValueError:
-            pass
+    if count < head_n:
+        raise ChainBroken(count + 1, f"missing: the record ends at {count}, but {head_n} "
+                                     "were written")  # fmt: skip
     return count
