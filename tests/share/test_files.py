@@ -1,0 +1,105 @@
+"""AASX: what a partner's grants cover, written by basyx and read back equal; a partner's file
+that is not a zip or holds an invalid model is refused plainly and nothing is imported."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pilotline.cli import app
+from pilotline.errors import InputError
+from pilotline.plant import load_plant
+from pilotline.share.files import (
+    from_json,
+    imported,
+    imported_dir,
+    read_aasx,
+    to_json,
+    write_aasx,
+)
+from pilotline.share.service import Service
+from pilotline.store import EmbeddedStore
+from tests.share.conftest import Shared
+
+
+def _canon(doc: dict[str, list[dict[str, object]]]) -> dict[str, list[str]]:
+    return {k: sorted(json.dumps(x, sort_keys=True) for x in v) for k, v in doc.items()}
+
+
+def test_export_reads_back_equal_and_imports(shared: Shared, tmp_path: Path) -> None:
+    service = Service(
+        shared.home, EmbeddedStore(shared.home), lambda: load_plant(shared.home / "plant.toml")
+    )
+    view = service.preview("acme")
+    objects = from_json(view["assetAdministrationShells"], view["submodels"])
+    path = tmp_path / "acme.aasx"
+    write_aasx(path, objects)
+    back = read_aasx(path)
+    assert _canon(to_json(back)) == _canon(to_json(objects))
+    assert {o.id for o in back} >= {"urn:pilotline:demo-works:sm:machine:press-1:kpi"}
+    # the CLI writes the same package and a second firm imports it into its own model
+    other = tmp_path / "other"
+    other.mkdir()
+    runner = CliRunner()
+    r = runner.invoke(
+        app,
+        [
+            "--home",
+            str(shared.home),
+            "share",
+            "export",
+            "acme",
+            "--aasx",
+            str(tmp_path / "cli.aasx"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["--home", str(other), "share", "import", str(tmp_path / "cli.aasx")])
+    assert r.exit_code == 0, r.output
+    assert {o.id for o in imported(other)} == {o.id for o in objects}
+
+
+def _broken_model(src: Path, dst: Path) -> None:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            if (
+                item.filename.endswith((".xml", ".json"))
+                and b"submodel" in data.lower()
+                and "aasx/" in item.filename
+            ):
+                data = data.replace(b"<aas:idShort>", b"<aas:idShort>1 bad ", 1).replace(
+                    b'"idShort": "', b'"idShort": "1 bad ', 1
+                )
+            zout.writestr(item, data)
+
+
+def test_bad_files_are_refused_and_nothing_is_imported(shared: Shared, tmp_path: Path) -> None:
+    not_zip = tmp_path / "x.aasx"
+    not_zip.write_text("hello")
+    with pytest.raises(InputError, match=r"not an AASX package .*zip"):
+        read_aasx(not_zip)
+    empty_zip = tmp_path / "empty.aasx"
+    with zipfile.ZipFile(empty_zip, "w") as z:
+        z.writestr("hello.txt", "hi")
+    with pytest.raises(InputError, match=r"not a valid AASX|holds no shell"):
+        read_aasx(empty_zip)
+    service = Service(
+        shared.home, EmbeddedStore(shared.home), lambda: load_plant(shared.home / "plant.toml")
+    )
+    view = service.preview("acme")
+    good = tmp_path / "good.aasx"
+    write_aasx(good, from_json(view["assetAdministrationShells"], view["submodels"]))
+    bad = tmp_path / "bad.aasx"
+    _broken_model(good, bad)
+    with pytest.raises(InputError, match="not a valid AASX package"):
+        read_aasx(bad)
+    r = CliRunner().invoke(app, ["--home", str(tmp_path), "share", "import", str(bad)])
+    assert r.exit_code != 0 and "not a valid AASX package" in str(r.exception)
+    assert not imported_dir(tmp_path).exists()
+    with pytest.raises(InputError, match="not a valid AAS model"):
+        from_json([], [{"modelType": "Submodel", "id": "urn:x", "idShort": "1 bad"}])
