@@ -19,7 +19,8 @@ from pilotline.map import LogColumns, Miner, read_log, simplify
 from pilotline.map.render import human_duration
 from pilotline.store import EmbeddedStore, audit
 from pilotline.web import create_app
-from tests.web.conftest import api_login
+from tests.web.conftest import api_login, chromium, log_in, serving
+from tests.web.test_operate import _axe
 
 DATA = Path(__file__).parents[3] / "shared" / "data"
 PRODUCTION = {
@@ -425,3 +426,57 @@ def test_an_upload_is_bounded_in_unpacked_size_and_time(
         r = upload(client, csrf, DATA / "running-example.xes")
         assert r.status_code == 422 and "took longer than 0 s" in r.text, r.text
         assert not list((clock_home / "logs").iterdir())
+
+
+def test_a_manager_zooms_into_the_map_and_clicks_an_activity_for_its_cases(
+    clock_home: Path, tmp_path: Path
+) -> None:
+    """In Chromium: the map is drawn readable (every label at least 12 px), zooms with the
+    buttons and the wheel, pans by dragging; a click on an activity lists its cases; the log is
+    deleted from its page after a confirmation."""
+    with serving(clock_home) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(base + "/maps")
+        log_in(page, "mia")
+        page.wait_for_selector("#no-logs >> text=Upload an event log above")
+        page.set_input_files("#log-file", str(DATA / "running-example.xes"))
+        page.click("#log-form button")
+        page.wait_for_url(base + "/maps/*", timeout=30_000)
+        page.wait_for_selector("#map-view[data-ready='1'] svg g.node")
+        smallest = page.evaluate(
+            "Math.min(...Array.from(document.querySelectorAll('#map-view svg text'))"
+            ".map(t => parseFloat(t.getAttribute('font-size')) * t.getScreenCTM().a))"
+        )
+        assert smallest >= 12, smallest
+        scale = lambda: float(page.get_attribute("#map-view", "data-scale") or 0)  # noqa: E731
+        before = scale()
+        page.click("#zoom-in")
+        assert scale() == pytest.approx(before * 1.25)
+        box = page.locator("#map-view").bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.wheel(0, -400)
+        page.wait_for_timeout(100)
+        assert scale() > before * 1.25
+        view_box = page.get_attribute("#map-view svg", "viewBox")
+        page.mouse.down()
+        page.mouse.move(
+            box["x"] + box["width"] / 2 + 120, box["y"] + box["height"] / 2 + 60, steps=5
+        )
+        page.mouse.up()
+        assert page.get_attribute("#map-view svg", "viewBox") != view_box
+        page.click("#zoom-fit")
+        page.click("[id='a:decide']")
+        page.wait_for_selector("#detail-facts")
+        assert page.inner_text("#detail-title") == "decide"
+        assert "6 cases (100.0 % of all)" in page.inner_text("#detail-facts")
+        assert "median case duration" in page.inner_text("#detail-facts")
+        assert page.inner_text("#detail-cases") == "1, 2, 3, 4, 5, 6"
+        assert page.locator("#detail-body a[download]").count() == 1
+        assert _axe(page) == []
+        page.screenshot(path=str(tmp_path / "process-map.png"), full_page=True)
+        page.click("text=Delete running-example.xes…")
+        page.click("#delete-confirm")
+        page.wait_for_selector("#deleted >> text=running-example.xes was deleted")
+        assert page.locator("#no-logs").count() == 1
+        page.close()

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
@@ -20,7 +20,7 @@ from pilotline.map import LogColumns, Miner, filters, read_log
 from pilotline.map.conformance import load_routing
 from pilotline.map.lifecycle import pair_lifecycle
 from pilotline.map.petri import read_pnml
-from pilotline.map.render import dfg_dot, render_svg
+from pilotline.map.render import Statistic, dfg_dot, render_svg
 
 map_app = typer.Typer(
     help="Process mining: see the real process in an event log before automating it.",
@@ -383,13 +383,19 @@ def dfg(
         ),
     ] = None,
     metric: Annotated[
-        str, typer.Option(help="Edge labels: frequency or time (mean).")
+        str, typer.Option(help="Edge labels: frequency or time (see --statistic).")
     ] = "frequency",
+    statistic: Annotated[
+        str,
+        typer.Option(help="Times on the map's edges: median, mean, max or total."),
+    ] = "median",
     format_: FormatOpt = "table",
 ) -> None:
     """The directly-follows graph: how often each step follows another, and the time between."""
     if metric not in ("frequency", "time"):
         raise InputError("--metric must be frequency or time")
+    if statistic not in ("median", "mean", "max", "total"):
+        raise InputError(f"--statistic must be median, mean, max or total, not {statistic!r}")
     rows = miner.dfg()
     if svg is not None:
         s = miner.summary()
@@ -400,6 +406,7 @@ def dfg(
             s["start_activities"],
             s["end_activities"],
             metric="time" if metric == "time" else "frequency",
+            statistic=cast(Statistic, statistic),
         )
         _write(svg, "--svg", render_svg(drawn))
         err.print(f"Process map written to {svg}")

@@ -541,7 +541,12 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
                 shutil.rmtree(folder)
         return result | {"failing": result["failing"][:FAILING_SHOWN]}
 
-    @app.get("/api/logs/{log_id}/conformance.csv", tags=["process maps"])
+    @app.get(
+        "/api/logs/{log_id}/conformance.csv",
+        tags=["process maps"],
+        response_class=Response,
+        responses={200: {"description": "CSV", "content": {"text/csv": {}}}},
+    )
     def api_conformance_csv(log_id: str, user: User = manager) -> Response:
         """Every case that did not follow the model of the log's last check, with what went
         wrong: one row per problem (case, fitness, what went wrong, detail)."""
@@ -555,7 +560,12 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
             )
         return _download(failing_csv(check), f"not-following-{check['model']}.csv")
 
-    @app.get("/api/logs/{log_id}/map.svg", tags=["process maps"])
+    @app.get(
+        "/api/logs/{log_id}/map.svg",
+        tags=["process maps"],
+        response_class=Response,
+        responses={200: {"description": "SVG", "content": {"image/svg+xml": {}}}},
+    )
     def api_map_svg(
         log_id: str,
         activities: int | None = None,
@@ -624,7 +634,12 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
         )
         return found
 
-    @app.get("/api/logs/{log_id}/cases.csv", tags=["process maps"])
+    @app.get(
+        "/api/logs/{log_id}/cases.csv",
+        tags=["process maps"],
+        response_class=Response,
+        responses={200: {"description": "CSV", "content": {"text/csv": {}}}},
+    )
     def api_cases_csv(
         log_id: str,
         activities: int | None = None,
