@@ -294,3 +294,59 @@ def test_the_header_matcher_finds_each_column_whatever_the_spelling(
     found = {s.header: s.column for s in suggest(Sample(headers), "states")}
     assert sorted(found.values()) == ["machine", "state", "ts"]
     assert normalise(pad + machine + pad) == normalise(machine)
+
+
+def test_a_german_export_is_mapped_in_the_form_and_imported_in_chromium(
+    clock_home: Path, tmp_path: Path
+) -> None:
+    """The whole wizard in the browser: the file's columns are suggested from their German
+    names, one is corrected by hand, the detected format is used with one click, the unknown
+    machine is added by the admin, and the import stores the file."""
+    from tests.web.conftest import chromium, log_in, serving
+    from tests.web.test_operate import AXE, _axe
+
+    export = tmp_path / "Anlagen-Export 2026-03-02.csv"
+    export.write_bytes(
+        (
+            "Maschine;Zeitpunkt;Zustand;Grund;Schicht\n"
+            "m1;02.03.2026 06:00;läuft;;Früh\n"
+            "m1;02.03.2026 07:12;Stillstand;jam;Früh\n"
+            "m9;02.03.2026 07:40;läuft;;Früh\n"
+        ).encode("cp1252")
+    )
+    with serving(clock_home) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(base + "/data")
+        log_in(page, "boss")
+        page.wait_for_selector("#upload-form")
+        page.set_input_files("#file", str(export))
+        page.wait_for_selector("#mapping:not([hidden])")
+        assert "machine states" in page.inner_text("#detected")
+        assert page.input_value("#encoding") == "cp1252"
+        row = "#mapping-rows select[data-header='{}']"
+        assert page.input_value(row.format("Maschine")) == "machine"
+        assert page.input_value(row.format("Zeitpunkt")) == "ts"
+        assert page.input_value(row.format("Schicht")) == ""  # left out
+        page.select_option(row.format("Grund"), "")  # a person's choice: no reasons this time
+        page.select_option(row.format("Grund"), "reason")  # … changed back
+        page.click("button.use-format")
+        assert page.input_value("#timestamp_format") == "%d.%m.%Y %H:%M"
+        # m9 is not in the plant model: the admin adds it from the form.
+        page.wait_for_selector("#unknown:not([hidden])")
+        page.select_option("#unknown-rows tr[data-machine='m9'] select.line", "Line B")
+        page.fill("#unknown-rows tr[data-machine='m9'] input.cycle", "2.5")
+        page.click("#add-to-plant")
+        page.wait_for_selector("#add-status.ok")
+        page.click("#upload-form button[type=submit]")
+        page.wait_for_selector("#upload-status.ok >> text=new")
+        status = page.inner_text("#upload-status")
+        assert "3 states row(s), 3 new" in status, status
+        page.screenshot(path=str(tmp_path / "data-upload-mapped.png"), full_page=True)
+        violations = _axe(page) if AXE.exists() else []
+        page.close()
+    assert (tmp_path / "data-upload-mapped.png").stat().st_size > 10_000
+    assert violations == []
+    assert load_plant(clock_home / "plant.toml").machine("m9").ideal_cycle_s == 2.5
+    with EmbeddedStore(clock_home).session() as s:
+        kept = s.arrow("SELECT kind, file_pattern FROM import_mappings").to_pylist()
+    assert kept == [{"kind": "states", "file_pattern": "anlagen-export #-#-#.csv"}]

@@ -84,7 +84,13 @@ class Preview:
 
 def decode(data: bytes) -> tuple[str, str]:
     """The text of a CSV file's bytes and the encoding that reads them: UTF-8 (a byte-order
-    mark is dropped), else Windows-1252."""
+    mark is dropped), else Windows-1252. Bytes that are no text at all are refused."""
+    if b"\x00" in data:
+        at = data.index(b"\x00")
+        raise InputError(
+            f"this is not a text (CSV) file: byte {at:,} is a zero byte, as in binary files; "
+            "expected a CSV file, or an Excel (.xlsx) or Parquet file named so"
+        )
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as exc:
@@ -146,7 +152,10 @@ def preview(
     fmt = file_format(path)
     encoding, sep = "utf-8", None
     if fmt == "csv":
-        sample, encoding, sep = _csv_sample(path.read_bytes(), partial)
+        try:
+            sample, encoding, sep = _csv_sample(path.read_bytes(), partial)
+        except InputError as exc:
+            raise InputError(f"{name}: {exc}") from None
     else:
         try:
             sample = _other_sample(path)
