@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 WEEK_DAYS = 7
 #: How old the week's losses may be on a page (seconds).
 LOSSES_TTL_S = 120
+#: How old the checklist's next step and the biggest-loss card may be on a busy page (seconds).
+PAGE_TTL_S = 10.0
 #: The value of an hour when the plant has not set one (the assess module's default).
 ASSUMED_VALUE_PER_HOUR = 100.0
 #: The loss categories the card may name, with the KPI row column holding each one's time.
@@ -390,48 +393,64 @@ def next_step(steps: list[Step]) -> Step | None:
 def routes(app: FastAPI, web: Web) -> None:
     anyone = web.need("operator")
     losses_cache = Cache(ttl_s=LOSSES_TTL_S, max_keys=8)
+    on_pages = Cache(ttl_s=PAGE_TTL_S)
+
+    def mtime(path: Path) -> int:
+        try:
+            return path.stat().st_mtime_ns
+        except OSError:
+            return 0
 
     def losses(plant: Plant, now: dt.datetime) -> list[dict[str, Any]]:
         """The week's losses, at most two minutes old; afresh when the plant model changes or
         a file is imported."""
-        try:
-            mtime = web.plant_file.stat().st_mtime_ns
-        except OSError:
-            mtime = 0
         with web.store.session() as s:
             files = int(s.scalar("SELECT count(*) FROM imports"))
-        key = (mtime, files, int(now.timestamp() // LOSSES_TTL_S))
+        key = (mtime(web.plant_file), files, int(now.timestamp() // LOSSES_TTL_S))
         found: list[dict[str, Any]] = losses_cache.get(key, lambda: week_losses(web, plant, now))
         return found
 
     def card(user: User | None) -> dict[str, Any] | None:
-        """The biggest-loss card; nothing when it cannot be worked out, since the overview must
+        """The biggest-loss card for a page, at most :data:`PAGE_TTL_S` old (afresh when the
+        value of an hour changes); nothing when it cannot be worked out, since the overview must
         open whatever happens."""
         if user is None:
             return None
-        now = clock.now()
-        try:
-            plant = web.plant()
+
+        def compute() -> dict[str, Any] | None:
+            now, plant = clock.now(), web.plant()
             return biggest_loss(web, plant, user, losses(plant, now), now)
+
+        key = ("card", user.role, user.lines, mtime(web.home / "assess.toml"))
+        try:
+            found: dict[str, Any] | None = on_pages.get(key, compute)
         except PilotlineError as exc:
             log.info("no biggest-loss card: %s", exc)
             return None
+        return found
 
     def progress(user: User | None) -> dict[str, Any] | None:
-        """The checklist in short, for a page's "what next" line."""
+        """The checklist in short, for a page's "what next" line, at most :data:`PAGE_TTL_S`
+        old (the overview refreshes often; /start and /api/start are always fresh)."""
         if user is None:
             return None
-        try:
+
+        def compute() -> dict[str, Any]:
             steps = checklist(web, user)
+            step = next_step(steps)
+            return {
+                "done": sum(s.done for s in steps),
+                "total": len(steps),
+                "next": asdict(step) if step else None,
+            }
+
+        key = ("progress", user.role, user.lines, user.username, mtime(web.plant_file))
+        try:
+            found: dict[str, Any] = on_pages.get(key, compute)
         except PilotlineError as exc:
             log.info("no checklist: %s", exc)
             return None
-        step = next_step(steps)
-        return {
-            "done": sum(s.done for s in steps),
-            "total": len(steps),
-            "next": asdict(step) if step else None,
-        }
+        return found
 
     def steps_now(user: User | None) -> dict[str, Any] | None:
         """The whole checklist, as it is now (the empty overview shows it)."""
