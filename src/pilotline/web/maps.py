@@ -168,7 +168,9 @@ class Logs:
         return Miner(log)
 
     def base(self, log_id: str) -> dict[str, Any]:
-        """The whole log read once: its miner and its activities' event counts."""
+        """The whole log read once: the log, its activities' event counts and case durations.
+        Each view gets a miner of its own on it (an engine connection scanning the same Arrow
+        table), so a view's tables go with the view when it leaves the cache."""
         folder = self.folder(log_id)
 
         def compute() -> dict[str, Any]:
@@ -176,7 +178,7 @@ class Logs:
             miner = self.read(folder / meta["file"], meta)
             counts = {a["activity"]: a["events"] for a in miner.activities()}
             durations = [c["duration_s"] for c in miner.cases()]
-            return {"meta": meta, "miner": miner, "counts": counts, "durations": durations}
+            return {"meta": meta, "log": miner.log, "counts": counts, "durations": durations}
 
         with self.lock(log_id):
             return dict(self.bases.get(log_id, compute))
@@ -194,7 +196,7 @@ class Logs:
 
         def compute() -> dict[str, Any]:
             with self.lock(log_id):
-                miner: Miner = base["miner"]
+                miner = Miner(base["log"])
                 counts = base["counts"]
                 ranked = sorted(counts, key=lambda a: (-counts[a], a))
                 n = max(1, round(len(ranked) * activities / 100))
@@ -279,7 +281,7 @@ class Logs:
         """The whole log against a routing model (.toml) or a state-machine Petri net (.pnml),
         with every failing case and what went wrong; kept as the log's last check."""
         folder = self.folder(log_id)
-        miner = self.base(log_id)["miner"]
+        miner = Miner(self.base(log_id)["log"])
         with self.lock(log_id):
             if model.suffix.lower() == ".pnml":
                 result = miner.replay(read_pnml(model), time_limit_s=60.0, explain=True)
