@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from pilotline.errors import InputError, PilotlineError
 from pilotline.web.context import Web
 from pilotline.web.data import MAX_OFFSET
+from pilotline.web.schemas import NewToken, TokenOut, UserOut, UserPage
 from pilotline.web.users import ROLES, Role, User, token_id
 
 
@@ -156,7 +157,7 @@ def routes(app: FastAPI, web: Web) -> None:
         return form_action(request, user, csrf, lambda: users.revoke(token_id), "Token revoked")
 
     # -- API -------------------------------------------------------------------------------------
-    @app.get("/api/users", summary="List users", tags=["users"])
+    @app.get("/api/users", summary="List users", response_model=UserPage, tags=["users"])
     def api_users(
         limit: int = Query(100, ge=1, le=1000),
         offset: int = Query(0, ge=0, le=MAX_OFFSET),
@@ -168,7 +169,9 @@ def routes(app: FastAPI, web: Web) -> None:
         page = found[offset : offset + limit]
         return {"total": len(found), "items": [_user_json(u) for u in page]}
 
-    @app.post("/api/users", summary="Add a user", tags=["users"], status_code=201)
+    @app.post(
+        "/api/users", summary="Add a user", response_model=UserOut, tags=["users"], status_code=201
+    )
     def api_add_user(request: Request, body: UserIn, user: User = admin) -> dict[str, Any]:
         """Add a user (admin, manager or operator; an operator's lines limit what they see)."""
         web.api_csrf(request)
@@ -177,7 +180,9 @@ def routes(app: FastAPI, web: Web) -> None:
         )
         return _user_json(added)
 
-    @app.patch("/api/users/{username}", summary="Change a user", tags=["users"])
+    @app.patch(
+        "/api/users/{username}", summary="Change a user", response_model=UserOut, tags=["users"]
+    )
     def api_update_user(
         request: Request, username: str, body: UserPatch, user: User = admin
     ) -> dict[str, Any]:
@@ -195,12 +200,20 @@ def routes(app: FastAPI, web: Web) -> None:
         users.remove(username)
         return Response(status_code=204)
 
-    @app.get("/api/tokens", summary="List API tokens", tags=["users"])
+    @app.get(
+        "/api/tokens", summary="List API tokens", response_model=list[TokenOut], tags=["users"]
+    )
     def api_tokens(username: str | None = None, user: User = admin) -> list[dict[str, Any]]:
         """API tokens (id, user, name, created) — never the token itself."""
         return users.tokens(username)
 
-    @app.post("/api/tokens", summary="Create an API token", tags=["users"], status_code=201)
+    @app.post(
+        "/api/tokens",
+        summary="Create an API token",
+        response_model=NewToken,
+        tags=["users"],
+        status_code=201,
+    )
     def api_new_token(request: Request, body: TokenIn, user: User = admin) -> dict[str, str]:
         """A new API token for a user; the token is in this answer only."""
         web.api_csrf(request)

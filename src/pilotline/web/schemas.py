@@ -111,3 +111,43 @@ class Overview(Answer):
     now: str
     timezone: str
     lines: list[OverviewLine]
+
+
+class UserOut(BaseModel):
+    username: str
+    role: Literal["operator", "manager", "admin"]
+    lines: list[str]
+
+
+class UserPage(BaseModel):
+    total: int = Field(ge=0)
+    items: list[UserOut]
+
+
+class TokenOut(BaseModel):
+    id: str = Field(description="The start of the token's hash: what revoking takes")
+    username: str
+    name: str
+    created_at: str
+
+
+class NewToken(BaseModel):
+    token: str = Field(description="Shown once: keep it, it cannot be read again")
+    id: str
+
+
+class PlantOutline(Answer):
+    site: str
+    timezone: str
+    lines: list[dict[str, object]]
+
+
+class PlantModel(Answer):
+    version: str
+    toml: str
+    outline: PlantOutline | None = Field(description="None when the stored text does not parse")
+
+
+class PlantSaved(Answer):
+    version: str
+    outline: PlantOutline

@@ -27,6 +27,7 @@ from pilotline import clock
 from pilotline.errors import PilotlineError, PlantModelError
 from pilotline.plant import Plant, parse_plant
 from pilotline.web.context import Problem, Web
+from pilotline.web.schemas import PlantModel, PlantSaved
 from pilotline.web.users import User
 
 MAX_PLANT_BYTES = 1_000_000
@@ -205,14 +206,22 @@ def routes(app: FastAPI, web: Web) -> None:
             )
         return RedirectResponse("/settings?saved=true", status_code=303)
 
-    @app.get("/api/plant", summary="Read the plant model", tags=["settings"])
+    @app.get(
+        "/api/plant", summary="Read the plant model", response_model=PlantModel, tags=["settings"]
+    )
     def api_plant(response: Response, user: User = admin) -> dict[str, Any]:
         """The plant model: its TOML text, its version (also the ETag) and an outline."""
         text, version = plant_file.read()
         response.headers["ETag"] = f'"{version}"'
         return {"version": version, "toml": text, "outline": _try_outline(text)}
 
-    @app.put("/api/plant", summary="Replace the plant model", tags=["settings"])
+    @app.put(
+        "/api/plant",
+        summary="Replace the plant model",
+        response_model=PlantSaved,
+        responses={428: {"description": "No version given: send the one you edited."}},
+        tags=["settings"],
+    )
     def api_plant_put(
         request: Request,
         response: Response,
