@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from pilotline import clock
 from pilotline.errors import ImportRejected, InputError, Problem
 from pilotline.ingest.counters import COUNTER_BITS, counter_increments
+from pilotline.ingest.mapping import Sample, detect_kind, suggest
 from pilotline.ingest.operator import merge_operator_reasons
 from pilotline.ingest.parse import (
     INT64_MAX,
@@ -883,7 +884,7 @@ def _run(
     if kind is None:
         raise InputError(
             f"{source}: cannot tell what this file holds from its columns {headers}; "
-            + say("kind", options.surface, kinds=", ".join(SCHEMAS))
+            + _kind_hint(headers, options.surface)
         )
     if kind not in SCHEMAS:
         raise InputError(f"unknown kind {kind!r}; expected one of {', '.join(SCHEMAS)}")
@@ -939,6 +940,21 @@ def _run(
         )
     notes += [w.note() for w in warnings.values()]
     return ImportSummary(source, kind, table.num_rows, new_rows, notes, reasons)
+
+
+def _kind_hint(headers: list[str], surface: Surface) -> str:
+    """What to do when the headers name no kind outright: the kind and columns their words
+    suggest (German, French …), else the list of kinds."""
+    sample = Sample(headers)
+    kind = detect_kind(sample)
+    if kind is None:
+        return say("kind", surface, kinds=", ".join(SCHEMAS))
+    maps = " ".join(
+        f"--map '{s.header}={s.column}'"
+        for s in suggest(sample, kind)
+        if s.column and s.header.strip().lower() != s.column
+    )
+    return say("kind_guess", surface, kind=kind, maps=maps, title=SCHEMAS[kind].title.lower())
 
 
 def _sha256(path: Path) -> str:

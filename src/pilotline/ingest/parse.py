@@ -437,6 +437,40 @@ def _python_strptime(
     return pa.array(values, NAIVE_US), still_bad
 
 
+def _repeated(v: dt.datetime, tz: ZoneInfo) -> bool:
+    """Whether the wall-clock time ``v`` happens twice in ``tz`` (the clocks go back over it)."""
+    early, late = v.replace(tzinfo=tz, fold=0), v.replace(tzinfo=tz, fold=1)
+    if early.utcoffset() == late.utcoffset():
+        return False
+    return early.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None) == v
+
+
+def repeated_hour_folds(values: list[dt.datetime | None], tz: ZoneInfo) -> list[int | None]:
+    """For local times in the hour the clocks go back, which pass each one is (0: the first,
+    1: the second), read from the file's order as a clock writes it: within a run of such times
+    the time goes back once, where the clocks went back. A run that never goes back (or goes
+    back twice) says nothing and stays unresolved (None), as does every other time."""
+    folds: list[int | None] = [None] * len(values)
+    run: list[int] = []
+
+    def close() -> None:
+        steps = [k for k in range(1, len(run)) if values[run[k]] < values[run[k - 1]]]  # type: ignore[operator]
+        if len(steps) == 1:
+            for k, i in enumerate(run):
+                folds[i] = 0 if k < steps[0] else 1
+        run.clear()
+
+    for i, v in enumerate(values):
+        if v is None:
+            continue
+        if _repeated(v, tz):
+            run.append(i)
+        elif run:
+            close()
+    close()
+    return folds
+
+
 def _localize(
     naive: pa.Array, rows: np.ndarray, name: str, problems: Problems, tz: ZoneInfo | None
 ) -> pa.Array:
@@ -454,10 +488,14 @@ def _localize(
     except pa.ArrowInvalid:
         pass
     values = naive.to_pylist()
+    folds = repeated_hour_folds(values, tz)
     out: list[dt.datetime | None] = []
     for i, v in enumerate(values):
         if v is None:
             out.append(None)
+            continue
+        if folds[i] is not None:
+            out.append(v.replace(tzinfo=tz, fold=folds[i]).astimezone(dt.UTC).replace(tzinfo=None))
             continue
         res = _to_utc(v, tz, v.isoformat(sep=" "))
         if isinstance(res, str):

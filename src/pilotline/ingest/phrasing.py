@@ -18,6 +18,11 @@ HINTS: dict[str, tuple[str, str]] = {
         "give --kind ({kinds})",
         "choose what the file holds under 'What it holds' ({kinds})",
     ),
+    "kind_guess": (
+        "its columns look like a {kind} file; if that is right: --kind {kind} {maps}",
+        "its columns look like {title}: choose that under 'What it holds' and check what each "
+        "column holds",
+    ),
     "map_missing": (
         "name your column with --map 'YOUR HEADER={column}'",
         "choose '{column}' for the file's column that holds it",

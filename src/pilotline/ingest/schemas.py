@@ -365,6 +365,27 @@ SCHEMAS: dict[str, FileSchema] = {
 }
 
 
+#: What each column is called in the upload form, in the user's words.
+LABELS: dict[str, str] = {
+    "machine": "machine",
+    "ts": "time",
+    "state": "state (running, stopped …)",
+    "reason": "stop reason",
+    "end": "end time",
+    "total": "parts made (good and bad)",
+    "reject": "of those, rejects",
+    "rework": "of the rejects, reworkable",
+    "product": "product",
+    "work_order": "work order",
+    "reject_reason": "reject reason",
+    "counter": "part counter reading",
+    "reject_counter": "reject counter reading",
+    "start": "start time",
+    "entered_by": "entered by",
+    "quantity": "ordered quantity",
+}
+
+
 def guess_kind(headers: list[str]) -> str | None:
     """The schema whose required columns (or their aliases) all appear in ``headers``."""
     norm = {h.strip().lower() for h in headers}

@@ -32,6 +32,7 @@ from pilotline.ingest.importer import FileRejected
 from pilotline.ingest.preview import preview
 from pilotline.ingest.reader import read_headers
 from pilotline.ingest.remembered import recall, remember
+from pilotline.ingest.schemas import LABELS
 from pilotline.plant.losses import LOSS_CATEGORIES
 from pilotline.store import audit
 from pilotline.web.context import Problem, Web
@@ -265,7 +266,13 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
                 k: {
                     "title": s.title,
                     "columns": [
-                        {"name": c.name, "required": c.required, "help": c.help} for c in s.columns
+                        {
+                            "name": c.name,
+                            "label": LABELS.get(c.name, c.name),
+                            "required": c.required,
+                            "help": c.help,
+                        }
+                        for c in s.columns
                     ],
                 }
                 for k, s in SCHEMAS.items()

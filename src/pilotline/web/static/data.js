@@ -111,7 +111,7 @@
       none.value = LEAVE_OUT;
       select.appendChild(none);
       columns.forEach(function (c) {
-        var o = el("option", c.name + (c.required ? " (required)" : ""));
+        var o = el("option", c.label + " · " + c.name + (c.required ? " (required)" : ""));
         o.value = c.name;
         o.title = c.help;
         select.appendChild(o);
