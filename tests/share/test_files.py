@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from pilotline import clock
 from pilotline.cli import app
 from pilotline.errors import InputError
 from pilotline.plant import load_plant
@@ -23,18 +25,25 @@ from pilotline.share.files import (
 )
 from pilotline.share.service import Service
 from pilotline.store import EmbeddedStore
+from tests.conftest import NOW
 from tests.share.conftest import Shared
+
+
+@pytest.fixture(scope="module")
+def view(shared: Shared) -> dict[str, Any]:
+    """What acme receives (one catalogue build for the module)."""
+    plant = load_plant(shared.home / "plant.toml")
+    service = Service(shared.home, EmbeddedStore(shared.home), lambda: plant)
+    with clock.fixed(NOW):
+        return dict(service.preview("acme"))
 
 
 def _canon(doc: dict[str, list[dict[str, object]]]) -> dict[str, list[str]]:
     return {k: sorted(json.dumps(x, sort_keys=True) for x in v) for k, v in doc.items()}
 
 
-def test_export_reads_back_equal_and_imports(shared: Shared, tmp_path: Path) -> None:
-    service = Service(
-        shared.home, EmbeddedStore(shared.home), lambda: load_plant(shared.home / "plant.toml")
-    )
-    view = service.preview("acme")
+def test_export_reads_back_equal_and_imports(shared: Shared, view: dict[str, Any],
+                                             tmp_path: Path) -> None:  # fmt: skip
     objects = from_json(view["assetAdministrationShells"], view["submodels"])
     path = tmp_path / "acme.aasx"
     write_aasx(path, objects)
@@ -78,7 +87,9 @@ def _broken_model(src: Path, dst: Path) -> None:
             zout.writestr(item, data)
 
 
-def test_bad_files_are_refused_and_nothing_is_imported(shared: Shared, tmp_path: Path) -> None:
+def test_bad_files_are_refused_and_nothing_is_imported(
+    view: dict[str, Any], tmp_path: Path
+) -> None:
     not_zip = tmp_path / "x.aasx"
     not_zip.write_text("hello")
     with pytest.raises(InputError, match=r"not an AASX package .*zip"):
@@ -88,10 +99,6 @@ def test_bad_files_are_refused_and_nothing_is_imported(shared: Shared, tmp_path:
         z.writestr("hello.txt", "hi")
     with pytest.raises(InputError, match=r"not a valid AASX|holds no shell"):
         read_aasx(empty_zip)
-    service = Service(
-        shared.home, EmbeddedStore(shared.home), lambda: load_plant(shared.home / "plant.toml")
-    )
-    view = service.preview("acme")
     good = tmp_path / "good.aasx"
     write_aasx(good, from_json(view["assetAdministrationShells"], view["submodels"]))
     bad = tmp_path / "bad.aasx"

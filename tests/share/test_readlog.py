@@ -29,6 +29,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
         t.start()
     for t in threads:
         t.join()
+    log.flush()
     return home
 
 

@@ -67,7 +67,7 @@ def test_generated_requests_never_get_a_server_error(client: TestClient, shared:
     statuses: Counter[int] = Counter()
     for op in _operations(name, client.app):
 
-        @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck),
+        @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck),
                   database=None)  # fmt: skip
         @given(case=op.as_strategy())  # type: ignore[attr-defined]
         def check(case: object) -> None:

@@ -6,17 +6,20 @@ chain and names the first record that is edited, missing, inserted or out of ord
 record's number and hash are also kept in ``<home>/share/reads.head``, so that cutting records
 off the end shows too.
 
-Writes are grouped: a request hands its record to :class:`ReadLog` and waits until a writer has
-stored it together with the others that arrived meanwhile (one transaction), so every response a
-partner gets is on record, and many partners reading at once cost one write per group.
+Writes are grouped: a request queues its record with :class:`ReadLog`, and a writer thread stores
+what is queued every 50 ms in one transaction, and at exit; a crash loses at most that last
+group. If the store cannot take the records, partner requests are refused once 10,000 wait.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import hashlib
 import json
+import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,8 @@ from pilotline.errors import PilotlineError, StoreError
 from pilotline.store import Store
 
 GENESIS = "0" * 64
+MAX_BACKLOG = 10_000
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,43 +54,59 @@ def _stamp(at: dt.datetime) -> str:
 
 
 class ReadLog:
-    """Appends read records for one store, grouping concurrent ones into one write."""
+    """Appends read records for one store. A request queues its record and goes on; a writer
+    thread stores what is queued every ``interval_s`` in one transaction (opening the store
+    costs tens of milliseconds, far more than a read of the API). At exit, and whenever
+    :meth:`flush` is called, the queue is written at once. If records cannot be written and
+    :data:`MAX_BACKLOG` pile up, :meth:`append` refuses, so nothing is served unrecorded for long.
+    """
 
-    def __init__(self, store: Store, home: Path) -> None:
-        self.store, self.head = store, home / "share" / "reads.head"
+    def __init__(self, store: Store, home: Path, *, interval_s: float = 0.05) -> None:
+        self.store, self.head, self.interval_s = store, home / "share" / "reads.head", interval_s
         self._lock = threading.Lock()
-        self._pending: list[tuple[Read, threading.Event, list[BaseException]]] = []
-        self._writing = False
+        self._writing = threading.Lock()
+        self._queue: list[Read] = []
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
 
     def append(self, read: Read) -> None:
-        """Store ``read`` (returns once it is stored; raises if it could not be)."""
-        done, errors = threading.Event(), list[BaseException]()
+        """Queue ``read`` for the record (raises :class:`StoreError` when the record cannot
+        keep up)."""
         with self._lock:
-            self._pending.append((read, done, errors))
-            lead = not self._writing
-            if lead:
-                self._writing = True
-        if lead:
-            self._drain()
-        done.wait()
-        if errors:
-            raise errors[0]
+            if len(self._queue) >= MAX_BACKLOG:
+                raise StoreError(
+                    f"the record of partner reads cannot be written ({self.error}); "
+                    "partner reads are refused until it can"
+                )
+            self._queue.append(read)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="share-reads", daemon=True)
+                self._thread.start()
+                atexit.register(self.flush)
 
-    def _drain(self) -> None:
+    def _run(self) -> None:
         while True:
-            with self._lock:
-                batch, self._pending = self._pending, []
-                if not batch:
-                    self._writing = False
-                    return
+            time.sleep(self.interval_s)
             try:
-                self._write([r for r, _, _ in batch])
-            except BaseException as exc:  # every waiter learns of it
-                for _, _, errors in batch:
-                    errors.append(exc)
-            finally:
-                for _, done, _ in batch:
-                    done.set()
+                self.flush()
+            except Exception:  # kept in the queue; tried again, refused once it piles up
+                log.warning("the record of partner reads could not be written", exc_info=True)
+
+    def flush(self) -> None:
+        """Write every queued record now."""
+        with self._writing:
+            with self._lock:
+                batch, self._queue = self._queue, []
+            if not batch:
+                return
+            try:
+                self._write(batch)
+                self.error = None
+            except BaseException as exc:
+                with self._lock:
+                    self._queue[:0] = batch
+                self.error = exc
+                raise
 
     def _write(self, reads: list[Read]) -> None:
         for attempt in range(5):
@@ -114,7 +135,6 @@ class ReadLog:
             except Exception:  # another process took the same number: read the head again
                 if attempt == 4:
                     raise
-        raise StoreError("the read record could not be written")
 
 
 def records(store: Store, *, partner: str | None = None, limit: int = 100,

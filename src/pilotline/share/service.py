@@ -5,6 +5,7 @@ reads. The web layer (``pilotline.web.share``) turns requests into calls on :cla
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable
@@ -68,6 +69,7 @@ class Service:
         self._grant_ids: list[str] = []
         self._buckets: dict[str, _Bucket] = {}
         self._settings: ShareSettings | None = None
+        self._tz: dt.tzinfo = dt.UTC
 
     def _mtimes(self) -> tuple[float, float]:
         def m(p: Path) -> float:
@@ -96,6 +98,7 @@ class Service:
             )
             if not fresh:
                 plant = self._plant()
+                self._tz = plant.tz
                 settings = load_share_settings(self.home, plant)
                 self._repo = Repository(
                     build_catalogue(self.store, plant, settings, imported=imported(self.home))
@@ -118,8 +121,8 @@ class Service:
         partner = self._keys.get(key_hash(key))
         if partner is None:
             return None
-        plant = self._plant()
-        subject = Subject({"partner": partner}, clock.now(), plant.tz)
+        self.repository()  # the plant's time zone, as of the catalogue
+        subject = Subject({"partner": partner}, clock.now(), self._tz)
         return Access(partner, self._rules, self._grant_ids, subject)
 
     def preview(self, partner: str) -> dict[str, Any]:

@@ -90,20 +90,22 @@ def routes(app: FastAPI, web: Web) -> None:
             return result(401, "The key is not valid (or was replaced, or the partner removed).")
         route = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         wait = service.throttle(access.partner)
-        if wait > 0:
-            service.record(access, route, [], [], 429)
-            response = result(429, f"Too many requests; try again in {wait:.1f} s.")
-            response.headers["Retry-After"] = str(max(1, round(wait)))
-            return response
         try:
-            body, grants, returned = handler(access)
-            status = 200
-        except ApiError as exc:
-            status, body, grants, returned = exc.status, None, [], []
-            message = exc.text
-        except PilotlineError as exc:
-            status, body, grants, returned, message = 500, None, [], [], str(exc)
-        service.record(access, route, grants, returned, status)
+            if wait > 0:
+                service.record(access, route, [], [], 429)
+                response = result(429, f"Too many requests; try again in {wait:.1f} s.")
+                response.headers["Retry-After"] = str(max(1, round(wait)))
+                return response
+            try:
+                body, grants, returned = handler(access)
+                status, message = 200, ""
+            except ApiError as exc:
+                status, body, grants, returned, message = exc.status, None, [], [], exc.text
+            except PilotlineError as exc:
+                status, body, grants, returned, message = 500, None, [], [], str(exc)
+            service.record(access, route, grants, returned, status)
+        except PilotlineError as exc:  # the record of reads cannot keep up: serve nothing
+            return result(503, f"Nothing can be served now: {exc}")
         if body is None:
             return result(status, message)
         return JSONResponse(body)
@@ -251,6 +253,7 @@ def routes(app: FastAPI, web: Web) -> None:
     def reads(request: Request, limit: int = Query(100, ge=1, le=MAX_LIMIT),
               after: int = Query(0, ge=0, le=2**62)) -> Response:  # fmt: skip
         def h(access: Access) -> Answer:
+            service.log.flush()  # what is still queued, this partner's previous reads among it
             rows = records(web.store, partner=access.partner, limit=limit, after=after)
             for r in rows:
                 r.pop("prev_hash", None)
