@@ -49,6 +49,15 @@ from pilotline.web import assess_answers as answering
 from pilotline.web.cache import Cache
 from pilotline.web.context import Web
 from pilotline.web.pilot_files import all_pilots, checked, new_id, save, web_editable
+from pilotline.web.schemas import (
+    AssessResults,
+    Erased,
+    MyAnswers,
+    Questionnaire,
+    Rounds,
+    SkillLevel,
+    SkillsMatrix,
+)
 from pilotline.web.users import User
 
 STEPS_SHOWN = 8  # ranked steps on the results page (the roadmap shows five)
@@ -415,7 +424,12 @@ def routes(app: FastAPI, web: Web) -> None:
         return RedirectResponse("/assess/skills?done=Erased", status_code=303)
 
     # -- API -------------------------------------------------------------------------------------
-    @app.get("/api/assess/questionnaire", summary="The readiness questionnaire", tags=["assess"])
+    @app.get(
+        "/api/assess/questionnaire",
+        summary="The readiness questionnaire",
+        response_model=Questionnaire,
+        tags=["assess"],
+    )
     def api_questionnaire(user: User = anyone) -> dict[str, Any]:
         """Every dimension and question with its kind and items, the scale's labels and the
         roles a respondent may answer as."""
@@ -425,13 +439,23 @@ def routes(app: FastAPI, web: Web) -> None:
             "roles": list(RESPONDENT_ROLES),
         }
 
-    @app.get("/api/assess/answers", summary="Your answers in the current round", tags=["assess"])
+    @app.get(
+        "/api/assess/answers",
+        summary="Your answers in the current round",
+        response_model=MyAnswers,
+        tags=["assess"],
+    )
     def api_my_answers(user: User = anyone) -> dict[str, Any]:
         """The logged-in person's answers for the current round: role, answers, the questions
         still missing, and whether they count (complete)."""
         return answering.draft(web, user, answering.current_round(web))
 
-    @app.patch("/api/assess/answers", summary="Save your answers", tags=["assess"])
+    @app.patch(
+        "/api/assess/answers",
+        summary="Save your answers",
+        response_model=MyAnswers,
+        tags=["assess"],
+    )
     def api_save_answers(request: Request, body: AnswersIn, user: User = anyone) -> dict[str, Any]:
         """Save answers by question id for the current round (the page sends each as it is
         given). Every answer is checked first: one that is wrong is refused (422) naming the
@@ -441,18 +465,33 @@ def routes(app: FastAPI, web: Web) -> None:
             web, user, answering.current_round(web), role=body.role, answers=body.answers
         )
 
-    @app.get("/api/assess/round", summary="The current assessment round", tags=["assess"])
+    @app.get(
+        "/api/assess/round",
+        summary="The current assessment round",
+        response_model=Rounds,
+        tags=["assess"],
+    )
     def api_round(user: User = anyone) -> dict[str, Any]:
         """The round being answered now and the rounds kept."""
         return {"round": answering.current_round(web), "rounds": answering.rounds(web)}
 
-    @app.put("/api/assess/round", summary="Choose the assessment round", tags=["assess"])
+    @app.put(
+        "/api/assess/round",
+        summary="Choose the assessment round",
+        response_model=Rounds,
+        tags=["assess"],
+    )
     def api_set_round(request: Request, body: RoundIn, user: User = manager) -> dict[str, Any]:
         """Choose the round people answer (T0, T1, …; managers)."""
         web.api_csrf(request)
         return {"round": answering.set_round(web, body.round), "rounds": answering.rounds(web)}
 
-    @app.get("/api/assess/results", summary="A round's readiness scores", tags=["assess"])
+    @app.get(
+        "/api/assess/results",
+        summary="A round's readiness scores",
+        response_model=AssessResults,
+        tags=["assess"],
+    )
     def api_results(
         round: Annotated[str | None, Query(max_length=3)] = None, user: User = manager
     ) -> dict[str, Any]:
@@ -464,13 +503,23 @@ def routes(app: FastAPI, web: Web) -> None:
         data["losses"] = [{k: _round(v) for k, v in loss.items()} for loss in data["losses"]]
         return data
 
-    @app.get("/api/assess/skills", summary="The skills matrix", tags=["assess"])
+    @app.get(
+        "/api/assess/skills",
+        summary="The skills matrix",
+        response_model=SkillsMatrix,
+        tags=["assess"],
+    )
     def api_skills(user: User = manager) -> dict[str, Any]:
         """The skills matrix (person → skill → level 0–4), the gaps of the recommended steps,
         the training plan and the single-holder warnings (managers)."""
         return skills_view()
 
-    @app.put("/api/assess/skills", summary="Set a person's skill level", tags=["assess"])
+    @app.put(
+        "/api/assess/skills",
+        summary="Set a person's skill level",
+        response_model=SkillLevel,
+        tags=["assess"],
+    )
     def api_set_level(request: Request, body: LevelIn, user: User = manager) -> dict[str, Any]:
         """Record a person's level in a skill (managers)."""
         web.api_csrf(request)
@@ -478,7 +527,10 @@ def routes(app: FastAPI, web: Web) -> None:
         return {"person": body.person.strip(), "skill": body.skill, "level": body.level}
 
     @app.delete(
-        "/api/assess/people/{person}", summary="Erase a person from the assessment", tags=["assess"]
+        "/api/assess/people/{person}",
+        summary="Erase a person from the assessment",
+        response_model=Erased,
+        tags=["assess"],
     )
     def api_erase(request: Request, person: str, user: User = manager) -> dict[str, Any]:
         """Erase a person: their skill levels, and (for a user) their answers' link to them

@@ -151,3 +151,52 @@ class PlantModel(Answer):
 class PlantSaved(Answer):
     version: str
     outline: PlantOutline
+
+
+class Questionnaire(Answer):
+    dimensions: list[dict[str, object]]
+    scale: list[str] = Field(description="Labels of the levels 0–5")
+    roles: list[str] = Field(description="The roles a respondent may answer as")
+
+
+class MyAnswers(Answer):
+    round: str
+    role: str | None
+    answers: dict[str, object]
+    missing: list[str] = Field(description="Questions still without an answer")
+    complete: bool = Field(description="Complete answers count in the results")
+
+
+class Rounds(Answer):
+    round: str = Field(description="The round people answer now (T0, T1, …)")
+    rounds: list[str]
+
+
+class AssessResults(Answer):
+    round: str
+    scores: dict[str, object] | None = Field(description="None until someone answered")
+    evidence: dict[str, object]
+    losses: list[dict[str, object]]
+    recommendations: list[dict[str, object]]
+    blocked: list[dict[str, object]]
+    next_step: dict[str, object] | None
+
+
+class SkillsMatrix(Answer):
+    people: list[str]
+    matrix: dict[str, dict[str, int]]
+    skills: list[dict[str, object]]
+    levels: list[str]
+    gaps: list[dict[str, object]]
+    training: list[dict[str, object]]
+    warnings: list[object]
+
+
+class SkillLevel(Answer):
+    person: str
+    skill: str
+    level: int = Field(ge=0, le=4)
+
+
+class Erased(Answer):
+    erased: str
