@@ -75,6 +75,10 @@ def test_each_step_ticks_itself_as_the_plant_and_the_store_fill(empty_home: Path
         assert "No machine data yet" in page and '<article class="tile' not in page
         assert "Ask a manager or your admin" in page
         assert olga.get("/settings").status_code == 403  # asking is the way
+        tablet = olga.get("/operate/cnc-1").text  # no "Running", no pace, no scrap buttons
+        assert 'id="no-data"' in tablet and "Running" not in tablet and "Scrap" not in tablet
+        assert "ask a manager or your admin" in tablet
+        assert "Start a pilot on" not in mia.get("/pilots").text  # no loss to aim at yet
 
         start = steps(mia)
         # Where each step is done, and the docs that explain it, served by the app itself.
@@ -125,6 +129,8 @@ def test_each_step_ticks_itself_as_the_plant_and_the_store_fill(empty_home: Path
         # A pilot: a draft is not a start; frozen, it is.
         pilot = steps(mia)["pilot"]
         assert not pilot["done"] and pilot["href"].startswith("/pilots/new?machine=")
+        assert 'id="no-data"' not in olga.get("/operate/cnc-1").text
+        assert 'id="no-pilots"' in mia.get("/pilots").text
         form = mia.get(pilot["href"])
         assert form.status_code == 200
         r = mia.post(
@@ -234,6 +240,8 @@ def test_the_biggest_loss_is_measures_largest_of_the_last_seven_local_days(home:
         assert 'id="biggest-loss"' in page and "assumed" in page
         assert f'href="/pilots/new?machine={machine}&amp;reason={category}"' in page
         assert "Start a pilot on this" in page
+        empty = mia.get("/pilots").text  # no pilot here: the list aims at the biggest loss
+        assert 'id="no-pilots"' in empty and f"Start a pilot on {card['text']}" in empty
         # An operator: the largest loss on their own line, and no pilot link.
         theirs = olga.get("/api/start").json()["biggest_loss"]
         top = max(mine)
@@ -265,12 +273,12 @@ def test_the_first_run_checklist_in_chromium(empty_home: Path, tmp_path: Path) -
         page.locator("#first-run #checklist").wait_for()
         assert page.locator(".tile").count() == 0
         assert page.locator("#checklist li.step").count() == 6
-        assert page.locator("#checklist li.done").count() == 0
+        assert page.locator("#checklist li.step-done").count() == 0
         violations["/"] = _axe(page)
         page.screenshot(path=str(tmp_path / "first-run-overview.png"), full_page=True)
         page.click('#first-run a[href="/start"]')
         page.wait_for_url("**/start")
-        assert page.locator("li.step.next h2").inner_text().startswith("○ Describe your plant")
+        assert page.locator("li.step-next h2").inner_text().startswith("○ Describe your plant")
         violations["/start"] = _axe(page)
         page.screenshot(path=str(tmp_path / "first-run-start.png"), full_page=True)
         page.locator("li[data-step=data] a", has_text="Importing a file").click()
