@@ -439,6 +439,7 @@ def test_a_manager_zooms_into_the_map_and_clicks_an_activity_for_its_cases(
         page.goto(base + "/maps")
         log_in(page, "mia")
         page.wait_for_selector("#no-logs >> text=Upload an event log above")
+        assert _axe(page) == []
         page.set_input_files("#log-file", str(DATA / "running-example.xes"))
         page.click("#log-form button")
         page.wait_for_url(base + "/maps/*", timeout=30_000)
