@@ -269,7 +269,9 @@ def test_a_windows_1252_export_with_decimal_commas(clock_home: Path) -> None:
             encoding="cp1252",
         )
         assert r.status_code == 201, r.text
-        no_flags(look, r)
+        as_utf8 = post(client, csrf, "/api/imports", body, filename="again.csv", kind="counts")
+        assert as_utf8.status_code == 422 and "'Windows-1252' under 'Text encoding'" in as_utf8.text
+        no_flags(look, r, as_utf8)
     with EmbeddedStore(clock_home).session() as s:
         rows = s.arrow(
             "SELECT total, reject FROM counts WHERE import_id = (SELECT max(id) FROM imports) "

@@ -30,7 +30,7 @@ from pilotline.ingest import SCHEMAS, ImportOptions, import_file
 from pilotline.ingest.additions import NewMachine, add_to_plant
 from pilotline.ingest.importer import FileRejected
 from pilotline.ingest.preview import preview
-from pilotline.ingest.reader import read_headers
+from pilotline.ingest.reader import first_bad_utf8, read_headers
 from pilotline.ingest.remembered import recall, remember
 from pilotline.ingest.schemas import LABELS
 from pilotline.plant.losses import LOSS_CATEGORIES
@@ -343,6 +343,17 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
             try:
                 if encoding == "cp1252":
                     await run_in_threadpool(to_utf8, path)
+                elif name.lower().endswith((".csv", ".txt", ".tsv")):
+                    bad = await run_in_threadpool(first_bad_utf8, path)
+                    if bad is not None:
+                        raise Problem(
+                            422,
+                            "Nothing was imported",
+                            f"{name} is not UTF-8 text: byte {bad[1]:,} (row {bad[0]}) is not "
+                            "UTF-8, as in files from older Windows exports. Choose "
+                            "'Windows-1252' under 'Text encoding' and import again, or save the "
+                            "file as 'CSV UTF-8'.",
+                        )
                 summary = await run_in_threadpool(
                     import_file, web.store, plant, path, options=options, name=name
                 )
