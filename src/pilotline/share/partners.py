@@ -244,7 +244,7 @@ class Partners:
         return {r["key_hash"]: r["name"] for r in rows}
 
     # -- grants --------------------------------------------------------------------------------
-    def grant(
+    def rule_for(
         self,
         partner: str,
         *,
@@ -253,11 +253,8 @@ class Partners:
         machine: str | None = None,
         paths: list[str] | None = None,
         expires: dt.date | None = None,
-        purpose: str = "",
-        onward: bool = False,
-        by: str,
-    ) -> Grant:
-        """Give a partner a submodel (all of them, one machine's, or elements of it)."""
+    ) -> dict[str, Any]:
+        """The access rule a grant would store (checked, not stored)."""
         semantic_id = _submodel(submodel)
         prefix = None
         if machine is not None:
@@ -279,8 +276,25 @@ class Partners:
             if expires > today + dt.timedelta(days=3660):
                 raise InputError(f"--expires {expires} is more than ten years away")
             ends = dt.datetime.combine(expires + dt.timedelta(days=1), dt.time(), plant.tz)
-        rule = grant_rule(partner=partner, semantic_id=semantic_id, machine_prefix=prefix,
+        return grant_rule(partner=partner, semantic_id=semantic_id, machine_prefix=prefix,
                           paths=paths or [], ends=ends)  # fmt: skip
+
+    def grant(
+        self,
+        partner: str,
+        *,
+        plant: Plant,
+        submodel: str,
+        machine: str | None = None,
+        paths: list[str] | None = None,
+        expires: dt.date | None = None,
+        purpose: str = "",
+        onward: bool = False,
+        by: str,
+    ) -> Grant:
+        """Give a partner a submodel (all of them, one machine's, or elements of it)."""
+        rule = self.rule_for(partner, plant=plant, submodel=submodel, machine=machine,
+                             paths=paths, expires=expires)  # fmt: skip
         return self.add_rule(partner, rule, expires=expires, purpose=purpose, onward=onward, by=by)
 
     def add_rule(

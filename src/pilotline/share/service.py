@@ -9,7 +9,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from pilotline.share.model import build_catalogue
 from pilotline.share.partners import Partners, key_hash
 from pilotline.share.readlog import Read, ReadLog
 from pilotline.share.repository import Repository
-from pilotline.share.rules import Rule, Subject
+from pilotline.share.rules import Rule, Subject, parse_rules
 from pilotline.share.settings import ShareSettings, load_share_settings
 from pilotline.store import Store
 
@@ -125,16 +125,23 @@ class Service:
         subject = Subject({"partner": partner}, clock.now(), self._tz)
         return Access(partner, self._rules, self._grant_ids, subject)
 
-    def preview(self, partner: str) -> dict[str, Any]:
-        """Exactly what ``partner`` receives now: the shells and submodels (cut to its grants)
-        that ``/aas/shells`` and ``/aas/submodels`` would give it, and the grants used."""
+    def preview(self, partner: str, *, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Exactly what ``partner`` receives now (with the access rule ``extra`` added, when
+        given: what it would receive once that grant is made): the shells and submodels, cut to
+        its grants, that ``/aas/shells`` and ``/aas/submodels`` give it, and the grants used
+        (``new`` for ``extra``)."""
         self._refresh_grants()
         if partner not in self._keys.values():
             raise NotFound(
                 f"no partner called {partner!r}; 'pilotline share partner list' shows them"
             )
         plant = self._plant()
-        access = Access(partner, self._rules, self._grant_ids,
+        rules, grant_ids = self._rules, self._grant_ids
+        if extra is not None:
+            added = parse_rules({"AllAccessPermissionRules": {"rules": [extra]}})[0]
+            rules = [*rules, replace(added, index=len(rules))]
+            grant_ids = [*grant_ids, "new"]
+        access = Access(partner, rules, grant_ids,
                         Subject({"partner": partner}, clock.now(), plant.tz))  # fmt: skip
         repo = self.repository()
         allowed = {

@@ -11,16 +11,17 @@ app, and user sessions or tokens open nothing here.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any, Literal
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from pilotline import clock
-from pilotline.errors import PilotlineError
+from pilotline.errors import InputError, PilotlineError
 from pilotline.share.readlog import records
 from pilotline.share.repository import (
     MAX_LIMIT,
@@ -30,8 +31,10 @@ from pilotline.share.repository import (
     split_path,
     value_only,
 )
+from pilotline.share.semantics import SUBMODEL_NAMES
 from pilotline.share.service import Access, Service
 from pilotline.web.context import Web
+from pilotline.web.users import User
 
 BASE = "/aas"
 Level = Literal["deep", "core"]
@@ -269,6 +272,7 @@ def routes(app: FastAPI, web: Web) -> None:
         return result(404, "There is nothing at this address.")
 
     app.mount(BASE, api)
+    _pages(app, web, service)
 
 
 def _paged(items: list[Any], cursor: str | None) -> dict[str, Any]:
@@ -309,3 +313,123 @@ def _submodel_routes(api: FastAPI, serve: Serve, prefix: str, with_aas: bool, su
     @api.get(prefix + "/submodel-elements/{path}")
     def get_element(request: Request, sm: str, path: str) -> Response:
         return serve(request, lambda a: el(a, request, sm, aas_of(request), path, False))
+
+
+# -- the admin's page ------------------------------------------------------------------------------
+def _pages(app: FastAPI, web: Web, service: Service) -> None:
+    """``/share``: partners, their grants, and a new grant previewed before it is confirmed."""
+    admin = web.need("admin")
+
+    def page(request: Request, user: User, *, status_code: int = 200, **extra: Any) -> Response:
+        p = web.plant()
+        partners = service.partners
+        context: dict[str, Any] = {
+            "partners": [x for x in partners.all() if x.removed_at is None],
+            "grants": partners.grants(),
+            "kinds": list(SUBMODEL_NAMES),
+            "machines": [m.id for _, m in p.machines],
+            "message": "",
+            "error": "",
+            "key": "",
+            "form": {},
+        }
+        context.update(extra)
+        return web.page(request, "share.html", user, status_code=status_code, **context)
+
+    def refused(
+        request: Request, user: User, exc: PilotlineError, form: dict[str, str]
+    ) -> Response:
+        return page(request, user, error=str(exc), form=form, status_code=422)
+
+    def rule_of(name: str, kind: str, machine: str, elements: str, expires: str) -> dict[str, Any]:
+        day = None
+        if expires:
+            try:
+                day = dt.date.fromisoformat(expires)
+            except ValueError:
+                raise InputError(f"expiry {expires[:20]!r}: give a date as YYYY-MM-DD") from None
+        paths = [e.strip() for e in elements.split(",") if e.strip()]
+        return service.partners.rule_for(name, plant=web.plant(), submodel=kind,
+                                         machine=machine or None, paths=paths, expires=day)  # fmt: skip
+
+    @app.get("/share", response_class=HTMLResponse, include_in_schema=False)
+    def share_page(request: Request, done: str = "", user: User = admin) -> Response:
+        return page(request, user, message=done[:200])
+
+    @app.post("/share/partners", include_in_schema=False)
+    def add_partner(request: Request, name: str = Form(..., max_length=64), csrf: str = Form(""),
+                    user: User = admin) -> Response:  # fmt: skip
+        web.check_csrf(request, csrf)
+        try:
+            key = service.partners.add(name)
+        except PilotlineError as exc:
+            return refused(request, user, exc, {"name": name})
+        return page(request, user, key=key, message=f"Added {name.strip()}")
+
+    @app.post("/share/partners/{name}/remove", include_in_schema=False)
+    def remove_partner(request: Request, name: str, csrf: str = Form(""),
+                       user: User = admin) -> Response:  # fmt: skip
+        web.check_csrf(request, csrf)
+        try:
+            n = service.partners.remove(name)
+        except PilotlineError as exc:
+            return refused(request, user, exc, {})
+        return RedirectResponse(
+            f"/share?done=Removed {name}; {n} grant(s) revoked", status_code=303
+        )
+
+    @app.post("/share/preview", include_in_schema=False)
+    def preview(
+        request: Request,
+        partner: str = Form(..., max_length=64),
+        kind: str = Form(..., max_length=300),
+        machine: str = Form("", max_length=100),
+        elements: str = Form("", max_length=2000),
+        expires: str = Form("", max_length=20),
+        purpose: str = Form("", max_length=500),
+        onward: bool = Form(False),
+        confirm: str = Form(""),
+        csrf: str = Form(""),
+        user: User = admin,
+    ) -> Response:
+        """Show exactly what the partner will receive with this grant; make it on confirm."""
+        web.check_csrf(request, csrf)
+        form = {"partner": partner, "kind": kind, "machine": machine, "elements": elements,
+                "expires": expires, "purpose": purpose, "onward": "1" if onward else ""}  # fmt: skip
+        try:
+            rule = rule_of(partner, kind, machine, elements, expires)
+            if confirm == "yes":
+                g = service.partners.add_rule(
+                    partner, rule, expires=dt.date.fromisoformat(expires) if expires else None,
+                    purpose=purpose, onward=onward, by=user.username,
+                )  # fmt: skip
+                return RedirectResponse(f"/share?done=Grant {g.id}: {partner} may read {g.what}",
+                                        status_code=303)  # fmt: skip
+            before = service.preview(partner)
+            after = service.preview(partner, extra=rule)
+        except PilotlineError as exc:
+            return refused(request, user, exc, form)
+        return page(request, user, form=form, preview=after,
+                    preview_new=_changed(before, after))  # fmt: skip
+
+    @app.post("/share/grants/{grant_id}/revoke", include_in_schema=False)
+    def revoke(request: Request, grant_id: str, partner: str = Form(..., max_length=64),
+               csrf: str = Form(""), user: User = admin) -> Response:  # fmt: skip
+        web.check_csrf(request, csrf)
+        try:
+            service.partners.revoke(partner, grant_id)
+        except PilotlineError as exc:
+            return refused(request, user, exc, {})
+        return RedirectResponse(f"/share?done=Revoked {grant_id} of {partner}", status_code=303)
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The submodels (or their elements) the new grant adds to what the partner receives."""
+    old = {s["id"]: s for s in before["submodels"]}
+    out = []
+    for sm in after["submodels"]:
+        names = [e.get("idShort", "") for e in sm.get("submodelElements", [])]
+        had = [e.get("idShort", "") for e in old.get(sm["id"], {}).get("submodelElements", [])]
+        if sm["id"] not in old or names != had:
+            out.append(sm["id"])
+    return out
