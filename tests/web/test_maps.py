@@ -467,6 +467,18 @@ def test_a_manager_zooms_into_the_map_and_clicks_an_activity_for_its_cases(
         )
         page.mouse.up()
         assert page.get_attribute("#map-view svg", "viewBox") != view_box
+        # two fingers moving apart zoom in (the events a touch screen sends)
+        before = scale()
+        page.evaluate(
+            """() => {
+            const v = document.getElementById('map-view'), r = v.getBoundingClientRect();
+            const at = (id, type, x) => v.dispatchEvent(new PointerEvent(type, {pointerId: id,
+                bubbles: true, clientX: r.left + x, clientY: r.top + 200, pointerType: 'touch'}));
+            at(11, 'pointerdown', 300); at(12, 'pointerdown', 400);
+            at(12, 'pointermove', 500); at(11, 'pointerup', 300); at(12, 'pointerup', 500);
+        }"""
+        )
+        assert scale() == pytest.approx(before * 2)
         page.click("#zoom-fit")
         page.click("[id='a:decide']")
         page.wait_for_selector("#detail-facts")

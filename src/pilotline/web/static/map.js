@@ -105,7 +105,7 @@
     var ids = Object.keys(pointers);
     if (ids.length === 1) drag = { start: local(e), moved: false, target: e.target };
     else { drag = null; }
-    view.setPointerCapture(e.pointerId);
+    try { view.setPointerCapture(e.pointerId); } catch (err) { /* a pointer already gone */ }
   });
   view.addEventListener("pointermove", function (e) {
     if (!(e.pointerId in pointers)) return;
