@@ -25,7 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
 from pilotline import clock
-from pilotline.assess.evidence import read_settings
+from pilotline.assess.evidence import LOSS_COLUMNS, read_settings
 from pilotline.errors import PilotlineError
 from pilotline.measure import Measure
 from pilotline.pilot import registry
@@ -47,16 +47,10 @@ LOSSES_TTL_S = 120
 PAGE_TTL_S = 10.0
 #: The value of an hour when the plant has not set one (the assess module's default).
 ASSUMED_VALUE_PER_HOUR = 100.0
-#: The loss categories the card may name, with the KPI row column holding each one's time.
-#: Planned time without data is a gap in the data, not a loss to run a pilot on: left out.
-LOSSES: dict[str, tuple[str, str]] = {
-    "breakdown": ("breakdown_s", "Breakdowns"),
-    "setup": ("setup_s", "Setups and changeovers"),
-    "unexplained": ("unexplained_s", "Stops with no reason given"),
-    "minor_stop": ("minor_stop_s", "Minor stops"),
-    "reduced_speed": ("speed_loss_s", "Reduced speed"),
-    "quality": ("quality_loss_s", "Scrap and rework"),
-}
+#: The loss categories the card may name, with the KPI row column holding each one's time (the
+#: assessment's evidence counts the same ones). Planned time without data is a gap in the data,
+#: not a loss to run a pilot on: left out.
+LOSSES: dict[str, tuple[str, str]] = {k: v for k, v in LOSS_COLUMNS.items() if k != "no_data"}
 SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
 
@@ -406,7 +400,9 @@ def routes(app: FastAPI, web: Web) -> None:
         a file is imported."""
         with web.store.session() as s:
             files = int(s.scalar("SELECT count(*) FROM imports"))
-        key = (mtime(web.plant_file), files, int(now.timestamp() // LOSSES_TTL_S))
+        # Refreshed in the background every LOSSES_TTL_S (the cache serves the last figures
+        # meanwhile); a page waits only for the first figures after a plant change or an import.
+        key = (mtime(web.plant_file), files)
         found: list[dict[str, Any]] = losses_cache.get(key, lambda: week_losses(web, plant, now))
         return found
 
