@@ -58,7 +58,7 @@ def no_flags(*responses: Any) -> None:
         assert not FLAG.search(text), text
 
 
-def test_a_german_export_is_mapped_from_its_headers_and_imported(clock_home: Path) -> None:
+def test_a_german_export_is_mapped_imported_and_remembered(clock_home: Path) -> None:
     body = GERMAN.encode("utf-8")
     with TestClient(create_app(clock_home)) as client:
         csrf = api_login(client, "mia")
@@ -109,10 +109,12 @@ def test_a_german_export_is_mapped_from_its_headers_and_imported(clock_home: Pat
         assert "repeat the row before exactly" in notes and "later state of each minute" in notes
         assert "Werkzeugwechsel" in notes and "plant model" in notes
         no_flags(look, first, done)
+        remembered_next_time(client, csrf)
     with EmbeddedStore(clock_home).session() as s:
         stored = s.arrow(
             "SELECT machine, strftime(start_ts, '%H:%M') AS t, state, reason FROM states "
-            "WHERE import_id = (SELECT max(id) FROM imports) ORDER BY machine, start_ts"
+            "WHERE import_id = (SELECT min(id) FROM imports WHERE file LIKE 'Export%') "
+            "ORDER BY machine, start_ts"
         ).to_pylist()
         audit = s.scalar("SELECT count(*) FROM audit_log WHERE action = 'import'")
     # The round-the-clock plant's zone is UTC: its local times are UTC.
@@ -126,43 +128,42 @@ def test_a_german_export_is_mapped_from_its_headers_and_imported(clock_home: Pat
     assert audit >= 1
 
 
-def test_the_mapping_is_remembered_for_the_next_file_of_the_source(clock_home: Path) -> None:
-    body = GERMAN.encode("utf-8")
+def remembered_next_time(client: TestClient, csrf: str) -> None:
+    """The choices of an import come back for the next file of the same source."""
+    body = GERMAN.replace("02.03.2026", "01.03.2026").encode("utf-8")  # the day before
     later = GERMAN.replace("02.03.2026", "03.03.2026").replace("Bemerkung", "Notiz")
-    with TestClient(create_app(clock_home)) as client:
-        csrf = api_login(client, "mia")
-        kept = post(
-            client,
-            csrf,
-            "/api/imports",
-            body,
-            filename="Export_2026-03-02.csv",
-            kind="states",
-            mapping=json.dumps(GERMAN_MAPPING | {"Grund": ""}),
-            timestamp_format="%d.%m.%Y %H:%M",
-        )
-        assert kept.status_code == 201, kept.text
-        # The same headers again: recognised by them, with every choice made last time.
-        same = post(client, csrf, "/api/imports/preview", body, filename="anything.csv").json()
-        assert same["remembered"]["by"] == "headers"
-        assert same["remembered"]["saved_by"] == "mia"
-        assert same["remembered"]["options"] == {"timestamp_format": "%d.%m.%Y %H:%M"}
-        chosen = {s["header"]: (s["column"], s["why"]) for s in same["suggestions"]["states"]}
-        assert chosen["Grund"] == (None, "remembered")  # left out last time, so again
-        assert chosen["Maschine"] == ("machine", "remembered")
-        # Another header, same file-name pattern: recognised by the name.
-        other = post(
-            client,
-            csrf,
-            "/api/imports/preview",
-            later.encode(),
-            filename="Export_2026-03-03.csv",
-        ).json()
-        assert other["remembered"]["by"] == "file name"
-        assert other["kind"] == "states"
+    kept = post(
+        client,
+        csrf,
+        "/api/imports",
+        body,
+        filename="Export_2026-03-02.csv",
+        kind="states",
+        mapping=json.dumps(GERMAN_MAPPING | {"Grund": ""}),
+        timestamp_format="%d.%m.%Y %H:%M",
+    )
+    assert kept.status_code == 201, kept.text
+    # The same headers again: recognised by them, with every choice made last time.
+    same = post(client, csrf, "/api/imports/preview", body, filename="anything.csv").json()
+    assert same["remembered"]["by"] == "headers"
+    assert same["remembered"]["saved_by"] == "mia"
+    assert same["remembered"]["options"] == {"timestamp_format": "%d.%m.%Y %H:%M"}
+    chosen = {s["header"]: (s["column"], s["why"]) for s in same["suggestions"]["states"]}
+    assert chosen["Grund"] == (None, "remembered")  # left out last time, so again
+    assert chosen["Maschine"] == ("machine", "remembered")
+    # Another header, same file-name pattern: recognised by the name.
+    other = post(
+        client,
+        csrf,
+        "/api/imports/preview",
+        later.encode(),
+        filename="Export_2026-03-03.csv",
+    ).json()
+    assert other["remembered"]["by"] == "file name"
+    assert other["kind"] == "states"
 
 
-def test_every_problem_is_found_in_one_pass(clock_home: Path) -> None:
+def test_every_problem_in_one_pass_and_an_admin_adds_what_is_missing(clock_home: Path) -> None:
     """Before: an unmapped column stopped the check, and the unknown machine and the bad rows
     showed only on the next try."""
     body = (
@@ -196,11 +197,11 @@ def test_every_problem_is_found_in_one_pass(clock_home: Path) -> None:
         lost = post(client, csrf, "/api/imports", b"Maschine;Wann\nm1;x\n", filename="x.csv")
         assert lost.status_code == 422 and "What it holds" in lost.text
         no_flags(r, lost)
+    admin_adds_what_is_missing(clock_home)
 
 
-def test_an_admin_adds_the_unknown_machine_and_reason_to_the_plant_model(
-    clock_home: Path,
-) -> None:
+def admin_adds_what_is_missing(clock_home: Path) -> None:
+    """Managers import; admins add unknown machines and reason codes to the plant model."""
     with TestClient(create_app(clock_home)) as client:
         csrf = api_login(client, "mia")
         body = {"machines": [{"id": "m7", "line": "Line B", "ideal_cycle_s": 3}]}

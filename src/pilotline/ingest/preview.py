@@ -106,22 +106,25 @@ def decode(data: bytes) -> tuple[str, str]:
 
 def _csv_sample(data: bytes, partial: bool) -> tuple[Sample, str, str]:
     text, encoding = decode(data)
-    lines = text.splitlines()
-    if partial and len(lines) > 1:
-        lines = lines[:-1]  # the slice may end inside a row
-    lines = [ln for ln in lines if ln.strip()]
-    if not lines:
+    first = next((ln for ln in text.splitlines() if ln.strip()), None)
+    if first is None:
         raise InputError("the file is empty; expected a header row and data rows")
-    first = lines[0]
     sep = max([",", ";", "\t", "|"], key=first.count)
-    reader = csv.reader(io.StringIO("\n".join(lines[: SAMPLE_ROWS + 1])), delimiter=sep)
+    table: list[list[str]] = []
     try:
-        table = list(reader)
+        # The csv module, not lines: a quoted cell may hold a line break.
+        for row in csv.reader(io.StringIO(text.lstrip("\r\n")), delimiter=sep):
+            if any(c.strip() for c in row):
+                table.append(row)
+            if len(table) > SAMPLE_ROWS + 1:
+                break
     except csv.Error as exc:
         raise InputError(f"cannot read the file as CSV: {exc}") from None
+    if partial and len(table) > 2 and len(table) <= SAMPLE_ROWS + 1:
+        table = table[:-1]  # the slice may end inside the last row
     headers = [h.strip() for h in table[0]]
     rows: list[list[str | None]] = [[c.strip() or None for c in r] for r in table[1:]]
-    return Sample(headers, rows), encoding, sep
+    return Sample(headers, rows[:SAMPLE_ROWS]), encoding, sep
 
 
 def _other_sample(path: Path) -> Sample:

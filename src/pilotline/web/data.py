@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from starlette.requests import ClientDisconnect
 
 from pilotline import clock
-from pilotline.errors import ImportRejected, InputError, PlantModelError
+from pilotline.errors import ImportRejected, InputError, PlantModelError, StoreError
 from pilotline.ingest import SCHEMAS, ImportOptions, import_file
 from pilotline.ingest.additions import NewMachine, add_to_plant
 from pilotline.ingest.importer import FileRejected
@@ -34,7 +34,7 @@ from pilotline.ingest.reader import first_bad_utf8, read_headers
 from pilotline.ingest.remembered import recall, remember
 from pilotline.ingest.schemas import LABELS
 from pilotline.plant.losses import LOSS_CATEGORIES
-from pilotline.store import audit
+from pilotline.store import Store, audit
 from pilotline.web.context import Problem, Web
 from pilotline.web.settings import Conflict, PlantFile
 from pilotline.web.users import User
@@ -373,7 +373,8 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
                     account=user.account,
                 )
             if remember_mapping and (columns or kind or timestamp_format):
-                remember(
+                await run_in_threadpool(
+                    keep_choices,
                     web.store,
                     headers=headers,
                     name=name,
@@ -437,6 +438,15 @@ class NewMachineIn(BaseModel):
 class PlantAdditions(BaseModel):
     machines: list[NewMachineIn] = Field(default_factory=list, max_length=100)
     reasons: dict[str, str] = Field(default_factory=dict, max_length=100)
+
+
+def keep_choices(store: Store, **choices: Any) -> None:
+    """Remember an import's mapping for the source's next file; the import stands even when
+    this cannot be written (it is a convenience, said in the log)."""
+    try:
+        remember(store, **choices)
+    except StoreError as exc:
+        log.warning("could not remember the mapping of %s: %s", choices.get("name"), exc)
 
 
 def to_utf8(path: Path) -> None:
