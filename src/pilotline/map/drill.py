@@ -74,14 +74,17 @@ def drill(
     source: str | None = None,
     target: str | None = None,
     statistic: Statistic = "median",
+    ids: list[str] | None = None,
 ) -> dict[str, Any]:
     """The cases of an activity, or of a path (``source`` → ``target``; no ``source`` for the
     start, no ``target`` for the end): how many and which share of all cases, the ``statistic``
     of their durations, their variants (most cases first) and their first :data:`CASE_IDS` ids
-    (``more`` says how many are not listed)."""
+    (``more`` says how many are not listed). ``ids`` are those cases when already found by
+    ``index.miner.cases_with``."""
     if activity is None and source is None and target is None:
         raise InputError("name an activity, or the step's activity before and after")
-    ids = index.miner.cases_with(activity=activity, source=source, target=target)
+    if ids is None:
+        ids = index.miner.cases_with(activity=activity, source=source, target=target)
     total = len(index.cases) or 1
     counts = Counter(index.variant[c] for c in ids)
     variants = [

@@ -266,9 +266,9 @@ class Logs:
                 f"no path from {(source or 'the start')[:80]!r} to {(target or 'the end')[:80]!r} "
                 f"on the map with {activities} % of the activities",
             )
-        with self.lock(log_id):
-            found: dict[str, Any] = drill(v["index"], statistic=statistic, **what)
+        with self.lock(log_id):  # the view's engine connection: one query at a time
             ids = v["index"].miner.cases_with(**what)
+        found: dict[str, Any] = drill(v["index"], statistic=statistic, ids=ids, **what)
         if activity is not None:
             found["times"] = v["activity_counts"][activity]
         elif row is not None:
@@ -281,16 +281,15 @@ class Logs:
         """The whole log against a routing model (.toml) or a state-machine Petri net (.pnml),
         with every failing case and what went wrong; kept as the log's last check."""
         folder = self.folder(log_id)
-        miner = Miner(self.base(log_id)["log"])
-        with self.lock(log_id):
-            if model.suffix.lower() == ".pnml":
-                result = miner.replay(read_pnml(model), time_limit_s=60.0, explain=True)
-                result["kind"] = "token replay"
-                result["fitness"] = result["log_fitness"]
-            else:
-                result = miner.conform(load_routing(model), time_limit_s=60.0, explain=True)
-                result["kind"] = "routing"
-                result["fitness"] = result["mean_fitness"]
+        miner = Miner(self.base(log_id)["log"])  # its own connection: the map stays usable
+        if model.suffix.lower() == ".pnml":
+            result = miner.replay(read_pnml(model), time_limit_s=60.0, explain=True)
+            result["kind"] = "token replay"
+            result["fitness"] = result["log_fitness"]
+        else:
+            result = miner.conform(load_routing(model), time_limit_s=60.0, explain=True)
+            result["kind"] = "routing"
+            result["fitness"] = result["mean_fitness"]
         result = dict(result)
         per_case = result.pop("per_case")
         failing = [c for c in per_case if c["fitness"] < 1]
@@ -303,7 +302,9 @@ class Logs:
             "failing_count": len(failing),
             "failing": failing,
         }
-        (folder / "conformance.json").write_text(json.dumps(result, default=str))
+        kept = folder / f"conformance.{secrets.token_hex(4)}.tmp"
+        kept.write_text(json.dumps(result, default=str))
+        kept.replace(folder / "conformance.json")  # a reader never sees half a file
         return result
 
     def last_check(self, log_id: str) -> dict[str, Any] | None:
