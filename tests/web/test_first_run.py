@@ -211,7 +211,7 @@ def test_raw_html_in_a_doc_is_shown_as_text() -> None:
 def test_the_biggest_loss_is_measures_largest_of_the_last_seven_local_days(home: Path) -> None:
     from pilotline.measure import Measure
     from pilotline.plant import load_plant
-    from pilotline.web.firstrun import LOSSES
+    from pilotline.web.firstrun import LOSSES, STOP_LOSSES
     from tests.conftest import NOW
 
     plant = load_plant(home / "plant.toml")
@@ -234,6 +234,7 @@ def test_the_biggest_loss_is_measures_largest_of_the_last_seven_local_days(home:
         assert card["hours"] == round(seconds / 3600, 1)
         assert card["value_assumed"] and card["value_per_hour"] == 100.0
         assert card["money"] == pytest.approx(seconds / 3600 * 100, abs=0.01)
+        assert category in STOP_LOSSES  # the form takes it as the reason to cut
         assert card["pilot_href"] == f"/pilots/new?machine={machine}&reason={category}"
         assert card["start"] == start.astimezone(dt.UTC).isoformat()
         page = mia.get("/").text
@@ -259,6 +260,33 @@ def test_the_biggest_loss_is_measures_largest_of_the_last_seven_local_days(home:
             assert "assumed" not in mia.get("/").text.split('id="biggest-loss"')[1][:800]
         finally:
             (home / "assess.toml").unlink()
+
+
+def test_the_week_is_local_and_a_speed_loss_gets_no_stop_reason(empty_home: Path) -> None:
+    from pilotline.plant import load_plant
+    from pilotline.web.context import Web
+    from pilotline.web.firstrun import biggest_loss, week
+
+    plant = load_plant(empty_home / "plant.toml")  # Europe/London; summer time from 29 March
+    london = dt.timezone(dt.timedelta(hours=1))
+    now = dt.datetime(2026, 4, 5, 9, 0, tzinfo=dt.UTC)
+    assert week(plant, now) == (dt.datetime(2026, 3, 30, tzinfo=london), now)
+    now = dt.datetime(2026, 3, 30, 0, 30, tzinfo=dt.UTC)  # 01:30 summer time on 30 March
+    assert week(plant, now)[0] == dt.datetime(2026, 3, 24, tzinfo=dt.UTC)  # still winter
+    store = EmbeddedStore(empty_home)
+    web = Web(empty_home, store, Users(store))
+    boss = Users(store).check("boss", PASSWORD)
+    assert boss is not None
+    slow = {"machine": "cnc-1", "name": "CNC 1", "line": "Line 2", "category": "reduced_speed"}
+    stop = {"machine": "press-1", "name": "Press 1", "line": "Line 1", "category": "setup"}
+    losses = [
+        {**slow, "category_label": "Reduced speed", "seconds": 7200.0},
+        {**stop, "category_label": "Setups", "seconds": 3600.0},
+    ]
+    card = biggest_loss(web, plant, boss, losses, now)
+    assert card is not None and card["hours"] == 2.0 and card["money"] == 200.0
+    assert card["pilot_href"] == "/pilots/new?machine=cnc-1"  # the form's OEE, not availability
+    assert card["period_text"] == "24 Mar – 30 Mar 2026 (Europe/London)"
 
 
 def test_the_first_run_checklist_in_chromium(empty_home: Path, tmp_path: Path) -> None:

@@ -51,6 +51,8 @@ ASSUMED_VALUE_PER_HOUR = 100.0
 #: assessment's evidence counts the same ones). Planned time without data is a gap in the data,
 #: not a loss to run a pilot on: left out.
 LOSSES: dict[str, tuple[str, str]] = {k: v for k, v in LOSS_COLUMNS.items() if k != "no_data"}
+#: The losses that are stops: the new-pilot form takes them as the reason to cut.
+STOP_LOSSES = ("breakdown", "setup", "unexplained", "minor_stop")
 SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
 
@@ -359,7 +361,12 @@ def biggest_loss(
     start, end = week(plant, now)
     first = start.astimezone(plant.tz).date()
     last = end.astimezone(plant.tz).date()
-    query = urlencode({"machine": top["machine"], "reason": top["category"]})
+    # The new-pilot form aims a stop category at availability (as the machine page's Pareto
+    # does); a speed or quality loss gets the machine and the form's OEE, not a wrong metric.
+    aim = {"machine": top["machine"]}
+    if top["category"] in STOP_LOSSES:
+        aim["reason"] = top["category"]
+    query = urlencode(aim)
     return {
         **top,
         "hours": round(hours, 1),
