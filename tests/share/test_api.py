@@ -4,6 +4,7 @@ the record of reads and pulling a partner's submodel."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
+from pilotline import clock
 from pilotline.cli import app
 from pilotline.plant import load_plant
 from pilotline.share.files import as_store, imported, keep, pull
@@ -161,3 +163,32 @@ def test_real_server_expiry_revocation_record_and_pull(shared: Shared, tmp_path:
     assert verify(EmbeddedStore(home), home) >= 5
     ok = _cli(home, "audit", "verify")
     assert ok.exit_code == 0 and "intact" in ok.stdout
+
+
+def test_client_credentials_give_a_short_lived_token(client: TestClient, shared: Shared) -> None:
+    form = {"grant_type": "client_credentials", "client_id": "acme", "client_secret": shared.key}
+    r = client.post("/aas/token", data=form)
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    body = r.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 300
+    token = body["access_token"]
+    assert ids(client.get("/aas/submodels", headers=auth(token)).json()) == ids(
+        client.get("/aas/submodels", headers=auth(shared.key)).json()
+    )
+    basic = base64.b64encode(f"acme:{shared.key}".encode()).decode()
+    r = client.post("/aas/token", data={"grant_type": "client_credentials"},
+                    headers={"Authorization": f"Basic {basic}"})  # fmt: skip
+    assert r.status_code == 200
+    for data, status, error in (
+        ({**form, "client_secret": "plk_wrong"}, 401, "invalid_client"),
+        ({**form, "client_id": "globex"}, 401, "invalid_client"),  # acme's key, globex's name
+        ({**form, "grant_type": "password"}, 400, "unsupported_grant_type"),
+        ({"grant_type": "client_credentials"}, 400, "invalid_request"),
+    ):
+        r = client.post("/aas/token", data=data)
+        assert (r.status_code, r.json()["error"]) == (status, error)
+    # a token is a bearer credential for the AAS API only, and for five minutes
+    assert client.get("/api/machines", headers=auth(token)).status_code == 401
+    with clock.fixed(NOW + dt.timedelta(seconds=301)):
+        assert client.get("/aas/submodels", headers=auth(token)).status_code == 401
+    assert client.get("/aas/submodels", headers=auth(token + "x")).status_code == 401

@@ -23,6 +23,7 @@ from pilotline.share.readlog import Read, ReadLog
 from pilotline.share.repository import Repository
 from pilotline.share.rules import Rule, Subject, parse_rules
 from pilotline.share.settings import ShareSettings, load_share_settings
+from pilotline.share.tokens import Tokens
 from pilotline.store import Store
 
 
@@ -59,6 +60,7 @@ class Service:
         self.home, self.store, self._plant = home, store, plant
         self.partners = Partners(store, home)
         self.log = ReadLog(store, home)
+        self.tokens = Tokens(home)
         self._lock = threading.Lock()
         self._repo: Repository | None = None
         self._repo_at = 0.0
@@ -120,10 +122,24 @@ class Service:
         self._refresh_grants()
         partner = self._keys.get(key_hash(key))
         if partner is None:
-            return None
+            held = self.tokens.read(key)
+            if held is None or not any(
+                name == held[0] and h.startswith(held[1]) for h, name in self._keys.items()
+            ):
+                return None
+            partner = held[0]
         self.repository()  # the plant's time zone, as of the catalogue
         subject = Subject({"partner": partner}, clock.now(), self._tz)
         return Access(partner, self._rules, self._grant_ids, subject)
+
+    def token(self, client_id: str, client_secret: str) -> str | None:
+        """An access token for a partner's client credentials (its name and API key), or None
+        when they do not match."""
+        self._refresh_grants()
+        hashed = key_hash(client_secret)
+        if self._keys.get(hashed) != client_id:
+            return None
+        return self.tokens.issue(client_id, hashed)
 
     def preview(self, partner: str, *, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Exactly what ``partner`` receives now (with the access rule ``extra`` added, when

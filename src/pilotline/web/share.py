@@ -11,9 +11,11 @@ app, and user sessions or tokens open nothing here.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import Callable
 from typing import Any, Literal
+from urllib.parse import unquote_plus
 
 from fastapi import FastAPI, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -33,6 +35,7 @@ from pilotline.share.repository import (
 )
 from pilotline.share.semantics import SUBMODEL_NAMES
 from pilotline.share.service import Access, Service
+from pilotline.share.tokens import TOKEN_S
 from pilotline.web.context import Web
 from pilotline.web.users import User
 
@@ -90,7 +93,10 @@ def routes(app: FastAPI, web: Web) -> None:
         except PilotlineError as exc:
             return result(500, f"The share service cannot work now: {exc}")
         if access is None:
-            return result(401, "The key is not valid (or was replaced, or the partner removed).")
+            return result(
+                401,
+                "The key or token is not valid (a token lasts 5 minutes; a key ends when replaced or its partner removed).",
+            )
         route = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         wait = service.throttle(access.partner)
         try:
@@ -264,6 +270,37 @@ def routes(app: FastAPI, web: Web) -> None:
 
         return serve(request, h)
 
+    @api.post("/token")
+    def token(
+        request: Request,
+        grant_type: str = Form("", max_length=100),
+        client_id: str = Form("", max_length=100),
+        client_secret: str = Form("", max_length=200),
+        scope: str = Form("", max_length=1000),
+    ) -> Response:
+        """OAuth 2.0 client credentials (RFC 6749 §4.4): the partner's name and API key, in the
+        form or as HTTP Basic, for a short-lived access token."""
+        basic = request.headers.get("authorization", "")
+        if basic.lower().startswith("basic "):
+            try:
+                pair = base64.b64decode(basic[6:].strip(), validate=True).decode()
+                client_id, client_secret = (unquote_plus(x) for x in pair.split(":", 1))
+            except (ValueError, UnicodeDecodeError):
+                return _oauth(
+                    400, "invalid_request", "the Basic credentials are not base64 id:secret"
+                )
+        if grant_type != "client_credentials":
+            return _oauth(400, "unsupported_grant_type", "only grant_type=client_credentials")
+        if not client_id or not client_secret:
+            return _oauth(400, "invalid_request", "client_id and client_secret are needed")
+        if service.throttle("token:" + client_id) > 0:
+            return _oauth(429, "slow_down", "too many token requests for this client")
+        issued = service.token(client_id, client_secret)
+        if issued is None:
+            return _oauth(401, "invalid_client", "unknown client or wrong secret")
+        body = {"access_token": issued, "token_type": "Bearer", "expires_in": TOKEN_S}
+        return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
     @api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                    include_in_schema=False)  # fmt: skip
     def anything_else(rest: str, request: Request) -> Response:
@@ -273,6 +310,13 @@ def routes(app: FastAPI, web: Web) -> None:
 
     app.mount(BASE, api)
     _pages(app, web, service)
+
+
+def _oauth(status: int, error: str, text: str) -> JSONResponse:
+    """An OAuth 2.0 error answer (RFC 6749 §5.2)."""
+    headers = {"WWW-Authenticate": "Basic"} if status == 401 else {}
+    return JSONResponse({"error": error, "error_description": text}, status_code=status,
+                        headers={**headers, "Cache-Control": "no-store"})  # fmt: skip
 
 
 def _paged(items: list[Any], cursor: str | None) -> dict[str, Any]:
