@@ -120,3 +120,21 @@ def test_an_admin_addition_keeps_the_plant_file_and_lands_in_its_line() -> None:
 @pytest.fixture
 def worked_plant() -> Plant:
     return parse_plant(WORKED_EXAMPLE_PLANT)
+
+
+def test_a_contradiction_with_stored_data_is_said_with_the_files_other_problems(
+    tmp_path: Path, worked_plant: Plant
+) -> None:
+    store = EmbeddedStore(tmp_path)
+    first = tmp_path / "a.csv"
+    first.write_text("machine,ts,state\nm1,2026-03-02T06:00:00Z,running\n")
+    import_file(store, worked_plant, first)
+    second = tmp_path / "b.csv"
+    second.write_text(
+        "machine,ts,state\nm1,2026-03-02T06:00:00Z,stopped\nm1,2026-03-02T07:00:00Z,maybe\n"
+    )
+    with pytest.raises(InputError) as info:
+        import_file(store, worked_plant, second)
+    text = str(info.value)
+    assert "row 3, column 'state': is not a machine state" in text
+    assert "is already stored with {'end_ts': None, 'state': 'running'" in text

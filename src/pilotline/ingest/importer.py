@@ -589,19 +589,15 @@ def _column(table: pa.Table, name: str, typ: pa.DataType, default: object = None
     return pa.array([default] * table.num_rows, typ)
 
 
-def _store_rows(
-    session: Session,
-    plant: Plant,
-    kind: str,
-    table: pa.Table,
-    import_id: int,
-    options: ImportOptions,
-    source: str,
-) -> tuple[int, list[str]]:
+#: The store's table for each kind stored row by row, and its natural key in the file's terms.
+_TABLE_OF = {"states": "states", "counts": "counts", "orders": "work_orders"}
+
+
+def _shaped(kind: str, table: pa.Table, import_id: int) -> pa.Table:
+    """A states, counts or orders table in the store's columns."""
     ids = pa.array(np.full(table.num_rows, import_id, dtype=np.int64))
-    notes: list[str] = []
     if kind == "states":
-        data = pa.table(
+        return pa.table(
             {
                 "machine": table["machine"],
                 "start_ts": table["ts"],
@@ -611,10 +607,9 @@ def _store_rows(
                 "import_id": ids,
             }
         )
-        return _insert(session, "states", data, source), notes
     if kind == "counts":
         zeros = pa.array(np.zeros(table.num_rows, dtype=np.int64))
-        data = pa.table(
+        return pa.table(
             {
                 "machine": table["machine"],
                 "ts": table["ts"],
@@ -631,41 +626,79 @@ def _store_rows(
                 "import_id": ids,
             }
         )
-        return _insert(session, "counts", data, source), notes
+    return pa.table(
+        {
+            "work_order": table["work_order"],
+            "machine": table["machine"],
+            "product": _column(table, "product", pa.string()),
+            "start_ts": table["start"],
+            "end_ts": _column(table, "end", pa.timestamp("us")),
+            "quantity": _column(table, "quantity", pa.int64()),
+            "import_id": ids,
+        }
+    )
+
+
+def _conflict_problems(
+    session: Session, table_name: str, data: pa.Table, source: str
+) -> list[Problem]:
+    return [
+        Problem(
+            source,
+            None,
+            None,
+            f"{', '.join(f'{k}={v}' for k, v in c.key.items())} is already stored with "
+            f"{c.stored}, but this file says {c.incoming}; nothing was changed. Delete the "
+            "stored data first if the file is the correct one.",
+        )
+        for c in session.conflicts(table_name, data)
+    ]
+
+
+def _stored_conflicts(store: Store, kind: str, table: pa.Table, source: str) -> list[Problem]:
+    """Rows that contradict stored data, checked with the file's other problems (so that they
+    do not appear only once those are fixed). Rows whose key could not be read are left out."""
+    if kind not in _TABLE_OF:
+        return []
+    needed = {
+        "states": ["machine", "ts", "state"],
+        "counts": ["machine", "ts", "total"],
+        "orders": ["work_order", "machine", "start"],
+    }[kind]
+    if not set(needed) <= set(table.column_names):
+        return []
+    valid: Any = None
+    for c in needed:
+        ok = pc.is_valid(table[c])
+        valid = ok if valid is None else pc.and_(valid, ok)
+    readable = table.filter(valid)
+    if readable.num_rows == 0:
+        return []
+    with store.session() as session:
+        return _conflict_problems(session, _TABLE_OF[kind], _shaped(kind, readable, 0), source)
+
+
+def _store_rows(
+    session: Session,
+    plant: Plant,
+    kind: str,
+    table: pa.Table,
+    import_id: int,
+    options: ImportOptions,
+    source: str,
+) -> tuple[int, list[str]]:
+    if kind in _TABLE_OF:
+        data = _shaped(kind, table, import_id)
+        return _insert(session, _TABLE_OF[kind], data, source), []
     if kind == "counters":
         return _store_counters(session, table, import_id, options, source, plant)
-    if kind == "orders":
-        data = pa.table(
-            {
-                "work_order": table["work_order"],
-                "machine": table["machine"],
-                "product": _column(table, "product", pa.string()),
-                "start_ts": table["start"],
-                "end_ts": _column(table, "end", pa.timestamp("us")),
-                "quantity": _column(table, "quantity", pa.int64()),
-                "import_id": ids,
-            }
-        )
-        return _insert(session, "work_orders", data, source), notes
-    return merge_operator_reasons(session, table, import_id), notes
+    return merge_operator_reasons(session, table, import_id), []
 
 
 def _insert(session: Session, table_name: str, data: pa.Table, source: str) -> int:
-    conflicts = session.conflicts(table_name, data)
+    conflicts = _conflict_problems(session, table_name, data, source)
     if conflicts:
-        raise ImportRejected(
-            [
-                Problem(
-                    source,
-                    None,
-                    None,
-                    f"{', '.join(f'{k}={v}' for k, v in c.key.items())} is already stored with "
-                    f"{c.stored}, but this file says {c.incoming}; nothing was changed. Delete the "
-                    "stored data first if the file is the correct one.",
-                )
-                for c in conflicts
-            ]
-        )
+        raise ImportRejected(conflicts)
     return session.insert_new(table_name, data).new
 
 
@@ -910,6 +943,8 @@ def _run(
     table, unknown = _validate(table, kind, plant, problems, options, notes)
     reasons = _unknown_reasons(table, plant, "reason")
     if problems.items:
+        for p in _stored_conflicts(store, kind, table, source):
+            problems.add(p.row, p.column, p.message)
         raise FileRejected(
             problems.items,
             total=problems.total,

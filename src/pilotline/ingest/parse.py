@@ -543,7 +543,16 @@ def parse_counts(
                 name,
                 "holds numbers with a decimal comma; " + say("decimal_comma", problems.surface),
             )
-        return _text_counts(text, rows, name, problems, maximum, what, why)
+        return _text_counts(
+            text,
+            rows,
+            name,
+            problems,
+            maximum,
+            what,
+            why,
+            pc.utf8_trim_whitespace(pc.cast(col, pa.string())),
+        )
     if pa.types.is_integer(typ):
         return _integer_counts(col, rows, name, problems, maximum, what, why)
     if pa.types.is_floating(typ):
@@ -564,8 +573,10 @@ def _text_counts(
     maximum: int,
     what: str,
     why: str,
+    shown: pa.Array | None = None,
 ) -> pa.Array:
     col = pc.utf8_trim_whitespace(col)
+    shown = col if shown is None else shown  # the cells as written, for messages
     valid = np.asarray(pc.is_valid(col).to_numpy(zero_copy_only=False))
     whole = np.asarray(
         pc.fill_null(pc.match_substring_regex(col, r"^\+?\d+(\.0*)?$"), False).to_numpy(
@@ -600,14 +611,14 @@ def _text_counts(
             rows[nonsense],
             name,
             f"is not a number; expected a whole number of {what}",
-            col.filter(pa.array(nonsense)).to_pylist(),
+            shown.filter(pa.array(nonsense)).to_pylist(),
         )
     if negative.any():
         problems.add_rows(
             rows[negative],
             name,
             f"is negative; expected 0 or more {what}",
-            col.filter(pa.array(negative)).to_pylist(),
+            shown.filter(pa.array(negative)).to_pylist(),
         )
     if fractional.any():
         # 1e3 is a whole number written as a float: read it when it is exact and small enough.
@@ -627,7 +638,7 @@ def _text_counts(
                 rows[out_of_range],
                 name,
                 _too_large(maximum, what, why),
-                [col[i].as_py() for i in out_of_range],
+                [shown[i].as_py() for i in out_of_range],
             )
         bad = fractional & ~exact
         if bad.any():
@@ -635,7 +646,7 @@ def _text_counts(
                 rows[bad],
                 name,
                 f"is not a whole number of {what}",
-                col.filter(pa.array(bad)).to_pylist(),
+                shown.filter(pa.array(bad)).to_pylist(),
             )
     else:
         exact = np.zeros(len(col), dtype=bool)
@@ -670,7 +681,10 @@ def _text_counts(
         ok[i] = True
     if big.any():
         problems.add_rows(
-            rows[big], name, _too_large(maximum, what, why), col.filter(pa.array(big)).to_pylist()
+            rows[big],
+            name,
+            _too_large(maximum, what, why),
+            shown.filter(pa.array(big)).to_pylist(),
         )
     ok &= ~big
     return pa.array(out, pa.int64(), mask=~ok)
