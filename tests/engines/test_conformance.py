@@ -165,11 +165,30 @@ def test_postgres_map_summary_equals_the_embedded_engine(
     same(got, embedded_summaries[name])
 
 
-@pytest.mark.parametrize("name", ["running-example", "production", "receipt-parquet"])
 def test_spark_map_summary_equals_the_embedded_engine(
-    embedded_summaries: dict[str, Any], logs: dict[str, list[str]], tmp_path: Path, name: str
+    embedded_summaries: dict[str, Any], logs: dict[str, list[str]], tmp_path: Path
 ) -> None:
+    """Through the command, as a user runs it (a JVM per run, so once)."""
+    name = "production"
     same(summary(tmp_path, logs[name], "--engine", "spark"), embedded_summaries[name])
+
+
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+@pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning")
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
+)
+@pytest.mark.parametrize("name", ["running-example", "receipt-parquet"])
+def test_spark_in_this_process_gives_the_same_summary(
+    logs: dict[str, list[str]], name: str
+) -> None:
+    """The other logs through the engine's API, on the one Spark session of the run (the map
+    filter suite starts it too), not a JVM per log."""
+    from pilotline.map import Miner, read_log
+
+    path = Path(logs[name][0]) if Path(logs[name][0]).is_absolute() else DATA / logs[name][0]
+    log = read_log(path)
+    same(Miner.on(log, "spark").summary(), Miner(log).summary())
 
 
 @pytest.fixture(scope="module")
