@@ -109,9 +109,12 @@ class Logs:
         with self._guard:
             return self._locks.setdefault(log_id, threading.Lock())
 
-    def check(self, path: Path, meta: dict[str, Any], *, max_xml_bytes: int) -> dict[str, Any]:
+    def check(
+        self, path: Path, meta: dict[str, Any], *, max_xml_bytes: int
+    ) -> tuple[dict[str, Any], Miner]:
         """Read and summarise an uploaded log within :data:`UPLOAD_TIME_LIMIT_S`: the readers
-        are stopped between chunks, the engine's query is interrupted."""
+        are stopped between chunks, the engine's query is interrupted. Returns the summary and
+        the log's miner."""
         seconds = UPLOAD_TIME_LIMIT_S
         deadline = time.monotonic() + seconds
         too_slow = TimeLimitExceeded(f"reading it took longer than {seconds:g} s")
@@ -133,7 +136,7 @@ class Logs:
         timer = threading.Timer(left, stop)
         timer.start()
         try:
-            return miner.summary()
+            return miner.summary(), miner
         except Exception:
             if stopped.is_set():
                 raise too_slow from None
@@ -175,13 +178,22 @@ class Logs:
 
         def compute() -> dict[str, Any]:
             meta = _meta(folder)
-            miner = self.read(folder / meta["file"], meta)
-            counts = {a["activity"]: a["events"] for a in miner.activities()}
-            durations = [c["duration_s"] for c in miner.cases()]
-            return {"meta": meta, "log": miner.log, "counts": counts, "durations": durations}
+            return self.first_look(meta, self.read(folder / meta["file"], meta))
 
         with self.lock(log_id):
             return dict(self.bases.get(log_id, compute))
+
+    def first_look(self, meta: dict[str, Any], miner: Miner) -> dict[str, Any]:
+        """What :meth:`base` keeps of a log read: the log, activity counts, case durations."""
+        counts = {a["activity"]: a["events"] for a in miner.activities()}
+        durations = [c["duration_s"] for c in miner.cases()]
+        return {"meta": meta, "log": miner.log, "counts": counts, "durations": durations}
+
+    def keep(self, log_id: str, meta: dict[str, Any], miner: Miner) -> None:
+        """Keep a log just read at its upload, so its map opens without reading it again."""
+        look = self.first_look(meta, miner)
+        with self.lock(log_id):
+            self.bases.get(log_id, lambda: look)
 
     def default_activities(self, log_id: str) -> int:
         """The activity slider of the readable default map."""
@@ -478,7 +490,7 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
                 "by": user.username,
             }
             try:
-                summary = await run_in_threadpool(
+                summary, miner = await run_in_threadpool(
                     logs.check, path, meta, max_xml_bytes=UNPACK_FACTOR * limit
                 )
             except TimeLimitExceeded as exc:
@@ -497,6 +509,7 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
                 "variants": summary["variants"],
             }
             (folder / "meta.json").write_text(json.dumps(meta))
+            await run_in_threadpool(logs.keep, log_id, meta, miner)
         except BaseException:
             with contextlib.suppress(OSError):
                 shutil.rmtree(folder)
