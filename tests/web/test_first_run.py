@@ -262,21 +262,21 @@ def test_the_biggest_loss_is_measures_largest_of_the_last_seven_local_days(home:
             (home / "assess.toml").unlink()
 
 
-def test_the_week_is_local_and_a_speed_loss_gets_no_stop_reason(empty_home: Path) -> None:
-    from pilotline.plant import load_plant
+def test_the_week_is_local_and_a_speed_loss_gets_no_stop_reason(tmp_path: Path) -> None:
+    from pilotline.plant import parse_plant
     from pilotline.web.context import Web
     from pilotline.web.firstrun import biggest_loss, week
+    from pilotline.web.users import User
 
-    plant = load_plant(empty_home / "plant.toml")  # Europe/London; summer time from 29 March
+    plant = parse_plant(example_plant_text())  # Europe/London; summer time from 29 March
     london = dt.timezone(dt.timedelta(hours=1))
     now = dt.datetime(2026, 4, 5, 9, 0, tzinfo=dt.UTC)
     assert week(plant, now) == (dt.datetime(2026, 3, 30, tzinfo=london), now)
     now = dt.datetime(2026, 3, 30, 0, 30, tzinfo=dt.UTC)  # 01:30 summer time on 30 March
     assert week(plant, now)[0] == dt.datetime(2026, 3, 24, tzinfo=dt.UTC)  # still winter
-    store = EmbeddedStore(empty_home)
-    web = Web(empty_home, store, Users(store))
-    boss = Users(store).check("boss", PASSWORD)
-    assert boss is not None
+    store = EmbeddedStore(tmp_path)
+    web = Web(tmp_path, store, Users(store))
+    boss = User("boss", "admin", ())
     slow = {"machine": "cnc-1", "name": "CNC 1", "line": "Line 2", "category": "reduced_speed"}
     stop = {"machine": "press-1", "name": "Press 1", "line": "Line 1", "category": "setup"}
     losses = [
