@@ -18,11 +18,12 @@ import datetime as dt
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from pilotline import clock
 from pilotline.assess.evidence import LOSS_COLUMNS, read_settings
@@ -68,6 +69,46 @@ class Step:
     action: str = ""  # the link's words
     ask: str = ""  # who to ask, when the user's role cannot do it
     docs: tuple[tuple[str, str], ...] = ()  # (href, words) of the docs that explain it
+
+
+class StepOut(BaseModel):
+    """A checklist step as the API answers it."""
+
+    key: Literal["plant", "data", "oee", "assess", "map", "pilot"]
+    title: str
+    done: bool
+    detail: str
+    href: str | None = Field(description="The page that does it, when the user may")
+    action: str = Field(description="The link's words")
+    ask: str = Field(description="Whom to ask, when the user's role cannot do it")
+    docs: list[tuple[str, str]] = Field(description="(address, words) of the docs explaining it")
+
+
+class BiggestLossOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    machine: str
+    name: str
+    line: str
+    category: str = Field(description="breakdown, setup, unexplained, minor_stop, …")
+    category_label: str
+    seconds: float = Field(ge=0)
+    hours: float = Field(ge=0)
+    money: float = Field(ge=0)
+    value_per_hour: float = Field(ge=0)
+    value_assumed: bool = Field(description="True: value_per_hour is not set; 100 assumed")
+    currency: str
+    start: str = Field(description="ISO 8601, UTC: local midnight six days before today")
+    end: str = Field(description="ISO 8601, UTC: now")
+    pilot_href: str = Field(description="The new-pilot form, pre-filled for this loss")
+
+
+class StartOut(BaseModel):
+    steps: list[StepOut]
+    done: int = Field(ge=0)
+    total: int = Field(ge=0)
+    next: str | None = Field(description="The key of the step to do next; null when all done")
+    biggest_loss: BiggestLossOut | None
 
 
 def money(amount: float, currency: str) -> str:
@@ -502,7 +543,7 @@ def routes(app: FastAPI, web: Web) -> None:
         """Getting started: the checklist, ticked from the plant and the store as they are now."""
         return web.page(request, "start.html", user, **full(user))
 
-    @app.get("/api/start", tags=["plant"])
+    @app.get("/api/start", tags=["plant"], response_model=StartOut)
     def api_start(user: User = anyone) -> dict[str, Any]:
         """The first-run checklist for the user (describe the plant, bring data, first OEE,
         readiness assessment, map a process, start a pilot): each step done or not from the
