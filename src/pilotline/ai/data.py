@@ -59,7 +59,7 @@ def _labels(table: pa.Table, column: str, where: str) -> NDArray[np.bool_]:
     bad = np.flatnonzero(~np.isin(v, (0.0, 1.0)))
     if len(bad):
         raise InputError(
-            f"{where}, row {int(bad[0]) + 2}, column '{column}': {v[bad[0]]!r} is not a label; "
+            f"{where}, row {int(bad[0]) + 2}, column '{column}': {float(v[bad[0]]):g} is not a label; "
             f"expected 0 or 1 ({len(bad):,} such row(s))"
         )
     return np.asarray(v == 1.0, dtype=bool)
@@ -145,7 +145,9 @@ def read_recordings(
             col = table.column(s)
             if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
                 if pa.types.is_null(col.type):
-                    raise InputError(f"{where}, column '{s}': the signal has no values")
+                    raise InputError(
+                        f"{where}, row 2, column '{s}': a gap — the signal has no values"
+                    )
                 raise InputError(f"{where}, column '{s}': the signal must be numbers ({col.type})")
             v = col.to_numpy(zero_copy_only=False).astype(np.float64)
             gaps = np.flatnonzero(~np.isfinite(v))

@@ -32,6 +32,9 @@ TABLES = (
     "share_partners",
     "share_grants",
     "share_reads",
+    "ai_models",
+    "ai_shadow_runs",
+    "ai_alarms",
 )
 
 

@@ -168,6 +168,36 @@ MIGRATIONS += (
 
 MIGRATIONS += (
     Migration(
+        9,
+        "AI models as records (training window, data fingerprint, signals, parameters, threshold, "
+        "back-test against baselines), their shadow runs and alarms",
+        """
+        -- state: JSON of what the detector learnt (numbers only, never pickled code);
+        -- backtest: JSON scores of the model and of the null and Hotelling T² baselines.
+        CREATE TABLE IF NOT EXISTS ai_models (
+            name TEXT PRIMARY KEY, machine TEXT NOT NULL, detector TEXT NOT NULL,
+            signals TEXT NOT NULL, train_start TIMESTAMP NOT NULL, train_end TIMESTAMP NOT NULL,
+            train_rows BIGINT NOT NULL, fingerprint TEXT NOT NULL, parameters TEXT NOT NULL,
+            threshold DOUBLE NOT NULL, state TEXT NOT NULL, backtest TEXT NOT NULL,
+            schema_version INTEGER NOT NULL, trained_by TEXT NOT NULL, trained_at TIMESTAMP NOT NULL
+        );
+        -- One row per shadow run: the values scored since the previous run.
+        CREATE TABLE IF NOT EXISTS ai_shadow_runs (
+            model TEXT NOT NULL, scored_from TIMESTAMP NOT NULL, scored_until TIMESTAMP NOT NULL,
+            rows BIGINT NOT NULL, alarms BIGINT NOT NULL, ran_at TIMESTAMP NOT NULL
+        );
+        -- Alarms recorded silently in shadow mode; answer: the operator's "real" or "false".
+        CREATE TABLE IF NOT EXISTS ai_alarms (
+            model TEXT NOT NULL, machine TEXT NOT NULL, start_ts TIMESTAMP NOT NULL,
+            end_ts TIMESTAMP NOT NULL, peak DOUBLE NOT NULL, shown BOOLEAN NOT NULL,
+            answer TEXT, answered_by TEXT, recorded_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
+)
+
+MIGRATIONS += (
+    Migration(
         10,
         "partners, their grants (IDTA-01004 access rules) and the hash-chained record of their reads",
         """

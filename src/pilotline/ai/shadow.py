@@ -1,0 +1,366 @@
+"""Shadow mode: a stored model scores the process values the collectors store, records its alarms
+without showing them to anyone, and is then judged against what happened meanwhile (stops and
+scrap recorded in the store). From there, a pilot draft puts it to the test on the shop floor.
+
+Process values live in ``process_values`` (machine, tag, ts, value), one row per reading as the
+collectors store them; a model's signals are tags of one machine. Readings are put on a grid of
+one row per second, each tag carrying its last reading forward (a tag that has not reported yet
+keeps the row out).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from pilotline import clock
+from pilotline.ai import records
+from pilotline.ai.detectors import DEFAULT, build, onsets
+from pilotline.ai.metrics import runs
+from pilotline.errors import InputError
+from pilotline.store.session import Session, Store
+
+#: How far before an alarm-worthy stop an alarm still counts as a warning of it.
+LEAD = dt.timedelta(minutes=30)
+
+
+def _naive(t: dt.datetime) -> dt.datetime:
+    return t.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def grid(
+    session: Session,
+    machine: str,
+    tags: list[str],
+    start: dt.datetime,
+    end: dt.datetime,
+    step_s: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds since the epoch and values (rows × tags) of ``machine`` in [start, end)."""
+    marks = ", ".join("?" for _ in tags)
+    t = session.arrow(
+        f"SELECT tag, ts, value FROM process_values WHERE machine = ? AND tag IN ({marks}) "
+        "AND ts >= ? AND ts < ? AND value IS NOT NULL ORDER BY ts",
+        [machine, *tags, _naive(start), _naive(end)],
+    )
+    if t.num_rows == 0:
+        return np.zeros(0), np.zeros((0, len(tags)))
+    ts = t.column("ts").cast(pa.timestamp("us")).cast(pa.int64()).to_numpy() / 1e6
+    tag = np.asarray(t.column("tag").to_pylist())
+    val = t.column("value").to_numpy(zero_copy_only=False).astype(np.float64)
+    first = np.floor(ts.min() / step_s) * step_s
+    slots = np.floor((ts - first) / step_s).astype(np.int64)
+    n = int(slots.max()) + 1
+    out = np.full((n, len(tags)), np.nan)
+    for j, name in enumerate(tags):
+        m = tag == name
+        out[slots[m], j] = val[m]  # the last reading in a second wins (rows are in time order)
+    # carry each tag's last reading forward
+    idx = np.where(~np.isnan(out), np.arange(n)[:, None], 0)
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    filled = out[idx, np.arange(len(tags))]
+    keep = ~np.isnan(filled).any(axis=1)
+    return (first + np.arange(n) * step_s)[keep], filled[keep]
+
+
+@dataclass
+class ShadowRun:
+    model: str
+    scored_from: dt.datetime
+    scored_until: dt.datetime
+    rows: int
+    alarms: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "scored_from": self.scored_from.isoformat(),
+            "scored_until": self.scored_until.isoformat(),
+            "rows": self.rows,
+            "alarms": self.alarms,
+        }
+
+
+def train_on_store(
+    store: Store,
+    *,
+    name: str,
+    machine: str,
+    tags: list[str],
+    start: dt.datetime,
+    end: dt.datetime,
+    detector: str = DEFAULT,
+    trained_by: str,
+) -> records.Model:
+    """Train ``detector`` on the stored values of ``machine`` in [start, end), taken as normal."""
+    records.check_name(name)
+    if not tags:
+        raise InputError("name the signals (tags) to watch, e.g. --tag vibration --tag current")
+    if end <= start:
+        raise InputError(f"the training window ends ({end}) before it starts ({start})")
+    with store.session() as s:
+        seconds, values = grid(s, machine, tags, start, end)
+    if len(seconds) < 10:
+        raise InputError(
+            f"{machine}: {len(seconds)} second(s) with all of {', '.join(tags)} between {start} "
+            f"and {end}; at least 10 are needed (is the machine's collector storing these tags?)"
+        )
+    flat = [t for t, sd in zip(tags, values.std(axis=0), strict=True) if sd == 0]
+    if len(flat) == len(tags):
+        raise InputError(f"{machine}: every signal is constant in the training window")
+    det = build(detector).fit(values)
+    model = records.Model(
+        name=name,
+        machine=machine,
+        detector=det,
+        signals=tags,
+        train_start=dt.datetime.fromtimestamp(float(seconds[0]), dt.UTC),
+        train_end=dt.datetime.fromtimestamp(float(seconds[-1]) + 1, dt.UTC),
+        train_rows=len(seconds),
+        fingerprint=records.fingerprint(seconds, values, tags),
+        backtest={"note": "trained on stored values without labels: no back-test"},
+        trained_by=trained_by,
+    )
+    records.save(store, model)
+    return model
+
+
+def run(store: Store, name: str, *, until: dt.datetime | None = None) -> ShadowRun:
+    """Score the values stored since the model's last run (or its training window's end) up to
+    ``until`` (default: now) and record the alarms that started meanwhile, silently."""
+    until = until or clock.now()
+    with store.session() as s:
+        model = records.load(s, name)
+        last = s.scalar("SELECT max(scored_until) FROM ai_shadow_runs WHERE model = ?", [name])
+        since = records._aware(last) if last is not None else model.train_end
+        if until <= since:
+            return ShadowRun(name, since, since, 0, 0)
+        det = model.detector
+        lookback = dt.timedelta(seconds=det.smoothing + det.persistence + 5)
+        seconds, values = grid(s, model.machine, model.signals, since - lookback, until)
+    if since < model.train_end:
+        raise InputError(
+            f"model {name!r}: scoring would start inside its training window (which ends "
+            f"{model.train_end}); a model never scores the data it learnt from"
+        )
+    alarm = det.alarms(values) if len(seconds) else np.zeros(0, dtype=bool)
+    score = det.score(values) if len(seconds) else np.zeros(0)
+    new = [
+        (a, b) for a, b in runs(alarm) if seconds[a] >= since.timestamp()
+    ]  # an alarm already running at the last run was recorded then
+    rows_scored = int((seconds >= since.timestamp()).sum())
+    now = clock.utc_naive()
+    alarms = pa.Table.from_pylist(
+        [
+            {
+                "model": name,
+                "machine": model.machine,
+                "start_ts": _naive(dt.datetime.fromtimestamp(float(seconds[a]), dt.UTC)),
+                "end_ts": _naive(dt.datetime.fromtimestamp(float(seconds[b]) + 1, dt.UTC)),
+                "peak": float(score[a : b + 1].max()),
+                "shown": False,
+                "answer": None,
+                "answered_by": None,
+                "recorded_at": now,
+            }
+            for a, b in new
+        ],
+        schema=pa.schema(
+            [
+                ("model", pa.string()),
+                ("machine", pa.string()),
+                ("start_ts", pa.timestamp("us")),
+                ("end_ts", pa.timestamp("us")),
+                ("peak", pa.float64()),
+                ("shown", pa.bool_()),
+                ("answer", pa.string()),
+                ("answered_by", pa.string()),
+                ("recorded_at", pa.timestamp("us")),
+            ]
+        ),
+    )
+    with store.session(write=True) as s, s.transaction():
+        s.append("ai_alarms", alarms)
+        s.execute(
+            "INSERT INTO ai_shadow_runs VALUES (?, ?, ?, ?, ?, ?)",
+            [name, _naive(since), _naive(until), rows_scored, len(new), now],
+        )
+    assert len(onsets(alarm)) >= len(new)
+    return ShadowRun(name, since, until, rows_scored, len(new))
+
+
+def answer(store: Store, name: str, start: dt.datetime, *, real: bool, by: str) -> None:
+    """Record the operator's answer to an alarm: a real problem or a false alarm (labels for the
+    next training)."""
+    with store.session(write=True) as s:
+        n = s.scalar(
+            "SELECT count(*) FROM ai_alarms WHERE model = ? AND start_ts = ?", [name, _naive(start)]
+        )
+        if not n:
+            raise InputError(f"model {name!r} has no alarm starting at {start.isoformat()}")
+        s.execute(
+            "UPDATE ai_alarms SET answer = ?, answered_by = ? WHERE model = ? AND start_ts = ?",
+            ["real" if real else "false", by, name, _naive(start)],
+        )
+
+
+@dataclass
+class ShadowEvaluation:
+    model: str
+    machine: str
+    start: dt.datetime | None
+    end: dt.datetime | None
+    days: float
+    alarms: int
+    stops: int
+    warned: int  # stops with an alarm in the LEAD before them
+    false_alarms: int  # alarms with no stop or scrap within LEAD after their start
+    scrap_parts: int
+    answered_real: int
+    answered_false: int
+    verdict: str
+
+    def to_json(self) -> dict[str, Any]:
+        d = dict(vars(self))
+        d["start"] = self.start.isoformat() if self.start else None
+        d["end"] = self.end.isoformat() if self.end else None
+        return d
+
+
+def evaluate(store: Store, name: str) -> ShadowEvaluation:
+    """The shadow period against what happened: stops (any state but running or no data) and
+    scrap recorded for the machine meanwhile, and the operators' answers."""
+    with store.session() as s:
+        model = records.load(s, name)
+        period = s.arrow(
+            "SELECT min(scored_from) AS a, max(scored_until) AS b FROM ai_shadow_runs "
+            "WHERE model = ?",
+            [name],
+        ).to_pylist()[0]
+        if period["a"] is None:
+            raise InputError(
+                f"model {name!r} has not run in shadow mode yet: pilotline ai shadow {name}"
+            )
+        a, b = period["a"], period["b"]
+        alarms = s.arrow(
+            "SELECT start_ts, answer FROM ai_alarms WHERE model = ? ORDER BY start_ts", [name]
+        ).to_pylist()
+        stops = (
+            s.arrow(
+                "SELECT start_ts FROM states WHERE machine = ? AND start_ts >= ? AND start_ts < ? "
+                "AND state NOT IN ('running', 'no_data') ORDER BY start_ts",
+                [model.machine, a, b],
+            )
+            .column("start_ts")
+            .to_pylist()
+        )
+        scrap = s.arrow(
+            "SELECT ts, reject FROM counts WHERE machine = ? AND ts >= ? AND ts < ? AND reject > 0",
+            [model.machine, a, b],
+        ).to_pylist()
+    events = sorted(stops + [r["ts"] for r in scrap])
+    warned = sum(1 for t in stops if any(t - LEAD <= al["start_ts"] <= t for al in alarms))
+    false = sum(
+        1 for al in alarms if not any(al["start_ts"] <= t <= al["start_ts"] + LEAD for t in events)
+    )
+    days = (b - a).total_seconds() / 86400
+    real = sum(1 for al in alarms if al["answer"] == "real")
+    said_false = sum(1 for al in alarms if al["answer"] == "false")
+    if not alarms:
+        verdict = "No alarm in the shadow period: nothing to judge yet (or nothing to warn of)."
+    elif not stops and not scrap:
+        verdict = (
+            f"{len(alarms)} alarm(s) and no stop or scrap recorded meanwhile: every alarm would "
+            "have been a false one — don't switch it on."
+        )
+    elif warned == 0:
+        verdict = (
+            f"None of the {len(stops)} stop(s) had an alarm in the {LEAD.seconds // 60} minutes "
+            "before it — not better than no alarm; don't switch it on."
+        )
+    else:
+        verdict = (
+            f"{warned} of {len(stops)} stop(s) were warned of; {false} of {len(alarms)} alarm(s) "
+            "had nothing after them. If the warnings are worth more than the false alarms cost, "
+            "make it a pilot."
+        )
+    return ShadowEvaluation(
+        model=name,
+        machine=model.machine,
+        start=records._aware(a),
+        end=records._aware(b),
+        days=round(days, 2),
+        alarms=len(alarms),
+        stops=len(stops),
+        warned=warned,
+        false_alarms=false,
+        scrap_parts=int(sum(r["reject"] for r in scrap)),
+        answered_real=real,
+        answered_false=said_false,
+        verdict=verdict,
+    )
+
+
+def pilot_draft(store: Store, name: str, folder: Path, *, weeks: int = 4) -> Path:
+    """Write a pilot file (TOML) that puts the model's alarms to the test as a switchback — alarms
+    shown on alternate days — with availability on its machine as the metric, and check it with
+    the pilot module's own loader. Returns the file's path."""
+    from pilotline.pilot import load_pilot
+
+    with store.session() as s:
+        model = records.load(s, name)
+    today = clock.now().date()
+    base_start = today - dt.timedelta(weeks=weeks)
+    start = today + dt.timedelta(days=7)
+    end = start + dt.timedelta(weeks=weeks)
+    text = "\n".join(
+        [
+            f"# A pilot for the AI model {name!r}, drafted by 'pilotline ai pilot'.",
+            "# Check every line, then: pilotline pilot plan THIS_FILE; pilotline pilot start THIS_FILE",
+            f'title = "Early-warning alarms ({name}) on {model.machine}"',
+            f'id = "ai-{name}"',
+            'owner = "Operations manager"',
+            f'hypothesis = "If operators see the {model.detector.name} alarms on {model.machine}, '
+            'its availability rises, because stops are caught before they grow into breakdowns."',
+            f'background = "Back-tested and run in shadow mode; model card: pilotline ai card {name}."',
+            'countermeasure = "Alarms shown on the operator page on alternate days; each answered '
+            'real problem or false alarm."',
+            'unit = "day"',
+            'design = "switchback"',
+            "target_effect = 0.02",
+            f"review_date = {(end + dt.timedelta(days=7)).isoformat()}",
+            "",
+            "[switchback]",
+            "alternate = true",
+            "",
+            "[baseline]",
+            f"start = {base_start.isoformat()}",
+            f"end = {today.isoformat()}",
+            "",
+            "[pilot]",
+            f"start = {start.isoformat()}",
+            f"end = {end.isoformat()}",
+            "",
+            "[metric]",
+            'kpi = "availability"',
+            f'machines = ["{model.machine}"]',
+            'direction = "increase"',
+            "",
+            "# Guardrail: output must not suffer while people answer alarms.",
+            "[[guardrails]]",
+            'kpi = "throughput_per_h"',
+            f'machines = ["{model.machine}"]',
+            'direction = "increase"',
+            "",
+        ]
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"ai-{name}.toml"
+    path.write_text(text, encoding="utf-8")
+    load_pilot(path)  # the pilot module's own checks: a draft that loads
+    return path
