@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pilotline.ingest.parse import LAYOUTS
@@ -105,6 +104,16 @@ class Sample:
 
     headers: list[str]
     rows: list[list[str | None]] = field(default_factory=list)
+    _looks: dict[tuple[str, frozenset[str], frozenset[str]], str | None] = field(
+        default_factory=dict, repr=False
+    )
+
+    def looks(self, header: str, machines: set[str], reasons: set[str]) -> str | None:
+        """:func:`looks_like` of a column's values, worked out once per sample."""
+        key = (header, frozenset(machines), frozenset(reasons))
+        if key not in self._looks:
+            self._looks[key] = looks_like(self.values(header), machines, reasons)
+        return self._looks[key]
 
     def values(self, header: str, limit: int = 200) -> list[str]:
         i = self.headers.index(header)
@@ -112,14 +121,15 @@ class Sample:
         return [str(v).strip() for v in out]
 
 
+#: Values looked at to tell a column's type: enough to be sure, few enough to answer at once.
+LOOK_AT = 50
+
+
 def looks_like(values: list[str], machines: set[str], reasons: set[str]) -> str | None:
     """What a column's values look like: "timestamp", "count", "state", "machine", "reason"."""
+    values = values[:LOOK_AT]
     if not values:
         return None
-
-    def share(test: Callable[[str], object]) -> float:
-        return sum(1 for v in values if test(v)) / len(values)
-
     low = [v.lower() for v in values]
     if machines and sum(v in machines for v in values) / len(values) >= 0.8:
         return "machine"
@@ -127,9 +137,10 @@ def looks_like(values: list[str], machines: set[str], reasons: set[str]) -> str 
         v in ("0", "1") for v in low
     ):
         return "state"
-    if share(lambda v: timestamp_layout([v]) is not None) >= 0.9:
+    if timestamp_layout(values) is not None or len(timestamp_layouts(values)) > 1:
         return "timestamp"
-    if share(lambda v: re.fullmatch(r"\d{1,3}([.']\d{3})*(,0*)?|\d+([.,]0*)?", v)) >= 0.9:
+    count = re.compile(r"\d{1,3}([.']\d{3})*(,0*)?|\d+([.,]0*)?")
+    if sum(1 for v in values if count.fullmatch(v)) / len(values) >= 0.9:
         return "count"
     if reasons and sum(v in reasons for v in low) / len(low) >= 0.6:
         return "reason"
@@ -170,7 +181,7 @@ def suggest(
     for header in sample.headers:
         if header in out:
             continue
-        look = looks_like(sample.values(header), machines, reasons)
+        look = sample.looks(header, machines, reasons)
         fit = None
         if look in ("machine", "reason") and look in names:
             fit = look

@@ -182,9 +182,10 @@ def preview(
     formats: dict[str, list[str]] = {}
     for header in sample.headers:
         values = sample.values(header)
-        fits = timestamp_layouts(values) if values else []
-        if fits:
-            formats[header] = fits
+        if sample.looks(header, machines, reasons) == "timestamp":
+            fits = timestamp_layouts(values)  # every sampled value, not only the first ones
+            if fits:
+                formats[header] = fits
     comma = sep == ";" or any(
         re.fullmatch(r"\d+,\d+", v) for h in sample.headers for v in sample.values(h, limit=50)
     )

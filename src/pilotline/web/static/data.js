@@ -30,8 +30,12 @@
   // -- the preview ------------------------------------------------------------------------------
   $("file").addEventListener("change", function () {
     var file = $("file").files[0];
+    look = null;  // a new file: nothing chosen for the last one carries over
     $("mapping").hidden = true;
     $("unknown").hidden = true;
+    $("timestamp_format").value = "";
+    $("ignore_extra").checked = false;
+    $("kind").value = "";
     list.textContent = "";
     say("upload-status", "");
     if (!file) return;
@@ -46,6 +50,9 @@
       return r.json().then(function (b) { return { ok: r.ok, body: b }; });
     }).then(function (res) {
       if (!res.ok) {
+        $("mapping").hidden = false;  // 'What it holds' and the options stay at hand
+        $("mapping-rows").textContent = "";
+        say("detected", "");
         say("preview-status", (res.body.title || "Error") + ": " + (res.body.detail || ""), false);
         showProblems(res.body.problems || []);
         return;
@@ -54,6 +61,7 @@
       say("preview-status", "");
       showPreview();
     }).catch(function () {
+      $("mapping").hidden = false;
       say("preview-status", "The file could not be sent for a first look; you can still import it.", false);
     });
   });
