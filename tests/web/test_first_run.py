@@ -100,7 +100,12 @@ def test_each_step_ticks_itself_as_the_plant_and_the_store_fill(empty_home: Path
 
         # The plant model: any change from the example that `pilotline init` wrote.
         text = example_plant_text().replace('name = "Example Works"', 'name = "Mill Lane"')
-        assert text != example_plant_text()
+        text = text.replace(  # a third press, not connected yet
+            '  [[lines.machines]]\n  id = "press-2"',
+            '  [[lines.machines]]\n  id = "press-3"\n  ideal_cycle_s = 1.0\n\n'
+            '  [[lines.machines]]\n  id = "press-2"',
+        )
+        assert 'id = "press-3"' in text
         (empty_home / "plant.toml").write_text(text)
         assert done(mia)["plant"]
 
@@ -157,7 +162,11 @@ def test_each_step_ticks_itself_as_the_plant_and_the_store_fill(empty_home: Path
     with TestClient(create_app(empty_home)) as mia:
         api_login(mia, "mia")
         page = mia.get("/").text
-        assert 'id="first-run"' not in page and page.count('<article class="tile') == 3
+        assert 'id="first-run"' not in page and page.count('<article class="tile') == 4
+        # The press not connected yet says so, and how; the others do not.
+        assert page.count('data-field="never" hidden') == 3
+        never = page.split('data-machine="press-3"')[1].split("</article>")[0]
+        assert "Nothing received from it yet" in never and 'href="/data"' in never
         assert 'id="first-steps"' in page and 'href="/start"' in page
 
 

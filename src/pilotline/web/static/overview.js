@@ -27,6 +27,8 @@
     tile.querySelector('[data-field="icon"]').textContent = m.icon;
     tile.querySelector('[data-field="category"]').textContent = m.category_label;
     tile.querySelector('[data-field="state"]').textContent = m.reason || m.state.replace("_", " ");
+    var never = tile.querySelector('[data-field="never"]');
+    if (never) never.hidden = Boolean(m.since);
     var since = tile.querySelector('[data-field="for"]');
     since.dataset.seconds = m.for_s === null ? "" : m.for_s;
     since.textContent = duration(m.for_s);
