@@ -19,9 +19,10 @@ from pilotline.cli import app
 from pilotline.plant import load_plant
 from pilotline.share.files import as_store, imported, keep, pull
 from pilotline.share.partners import Partners, grant_rule
-from pilotline.share.readlog import verify
+from pilotline.share.readlog import records, verify
 from pilotline.store import EmbeddedStore
-from tests.conftest import NOW
+from pilotline.web import create_app
+from tests.conftest import NOW, WORKED_EXAMPLE_PLANT
 from tests.share.conftest import Shared, auth, b64, ids
 from tests.web.conftest import serving
 
@@ -192,3 +193,21 @@ def test_client_credentials_give_a_short_lived_token(client: TestClient, shared:
     with clock.fixed(NOW + dt.timedelta(seconds=301)):
         assert client.get("/aas/submodels", headers=auth(token)).status_code == 401
     assert client.get("/aas/submodels", headers=auth(token + "x")).status_code == 401
+
+
+def test_a_partner_over_its_rate_is_refused_and_that_is_on_record(tmp_path: Path) -> None:
+    (tmp_path / "plant.toml").write_text(WORKED_EXAMPLE_PLANT)
+    (tmp_path / "share.toml").write_text("[api]\nrate_per_s = 0.01\nburst = 2\n")
+    store = EmbeddedStore(tmp_path)
+    partners = Partners(store, tmp_path)
+    key = partners.add("acme")
+    partners.grant("acme", plant=load_plant(tmp_path / "plant.toml"), submodel="nameplate", by="t")
+    client = TestClient(create_app(tmp_path))
+    got = [client.get("/aas/submodels", headers=auth(key)) for _ in range(3)]
+    assert [r.status_code for r in got] == [200, 200, 429]
+    assert 90 <= int(got[2].headers["retry-after"]) <= 100  # a token every 100 s
+    assert "Too many requests" in got[2].json()["messages"][0]["text"]
+    assert len(ids(got[0].json())) == 3  # the site's and two machines' nameplates
+    reads = client.app.state.share.log  # type: ignore[attr-defined]
+    reads.flush()
+    assert [r["status"] for r in records(store, partner="acme")] == [200, 200, 429]
