@@ -191,18 +191,20 @@
     list.textContent = "";
     problems.forEach(function (p) {
       var li = el("li", window.pilotlineProblemText(p));
-      var m = p.row === null && /read as '([^']+)'/.exec(p.message);
-      if (m) {
-        var b = el("button", "Use this format: " + m[1] + " and import again");
+      // A column's hint naming the layouts its times read with: one button each.
+      var formats = p.row === null && /read as '/.test(p.message) ? (p.message.match(/'%[^']+'/g) || []) : [];
+      formats.forEach(function (quoted) {
+        var fmt = quoted.slice(1, -1);
+        var b = el("button", "Use this format: " + fmt + " and import again");
         b.type = "button";
         b.className = "use-format";
         b.addEventListener("click", function () {
-          $("timestamp_format").value = m[1];
+          $("timestamp_format").value = fmt;
           if (form.requestSubmit) form.requestSubmit(); else form.submit();
         });
         li.appendChild(document.createTextNode(" "));
         li.appendChild(b);
-      }
+      });
       list.appendChild(li);
     });
   }
