@@ -62,6 +62,7 @@ app.add_typer(sim_app, name="sim")
 app.add_typer(user_app, name="user")
 app.add_typer(assess_app, name="assess")
 app.add_typer(share_app, name="share")
+app.add_typer(__import__("pilotline.cli.ai", fromlist=["ai_app"]).ai_app, name="ai")
 
 out = Console(soft_wrap=True)  # notes whole; tables still fit the terminal
 err = Console(stderr=True, soft_wrap=True)  # messages whole, never wrapped or cut

@@ -1,0 +1,430 @@
+"""``pilotline ai …``: back-test detectors against baselines, train models as records, run them in
+shadow mode, judge the shadow period, and draft a pilot — each step small and honest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pilotline.ai import records, shadow
+from pilotline.ai.backtest import Backtest, Costs, Scores, backtest
+from pilotline.ai.data import read_recordings, split_row
+from pilotline.ai.detectors import DEFAULT, DETECTORS, build
+from pilotline.ai.quality import plain_importance, predict_quality
+from pilotline.errors import InputError
+
+ai_app = typer.Typer(
+    help="AI as a small experiment: alarms that must beat a simple baseline before they go live.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
+SepOpt = Annotated[str, typer.Option("--sep", help="The CSV files' separator.")]
+TimeColOpt = Annotated[str, typer.Option("--time-column", help="The column with the time.")]
+LabelOpt = Annotated[
+    str, typer.Option("--label-column", help="The 0/1 column: 1 where something was wrong.")
+]
+DetectorOpt = Annotated[str, typer.Option("--detector", help=f"One of: {', '.join(DETECTORS)}.")]
+CostFaOpt = Annotated[
+    float | None, typer.Option("--cost-false-alarm", help="What one false alarm costs.")
+]
+CostMissOpt = Annotated[
+    float | None, typer.Option("--cost-missed", help="What one event without warning costs.")
+]
+
+
+def _json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("table", "json"):
+        raise InputError(f"--format {fmt!r}: choose table or json")
+
+
+def _seconds(text: str) -> float:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|min|m|h)?\s*", text)
+    if not m:
+        raise InputError(f"--nab-window {text!r}: expected a duration such as 60s, 5min or 1h")
+    return float(m.group(1)) * {"min": 60, "m": 60, "h": 3600}.get(m.group(2) or "s", 1)
+
+
+def _moment(text: str, option: str) -> dt.datetime:
+    try:
+        t = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"{option} {text!r}: expected a time such as 2026-03-01T06:00 (UTC unless it says)"
+        ) from None
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t
+
+
+def _costs(fa: float | None, miss: float | None) -> Costs | None:
+    if (fa is None) != (miss is None):
+        raise InputError("give both --cost-false-alarm and --cost-missed, or neither")
+    return None if fa is None or miss is None else Costs(fa, miss)
+
+
+def _row(s: Scores) -> list[str]:
+    money = "—"
+    if s.money is not None:
+        money = f"{s.money.saving_per_month:,.0f} ({s.money.low:,.0f}…{s.money.high:,.0f})"
+    return [
+        s.detector,
+        f"{s.f1:.3f}",
+        f"{s.far:.1%}",
+        f"{s.mar:.1%}",
+        f"{s.nab['standard']:.1f}",
+        f"{s.caught}/{s.events}",
+        "—" if s.delay_median_s is None else f"{s.delay_median_s:.0f}",
+        money,
+    ]
+
+
+def _show(b: Backtest) -> None:
+    t = Table(title="Back-test in time order: train on the start of each file, score the rest")
+    for c in ("detector", "F1", "FAR", "MAR", "NAB", "caught", "delay s", "saving/month (95 %)"):
+        t.add_column(c, no_wrap=c == "detector")
+    for s in (*b.baselines.values(), b.chosen):
+        if s.detector in b.baselines and s is b.chosen:
+            continue
+        t.add_row(*_row(s))
+    out.print(t)
+    c = b.chosen
+    out.print(
+        f"NAB profiles of {c.detector}: standard {c.nab['standard']:.1f}, low false positives "
+        f"{c.nab['low_fp']:.1f}, low false negatives {c.nab['low_fn']:.1f}; "
+        f"{c.alarms_per_week:,.0f} alarms a week.",
+        highlight=False,
+    )
+    out.print(f"[bold]Verdict:[/] {b.verdict}", highlight=False)
+    for n in b.notes:
+        out.print(f"Note: {n}", highlight=False)
+
+
+@ai_app.command("detectors")
+def detectors_cmd() -> None:
+    """The detectors to choose from."""
+    t = Table(title="Detectors")
+    t.add_column("name")
+    t.add_column("what it is")
+    for e in DETECTORS.values():
+        t.add_row(e.name + (" (default)" if e.name == DEFAULT else ""), e.summary)
+    out.print(t)
+
+
+@ai_app.command("backtest")
+def backtest_cmd(
+    data: Annotated[
+        Path, typer.Argument(help="A CSV file, or a folder of them (scored together).")
+    ],
+    detector: DetectorOpt = DEFAULT,
+    train_rows: Annotated[
+        int | None, typer.Option("--train-rows", help="Rows at the start of each file to train on.")
+    ] = None,
+    train_until: Annotated[
+        str | None, typer.Option("--train-until", help="Train on rows up to this time.")
+    ] = None,
+    label_column: LabelOpt = "anomaly",
+    time_column: TimeColOpt = "datetime",
+    sep: SepOpt = ";",
+    nab_window: Annotated[
+        str | None,
+        typer.Option(
+            "--nab-window", help="A fixed NAB window right of each changepoint, e.g. 60s."
+        ),
+    ] = None,
+    cost_false_alarm: CostFaOpt = None,
+    cost_missed: CostMissOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Back-test a detector beside the null detector and Hotelling T², in time order only."""
+    _check_format(fmt)
+    until = _moment(train_until, "--train-until") if train_until else None
+    window = _seconds(nab_window) if nab_window else None
+    costs = _costs(cost_false_alarm, cost_missed)
+    ds = read_recordings(data, time_column=time_column, label_column=label_column, sep=sep)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=fmt == "json" or not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("back-testing", total=3)
+
+        def step(name: str) -> None:
+            bar.update(task, description=f"back-testing {name}", advance=1)
+
+        b = backtest(
+            ds,
+            detector=detector,
+            train_rows=train_rows,
+            train_until=until,
+            nab_window_s=window,
+            costs=costs,
+            progress=step,
+        )
+    if fmt == "json":
+        _json(b.to_json())
+    else:
+        _show(b)
+
+
+@ai_app.command("train")
+def train_cmd(
+    name: Annotated[str, typer.Argument(help="The model's name, e.g. pump-1.")],
+    machine: Annotated[str, typer.Option("--machine", help="The machine whose values it watches.")],
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="A process value (tag); repeatable.")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="Start of the normal window (stored values).")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="End of the normal window.")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Train on a labelled CSV file instead, back-tested first."),
+    ] = None,
+    train_rows: Annotated[int | None, typer.Option("--train-rows")] = None,
+    detector: DetectorOpt = DEFAULT,
+    sep: SepOpt = ";",
+    fmt: FormatOpt = "table",
+) -> None:
+    """Train a model on a window of normal running and keep it as a record."""
+    from pilotline.cli.app import home
+
+    _check_format(fmt)
+    store = home().store
+    who = getpass.getuser()
+    if data is not None:
+        ds = read_recordings(data, sep=sep)
+        if len(ds.recordings) != 1:
+            raise InputError("--data: train on one file (back-test a folder with ai backtest)")
+        rec = ds.recordings[0]
+        b = backtest(ds, detector=detector, train_rows=train_rows)
+        k = split_row(rec, train_rows=train_rows, train_until=None)
+        det = build(detector).fit(rec.values[:k])
+        model = records.Model(
+            name=records.check_name(name),
+            machine=machine,
+            detector=det,
+            signals=ds.signals,
+            train_start=rec.start(0),
+            train_end=rec.start(k),
+            train_rows=k,
+            fingerprint=records.fingerprint(rec.seconds[:k], rec.values[:k], ds.signals),
+            backtest=b.to_json(),
+            trained_by=who,
+        )
+        records.save(store, model)
+    else:
+        if start is None or until is None:
+            raise InputError("give the normal window with --from and --until (or a file: --data)")
+        model = shadow.train_on_store(
+            store,
+            name=name,
+            machine=machine,
+            tags=tag or [],
+            start=_moment(start, "--from"),
+            end=_moment(until, "--until"),
+            detector=detector,
+            trained_by=who,
+        )
+    if fmt == "json":
+        _json(model.card())
+    else:
+        out.print(
+            f"Model {name!r} ({model.detector.name}) trained on {model.train_rows:,} rows of "
+            f"{model.machine}; threshold {model.detector.threshold:.4g}. "
+            f"Next: pilotline ai shadow {name}",
+            highlight=False,
+        )
+
+
+@ai_app.command("card")
+def card_cmd(name: Annotated[str, typer.Argument()], fmt: FormatOpt = "table") -> None:
+    """A model's card: training window, data fingerprint, signals, parameters, back-test."""
+    from pilotline.cli.app import home
+
+    _check_format(fmt)
+    with home().store.session() as s:
+        card = records.load(s, name).card()
+    if fmt == "json":
+        _json(card)
+        return
+    t = Table(title=f"Model card: {name}", show_header=False)
+    for k, v in card.items():
+        t.add_row(k, v if isinstance(v, str) else json.dumps(v, default=str))
+    out.print(t)
+
+
+@ai_app.command("status")
+def status_cmd(fmt: FormatOpt = "table") -> None:
+    """The stored models, their last shadow run and their alarms."""
+    from pilotline.cli.app import home
+
+    _check_format(fmt)
+    with home().store.session() as s:
+        rows = s.arrow(
+            "SELECT m.name, m.machine, m.detector, m.trained_at, "
+            "(SELECT max(scored_until) FROM ai_shadow_runs r WHERE r.model = m.name) AS last_run, "
+            "(SELECT count(*) FROM ai_alarms a WHERE a.model = m.name) AS alarms "
+            "FROM ai_models m ORDER BY m.name"
+        ).to_pylist()
+    if fmt == "json":
+        _json(rows)
+        return
+    if not rows:
+        out.print("No AI models yet. Back-test first: pilotline ai backtest DATA")
+        return
+    t = Table(title="AI models")
+    for c in ("name", "machine", "detector", "trained", "shadow until", "alarms"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(
+            r["name"],
+            r["machine"],
+            r["detector"],
+            str(r["trained_at"]),
+            str(r["last_run"] or "—"),
+            str(r["alarms"]),
+        )
+    out.print(t)
+
+
+@ai_app.command("shadow")
+def shadow_cmd(
+    name: Annotated[str, typer.Argument()],
+    until: Annotated[
+        str | None, typer.Option("--until", help="Score up to this time (default now).")
+    ] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Score the values stored since the last run; record alarms silently."""
+    from pilotline.cli.app import home
+
+    _check_format(fmt)
+    r = shadow.run(home().store, name, until=_moment(until, "--until") if until else None)
+    if fmt == "json":
+        _json(r.to_json())
+    else:
+        out.print(
+            f"Scored {r.rows:,} seconds of {name} ({r.scored_from:%Y-%m-%d %H:%M} to "
+            f"{r.scored_until:%Y-%m-%d %H:%M} UTC): {r.alarms} new alarm(s), recorded silently.",
+            highlight=False,
+        )
+
+
+@ai_app.command("evaluate")
+def evaluate_cmd(name: Annotated[str, typer.Argument()], fmt: FormatOpt = "table") -> None:
+    """Judge the shadow period against the stops and scrap recorded meanwhile."""
+    from pilotline.cli.app import home
+
+    _check_format(fmt)
+    e = shadow.evaluate(home().store, name)
+    if fmt == "json":
+        _json(e.to_json())
+        return
+    t = Table(title=f"Shadow period of {name} on {e.machine} ({e.days} days)", show_header=False)
+    for k in (
+        "alarms",
+        "stops",
+        "warned",
+        "false_alarms",
+        "scrap_parts",
+        "answered_real",
+        "answered_false",
+    ):
+        t.add_row(k.replace("_", " "), str(getattr(e, k)))
+    out.print(t)
+    out.print(f"[bold]Verdict:[/] {e.verdict}", highlight=False)
+
+
+@ai_app.command("answer")
+def answer_cmd(
+    name: Annotated[str, typer.Argument()],
+    start: Annotated[str, typer.Argument(help="The alarm's start time (UTC).")],
+    verdict: Annotated[str, typer.Argument(help="real or false.")],
+) -> None:
+    """Record whether an alarm was a real problem or a false alarm (labels for next time)."""
+    from pilotline.cli.app import home
+
+    if verdict not in ("real", "false"):
+        raise InputError(f"{verdict!r}: answer real (a real problem) or false (a false alarm)")
+    shadow.answer(
+        home().store, name, _moment(start, "START"), real=verdict == "real", by=getpass.getuser()
+    )
+    out.print(f"Recorded: the alarm of {name} at {start} was {verdict}.", highlight=False)
+
+
+@ai_app.command("pilot")
+def pilot_cmd(name: Annotated[str, typer.Argument()]) -> None:
+    """Draft a pilot (switchback: alarms shown on alternate days) from a model."""
+    from pilotline.cli.app import home
+
+    h = home()
+    path = shadow.pilot_draft(h.store, name, h.path / "pilots")
+    out.print(
+        f"Pilot draft written to {path}. Check it, then: pilotline pilot plan {path}",
+        highlight=False,
+    )
+
+
+@ai_app.command("quality")
+def quality_cmd(
+    data: Annotated[
+        Path, typer.Argument(help="A CSV file: one row per part or batch, in time order.")
+    ],
+    outcome: Annotated[
+        str, typer.Option("--outcome", help="The 0/1 column: 1 = failed.")
+    ] = "failed",
+    time_column: TimeColOpt = "datetime",
+    sep: SepOpt = ";",
+    cost_false_alarm: Annotated[float, typer.Option("--cost-false-alarm")] = 1.0,
+    cost_missed: Annotated[float, typer.Option("--cost-missed")] = 10.0,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Predict pass/fail per part or batch; compare with the base rate, always-pass and SPC limits."""
+    _check_format(fmt)
+    ds = read_recordings(
+        data, time_column=time_column, label_column=outcome, changepoint_column=None, sep=sep
+    )
+    x = np.vstack([r.values for r in ds.recordings])
+    y = np.concatenate([r.label for r in ds.recordings if r.label is not None])
+    rep = predict_quality(
+        x, y, ds.signals, cost_false_alarm=cost_false_alarm, cost_missed=cost_missed
+    )
+    if fmt == "json":
+        _json(rep.to_json())
+        return
+    t = Table(title=f"Quality prediction: {rep.rows:,} parts, {rep.base_rate:.1%} failed")
+    for c in ("model", "balanced error", "precision", "recall", "cost"):
+        t.add_column(c)
+    for r in rep.results:
+        t.add_row(
+            r.name,
+            f"{r.balanced_error:.3f}",
+            f"{r.precision:.0%}",
+            f"{r.recall:.0%}",
+            f"{r.cost:,.0f}",
+        )
+    out.print(t)
+    for line in plain_importance(rep.importance):
+        out.print(line, highlight=False)
+    out.print(f"[bold]Verdict:[/] {rep.verdict}", highlight=False)
