@@ -264,9 +264,11 @@
     });
     var n = Object.keys(machines).length + Object.keys(reasons).length;
     box.hidden = n === 0;
-    say("unknown-hint", fromPreview
-      ? "Seen in the first rows. Unknown machines stop the import; unknown reason codes are imported, their stops without a loss category until the code is added."
-      : "Unknown machines stopped the import; unknown reason codes are imported, their stops without a loss category until the code is added.");
+    var later = "Unknown reason codes are imported; their stops count without a loss category until the code is added.";
+    say("unknown-hint", fromPreview === true
+      ? "Seen in the first rows. Unknown machines stop the import. " + later
+      : fromPreview === "imported" ? later
+      : "Unknown machines stopped the import. " + later);
   }
 
   var add = $("add-to-plant");
@@ -325,7 +327,7 @@
         (body.notes || []).forEach(function (n) {
           list.appendChild(el("li", window.pilotlineProblemText({ file: body.file, message: n })));
         });
-        if (body.unknown_reasons && Object.keys(body.unknown_reasons).length) showUnknown({}, body.unknown_reasons, false);
+        if (body.unknown_reasons && Object.keys(body.unknown_reasons).length) showUnknown({}, body.unknown_reasons, "imported");
         var skipped = body.skipped ? ", " + body.skipped + " already stored" : "";
         return body.file + ": " + body.rows + " " + body.kind + " row(s), " + body.new_rows + " new" + skipped + ".";
       }
