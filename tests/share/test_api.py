@@ -211,3 +211,30 @@ def test_a_partner_over_its_rate_is_refused_and_that_is_on_record(tmp_path: Path
     reads = client.app.state.share.log  # type: ignore[attr-defined]
     reads.flush()
     assert [r["status"] for r in records(store, partner="acme")] == [200, 200, 429]
+
+
+def test_a_custom_rule_opens_nothing_to_other_partners(tmp_path: Path) -> None:
+    (tmp_path / "plant.toml").write_text(WORKED_EXAMPLE_PLANT)
+    partners = Partners(EmbeddedStore(tmp_path), tmp_path)
+    mine, theirs = partners.add("acme"), partners.add("globex")
+    doc = json.loads(
+        Path("/work/shared/specs/aas-security/allow-read-complete-api.json").read_text()
+    )
+    rule = doc["AllAccessPermissionRules"]["rules"][0]  # anyone may read everything
+    r = CliRunner().invoke(app, ["--home", str(tmp_path), "share", "grant", "globex", "--rule",
+                                 str(_write(tmp_path / "rule.json", rule)), "--expires", "2026-03-04"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    (stored,) = partners.grants("globex")
+    assert stored.rule["FORMULA"]["$and"][0] == {
+        "$eq": [{"$attribute": {"CLAIM": "partner"}}, {"$strVal": "globex"}]
+    }
+    client = TestClient(create_app(tmp_path))
+    assert len(ids(client.get("/aas/submodels", headers=auth(theirs)).json())) == 5  # all
+    assert ids(client.get("/aas/submodels", headers=auth(mine)).json()) == []
+    with clock.fixed(dt.datetime(2026, 3, 5, tzinfo=dt.UTC)):  # after the last day
+        assert ids(client.get("/aas/submodels", headers=auth(theirs)).json()) == []
+
+
+def _write(path: Path, value: object) -> Path:
+    path.write_text(json.dumps(value))
+    return path

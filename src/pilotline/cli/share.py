@@ -162,7 +162,8 @@ def grant(
             doc = json.loads(rule.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise InputError(f"{rule}: not a JSON file ({exc})") from None
-        g = p.add_rule(name, doc, expires=day, purpose=purpose, onward=onward, by=_who())
+        g = p.add_rule(name, doc, expires=day, tz=home().plant().tz, purpose=purpose,
+                       onward=onward, by=_who())  # fmt: skip
     else:
         if not submodel:
             raise InputError("say what to give: --submodel (or --rule FILE.json)")

@@ -123,19 +123,47 @@ def grant_rule(
         else [{"IDENTIFIABLE": "(Submodel)*"}]
     )
     terms: list[dict[str, Any]] = [
-        {"$eq": [{"$attribute": {"CLAIM": "partner"}}, {"$strVal": partner}]},
+        _partner_term(partner),
         {"$eq": [{"$field": "$sm#semanticId"}, {"$strVal": semantic_id}]},
     ]
     if machine_prefix:
         terms.append({"$starts-with": [{"$field": "$sm#id"}, {"$strVal": machine_prefix}]})
     if ends is not None:
-        stamp = ends.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-        terms.append({"$lt": [{"$attribute": {"GLOBAL": "UTCNOW"}}, {"$dateTimeVal": stamp}]})
+        terms.append(_ends_term(ends))
     return {
         "ACL": {"ATTRIBUTES": [{"CLAIM": "partner"}], "RIGHTS": ["READ"], "ACCESS": "ALLOW"},
         "OBJECTS": objects,
         "FORMULA": {"$and": terms},
     }
+
+
+def _end_of(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
+    """The end of ``day`` (the start of the next) in the time zone ``tz``."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tz)
+
+
+def _partner_term(partner: str) -> dict[str, Any]:
+    return {"$eq": [{"$attribute": {"CLAIM": "partner"}}, {"$strVal": partner}]}
+
+
+def _ends_term(ends: dt.datetime) -> dict[str, Any]:
+    stamp = ends.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return {"$lt": [{"$attribute": {"GLOBAL": "UTCNOW"}}, {"$dateTimeVal": stamp}]}
+
+
+def scoped(rule: dict[str, Any], partner: str, ends: dt.datetime | None) -> dict[str, Any]:
+    """``rule`` that holds only for ``partner`` (and only before ``ends``): its ACL names the
+    partner claim and its formula is and-ed with the terms it lacks."""
+    formula = rule["FORMULA"]
+    terms = list(formula["$and"]) if set(formula) == {"$and"} else [formula]
+    wanted = [_partner_term(partner)] + ([_ends_term(ends)] if ends else [])
+    terms = [t for t in wanted if t not in terms] + terms
+    acl = dict(rule["ACL"])
+    attrs = list(acl.get("ATTRIBUTES", []))
+    if {"CLAIM": "partner"} not in attrs:
+        attrs.append({"CLAIM": "partner"})
+    acl["ATTRIBUTES"] = attrs
+    return {**rule, "ACL": acl, "FORMULA": {"$and": terms} if len(terms) > 1 else terms[0]}
 
 
 def _split(path: str) -> list[str]:
@@ -275,7 +303,7 @@ class Partners:
                 raise InputError(f"--expires {expires} is in the past (today is {today})")
             if expires > today + dt.timedelta(days=3660):
                 raise InputError(f"--expires {expires} is more than ten years away")
-            ends = dt.datetime.combine(expires + dt.timedelta(days=1), dt.time(), plant.tz)
+            ends = _end_of(expires, plant.tz)
         return grant_rule(partner=partner, semantic_id=semantic_id, machine_prefix=prefix,
                           paths=paths or [], ends=ends)  # fmt: skip
 
@@ -295,7 +323,8 @@ class Partners:
         """Give a partner a submodel (all of them, one machine's, or elements of it)."""
         rule = self.rule_for(partner, plant=plant, submodel=submodel, machine=machine,
                              paths=paths, expires=expires)  # fmt: skip
-        return self.add_rule(partner, rule, expires=expires, purpose=purpose, onward=onward, by=by)
+        return self.add_rule(partner, rule, expires=expires, tz=plant.tz, purpose=purpose,
+                             onward=onward, by=by)  # fmt: skip
 
     def add_rule(
         self,
@@ -303,12 +332,18 @@ class Partners:
         rule: dict[str, Any],
         *,
         expires: dt.date | None = None,
+        tz: dt.tzinfo = dt.UTC,
         purpose: str = "",
         onward: bool = False,
         by: str,
     ) -> Grant:
-        """Store one access rule for a partner (checked first: a malformed rule is refused)."""
+        """Store one access rule for a partner (checked first: a malformed rule is refused).
+
+        The rule is narrowed to the partner (its formula must also hold ``CLAIM("partner") $eq
+        <partner>``) and, with ``expires``, to the end of that day in ``tz``: a rule written for
+        one partner can never open anything to another, nor outlast its date."""
         parse_rules({"AllAccessPermissionRules": {"rules": [rule]}})
+        rule = scoped(rule, partner, _end_of(expires, tz) if expires else None)
         if len(purpose) > PURPOSE_MAX:
             raise InputError(f"the purpose is {len(purpose)} characters; at most {PURPOSE_MAX}")
         gid = "g-" + secrets.token_hex(4)
