@@ -151,7 +151,7 @@ def routes(app: FastAPI, web: Web) -> None:
     def shells(request: Request, limit: int | None = _limit(), cursor: str | None = None,
                idShort: str | None = None) -> Response:  # fmt: skip
         def h(access: Access) -> Answer:
-            repo, allowed = visible(access, request.url.path)
+            repo, allowed = visible(access, _route(request))
             out, ids = [], []
             for aid in repo.shells:
                 seen = {s for s in repo.refs[aid] if s in allowed}
@@ -176,7 +176,7 @@ def routes(app: FastAPI, web: Web) -> None:
     @api.get("/shells/{aas}")
     def shell(request: Request, aas: str) -> Response:
         def h(access: Access) -> Answer:
-            repo, aid, seen = _shell(access, aas, request.url.path)
+            repo, aid, seen = _shell(access, aas, _route(request))
             grants = sorted({g for a in seen.values() for g in access.grants_of(a.rules)})
             return repo.shell(aid, set(seen)), grants, [aid]
 
@@ -186,7 +186,7 @@ def routes(app: FastAPI, web: Web) -> None:
     def submodel_refs(request: Request, aas: str, limit: int | None = _limit(),
                       cursor: str | None = None) -> Response:  # fmt: skip
         def h(access: Access) -> Answer:
-            repo, aid, seen = _shell(access, aas, request.url.path)
+            repo, aid, seen = _shell(access, aas, _route(request))
             refs = repo.shell(aid, set(seen)).get("submodels", [])
             ids = [r["keys"][0]["value"] for r in refs]
             items, nxt = page(refs, ids, limit=limit, cursor=cursor, kind=f"refs {aid}")
@@ -200,7 +200,7 @@ def routes(app: FastAPI, web: Web) -> None:
     def submodels(request: Request, limit: int | None = _limit(), cursor: str | None = None,
                   semanticId: str | None = None, idShort: str | None = None) -> Response:  # fmt: skip
         def h(access: Access) -> Answer:
-            repo, allowed = visible(access, request.url.path)
+            repo, allowed = visible(access, _route(request))
             wanted = decode_id(semanticId, "semanticId") if semanticId else None
             out, ids, grants = [], [], set()
             for sid, a in allowed.items():
@@ -219,7 +219,7 @@ def routes(app: FastAPI, web: Web) -> None:
 
     def submodel_answer(access: Access, request: Request, sm: str, aas: str | None,
                         as_value: bool) -> Answer:  # fmt: skip
-        repo, sid, allowed = one_submodel(access, sm, request.url.path, aas)
+        repo, sid, allowed = one_submodel(access, sm, _route(request), aas)
         body = repo.submodel(sid, allowed)
         if as_value:
             body = {e["idShort"]: value_only(e) for e in body.get("submodelElements", [])}
@@ -228,7 +228,7 @@ def routes(app: FastAPI, web: Web) -> None:
     def element_answer(access: Access, request: Request, sm: str, aas: str | None, path: str,
                        as_value: bool) -> Answer:  # fmt: skip
         tokens = split_path(path)
-        repo, sid, allowed = one_submodel(access, sm, request.url.path, aas)
+        repo, sid, allowed = one_submodel(access, sm, _route(request), aas)
         element = repo.element(sid, allowed, tokens)
         if element is None:
             raise ApiError(404, "No submodel element at this idShort path.")
@@ -243,7 +243,7 @@ def routes(app: FastAPI, web: Web) -> None:
 
     def elements_answer(access: Access, request: Request, sm: str, aas: str | None,
                         limit: int | None, cursor: str | None) -> Answer:  # fmt: skip
-        repo, sid, allowed = one_submodel(access, sm, request.url.path, aas)
+        repo, sid, allowed = one_submodel(access, sm, _route(request), aas)
         elements = repo.submodel(sid, allowed).get("submodelElements", [])
         ids = [e.get("idShort", "") for e in elements]
         items, nxt = page(elements, ids, limit=limit, cursor=cursor, kind=f"elements {sid}")
@@ -310,6 +310,12 @@ def routes(app: FastAPI, web: Web) -> None:
 
     app.mount(BASE, api)
     _pages(app, web, service)
+
+
+def _route(request: Request) -> str:
+    """The request's route as the API names it (without the ``/aas`` base), for ROUTE objects
+    of access rules."""
+    return request.url.path.removeprefix(BASE) or "/"
 
 
 def _oauth(status: int, error: str, text: str) -> JSONResponse:
