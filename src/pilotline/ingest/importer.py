@@ -145,6 +145,12 @@ def resolve_columns(
             if alias:
                 mapping[header] = alias
     used = list(mapping.values())
+    # For a missing column, the header whose words suggest it (Maschine → machine).
+    guesses = {
+        g.column: g.header
+        for g in suggest(Sample(headers), schema.kind)
+        if g.column and g.header not in mapping and g.header.strip().lower() not in ignored
+    }
     for dup in sorted({u for u in used if used.count(u) > 1}):
         sources = [h for h, t in mapping.items() if t == dup]
         problems.append(
@@ -163,7 +169,14 @@ def resolve_columns(
                     1,
                     col,
                     f"required column is missing; expected a column named {col!r} "
-                    f"({schema.column(col).help}) — " + say("map_missing", surface, column=col),
+                    f"({schema.column(col).help}) — "
+                    + say(
+                        "map_missing",
+                        surface,
+                        column=col,
+                        header=guesses.get(col, "YOUR HEADER"),
+                        probably=f" (probably {guesses[col]!r})" if col in guesses else "",
+                    ),
                 )
             )
     if not options.ignore_extra:

@@ -24,8 +24,8 @@ HINTS: dict[str, tuple[str, str]] = {
         "column holds",
     ),
     "map_missing": (
-        "name your column with --map 'YOUR HEADER={column}'",
-        "choose '{column}' for the file's column that holds it",
+        "name your column with --map '{header}={column}'",
+        "choose '{column}' for the file's column that holds it{probably}",
     ),
     "map_extra": (
         "map it with --map '{header}=COLUMN' or pass --ignore-extra",
