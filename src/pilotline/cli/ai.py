@@ -97,8 +97,8 @@ def _row(s: Scores) -> list[str]:
 
 def _show(b: Backtest) -> None:
     t = Table(title="Back-test in time order: train on the start of each file, score the rest")
-    for c in ("detector", "F1", "FAR", "MAR", "NAB", "caught", "delay s", "saving/month (95 %)"):
-        t.add_column(c, no_wrap=c == "detector")
+    for head in ("detector", "F1", "FAR", "MAR", "NAB", "caught", "delay s", "saving/month (95 %)"):
+        t.add_column(head, no_wrap=head == "detector")
     for s in (*b.baselines.values(), b.chosen):
         if s.detector in b.baselines and s is b.chosen:
             continue

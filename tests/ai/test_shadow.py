@@ -1,0 +1,199 @@
+"""Models as records and shadow mode over stored process values, end to end through the CLI:
+SKAB pump readings stored as a machine's process values, a model trained on its normal start,
+alarms recorded silently, the shadow period judged against a recorded stop, an operator's
+answer, a model card and a pilot draft that the pilot module loads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from pilotline.ai.data import read_recordings
+from pilotline.cli.app import app
+from pilotline.errors import InputError, NotFound
+from pilotline.pilot import load_pilot
+from pilotline.store import EmbeddedStore
+
+runner = CliRunner()
+T0 = dt.datetime(2026, 3, 2, 8, 0, 0)  # naive UTC, as the store keeps times
+TAGS = ["Accelerometer1RMS", "Current", "Pressure", "Volume Flow RateRMS"]
+
+
+def _run(home: Path, *args: str) -> str:
+    result = runner.invoke(app, ["--home", str(home), *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.fixture
+def plant_home(tmp_path: Path, skab_slice: Path) -> tuple[Path, int]:
+    """valve1/1.csv stored as pump-1's process values from T0 (one reading a second per tag);
+    returns the home and the row where the labelled fault starts."""
+    data = read_recordings(skab_slice / "valve1-1.csv")
+    rec = data.recordings[0]
+    assert rec.label is not None
+    cols = [data.signals.index(t) for t in TAGS]
+    n = len(rec.seconds)
+    ts = [T0 + dt.timedelta(seconds=i) for i in range(n)]
+    table = pa.table(
+        {
+            "machine": ["pump-1"] * (n * len(TAGS)),
+            "tag": [t for t in TAGS for _ in range(n)],
+            "ts": pa.array(ts * len(TAGS), pa.timestamp("us")),
+            "value": [float(rec.values[i, c]) for c in cols for i in range(n)],
+        }
+    )
+    home = tmp_path / "home"
+    store = EmbeddedStore(home, lock_timeout_s=5)
+    fault = int(rec.label.argmax())
+    stop = T0 + dt.timedelta(seconds=fault + 120)
+    with store.session(write=True) as s:
+        s.insert_new("process_values", table)
+        s.append(
+            "states",
+            pa.table(
+                {
+                    "machine": ["pump-1", "pump-1"],
+                    "start_ts": pa.array([T0, stop], pa.timestamp("us")),
+                    "end_ts": pa.array([None, None], pa.timestamp("us")),
+                    "state": ["running", "breakdown"],
+                    "reason": [None, "valve stuck"],
+                    "import_id": pa.array([None, None], pa.int64()),
+                }
+            ),
+        )
+    return home, fault
+
+
+def test_train_shadow_evaluate_answer_card_pilot(plant_home: tuple[Path, int]) -> None:
+    home, fault = plant_home
+    tags = [a for t in TAGS for a in ("--tag", t)]
+    until = (T0 + dt.timedelta(seconds=400)).isoformat()
+    _run(
+        home,
+        "ai",
+        "train",
+        "pump-1",
+        "--machine",
+        "pump-1",
+        *tags,
+        "--from",
+        T0.isoformat(),
+        "--until",
+        until,
+    )
+    end = (T0 + dt.timedelta(hours=1)).isoformat()
+    first = json.loads(
+        _run(
+            home,
+            "ai",
+            "shadow",
+            "pump-1",
+            "--until",
+            (T0 + dt.timedelta(seconds=fault - 60)).isoformat(),
+            "--format",
+            "json",
+        )
+    )
+    assert first["alarms"] == 0  # normal running after training: silence
+    second = json.loads(_run(home, "ai", "shadow", "pump-1", "--until", end, "--format", "json"))
+    assert second["scored_from"] == first["scored_until"]  # picks up where the last run ended
+    assert second["alarms"] >= 1
+    store = EmbeddedStore(home, lock_timeout_s=5)
+    with store.session() as s:
+        alarms = s.arrow("SELECT * FROM ai_alarms ORDER BY start_ts").to_pylist()
+    assert all(not a["shown"] for a in alarms)  # silent
+    fault_at = T0 + dt.timedelta(seconds=fault)
+    hit = [a for a in alarms if fault_at <= a["start_ts"] <= fault_at + dt.timedelta(seconds=120)]
+    assert hit, alarms
+    # a third run finds nothing new to score
+    third = json.loads(_run(home, "ai", "shadow", "pump-1", "--until", end, "--format", "json"))
+    assert third["rows"] == 0
+    _run(home, "ai", "answer", "pump-1", hit[0]["start_ts"].isoformat(), "real")
+    e = json.loads(_run(home, "ai", "evaluate", "pump-1", "--format", "json"))
+    assert (e["stops"], e["warned"], e["answered_real"]) == (1, 1, 1)
+    card = json.loads(_run(home, "ai", "card", "pump-1", "--format", "json"))
+    assert card["detector"] == "forecast_watch"
+    assert card["signals"] == TAGS
+    assert card["training_window"]["rows"] == 400
+    assert len(card["data_fingerprint"]) == 64
+    out = _run(home, "ai", "pilot", "pump-1")
+    pilot = load_pilot(home / "pilots" / "ai-pump-1.toml")
+    assert pilot.design == "switchback" and pilot.metric.machines == ["pump-1"]
+    assert "pilotline pilot plan" in out
+
+
+def test_bad_training_input_stores_nothing(plant_home: tuple[Path, int]) -> None:
+    home, _ = plant_home
+    result = runner.invoke(
+        app,
+        [
+            "--home",
+            str(home),
+            "ai",
+            "train",
+            "m",
+            "--machine",
+            "pump-1",
+            "--tag",
+            "nope",
+            "--from",
+            T0.isoformat(),
+            "--until",
+            (T0 + dt.timedelta(seconds=400)).isoformat(),
+        ],
+    )
+    assert isinstance(result.exception, InputError)
+    assert "at least 10 are needed" in str(result.exception)
+    result = runner.invoke(app, ["--home", str(home), "ai", "card", "m"])
+    assert isinstance(result.exception, NotFound)
+    assert "no AI model named 'm'" in str(result.exception)
+
+
+def test_backtest_contract_json(skab_slice: Path, tmp_path: Path) -> None:
+    out = json.loads(
+        _run(
+            tmp_path,
+            "ai",
+            "backtest",
+            str(skab_slice / "valve1-0.csv"),
+            "--train-rows",
+            "400",
+            "--label-column",
+            "anomaly",
+            "--time-column",
+            "datetime",
+            "--sep",
+            ";",
+            "--format",
+            "json",
+        )
+    )
+    for key in ("detector", "f1", "far", "mar", "nab", "alarms", "baselines", "verdict"):
+        assert key in out
+    assert set(out["baselines"]["hotelling_t2"]) >= {"f1", "far", "mar", "nab", "alarms"}
+    cp = json.loads(
+        _run(
+            tmp_path,
+            "ai",
+            "backtest",
+            str(skab_slice / "valve1-0.csv"),
+            "--nab-window",
+            "60s",
+            "--detector",
+            "hotelling_t2",
+            "--format",
+            "json",
+        )
+    )
+    assert cp["detector"] == "hotelling_t2"
+    bad = runner.invoke(
+        app, ["--home", str(tmp_path), "ai", "backtest", str(skab_slice), "--detector", "magic"]
+    )
+    assert isinstance(bad.exception, InputError)
+    assert "detector 'magic' is not known" in str(bad.exception)
