@@ -16,7 +16,7 @@ from typing import Any
 from pilotline import clock
 from pilotline.errors import NotFound
 from pilotline.plant.model import Plant
-from pilotline.share.files import imported
+from pilotline.share.files import imported, imported_dir
 from pilotline.share.model import build_catalogue
 from pilotline.share.partners import Partners, key_hash
 from pilotline.share.readlog import Read, ReadLog
@@ -62,9 +62,11 @@ class Service:
         self.log = ReadLog(store, home)
         self.tokens = Tokens(home)
         self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._building = False
         self._repo: Repository | None = None
         self._repo_at = 0.0
-        self._repo_key: tuple[float, float] = (0.0, 0.0)
+        self._repo_key: tuple[float, ...] = ()
         self._version: str | None = None
         self._keys: dict[str, str] = {}
         self._rules: list[Rule] = []
@@ -73,14 +75,14 @@ class Service:
         self._settings: ShareSettings | None = None
         self._tz: dt.tzinfo = dt.UTC
 
-    def _mtimes(self) -> tuple[float, float]:
+    def _mtimes(self) -> tuple[float, ...]:
         def m(p: Path) -> float:
             try:
                 return p.stat().st_mtime
             except OSError:
                 return 0.0
 
-        return m(self.home / "plant.toml"), m(self.home / "share.toml")
+        return m(self.home / "plant.toml"), m(self.home / "share.toml"), m(imported_dir(self.home))
 
     def settings(self) -> ShareSettings:
         self.repository()
@@ -88,26 +90,40 @@ class Service:
         return self._settings
 
     def repository(self) -> Repository:
-        """The catalogue as API JSON, rebuilt when older than ``refresh_s`` or the plant model
-        or share.toml changed."""
-        with self._lock:
-            key = self._mtimes()
-            fresh = (
-                self._repo is not None
-                and self._settings is not None
-                and key == self._repo_key
-                and time.monotonic() - self._repo_at < self._settings.api.refresh_s
+        """The catalogue as API JSON, rebuilt when older than ``refresh_s`` or the plant model,
+        share.toml or the imported files changed. While one request rebuilds it, the others are
+        served the previous one (only the very first build is waited for)."""
+        with self._cond:
+            while True:
+                key = self._mtimes()
+                repo, settings = self._repo, self._settings
+                if (
+                    repo is not None
+                    and settings is not None
+                    and key == self._repo_key
+                    and time.monotonic() - self._repo_at < settings.api.refresh_s
+                ):
+                    return repo
+                if not self._building:
+                    self._building = True
+                    break
+                if repo is not None:
+                    return repo
+                self._cond.wait()
+        try:
+            plant = self._plant()
+            settings = load_share_settings(self.home, plant)
+            repo = Repository(
+                build_catalogue(self.store, plant, settings, imported=imported(self.home))
             )
-            if not fresh:
-                plant = self._plant()
-                self._tz = plant.tz
-                settings = load_share_settings(self.home, plant)
-                self._repo = Repository(
-                    build_catalogue(self.store, plant, settings, imported=imported(self.home))
-                )
-                self._settings, self._repo_key, self._repo_at = settings, key, time.monotonic()
-            assert self._repo is not None
-            return self._repo
+            with self._cond:
+                self._repo, self._settings, self._tz = repo, settings, plant.tz
+                self._repo_key, self._repo_at = key, time.monotonic()
+            return repo
+        finally:
+            with self._cond:
+                self._building = False
+                self._cond.notify_all()
 
     def _refresh_grants(self) -> None:
         version = self.partners.version()
