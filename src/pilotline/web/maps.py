@@ -44,6 +44,13 @@ from pilotline.store import audit
 from pilotline.web.cache import Cache
 from pilotline.web.context import Problem, Web
 from pilotline.web.data import file_name, receive, refused
+from pilotline.web.schemas import (
+    CasesBehind,
+    Conformance,
+    EventLogInfo,
+    LogSummary,
+    ProcessMap,
+)
 from pilotline.web.users import User
 
 #: An upload is read and summarised within this many seconds, or refused: one upload cannot hold
@@ -447,12 +454,23 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
         name = logs.delete(log_id, user)
         return RedirectResponse(f"/maps?{urlencode({'deleted': name})}", status_code=303)
 
-    @app.get("/api/logs", tags=["process maps"])
+    @app.get(
+        "/api/logs",
+        summary="List the event logs",
+        response_model=list[EventLogInfo],
+        tags=["process maps"],
+    )
     def api_logs(user: User = manager) -> list[dict[str, Any]]:
         """The uploaded event logs, newest first: id, name, columns, events, cases."""
         return logs.all()
 
-    @app.post("/api/logs", tags=["process maps"], status_code=201)
+    @app.post(
+        "/api/logs",
+        summary="Upload an event log",
+        response_model=EventLogInfo,
+        tags=["process maps"],
+        status_code=201,
+    )
     async def api_upload_log(
         request: Request,
         filename: str,
@@ -516,21 +534,36 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
             raise
         return meta
 
-    @app.delete("/api/logs/{log_id}", tags=["process maps"], status_code=204)
+    @app.delete(
+        "/api/logs/{log_id}",
+        summary="Delete an event log",
+        tags=["process maps"],
+        status_code=204,
+    )
     def api_delete_log(request: Request, log_id: str, user: User = manager) -> Response:
         """Delete an uploaded event log, its maps and its last check (in the audit trail)."""
         web.api_csrf(request)
         logs.delete(log_id, user)
         return Response(status_code=204)
 
-    @app.get("/api/logs/{log_id}/summary", tags=["process maps"])
+    @app.get(
+        "/api/logs/{log_id}/summary",
+        summary="Summary, variants, loops and automation verdicts of a log",
+        response_model=LogSummary,
+        tags=["process maps"],
+    )
     def api_log_summary(log_id: str, activities: int = 100, user: User = manager) -> dict[str, Any]:
         """Summary (the `pilotline map summary` contract), top variants, loops back and the
         automation verdict per activity, with the ``activities`` per cent most frequent kept."""
         v = logs.view(log_id, _percent(activities, "activities") or 100)
         return {k: v[k] for k in ("summary", "variants", "loopbacks", "automation")}
 
-    @app.post("/api/logs/{log_id}/conform", tags=["process maps"])
+    @app.post(
+        "/api/logs/{log_id}/conform",
+        summary="Check a log against a model",
+        response_model=Conformance,
+        tags=["process maps"],
+    )
     async def api_conform(
         request: Request, log_id: str, filename: str, user: User = manager
     ) -> dict[str, Any]:
@@ -559,6 +592,7 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
 
     @app.get(
         "/api/logs/{log_id}/conformance.csv",
+        summary="Failing cases of the last check, as CSV",
         tags=["process maps"],
         response_class=Response,
         responses={200: {"description": "CSV", "content": {"text/csv": {}}}},
@@ -578,6 +612,7 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
 
     @app.get(
         "/api/logs/{log_id}/map.svg",
+        summary="The process map as an SVG file",
         tags=["process maps"],
         response_class=Response,
         responses={200: {"description": "SVG", "content": {"image/svg+xml": {}}}},
@@ -601,7 +636,12 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
             svg, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=300"}
         )
 
-    @app.get("/api/logs/{log_id}/map", tags=["process maps"])
+    @app.get(
+        "/api/logs/{log_id}/map",
+        summary="The process map (SVG inside JSON, with what it shows)",
+        response_model=ProcessMap,
+        tags=["process maps"],
+    )
     def api_map(
         log_id: str,
         activities: int | None = None,
@@ -625,7 +665,12 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
             "svg": logs.svg(log_id, acts, chosen, metric, statistic),
         }
 
-    @app.get("/api/logs/{log_id}/cases", tags=["process maps"])
+    @app.get(
+        "/api/logs/{log_id}/cases",
+        summary="The cases and variants behind an activity or a path",
+        response_model=CasesBehind,
+        tags=["process maps"],
+    )
     def api_cases(
         log_id: str,
         activities: int | None = None,
@@ -652,6 +697,7 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
 
     @app.get(
         "/api/logs/{log_id}/cases.csv",
+        summary="Every case id behind an activity or a path, as CSV",
         tags=["process maps"],
         response_class=Response,
         responses={200: {"description": "CSV", "content": {"text/csv": {}}}},

@@ -200,3 +200,54 @@ class SkillLevel(Answer):
 
 class Erased(Answer):
     erased: str
+
+
+class EventLogInfo(Answer):
+    id: str
+    name: str
+    columns: dict[str, str | None]
+    uploaded_at: str
+    by: str
+    events: int = Field(ge=0)
+    cases: int = Field(ge=0)
+
+
+class LogSummary(Answer):
+    summary: dict[str, object] = Field(description="The `pilotline map summary` contract")
+    variants: list[dict[str, object]]
+    loopbacks: list[dict[str, object]]
+    automation: list[dict[str, object]]
+
+
+class ProcessMap(Answer):
+    activities: int
+    paths: int
+    statistic: str = Field(description="What durations show: median (default), mean, …")
+    metric: str
+    activities_shown: int
+    paths_shown: int
+    notes: list[str]
+    svg: str
+
+
+class CasesBehind(Answer):
+    what: Literal["activity", "path"]
+    cases: int = Field(ge=0)
+    share: float
+    statistic: str
+    variants: list[dict[str, object]]
+    case_ids: list[str] = Field(description="The first cases; `more` says how many are left out")
+    more: int = Field(ge=0)
+    csv: str = Field(description="Where every case id is, as CSV")
+
+
+class Conformance(Answer):
+    cases: int = Field(ge=0)
+    fitting_cases: int = Field(ge=0)
+    fitting_share: float
+    kind: str = Field(description="routing or petri net")
+    model: str
+    checked_at: str
+    verdict: Literal["good", "warn", "bad"]
+    failing_count: int = Field(ge=0)
+    failing: list[dict[str, object]] = Field(description="The least fitting cases first")
