@@ -17,7 +17,7 @@ from pilotline.store import Store
 
 #: How much of a mapping is kept: no export has this many columns.
 MAX_COLUMNS = 500
-_OPTIONS = ("timestamp_format", "ignore_extra", "decimal_comma", "encoding")
+_OPTIONS = ("timestamp_format", "ignore_extra", "decimal_comma", "encoding", "counter_bits")
 
 
 @dataclass(frozen=True)

@@ -385,6 +385,7 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
                         "ignore_extra": ignore_extra or None,
                         "decimal_comma": decimal_comma,
                         "encoding": encoding if encoding != "utf-8" else None,
+                        "counter_bits": counter_bits,
                     },
                     who=user.username,
                 )

@@ -92,6 +92,7 @@
     if (opts.ignore_extra) $("ignore_extra").checked = true;
     if (opts.decimal_comma !== undefined) $("decimal_comma").checked = !!opts.decimal_comma;
     if (opts.encoding) $("encoding").value = opts.encoding;
+    $("counter_bits").value = opts.counter_bits ? String(opts.counter_bits) : "";
     paintRows();
     showUnknown(look.unknown_machines.reduce(count, {}), look.unknown_reasons.reduce(count, {}), true);
   }
@@ -100,6 +101,7 @@
 
   function paintRows() {
     var kind = kindNow();
+    $("counter-bits-field").hidden = kind !== "counters";
     var rows = $("mapping-rows");
     rows.textContent = "";
     var suggestions = kind ? look.suggestions[kind] : look.headers.map(function (h) { return { header: h, column: null, why: "" }; });
@@ -313,6 +315,7 @@
       q.set("remember_mapping", $("remember").checked ? "true" : "false");
     }
     if ($("ignore_extra").checked) q.set("ignore_extra", "true");
+    if (kind === "counters" && $("counter_bits").value) q.set("counter_bits", $("counter_bits").value);
     $("unknown").hidden = true;
     window.pilotlineUpload({
       url: "/api/imports?" + q.toString(), file: file, csrf: csrf,
