@@ -57,6 +57,10 @@ def test_add_preview_confirm_and_revoke(admin: tuple[TestClient, str], shared: S
                     data={"partner": "Hooli", "csrf": csrf}, follow_redirects=False)  # fmt: skip
     assert r.status_code == 303
     assert client.get(f"/aas/submodels/{b64(sm)}", headers=h).status_code == 404
+    checked = client.post("/share/verify", data={"csrf": csrf})
+    assert "The record of reads is intact" in checked.text
+    reads = re.search(r'id="reads">(.*?)</section>', checked.text, re.S)
+    assert reads and "Hooli" in reads.group(1) and "/aas/submodels/" in reads.group(1)
 
 
 def test_bad_input_and_roles(admin: tuple[TestClient, str], shared: Shared) -> None:

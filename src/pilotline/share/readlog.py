@@ -146,16 +146,18 @@ class ReadLog:
                     raise
 
 
-def records(store: Store, *, partner: str | None = None, limit: int = 100,
-            after: int = 0) -> list[dict[str, Any]]:  # fmt: skip
-    """Records oldest first, from number ``after`` + 1 (one partner's when named)."""
+def records(store: Store, *, partner: str | None = None, limit: int = 100, after: int = 0,
+            newest: bool = False) -> list[dict[str, Any]]:  # fmt: skip
+    """Records oldest first, from number ``after`` + 1 (one partner's when named); with
+    ``newest``, the last ``limit`` records, newest first."""
     sql, params = "SELECT * FROM share_reads WHERE seq > ?", list[Any]([after])
     if partner is not None:
         sql += " AND partner = ?"
         params.append(partner)
+    order = "seq DESC" if newest else "seq"
     with store.session() as s:
         rows: list[dict[str, Any]] = s.arrow(
-            sql + " ORDER BY seq LIMIT ?", [*params, limit]
+            sql + f" ORDER BY {order} LIMIT ?", [*params, limit]
         ).to_pylist()
     for r in rows:
         r["read_at"] = r["read_at"].isoformat() + "Z"

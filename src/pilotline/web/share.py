@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 
 from pilotline import clock
 from pilotline.errors import InputError, PilotlineError
-from pilotline.share.readlog import records
+from pilotline.share.readlog import ChainBroken, records, verify
 from pilotline.share.repository import (
     MAX_LIMIT,
     ApiError,
@@ -382,6 +382,8 @@ def _pages(app: FastAPI, web: Web, service: Service) -> None:
             "error": "",
             "key": "",
             "form": {},
+            "reads": records(web.store, limit=20, newest=True),
+            "check": None,
         }
         context.update(extra)
         return web.page(request, "share.html", user, status_code=status_code, **context)
@@ -461,6 +463,17 @@ def _pages(app: FastAPI, web: Web, service: Service) -> None:
             return refused(request, user, exc, form)
         return page(request, user, form=form, preview=after,
                     preview_new=_changed(before, after))  # fmt: skip
+
+    @app.post("/share/verify", include_in_schema=False)
+    def check_record(request: Request, csrf: str = Form(""), user: User = admin) -> Response:
+        """Check the whole record of reads (as ``pilotline share audit verify``)."""
+        web.check_csrf(request, csrf)
+        service.log.flush()
+        try:
+            n = verify(web.store, web.home)
+        except ChainBroken as exc:
+            return page(request, user, check={"ok": False, "seq": exc.seq, "why": exc.why})
+        return page(request, user, check={"ok": True, "count": n})
 
     @app.post("/share/grants/{grant_id}/revoke", include_in_schema=False)
     def revoke(request: Request, grant_id: str, partner: str = Form(..., max_length=64),
