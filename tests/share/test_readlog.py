@@ -90,3 +90,19 @@ def test_tampering_is_found_and_named(written: Path, tmp_path: Path,
     with pytest.raises(ChainBroken, match=words) as broken:
         verify(store, tmp_path / "h")
     assert broken.value.seq == seq
+
+
+def test_the_cli_exits_1_naming_the_first_broken_record(written: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pilotline.cli import app
+
+    home = tmp_path / "h"
+    store = _copy(written, home)
+    ok = CliRunner().invoke(app, ["--home", str(home), "share", "audit", "verify"])
+    assert ok.exit_code == 0 and "intact: 8 record(s)" in ok.output
+    with store.session(write=True) as s:
+        s.execute("UPDATE share_reads SET partner = 'nobody' WHERE seq = 6")
+    broken = CliRunner().invoke(app, ["--home", str(home), "share", "audit", "verify"])
+    assert broken.exit_code == 1
+    assert "broken at record 6: its contents were changed" in broken.output
