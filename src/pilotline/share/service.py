@@ -40,6 +40,10 @@ class Access:
         return [self.grant_ids[r.index] for r in rules]
 
 
+#: Keys and grants are read again at least this often, whatever the stamp says.
+GRANTS_RECHECK_S = 5.0
+
+
 class _Bucket:
     def __init__(self, rate: float, burst: int) -> None:
         self.rate, self.burst, self.tokens, self.at = rate, burst, float(burst), time.monotonic()
@@ -68,6 +72,7 @@ class Service:
         self._repo_at = 0.0
         self._repo_key: tuple[float, ...] = ()
         self._version: str | None = None
+        self._grants_at = 0.0
         self._keys: dict[str, str] = {}
         self._rules: list[Rule] = []
         self._grant_ids: list[str] = []
@@ -126,12 +131,21 @@ class Service:
                 self._cond.notify_all()
 
     def _refresh_grants(self) -> None:
+        """Read keys and grants again when the stamp changed (a change from this data
+        directory), and at least every :data:`GRANTS_RECHECK_S` (a change made by a server or CLI
+        elsewhere on the same PostgreSQL database)."""
         version = self.partners.version()
-        if version != self._version or self._version is None:
+        now = time.monotonic()
+        if (
+            version != self._version
+            or self._version is None
+            or now - self._grants_at > GRANTS_RECHECK_S
+        ):
             keys = self.partners.keys()
             rules, ids = self.partners.rules()
             with self._lock:
-                self._keys, self._rules, self._grant_ids, self._version = keys, rules, ids, version
+                self._keys, self._rules, self._grant_ids = keys, rules, ids
+                self._version, self._grants_at = version, now
 
     def access(self, key: str) -> Access | None:
         """The partner holding ``key`` and its rules now, or None for an unknown key."""
