@@ -26,25 +26,32 @@ class _Signer(TimestampSigner):
 
 
 class Tokens:
+    """Issues and reads tokens; the signing key is made when the first token is asked for."""
+
     def __init__(self, home: Path) -> None:
-        path = home / "share" / "token.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
-        self._s = URLSafeTimedSerializer(
-            path.read_text().strip(), salt="pilotline-share-token", signer=_Signer
-        )
+        self.path = home / "share" / "token.key"
+        self._s: URLSafeTimedSerializer | None = None
+
+    def _serializer(self) -> URLSafeTimedSerializer:
+        if self._s is None:
+            if not self.path.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.path.write_text(secrets.token_hex(32))
+                self.path.chmod(0o600)
+            self._s = URLSafeTimedSerializer(
+                self.path.read_text().strip(), salt="pilotline-share-token", signer=_Signer
+            )
+        return self._s
 
     def issue(self, partner: str, key_hash: str) -> str:
-        return "plt." + self._s.dumps({"p": partner, "k": key_hash[:16]})
+        return "plt." + self._serializer().dumps({"p": partner, "k": key_hash[:16]})
 
     def read(self, token: str) -> tuple[str, str] | None:
         """(partner, start of its key's hash) of a valid, unexpired token, else None."""
-        if not token.startswith("plt."):
+        if not token.startswith("plt.") or not self.path.exists():
             return None
         try:
-            data = self._s.loads(token[4:], max_age=TOKEN_S)
+            data = self._serializer().loads(token[4:], max_age=TOKEN_S)
         except BadSignature:  # also SignatureExpired
             return None
         if not isinstance(data, dict) or not isinstance(data.get("p"), str):
