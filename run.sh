@@ -73,7 +73,7 @@ case "${1:-}" in
       fi
     fi
     setup
-    for name in ${2:-connect map conform floor measure web writes engines sizing bigcsv share}; do
+    for name in ${2:-connect map conform floor measure web writes engines sizing bigcsv share ai}; do
       echo "== bench/bench_$name.py"
       .venv/bin/python "bench/bench_$name.py"
     done

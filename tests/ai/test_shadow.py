@@ -197,3 +197,17 @@ def test_backtest_contract_json(skab_slice: Path, tmp_path: Path) -> None:
     )
     assert isinstance(bad.exception, InputError)
     assert "detector 'magic' is not known" in str(bad.exception)
+
+
+def test_missing_ai_tables_are_created(tmp_path: Path) -> None:
+    """A store migrated past 9 before migration 9 existed gets its tables on first use."""
+    from pilotline.ai.records import ensure_tables
+
+    store = EmbeddedStore(tmp_path / "home", lock_timeout_s=5)
+    with store.session(write=True) as s:
+        for table in ("ai_models", "ai_shadow_runs", "ai_alarms"):
+            s.execute(f"DROP TABLE {table}")
+    ensure_tables(store)
+    ensure_tables(store)  # and again: nothing to do
+    with store.session() as s:
+        assert s.scalar("SELECT count(*) FROM ai_alarms") == 0

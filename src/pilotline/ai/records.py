@@ -19,7 +19,7 @@ import pyarrow as pa
 from pilotline import clock
 from pilotline.ai.detectors import Detector, IsolationForestDetector, build
 from pilotline.errors import InputError, NotFound
-from pilotline.store.schema import SCHEMA_VERSION
+from pilotline.store.schema import MIGRATIONS, SCHEMA_VERSION
 from pilotline.store.session import Session, Store
 
 #: The record's own format; a record written in another is refused with the reason.
@@ -116,9 +116,29 @@ def check_name(name: str) -> str:
     return name
 
 
+def ensure_tables(store: Store) -> None:
+    """Create migration 9's tables when missing: a store migrated to a later version before
+    migration 9 existed skipped it (its statements are all ``IF NOT EXISTS``)."""
+    with store.session() as s:
+        have = int(
+            s.scalar(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'ai_alarms'"
+            )
+        )
+    if have:
+        return
+    (ours,) = [m for m in MIGRATIONS if m.version == 9]
+    with store.session(write=True) as s, s.transaction():
+        code = "\n".join(x for x in ours.sql.splitlines() if not x.strip().startswith("--"))
+        for statement in code.split(";"):
+            if statement.strip():
+                s.execute(statement)
+
+
 def save(store: Store, model: Model) -> None:
     """Store ``model``; a model of the same name is replaced (its alarms stay)."""
     check_name(model.name)
+    ensure_tables(store)
     state = json.dumps(state_of(model.detector))
     row = {
         "name": model.name,

@@ -51,6 +51,14 @@ def _json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
+def _store() -> Any:
+    from pilotline.cli.app import home
+
+    store = home().store
+    records.ensure_tables(store)
+    return store
+
+
 def _check_format(fmt: str) -> None:
     if fmt not in ("table", "json"):
         raise InputError(f"--format {fmt!r}: choose table or json")
@@ -207,10 +215,8 @@ def train_cmd(
     fmt: FormatOpt = "table",
 ) -> None:
     """Train a model on a window of normal running and keep it as a record."""
-    from pilotline.cli.app import home
-
     _check_format(fmt)
-    store = home().store
+    store = _store()
     who = getpass.getuser()
     if data is not None:
         ds = read_recordings(data, sep=sep)
@@ -260,10 +266,9 @@ def train_cmd(
 @ai_app.command("card")
 def card_cmd(name: Annotated[str, typer.Argument()], fmt: FormatOpt = "table") -> None:
     """A model's card: training window, data fingerprint, signals, parameters, back-test."""
-    from pilotline.cli.app import home
 
     _check_format(fmt)
-    with home().store.session() as s:
+    with _store().session() as s:
         card = records.load(s, name).card()
     if fmt == "json":
         _json(card)
@@ -277,10 +282,9 @@ def card_cmd(name: Annotated[str, typer.Argument()], fmt: FormatOpt = "table") -
 @ai_app.command("status")
 def status_cmd(fmt: FormatOpt = "table") -> None:
     """The stored models, their last shadow run and their alarms."""
-    from pilotline.cli.app import home
 
     _check_format(fmt)
-    with home().store.session() as s:
+    with _store().session() as s:
         rows = s.arrow(
             "SELECT m.name, m.machine, m.detector, m.trained_at, "
             "(SELECT max(scored_until) FROM ai_shadow_runs r WHERE r.model = m.name) AS last_run, "
@@ -317,10 +321,9 @@ def shadow_cmd(
     fmt: FormatOpt = "table",
 ) -> None:
     """Score the values stored since the last run; record alarms silently."""
-    from pilotline.cli.app import home
 
     _check_format(fmt)
-    r = shadow.run(home().store, name, until=_moment(until, "--until") if until else None)
+    r = shadow.run(_store(), name, until=_moment(until, "--until") if until else None)
     if fmt == "json":
         _json(r.to_json())
     else:
@@ -334,10 +337,9 @@ def shadow_cmd(
 @ai_app.command("evaluate")
 def evaluate_cmd(name: Annotated[str, typer.Argument()], fmt: FormatOpt = "table") -> None:
     """Judge the shadow period against the stops and scrap recorded meanwhile."""
-    from pilotline.cli.app import home
 
     _check_format(fmt)
-    e = shadow.evaluate(home().store, name)
+    e = shadow.evaluate(_store(), name)
     if fmt == "json":
         _json(e.to_json())
         return
@@ -363,12 +365,11 @@ def answer_cmd(
     verdict: Annotated[str, typer.Argument(help="real or false.")],
 ) -> None:
     """Record whether an alarm was a real problem or a false alarm (labels for next time)."""
-    from pilotline.cli.app import home
 
     if verdict not in ("real", "false"):
         raise InputError(f"{verdict!r}: answer real (a real problem) or false (a false alarm)")
     shadow.answer(
-        home().store, name, _moment(start, "START"), real=verdict == "real", by=getpass.getuser()
+        _store(), name, _moment(start, "START"), real=verdict == "real", by=getpass.getuser()
     )
     out.print(f"Recorded: the alarm of {name} at {start} was {verdict}.", highlight=False)
 
