@@ -11,13 +11,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from basyx.aas.model import Submodel
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
 from pilotline import clock
 from pilotline.cli import app
 from pilotline.plant import load_plant
-from pilotline.share.files import as_store, imported, keep, pull
+from pilotline.share.files import imported
 from pilotline.share.partners import Partners, grant_rule
 from pilotline.share.readlog import records, verify
 from pilotline.store import EmbeddedStore
@@ -148,10 +149,16 @@ def test_real_server_expiry_revocation_record_and_pull(shared: Shared, tmp_path:
         assert ids(got) == [PRESS2_KPI]  # press-3's grant has expired; press-1 was never given
         assert httpx.get(f"{url}/aas/submodels/{b64(prefix + 'kpi')}", headers=h).status_code == 404
         # pull the partner's submodel into another firm's model (this server is the partner)
-        pulled = pull(f"{url}/aas", key=key, submodel_id=PRESS2_KPI)
-        assert pulled.id == PRESS2_KPI and pulled.get_referable("GoodQuantity")
-        keep(tmp_path, as_store([pulled]), "pull")
-        assert [o.id for o in imported(tmp_path)] == [PRESS2_KPI]
+        pulled = CliRunner().invoke(app, ["--home", str(tmp_path), "share", "pull", f"{url}/aas",
+                                          "--submodel", PRESS2_KPI, "--key-env", "THEIR_KEY"],
+                                    env={"THEIR_KEY": key})  # fmt: skip
+        assert pulled.exit_code == 0, pulled.output
+        (got,) = imported(tmp_path)
+        assert isinstance(got, Submodel) and got.id == PRESS2_KPI
+        assert got.get_referable("GoodQuantity")
+        refused = CliRunner().invoke(app, ["--home", str(tmp_path), "share", "pull", f"{url}/aas",
+                                           "--submodel", PRESS2_KPI], env={"PILOTLINE_PARTNER_KEY": "plk_x"})  # fmt: skip
+        assert refused.exit_code != 0 and "answered 401" in str(refused.exception)
         revoked = _cli(home, "revoke", "Initech")
         assert revoked.exit_code == 0, revoked.output
         r = httpx.get(f"{url}/aas/submodels/{b64(PRESS2_KPI)}", headers=h)
@@ -202,13 +209,14 @@ def test_a_partner_over_its_rate_is_refused_and_that_is_on_record(tmp_path: Path
     partners = Partners(store, tmp_path)
     key = partners.add("acme")
     partners.grant("acme", plant=load_plant(tmp_path / "plant.toml"), submodel="nameplate", by="t")
-    client = TestClient(create_app(tmp_path))
+    web = create_app(tmp_path)
+    client = TestClient(web)
     got = [client.get("/aas/submodels", headers=auth(key)) for _ in range(3)]
     assert [r.status_code for r in got] == [200, 200, 429]
     assert 90 <= int(got[2].headers["retry-after"]) <= 100  # a token every 100 s
     assert "Too many requests" in got[2].json()["messages"][0]["text"]
     assert len(ids(got[0].json())) == 3  # the site's and two machines' nameplates
-    reads = client.app.state.share.log  # type: ignore[attr-defined]
+    reads = web.state.share.log
     reads.flush()
     assert [r["status"] for r in records(store, partner="acme")] == [200, 200, 429]
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -51,12 +52,12 @@ SHELL = "urn:pilotline:demo-works:aas:machine:press-1"
 KPI = "urn:pilotline:demo-works:sm:machine:press-1:kpi"
 
 
-def _operations(name: str, app: object = None) -> list[object]:
+def _operations(name: str, app: object = None) -> list[Any]:
     schema = schemathesis.openapi.from_path(SPECS / name)
     schema.app = app  # requests go to the app in this process
-    ops = [r.ok() for r in schema.get_all_operations()]
-    mine = [op for op in ops if op.definition.raw.get("operationId") in IMPLEMENTED[name]]  # type: ignore[attr-defined]
-    assert {op.definition.raw["operationId"] for op in mine} == IMPLEMENTED[name]  # type: ignore[attr-defined]
+    ops: list[Any] = [r.ok() for r in schema.get_all_operations()]  # type: ignore[union-attr]
+    mine = [op for op in ops if op.definition.raw.get("operationId") in IMPLEMENTED[name]]
+    assert {op.definition.raw["operationId"] for op in mine} == IMPLEMENTED[name]
     return mine
 
 
@@ -69,15 +70,15 @@ def test_generated_requests_never_get_a_server_error(client: TestClient, shared:
 
         @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck),
                   database=None)  # fmt: skip
-        @given(case=op.as_strategy())  # type: ignore[attr-defined]
-        def check(case: object) -> None:
-            response = case.call(base_url="http://testserver/aas", headers=auth(shared.key))  # type: ignore[attr-defined]
+        @given(case=op.as_strategy())
+        def check(case: Any) -> None:
+            response = case.call(base_url="http://testserver/aas", headers=auth(shared.key))
             statuses[response.status_code] += 1
             try:
-                case.validate_response(response, checks=[not_a_server_error,  # type: ignore[attr-defined]
+                case.validate_response(response, checks=[not_a_server_error,
                                        status_code_conformance, response_schema_conformance])  # fmt: skip
             except (FailureGroup, AssertionError) as exc:
-                failures.append(f"{case.operation.label}: {str(exc)[:400]}")  # type: ignore[attr-defined]
+                failures.append(f"{case.operation.label}: {str(exc)[:400]}")
 
         check()
     assert not [s for s in statuses if s >= 500]
@@ -95,12 +96,12 @@ def _real_paths(op_id: str) -> tuple[dict[str, str], dict[str, str]]:
 def test_real_answers_fit_the_documents(client: TestClient, shared: Shared, name: str) -> None:
     seen = 0
     for op in _operations(name):
-        op_id = op.definition.raw["operationId"]  # type: ignore[attr-defined]
+        op_id = op.definition.raw["operationId"]
         path, query = _real_paths(op_id)
-        url = op.path.format(**{k: v for k, v in path.items() if "{" + k + "}" in op.path})  # type: ignore[attr-defined]
+        url = op.path.format(**{k: v for k, v in path.items() if "{" + k + "}" in op.path})
         response = client.get(f"/aas{url}", params=query, headers=auth(shared.key))
         assert response.status_code == 200, (url, response.text[:300])
-        case = op.Case(path_parameters=path, query=query)  # type: ignore[attr-defined]
+        case = op.Case(path_parameters=path, query=query)
         if op_id in ONE_OF_AMBIGUOUS:
             # declared above: the document's oneOf cannot be met by any ValueOnly object; a
             # strict expected failure naming it, and the answer is a ValueOnly object

@@ -265,19 +265,43 @@ def pull(
     key_env: Annotated[
         str, typer.Option(help="Environment variable holding the API key or access token.")
     ] = "PILOTLINE_PARTNER_KEY",
+    every: Annotated[
+        float | None,
+        typer.Option(
+            min=1, max=7 * 24 * 60, help="Pull again every this many minutes, until stopped."
+        ),
+    ] = None,
 ) -> None:
     """Fetch a submodel granted by a partner (for example its carbon footprint) into the firm's
-    model. Run it from cron or a systemd timer to keep it fresh."""
+    model; with --every, keep it fresh (or run it from cron or a systemd timer)."""
+    import time
+
     from pilotline.cli.app import home
+    from pilotline.errors import SourceUnavailable
     from pilotline.share.files import as_store, keep
     from pilotline.share.files import pull as fetch
 
     key = os.environ.get(key_env, "")
     if not key:
         raise InputError(f"set {key_env} to the key or token the partner gave you")
-    sm = fetch(url, key=key, submodel_id=submodel)
-    kept = keep(home().path, as_store([sm]), f"pull:{url}")
-    out.print(f"Pulled {sm.id} ({sm.id_short}) into {kept.parent}.", highlight=False)
+    reachable, first = True, True
+    while True:
+        try:
+            sm = fetch(url, key=key, submodel_id=submodel)
+        except SourceUnavailable as exc:
+            if every is None:
+                raise
+            if reachable:  # say so once, and again when it is back
+                err.print(f"{exc}; trying again every {every:g} min", highlight=False)
+            reachable = False
+        else:
+            kept = keep(home().path, as_store([sm]), f"pull:{url}")
+            if first or not reachable:  # the first pull, and again when it works again
+                out.print(f"Pulled {sm.id} ({sm.id_short}) into {kept.parent}.", highlight=False)
+            reachable, first = True, False
+        if every is None:
+            return
+        time.sleep(every * 60)
 
 
 # -- the record of reads -----------------------------------------------------------------------
