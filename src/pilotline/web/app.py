@@ -721,6 +721,7 @@ def create_app(
     firstrun.routes(app, web)
     docs_pages.routes(app, web)
     share.routes(app, web)
+    __import__("pilotline.web.ai", fromlist=["routes"]).routes(app, web)
     return app
 
 

@@ -1,0 +1,66 @@
+"""AI models on the web: the list, a model's card with its back-test beside the baselines and its
+shadow period, and "make it a pilot" (managers and admins)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from pilotline.ai import records, shadow
+from pilotline.errors import InputError
+from pilotline.web.context import Web
+from pilotline.web.users import User
+
+
+def _rows(backtest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The model and its baselines as table rows (empty without a back-test)."""
+    if "detector" not in backtest:
+        return []
+    return [*backtest.get("baselines", {}).values(), backtest]
+
+
+def routes(app: FastAPI, web: Web) -> None:
+    manager = web.need("manager")
+
+    @app.get("/ai", response_class=HTMLResponse, include_in_schema=False)
+    def models_page(request: Request, user: User = manager) -> Response:
+        records.ensure_tables(web.store)
+        with web.store.session() as s:
+            rows = s.arrow(
+                "SELECT m.name, m.machine, m.detector, m.trained_at, "
+                "(SELECT max(scored_until) FROM ai_shadow_runs r WHERE r.model = m.name) AS last, "
+                "(SELECT count(*) FROM ai_alarms a WHERE a.model = m.name) AS alarms "
+                "FROM ai_models m ORDER BY m.name"
+            ).to_pylist()
+        return web.page(request, "ai.html", user, models=rows)
+
+    @app.get("/ai/{name}", response_class=HTMLResponse, include_in_schema=False)
+    def model_page(request: Request, name: str, done: str = "", user: User = manager) -> Response:
+        records.ensure_tables(web.store)
+        with web.store.session() as s:
+            card = records.load(s, name).card()
+            runs = s.scalar("SELECT count(*) FROM ai_shadow_runs WHERE model = ?", [name])
+        evaluation = shadow.evaluate(web.store, name).to_json() if runs else None
+        return web.page(
+            request,
+            "ai_model.html",
+            user,
+            card=card,
+            rows=_rows(card["backtest"]),
+            evaluation=evaluation,
+            message=done[:200],
+        )
+
+    @app.post("/ai/{name}/pilot", include_in_schema=False)
+    def make_pilot(
+        request: Request, name: str, csrf: str = Form(""), user: User = manager
+    ) -> Response:
+        web.check_csrf(request, csrf)
+        records.check_name(name)
+        try:
+            path = shadow.pilot_draft(web.store, name, web.home / "pilots")
+        except InputError as exc:
+            return RedirectResponse(f"/ai/{name}?done={str(exc)[:150]}", status_code=303)
+        return RedirectResponse(f"/pilots/{path.stem}", status_code=303)
