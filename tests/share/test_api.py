@@ -56,6 +56,15 @@ def test_a_partner_sees_exactly_its_grants(client: TestClient, shared: Shared) -
         assert r.status_code == 404, url
         (m,) = r.json()["messages"]
         assert m["messageType"] == "Error" and m["code"] == "404"
+    texts = {
+        client.get(f"/aas/shells/{b64(shell)}/submodels/{b64(sm)}", headers=h).json()["messages"][0]["text"]
+        for shell, sm in (
+            ("urn:pilotline:demo-works:aas:machine:press-2", PRESS2_KPI),  # exists, not given
+            ("urn:pilotline:demo-works:aas:machine:press-1", PRESS2_KPI),  # not in this shell
+            ("urn:pilotline:demo-works:aas:machine:press-1", "urn:nothing"),  # does not exist
+        )
+    }  # fmt: skip
+    assert len(texts) == 1  # the same answer whether it exists or not
     r = client.get(f"/aas/submodels/{b64(NAMEPLATE)}/submodel-elements/ManufacturerName", headers=h)
     assert r.status_code == 200 and r.json()["value"] == [
         {"language": "en", "text": "Demo Works Ltd"}

@@ -135,7 +135,7 @@ def routes(app: FastAPI, web: Web) -> None:
         if aas_b64 is not None:
             aid = decode_id(aas_b64, "aasIdentifier")
             if aid not in repo.shells or sid not in repo.refs[aid]:
-                raise ApiError(404, "No such submodel in this shell.")
+                raise ApiError(404, "No submodel with this identifier.")  # as if ungranted
         allowed = repo.allowed(access.rules, access.subject, sid, route)
         if allowed is None:
             raise ApiError(404, "No submodel with this identifier.")
