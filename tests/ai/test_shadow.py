@@ -17,7 +17,7 @@ from pilotline.ai.data import read_recordings
 from pilotline.cli.app import app
 from pilotline.errors import InputError, NotFound
 from pilotline.pilot import load_pilot
-from pilotline.store import EmbeddedStore
+from pilotline.store import EmbeddedStore, Store, open_store
 
 runner = CliRunner()
 T0 = dt.datetime(2026, 3, 2, 8, 0, 0)  # naive UTC, as the store keeps times
@@ -30,10 +30,9 @@ def _run(home: Path, *args: str) -> str:
     return result.stdout
 
 
-@pytest.fixture
-def plant_home(tmp_path: Path, skab_slice: Path) -> tuple[Path, int]:
-    """valve1/1.csv stored as pump-1's process values from T0 (one reading a second per tag);
-    returns the home and the row where the labelled fault starts."""
+def fill(store: Store, skab_slice: Path) -> int:
+    """valve1/1.csv stored as pump-1's process values from T0 (one reading a second per tag),
+    with a breakdown two minutes into the labelled fault; returns the row where the fault starts."""
     data = read_recordings(skab_slice / "valve1-1.csv")
     rec = data.recordings[0]
     assert rec.label is not None
@@ -48,8 +47,6 @@ def plant_home(tmp_path: Path, skab_slice: Path) -> tuple[Path, int]:
             "value": [float(rec.values[i, c]) for c in cols for i in range(n)],
         }
     )
-    home = tmp_path / "home"
-    store = EmbeddedStore(home, lock_timeout_s=5)
     fault = int(rec.label.argmax())
     stop = T0 + dt.timedelta(seconds=fault + 120)
     with store.session(write=True) as s:
@@ -67,7 +64,13 @@ def plant_home(tmp_path: Path, skab_slice: Path) -> tuple[Path, int]:
                 }
             ),
         )
-    return home, fault
+    return fault
+
+
+@pytest.fixture
+def plant_home(tmp_path: Path, skab_slice: Path) -> tuple[Path, int]:
+    home = tmp_path / "home"
+    return home, fill(EmbeddedStore(home, lock_timeout_s=5), skab_slice)
 
 
 def test_train_shadow_evaluate_answer_card_pilot(plant_home: tuple[Path, int]) -> None:
@@ -211,3 +214,26 @@ def test_missing_ai_tables_are_created(tmp_path: Path) -> None:
     ensure_tables(store)  # and again: nothing to do
     with store.session() as s:
         assert s.scalar("SELECT count(*) FROM ai_alarms") == 0
+
+
+def test_shadow_mode_on_postgresql(pg_url: str, tmp_path: Path, skab_slice: Path) -> None:
+    """The same path on the PostgreSQL store: migration 9's tables, the record, the runs."""
+    from pilotline.ai import shadow
+
+    store = open_store(tmp_path, database_url=pg_url)
+    fault = fill(store, skab_slice)
+    model = shadow.train_on_store(
+        store, name="pump-1", machine="pump-1", tags=TAGS, start=T0.replace(tzinfo=dt.UTC),
+        end=(T0 + dt.timedelta(seconds=400)).replace(tzinfo=dt.UTC), trained_by="test",
+    )  # fmt: skip
+    assert model.train_rows == 400
+    run = shadow.run(store, "pump-1", until=(T0 + dt.timedelta(hours=1)).replace(tzinfo=dt.UTC))
+    assert run.alarms >= 1
+    with store.session() as s:
+        first = s.scalar(
+            "SELECT min(start_ts) FROM ai_alarms WHERE start_ts >= ?",
+            [T0 + dt.timedelta(seconds=fault)],
+        )
+    shadow.answer(store, "pump-1", first.replace(tzinfo=dt.UTC), real=True, by="olga")
+    e = shadow.evaluate(store, "pump-1")
+    assert (e.stops, e.warned, e.answered_real) == (1, 1, 1)
