@@ -237,3 +237,46 @@ def test_shadow_mode_on_postgresql(pg_url: str, tmp_path: Path, skab_slice: Path
     shadow.answer(store, "pump-1", first.replace(tzinfo=dt.UTC), real=True, by="olga")
     e = shadow.evaluate(store, "pump-1")
     assert (e.stops, e.warned, e.answered_real) == (1, 1, 1)
+
+
+def test_a_stored_model_is_judged_only_on_later_data_with_its_signals(
+    skab_slice: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    _run(
+        home, "ai", "train", "v1", "--machine", "pump-1", "--data", str(skab_slice / "valve1-0.csv")
+    )
+    card = json.loads(_run(home, "ai", "card", "v1", "--format", "json"))
+    assert card["backtest"]["baselines"]["null"]["nab"]["standard"] == 0.0
+    later = json.loads(
+        _run(
+            home,
+            "ai",
+            "backtest",
+            str(skab_slice / "valve1-1.csv"),
+            "--model",
+            "v1",
+            "--format",
+            "json",
+        )
+    )
+    assert later["detector"] == "forecast_watch" and "hotelling_t2" in later["baselines"]
+    earlier = runner.invoke(
+        app,
+        ["--home", str(home), "ai", "backtest", str(skab_slice / "other-9.csv"), "--model", "v1"],
+    )
+    assert isinstance(earlier.exception, InputError)
+    assert "before the model's training window ended" in str(earlier.exception)
+    other = tmp_path / "other.csv"
+    other.write_text(
+        "datetime;x;anomaly\n"
+        + "".join(
+            f"2021-01-01 00:{i // 60:02d}:{i % 60:02d};{i % 7};{int(i > 500)}\n" for i in range(600)
+        ),
+        encoding="utf-8",
+    )
+    refused = runner.invoke(
+        app, ["--home", str(home), "ai", "backtest", str(other), "--model", "v1"]
+    )
+    assert isinstance(refused.exception, InputError)
+    assert "was trained on signals" in str(refused.exception)

@@ -118,12 +118,13 @@ def _score_one(
     nab_window_s: float | None,
     costs: Costs | None,
     seed: int,
+    fitted: Detector | None = None,
 ) -> tuple[Scores, list[np.ndarray], float]:
     labels, alarms_all, nab_files, all_delays = [], [], [], []
     blocks: list[tuple[float, float, int, int, int]] = []  # seconds, events, fa, missed, caught
     n_alarms, test_s = 0, 0.0
     for rec, k in zip(data.recordings, cuts, strict=True):
-        det: Detector = build(name).fit(rec.values[:k])
+        det: Detector = fitted if fitted is not None else build(name).fit(rec.values[:k])
         alarm = det.alarms(rec.values[k:])
         assert rec.label is not None
         labels.append(rec.label[k:])
@@ -247,13 +248,27 @@ def backtest(
     costs: Costs | None = None,
     progress: Callable[[str], None] | None = None,
     seed: int = 0,
+    model: tuple[Detector, dt.datetime] | None = None,
 ) -> Backtest:
-    """Back-test ``detector`` and the baselines on ``data``, every recording split in time order."""
+    """Back-test ``detector`` and the baselines on ``data``, every recording split in time order.
+
+    With ``model`` (a stored detector and the end of its training window), that detector is
+    judged as it is, without refitting, and data from before its training ended is refused."""
+    if model is not None:
+        detector = model[0].name
     build(detector)  # an unknown name fails before any work
     if nab_window_s is not None and not (0 < nab_window_s <= 86400):
         raise InputError(f"--nab-window {nab_window_s} s: expected 1 s to 1 day")
     cuts = [split_row(r, train_rows=train_rows, train_until=train_until) for r in data.recordings]
     notes = [n for r in data.recordings for n in r.notes]
+    if model is not None:
+        for rec, k in zip(data.recordings, cuts, strict=True):
+            if rec.seconds[k] < model[1].timestamp():
+                raise InputError(
+                    f"{rec.name}: its test period starts {rec.start(k):%Y-%m-%d %H:%M:%S} UTC, "
+                    f"before the model's training window ended ({model[1]:%Y-%m-%d %H:%M:%S} "
+                    "UTC); a model is only judged on data after what it learnt from"
+                )
     for rec, k in zip(data.recordings, cuts, strict=True):
         if rec.label is None:
             raise InputError(f"{rec.name}: a back-test needs labels (0/1) for every row")
@@ -273,8 +288,9 @@ def backtest(
     for name in dict.fromkeys([*BASELINES, detector]):
         if progress is not None:
             progress(name)
+        mine = model[0] if model is not None and name == detector else None
         results[name], alarms[name], test_s = _score_one(
-            name, data, cuts, nab_window_s, costs, seed
+            name, data, cuts, nab_window_s, costs, seed, mine
         )
     chosen = results[detector]
     baselines = {k: results[k] for k in BASELINES}

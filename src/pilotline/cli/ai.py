@@ -158,6 +158,10 @@ def backtest_cmd(
     ] = None,
     cost_false_alarm: CostFaOpt = None,
     cost_missed: CostMissOpt = None,
+    model_name: Annotated[
+        str | None,
+        typer.Option("--model", help="Judge a stored model as it is, on data after its training."),
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Back-test a detector beside the null detector and Hotelling T², in time order only."""
@@ -166,6 +170,12 @@ def backtest_cmd(
     window = _seconds(nab_window) if nab_window else None
     costs = _costs(cost_false_alarm, cost_missed)
     ds = read_recordings(data, time_column=time_column, label_column=label_column, sep=sep)
+    stored = None
+    if model_name is not None:
+        with _store().session() as s:
+            m = records.load(s, model_name)
+        records.check_signals(m, ds.signals)
+        stored = (m.detector, m.train_end)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -187,6 +197,7 @@ def backtest_cmd(
             nab_window_s=window,
             costs=costs,
             progress=step,
+            model=stored,
         )
     if fmt == "json":
         _json(b.to_json())
