@@ -74,6 +74,9 @@ def test_a_german_export_is_mapped_imported_and_remembered(clock_home: Path) -> 
             "Bemerkung": None,
         }
         assert got["timestamp_formats"] == {"Zeitstempel": ["%d.%m.%Y %H:%M"]}
+        assert got["timestamp_examples"] == {
+            "Zeitstempel": {"%d.%m.%Y %H:%M": "02 March 2026, 06:00"}
+        }
         assert got["unknown_reasons"] == ["Werkzeugwechsel"] and got["unknown_machines"] == []
         assert got["can_add"] is False and got["remembered"] is None
         # Without the format: one problem for the column, with the format to use.
@@ -326,6 +329,7 @@ def test_a_german_export_is_mapped_in_the_form_and_imported_in_chromium(
         page.wait_for_selector("#mapping:not([hidden])")
         assert "machine states" in page.inner_text("#detected")
         assert page.input_value("#encoding") == "cp1252"
+        assert not page.is_visible("#counter_bits")  # for raw counters only
         row = "#mapping-rows select[data-header='{}']"
         assert page.input_value(row.format("Maschine")) == "machine"
         assert page.input_value(row.format("Zeitpunkt")) == "ts"

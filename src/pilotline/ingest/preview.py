@@ -8,6 +8,7 @@ stored. The import itself still checks every row.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ class Preview:
     kind: str | None
     suggestions: dict[str, list[Suggestion]]  # kind → a suggestion per header
     timestamp_formats: dict[str, list[str]]  # header → layouts that read all its sample values
+    timestamp_examples: dict[str, dict[str, str]]  # header → layout → its first value, spelt out
     decimal_comma: bool
     event_log: bool
     remembered: Remembered | None = None
@@ -65,6 +67,7 @@ class Preview:
                 for kind, suggestions in self.suggestions.items()
             },
             "timestamp_formats": self.timestamp_formats,
+            "timestamp_examples": self.timestamp_examples,
             "decimal_comma": self.decimal_comma,
             "event_log": self.event_log,
             "remembered": None
@@ -180,12 +183,18 @@ def preview(
         for k in SCHEMAS
     }
     formats: dict[str, list[str]] = {}
+    examples: dict[str, dict[str, str]] = {}
     for header in sample.headers:
         values = sample.values(header)
         if sample.looks(header, machines, reasons) == "timestamp":
             fits = timestamp_layouts(values)  # every sampled value, not only the first ones
             if fits:
                 formats[header] = fits
+                # What the first value means in each layout: '05/01/2026' is 5 January or 1 May.
+                examples[header] = {
+                    f: dt.datetime.strptime(values[0], f).strftime("%d %B %Y, %H:%M")  # noqa: DTZ007
+                    for f in fits
+                }
     comma = sep == ";" or any(
         re.fullmatch(r"\d+,\d+", v) for h in sample.headers for v in sample.values(h, limit=50)
     )
@@ -199,6 +208,7 @@ def preview(
         kind,
         suggestions,
         formats,
+        examples,
         comma,
         looks_like_event_log(sample.headers),
         remembered,

@@ -121,7 +121,7 @@
       none.value = LEAVE_OUT;
       select.appendChild(none);
       columns.forEach(function (c) {
-        var o = el("option", c.label + " · " + c.name + (c.required ? " (required)" : ""));
+        var o = el("option", c.label + (c.label !== c.name ? " · " + c.name : "") + (c.required ? " (required)" : ""));
         o.value = c.name;
         o.title = c.help;
         select.appendChild(o);
@@ -174,8 +174,9 @@
     var example = look.rows.length ? look.rows[0][look.headers.indexOf(f.header)] : "";
     say("format-found", "The column '" + f.header + "' writes times like '" + example + "', which " +
       (f.fits.length === 1 ? "reads as " + f.fits[0] + "." : "reads as any of " + f.fits.join(" or ") + " (day and month can be either way round): choose the one your system writes."));
+    var spelt = look.timestamp_examples[f.header] || {};
     f.fits.slice(0, 3).forEach(function (fmt) {
-      var b = el("button", "Use this format: " + fmt);
+      var b = el("button", "Use this format: " + fmt + (spelt[fmt] ? " ('" + example + "' is " + spelt[fmt] + ")" : ""));
       b.type = "button";
       b.className = "use-format";
       b.addEventListener("click", function () {
