@@ -89,7 +89,7 @@ def _models() -> dict[str, Any]:
             StandardScaler(), LogisticRegression(max_iter=1000, class_weight="balanced")
         ),
         "gradient_boosting": HistGradientBoostingClassifier(
-            max_iter=60, max_leaf_nodes=15, class_weight="balanced", random_state=0
+            max_iter=40, max_leaf_nodes=15, class_weight="balanced", random_state=0
         ),
     }
 
@@ -165,7 +165,7 @@ def _predict(
     importance: list[tuple[str, float]] = []
     if last is not None and last[2].any() and not last[2].all():
         imp = permutation_importance(
-            last[0], last[1], last[2], scoring="balanced_accuracy", n_repeats=3, random_state=0
+            last[0], last[1], last[2], scoring="balanced_accuracy", n_repeats=2, random_state=0
         )
         order = np.argsort(imp.importances_mean)[::-1]
         importance = [(features[i], float(imp.importances_mean[i])) for i in order]
