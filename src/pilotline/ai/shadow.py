@@ -306,6 +306,45 @@ def evaluate(store: Store, name: str) -> ShadowEvaluation:
     )
 
 
+def timeline(store: Store, name: str, *, points: int = 4000) -> dict[str, Any] | None:
+    """The shadow period on one time axis: each signal (standardised as the model sees it), the
+    score and threshold, the alarms (with the operators' answers) and the recorded stops; at most
+    about ``points`` points per line (every n-th second). None before the first shadow run."""
+    with store.session() as s:
+        model = records.load(s, name)
+        period = s.arrow(
+            "SELECT min(scored_from) AS a, max(scored_until) AS b FROM ai_shadow_runs "
+            "WHERE model = ?",
+            [name],
+        ).to_pylist()[0]
+        if period["a"] is None:
+            return None
+        a, b = records._aware(period["a"]), records._aware(period["b"])
+        seconds, values = grid(s, model.machine, model.signals, a, b)
+        alarms = s.arrow(
+            "SELECT start_ts, end_ts, answer FROM ai_alarms WHERE model = ? ORDER BY start_ts",
+            [name],
+        ).to_pylist()
+        stops = s.arrow(
+            "SELECT start_ts, state, reason FROM states WHERE machine = ? AND start_ts >= ? "
+            "AND start_ts < ? AND state NOT IN ('running', 'no_data') ORDER BY start_ts",
+            [model.machine, _naive(a), _naive(b)],
+        ).to_pylist()
+    det = model.detector
+    score = det.score(values) if len(seconds) else np.zeros(0)
+    z = (values - values.mean(axis=0)) / np.where(values.std(axis=0) > 0, values.std(axis=0), 1)
+    step = max(1, len(seconds) // points)
+    times = [dt.datetime.fromtimestamp(float(t), dt.UTC) for t in seconds[::step]]
+    return {
+        "times": times,
+        "signals": {tag: z[::step, j].tolist() for j, tag in enumerate(model.signals)},
+        "score": score[::step].tolist(),
+        "threshold": det.threshold,
+        "alarms": alarms,
+        "stops": stops,
+    }
+
+
 def pilot_draft(store: Store, name: str, folder: Path, *, weeks: int = 4) -> Path:
     """Write a pilot file (TOML) that puts the model's alarms to the test as a switchback — alarms
     shown on alternate days — with availability on its machine as the metric, and check it with

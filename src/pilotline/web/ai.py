@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pilotline.ai import records, shadow
 from pilotline.errors import InputError
+from pilotline.report.shift import figure_html
 from pilotline.web.context import Web
 from pilotline.web.users import User
 
@@ -19,6 +20,37 @@ def _rows(backtest: dict[str, Any]) -> list[dict[str, Any]]:
     if "detector" not in backtest:
         return []
     return [*backtest.get("baselines", {}).values(), backtest]
+
+
+def timeline_figure(t: dict[str, Any]) -> str:
+    """Signals, score, alarms and stops of the shadow period on one time axis (plotly)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4],
+                        vertical_spacing=0.06)  # fmt: skip
+    for tag, ys in t["signals"].items():
+        fig.add_trace(go.Scattergl(x=t["times"], y=ys, name=tag, mode="lines"), row=1, col=1)
+    fig.add_trace(
+        go.Scattergl(x=t["times"], y=t["score"], name="score", mode="lines",
+                     line={"color": "#333"}),
+        row=2, col=1,
+    )  # fmt: skip
+    fig.add_hline(y=t["threshold"], line_dash="dash", line_color="#b71c1c", row=2, col=1,
+                  annotation_text="threshold")  # fmt: skip
+    for a in t["alarms"]:
+        colour = {"real": "#2e7d32", "false": "#9e9e9e"}.get(a["answer"] or "", "#ef6c00")
+        fig.add_vrect(x0=a["start_ts"], x1=a["end_ts"], fillcolor=colour, opacity=0.25,
+                      line_width=0)  # fmt: skip
+    for stop in t["stops"]:
+        fig.add_vline(x=stop["start_ts"], line_color="#b71c1c", line_width=2)
+    fig.update_layout(
+        title="Shadow period: signals (standardised), score, alarms (orange; green real, grey "
+        "false) and stops (red lines)",
+        height=520,
+        legend={"orientation": "h"},
+    )
+    return figure_html(fig)
 
 
 def routes(app: FastAPI, web: Web) -> None:
@@ -43,6 +75,7 @@ def routes(app: FastAPI, web: Web) -> None:
             card = records.load(s, name).card()
             runs = s.scalar("SELECT count(*) FROM ai_shadow_runs WHERE model = ?", [name])
         evaluation = shadow.evaluate(web.store, name).to_json() if runs else None
+        t = shadow.timeline(web.store, name) if runs else None
         return web.page(
             request,
             "ai_model.html",
@@ -50,6 +83,7 @@ def routes(app: FastAPI, web: Web) -> None:
             card=card,
             rows=_rows(card["backtest"]),
             evaluation=evaluation,
+            figure=timeline_figure(t) if t else None,
             message=done[:200],
         )
 
