@@ -348,6 +348,8 @@ def _run(
     if problems.items:
         for p in stored_conflicts(store, kind, table, source):
             problems.add(p.row, p.column, p.message)
+        # In the file's order: whole columns first, then row by row (a stable sort).
+        problems.items.sort(key=lambda p: -1 if p.row is None else p.row)
         raise FileRejected(
             problems.items,
             total=problems.total,

@@ -98,6 +98,7 @@
   }
 
   function count(acc, k) { acc[k] = null; return acc; }
+  function rowsText(n) { return n ? " (" + n + (n === 1 ? " row)" : " rows)") : ""; }
 
   function paintRows() {
     var kind = kindNow();
@@ -224,7 +225,7 @@
       tr.dataset.machine = id;
       tr.appendChild(el("th", id));
       tr.firstChild.scope = "row";
-      tr.appendChild(el("td", "machine" + (machines[id] ? " (" + machines[id] + " rows)" : "")));
+      tr.appendChild(el("td", "machine" + rowsText(machines[id])));
       var td = el("td");
       if (admin && lines.length) {
         var line = el("select");
@@ -251,7 +252,7 @@
       var th = el("th", code);
       th.scope = "row";
       tr.appendChild(th);
-      tr.appendChild(el("td", "reason code" + (reasons[code] ? " (" + reasons[code] + " rows)" : "")));
+      tr.appendChild(el("td", "reason code" + rowsText(reasons[code])));
       var td = el("td");
       if (admin && categories.length) {
         var cat = el("select");
