@@ -222,7 +222,8 @@ def verdict(chosen: Scores, baselines: dict[str, Scores]) -> str:
         return (
             f"Not better than the baseline (Hotelling T², a plain control chart): F1 "
             f"{chosen.f1:.2f} vs {t2.f1:.2f}, NAB {chosen.nab['standard']:.1f} vs "
-            f"{t2.nab['standard']:.1f} — don't deploy; if anything, use the control chart."
+            f"{t2.nab['standard']:.1f} (it must do better on both) — don't deploy on this "
+            "evidence."
         )
     money = ""
     if chosen.money is not None:

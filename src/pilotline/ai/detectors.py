@@ -396,7 +396,7 @@ DETECTORS: dict[str, Entry] = {
         Entry("robust_cusum", "robust z-score and CUSUM per signal", RobustCusum),
         Entry("forecast_residual", "autoregressive forecast error per signal", ForecastResidual),
         Entry("steady_pca", "PCA T² + Q on the steady signals, smoothed", SteadyPca),
-        Entry("forecast_watch", "default: forecast error per signal, smoothed", ForecastWatch),
+        Entry("forecast_watch", "forecast error per signal, smoothed over 10 s", ForecastWatch),
     )
 }
 DEFAULT = "forecast_watch"

@@ -285,9 +285,20 @@ def card_cmd(name: Annotated[str, typer.Argument()], fmt: FormatOpt = "table") -
         _json(card)
         return
     t = Table(title=f"Model card: {name}", show_header=False)
+    bt = card.pop("backtest")
     for k, v in card.items():
-        t.add_row(k, v if isinstance(v, str) else json.dumps(v, default=str))
+        t.add_row(k.replace("_", " "), v if isinstance(v, str) else json.dumps(v, default=str))
     out.print(t)
+    if "detector" in bt:
+        for s in (*bt["baselines"].values(), bt):
+            out.print(
+                f"back-test {s['detector']}: F1 {s['f1']:.3f}, false alarms {s['far']:.1%}, "
+                f"missed {s['mar']:.1%}, NAB {s['nab']['standard']:.1f}",
+                highlight=False,
+            )
+        out.print(f"[bold]Verdict:[/] {bt['verdict']}", highlight=False)
+    else:
+        out.print(bt.get("note", "no back-test"), highlight=False)
 
 
 @ai_app.command("status")
