@@ -115,6 +115,57 @@ def main() -> None:
         f"({60 / took:,.0f}× faster than real time; store reads and writes not included)"
     )
 
+    shadow_on_store(machines=100, signals=10, minutes=10)
+
+
+def shadow_on_store(*, machines: int, signals: int, minutes: int) -> None:
+    """Shadow runs on the embedded store: ``machines`` × ``signals`` values at 1 Hz, models
+    trained on the first 7 minutes, then one shadow run per machine over the rest."""
+    import datetime as dt
+    import tempfile
+
+    import pyarrow as pa
+
+    from pilotline.ai import shadow
+    from pilotline.store import EmbeddedStore
+
+    rng = np.random.default_rng(1)
+    t0 = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC).replace(tzinfo=None)  # as stored
+    n = minutes * 60
+    ts = pa.array([t0 + dt.timedelta(seconds=i) for i in range(n)], pa.timestamp("us"))
+    with tempfile.TemporaryDirectory() as tmp:
+        store = EmbeddedStore(Path(tmp))
+        with store.session(write=True) as s:
+            for m in range(machines):
+                values = rng.normal(size=(n, signals)).cumsum(axis=0) * 0.01 + rng.normal(
+                    size=(n, signals)
+                )
+                s.append("process_values", pa.table({
+                    "machine": [f"m{m}"] * (n * signals),
+                    "tag": [f"s{j}" for j in range(signals) for _ in range(n)],
+                    "ts": pa.concat_arrays([ts] * signals),
+                    "value": values.T.ravel(),
+                }))  # fmt: skip
+        start, cut = t0.replace(tzinfo=dt.UTC), t0.replace(tzinfo=dt.UTC) + dt.timedelta(minutes=7)
+        tags = [f"s{j}" for j in range(signals)]
+        t = time.perf_counter()
+        for m in range(machines):
+            shadow.train_on_store(store, name=f"m{m}", machine=f"m{m}", tags=tags, start=start,
+                                  end=cut, trained_by="bench")  # fmt: skip
+        trained = time.perf_counter() - t
+        t = time.perf_counter()
+        rows = 0
+        for m in range(machines):
+            rows += shadow.run(store, f"m{m}", until=start + dt.timedelta(minutes=minutes)).rows
+        ran = time.perf_counter() - t
+    scored_s = rows / machines
+    print(
+        f"shadow mode on the embedded store, {machines} machines × {signals} signals: trained "
+        f"{machines} models in {trained:.1f} s; one run each over {scored_s:.0f} s of values took "
+        f"{ran:.1f} s ({scored_s / ran * machines / machines:,.1f} s of data per second of work "
+        f"for all {machines}: {'keeps up' if ran < scored_s else 'does NOT keep up'})"
+    )
+
 
 if __name__ == "__main__":
     main()
