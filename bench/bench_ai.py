@@ -162,7 +162,7 @@ def shadow_on_store(*, machines: int, signals: int, minutes: int) -> None:
     print(
         f"shadow mode on the embedded store, {machines} machines × {signals} signals: trained "
         f"{machines} models in {trained:.1f} s; one run each over {scored_s:.0f} s of values took "
-        f"{ran:.1f} s ({scored_s / ran * machines / machines:,.1f} s of data per second of work "
+        f"{ran:.1f} s ({scored_s / ran:,.1f} s of data per second of work "
         f"for all {machines}: {'keeps up' if ran < scored_s else 'does NOT keep up'})"
     )
 
