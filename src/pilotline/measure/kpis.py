@@ -303,39 +303,67 @@ class Measure:
         self, *, machine: str, start: dt.datetime, end: dt.datetime, now: dt.datetime | None = None
     ) -> list[dict[str, Any]]:
         """The machine's states clipped to ``[start, end)``, with categories, in time order."""
-        inputs = self._inputs(start, end, [machine], now)
+        return self.timelines(machines=[machine], start=start, end=end, now=now)[machine]
+
+    def timelines(
+        self,
+        *,
+        machines: list[str],
+        start: dt.datetime,
+        end: dt.datetime,
+        now: dt.datetime | None = None,
+    ) -> dict[str, list[dict[str, Any]]]:
+        """:meth:`timeline` of several machines in one query: machine → its states."""
+        inputs = self._inputs(start, end, machines, now)
         lo, hi = start.timestamp(), end.timestamp()
         with self.store.session() as s:
             con = s.ibis()
             st = engine.stop_intervals(con, self.plant, inputs, lo, hi)
-            st = st.filter(st.machine == machine).order_by("s0")
+            st = st.filter(st.machine.isin(machines)).order_by(["machine", "s0"])
             rows: list[dict[str, Any]] = to_arrow(con, st).to_pylist()
+        out: dict[str, list[dict[str, Any]]] = {m: [] for m in machines}
         for r in rows:
             r["start"] = _utc(max(r.pop("s0"), lo))
             r["end"] = _utc(min(r.pop("s1"), hi))
-        return rows
+            out[r["machine"]].append(r)
+        return out
 
     def small_losses(
-        self, *, machine: str, start: dt.datetime, end: dt.datetime, slow_factor: float = 1.2
+        self,
+        *,
+        machine: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        slow_factor: float = 1.2,
+        timeline: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Micro-stops and slow cycles, the losses hidden inside run time.
 
-        ``stops``: every stop that began in ``[start, end)`` (seconds, category), so short stops
-        can be seen against the plant's minor-stop limit. ``cycles``: for every counted interval
-        with parts, the seconds the machine was *running* per part, beside the ideal cycle time;
-        a cycle more than ``slow_factor`` × ideal is slow, and the time above ideal is the loss.
+        ``stops``: every stop that began in ``[start, end)`` and lay in planned production time,
+        with the seconds it took *inside* planned time (breaks, nights and weekends are not stops;
+        planned stops such as a planned changeover are not losses) and its category, so short
+        stops can be seen against the plant's minor-stop limit. ``cycles``: for every counted
+        interval with parts, the seconds the machine was *running* per part, beside the ideal
+        cycle time; a cycle more than ``slow_factor`` × ideal is slow, and the time above ideal is
+        the loss. ``minor_stops``/``minor_stop_s``: the stops up to the limit; of their time,
+        ``minor_no_reason_s`` is in stops without a reason, which the loss waterfall calls minor
+        stops (a short stop with a reason counts under its reason's loss). ``timeline`` (pass it to reuse a timeline already read) is
+        :meth:`timeline` over the same period.
         """
         lo = start.timestamp()
-        segments = self.timeline(machine=machine, start=start, end=end)
-        stops = [
-            {
-                "start": r["start"],
-                "seconds": (r["end"] - r["start"]).total_seconds(),
-                "category": r["category"],
-            }
-            for r in segments
-            if r["state"] == "stopped" and r["start"].timestamp() > lo
-        ]
+        segments = (
+            self.timeline(machine=machine, start=start, end=end) if timeline is None else timeline
+        )
+        planned = _planned_spans(self.plant, machine, start, end)
+        stops, minor_s = [], 0.0
+        for r in segments:
+            if r["state"] != "stopped" or r["category"] == "planned_stop":
+                continue
+            inside = _overlap(planned, r["start"].timestamp(), r["end"].timestamp())
+            if r["category"] == "minor_stop":
+                minor_s += inside
+            if inside > 0 and r["start"].timestamp() > lo:
+                stops.append({"start": r["start"], "seconds": inside, "category": r["category"]})
         run = [
             (r["start"].timestamp(), r["end"].timestamp())
             for r in segments
@@ -383,19 +411,38 @@ class Measure:
                 }
             )
         limit = self.plant.cleaning.minor_stop_s
-        minor = [x for x in stops if x["seconds"] <= limit]
         slow = [c for c in cycles if c["slow"]]
+        minor = [x for x in stops if x["seconds"] <= limit]
         return {
             "minor_stop_limit_s": limit,
             "slow_factor": slow_factor,
             "stops": stops,
             "minor_stops": len(minor),
             "minor_stop_s": sum(x["seconds"] for x in minor),
+            "minor_no_reason_s": minor_s,
             "cycles": cycles,
             "slow_intervals": len(slow),
             "slow_loss_s": sum(c["loss_s"] for c in slow),
             "speed_loss_s": sum(c["loss_s"] for c in cycles),
         }
+
+
+def _planned_spans(
+    plant: Plant, machine: str, start: dt.datetime, end: dt.datetime
+) -> list[tuple[float, float]]:
+    """The machine's planned production time inside ``[start, end)`` as sorted epoch spans
+    (shifts that began up to two days earlier included: a night shift reaches into the day)."""
+    seg = segments_table(
+        plant, start - dt.timedelta(days=2), end, [machine], now=clock.now().timestamp()
+    )
+    lo, hi = start.timestamp(), end.timestamp()
+    spans = zip(seg["seg_start"].to_pylist(), seg["seg_end"].to_pylist(), strict=True)
+    return sorted((max(a, lo), min(b, hi)) for a, b in spans if b > lo and a < hi)
+
+
+def _overlap(spans: list[tuple[float, float]], a: float, b: float) -> float:
+    """Seconds of ``[a, b)`` inside the (sorted, disjoint) ``spans``."""
+    return sum(max(0.0, min(b, s1) - max(a, s0)) for s0, s1 in spans if s0 < b and s1 > a)
 
 
 def _naive(moment: dt.datetime) -> dt.datetime:
