@@ -111,7 +111,7 @@ def test_a_german_export_is_mapped_imported_and_remembered(clock_home: Path) -> 
         notes = " ".join(result["notes"])
         assert "repeat the row before exactly" in notes and "later state of each minute" in notes
         assert "Werkzeugwechsel" in notes and "plant model" in notes
-        no_flags(look, first, done)
+        no_flags(look, first, done, client.get("/data"), client.get("/static/data.js"))
         remembered_next_time(client, csrf)
     with EmbeddedStore(clock_home).session() as s:
         stored = s.arrow(
