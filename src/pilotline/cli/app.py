@@ -63,6 +63,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(assess_app, name="assess")
 app.add_typer(share_app, name="share")
 app.add_typer(__import__("pilotline.cli.ai", fromlist=["ai_app"]).ai_app, name="ai")
+app.add_typer(__import__("pilotline.cli.hub", fromlist=["hub_app"]).hub_app, name="hub")
 
 out = Console(soft_wrap=True)  # notes whole; tables still fit the terminal
 err = Console(stderr=True, soft_wrap=True)  # messages whole, never wrapped or cut
