@@ -280,3 +280,32 @@ def test_a_stored_model_is_judged_only_on_later_data_with_its_signals(
     )
     assert isinstance(refused.exception, InputError)
     assert "was trained on signals" in str(refused.exception)
+
+
+@pytest.mark.parametrize("name", ["hotelling_t2", "pca_t2q", "robust_cusum", "forecast_residual",
+                                  "steady_pca", "forecast_watch"])  # fmt: skip
+def test_a_stored_detector_scores_as_the_trained_one(name: str, skab_slice: Path) -> None:
+    import json as _json
+
+    import numpy as np
+
+    from pilotline.ai.detectors import build
+    from pilotline.ai.records import restore, state_of
+
+    rec = read_recordings(skab_slice / "valve2-1.csv").recordings[0]
+    det = build(name).fit(rec.values[:400])
+    again = restore(name, _json.loads(_json.dumps(state_of(det))))
+    assert np.array_equal(again.score(rec.values[400:]), det.score(rec.values[400:]))
+    assert again.threshold == det.threshold
+    assert np.array_equal(again.alarms(rec.values[400:]), det.alarms(rec.values[400:]))
+
+
+def test_an_isolation_forest_is_not_stored() -> None:
+    import numpy as np
+
+    from pilotline.ai.detectors import build
+    from pilotline.ai.records import state_of
+
+    det = build("isolation_forest").fit(np.random.default_rng(0).normal(size=(50, 2)))
+    with pytest.raises(InputError, match="cannot be kept as a record"):
+        state_of(det)

@@ -68,8 +68,9 @@ def routes(app: FastAPI, web: Web) -> None:
             ).to_pylist()
         return web.page(request, "ai.html", user, models=rows)
 
-    @app.get("/ai/{name}", response_class=HTMLResponse, include_in_schema=False)
-    def model_page(request: Request, name: str, done: str = "", user: User = manager) -> Response:
+    def model_page(
+        request: Request, name: str, user: User, message: str = "", status: int = 200
+    ) -> Response:
         records.ensure_tables(web.store)
         with web.store.session() as s:
             card = records.load(s, name).card()
@@ -80,12 +81,17 @@ def routes(app: FastAPI, web: Web) -> None:
             request,
             "ai_model.html",
             user,
+            status_code=status,
             card=card,
             rows=_rows(card["backtest"]),
             evaluation=evaluation,
             figure=timeline_figure(t) if t else None,
-            message=done[:200],
+            message=message,
         )
+
+    @app.get("/ai/{name}", response_class=HTMLResponse, include_in_schema=False)
+    def model(request: Request, name: str, user: User = manager) -> Response:
+        return model_page(request, name, user)
 
     @app.post("/ai/{name}/pilot", include_in_schema=False)
     def make_pilot(
@@ -95,6 +101,6 @@ def routes(app: FastAPI, web: Web) -> None:
         records.check_name(name)
         try:
             path = shadow.pilot_draft(web.store, name, web.home / "pilots")
-        except InputError as exc:
-            return RedirectResponse(f"/ai/{name}?done={str(exc)[:150]}", status_code=303)
+        except InputError as exc:  # shown on the page, never carried in its address
+            return model_page(request, name, user, message=str(exc), status=400)
         return RedirectResponse(f"/pilots/{path.stem}", status_code=303)
