@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
+from collections.abc import Set
 from dataclasses import dataclass, field
 
 from pilotline.ingest.parse import LAYOUTS
@@ -108,7 +109,7 @@ class Sample:
         default_factory=dict, repr=False
     )
 
-    def looks(self, header: str, machines: set[str], reasons: set[str]) -> str | None:
+    def looks(self, header: str, machines: Set[str], reasons: Set[str]) -> str | None:
         """:func:`looks_like` of a column's values, worked out once per sample."""
         key = (header, frozenset(machines), frozenset(reasons))
         if key not in self._looks:
@@ -125,7 +126,7 @@ class Sample:
 LOOK_AT = 50
 
 
-def looks_like(values: list[str], machines: set[str], reasons: set[str]) -> str | None:
+def looks_like(values: list[str], machines: Set[str], reasons: Set[str]) -> str | None:
     """What a column's values look like: "timestamp", "count", "state", "machine", "reason"."""
     values = values[:LOOK_AT]
     if not values:
@@ -154,8 +155,8 @@ def suggest(
     sample: Sample,
     kind: str,
     *,
-    machines: set[str] = frozenset(),  # type: ignore[assignment]
-    reasons: set[str] = frozenset(),  # type: ignore[assignment]
+    machines: Set[str] = frozenset(),
+    reasons: Set[str] = frozenset(),
     remembered: dict[str, str] | None = None,
 ) -> list[Suggestion]:
     """A column of a ``kind`` file for each header: what was remembered for this source first,
@@ -200,7 +201,7 @@ def suggest(
     return [out.get(h, Suggestion(h, None, "")) for h in sample.headers]
 
 
-def detect_kind(sample: Sample, *, machines: set[str] = frozenset()) -> str | None:  # type: ignore[assignment]
+def detect_kind(sample: Sample, *, machines: Set[str] = frozenset()) -> str | None:
     """The kind whose required columns the suggestions cover best (all of them), preferring the
     one that places most of the file's columns; None when no kind fits."""
     best: tuple[int, int, str] | None = None

@@ -452,9 +452,10 @@ def repeated_hour_folds(values: list[dt.datetime | None], tz: ZoneInfo) -> list[
     back twice) says nothing and stays unresolved (None), as does every other time."""
     folds: list[int | None] = [None] * len(values)
     run: list[int] = []
+    known = [v or _EPOCH for v in values]  # a run holds no empty cell
 
     def close() -> None:
-        steps = [k for k in range(1, len(run)) if values[run[k]] < values[run[k - 1]]]  # type: ignore[operator]
+        steps = [k for k in range(1, len(run)) if known[run[k]] < known[run[k - 1]]]
         if len(steps) == 1:
             for k, i in enumerate(run):
                 folds[i] = 0 if k < steps[0] else 1
