@@ -251,7 +251,7 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
             plant = web.plant()
             try:
                 look = await run_in_threadpool(preview, path, plant, name=name, partial=partial)
-                known = recall(web.store, headers=look.headers, name=name)
+                known = await run_in_threadpool(recall, web.store, headers=look.headers, name=name)
                 if known is not None:
                     look = await run_in_threadpool(
                         preview, path, plant, name=name, partial=partial, remembered=known
