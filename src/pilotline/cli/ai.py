@@ -336,21 +336,47 @@ def status_cmd(fmt: FormatOpt = "table") -> None:
 
 @ai_app.command("shadow")
 def shadow_cmd(
-    name: Annotated[str, typer.Argument()],
+    name: Annotated[
+        str | None, typer.Argument(help="A model; without one, every stored model runs.")
+    ] = None,
     until: Annotated[
         str | None, typer.Option("--until", help="Score up to this time (default now).")
     ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Score the values stored since the last run; record alarms silently."""
-
     _check_format(fmt)
-    r = shadow.run(_store(), name, until=_moment(until, "--until") if until else None)
-    if fmt == "json":
-        _json(r.to_json())
+    store = _store()
+    end = _moment(until, "--until") if until else None
+    if name is None:
+        with store.session() as s:
+            names = [
+                r["name"] for r in s.arrow("SELECT name FROM ai_models ORDER BY name").to_pylist()
+            ]
+        if not names:
+            raise InputError("no AI models to run; train one with pilotline ai train")
     else:
+        names = [name]
+    done = []
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=fmt == "json" or not err.is_terminal or len(names) == 1,
+    ) as bar:
+        task = bar.add_task("shadow mode", total=len(names))
+        for n in names:
+            bar.update(task, description=f"shadow mode: {n}")
+            done.append(shadow.run(store, n, until=end))
+            bar.advance(task)
+    if fmt == "json":
+        _json(done[0].to_json() if name is not None else [r.to_json() for r in done])
+        return
+    for r in done:
         out.print(
-            f"Scored {r.rows:,} seconds of {name} ({r.scored_from:%Y-%m-%d %H:%M} to "
+            f"Scored {r.rows:,} seconds of {r.model} ({r.scored_from:%Y-%m-%d %H:%M} to "
             f"{r.scored_until:%Y-%m-%d %H:%M} UTC): {r.alarms} new alarm(s), recorded silently.",
             highlight=False,
         )
