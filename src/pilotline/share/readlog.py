@@ -7,8 +7,9 @@ record's number and hash are also kept in ``<home>/share/reads.head``, so that c
 off the end shows too.
 
 Writes are grouped: a request queues its record with :class:`ReadLog`, and a writer thread stores
-what is queued every 0.2 s in one transaction, and at exit; a crash loses at most that last
-group (0.2 s of reads). If the store cannot take the records, partner requests are refused once 10,000 wait.
+what is queued every second in one transaction, and at exit; a crash loses at most that last
+group (a second of reads). If the store cannot take the records, partner requests are refused
+once 10,000 wait.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class ReadLog:
     :data:`MAX_BACKLOG` pile up, :meth:`append` refuses, so nothing is served unrecorded for long.
     """
 
-    def __init__(self, store: Store, home: Path, *, interval_s: float = 0.2) -> None:
+    def __init__(self, store: Store, home: Path, *, interval_s: float = 1.0) -> None:
         self.store, self.head, self.interval_s = store, home / "share" / "reads.head", interval_s
         self._lock = threading.Lock()
         self._writing = threading.Lock()

@@ -144,9 +144,7 @@ class Repository:
         self.refs: dict[str, list[str]] = {
             s.id: [next(iter(r.key)).value for r in s.submodel] for s in catalogue.shells
         }
-        self._ref_json = {
-            sid: [r for r in self.shells[sid].get("submodels", [])] for sid in self.shells
-        }
+        self._ref_json = {aid: list(self.shells[aid].get("submodels", [])) for aid in self.shells}
 
     def fields(self, sid: str) -> dict[str, Any]:
         sm = self.submodels[sid]
