@@ -87,6 +87,11 @@ def test_values_elements_and_paths(client: TestClient, shared: Shared) -> None:
     assert {r["keys"][0]["value"] for r in refs["result"]} == {KPI, NAMEPLATE}
     other = client.get(f"/aas/submodels/{b64(KPI)}", headers=auth(shared.other_key))
     assert other.status_code == 404  # globex was not given the KPI
+    client.get(f"/aas/submodels/{b64(NAMEPLATE)}", headers=h)
+    client.app.state.share.log.flush()  # type: ignore[attr-defined]
+    last = records(EmbeddedStore(shared.home), partner="acme", limit=1, newest=True)[0]
+    assert last["returned"] == [f"{NAMEPLATE}#ManufacturerName"]  # the elements given
+    assert last["grants"] == [shared.grants["nameplate"]] and last["status"] == 200
 
 
 def test_paging_and_bad_input(client: TestClient, shared: Shared) -> None:

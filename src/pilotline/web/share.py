@@ -27,6 +27,7 @@ from pilotline.errors import InputError, PilotlineError
 from pilotline.share.readlog import ChainBroken, records, verify
 from pilotline.share.repository import (
     MAX_LIMIT,
+    Allowed,
     ApiError,
     decode_id,
     page,
@@ -213,7 +214,8 @@ def routes(app: FastAPI, web: Web) -> None:
                 ids.append(sid)
                 grants.update(access.grants_of(a.rules))
             items, nxt = page(out, ids, limit=limit, cursor=cursor, kind="submodels")
-            return _paged(items, nxt), sorted(grants), [i["id"] for i in items]
+            given = [x for i in items for x in _returned(i["id"], allowed[i["id"]])]
+            return _paged(items, nxt), sorted(grants), given
 
         return serve(request, h)
 
@@ -223,7 +225,7 @@ def routes(app: FastAPI, web: Web) -> None:
         body = repo.submodel(sid, allowed)
         if as_value:
             body = {e["idShort"]: value_only(e) for e in body.get("submodelElements", [])}
-        return body, access.grants_of(allowed.rules), [sid]
+        return body, access.grants_of(allowed.rules), _returned(sid, allowed)
 
     def element_answer(access: Access, request: Request, sm: str, aas: str | None, path: str,
                        as_value: bool) -> Answer:  # fmt: skip
@@ -310,6 +312,14 @@ def routes(app: FastAPI, web: Web) -> None:
 
     app.mount(BASE, api)
     _pages(app, web, service)
+
+
+def _returned(sid: str, allowed: Allowed) -> list[str]:
+    """What the record says was returned of a submodel: its id when whole, else each element
+    given (``id#PlannedBusyTime``)."""
+    if allowed.paths is None:
+        return [sid]
+    return [f"{sid}#{'.'.join(p)}" for p in allowed.paths]
 
 
 def _route(request: Request) -> str:
