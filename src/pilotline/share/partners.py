@@ -285,6 +285,11 @@ class Partners:
         """The access rule a grant would store (checked, not stored)."""
         semantic_id = _submodel(submodel)
         prefix = None
+        if machine is not None and semantic_id == sem.CARBON:
+            raise InputError(
+                "carbon footprints are per product, not per machine: leave out --machine "
+                "(or give only some elements with --element)"
+            )
         if machine is not None:
             known = {m.id for _, m in plant.machines}
             if machine not in known:
