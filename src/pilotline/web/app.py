@@ -25,11 +25,11 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from pilotline import clock
-from pilotline.errors import NotFound, PilotlineError
+from pilotline.errors import InputError, NotFound, PilotlineError
 from pilotline.measure import Measure
 from pilotline.names import name_key
 from pilotline.plant import Plant
-from pilotline.report import render_shift_report
+from pilotline.report import shift as report
 from pilotline.store import audit, open_store
 from pilotline.web import (
     assess,
@@ -468,14 +468,66 @@ def create_app(
             **data,
         )
 
+    shift_reports = Cache(ttl_s=60.0, max_keys=64)
+
     @app.get("/report/shift", response_class=HTMLResponse, include_in_schema=False)
     def shift_report(
-        start: str | None = None, end: str | None = None, user: User = manager_user
+        request: Request,
+        shift: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        user: User = manager_user,
     ) -> Response:
-        """The printable shift report, the same as `pilotline report shift`."""
+        """The shift report under the app's header, with a shift picker (default: the last
+        completed shift); ``start``/``end`` (local dates) give the shifts of whole days instead,
+        like `pilotline report shift --from/--to`. The same body as the CLI's file."""
         p = plant()
-        a, b = _period(p, start, end)
-        return HTMLResponse(render_shift_report(Measure(store, p), start=a, end=b))
+        choices = report.completed_shifts(p)
+        chosen, period_text, body = None, "", ""
+        key = report_key(shift)
+        if start or end:
+            a, b = _period(p, start, end)
+            tz = p.tz
+            period_text = (
+                f"{a.astimezone(tz):%a %d %b %Y %H:%M} – {b.astimezone(tz):%a %d %b %Y %H:%M}"
+            )
+            body = shift_reports.get(
+                ("days", start, end), lambda: report.render_body(Measure(store, p), start=a, end=b)
+            )
+        else:
+            chosen = report.find_shift(p, key) if key else report.last_completed_shift(p)
+        if chosen is not None and chosen.start >= clock.now():
+            raise Problem(
+                422,
+                "Bad shift",
+                f"{chosen.label(p)} has not started yet; pick a shift that has ended",
+            )
+        if chosen is not None:
+            c = chosen
+            if all(x.key != c.key for x in choices):
+                choices.insert(0, c)
+            body = shift_reports.get(
+                ("shift", c.key, c.end <= clock.now()),
+                lambda: report.render_body(
+                    Measure(store, p),
+                    start=c.start,
+                    end=c.end,
+                    machines=list(c.machines),
+                    shown=(c.start, min(c.end, clock.now())),
+                ),
+            )
+        return web.page(
+            request,
+            "report.html",
+            user,
+            site=p.site.name,
+            style=report.STYLE,
+            choices=[{"key": x.key, "label": x.label(p)} for x in choices],
+            chosen=chosen,
+            chosen_label=chosen.label(p) if chosen else "",
+            period=period_text,
+            body=body,
+        )
 
     @app.get(
         "/api/machines/{machine}/small-losses",
@@ -746,6 +798,13 @@ def _period(plant: Plant, start: str | None, end: str | None) -> tuple[dt.dateti
         return period(plant, start, end)
     except ValueError as exc:
         raise Problem(422, "Bad period", str(exc)) from None
+
+
+def report_key(shift: str | None) -> str | None:
+    try:
+        return report.validate_key(shift)
+    except InputError as exc:
+        raise Problem(422, "Bad shift", str(exc)) from None
 
 
 def _check_grain(by: str) -> None:
