@@ -17,6 +17,7 @@ from typer.testing import CliRunner, Result
 
 from pilotline import clock
 from pilotline.cli import app
+from pilotline.errors import InputError
 from pilotline.plant import load_plant
 from pilotline.share.files import imported
 from pilotline.share.partners import Partners, grant_rule
@@ -260,3 +261,18 @@ def test_a_custom_rule_opens_nothing_to_other_partners(tmp_path: Path) -> None:
 def _write(path: Path, value: object) -> Path:
     path.write_text(json.dumps(value))
     return path
+
+
+def test_a_grant_of_one_products_footprint(client: TestClient, shared: Shared) -> None:
+    partners = Partners(EmbeddedStore(shared.home), shared.home)
+    key = partners.add("Umbrella")
+    plant = load_plant(shared.home / "plant.toml")
+    g = partners.grant("Umbrella", plant=plant, submodel="carbon-footprint", product="BRK-200",
+                       by="test")  # fmt: skip
+    assert g.what == "carbon-footprint of product BRK-200"
+    got = client.get("/aas/submodels", headers=auth(key)).json()
+    assert ids(got) == ["urn:pilotline:demo-works:sm:product:BRK-200:carbon-footprint"]
+    with pytest.raises(InputError, match="per product"):
+        partners.grant("Umbrella", plant=plant, submodel="carbon-footprint", machine="press-1",
+                       by="test")  # fmt: skip
+    partners.remove("Umbrella")

@@ -129,6 +129,9 @@ def grant(
         typer.Option(help="Semantic id, or nameplate, kpi, carbon-footprint or timeseries."),
     ] = None,
     machine: Annotated[str | None, typer.Option(help="Only this machine's submodel.")] = None,
+    product: Annotated[
+        str | None, typer.Option(help="Only this product's carbon footprint.")
+    ] = None,
     element: Annotated[
         list[str] | None,
         typer.Option(help="Only this element, by idShort path (repeat for more)."),
@@ -143,7 +146,7 @@ def grant(
     ] = None,
     fmt: Format = "text",
 ) -> None:
-    """Give a partner a submodel (all machines', one machine's, or elements of it)."""
+    """Give a partner a submodel (all machines', one machine's or product's, or elements of it)."""
     from pilotline.cli.app import home
 
     day = None
@@ -168,8 +171,8 @@ def grant(
         if not submodel:
             raise InputError("say what to give: --submodel (or --rule FILE.json)")
         g = p.grant(name, plant=home().plant(), submodel=submodel, machine=machine,
-                    paths=list(element or []), expires=day, purpose=purpose, onward=onward,
-                    by=_who())  # fmt: skip
+                    product=product, paths=list(element or []), expires=day, purpose=purpose,
+                    onward=onward, by=_who())  # fmt: skip
     if _format(fmt) == "json":
         _print_json({"grant": g.id, "partner": g.partner, "what": g.what, "rule": g.rule,
                      "expires": g.expires})  # fmt: skip

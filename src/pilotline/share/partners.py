@@ -64,6 +64,7 @@ class Grant:
             names.get(s, s) for s in re.findall(r'"\$sm#semanticId"\}, \{"\$strVal": "([^"]+)"', f)
         ]
         machine = re.findall(r":sm:machine:([^\"]+?):\"", f)
+        product = re.findall(r":sm:product:([^\"]+?):\"", f)
         paths = [
             ".".join(re.sub(r"^\([A-Za-z]+\)", "", p.strip()) for p in t.split(",")[1:])
             for k, t in _objects(self.rule)
@@ -72,6 +73,8 @@ class Grant:
         out = ", ".join(kinds) or "custom rule"
         if machine:
             out += f" of machine {machine[0]}"
+        if product:
+            out += f" of product {product[0]}"
         if paths:
             out += " (elements " + "; ".join(paths) + ")"
         return out
@@ -279,6 +282,7 @@ class Partners:
         plant: Plant,
         submodel: str,
         machine: str | None = None,
+        product: str | None = None,
         paths: list[str] | None = None,
         expires: dt.date | None = None,
     ) -> dict[str, Any]:
@@ -287,9 +291,16 @@ class Partners:
         prefix = None
         if machine is not None and semantic_id == sem.CARBON:
             raise InputError(
-                "carbon footprints are per product, not per machine: leave out --machine "
-                "(or give only some elements with --element)"
+                "carbon footprints are per product, not per machine: give --product instead "
+                "of --machine"
             )
+        if product is not None:
+            if semantic_id != sem.CARBON:
+                raise InputError("--product goes with --submodel carbon-footprint only")
+            products = {x.id for x in plant.products}
+            if product not in products:
+                raise NotFound(f"unknown product {product!r}; plant.toml has {sorted(products)}")
+            prefix = Ids.of(plant).submodel("product", product, "")  # ends with ":"
         if machine is not None:
             known = {m.id for _, m in plant.machines}
             if machine not in known:
@@ -319,15 +330,17 @@ class Partners:
         plant: Plant,
         submodel: str,
         machine: str | None = None,
+        product: str | None = None,
         paths: list[str] | None = None,
         expires: dt.date | None = None,
         purpose: str = "",
         onward: bool = False,
         by: str,
     ) -> Grant:
-        """Give a partner a submodel (all of them, one machine's, or elements of it)."""
+        """Give a partner a submodel (all of them, one machine's or product's, or elements of
+        it)."""
         rule = self.rule_for(partner, plant=plant, submodel=submodel, machine=machine,
-                             paths=paths, expires=expires)  # fmt: skip
+                             product=product, paths=paths, expires=expires)  # fmt: skip
         return self.add_rule(partner, rule, expires=expires, tz=plant.tz, purpose=purpose,
                              onward=onward, by=by)  # fmt: skip
 

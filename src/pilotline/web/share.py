@@ -388,6 +388,7 @@ def _pages(app: FastAPI, web: Web, service: Service) -> None:
             "grants": partners.grants(),
             "kinds": list(SUBMODEL_NAMES),
             "machines": [m.id for _, m in p.machines],
+            "products": [x.id for x in p.products],
             "message": "",
             "error": "",
             "key": "",
@@ -403,7 +404,8 @@ def _pages(app: FastAPI, web: Web, service: Service) -> None:
     ) -> Response:
         return page(request, user, error=str(exc), form=form, status_code=422)
 
-    def rule_of(name: str, kind: str, machine: str, elements: str, expires: str) -> dict[str, Any]:
+    def rule_of(name: str, kind: str, machine: str, product: str, elements: str,
+                expires: str) -> dict[str, Any]:  # fmt: skip
         day = None
         if expires:
             try:
@@ -412,7 +414,8 @@ def _pages(app: FastAPI, web: Web, service: Service) -> None:
                 raise InputError(f"expiry {expires[:20]!r}: give a date as YYYY-MM-DD") from None
         paths = [e.strip() for e in elements.split(",") if e.strip()]
         return service.partners.rule_for(name, plant=web.plant(), submodel=kind,
-                                         machine=machine or None, paths=paths, expires=day)  # fmt: skip
+                                         machine=machine or None, product=product or None,
+                                         paths=paths, expires=day)  # fmt: skip
 
     @app.get("/share", response_class=HTMLResponse, include_in_schema=False)
     def share_page(request: Request, done: str = "", user: User = admin) -> Response:
@@ -446,6 +449,7 @@ def _pages(app: FastAPI, web: Web, service: Service) -> None:
         partner: str = Form(..., max_length=64),
         kind: str = Form(..., max_length=300),
         machine: str = Form("", max_length=100),
+        product: str = Form("", max_length=100),
         elements: str = Form("", max_length=2000),
         expires: str = Form("", max_length=20),
         purpose: str = Form("", max_length=500),
@@ -456,10 +460,11 @@ def _pages(app: FastAPI, web: Web, service: Service) -> None:
     ) -> Response:
         """Show exactly what the partner will receive with this grant; make it on confirm."""
         web.check_csrf(request, csrf)
-        form = {"partner": partner, "kind": kind, "machine": machine, "elements": elements,
+        form = {"partner": partner, "kind": kind, "machine": machine, "product": product,
+                "elements": elements,
                 "expires": expires, "purpose": purpose, "onward": "1" if onward else ""}  # fmt: skip
         try:
-            rule = rule_of(partner, kind, machine, elements, expires)
+            rule = rule_of(partner, kind, machine, product, elements, expires)
             if confirm == "yes":
                 g = service.partners.add_rule(
                     partner, rule, expires=dt.date.fromisoformat(expires) if expires else None,
