@@ -309,3 +309,54 @@ def test_an_isolation_forest_is_not_stored() -> None:
     det = build("isolation_forest").fit(np.random.default_rng(0).normal(size=(50, 2)))
     with pytest.raises(InputError, match="cannot be kept as a record"):
         state_of(det)
+
+
+def test_card_as_ai_model_nameplate_follows_the_template(skab_slice: Path, tmp_path: Path) -> None:
+    """Every element IDTA 02060 requires is there, with the template's idShort, semantic id and
+    kind of element, in the same order."""
+    template_file = Path("/work/shared/specs/aas-templates/IDTA-02060-1-0-1_AIModelNameplate.json")
+    if not template_file.exists():
+        pytest.skip("the IDTA 02060 template is not in ../shared/specs")
+    home = tmp_path / "home"
+    _run(
+        home, "ai", "train", "v1", "--machine", "pump-1", "--data", str(skab_slice / "valve2-1.csv")
+    )
+    sm = json.loads(_run(home, "ai", "card", "v1", "--format", "aas"))
+    template = json.loads(template_file.read_text(encoding="utf-8"))["submodels"][0]
+    assert sm["semanticId"]["keys"][0]["value"] == template["semanticId"]["keys"][0]["value"]
+
+    def required(elements: list[dict]) -> list[tuple[str, str, str]]:  # type: ignore[type-arg]
+        out = []
+        for e in elements:
+            card = [q["value"] for q in e.get("qualifiers", []) if q["type"] == "SMT/Cardinality"]
+            if card and card[0] in ("One", "OneToMany"):
+                sem = e["semanticId"]["keys"][0]["value"].strip()
+                out.append((e["idShort"], sem, e["modelType"]))
+        return out
+
+    def ours(elements: list[dict]) -> dict[str, dict]:  # type: ignore[type-arg]
+        return {e["idShort"]: e for e in elements}
+
+    top = ours(sm["submodelElements"])
+    for id_short, sem, kind in required(template["submodelElements"]):
+        assert id_short in top, id_short
+        assert top[id_short]["semanticId"]["keys"][0]["value"] == sem
+        assert top[id_short]["modelType"] == kind
+    # one level down, in the collections the template requires
+    for coll in ("Inputs", "Details", "AITypeSpecificInformation"):
+        t = next(e for e in template["submodelElements"] if e["idShort"] == coll)
+        mine = ours(top[coll]["value"])
+        for id_short, sem, kind in required(t["value"]):
+            if id_short == "DimensionN":
+                continue  # one collection per signal, numbered
+            assert mine[id_short]["semanticId"]["keys"][0]["value"] == sem, (coll, id_short)
+            assert mine[id_short]["modelType"] == kind
+    signals = [
+        next(p["value"] for p in d["value"] if p["idShort"] == "Information")
+        for d in top["Inputs"]["value"]
+        if d["idShort"].startswith("Dimension")
+    ]
+    card = json.loads(_run(home, "ai", "card", "v1", "--format", "json"))
+    assert signals == card["signals_used"]
+    result = json.loads(top["TrainingResults"]["value"][0]["value"])
+    assert set(result["baselines"]) == {"null", "hotelling_t2"}

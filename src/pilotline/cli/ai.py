@@ -275,14 +275,27 @@ def train_cmd(
 
 
 @ai_app.command("card")
-def card_cmd(name: Annotated[str, typer.Argument()], fmt: FormatOpt = "table") -> None:
+def card_cmd(
+    name: Annotated[str, typer.Argument()],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", help="table, json, or aas (the AI Model Nameplate submodel, IDTA 02060)."
+        ),
+    ] = "table",
+) -> None:
     """A model's card: training window, data fingerprint, signals, parameters, back-test."""
-
-    _check_format(fmt)
+    if fmt not in ("table", "json", "aas"):
+        raise InputError(f"--format {fmt!r}: choose table, json or aas")
     with _store().session() as s:
         card = records.load(s, name).card()
     if fmt == "json":
         _json(card)
+        return
+    if fmt == "aas":
+        from pilotline.ai.nameplate import nameplate
+
+        _json(nameplate(card))
         return
     t = Table(title=f"Model card: {name}", show_header=False)
     bt = card.pop("backtest")
