@@ -195,6 +195,10 @@ def test_backtest_contract_json(skab_slice: Path, tmp_path: Path) -> None:
         )
     )
     assert cp["detector"] == "hotelling_t2"
+    page = tmp_path / "bt.html"
+    _run(tmp_path, "ai", "backtest", str(skab_slice / "valve1-0.csv"), "--plot", str(page))
+    html = page.read_text(encoding="utf-8")
+    assert "Plotly" in html and "alarm: forecast_watch" in html and "alarm: hotelling_t2" in html
     bad = runner.invoke(
         app, ["--home", str(tmp_path), "ai", "backtest", str(skab_slice), "--detector", "magic"]
     )

@@ -162,6 +162,10 @@ def backtest_cmd(
         str | None,
         typer.Option("--model", help="Judge a stored model as it is, on data after its training."),
     ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Also write the first files on a time axis (an HTML page)."),
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Back-test a detector beside the null detector and Hotelling T², in time order only."""
@@ -203,6 +207,11 @@ def backtest_cmd(
         _json(b.to_json())
     else:
         _show(b)
+    if plot is not None:
+        from pilotline.ai.plot import backtest_html
+
+        n = backtest_html(ds, b, plot)
+        err.print(f"Wrote {plot} ({n} file(s) on a time axis).", highlight=False)
 
 
 @ai_app.command("train")
