@@ -138,3 +138,21 @@ def test_a_contradiction_with_stored_data_is_said_with_the_files_other_problems(
     text = str(info.value)
     assert "row 3, column 'state': is not a machine state" in text
     assert "is already stored with {'end_ts': None, 'state': 'running'" in text
+
+
+@pytest.mark.parametrize("blank", ["", "  ", "\u3000"])
+def test_a_blank_machine_in_a_parquet_file_is_a_located_problem(
+    tmp_path: Path, worked_plant: Plant, blank: str
+) -> None:
+    """Found by the fuzz test: a Parquet text cell of spaces passed the required check and the
+    store refused it with a constraint error instead of a message."""
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "blank.parquet"
+    pq.write_table(
+        pa.table({"machine": [blank], "ts": ["2026-03-02T06:00:00Z"], "state": ["running"]}), path
+    )
+    with pytest.raises(InputError, match=r"row 1, column 'machine': is empty"):
+        import_file(
+            EmbeddedStore(tmp_path), worked_plant, path, options=ImportOptions(kind="states")
+        )

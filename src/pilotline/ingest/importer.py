@@ -255,7 +255,11 @@ def _parse_batch(
                     w = replace(seen, count=seen.count + w.count)
                 warnings[w.column, w.what] = w
         if column.required:
-            required_present(raw, rows, column.name, problems, f"a value ({column.help})")
+            # Text that is only spaces is as empty as no text (a blank id names nothing).
+            given = raw
+            if column.type in ("text", "state"):
+                given = _text_column(raw, column.name, Problems(problems.file))
+            required_present(given, rows, column.name, problems, f"a value ({column.help})")
         cols[column.name] = value
     return pa.table(cols)
 
