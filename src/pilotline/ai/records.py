@@ -104,7 +104,7 @@ def _naive(t: dt.datetime) -> dt.datetime:
     return t.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def _aware(t: dt.datetime) -> dt.datetime:
+def aware(t: dt.datetime) -> dt.datetime:
     return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t
 
 
@@ -173,13 +173,13 @@ def _from_row(r: dict[str, Any]) -> Model:
         machine=r["machine"],
         detector=restore(r["detector"], json.loads(r["state"])),
         signals=json.loads(r["signals"]),
-        train_start=_aware(r["train_start"]),
-        train_end=_aware(r["train_end"]),
+        train_start=aware(r["train_start"]),
+        train_end=aware(r["train_end"]),
         train_rows=int(r["train_rows"]),
         fingerprint=r["fingerprint"],
         backtest=json.loads(r["backtest"]),
         trained_by=r["trained_by"],
-        trained_at=_aware(r["trained_at"]),
+        trained_at=aware(r["trained_at"]),
         schema_version=int(r["schema_version"]),
     )
 
