@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from basyx.aas import model
 from basyx.aas.adapter.json import StrictAASFromJsonDecoder, read_aas_json_file_into
+from typer.testing import CliRunner
 
-from pilotline.measure import Measure
+from pilotline.cli import app
 from pilotline.plant import load_plant
 from pilotline.share import semantics as sem
 from pilotline.share.model import build_catalogue, kpi_period
@@ -116,9 +117,12 @@ def test_a_partner_computes_our_oee_from_the_kpi_variables(
         dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
         dt.datetime(2026, 3, 4, tzinfo=dt.UTC),
     )
-    (ours,) = Measure(EmbeddedStore(shared.home), plant).oee(
-        start=start, end=end, by="machine", machines=["press-1"]
-    )
+    # what `pilotline oee` says for the same machine and period
+    r = CliRunner().invoke(app, ["--home", str(shared.home), "oee", "--by", "machine,all",
+                                 "--from", "2026-03-02", "--to", "2026-03-04", "--machine",
+                                 "press-1", "--format", "json"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    (ours,) = json.loads(r.stdout)
     sm = repo.submodels["urn:pilotline:demo-works:sm:machine:press-1:kpi"]
     v = {e["idShort"]: e["value"][1]["value"] for e in sm["submodelElements"]}
     keys = {e["idShort"]: e["value"][0]["value"] for e in sm["submodelElements"]}
