@@ -68,7 +68,7 @@ def test_generated_requests_never_get_a_server_error(client: TestClient, shared:
     statuses: Counter[int] = Counter()
     for op in _operations(name, client.app):
 
-        @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck),
+        @settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck),
                   database=None)  # fmt: skip
         @given(case=op.as_strategy())
         def check(case: Any) -> None:
