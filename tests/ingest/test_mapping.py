@@ -156,3 +156,34 @@ def test_a_blank_machine_in_a_parquet_file_is_a_located_problem(
         import_file(
             EmbeddedStore(tmp_path), worked_plant, path, options=ImportOptions(kind="states")
         )
+
+
+# The embedded store streams copies with DuckDB's fetch_record_batch(), deprecated (DuckDB 1.5.6)
+# (a warning, an error under this suite's settings; the CLI's copy-store tests run it in a
+# subprocess).
+@pytest.mark.filterwarnings("ignore:fetch_record_batch\\(\\) is deprecated:DeprecationWarning")
+def test_remembered_mappings_live_in_postgresql_too_and_move_with_copy_store(
+    tmp_path: Path, pg_url: str
+) -> None:
+    from pilotline.ingest.remembered import recall, remember
+    from pilotline.store import open_store
+    from pilotline.store.copy import copy_store
+
+    local = EmbeddedStore(tmp_path / "local")
+    for who in ("mia", "boss"):  # saved twice: the latest wins
+        remember(
+            local,
+            headers=["Maschine", "Zeit"],
+            name="Export_2026-03-02.csv",
+            kind="states",
+            mapping={"Maschine": "machine", "Zeit": "ts"},
+            options={"timestamp_format": "%d.%m.%Y %H:%M"},
+            who=who,
+        )
+    server = open_store(tmp_path / "server", database_url=pg_url)
+    assert copy_store(local, server)["import_mappings"] == 1
+    by_headers = recall(server, headers=["zeit", "MASCHINE"], name="other.csv")
+    assert by_headers is not None and (by_headers.by, by_headers.saved_by) == ("headers", "boss")
+    by_name = recall(server, headers=["Maschine", "Datum"], name="Export_2026-04-01.csv")
+    assert by_name is not None and by_name.mapping == {"Maschine": "machine"}
+    assert by_name.options == {"timestamp_format": "%d.%m.%Y %H:%M"}
