@@ -72,7 +72,14 @@ def whole(x: float) -> str:
 
 
 def _pct_axis(title: str = "") -> dict[str, Any]:
-    return {"range": [0, 100], "ticksuffix": " %", "title": {"text": title}, "fixedrange": True}
+    return {
+        "range": [0, 100],
+        "tickmode": "array",
+        "tickvals": [0, 25, 50, 75, 100],
+        "ticksuffix": " %",
+        "title": {"text": title},
+        "fixedrange": True,
+    }
 
 
 def _layout(height: int, **extra: Any) -> dict[str, Any]:
@@ -200,10 +207,11 @@ def pareto_figure(rows: list[dict[str, Any]]) -> dict[str, Any]:
     ]
     return _figure(
         "pareto",
-        "Downtime by reason inside planned time (Pareto)",
+        "Downtime by reason inside planned time (Pareto): bars minutes lost, line cumulative %",
         data,
         _layout(
             380,
+            showlegend=False,
             yaxis={"title": {"text": "minutes lost"}, "fixedrange": True, "rangemode": "tozero"},
             yaxis2={"overlaying": "y", "side": "right", **_pct_axis("cumulative")},
             xaxis={"automargin": True},
