@@ -14,7 +14,8 @@ firm are summed first, so a firm is one contributor.
    cannot tell from the true one, the primary cell's feasible interval reaches at least the
    protection level on that side. Cells already suppressed cost nothing, so patterns are shared.
 3. **Audit** (:func:`audit`): the attacker's own linear programs, ``min`` and ``max`` of each
-   suppressed cell given every published cell and that no value is negative (SciPy's HiGHS). A
+   suppressed cell given every published cell and that no value is negative (HiGHS, warm-started
+   between solves: :mod:`pilotline.hub.lp`). A
    release is published only if every primary cell's interval is wide enough.
 
 Empty cells (no firm) are structural zeros: published, never used to hide another cell. The lower
@@ -30,9 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import linprog
 
 from pilotline.errors import InputError
+from pilotline.hub.lp import Lp
 
 TOTAL = "Total"
 Key = tuple[str, ...]
@@ -225,64 +226,78 @@ def protect(table: Table, *, also: Sequence[Table] = ()) -> list[Key]:
                 cell.status = table.cells[key].status
     added: list[Key] = []
     for t in tables:
-        for key in list(t.keys):
-            cell = t.cells[key]
-            if cell.status != "primary":
-                continue
-            for direction, amount in ((1, cell.upper), (-1, cell.lower)):
-                if amount <= 0:
-                    continue
-                for new in _protect_one(t, t.index[key], direction, amount):
-                    k = t.keys[new]
-                    if table.cells[k].status == "published":
-                        added.append(k)
-                    for tt in tables:
-                        if tt.cells[k].status == "published":
-                            tt.cells[k].status = "secondary"
+        wanted = [
+            (t.index[key], direction, amount)
+            for key, cell in t.cells.items()
+            if cell.status == "primary"
+            for direction, amount in ((1, cell.upper), (-1, cell.lower))
+            if amount > 0
+        ]
+        if not wanted:
+            continue
+        program = _Protection(t)
+        for i, direction, amount in wanted:
+            for new in program.cells_to_hide(i, direction, amount):
+                k = t.keys[new]
+                if table.cells[k].status == "published":
+                    added.append(k)
+                for tt in tables:
+                    if tt.cells[k].status == "published":
+                        tt.cells[k].status = "secondary"
     return added
 
 
-def _protect_one(table: Table, i: int, direction: int, amount: float) -> list[int]:
-    """Cells to suppress so that cell ``i`` can move by ``amount`` in ``direction``."""
-    m = len(table.keys)
-    a = table.values()
-    usable = np.array(
-        [table.cells[k].suppressed or table.cells[k].firms > 0 for k in table.keys], dtype=bool
-    )
-    cost = np.array(
-        [0.0 if table.cells[k].suppressed else _cost(table, j) for j, k in enumerate(table.keys)]
-    )
-    # variables: d+ (m), d- (m);  A (d+ − d-) = 0
-    rel = table.relations()
-    a_eq = sparse.hstack([rel, -rel]).tocsc()
-    b_eq = np.zeros(rel.shape[0])
-    up_bounds = [(0.0, None if usable[j] else 0.0) for j in range(m)]
-    down_bounds = [(0.0, float(a[j]) if usable[j] else 0.0) for j in range(m)]
-    if direction > 0:
-        up_bounds[i] = (amount, amount)
-        down_bounds[i] = (0.0, 0.0)
-    else:
-        up_bounds[i] = (0.0, 0.0)
-        down_bounds[i] = (amount, amount)
-    res = linprog(
-        np.concatenate([cost, cost]),
-        A_eq=a_eq,
-        b_eq=b_eq,
-        bounds=up_bounds + down_bounds,
-        method="highs",
-    )
-    if res.status != 0:  # cannot happen with margins present; say so plainly if it does
-        raise InputError(
-            f"cell {table.keys[i]!r} cannot be protected in this table ({res.message})"
+class _Protection:
+    """The protection program of one table: variables d+ and d- per cell, ``A (d+ − d-) = 0``,
+    ``d- ≤ value`` (nothing below zero), empty cells fixed, cost per unit of deviation through a
+    published cell (nothing through a hidden one)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        m = len(table.keys)
+        self.m = m
+        a = table.values()
+        usable = np.array(
+            [table.cells[k].suppressed or table.cells[k].firms > 0 for k in table.keys]
         )
-    dev = res.x[:m] + res.x[m:]
-    tol = 1e-9 * max(1.0, amount)
-    return [int(j) for j in np.flatnonzero(dev > tol) if not table.cells[table.keys[j]].suppressed]
+        rel = table.relations()
+        upper = np.concatenate([np.where(usable, np.inf, 0.0), np.where(usable, a, 0.0)])
+        self.upper = upper
+        self.hidden = np.array([table.cells[k].suppressed for k in table.keys])
+        cost = self._cost()
+        self.lp = Lp(
+            sparse.hstack([rel, -rel]),
+            np.zeros(rel.shape[0]),
+            np.zeros(2 * m),
+            upper,
+            np.concatenate([cost, cost]),
+        )
+
+    def _cost(self) -> np.ndarray:
+        return np.array([0.0 if self.hidden[j] else _cost(self.table, j) for j in range(self.m)])
+
+    def cells_to_hide(self, i: int, direction: int, amount: float) -> list[int]:
+        t, m = self.table, self.m
+        now_hidden = np.array([t.cells[k].suppressed for k in t.keys])
+        changed = np.flatnonzero(now_hidden & ~self.hidden)
+        if changed.size:
+            self.hidden = now_hidden
+            both = np.concatenate([changed, changed + m])
+            self.lp.set_cost(both, np.zeros(both.size))
+        moved, still = (i, i + m) if direction > 0 else (i + m, i)
+        self.lp.set_bounds([moved, still], [amount, 0.0], np.array([amount, 0.0]))
+        status, x, _obj = self.lp.solve()
+        self.lp.set_bounds([moved, still], [0.0, 0.0], self.upper[[moved, still]])
+        if status != "optimal":  # cannot happen with margins present; say so plainly if it does
+            raise InputError(f"cell {t.keys[i]!r} cannot be protected in this table ({status})")
+        dev = x[:m] + x[m:]
+        tol = 1e-9 * max(1.0, amount)
+        return [int(j) for j in np.flatnonzero(dev > tol) if not self.hidden[j]]
 
 
-def audit(table: Table) -> dict[Key, tuple[float, float]]:
+def audit(table: Table, *, only_primary: bool = False) -> dict[Key, tuple[float, float]]:
     """The attacker's view: each suppressed cell's feasible interval given every published cell,
-    the margin relations and that no value is negative."""
+    the margin relations and that no value is negative (``only_primary``: primary cells only)."""
     sup = [j for j, k in enumerate(table.keys) if table.cells[k].suppressed]
     if not sup:
         return {}
@@ -293,15 +308,25 @@ def audit(table: Table) -> dict[Key, tuple[float, float]]:
     b_eq = -(rel[:, np.flatnonzero(pub)] @ a[pub])
     used = np.asarray(abs(a_eq).sum(axis=1)).ravel() > 0
     a_eq, b_eq = a_eq[used], b_eq[used]
+    n = len(sup)
+    lp = Lp(a_eq, b_eq, np.zeros(n), np.full(n, np.inf), np.zeros(n))
     out: dict[Key, tuple[float, float]] = {}
+    last: int | None = None
     for pos, j in enumerate(sup):
-        c = np.zeros(len(sup))
-        c[pos] = 1.0
-        lo = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-        hi = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-        low = float(lo.fun) if lo.status == 0 else 0.0
-        high = float(-hi.fun) if hi.status == 0 else math.inf
-        out[table.keys[j]] = (low, high)
+        key = table.keys[j]
+        if only_primary and table.cells[key].status != "primary":
+            continue
+        if last is not None:
+            lp.set_cost([last], [0.0])
+        last = pos
+        lp.set_cost([pos], [1.0])
+        st_lo, _x, low = lp.solve()
+        lp.set_cost([pos], [-1.0])
+        st_hi, _x, neg_high = lp.solve()
+        out[key] = (
+            low if st_lo == "optimal" else 0.0,
+            -neg_high if st_hi == "optimal" else math.inf,
+        )
     return out
 
 
@@ -330,7 +355,7 @@ def suppress(tables: Sequence[Table], rules: Rules) -> None:
         primary(t, rules)
     protect(tables[0], also=tables[1:])
     for t in tables:
-        bad = audit_failures(t, audit(t))
+        bad = audit_failures(t, audit(t, only_primary=True))
         if bad:
             raise AssertionError("disclosure audit failed: " + "; ".join(bad[:5]))
 
