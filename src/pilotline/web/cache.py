@@ -21,6 +21,7 @@ class Cache:
         self._refreshing: set[Hashable] = set()
         self._firsts: dict[Hashable, threading.Lock] = {}
         self._lock = threading.Lock()
+        self._generation = 0  # counts clear(): a value computed before one is not kept
 
     def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         with self._lock:
@@ -34,27 +35,38 @@ class Cache:
                 with self._lock:
                     hit = self._values.get(key)
                 if hit is None:
+                    generation = self._generation
                     value = compute()
-                    self._put(key, value)
+                    self._put(key, value, generation)
                     return value
                 return hit[1]
         if start:
             threading.Thread(target=self._refresh, args=(key, compute), daemon=True).start()
         return hit[1]
 
+    def clear(self) -> None:
+        """Forget every value, after a change they do not show; a refresh that began before
+        is not kept."""
+        with self._lock:
+            self._values.clear()
+            self._generation += 1
+
     def _first(self, key: Hashable) -> threading.Lock:
         with self._lock:
             return self._firsts.setdefault(key, threading.Lock())
 
     def _refresh(self, key: Hashable, compute: Callable[[], Any]) -> None:
+        generation = self._generation
         try:
-            self._put(key, compute())
+            self._put(key, compute(), generation)
         finally:
             with self._lock:
                 self._refreshing.discard(key)
 
-    def _put(self, key: Hashable, value: Any) -> None:
+    def _put(self, key: Hashable, value: Any, generation: int) -> None:
         with self._lock:
+            if generation != self._generation:
+                return
             if len(self._values) >= self.max_keys and key not in self._values:
                 oldest = min(self._values, key=lambda k: self._values[k][0])
                 del self._values[oldest]

@@ -132,7 +132,7 @@ def figure(result: dict[str, Any], control: list[float] | None) -> str:
 
 def routes(app: FastAPI, web: Web) -> None:
     anyone, manager = web.need("operator"), web.need("manager")
-    evaluations = Cache(ttl_s=60.0)
+    evaluations = Cache(ttl_s=60.0)  # evaluated and annotated; cleared by freeze and decide
 
     def visible(pid: str, user: User) -> tuple[Path, Pilot]:
         path = pilot_path(web, pid)
@@ -154,16 +154,15 @@ def routes(app: FastAPI, web: Web) -> None:
                     s = sources.series(pilot.control, pilot.unit, pilot.baseline.start, end)
                     during = Window(start=pilot.pilot.start, end=end)
                     control = [*s.window(pilot.baseline).values, *s.window(during).values]
+                # The registration check re-reads the baseline (a second or more on a large
+                # plant): cached with the evaluation; freezing or deciding here clears the cache.
+                registry.annotate(web.store, pilot, result, sources=sources)
                 return {"result": result, "control": [float(v) for v in control or []] or None}
             except PilotlineError as exc:
                 return {"error": str(exc)}
 
         key = (pid, path.stat().st_mtime_ns, pilot.fingerprint(), clock.now().date())
-        got = copy.deepcopy(evaluations.get(key, compute))
-        if "result" in got:
-            sources = Sources(web.store, web.plant())
-            registry.annotate(web.store, pilot, got["result"], sources=sources)
-        return dict(got)
+        return dict(copy.deepcopy(evaluations.get(key, compute)))
 
     def summary(pid: str, path: Path, pilot: Pilot) -> dict[str, Any]:
         ev = evaluation(pid, path, pilot)
@@ -261,12 +260,15 @@ def routes(app: FastAPI, web: Web) -> None:
                 "the A3 (or edit the settings back)"
             )
         sources = Sources(web.store, web.plant())
-        return registry.start(web.store, pilot, reason=reason.strip() or None, sources=sources)
+        started = registry.start(web.store, pilot, reason=reason.strip() or None, sources=sources)
+        evaluations.clear()
+        return started
 
     def decide(pid: str, user: User, decision: str, reason: str) -> None:
         _path, pilot = visible(pid, user)
         result = evaluate(pilot, Sources(web.store, web.plant()))
         registry.decide(web.store, pilot, result, decision=decision, reason=reason[:TEXT_LIMIT])
+        evaluations.clear()
 
     def planned(draft: Any, user: User) -> dict[str, Any]:
         pilot = checked(draft, web.plant(), user)
