@@ -36,6 +36,13 @@ from pilotline.ingest.schemas import LABELS
 from pilotline.plant.losses import LOSS_CATEGORIES
 from pilotline.store import Store, audit
 from pilotline.web.context import Problem, Web
+from pilotline.web.schemas import (
+    Collector,
+    Imported,
+    ImportPage,
+    PlantAdded,
+    UploadPreview,
+)
 from pilotline.web.settings import Conflict, PlantFile
 from pilotline.web.users import User
 
@@ -184,7 +191,7 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
             max_mb=max_upload_mb,
         )
 
-    @app.get("/api/imports", tags=["data"])
+    @app.get("/api/imports", summary="Imports so far", response_model=ImportPage, tags=["data"])
     def api_imports(
         limit: int = Query(50, ge=1, le=1000),
         offset: int = Query(0, ge=0, le=MAX_OFFSET),
@@ -197,7 +204,12 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
             raise Problem(422, "Unknown kind", f"kind must be one of {', '.join(SCHEMAS)}")
         return imports(limit, offset, kind)
 
-    @app.get("/api/collectors", tags=["data"])
+    @app.get(
+        "/api/collectors",
+        summary="Live collectors and their sources",
+        response_model=list[Collector],
+        tags=["data"],
+    )
     def api_collectors(user: User = manager) -> list[dict[str, Any]]:
         """Live collectors (`pilotline collect`): each source's state, counts and problems."""
         return collectors(web.home)
@@ -224,6 +236,8 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
 
     @app.post(
         "/api/imports/preview",
+        summary="Preview a file: what it holds and a target per column",
+        response_model=UploadPreview,
         tags=["data"],
         openapi_extra={
             "requestBody": {
@@ -286,6 +300,8 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
 
     @app.post(
         "/api/imports",
+        summary="Import a file",
+        response_model=Imported,
         tags=["data"],
         status_code=201,
         openapi_extra={
@@ -402,7 +418,12 @@ def routes(app: FastAPI, web: Web, *, max_upload_mb: float) -> None:
             "unknown_reasons": summary.unknown_reasons,
         }
 
-    @app.post("/api/imports/plant-additions", tags=["data"])
+    @app.post(
+        "/api/imports/plant-additions",
+        summary="Add missing machines and reason codes to the plant model",
+        response_model=PlantAdded,
+        tags=["data"],
+    )
     def api_plant_additions(
         request: Request, body: PlantAdditions, user: User = admin
     ) -> dict[str, Any]:

@@ -251,3 +251,61 @@ class Conformance(Answer):
     verdict: Literal["good", "warn", "bad"]
     failing_count: int = Field(ge=0)
     failing: list[dict[str, object]] = Field(description="The least fitting cases first")
+
+
+class ImportRow(Answer):
+    id: int
+    file: str
+    kind: str
+    rows: int = Field(ge=0)
+    new_rows: int = Field(ge=0)
+    imported_at: str
+
+
+class ImportPage(Answer):
+    total: int = Field(ge=0)
+    items: list[ImportRow]
+
+
+class Collector(Answer):
+    name: str
+    age_s: float = Field(description="Seconds since the collector last wrote its status")
+    running: bool
+    sources: list[dict[str, object]]
+
+
+class Imported(Answer):
+    file: str
+    kind: str
+    rows: int = Field(ge=0)
+    new_rows: int = Field(ge=0, description="0 when the same rows were imported before")
+    notes: list[str]
+    unknown_reasons: dict[str, int] = Field(
+        description="Reason codes the plant model does not know, with how many rows have each"
+    )
+
+
+class Suggestion(BaseModel):
+    header: str
+    column: str | None = Field(description="The target column; None: leave the column out")
+    why: str | None = Field(description="remembered, header or values")
+
+
+class UploadPreview(Answer):
+    file: str
+    format: str
+    headers: list[str]
+    kind: str | None = Field(description="What the file seems to hold; None when unclear")
+    suggestions: dict[str, list[Suggestion]]
+    timestamp_formats: dict[str, list[str]] = Field(
+        description="Per header, the layouts that read every sampled value"
+    )
+    decimal_comma: bool
+    remembered: dict[str, object] | None
+    unknown_machines: list[str]
+    unknown_reasons: list[str]
+
+
+class PlantAdded(Answer):
+    machines: list[str]
+    reasons: list[str]
