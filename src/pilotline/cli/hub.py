@@ -78,3 +78,194 @@ def disclosure(
         view.add_row(str(c["row"]), str(c["col"]), str(c["firms"]), f"{c['value']:g}",
                      str(c["status"]), ", ".join(rules_failed))  # fmt: skip
     out.print(view)
+
+
+# -- the hub's directory -------------------------------------------------------------------------
+firm_app = typer.Typer(help="Firms taking part, and their keys.", no_args_is_help=True,
+                       rich_markup_mode=None)  # fmt: skip
+consent_app = typer.Typer(help="The consent ledger: who agreed to what, when; export and erase.",
+                          no_args_is_help=True, rich_markup_mode=None)  # fmt: skip
+hub_app.add_typer(firm_app, name="firm")
+hub_app.add_typer(consent_app, name="consent")
+
+Dir = Annotated[
+    Path,
+    typer.Option(
+        "--dir", envvar="PILOTLINE_HUB_HOME", help="The hub's directory.", show_default=False
+    ),
+]
+DEFAULT_DIR = Path.home() / ".local" / "share" / "pilotline-hub"
+
+
+def _hub(path: Path | None) -> Any:
+    from pilotline.hub.store import HubStore
+
+    return HubStore(path or DEFAULT_DIR)
+
+
+@hub_app.command("init")
+def init(dir_: Dir = DEFAULT_DIR) -> None:
+    """Make a hub's directory and database (settings at their defaults)."""
+    from pilotline.hub.store import HubStore
+
+    HubStore.init(dir_)
+    out.print(f"Hub ready in {dir_}. Register firms with 'pilotline hub firm add'.")
+
+
+@hub_app.command("serve")
+def serve(
+    dir_: Dir = DEFAULT_DIR,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8100,
+) -> None:
+    """Serve the hub's API (firms send, list and withdraw; the published benchmark)."""
+    import uvicorn
+
+    from pilotline.hub.server import create_hub_app
+
+    app = create_hub_app(dir_)
+    out.print(f"Hub on http://{host}:{port} (Ctrl-C to stop)")
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+
+
+@hub_app.command("demo")
+def demo(
+    dir_: Dir = DEFAULT_DIR,
+    firms: Annotated[int, typer.Option(min=1, max=5000, help="Simulated firms.")] = 120,
+    months: Annotated[int, typer.Option(min=1, max=36, help="Months of figures.")] = 6,
+    seed: Annotated[int, typer.Option(help="Same seed, same region.")] = 1,
+) -> None:
+    """Fill a new hub with a simulated region (firms, their assessments, pilots and monthly
+    figures, each with its consent record) and publish the first benchmark release."""
+    from pilotline.hub.demo import fill
+    from pilotline.hub.store import HubStore
+
+    hub = HubStore.init(dir_)
+    counts = fill(hub, firms=firms, months=months, seed=seed)
+    out.print(
+        f"Demo hub in {dir_}: {counts['firms']} firms, {counts['items']} items, "
+        f"{counts['figures']:,} plant-months; release {counts['release']} "
+        f"({counts['published']} cells published, {counts['suppressed']} suppressed)."
+    )
+
+
+@firm_app.command("add")
+def firm_add(
+    firm_id: Annotated[str, typer.Argument(help="Short id, such as acme-tools.")],
+    name: Annotated[str, typer.Option(help="The organisation's name.")],
+    sector: Annotated[str, typer.Option(help="Sector, as the campaign's tables use it.")],
+    size_band: Annotated[str, typer.Option("--size-band", help="micro, small, medium or large.")],
+    region: Annotated[str, typer.Option(help="Region, as the campaign's tables use it.")],
+    key: Annotated[
+        str | None, typer.Option(help="The firm's public key ('pilotline share campaign key').")
+    ] = None,
+    dir_: Dir = DEFAULT_DIR,
+) -> None:
+    """Register a firm (with its public key, so that it can send)."""
+    import re
+
+    from pilotline.hub.benchmark import SIZE_BANDS
+    from pilotline.hub.signing import check_public
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,62}", firm_id):
+        raise InputError(f"firm id {firm_id!r}: use 1–63 lower-case letters, digits, . _ -")
+    if size_band not in SIZE_BANDS:
+        raise InputError(f"--size-band {size_band!r}: expected one of {', '.join(SIZE_BANDS)}")
+    for label, v in (("name", name), ("sector", sector), ("region", region)):
+        if not v.strip() or len(v) > 120 or v.strip() == "Total":
+            raise InputError(f"--{label} {v!r}: expected 1–120 characters (not 'Total')")
+    _hub(dir_).add_firm(id=firm_id, name=name.strip(), sector=sector.strip(),
+                        size_band=size_band, region=region.strip(),
+                        public_key=check_public(key) if key else None)  # fmt: skip
+    out.print(f"Registered {firm_id}.")
+
+
+@firm_app.command("list")
+def firm_list(dir_: Dir = DEFAULT_DIR, fmt: Format = "text") -> None:
+    """Firms with their cell and status."""
+    rows = _hub(dir_).firms()
+    if _format(fmt) == "json":
+        _print_json(rows)
+        return
+    view = RichTable(show_edge=False)
+    for col in ("id", "name", "sector", "size", "region", "status", "key"):
+        view.add_column(col)
+    for r in rows:
+        view.add_row(r["id"], r["name"], r["sector"], r["size_band"], r["region"], r["status"],
+                     "yes" if r["public_key"] else "no")  # fmt: skip
+    out.print(view)
+
+
+@hub_app.command("release")
+def release(dir_: Dir = DEFAULT_DIR, fmt: Format = "text") -> None:
+    """Build, audit and keep the next benchmark release from the figures the hub holds."""
+    import os
+
+    from pilotline.hub.publish import publish
+
+    rel = publish(_hub(dir_), workers=os.cpu_count() or 1)
+    hidden = sum(c["status"] != "published" for c in rel.cells)
+    if _format(fmt) == "json":
+        _print_json({"version": rel.version, "inputs_sha256": rel.inputs_sha256,
+                     "firms": rel.firms, "cells": len(rel.cells), "suppressed": hidden})  # fmt: skip
+        return
+    out.print(f"Release {rel.version}: {rel.firms} firms, {len(rel.cells):,} cells, {hidden:,} "
+              f"suppressed; every suppressed cell passed the audit. Inputs {rel.inputs_sha256[:12]}.")  # fmt: skip
+
+
+@consent_app.command("ledger")
+def consent_ledger(
+    firm: Annotated[str | None, typer.Option(help="Only this firm's.")] = None,
+    person: Annotated[str | None, typer.Option(help="Only this person's.")] = None,
+    dir_: Dir = DEFAULT_DIR,
+    fmt: Format = "text",
+) -> None:
+    """Who consented to what, when, under which text version, and when it was withdrawn."""
+    from pilotline.hub.consent import ledger
+
+    rows = ledger(_hub(dir_), firm=firm, person=person)
+    if _format(fmt) == "json":
+        _print_json(rows)
+        return
+    view = RichTable(show_edge=False)
+    for col in ("#", "firm", "person", "item", "text", "given", "withdrawn"):
+        view.add_column(col)
+    for r in rows:
+        view.add_row(str(r["seq"]), r["firm"], r["person"], r["item"], r["text_version"],
+                     r["given_at"], r["withdrawn_at"] or "")  # fmt: skip
+    out.print(view)
+
+
+@consent_app.command("export")
+def consent_export(
+    firm: Annotated[str | None, typer.Option(help="Everything kept about this firm.")] = None,
+    person: Annotated[str | None, typer.Option(help="Everything kept about this person.")] = None,
+    dir_: Dir = DEFAULT_DIR,
+) -> None:
+    """Everything the hub keeps about a firm or a person, as JSON."""
+    from pilotline.hub.consent import export_firm, export_person
+
+    if (firm is None) == (person is None):
+        raise InputError("name one: --firm ID or --person NAME")
+    hub = _hub(dir_)
+    _print_json(export_firm(hub, firm) if firm else export_person(hub, str(person)))
+
+
+@consent_app.command("erase")
+def consent_erase(
+    firm: Annotated[str | None, typer.Option(help="Erase this firm and all it sent.")] = None,
+    person: Annotated[str | None, typer.Option(help="Remove this person's name.")] = None,
+    dir_: Dir = DEFAULT_DIR,
+) -> None:
+    """Erase a firm (everything it sent, its consents and record) or a person's name."""
+    from pilotline.hub.consent import erase_firm, erase_person
+
+    if (firm is None) == (person is None):
+        raise InputError("name one: --firm ID or --person NAME")
+    hub = _hub(dir_)
+    if firm:
+        counts = erase_firm(hub, firm)
+        out.print(f"Erased {firm}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+    else:
+        n = erase_person(hub, str(person))
+        out.print(f"Removed {person!r} from {n} consent record(s).")

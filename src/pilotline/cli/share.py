@@ -30,6 +30,7 @@ audit_app = typer.Typer(help="The hash-chained record of partner reads.", no_arg
                         rich_markup_mode=None)  # fmt: skip
 share_app.add_typer(partner_app, name="partner")
 share_app.add_typer(audit_app, name="audit")
+share_app.add_typer(__import__("pilotline.cli.campaign", fromlist=["x"]).campaign_app, name="campaign")
 
 Format = Annotated[str, typer.Option("--format", help="text or json.")]
 

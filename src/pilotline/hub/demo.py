@@ -104,3 +104,55 @@ def pilots(firm: Firm, seed: int) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def fill(hub: Any, *, firms: int, months: int, seed: int) -> dict[str, int]:
+    """A demo hub: the region's firms registered, their items sent with consent, a release."""
+    import json
+
+    from pilotline import clock
+    from pilotline.hub.intake import consent_text
+    from pilotline.hub.publish import publish
+
+    region_firms, figures = region(firms=firms, months=months, seed=seed)
+    text = consent_text(hub)
+    now = clock.now().isoformat()
+    statuses = ("interested", "engaged", "piloting", "alumni")
+    by_firm: dict[str, list[Figures]] = {}
+    for fid, f in figures:
+        by_firm.setdefault(fid, []).append(f)
+    items = 0
+    with hub.connect() as con:
+        for i, firm in enumerate(region_firms.values()):
+            con.execute(
+                "INSERT INTO firms (id, name, sector, size_band, region, public_key, status, "
+                "created_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+                (firm.id, f"Demo firm {i + 1}", firm.sector, firm.size_band, firm.region,
+                 statuses[i % 4], now),
+            )  # fmt: skip
+            sent: list[tuple[str, str, dict[str, Any]]] = [
+                (f"assessment:{a['round']}", "assessment", a) for a in assessments(firm, seed)
+            ]
+            sent += [(f"pilot:{p['title']}", "pilot", p) for p in pilots(firm, seed)]
+            figs = [{k: v for k, v in f.__dict__.items()} for f in by_firm.get(firm.id, [])]
+            sent.append(("benchmark", "benchmark", {"figures": figs}))
+            for item_id, kind, content in sent:
+                con.execute("INSERT INTO items VALUES (?, ?, ?, ?, ?)",
+                            (firm.id, item_id, kind, json.dumps(content), now))  # fmt: skip
+                con.execute(
+                    "INSERT INTO consents (firm_id, person, item_id, text_version, text_sha256, "
+                    "given_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (firm.id, f"contact {i + 1}", item_id, text["version"], text["sha256"], now),
+                )
+                items += 1
+            for f in by_firm.get(firm.id, []):
+                con.execute(
+                    "INSERT INTO figures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (firm.id, "benchmark", f.period, f.plant, f.planned_time_s, f.run_time_s,
+                     f.ideal_output_time_s, f.total_count, f.good_count, f.scrap_count,
+                     f.energy_kwh),
+                )  # fmt: skip
+    rel = publish(hub)
+    hidden = sum(c["status"] != "published" for c in rel.cells)
+    return {"firms": len(region_firms), "items": items, "figures": len(figures),
+            "release": rel.version, "published": len(rel.cells) - hidden, "suppressed": hidden}  # fmt: skip

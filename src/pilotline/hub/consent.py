@@ -1,0 +1,73 @@
+"""The consent ledger: who consented to what, when, under which text version, and when it was
+withdrawn; everything kept about a firm or a person exported, and erased.
+
+Erasing a firm removes every row that names it (items, figures, consents, request nonces and the
+firm itself). Erasing a person keeps the firm's record that consent was given (what, when, which
+text) but replaces the person's name, which is the only thing the hub keeps about them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pilotline.errors import NotFound
+from pilotline.hub.intake import held
+from pilotline.hub.store import HubStore
+
+ERASED = "(erased person)"
+FIRM_TABLES = ("items", "figures", "consents", "nonces")
+
+
+def ledger(
+    hub: HubStore, *, firm: str | None = None, person: str | None = None
+) -> list[dict[str, Any]]:
+    """Consent records, oldest first."""
+    sql = "SELECT seq, firm_id AS firm, person, item_id AS item, text_version, text_sha256, given_at, withdrawn_at FROM consents"
+    where, params = [], []
+    if firm is not None:
+        where.append("firm_id = ?")
+        params.append(firm)
+    if person is not None:
+        where.append("person = ?")
+        params.append(person)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return hub.rows(sql + " ORDER BY seq", tuple(params))
+
+
+def export_firm(hub: HubStore, firm: str) -> dict[str, Any]:
+    """Everything the hub keeps about a firm."""
+    return {
+        "firm": hub.firm(firm),
+        "items": held(hub, firm),
+        "consents": ledger(hub, firm=firm),
+    }
+
+
+def export_person(hub: HubStore, person: str) -> dict[str, Any]:
+    rows = ledger(hub, person=person)
+    if not rows:
+        raise NotFound(f"the hub keeps nothing about {person!r}")
+    return {"person": person, "consents": rows}
+
+
+def erase_firm(hub: HubStore, firm: str) -> dict[str, int]:
+    """Remove the firm and everything it sent; counts per table."""
+    hub.firm(firm)
+    out = {}
+    with hub.connect() as con:
+        for table in FIRM_TABLES:
+            out[table] = con.execute(f"DELETE FROM {table} WHERE firm_id = ?", (firm,)).rowcount
+        out["firms"] = con.execute("DELETE FROM firms WHERE id = ?", (firm,)).rowcount
+    return out
+
+
+def erase_person(hub: HubStore, person: str) -> int:
+    """Replace a person's name in the ledger; how many records named them."""
+    with hub.connect() as con:
+        n: int = con.execute(
+            "UPDATE consents SET person = ? WHERE person = ?", (ERASED, person)
+        ).rowcount
+    if not n:
+        raise NotFound(f"the hub keeps nothing about {person!r}")
+    return n

@@ -1,0 +1,83 @@
+"""The hub's HTTP API (FastAPI). Firms' requests are signed envelopes
+(:mod:`pilotline.hub.signing`): the body is the envelope, the signature is in the
+``X-Pilotline-Signature`` header.
+
+- ``GET /api/v1/consent-text``: the text firms agree to (version, text, SHA-256);
+- ``POST /api/v1/submit``: items with their consents, stored whole or not at all;
+- ``POST /api/v1/held``: everything the hub holds from the signing firm;
+- ``POST /api/v1/withdraw``: erase items (``{"items": [...]}``, or all with ``null``);
+- ``GET /api/v1/benchmark``: the latest release, published cells only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from pilotline.errors import InputError, NotFound
+from pilotline.hub import intake
+from pilotline.hub.publish import public
+from pilotline.hub.signing import HEADER, Refused
+from pilotline.hub.store import HubStore
+
+MAX_BODY = 5_000_000
+
+
+def create_hub_app(home: Path) -> FastAPI:
+    hub = HubStore(home)
+    app = FastAPI(title="Pilotline campaign hub", docs_url=None, redoc_url=None)
+
+    @app.exception_handler(Refused)
+    async def refused(_r: Request, exc: Refused) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    @app.exception_handler(InputError)
+    async def bad_input(_r: Request, exc: InputError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(NotFound)
+    async def not_found(_r: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    async def signed(request: Request, action: str) -> dict[str, Any]:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise InputError(f"the request is larger than {MAX_BODY:,} bytes")
+        sig = request.headers.get(HEADER)
+        if not sig:
+            raise Refused(f"the request is not signed (no {HEADER} header)")
+        return intake.verified(hub, body, sig, action)
+
+    @app.get("/api/v1/consent-text")
+    def consent_text() -> dict[str, str]:
+        return intake.consent_text(hub)
+
+    @app.post("/api/v1/submit")
+    async def submit(request: Request) -> dict[str, Any]:
+        env = await signed(request, "submit")
+        return {"received": intake.receive(hub, env)}
+
+    @app.post("/api/v1/held")
+    async def held(request: Request) -> dict[str, Any]:
+        env = await signed(request, "held")
+        return {"items": intake.held(hub, env["firm"])}
+
+    @app.post("/api/v1/withdraw")
+    async def withdraw(request: Request) -> dict[str, Any]:
+        env = await signed(request, "withdraw")
+        ids = (env.get("payload") or {}).get("items")
+        if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
+            raise InputError("withdraw: 'items' must be a list of item ids, or null for all")
+        return {"withdrawn": intake.withdraw(hub, env["firm"], ids)}
+
+    @app.get("/api/v1/benchmark")
+    def benchmark() -> dict[str, Any]:
+        rel = public(hub)
+        if rel is None:
+            raise NotFound("no benchmark has been released yet")
+        return rel
+
+    return app

@@ -1,0 +1,153 @@
+"""The hub's own database: one SQLite file in the hub's directory (a hub is a different
+deployment from any firm, so none of this is in a firm's store). ``sqlite3`` is used only here.
+
+Tables: ``firms`` (who takes part, their cell and public key), ``items`` (what firms sent, as
+sent), ``figures`` (benchmark figures, one row per plant and month), ``consents`` (the ledger),
+``nonces`` (requests already seen), ``releases`` (benchmark releases) and ``settings``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pilotline import clock
+from pilotline.errors import InputError, NotFound, StoreError
+
+FILE = "hub.sqlite"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS firms (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, sector TEXT NOT NULL, size_band TEXT NOT NULL,
+    region TEXT NOT NULL, public_key TEXT, status TEXT NOT NULL DEFAULT 'interested',
+    notes TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    firm_id TEXT NOT NULL REFERENCES firms(id), item_id TEXT NOT NULL, kind TEXT NOT NULL,
+    content TEXT NOT NULL, received_at TEXT NOT NULL, PRIMARY KEY (firm_id, item_id));
+CREATE TABLE IF NOT EXISTS figures (
+    firm_id TEXT NOT NULL, item_id TEXT NOT NULL, period TEXT NOT NULL, plant TEXT NOT NULL,
+    planned_time_s REAL, run_time_s REAL, ideal_output_time_s REAL, total_count REAL,
+    good_count REAL, scrap_count REAL, energy_kwh REAL, PRIMARY KEY (firm_id, period, plant));
+CREATE TABLE IF NOT EXISTS consents (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, firm_id TEXT NOT NULL, person TEXT NOT NULL,
+    item_id TEXT NOT NULL, text_version TEXT NOT NULL, text_sha256 TEXT NOT NULL,
+    given_at TEXT NOT NULL, withdrawn_at TEXT);
+CREATE TABLE IF NOT EXISTS nonces (
+    firm_id TEXT NOT NULL, nonce TEXT NOT NULL, seen_at TEXT NOT NULL,
+    PRIMARY KEY (firm_id, nonce));
+CREATE TABLE IF NOT EXISTS releases (
+    version INTEGER PRIMARY KEY, created_at TEXT NOT NULL, inputs_sha256 TEXT NOT NULL,
+    body TEXT NOT NULL);
+"""
+#: Coordinator settings: name → (default, help).
+SETTINGS: dict[str, tuple[str, str]] = {
+    "min_firms": ("3", "fewest firms in a published cell (not shown to firms)"),
+    "nk": ("2,85", "(n,k) dominance rule: unsafe when the n largest exceed k % of the cell"),
+    "p": ("10", "p % rule: unsafe when X − x1 − x2 < p/100 · x1"),
+    "protect_pct": ("10", "protection (% of value) for a cell failing only frequency/dominance"),
+    "consent_version": ("2026-03", "version of the consent text firms agree to"),
+    "consent_text": (
+        "Purpose: the campaign uses what you send to support your firm, to judge which small "
+        "steps work, and to publish regional benchmarks in which no single firm can be "
+        "recognised. Retention: kept while the campaign runs and for 5 years after, unless you "
+        "withdraw it; withdrawal erases it at the hub and removes it from the next benchmark "
+        "release.",
+        "the consent text firms are shown before they send anything",
+    ),
+}
+
+
+class HubStore:
+    """Opened briefly for each piece of work; every write in one transaction."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.path = home / FILE
+        if not self.path.exists():
+            raise StoreError(f"no hub in {home}: run 'pilotline hub init --dir {home}' first")
+
+    @classmethod
+    def init(cls, home: Path) -> HubStore:
+        home.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(home / FILE)
+        try:
+            con.executescript(SCHEMA)
+            con.executemany(
+                "INSERT OR IGNORE INTO settings VALUES (?, ?)",
+                [(k, v[0]) for k, v in SETTINGS.items()],
+            )
+            con.commit()
+        finally:
+            con.close()
+        return cls(home)
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        con = sqlite3.connect(self.path, timeout=30)
+        con.row_factory = sqlite3.Row
+        con.execute("PRAGMA foreign_keys = ON")
+        try:
+            with con:  # commit on success, roll back on any error
+                yield con
+        finally:
+            con.close()
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        with self.connect() as con:
+            return [dict(r) for r in con.execute(sql, params)]
+
+    # -- settings ----------------------------------------------------------------------------
+    def setting(self, name: str) -> str:
+        if name not in SETTINGS:
+            raise NotFound(f"no hub setting {name!r}; settings: {', '.join(SETTINGS)}")
+        r = self.rows("SELECT value FROM settings WHERE name = ?", (name,))
+        return str(r[0]["value"]) if r else SETTINGS[name][0]
+
+    def set_setting(self, name: str, value: str) -> None:
+        self.setting(name)
+        with self.connect() as con:
+            con.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, value))
+
+    # -- firms -------------------------------------------------------------------------------
+    def add_firm(self, *, id: str, name: str, sector: str, size_band: str, region: str,
+                 public_key: str | None, status: str = "interested") -> None:  # fmt: skip
+        now = clock.now().isoformat()
+        with self.connect() as con:
+            if con.execute("SELECT 1 FROM firms WHERE id = ?", (id,)).fetchone():
+                raise InputError(f"firm {id!r} is already registered")
+            con.execute(
+                "INSERT INTO firms (id, name, sector, size_band, region, public_key, status, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (id, name, sector, size_band, region, public_key, status, now),
+            )
+
+    def firm(self, id: str) -> dict[str, Any]:
+        r = self.rows("SELECT * FROM firms WHERE id = ?", (id,))
+        if not r:
+            raise NotFound(f"no firm {id!r} at this hub")
+        return r[0]
+
+    def firms(self) -> list[dict[str, Any]]:
+        return self.rows("SELECT * FROM firms ORDER BY id")
+
+    # -- releases ----------------------------------------------------------------------------
+    def releases(self) -> list[dict[str, Any]]:
+        return self.rows("SELECT version, created_at, inputs_sha256 FROM releases ORDER BY version")
+
+    def release(self, version: int | None = None) -> dict[str, Any] | None:
+        sql = "SELECT body FROM releases " + (
+            "WHERE version = ?" if version is not None else "ORDER BY version DESC LIMIT 1"
+        )
+        r = self.rows(sql, (version,) if version is not None else ())
+        return json.loads(r[0]["body"]) if r else None
+
+    def add_release(self, body: dict[str, Any]) -> None:
+        with self.connect() as con:
+            con.execute(
+                "INSERT INTO releases VALUES (?, ?, ?, ?)",
+                (body["version"], body["created_at"], body["inputs_sha256"], json.dumps(body)),
+            )

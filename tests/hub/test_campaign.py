@@ -1,0 +1,164 @@
+"""A firm install sending to a hub on loopback: only what was consented arrives, signed with the
+firm's key; a wrong key is refused; the firm lists and withdraws (erased at the hub, gone from the
+next release); the consent ledger answers who agreed to what and when; erasure leaves nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from pilotline.assess.answers import load_answers
+from pilotline.assess.kept import save_answers
+from pilotline.connect.net import free_port, wait_port
+from pilotline.hub import consent
+from pilotline.hub.demo import fill
+from pilotline.hub.firm import key, public_key
+from pilotline.hub.publish import publish
+from pilotline.hub.store import HubStore
+from pilotline.ingest import import_table
+from pilotline.plant import load_plant
+from pilotline.sim import demo_plant_text, simulate
+from pilotline.store import EmbeddedStore
+from tests.conftest import NOW, clock_env
+
+PILOTLINE = str(Path(sys.executable).parent / "pilotline")
+ANSWERS = Path(__file__).parents[2] / "src/pilotline/assess/example-answers.toml"
+
+
+@pytest.fixture(scope="module")
+def firm_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small plant with a day of data, one assessment round and one pilot decision."""
+    home = tmp_path_factory.mktemp("firm")
+    (home / "plant.toml").write_text(demo_plant_text())
+    plant = load_plant(home / "plant.toml")
+    sim = simulate(plant, start=NOW - dt.timedelta(days=1), end=NOW, seed=3)
+    store = EmbeddedStore(home)
+    for kind, table in (("states", sim.states), ("counts", sim.counts)):
+        table = table.filter(
+            pc.less_equal(table["ts"], pa.scalar(NOW, table.schema.field("ts").type))
+        )
+        import_table(store, plant, table, kind=kind, source=f"sim-{kind}")
+    save_answers(store, load_answers(ANSWERS))
+    with store.session(write=True) as s, s.transaction():
+        s.record_decision(title="Stop reasons on tablets", fingerprint="f" * 16, decision="adopt",
+                          reason="it worked", verdict="better", effect=2.1, low=0.4, high=3.9)  # fmt: skip
+    return home
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory, firm_home: Path) -> Iterator[tuple[str, Path]]:
+    """A demo region at a hub (so benchmark cells have peers), the test firm registered with
+    its key, the hub's API served on loopback in its own process."""
+    import os
+
+    os.environ.setdefault("PILOTLINE_NOW", NOW.isoformat())
+    home = tmp_path_factory.mktemp("hub")
+    store = HubStore.init(home)
+    fill(store, firms=40, months=1, seed=2)
+    store.add_firm(id="acme", name="Acme Tools", sector="metal", size_band="small",
+                   region="north", public_key=public_key(firm_home))  # fmt: skip
+    port = free_port()
+    proc = subprocess.Popen(
+        [PILOTLINE, "hub", "serve", "--dir", str(home), "--port", str(port)],
+        env={**os.environ, **clock_env()},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_port(port, timeout=30)
+        yield f"http://127.0.0.1:{port}", home
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def firm_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run([PILOTLINE, "--home", str(home), "share", "campaign", *args],
+                          capture_output=True, text=True, check=False,
+                          env={**os.environ, **clock_env()}, input="")  # fmt: skip
+
+
+def test_only_consented_items_arrive_and_can_be_withdrawn(firm_home, hub) -> None:
+    url, hub_dir = hub
+    shown = firm_cli(firm_home, "send", "--hub", url, "--firm", "acme", "--no-input")
+    assert shown.returncode == 0, shown.stderr
+    assert "Nothing was sent." in shown.stdout
+    assert "Retention" in shown.stdout  # the hub's consent text is shown first
+    for item in ("assessment:", "pilot:Stop reasons on tablets", "benchmark"):
+        assert item in shown.stdout  # and exactly what each item would send
+
+    res = firm_cli(firm_home, "send", "--hub", url, "--firm", "acme", "--no-input",
+                   "--person", "Dana Ops", "--consent", "pilot:Stop reasons on tablets",
+                   "--consent", "benchmark")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    store = HubStore(hub_dir)
+    held = {r["item_id"]: r for r in store.rows("SELECT * FROM items WHERE firm_id = 'acme'")}
+    assert set(held) == {"pilot:Stop reasons on tablets", "benchmark"}  # no assessment
+    pilot = json.loads(held["pilot:Stop reasons on tablets"]["content"])
+    assert (pilot["effect"], pilot["low"], pilot["high"], pilot["decision"]) == (
+        2.1,
+        0.4,
+        3.9,
+        "adopt",
+    )
+    figures = store.rows("SELECT * FROM figures WHERE firm_id = 'acme'")
+    assert [f["period"] for f in figures] == ["2026-03"]
+    assert 0 < figures[0]["run_time_s"] <= figures[0]["planned_time_s"]
+
+    rows = consent.ledger(store, firm="acme")
+    assert {(r["person"], r["item"], r["text_version"]) for r in rows} == {
+        ("Dana Ops", "pilot:Stop reasons on tablets", "2026-03"), ("Dana Ops", "benchmark", "2026-03")}  # fmt: skip
+    assert all(r["given_at"] == NOW.isoformat() and r["withdrawn_at"] is None for r in rows)
+
+    listed = firm_cli(firm_home, "sent", "--hub", url, "--firm", "acme", "--format", "json")
+    assert {i["id"] for i in json.loads(listed.stdout)} == set(held)
+
+    before = publish(store)
+    assert any(c["period"] == "2026-03" for c in before.cells)
+    gone = firm_cli(firm_home, "withdraw", "--hub", url, "--firm", "acme", "--item", "benchmark")
+    assert gone.returncode == 0, gone.stderr
+    assert store.rows("SELECT * FROM figures WHERE firm_id = 'acme'") == []
+    after = publish(store)
+    assert after.version == before.version + 1
+    assert not any(c["period"] == "2026-03" for c in after.cells)  # acme was its only firm
+    assert [r["withdrawn_at"] for r in consent.ledger(store, firm="acme", person="Dana Ops")
+            if r["item"] == "benchmark"] == [NOW.isoformat()]  # fmt: skip
+
+
+def test_a_wrong_key_is_refused(firm_home, hub, tmp_path) -> None:
+    url, _hub_dir = hub
+    other = tmp_path / "other"
+    shutil.copytree(firm_home, other, ignore=shutil.ignore_patterns("campaign", "*.lock"))
+    key(other)  # a different key than the one registered for acme
+    res = firm_cli(other, "send", "--hub", url, "--firm", "acme", "--no-input",
+                   "--consent", "all")  # fmt: skip
+    assert res.returncode == 1
+    assert "refused (403)" in res.stderr and "registered key" in res.stderr
+    unknown = firm_cli(firm_home, "sent", "--hub", url, "--firm", "nobody")
+    assert unknown.returncode == 1 and "not registered" in unknown.stderr
+
+
+def test_erasing_a_firm_leaves_nothing(hub) -> None:
+    _url, hub_dir = hub
+    store = HubStore(hub_dir)
+    counts = consent.erase_firm(store, "firm-0005")
+    assert counts["firms"] == 1 and counts["consents"] > 0
+    con = sqlite3.connect(hub_dir / "hub.sqlite")
+    for table in ("firms", "items", "figures", "consents", "nonces"):
+        column = "id" if table == "firms" else "firm_id"
+        assert con.execute(
+            f"SELECT count(*) FROM {table} WHERE {column} = 'firm-0005'"
+        ).fetchone() == (0,)
+    assert b"firm-0005" not in (hub_dir / "hub.sqlite").read_bytes().replace(b"firm-00050", b"")
