@@ -7,6 +7,7 @@ new figure can be added without breaking a client, and nothing is silently dropp
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,7 +56,7 @@ class OeeRow(Answer):
 
 
 class SmallStop(Answer):
-    start: str
+    start: dt.datetime = Field(description="ISO 8601, UTC")
     seconds: float
     category: str
 
