@@ -210,17 +210,21 @@ def main() -> None:
             operator = login(base, "olga")
             csrf = operator.get("/api/me").json()["csrf"]
             times = []
-            now = dt.datetime.now(dt.UTC)
+            # A reason is given for a real stop: the stops of the last 12 hours on the
+            # operator's line, each tapped in turn (again from the first when all have one).
+            stops = [
+                (m, s["start"], s["end"])
+                for m in ("press-1", "press-2", "press-3", "press-4", "press-5")
+                for s in operator.get(f"/api/machines/{m}/stops", params={"limit": 1000}).json()
+                if not s["ongoing"]
+            ]
+            assert stops, "no stops in the last 12 hours: run the bench during a shift"
             for k in range(200):
-                start = now - dt.timedelta(minutes=600 - 2 * k)
-                body = {
-                    "start": start.isoformat(),
-                    "end": (start + dt.timedelta(minutes=1)).isoformat(),
-                    "reason": "jam",
-                }
+                machine, start, end = stops[k % len(stops)]
+                body = {"start": start, "end": end, "reason": "jam"}
                 t0 = time.perf_counter()
                 r = operator.post(
-                    "/api/machines/press-1/reasons", json=body, headers={"X-CSRF-Token": csrf}
+                    f"/api/machines/{machine}/reasons", json=body, headers={"X-CSRF-Token": csrf}
                 )
                 assert r.status_code == 201, r.text
                 times.append(time.perf_counter() - t0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pilotline import clock
@@ -407,13 +408,22 @@ def machine_page(
 ) -> dict[str, Any]:
     measure = Measure(store, plant)
     tz = plant.tz
-    rows = measure.oee(start=start, end=end, by=f"machine,{grain}", machines=[machine])
-    total_rows = measure.oee(start=start, end=end, by="machine", machines=[machine])
-    total = total_rows[0] if total_rows and total_rows[0]["planned_s"] else None
-    pareto = measure.pareto(start=start, end=end, machines=[machine]) if total else []
     small_start = max(start, end - SMALL_LOSS_WINDOW)
-    # One timeline read serves the micro-stops (the last week) and the state timeline (last day).
-    states = measure.timeline(machine=machine, start=small_start, end=end)
+    # The queries are independent: DuckDB runs one while Python builds the next (a first open
+    # of the page waits for the slowest, not for the sum).
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        by_grain = pool.submit(
+            measure.oee, start=start, end=end, by=f"machine,{grain}", machines=[machine]
+        )
+        whole_range = pool.submit(
+            measure.oee, start=start, end=end, by="machine", machines=[machine]
+        )
+        losses = pool.submit(measure.pareto, start=start, end=end, machines=[machine])
+        # One timeline read serves the micro-stops (the last week) and the state timeline (day).
+        read = pool.submit(measure.timeline, machine=machine, start=small_start, end=end)
+        rows, total_rows, states = by_grain.result(), whole_range.result(), read.result()
+        total = total_rows[0] if total_rows and total_rows[0]["planned_s"] else None
+        pareto = losses.result() if total else []
     small = measure.small_losses(machine=machine, start=small_start, end=end, timeline=states)
     t_start = max(start, end - TIMELINE_WINDOW)
     recent = [{**r, "start": max(r["start"], t_start)} for r in states if r["end"] > t_start]

@@ -133,6 +133,7 @@ def figure(result: dict[str, Any], control: list[float] | None) -> str:
 def routes(app: FastAPI, web: Web) -> None:
     anyone, manager = web.need("operator"), web.need("manager")
     evaluations = Cache(ttl_s=60.0)  # evaluated and annotated; cleared by freeze and decide
+    statuses = Cache(ttl_s=5.0)
 
     def visible(pid: str, user: User) -> tuple[Path, Pilot]:
         path = pilot_path(web, pid)
@@ -157,12 +158,22 @@ def routes(app: FastAPI, web: Web) -> None:
                 # The registration check re-reads the baseline (a second or more on a large
                 # plant): cached with the evaluation; freezing or deciding here clears the cache.
                 registry.annotate(web.store, pilot, result, sources=sources)
-                return {"result": result, "control": [float(v) for v in control or []] or None}
+                control_line = [float(v) for v in control or []] or None
+                return {
+                    "result": result,
+                    "control": control_line,
+                    "chart": figure(result, control_line),  # plotly objects are slow to build
+                }
             except PilotlineError as exc:
                 return {"error": str(exc)}
 
         key = (pid, path.stat().st_mtime_ns, pilot.fingerprint(), clock.now().date())
         return dict(copy.deepcopy(evaluations.get(key, compute)))
+
+    def cached_status(pid: str, path: Path, pilot: Pilot) -> dict[str, Any]:
+        """:func:`status` for showing, at most 5 s old (cleared by freeze and decide here)."""
+        key = (pid, path.stat().st_mtime_ns, pilot.fingerprint(), clock.now().date())
+        return dict(copy.deepcopy(statuses.get(key, lambda: status(web, pilot))))
 
     def summary(pid: str, path: Path, pilot: Pilot) -> dict[str, Any]:
         ev = evaluation(pid, path, pilot)
@@ -178,7 +189,7 @@ def routes(app: FastAPI, web: Web) -> None:
                 "unit": r["metric_unit"],
                 "verdict": r["verdict"],
             }
-        st = status(web, pilot)
+        st = cached_status(pid, path, pilot)
         return {
             "id": pid,
             "title": pilot.title,
@@ -262,6 +273,7 @@ def routes(app: FastAPI, web: Web) -> None:
         sources = Sources(web.store, web.plant())
         started = registry.start(web.store, pilot, reason=reason.strip() or None, sources=sources)
         evaluations.clear()
+        statuses.clear()
         return started
 
     def decide(pid: str, user: User, decision: str, reason: str) -> None:
@@ -269,6 +281,7 @@ def routes(app: FastAPI, web: Web) -> None:
         result = evaluate(pilot, Sources(web.store, web.plant()))
         registry.decide(web.store, pilot, result, decision=decision, reason=reason[:TEXT_LIMIT])
         evaluations.clear()
+        statuses.clear()
 
     def planned(draft: Any, user: User) -> dict[str, Any]:
         pilot = checked(draft, web.plant(), user)
@@ -419,14 +432,14 @@ def routes(app: FastAPI, web: Web) -> None:
     def pilot_page(request: Request, pid: str, user: User = anyone) -> Response:
         path, pilot = visible(pid, user)
         ev = evaluation(pid, path, pilot)
-        chart = figure(ev["result"], ev.get("control")) if "result" in ev else ""
+        chart = ev.get("chart", "")
         return web.page(
             request,
             "pilot.html",
             user,
             pid=pid,
             p=pilot,
-            st=status(web, pilot),
+            st=cached_status(pid, path, pilot),
             r=ev.get("result"),
             why=ev.get("error", ""),
             chart=chart,
