@@ -90,6 +90,17 @@ def test_release_is_audited_reproducible_and_forgets_a_withdrawn_firm(small_regi
     hidden_after = {(c["period"], c["sector"], c["size_band"], c["region"])
                     for c in second.cells if c["status"] != "published"}  # fmt: skip
     assert hidden_before <= hidden_after
+    # the difference between the releases must not give the firm away: every cell it was in that
+    # was published before is now hidden (the release's LP audit protects it by p % of the gap)
+    key = firms[gone].key()
+    ancestors = {(c["period"], c["sector"], c["size_band"], c["region"]) for c in first.cells
+                 if c["status"] == "published" and c["firms"] > 0
+                 and all(x in (TOTAL, k) for x, k in zip((c["sector"], c["size_band"], c["region"]), key, strict=True))}  # fmt: skip
+    assert (first.cells[0]["period"], TOTAL, TOTAL, TOTAL) in ancestors
+    after = {(c["period"], c["sector"], c["size_band"], c["region"]): c for c in second.cells}
+    for a in ancestors:
+        assert after[a]["status"] == "primary" and "withdrawal" in after[a]["rules"], a
+    assert "sums" not in str(second.public())
 
 
 def test_a_firm_sees_itself_against_published_cells_only(small_region, first) -> None:

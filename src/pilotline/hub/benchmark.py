@@ -19,7 +19,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pilotline.errors import InputError
@@ -156,6 +156,9 @@ class Release:
     rules: dict[str, Any]
     firms: int
     cells: list[dict[str, Any]]
+    #: Per period, each firm's cell (coordinator-only): what the next release checks withdrawals
+    #: against.
+    contributors: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
         """What firms and the public see: published cells only, no rules, no hidden values."""
@@ -205,9 +208,14 @@ def build_release(
     for c in previous.cells if previous else []:
         if c["status"] != "published":
             carried.setdefault(c["period"], set()).add(tuple(c[d] for d in DIMS))
+    contributors = {
+        period: {fid: list(firms[fid].key()) for fid, _f in rows}
+        for period, rows in by_period.items()
+    }
+    watch = _withdrawals(previous, contributors, rules) if previous else {}
     jobs = [
         (period, [(firms[fid].key(), fid, f) for fid, f in by_period[period]], rules,
-         carried.get(period, set()))
+         carried.get(period, set()), watch.get(period, {}))
         for period in sorted(by_period)
     ]  # fmt: skip
     cells: list[dict[str, Any]] = []
@@ -229,11 +237,42 @@ def build_release(
         rules=asdict(rules),
         firms=len({fid for fid, _f in figures}),
         cells=cells,
+        contributors=contributors,
     )
 
 
+def _within(cell: Key, key: Sequence[str]) -> bool:
+    return all(c in (TOTAL, k) for c, k in zip(cell, key, strict=True))
+
+
+def _withdrawals(
+    previous: Release, now: Mapping[str, Mapping[str, list[str]]], rules: Rules
+) -> dict[str, dict[Key, dict[str, float]]]:
+    """Cells whose difference between the previous release and this one would give away firms
+    that left: published before, with fewer than ``min_firms`` firms gone from them and none come
+    in. Per period, such cell → its previously published sums (the difference is checked once the
+    new sums are known)."""
+    out: dict[str, dict[Key, dict[str, float]]] = {}
+    for c in previous.cells:
+        if c["status"] != "published" or "sums" not in c:
+            continue
+        period = c["period"]
+        before = previous.contributors.get(period, {})
+        after = now.get(period, {})
+        key = tuple(c[d] for d in DIMS)
+        gone = [f for f, k in before.items() if f not in after and _within(key, k)]
+        came = [f for f, k in after.items() if f not in before and _within(key, k)]
+        if gone and not came and len(gone) < rules.min_firms:
+            out.setdefault(period, {})[key] = dict(c["sums"])
+    return out
+
+
 def _period_cells(
-    period: str, rows: list[tuple[Key, str, Figures]], rules: Rules, carried: set[Key]
+    period: str,
+    rows: list[tuple[Key, str, Figures]],
+    rules: Rules,
+    carried: set[Key],
+    watch: Mapping[Key, Mapping[str, float]],
 ) -> list[dict[str, Any]]:
     tables = [
         Table.build(DIMS, [(key, fid, measures(f)[m]) for key, fid, f in rows]) for m in MEASURES
@@ -242,6 +281,18 @@ def _period_cells(
         for t in tables:
             if key in t.cells:
                 t.cells[key].status = "secondary"
+    for key, before in watch.items():  # protect what left, as the difference would show it
+        for m, t in zip(MEASURES, tables, strict=True):
+            cell = t.cells.get(key)
+            if cell is None:
+                continue
+            gone = before.get(m, 0.0) - cell.value
+            level = max(rules.p, rules.protect_pct) / 100 * abs(gone)
+            cell.status = "primary"
+            if "withdrawal" not in cell.rules:
+                cell.rules.append("withdrawal")
+            cell.upper = max(cell.upper, level)
+            cell.lower = max(cell.lower, min(level, cell.value))
     suppress(tables, rules)
     cells = []
     for key in tables[0].keys:
@@ -256,6 +307,7 @@ def _period_cells(
                 "status": "primary" if primary else head.status,
                 "rules": sorted({r for t in tables for r in t.cells[key].rules}),
                 "kpis": kpis(sums),
+                "sums": sums,
             }
         )
     return cells

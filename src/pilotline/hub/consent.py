@@ -2,12 +2,16 @@
 withdrawn; everything kept about a firm or a person exported, and erased.
 
 Erasing a firm removes every row that names it (items, figures, consents, request nonces and the
-firm itself). Erasing a person keeps the firm's record that consent was given (what, when, which
+firm itself) and replaces its id in the releases' lists of contributors by a random stand-in (the
+next release still sees that a firm left, and protects the difference). Deleted rows are
+overwritten in the database file (SQLite's ``secure_delete``). Erasing a person keeps the firm's record that consent was given (what, when, which
 text) but replaces the person's name, which is the only thing the hub keeps about them.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 from typing import Any
 
 from pilotline.errors import NotFound
@@ -55,10 +59,21 @@ def erase_firm(hub: HubStore, firm: str) -> dict[str, int]:
     """Remove the firm and everything it sent; counts per table."""
     hub.firm(firm)
     out = {}
+    stand_in = f"erased-{secrets.token_hex(8)}"  # releases still see that a firm left
     with hub.connect() as con:
         for table in FIRM_TABLES:
             out[table] = con.execute(f"DELETE FROM {table} WHERE firm_id = ?", (firm,)).rowcount
         out["firms"] = con.execute("DELETE FROM firms WHERE id = ?", (firm,)).rowcount
+        out["releases"] = 0
+        for version, body in con.execute("SELECT version, body FROM releases").fetchall():
+            rel = json.loads(body)
+            named = [p for p in rel.get("contributors", {}).values() if firm in p]
+            for period in named:
+                period[stand_in] = period.pop(firm)
+            if named:
+                con.execute("UPDATE releases SET body = ? WHERE version = ?",
+                            (json.dumps(rel), version))  # fmt: skip
+                out["releases"] += 1
     return out
 
 

@@ -189,15 +189,17 @@ def protection(cell: Cell, rules: Rules) -> float:
 
 def primary(table: Table, rules: Rules) -> list[Key]:
     """Mark (and return) the primary-unsafe cells, with their protection levels."""
-    unsafe = []
+    unsafe = [k for k, c in table.cells.items() if c.status == "primary"]  # marked beforehand
     for key, cell in table.cells.items():
         failed = primary_rules(cell, rules)
         if failed:
-            cell.status, cell.rules = "primary", failed
+            cell.status = "primary"
+            cell.rules = failed + [r for r in cell.rules if r not in failed]
             level = protection(cell, rules)
             cell.upper = max(cell.upper, level)
             cell.lower = max(cell.lower, min(level, cell.value))
-            unsafe.append(key)
+            if key not in unsafe:
+                unsafe.append(key)
     return unsafe
 
 

@@ -58,6 +58,7 @@ def _body(rel: Release) -> dict[str, Any]:
         "rules": rel.rules,
         "firms": rel.firms,
         "cells": rel.cells,
+        "contributors": rel.contributors,
     }
 
 

@@ -90,6 +90,7 @@ class HubStore:
         con = sqlite3.connect(self.path, timeout=30)
         con.row_factory = sqlite3.Row
         con.execute("PRAGMA foreign_keys = ON")
+        con.execute("PRAGMA secure_delete = ON")  # erased means gone from the file too
         try:
             with con:  # commit on success, roll back on any error
                 yield con
