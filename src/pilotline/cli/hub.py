@@ -269,3 +269,99 @@ def consent_erase(
     else:
         n = erase_person(hub, str(person))
         out.print(f"Removed {person!r} from {n} consent record(s).")
+
+
+@firm_app.command("status")
+def firm_status(
+    firm_id: Annotated[str, typer.Argument(help="The firm.")],
+    status: Annotated[str, typer.Argument(help="interested, engaged, piloting or alumni.")],
+    notes: Annotated[str | None, typer.Option(help="Replace the firm's notes.")] = None,
+    dir_: Dir = DEFAULT_DIR,
+) -> None:
+    """Move a firm along: interested → engaged → piloting → alumni."""
+    from pilotline.hub.portfolio import set_status
+
+    set_status(_hub(dir_), firm_id, status, notes)
+    out.print(f"{firm_id}: {status}.")
+
+
+@firm_app.command("service")
+def firm_service(
+    firm_id: Annotated[str, typer.Argument(help="The firm.")],
+    category: Annotated[
+        str,
+        typer.Argument(help="test-before-invest, skills, access-to-finance or networking."),
+    ],
+    note: Annotated[str, typer.Option(help="What was done.")] = "",
+    dir_: Dir = DEFAULT_DIR,
+) -> None:
+    """Record support given to a firm, in the EDIH categories (dated today)."""
+    from pilotline.hub.portfolio import give_service
+
+    give_service(_hub(dir_), firm_id, category, note)
+    out.print(f"Recorded {category} for {firm_id}.")
+
+
+@hub_app.command("portfolio")
+def portfolio(dir_: Dir = DEFAULT_DIR, fmt: Format = "text") -> None:
+    """The pilot portfolio per catalogue step: pilots, share adopted, effect pooled across firms
+    with its 95 % interval and a heterogeneity check."""
+    from pilotline.hub.portfolio import pilot_portfolio
+
+    rows = pilot_portfolio(_hub(dir_))
+    if _format(fmt) == "json":
+        _print_json(rows)
+        return
+    view = RichTable(show_edge=False)
+    for col in ("step", "pilots", "firms", "adopted", "pooled effect (95 %)", "heterogeneity p"):
+        view.add_column(col)
+    for r in rows:
+        effect = (
+            f"{r['pooled_effect']:.2f} ({r['pooled_low']:.2f} to {r['pooled_high']:.2f})"
+            if r["pooled_effect"] is not None
+            else "—"
+        )
+        het = f"{r['heterogeneity_p']:.3f}" if r["heterogeneity_p"] is not None else "—"
+        view.add_row(r["step"], str(r["pilots"]), str(r["firms"]),
+                     f"{r['adopted_share']:.0%}", effect, het)  # fmt: skip
+    out.print(view)
+
+
+@hub_app.command("assessments")
+def assessments(
+    t0: Annotated[str, typer.Option(help="The first round.")] = "T0",
+    t1: Annotated[str, typer.Option(help="The later round.")] = "T1",
+    dir_: Dir = DEFAULT_DIR,
+    fmt: Format = "text",
+) -> None:
+    """The change per DMA dimension between two rounds, over firms that sent both."""
+    from pilotline.hub.portfolio import assessment_change
+
+    rows = assessment_change(_hub(dir_), t0=t0, t1=t1)
+    if _format(fmt) == "json":
+        _print_json(rows)
+        return
+    view = RichTable(show_edge=False)
+    for col in ("dimension", "firms", t0, t1, "change"):
+        view.add_column(col)
+    for r in rows:
+        view.add_row(r["dimension"], str(r["firms"]), f"{r[f'mean_{t0}']:.1f}",
+                     f"{r[f'mean_{t1}']:.1f}", f"{r['mean_change']:+.1f}")  # fmt: skip
+    out.print(view)
+
+
+@hub_app.command("export")
+def export(
+    out_file: Annotated[Path, typer.Option("--out", help="The CSV file to write.")],
+    dir_: Dir = DEFAULT_DIR,
+) -> None:
+    """The EDIH-shaped report as CSV: entities served by size band, sector, region and type of
+    support; the DMA change T0 → T1 per dimension."""
+    from pilotline.hub.portfolio import edih_csv
+
+    text = edih_csv(_hub(dir_))
+    try:
+        out_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {out_file}: {exc.strerror or exc}") from None
+    out.print(f"Wrote {out_file}.")

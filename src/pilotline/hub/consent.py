@@ -19,7 +19,7 @@ from pilotline.hub.intake import held
 from pilotline.hub.store import HubStore
 
 ERASED = "(erased person)"
-FIRM_TABLES = ("items", "figures", "consents", "nonces")
+FIRM_TABLES = ("items", "figures", "consents", "nonces", "services")
 
 
 def ledger(

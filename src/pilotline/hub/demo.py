@@ -112,6 +112,7 @@ def fill(hub: Any, *, firms: int, months: int, seed: int) -> dict[str, int]:
 
     from pilotline import clock
     from pilotline.hub.intake import consent_text
+    from pilotline.hub.portfolio import SUPPORT
     from pilotline.hub.publish import publish
 
     region_firms, figures = region(firms=firms, months=months, seed=seed)
@@ -145,6 +146,13 @@ def fill(hub: Any, *, firms: int, months: int, seed: int) -> dict[str, int]:
                     (firm.id, f"contact {i + 1}", item_id, text["version"], text["sha256"], now),
                 )
                 items += 1
+            for k, category in enumerate(SUPPORT):
+                if (i + k) % 3 == 0:
+                    con.execute(
+                        "INSERT INTO services (firm_id, category, note, given_on) "
+                        "VALUES (?, ?, '', ?)",
+                        (firm.id, category, now[:10]),
+                    )
             for f in by_firm.get(firm.id, []):
                 con.execute(
                     "INSERT INTO figures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

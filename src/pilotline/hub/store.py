@@ -3,7 +3,9 @@ deployment from any firm, so none of this is in a firm's store). ``sqlite3`` is 
 
 Tables: ``firms`` (who takes part, their cell and public key), ``items`` (what firms sent, as
 sent), ``figures`` (benchmark figures, one row per plant and month), ``consents`` (the ledger),
-``nonces`` (requests already seen), ``releases`` (benchmark releases) and ``settings``.
+``nonces`` (requests already seen), ``services`` (support given, in the EDIH categories),
+``releases`` (benchmark releases) and ``settings``. Tables are created when missing each time a
+hub is opened, so a hub made by an older version gains new ones.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ CREATE TABLE IF NOT EXISTS consents (
 CREATE TABLE IF NOT EXISTS nonces (
     firm_id TEXT NOT NULL, nonce TEXT NOT NULL, seen_at TEXT NOT NULL,
     PRIMARY KEY (firm_id, nonce));
+CREATE TABLE IF NOT EXISTS services (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, firm_id TEXT NOT NULL REFERENCES firms(id),
+    category TEXT NOT NULL, note TEXT NOT NULL DEFAULT '', given_on TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS releases (
     version INTEGER PRIMARY KEY, created_at TEXT NOT NULL, inputs_sha256 TEXT NOT NULL,
     body TEXT NOT NULL);
