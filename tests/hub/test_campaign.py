@@ -64,7 +64,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory, firm_home: Path) -> Iterator[t
     os.environ.setdefault("PILOTLINE_NOW", NOW.isoformat())
     home = tmp_path_factory.mktemp("hub")
     store = HubStore.init(home)
-    fill(store, firms=40, months=1, seed=2)
+    fill(store, firms=40, months=1, seed=2, first=(2026, 3))  # peers in the firm's month
     store.add_firm(id="acme", name="Acme Tools", sector="metal", size_band="small",
                    region="north", public_key=public_key(firm_home))  # fmt: skip
     port = free_port()
@@ -126,13 +126,26 @@ def test_only_consented_items_arrive_and_can_be_withdrawn(firm_home, hub) -> Non
     assert {i["id"] for i in json.loads(listed.stdout)} == set(held)
 
     before = publish(store)
-    assert any(c["period"] == "2026-03" for c in before.cells)
+    peers = firm_cli(firm_home, "compare", "--hub", url, "--firm", "acme", "--format", "json")
+    assert peers.returncode == 0, peers.stderr
+    view = json.loads(peers.stdout)
+    assert view["period"] == "2026-03" and view["peer_firms"] >= 3
+    published = [c for c in before.public()["cells"] if c["period"] == "2026-03"]
+    assert view["peers"] in [c["kpis"] for c in published]  # published figures only
+    assert 0 < view["yours"]["oee"] < 1
+
     gone = firm_cli(firm_home, "withdraw", "--hub", url, "--firm", "acme", "--item", "benchmark")
     assert gone.returncode == 0, gone.stderr
     assert store.rows("SELECT * FROM figures WHERE firm_id = 'acme'") == []
     after = publish(store)
     assert after.version == before.version + 1
-    assert not any(c["period"] == "2026-03" for c in after.cells)  # acme was its only firm
+    assert "acme" in before.contributors["2026-03"] and "acme" not in after.contributors["2026-03"]
+    total = {
+        c["period"]: c
+        for c in after.cells
+        if (c["sector"], c["size_band"], c["region"]) == ("Total",) * 3
+    }
+    assert total["2026-03"]["firms"] == 40 and "withdrawal" in total["2026-03"]["rules"]
     assert [r["withdrawn_at"] for r in consent.ledger(store, firm="acme", person="Dana Ops")
             if r["item"] == "benchmark"] == [NOW.isoformat()]  # fmt: skip
 

@@ -146,3 +146,51 @@ def withdraw(
         raise InputError("say what to withdraw: --item ID (repeat for more) or --all")
     gone = _client(hub, firm).withdraw(None if all_ else list(item or []))
     out.print(f"Withdrawn and erased at the hub: {', '.join(gone) or 'nothing'}.", highlight=False)
+
+
+@campaign_app.command("compare")
+def compare_(
+    hub: Hub,
+    firm: FirmId,
+    period: Annotated[
+        str | None, typer.Option(help="Month, YYYY-MM (default: the latest).")
+    ] = None,
+    fmt: Format = "text",
+) -> None:
+    """Your KPIs beside the hub's published figures for firms like yours (nothing is sent)."""
+    from pilotline.cli.app import home
+    from pilotline.hub.benchmark import Figures, Firm, compare
+    from pilotline.hub.firm import benchmark_item
+
+    h = home()
+    client = _client(hub, firm)
+    me = client.me()
+    item = benchmark_item(h.store, h.plant())
+    if item is None:
+        raise InputError("no monthly figures of yours yet: import machine data first")
+    own = [Figures.parse(f) for f in item["content"]["figures"]]
+    month = period or max(f.period for f in own)
+    view = compare(
+        client.benchmark(),
+        firm=Firm(me["id"], me["sector"], me["size_band"], me["region"]),
+        own=own,
+        period=month,
+    )
+    if _format(fmt) == "json":
+        out.print_json(json.dumps(view), highlight=False)
+        return
+    yours, peers = view["yours"], view["peers"]
+
+    def pct(v: float | None) -> str:
+        return "—" if v is None else f"{v:.0%}"
+
+    if peers is None:
+        out.print(f"{month}: your OEE {pct(yours['oee'])}; the hub has published nothing for "
+                  "this month yet.")  # fmt: skip
+        return
+    out.print(
+        f"{month}: your OEE {pct(yours['oee'])}; {view['peer_group']} in the campaign: "
+        f"{pct(peers['oee'])} ({view['peer_firms']} firms)."
+    )
+    for k in ("availability", "performance", "quality", "scrap_rate"):
+        out.print(f"  {k.replace('_', ' ')}: yours {pct(yours[k])}, theirs {pct(peers[k])}")

@@ -106,7 +106,9 @@ def pilots(firm: Firm, seed: int) -> list[dict[str, Any]]:
     return out
 
 
-def fill(hub: Any, *, firms: int, months: int, seed: int) -> dict[str, int]:
+def fill(
+    hub: Any, *, firms: int, months: int, seed: int, first: tuple[int, int] = (2025, 1)
+) -> dict[str, int]:
     """A demo hub: the region's firms registered, their items sent with consent, a release."""
     import json
 
@@ -115,7 +117,7 @@ def fill(hub: Any, *, firms: int, months: int, seed: int) -> dict[str, int]:
     from pilotline.hub.portfolio import SUPPORT
     from pilotline.hub.publish import publish
 
-    region_firms, figures = region(firms=firms, months=months, seed=seed)
+    region_firms, figures = region(firms=firms, months=months, seed=seed, first=first)
     text = consent_text(hub)
     now = clock.now().isoformat()
     statuses = ("interested", "engaged", "piloting", "alumni")

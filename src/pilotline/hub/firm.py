@@ -178,6 +178,9 @@ class HubClient:
     def held(self) -> list[dict[str, Any]]:
         return list(self.signed("held", {})["items"])
 
+    def me(self) -> dict[str, Any]:
+        return dict(self.signed("me", {}))
+
     def withdraw(self, ids: list[str] | None) -> list[str]:
         return list(self.signed("withdraw", {"items": ids})["withdrawn"])
 

@@ -5,6 +5,7 @@
 - ``GET /api/v1/consent-text``: the text firms agree to (version, text, SHA-256);
 - ``POST /api/v1/submit``: items with their consents, stored whole or not at all;
 - ``POST /api/v1/held``: everything the hub holds from the signing firm;
+- ``POST /api/v1/me``: the signing firm's record (its cell in the benchmark tables);
 - ``POST /api/v1/withdraw``: erase items (``{"items": [...]}``, or all with ``null``);
 - ``GET /api/v1/benchmark``: the latest release, published cells only.
 """
@@ -64,6 +65,12 @@ def create_hub_app(home: Path) -> FastAPI:
     async def held(request: Request) -> dict[str, Any]:
         env = await signed(request, "held")
         return {"items": intake.held(hub, env["firm"])}
+
+    @app.post("/api/v1/me")
+    async def me(request: Request) -> dict[str, Any]:
+        env = await signed(request, "me")
+        f = hub.firm(env["firm"])
+        return {k: f[k] for k in ("id", "name", "sector", "size_band", "region", "status")}
 
     @app.post("/api/v1/withdraw")
     async def withdraw(request: Request) -> dict[str, Any]:
