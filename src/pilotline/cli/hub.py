@@ -365,3 +365,45 @@ def export(
     except OSError as exc:
         raise InputError(f"cannot write {out_file}: {exc.strerror or exc}") from None
     out.print(f"Wrote {out_file}.")
+
+
+event_app = typer.Typer(help="Campaign events: capacity, waiting list, calendar files.",
+                        no_args_is_help=True, rich_markup_mode=None)  # fmt: skip
+hub_app.add_typer(event_app, name="event")
+
+
+@event_app.command("add")
+def event_add(
+    title: Annotated[str, typer.Argument(help="The event's title.")],
+    starts: Annotated[str, typer.Option(help="Local start, such as 2026-03-27T09:30.")],
+    ends: Annotated[str, typer.Option(help="Local end.")],
+    tz: Annotated[str, typer.Option(help="IANA time zone, such as Europe/London.")],
+    capacity: Annotated[int, typer.Option(help="Places; later registrations wait.")],
+    location: Annotated[str, typer.Option(help="Where.")] = "",
+    description: Annotated[str, typer.Option(help="What.")] = "",
+    dir_: Dir = DEFAULT_DIR,
+) -> None:
+    """Add an event to the public page and the calendar feed."""
+    from pilotline.hub.events import add_event
+
+    eid = add_event(_hub(dir_), title=title, starts=starts, ends=ends, tz=tz,
+                    capacity=capacity, location=location, description=description)  # fmt: skip
+    out.print(f"Event {eid} added.")
+
+
+@event_app.command("list")
+def event_list(dir_: Dir = DEFAULT_DIR, fmt: Format = "text") -> None:
+    """Upcoming events with places taken and the waiting list."""
+    from pilotline.hub.events import upcoming
+
+    rows = upcoming(_hub(dir_))
+    if _format(fmt) == "json":
+        _print_json(rows)
+        return
+    view = RichTable(show_edge=False)
+    for col in ("#", "title", "starts", "time zone", "capacity", "registered", "waiting"):
+        view.add_column(col)
+    for e in rows:
+        view.add_row(str(e["id"]), e["title"], f"{e['start']:%Y-%m-%d %H:%M}", e["tz"],
+                     str(e["capacity"]), str(e["registered"]), str(e["waiting"]))  # fmt: skip
+    out.print(view)

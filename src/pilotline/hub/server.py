@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 
 from pilotline.errors import InputError, NotFound
 from pilotline.hub import intake
+from pilotline.hub.pages import add_public_pages
 from pilotline.hub.publish import public
 from pilotline.hub.signing import HEADER, Refused
 from pilotline.hub.store import HubStore
@@ -87,4 +88,5 @@ def create_hub_app(home: Path) -> FastAPI:
             raise NotFound("no benchmark has been released yet")
         return rel
 
+    add_public_pages(app, hub)
     return app

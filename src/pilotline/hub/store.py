@@ -44,6 +44,20 @@ CREATE TABLE IF NOT EXISTS nonces (
 CREATE TABLE IF NOT EXISTS services (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, firm_id TEXT NOT NULL REFERENCES firms(id),
     category TEXT NOT NULL, note TEXT NOT NULL DEFAULT '', given_on TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, title TEXT NOT NULL, starts_at TEXT NOT NULL,
+    ends_at TEXT NOT NULL, tz TEXT NOT NULL, location TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '', capacity INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS registrations (
+    event_id INTEGER NOT NULL REFERENCES events(id), email TEXT NOT NULL, name TEXT NOT NULL,
+    status TEXT NOT NULL, registered_at TEXT NOT NULL, attended INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (event_id, email));
+CREATE TABLE IF NOT EXISTS interest (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, organisation TEXT NOT NULL, contact TEXT NOT NULL,
+    email TEXT NOT NULL, size_band TEXT NOT NULL, sector TEXT NOT NULL, region TEXT NOT NULL,
+    topics TEXT NOT NULL, consent_version TEXT NOT NULL, token TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL, confirmed_at TEXT);
+CREATE TABLE IF NOT EXISTS attempts (address TEXT NOT NULL, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS releases (
     version INTEGER PRIMARY KEY, created_at TEXT NOT NULL, inputs_sha256 TEXT NOT NULL,
     body TEXT NOT NULL);
@@ -54,6 +68,12 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "nk": ("2,85", "(n,k) dominance rule: unsafe when the n largest exceed k % of the cell"),
     "p": ("10", "p % rule: unsafe when X − x1 − x2 < p/100 · x1"),
     "protect_pct": ("10", "protection (% of value) for a cell failing only frequency/dominance"),
+    "campaign_name": ("Small steps, measured", "the campaign's name on its public pages"),
+    "public_url": ("http://127.0.0.1:8100", "the hub's address as people reach it (links in mail)"),
+    "smtp_host": ("127.0.0.1", "SMTP server for confirmations"),
+    "smtp_port": ("25", "its port"),
+    "mail_from": ("hub@localhost", "the sender of the hub's mail"),
+    "interest_per_hour": ("3", "registrations of interest accepted per e-mail or IP per hour"),
     "consent_version": ("2026-03", "version of the consent text firms agree to"),
     "consent_text": (
         "Purpose: the campaign uses what you send to support your firm, to judge which small "

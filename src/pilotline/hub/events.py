@@ -1,0 +1,132 @@
+"""Campaign events: capacity and a waiting list, attendance, and RFC 5545 iCalendar files (one
+per event, and a feed of all) written with the ``icalendar`` library."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+import icalendar
+
+from pilotline import clock
+from pilotline.errors import InputError, NotFound
+from pilotline.hub.store import HubStore
+
+PRODID = "-//Pilotline//campaign hub//EN"
+
+
+def add_event(hub: HubStore, *, title: str, starts: str, ends: str, tz: str, capacity: int,
+              location: str = "", description: str = "") -> int:  # fmt: skip
+    """An event; ``starts`` and ``ends`` are local times (``2026-03-10T09:00``) in ``tz``."""
+    try:
+        zone = zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InputError(f"time zone {tz!r}: expected an IANA name such as Europe/London") from None
+    try:
+        a = dt.datetime.fromisoformat(starts).replace(tzinfo=zone)
+        b = dt.datetime.fromisoformat(ends).replace(tzinfo=zone)
+    except ValueError:
+        raise InputError("start and end: expected local times such as 2026-03-10T09:00") from None
+    if b <= a:
+        raise InputError("the event ends before it starts")
+    if not 1 <= capacity <= 100_000:
+        raise InputError(f"capacity {capacity}: expected 1 to 100,000")
+    if not title.strip() or len(title) > 200:
+        raise InputError("title: expected 1 to 200 characters")
+    with hub.connect() as con:
+        cur = con.execute(
+            "INSERT INTO events (title, starts_at, ends_at, tz, location, description, capacity)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (title.strip(), a.replace(tzinfo=None).isoformat(), b.replace(tzinfo=None).isoformat(),
+             tz, location.strip()[:300], description.strip()[:4000], capacity),
+        )  # fmt: skip
+        return int(cur.lastrowid or 0)
+
+
+def event(hub: HubStore, event_id: int) -> dict[str, Any]:
+    rows = hub.rows("SELECT * FROM events WHERE id = ?", (event_id,))
+    if not rows:
+        raise NotFound(f"no event {event_id}")
+    e = rows[0]
+    zone = zoneinfo.ZoneInfo(e["tz"])
+    e["start"] = dt.datetime.fromisoformat(e["starts_at"]).replace(tzinfo=zone)
+    e["end"] = dt.datetime.fromisoformat(e["ends_at"]).replace(tzinfo=zone)
+    counts = {r["status"]: r["n"] for r in hub.rows(
+        "SELECT status, count(*) AS n FROM registrations WHERE event_id = ? GROUP BY status",
+        (event_id,))}  # fmt: skip
+    e["registered"] = counts.get("registered", 0)
+    e["waiting"] = counts.get("waiting", 0)
+    return e
+
+
+def upcoming(hub: HubStore) -> list[dict[str, Any]]:
+    now = clock.now()
+    events = [event(hub, r["id"]) for r in hub.rows("SELECT id FROM events ORDER BY starts_at")]
+    return [e for e in events if e["end"] > now]
+
+
+def register(hub: HubStore, event_id: int, *, email: str, name: str) -> str:
+    """Registered while there is room, else on the waiting list; returns which."""
+    e = event(hub, event_id)
+    email = email.strip().lower()
+    with hub.connect() as con:
+        if con.execute("SELECT 1 FROM registrations WHERE event_id = ? AND email = ? AND "
+                       "status != 'cancelled'", (event_id, email)).fetchone():  # fmt: skip
+            raise InputError(f"{email} is already registered for {e['title']}")
+        taken = con.execute("SELECT count(*) FROM registrations WHERE event_id = ? AND "
+                            "status = 'registered'", (event_id,)).fetchone()[0]  # fmt: skip
+        status = "registered" if taken < e["capacity"] else "waiting"
+        con.execute("INSERT OR REPLACE INTO registrations (event_id, email, name, status, "
+                    "registered_at) VALUES (?, ?, ?, ?, ?)",
+                    (event_id, email, name.strip()[:200], status, clock.now().isoformat()))  # fmt: skip
+    return status
+
+
+def cancel(hub: HubStore, event_id: int, email: str) -> str | None:
+    """Cancel a registration; the first on the waiting list moves up. Returns who moved up."""
+    email = email.strip().lower()
+    with hub.connect() as con:
+        row = con.execute("SELECT status FROM registrations WHERE event_id = ? AND email = ?",
+                          (event_id, email)).fetchone()  # fmt: skip
+        if row is None or row[0] == "cancelled":
+            raise NotFound(f"{email} is not registered for event {event_id}")
+        con.execute("UPDATE registrations SET status = 'cancelled' WHERE event_id = ? AND "
+                    "email = ?", (event_id, email))  # fmt: skip
+        if row[0] != "registered":
+            return None
+        nxt = con.execute("SELECT email FROM registrations WHERE event_id = ? AND status = "
+                          "'waiting' ORDER BY registered_at, email LIMIT 1", (event_id,)).fetchone()  # fmt: skip
+        if nxt:
+            con.execute("UPDATE registrations SET status = 'registered' WHERE event_id = ? AND "
+                        "email = ?", (event_id, nxt[0]))  # fmt: skip
+            return str(nxt[0])
+    return None
+
+
+def _vevent(e: dict[str, Any], host: str) -> icalendar.Event:
+    v = icalendar.Event()
+    v.add("uid", f"event-{e['id']}@{host}")
+    v.add("dtstamp", clock.now())
+    v.add("dtstart", e["start"])
+    v.add("dtend", e["end"])
+    v.add("summary", e["title"])
+    if e["location"]:
+        v.add("location", e["location"])
+    if e["description"]:
+        v.add("description", e["description"])
+    return v
+
+
+def ics(hub: HubStore, event_ids: list[int] | None = None, *, host: str = "pilotline-hub") -> bytes:
+    """An iCalendar file: the events named, or every upcoming one (the feed)."""
+    events = upcoming(hub) if event_ids is None else [event(hub, i) for i in event_ids]
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", hub.setting("campaign_name"))
+    for e in events:
+        cal.add_component(_vevent(e, host))
+    cal.add_missing_timezones()
+    out: bytes = cal.to_ical()
+    return out

@@ -1,0 +1,127 @@
+"""The hub's public pages, no login: the campaign with its upcoming events, the register-interest
+form with the consent text, the confirmation link, and each event's iCalendar file and the feed."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+
+from pilotline.errors import InputError, NotFound
+from pilotline.hub import events, interest
+from pilotline.hub.benchmark import SIZE_BANDS
+from pilotline.hub.intake import consent_text
+from pilotline.hub.store import HubStore
+
+STYLE = """body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:44rem;padding:1rem;
+color:#1a1a1a}label{display:block;margin:.6rem 0 .2rem;font-weight:600}input,select{font:inherit;
+width:100%;padding:.5rem;box-sizing:border-box}fieldset{border:1px solid #888;margin:.8rem 0}
+.check{display:flex;gap:.5rem;align-items:flex-start;font-weight:400}.check input{width:auto}
+.hp{position:absolute;left:-10000px}button{font:inherit;padding:.6rem 1.2rem;margin-top:1rem;
+background:#0b5394;color:#fff;border:0}a{color:#0b5394}.error{color:#a00;font-weight:600}"""
+
+
+def page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+        f'content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body><main>{body}</main></body></html>",
+        status_code=status,
+    )
+
+
+def add_public_pages(app: FastAPI, hub: HubStore) -> None:
+    def home(
+        error: str = "", form: dict[str, Any] | None = None, status: int = 200
+    ) -> HTMLResponse:
+        form = form or {}
+        name = escape(hub.setting("campaign_name"))
+        items = "".join(
+            f"<li><strong>{escape(e['title'])}</strong>, {e['start']:%a %d %b %Y %H:%M}–"
+            f"{e['end']:%H:%M} ({escape(e['tz'])}), {escape(e['location'])} — "
+            f"{max(0, e['capacity'] - e['registered'])} place(s) left "
+            f"<a href='/events/{e['id']}.ics'>add to calendar</a></li>"
+            for e in events.upcoming(hub)
+        )
+        text = consent_text(hub)
+
+        def field(key: str, label: str, kind: str = "text", auto: str = "") -> str:
+            value = escape(str(form.get(key) or ""), quote=True)
+            return (f'<label for="{key}">{label}</label><input id="{key}" name="{key}" '
+                    f'type="{kind}" value="{value}" required autocomplete="{auto or "off"}">')  # fmt: skip
+
+        sizes = "".join(
+            f'<option value="{s}"{" selected" if form.get("size_band") == s else ""}>{s}</option>'
+            for s in SIZE_BANDS
+        )
+        topics = "".join(
+            f'<label class="check"><input type="checkbox" name="topics" value="{t}">'
+            f"{t.replace('-', ' ')}</label>"
+            for t in interest.TOPICS
+        )
+        err = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+        return page(
+            name,
+            f"<h1>{name}</h1><p>Small firms change faster together: pilot one small, measured "
+            f"step, and learn from every firm's results.</p><h2>Upcoming events</h2>"
+            f"<ul>{items or '<li>None planned yet.</li>'}</ul>"
+            f'<p><a href="/events.ics">All events as a calendar feed</a></p>'
+            f'<h2 id="register">Register your interest</h2>{err}'
+            f'<form method="post" action="/interest">'
+            + field("organisation", "Organisation", auto="organization")
+            + field("contact", "Your name", auto="name")
+            + field("email", "E-mail", "email", "email")
+            + f'<label for="size_band">Size</label><select id="size_band" name="size_band">'
+            f"{sizes}</select>"
+            + field("sector", "Sector")
+            + field("region", "Region")
+            + f"<fieldset><legend>Topics of interest</legend>{topics}</fieldset>"
+            f'<div class="hp" aria-hidden="true"><label for="website">Leave empty</label>'
+            f'<input id="website" name="website" tabindex="-1" autocomplete="off"></div>'
+            f"<p>{escape(text['text'])} (consent text version {escape(text['version'])})</p>"
+            f'<label class="check"><input type="checkbox" name="consent" value="yes" required>'
+            f"I agree to the text above.</label>"
+            f"<button type='submit'>Register</button></form>",
+            status,
+        )
+
+    @app.get("/", response_class=HTMLResponse)
+    def campaign() -> HTMLResponse:
+        return home()
+
+    @app.post("/interest", response_class=HTMLResponse)
+    async def register(request: Request) -> HTMLResponse:
+        raw = await request.form()
+        form: dict[str, Any] = {k: raw.get(k) for k in raw}
+        form["topics"] = raw.getlist("topics")
+        ip = request.client.host if request.client else "unknown"
+        try:
+            interest.register(hub, form, ip=ip)
+        except interest.Spam:
+            pass  # answered like a success, nothing kept
+        except interest.TooMany as exc:
+            return home(str(exc), form, 429)
+        except InputError as exc:
+            return home(str(exc), form, 422)
+        return page("Check your e-mail", "<h1>Check your e-mail</h1><p>We have sent you a link "
+                    "to confirm. Nothing is kept unless you confirm.</p>")  # fmt: skip
+
+    @app.get("/confirm/{token}", response_class=HTMLResponse)
+    def confirm(token: str) -> HTMLResponse:
+        try:
+            interest.confirm(hub, token)
+        except NotFound as exc:
+            return page("Not found", f"<h1>Link not known</h1><p>{escape(str(exc))}</p>", 404)
+        return page("Thank you", "<h1>Thank you</h1><p>Your interest is confirmed; the campaign "
+                    "team will be in touch.</p>")  # fmt: skip
+
+    @app.get("/events.ics")
+    def feed() -> Response:
+        return Response(events.ics(hub), media_type="text/calendar; charset=utf-8")
+
+    @app.get("/events/{event_id}.ics")
+    def one(event_id: int) -> Response:
+        return Response(events.ics(hub, [event_id]), media_type="text/calendar; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="event-{event_id}.ics"'})  # fmt: skip

@@ -1,0 +1,132 @@
+"""Public pages: register interest (consent text shown, confirmation e-mailed through a real SMTP
+server on loopback, the link confirms), honeypot and rate limit; events with capacity and a
+waiting list; every .ics file round-trips through the icalendar parser."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from collections.abc import Iterator
+from pathlib import Path
+
+import icalendar
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
+from fastapi.testclient import TestClient
+
+from pilotline.connect.net import free_port
+from pilotline.hub import consent, events
+from pilotline.hub.server import create_hub_app
+from pilotline.hub.store import HubStore
+
+
+class Inbox(Message):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list = []
+
+    def handle_message(self, message) -> None:
+        self.messages.append(message)
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[tuple[int, Inbox]]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def hub(tmp_path: Path, smtp) -> tuple[TestClient, HubStore, Inbox]:
+    port, inbox = smtp
+    inbox.messages.clear()
+    store = HubStore.init(tmp_path)
+    store.set_setting("smtp_port", str(port))
+    store.set_setting("public_url", "http://hub.test")
+    return TestClient(create_hub_app(tmp_path)), store, inbox
+
+
+FORM = {"organisation": "Acme Tools Ltd", "contact": "Dana Ops", "email": "dana@acme.example",
+        "size_band": "small", "sector": "metal", "region": "north",
+        "topics": ["oee", "pilots"], "consent": "yes", "website": ""}  # fmt: skip
+
+
+def test_register_interest_confirmed_by_the_emailed_link(hub) -> None:
+    client, store, inbox = hub
+    page = client.get("/")
+    assert page.status_code == 200 and "Retention" in page.text and 'name="website"' in page.text
+    r = client.post("/interest", data=FORM)
+    assert r.status_code == 200 and "Check your e-mail" in r.text
+    [mail] = inbox.messages
+    assert mail["To"] == "dana@acme.example"
+    link = re.search(r"http://hub\.test(/confirm/\S+)", mail.get_payload()).group(1)
+    assert store.firms() == []  # nothing until confirmed
+    done = client.get(link)
+    assert done.status_code == 200 and "confirmed" in done.text
+    [firm] = store.firms()
+    assert (firm["id"], firm["status"], firm["sector"]) == ("acme-tools-ltd", "interested", "metal")
+    [row] = consent.ledger(store, firm="acme-tools-ltd")
+    assert (row["person"], row["item"], row["text_version"]) == (
+        "Dana Ops",
+        "contact-details",
+        "2026-03",
+    )
+    assert client.get("/confirm/not-a-token").status_code == 404
+
+
+def test_honeypot_rate_limit_and_bad_fields(hub) -> None:
+    client, store, inbox = hub
+    r = client.post("/interest", data={**FORM, "website": "http://spam.example"})
+    assert r.status_code == 200 and inbox.messages == []
+    assert store.rows("SELECT * FROM interest") == []
+    r = client.post("/interest", data={**FORM, "email": "not-an-address"})
+    assert r.status_code == 422 and "e-mail" in r.text and "Acme Tools Ltd" in r.text  # kept
+    r = client.post("/interest", data={k: v for k, v in FORM.items() if k != "consent"})
+    assert r.status_code == 422 and "consent" in r.text
+    for n in range(3):
+        assert (
+            client.post("/interest", data={**FORM, "email": f"p{n}@acme.example"}).status_code
+            == 200
+        )
+    r = client.post("/interest", data={**FORM, "email": "p9@acme.example"})
+    assert r.status_code == 429 and "try again later" in r.text  # 3 an hour from one address
+    assert len(inbox.messages) == 3
+
+
+def test_capacity_waiting_list_and_calendar_files(hub) -> None:
+    client, store, _inbox = hub
+    eid = events.add_event(store, title="Quick wins in OEE", starts="2026-03-27T09:30",
+                           ends="2026-03-27T12:00", tz="Europe/London", capacity=2,
+                           location="AMRC, Sheffield")  # fmt: skip
+    other = events.add_event(store, title="After the clocks change", starts="2026-03-30T14:00",
+                             ends="2026-03-30T16:30", tz="Europe/Berlin", capacity=50)  # fmt: skip
+    assert [events.register(store, eid, email=f"p{n}@x.example", name=f"P{n}") for n in range(3)] == [
+        "registered", "registered", "waiting"]  # fmt: skip
+    assert events.cancel(store, eid, "p0@x.example") == "p2@x.example"
+    assert events.event(store, eid)["registered"] == 2
+    for e_id in (eid, other):
+        e = events.event(store, e_id)
+        r = client.get(f"/events/{e_id}.ics")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/calendar")
+        [v] = icalendar.Calendar.from_ical(r.content).walk("VEVENT")
+        start, end = v.decoded("dtstart"), v.decoded("dtend")
+        assert (start, end) == (e["start"], e["end"])
+        assert str(start.tzinfo) == e["tz"] and str(v["summary"]) == e["title"]
+        assert start.utcoffset() == e["start"].utcoffset()
+    assert events.event(store, eid)["start"].utcoffset() == dt.timedelta(0)  # GMT until 29 March
+    assert events.event(store, other)["start"].utcoffset() == dt.timedelta(hours=2)  # CEST
+    feed = icalendar.Calendar.from_ical(client.get("/events.ics").content)
+    assert sorted(str(v["summary"]) for v in feed.walk("VEVENT")) == sorted(
+        ["Quick wins in OEE", "After the clocks change"])  # fmt: skip
+    assert "Quick wins in OEE" in client.get("/").text
+    with pytest.raises(Exception, match="time zone"):
+        events.add_event(store, title="x", starts="2026-04-01T09:00", ends="2026-04-01T10:00",
+                         tz="Mars/Olympus", capacity=5)  # fmt: skip
+    assert zoneinfo.ZoneInfo("Europe/London")
