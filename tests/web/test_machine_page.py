@@ -113,6 +113,15 @@ def test_stops_outside_planned_time_are_not_counted(nights: Path) -> None:
     assert "inside planned time only" in figs["fig-stops"]["title"]
 
 
+def test_several_groupings_read_once_equal_one_query_each(nights: Path) -> None:
+    measure = Measure(EmbeddedStore(nights), parse_plant(WORKED_EXAMPLE_PLANT))
+    period = {"start": MON, "end": MON + dt.timedelta(days=2), "machines": ["m1", "m2"]}
+    groupings = ["machine,day", "machine", "site,shift"]
+    assert measure.oee_by(groupings=groupings, **period) == [
+        measure.oee(by=by, **period) for by in groupings
+    ]
+
+
 def test_axes_end_at_100_no_minus_zero_and_a_target_line(nights: Path) -> None:
     with TestClient(create_app(nights)) as client:
         api_login(client, "mia")

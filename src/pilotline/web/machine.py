@@ -412,16 +412,17 @@ def machine_page(
     # The queries are independent: DuckDB runs one while Python builds the next (a first open
     # of the page waits for the slowest, not for the sum).
     with ThreadPoolExecutor(max_workers=4) as pool:
-        by_grain = pool.submit(
-            measure.oee, start=start, end=end, by=f"machine,{grain}", machines=[machine]
-        )
-        whole_range = pool.submit(
-            measure.oee, start=start, end=end, by="machine", machines=[machine]
+        both = pool.submit(
+            measure.oee_by,
+            start=start,
+            end=end,
+            groupings=[f"machine,{grain}", "machine"],
+            machines=[machine],
         )
         losses = pool.submit(measure.pareto, start=start, end=end, machines=[machine])
         # One timeline read serves the micro-stops (the last week) and the state timeline (day).
         read = pool.submit(measure.timeline, machine=machine, start=small_start, end=end)
-        rows, total_rows, states = by_grain.result(), whole_range.result(), read.result()
+        (rows, total_rows), states = both.result(), read.result()
         total = total_rows[0] if total_rows and total_rows[0]["planned_s"] else None
         pareto = losses.result() if total else []
     small = measure.small_losses(machine=machine, start=small_start, end=end, timeline=states)
