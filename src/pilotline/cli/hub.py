@@ -407,3 +407,21 @@ def event_list(dir_: Dir = DEFAULT_DIR, fmt: Format = "text") -> None:
         view.add_row(str(e["id"]), e["title"], f"{e['start']:%Y-%m-%d %H:%M}", e["tz"],
                      str(e["capacity"]), str(e["registered"]), str(e["waiting"]))  # fmt: skip
     out.print(view)
+
+
+user_app = typer.Typer(help="Who may sign in to the coordinator's pages.", no_args_is_help=True,
+                       rich_markup_mode=None)  # fmt: skip
+hub_app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Sign-in name.")],
+    role: Annotated[str, typer.Option(help="coordinator (changes) or viewer (reads).")],
+    dir_: Dir = DEFAULT_DIR,
+) -> None:
+    """Add a coordinator or viewer; their password is printed once."""
+    from pilotline.hub.coordinator import add_user
+
+    password = add_user(_hub(dir_), name, role)
+    out.print(f"{name} ({role}) added. Password (shown once): {password}")

@@ -107,7 +107,13 @@ def pilots(firm: Firm, seed: int) -> list[dict[str, Any]]:
 
 
 def fill(
-    hub: Any, *, firms: int, months: int, seed: int, first: tuple[int, int] = (2025, 1)
+    hub: Any,
+    *,
+    firms: int,
+    months: int,
+    seed: int,
+    first: tuple[int, int] = (2025, 1),
+    release: bool = True,
 ) -> dict[str, int]:
     """A demo hub: the region's firms registered, their items sent with consent, a release."""
     import json
@@ -162,6 +168,8 @@ def fill(
                      f.ideal_output_time_s, f.total_count, f.good_count, f.scrap_count,
                      f.energy_kwh),
                 )  # fmt: skip
+    if not release:
+        return {"firms": len(region_firms), "items": items, "figures": len(figures)}
     rel = publish(hub)
     hidden = sum(c["status"] != "published" for c in rel.cells)
     return {"firms": len(region_firms), "items": items, "figures": len(figures),

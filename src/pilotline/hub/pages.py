@@ -20,7 +20,9 @@ color:#1a1a1a}label{display:block;margin:.6rem 0 .2rem;font-weight:600}input,sel
 width:100%;padding:.5rem;box-sizing:border-box}fieldset{border:1px solid #888;margin:.8rem 0}
 .check{display:flex;gap:.5rem;align-items:flex-start;font-weight:400}.check input{width:auto}
 .hp{position:absolute;left:-10000px}button{font:inherit;padding:.6rem 1.2rem;margin-top:1rem;
-background:#0b5394;color:#fff;border:0}a{color:#0b5394}.error{color:#a00;font-weight:600}"""
+background:#0b5394;color:#fff;border:0}a{color:#0b5394}.error{color:#a00;font-weight:600}
+table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{text-align:left;padding:.3rem;
+border-bottom:1px solid #bbb}main{overflow-x:auto}"""
 
 
 def page(title: str, body: str, status: int = 200) -> HTMLResponse:

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 
 from pilotline.errors import InputError, NotFound
 from pilotline.hub import intake
+from pilotline.hub.coordinator import add_coordinator_pages
 from pilotline.hub.pages import add_public_pages
 from pilotline.hub.publish import public
 from pilotline.hub.signing import HEADER, Refused
@@ -89,4 +90,5 @@ def create_hub_app(home: Path) -> FastAPI:
         return rel
 
     add_public_pages(app, hub)
+    add_coordinator_pages(app, hub)
     return app

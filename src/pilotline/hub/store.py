@@ -58,6 +58,9 @@ CREATE TABLE IF NOT EXISTS interest (
     topics TEXT NOT NULL, consent_version TEXT NOT NULL, token TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL, confirmed_at TEXT);
 CREATE TABLE IF NOT EXISTS attempts (address TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS releases (
     version INTEGER PRIMARY KEY, created_at TEXT NOT NULL, inputs_sha256 TEXT NOT NULL,
     body TEXT NOT NULL);
