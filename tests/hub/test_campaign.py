@@ -11,15 +11,19 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from typer.testing import CliRunner
 
 from pilotline.assess.answers import load_answers
 from pilotline.assess.kept import save_answers
+from pilotline.cli import app
 from pilotline.connect.net import free_port, wait_port
+from pilotline.errors import PilotlineError
 from pilotline.hub import consent
 from pilotline.hub.demo import fill
 from pilotline.hub.firm import key, public_key
@@ -64,7 +68,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory, firm_home: Path) -> Iterator[t
     os.environ.setdefault("PILOTLINE_NOW", NOW.isoformat())
     home = tmp_path_factory.mktemp("hub")
     store = HubStore.init(home)
-    fill(store, firms=40, months=1, seed=2, first=(2026, 3))  # peers in the firm's month
+    fill(store, firms=30, months=1, seed=2, first=(2026, 3), release=False)  # the firm's peers
     store.add_firm(id="acme", name="Acme Tools", sector="metal", size_band="small",
                    region="north", public_key=public_key(firm_home))  # fmt: skip
     port = free_port()
@@ -82,12 +86,21 @@ def hub(tmp_path_factory: pytest.TempPathFactory, firm_home: Path) -> Iterator[t
         proc.wait(20)
 
 
-def firm_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    import os
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
 
-    return subprocess.run([PILOTLINE, "--home", str(home), "share", "campaign", *args],
-                          capture_output=True, text=True, check=False,
-                          env={**os.environ, **clock_env()}, input="")  # fmt: skip
+
+def firm_cli(home: Path, *args: str) -> Ran:
+    """The firm's CLI in this process (the hub is the separate process); a Pilotline error is
+    shown as ``pilotline`` shows it, on stderr with exit status 1."""
+    r = CliRunner().invoke(app, ["--home", str(home), "share", "campaign", *args], input="")
+    if isinstance(r.exception, PilotlineError):
+        return Ran(1, r.stdout, str(r.exception))
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+    return Ran(r.exit_code, r.stdout, "")
 
 
 def test_only_consented_items_arrive_and_can_be_withdrawn(firm_home, hub) -> None:
@@ -145,7 +158,7 @@ def test_only_consented_items_arrive_and_can_be_withdrawn(firm_home, hub) -> Non
         for c in after.cells
         if (c["sector"], c["size_band"], c["region"]) == ("Total",) * 3
     }
-    assert total["2026-03"]["firms"] == 40 and "withdrawal" in total["2026-03"]["rules"]
+    assert total["2026-03"]["firms"] == 30 and "withdrawal" in total["2026-03"]["rules"]
     assert [r["withdrawn_at"] for r in consent.ledger(store, firm="acme", person="Dana Ops")
             if r["item"] == "benchmark"] == [NOW.isoformat()]  # fmt: skip
 

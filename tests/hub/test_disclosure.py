@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.optimize import linprog
+from typer.testing import CliRunner
 
+from pilotline.cli import app
 from pilotline.errors import InputError
 from pilotline.hub.disclosure import TOTAL, Cell, Rules, Table, primary_rules, suppress
 
@@ -201,9 +203,11 @@ def test_the_disclosure_contract(tmp_path: Path) -> None:
 def test_the_disclosure_contract_refuses_bad_files(tmp_path: Path) -> None:
     csv = tmp_path / "t.csv"
     csv.write_text("row,col,firm,value\nA,X,f1,12\nA,Y,f2,-3\n")
-    res = run_cli("hub", "disclosure", str(csv), "--format", "json")
-    assert res.returncode == 1
-    assert "line 3, column 'value'" in res.stderr and "Traceback" not in res.stderr
+    res = CliRunner().invoke(app, ["hub", "disclosure", str(csv), "--format", "json"])
+    assert isinstance(res.exception, InputError)  # main() shows it as a message, exit 1
+    assert "line 3, column 'value'" in str(res.exception)
     csv.write_text("row,column,firm,value\n")
-    res = run_cli("hub", "disclosure", str(csv))
-    assert res.returncode == 1 and "missing column(s) col" in res.stderr
+    res = CliRunner().invoke(app, ["hub", "disclosure", str(csv)])
+    assert "missing column(s) col" in str(res.exception)
+    res = CliRunner().invoke(app, ["hub", "disclosure", str(csv), "--nk", "2"])
+    assert "--nk '2': expected N,K" in str(res.exception)
