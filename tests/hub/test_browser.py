@@ -50,7 +50,7 @@ def test_register_confirm_and_coordinate_in_chromium(tmp_path: Path, smtp) -> No
             phone.select_option("#size_band", "small")
             phone.check("input[name=topics][value=oee]")
             phone.check("input[name=consent]")
-            phone.click("button[type=submit]")
+            phone.click("form[action='/interest'] button")
             phone.wait_for_selector("text=Check your e-mail")
             [mail] = inbox.messages
             link = re.search(r"(http://127\.0\.0\.1:\d+/confirm/\S+)", mail.get_payload()).group(1)

@@ -130,3 +130,33 @@ def test_capacity_waiting_list_and_calendar_files(hub) -> None:
         events.add_event(store, title="x", starts="2026-04-01T09:00", ends="2026-04-01T10:00",
                          tz="Mars/Olympus", capacity=5)  # fmt: skip
     assert zoneinfo.ZoneInfo("Europe/London")
+
+
+def test_booking_from_the_page_and_reminders_by_mail(hub) -> None:
+    client, store, inbox = hub
+    eid = events.add_event(store, title="Energy metering clinic", starts="2026-03-20T10:00",
+                           ends="2026-03-20T12:00", tz="Europe/London", capacity=1)  # fmt: skip
+    first = client.post(f"/events/{eid}/register", data={"name": "Ann", "email": "ann@x.example"})
+    assert first.status_code == 200 and "You have a place" in first.text
+    second = client.post(f"/events/{eid}/register", data={"name": "Bo", "email": "bo@x.example"})
+    assert "waiting list" in second.text
+    spam = client.post(f"/events/{eid}/register",
+                       data={"name": "S", "email": "s@x.example", "website": "x"})  # fmt: skip
+    assert spam.status_code == 200
+    bad = client.post(f"/events/{eid}/register", data={"name": "", "email": "nope"})
+    assert bad.status_code == 422
+    assert (
+        client.post("/events/999/register", data={"name": "A", "email": "a@x.example"}).status_code
+        == 404
+    )
+    e = events.event(store, eid)
+    assert (e["registered"], e["waiting"]) == (1, 1)
+    assert events.remind(store, eid) == 1
+    [mail] = inbox.messages
+    assert mail["To"] == "ann@x.example" and "Energy metering clinic" in mail["Subject"]
+    [part] = [p for p in mail.walk() if p.get_content_type() == "text/calendar"]
+    [v] = icalendar.Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")
+    assert v.decoded("dtstart") == e["start"]
+    events.attended(store, eid, "ann@x.example")
+    with pytest.raises(Exception, match="no place"):
+        events.attended(store, eid, "bo@x.example")

@@ -425,3 +425,26 @@ def user_add(
 
     password = add_user(_hub(dir_), name, role)
     out.print(f"{name} ({role}) added. Password (shown once): {password}")
+
+
+@event_app.command("remind")
+def event_remind(
+    event_id: Annotated[int, typer.Argument(help="The event.")], dir_: Dir = DEFAULT_DIR
+) -> None:
+    """E-mail everyone with a place a reminder, with the event's calendar file."""
+    from pilotline.hub.events import remind
+
+    out.print(f"Reminded {remind(_hub(dir_), event_id)} people.")
+
+
+@event_app.command("attended")
+def event_attended(
+    event_id: Annotated[int, typer.Argument(help="The event.")],
+    email: Annotated[str, typer.Argument(help="Who came.")],
+    dir_: Dir = DEFAULT_DIR,
+) -> None:
+    """Record that someone with a place came."""
+    from pilotline.hub.events import attended
+
+    attended(_hub(dir_), event_id, email)
+    out.print(f"{email} attended event {event_id}.")

@@ -130,3 +130,42 @@ def ics(hub: HubStore, event_ids: list[int] | None = None, *, host: str = "pilot
     cal.add_missing_timezones()
     out: bytes = cal.to_ical()
     return out
+
+
+def attended(hub: HubStore, event_id: int, email: str) -> None:
+    with hub.connect() as con:
+        n = con.execute("UPDATE registrations SET attended = 1 WHERE event_id = ? AND email = ? "
+                        "AND status = 'registered'", (event_id, email.strip().lower())).rowcount  # fmt: skip
+    if not n:
+        raise NotFound(f"{email} has no place at event {event_id}")
+
+
+def remind(hub: HubStore, event_id: int) -> int:
+    """E-mail everyone with a place a reminder with the event's calendar file; how many."""
+    import smtplib
+    from email.message import EmailMessage
+
+    from pilotline.errors import SourceUnavailable
+
+    e = event(hub, event_id)
+    people = hub.rows("SELECT email, name FROM registrations WHERE event_id = ? AND status = "
+                      "'registered' ORDER BY email", (event_id,))  # fmt: skip
+    cal = ics(hub, [event_id])
+    try:
+        with smtplib.SMTP(hub.setting("smtp_host"), int(hub.setting("smtp_port")), timeout=20) as s:
+            for p in people:
+                msg = EmailMessage()
+                msg["From"] = hub.setting("mail_from")
+                msg["To"] = p["email"]
+                msg["Subject"] = f"Reminder: {e['title']}, {e['start']:%a %d %b %H:%M}"
+                msg.set_content(
+                    f"Hello {p['name']},\n\na reminder: {e['title']} starts "
+                    f"{e['start']:%A %d %B %Y at %H:%M} ({e['tz']}) at {e['location'] or 'the venue'}"
+                    ".\nThe calendar file is attached.\n"
+                )
+                msg.add_attachment(cal, maintype="text", subtype="calendar",
+                                   filename=f"event-{event_id}.ics")  # fmt: skip
+                s.send_message(msg)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise SourceUnavailable(f"reminders could not be sent: {exc}") from None
+    return len(people)

@@ -63,20 +63,10 @@ def register(hub: HubStore, form: dict[str, Any], *, ip: str) -> str:
     if str(form.get("website") or "").strip():  # the honeypot: people never see this field
         raise Spam("thank you")
     clean = check(form)
-    limit = int(hub.setting("interest_per_hour"))
-    since = (clock.now() - dt.timedelta(hours=1)).isoformat()
+    limit(hub, [clean["email"], f"ip:{ip}"])
     token = secrets.token_urlsafe(24)
+    now = clock.now().isoformat()
     with hub.connect() as con:
-        for address in (clean["email"], f"ip:{ip}"):
-            n = con.execute(
-                "SELECT count(*) FROM attempts WHERE address = ? AND at > ?", (address, since)
-            ).fetchone()[0]
-            if n >= limit:
-                raise TooMany("too many registrations from this address in the last hour; "
-                              "please try again later")  # fmt: skip
-        now = clock.now().isoformat()
-        con.executemany("INSERT INTO attempts VALUES (?, ?)",
-                        [(clean["email"], now), (f"ip:{ip}", now)])  # fmt: skip
         con.execute(
             "INSERT INTO interest (organisation, contact, email, size_band, sector, region, "
             "topics, consent_version, token, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -86,6 +76,22 @@ def register(hub: HubStore, form: dict[str, Any], *, ip: str) -> str:
         )  # fmt: skip
     send_confirmation(hub, clean["email"], clean["contact"], token)
     return token
+
+
+def limit(hub: HubStore, addresses: list[str]) -> None:
+    """Count one attempt for each address (e-mail, ``ip:…``), refusing past the hourly limit."""
+    most = int(hub.setting("interest_per_hour"))
+    since = (clock.now() - dt.timedelta(hours=1)).isoformat()
+    now = clock.now().isoformat()
+    with hub.connect() as con:
+        for address in addresses:
+            n = con.execute(
+                "SELECT count(*) FROM attempts WHERE address = ? AND at > ?", (address, since)
+            ).fetchone()[0]
+            if n >= most:
+                raise TooMany("too many registrations from this address in the last hour; "
+                              "please try again later")  # fmt: skip
+        con.executemany("INSERT INTO attempts VALUES (?, ?)", [(a, now) for a in addresses])
 
 
 def send_confirmation(hub: HubStore, email: str, contact: str, token: str) -> None:

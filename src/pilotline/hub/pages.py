@@ -44,7 +44,14 @@ def add_public_pages(app: FastAPI, hub: HubStore) -> None:
             f"<li><strong>{escape(e['title'])}</strong>, {e['start']:%a %d %b %Y %H:%M}–"
             f"{e['end']:%H:%M} ({escape(e['tz'])}), {escape(e['location'])} — "
             f"{max(0, e['capacity'] - e['registered'])} place(s) left "
-            f"<a href='/events/{e['id']}.ics'>add to calendar</a></li>"
+            f"<a href='/events/{e['id']}.ics'>add to calendar</a>"
+            f"<form method='post' action='/events/{e['id']}/register'>"
+            f"<label for='n{e['id']}'>Your name</label><input id='n{e['id']}' name='name' required "
+            f"autocomplete='name'><label for='e{e['id']}'>E-mail</label><input id='e{e['id']}' "
+            f"name='email' type='email' required autocomplete='email'>"
+            f"<div class='hp' aria-hidden='true'><label for='w{e['id']}'>Leave empty</label>"
+            f"<input id='w{e['id']}' name='website' tabindex='-1' autocomplete='off'></div>"
+            f"<button type='submit'>Book a place</button></form></li>"
             for e in events.upcoming(hub)
         )
         text = consent_text(hub)
@@ -109,6 +116,29 @@ def add_public_pages(app: FastAPI, hub: HubStore) -> None:
             return home(str(exc), form, 422)
         return page("Check your e-mail", "<h1>Check your e-mail</h1><p>We have sent you a link "
                     "to confirm. Nothing is kept unless you confirm.</p>")  # fmt: skip
+
+    @app.post("/events/{event_id}/register", response_class=HTMLResponse)
+    async def book(request: Request, event_id: int) -> HTMLResponse:
+        raw = await request.form()
+        if str(raw.get("website") or "").strip():  # the honeypot
+            return page("Booked", "<h1>Thank you</h1>")
+        email = str(raw.get("email") or "").strip().lower()
+        name = str(raw.get("name") or "").strip()
+        ip = request.client.host if request.client else "unknown"
+        try:
+            if not interest.EMAIL.match(email) or not name or len(name) > 200:
+                raise InputError("a name and an e-mail address such as name@firm.example, please")
+            interest.limit(hub, [email, f"ip:{ip}"])
+            status = events.register(hub, event_id, email=email, name=name)
+        except interest.TooMany as exc:
+            return home(str(exc), status=429)
+        except NotFound as exc:
+            return page("Not found", f"<h1>Not found</h1><p>{escape(str(exc))}</p>", 404)
+        except InputError as exc:
+            return home(str(exc), status=422)
+        said = ("You have a place." if status == "registered" else
+                "The event is full: you are on the waiting list and will hear if a place frees.")  # fmt: skip
+        return page("Booked", f"<h1>Thank you</h1><p>{said}</p>")
 
     @app.get("/confirm/{token}", response_class=HTMLResponse)
     def confirm(token: str) -> HTMLResponse:
