@@ -17,7 +17,16 @@ from typer.testing import CliRunner
 
 from pilotline.cli import app
 from pilotline.errors import InputError
-from pilotline.hub.disclosure import TOTAL, Cell, Rules, Table, primary_rules, suppress
+from pilotline.hub.disclosure import (
+    TOTAL,
+    Cell,
+    Rules,
+    Table,
+    audit,
+    audit_failures,
+    primary_rules,
+    suppress,
+)
 
 RULES = Rules()
 
@@ -146,6 +155,8 @@ def test_a_lone_suppressed_cell_would_be_recovered() -> None:
     t.cells[target].status = "primary"
     low, high = attack(t)[target]
     assert low == pytest.approx(t.cells[target].value) == pytest.approx(high)
+    t.cells[target].upper = t.cells[target].lower = 1.0
+    assert len(audit_failures(t, audit(t))) == 1  # the library's audit sees it too
 
 
 def test_measures_share_one_pattern() -> None:
