@@ -320,6 +320,39 @@ def test_a_huge_line_without_a_line_break_is_refused(
     assert problem.row == 1 and "without a line break" in problem.message
 
 
+def test_a_header_of_a_million_columns_is_refused_at_once_in_import_and_preview(
+    tmp_path: Path, store: EmbeddedStore, worked_plant: Plant
+) -> None:
+    """Review R15: a 10^6-column header kept a server's preview busy for many minutes."""
+    from pilotline.ingest.preview import preview
+
+    path = tmp_path / "wide.csv"
+    path.write_bytes(b",".join(b"c%d" % i for i in range(10**5)) + b"\n" + b"1," * 10 + b"\n")
+    problem = _one(_refused(store, worked_plant, path))
+    assert problem.row == 1 and "100,000 columns" in problem.message
+    with pytest.raises(InputError, match="up to 1,000 columns"):
+        preview(path, worked_plant, name="wide.csv")
+    table = pa.table({f"c{i}": [1] for i in range(reader.MAX_COLUMNS + 1)})
+    pq.write_table(table, tmp_path / "wide.parquet")
+    assert "1,001 columns" in _one(_refused(store, worked_plant, tmp_path / "wide.parquet")).message
+
+
+def test_a_utf16_file_says_to_save_it_as_csv_utf8(
+    tmp_path: Path, store: EmbeddedStore, worked_plant: Plant
+) -> None:
+    """Review R15: Excel's "Unicode Text" was called a binary file, or Windows-1252."""
+    from pilotline.ingest.preview import preview
+
+    path = tmp_path / "u.csv"
+    path.write_bytes(f"machine\tts\tstate\nm1\t{TS.format(1)}\trunning\n".encode("utf-16"))
+    problem = _one(_refused(store, worked_plant, path))
+    assert "UTF-16" in problem.message and "CSV UTF-8" in problem.message
+    with pytest.raises(InputError, match="UTF-16"):
+        preview(path, worked_plant, name="u.csv")
+    with pytest.raises(ImportRejected, match="UTF-16"):
+        reader.first_bad_utf8(path)
+
+
 def test_a_workbook_that_would_inflate_too_far_is_refused_before_reading(
     tmp_path: Path, store: EmbeddedStore, worked_plant: Plant, monkeypatch: pytest.MonkeyPatch
 ) -> None:

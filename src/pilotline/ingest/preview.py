@@ -26,7 +26,15 @@ from pilotline.ingest.mapping import (
     suggest,
     timestamp_layouts,
 )
-from pilotline.ingest.reader import file_format, read_batches, read_headers
+from pilotline.ingest.reader import (
+    MAX_COLUMNS,
+    UTF16_MESSAGE,
+    file_format,
+    read_batches,
+    read_headers,
+    too_many_columns,
+    utf16_text,
+)
 from pilotline.ingest.remembered import Remembered
 from pilotline.ingest.schemas import SCHEMAS
 from pilotline.plant.model import Plant
@@ -87,7 +95,10 @@ class Preview:
 
 def decode(data: bytes) -> tuple[str, str]:
     """The text of a CSV file's bytes and the encoding that reads them: UTF-8 (a byte-order
-    mark is dropped), else Windows-1252. Bytes that are no text at all are refused."""
+    mark is dropped), else Windows-1252. Bytes that are no text at all are refused, and UTF-16
+    text with what to do about it."""
+    if utf16_text(data):
+        raise InputError(UTF16_MESSAGE)
     if b"\x00" in data:
         at = data.index(b"\x00")
         raise InputError(
@@ -119,6 +130,8 @@ def _csv_sample(data: bytes, partial: bool) -> tuple[Sample, str, str]:
         for row in csv.reader(io.StringIO(text.lstrip("\r\n")), delimiter=sep):
             if any(c.strip() for c in row):
                 table.append(row)
+                if len(table) == 1 and len(row) > MAX_COLUMNS:
+                    raise InputError(too_many_columns(len(row)))
             if len(table) > SAMPLE_ROWS + 1:
                 break
     except csv.Error as exc:

@@ -35,6 +35,9 @@ MAX_HEADER_BYTES = 1 << 20
 #: or that has more parts than a workbook needs, before openpyxl reads any of it.
 MAX_XLSX_BYTES = 512 << 20
 MAX_XLSX_MEMBERS = 10_000
+#: No machine data export has more columns than this; a header row with more is refused before
+#: anything is suggested or read (a million columns kept a server busy for many minutes).
+MAX_COLUMNS = 1_000
 CSV_BLOCK_BYTES = 8 << 20
 
 
@@ -56,9 +59,39 @@ def _rejected(path: Path, message: str, row: int | None = None) -> ImportRejecte
     return ImportRejected([Problem(str(path), row, None, message)])
 
 
+def too_many_columns(count: int) -> str:
+    """What to say about a header row of ``count`` (more than :data:`MAX_COLUMNS`) columns."""
+    return (
+        f"the header row has {count:,} columns; Pilotline reads files of up to {MAX_COLUMNS:,} "
+        "columns. Keep the columns you import (machine, time, state or counts, reason) and "
+        "leave the others out of the export"
+    )
+
+
+def check_column_count(headers: list[str], source: str) -> None:
+    """Refuse a header row of more than :data:`MAX_COLUMNS` columns."""
+    if len(headers) > MAX_COLUMNS:
+        raise ImportRejected([Problem(source, 1, None, too_many_columns(len(headers)))])
+
+
+def utf16_text(head: bytes) -> bool:
+    """Whether a file starting with ``head`` is UTF-16 text (Excel's "Unicode Text", some
+    Windows tools): a UTF-16 byte-order mark."""
+    return head[:2] in (b"\xff\xfe", b"\xfe\xff")
+
+
+#: What to do with a UTF-16 file, worded for the command line and the upload form alike.
+UTF16_MESSAGE = (
+    "the file is UTF-16 text (as Excel's 'Unicode Text' saves it), which Pilotline does not "
+    "read; save it as 'CSV UTF-8' (Excel: Save As → CSV UTF-8) and try again"
+)
+
+
 def check_unique_headers(headers: list[str], source: str) -> None:
     """Refuse two columns with the same name (compared as Pilotline compares them: trimmed,
-    ignoring case); which one was meant cannot be known."""
+    ignoring case); which one was meant cannot be known. A header of more than
+    :data:`MAX_COLUMNS` columns is refused first."""
+    check_column_count(headers, source)
     seen: dict[str, list[int]] = {}
     for i, h in enumerate(headers):
         seen.setdefault(h.strip().lower(), []).append(i + 1)
@@ -91,9 +124,13 @@ def _line_of(path: Path, offset: int) -> int:
 
 
 def first_bad_utf8(path: Path) -> tuple[int, int, bytes] | None:
-    """(line, byte offset, the bytes) of the first bytes that are not UTF-8, or None."""
+    """(line, byte offset, the bytes) of the first bytes that are not UTF-8, or None. A UTF-16
+    file is refused here with what to do (it is no Windows-1252 either)."""
     offset, carry = 0, b""
     with path.open("rb") as fh:
+        if utf16_text(fh.read(2)):
+            raise _rejected(path, UTF16_MESSAGE, 1)
+        fh.seek(0)
         while True:
             chunk = fh.read(1 << 20)
             data = carry + chunk
@@ -195,6 +232,8 @@ def file_format(path: Path) -> str:
 def _sniff_csv(path: Path, sep: str | None = None) -> tuple[list[str], str]:
     with path.open("rb") as fh:
         first_bytes = fh.readline(MAX_HEADER_BYTES + 1)
+    if utf16_text(first_bytes):
+        raise _rejected(path, UTF16_MESSAGE, 1)
     if len(first_bytes) > MAX_HEADER_BYTES:
         raise _rejected(
             path,
