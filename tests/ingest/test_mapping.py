@@ -117,6 +117,21 @@ def test_an_admin_addition_keeps_the_plant_file_and_lands_in_its_line() -> None:
         add_to_plant(text, machines=[NewMachine("m1", "Line A", 1.0)], reasons={})
 
 
+def test_a_reason_code_added_twice_is_kept_once_and_another_category_is_refused() -> None:
+    """Review R15: adding a code the model already had wrote it twice: 'not valid TOML: Cannot
+    overwrite a value (at line 80, column 24)', and the machines asked with it were lost."""
+    text = WORKED_EXAMPLE_PLANT + '\n[reasons]\n"Störung" = "breakdown"\n'
+    new = add_to_plant(
+        text,
+        machines=[NewMachine("m3", "Line A", 1.5)],
+        reasons={"störung ": "breakdown", "Kaffee": "planned_stop"},
+    )
+    assert new.count("Störung") == 1 and new.count("Kaffee") == 1
+    assert [m.id for _, m in parse_plant(new).machines] == ["m1", "m2", "m3"]
+    with pytest.raises(InputError, match="already in the plant model, as 'breakdown'"):
+        add_to_plant(text, machines=[], reasons={"Störung": "setup"})
+
+
 @pytest.fixture
 def worked_plant() -> Plant:
     return parse_plant(WORKED_EXAMPLE_PLANT)

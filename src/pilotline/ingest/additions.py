@@ -101,7 +101,25 @@ def add_machines(text: str, machines: list[NewMachine]) -> str:
 
 
 def add_to_plant(text: str, *, machines: list[NewMachine], reasons: dict[str, str]) -> str:
-    """The plant model's text with the machines and reason codes added, read back to check."""
+    """The plant model's text with the machines and reason codes added, read back to check.
+
+    A reason code the model already has with that category (added meanwhile by someone else,
+    or asked twice) is left as it is; one the model gives another category is refused, named,
+    rather than written twice (which made the file invalid TOML).
+    """
+    try:
+        current = parse_plant(text)
+    except PlantModelError:
+        current = None
+    if current is not None:
+        own = {k.strip().lower(): v for k, v in current.reasons.items()}
+        for code, category in reasons.items():
+            if own.get(code.strip().lower(), category) != category:
+                raise InputError(
+                    f"reason code {code.strip()!r} is already in the plant model, as "
+                    f"{own[code.strip().lower()]!r}; change it in the settings"
+                )
+        reasons = {k: v for k, v in reasons.items() if k.strip().lower() not in own}
     new = add_reasons(add_machines(text, machines), reasons)
     try:
         plant = parse_plant(new)
