@@ -29,7 +29,10 @@ def test_models_beside_baselines(skab_slice: Path) -> None:
     names = [f"{s} mean" for s in data.signals] + [f"{s} spread" for s in data.signals]
     rep = predict_quality(x, y, names, cost_false_alarm=50, cost_missed=500, folds=3)
     by = {r.name: r for r in rep.results}
-    assert set(by) == {"always_pass", "spc_limits", "logistic_regression", "gradient_boosting"}
+    assert set(by) == {
+        "always_pass", "flag_all", "spc_limits", "logistic_regression", "gradient_boosting"
+    }  # fmt: skip
+    assert by["flag_all"].recall == 1.0
     assert by["always_pass"].balanced_error == 0.5 and by["always_pass"].recall == 0.0
     assert by["always_pass"].cost == pytest.approx(500 * int(y[len(y) - 3 * (len(y) // 4) :].sum()))
     assert 0 < rep.base_rate < 1
@@ -82,6 +85,7 @@ def test_quality_command(skab_slice: Path, tmp_path: Path) -> None:
     out = json.loads(result.stdout)
     assert out["rows"] == len(x) and out["folds"] == 5
     assert {r["name"] for r in out["results"]} == {
-        "always_pass", "spc_limits", "logistic_regression", "gradient_boosting"
+        "always_pass", "flag_all", "spc_limits", "logistic_regression", "gradient_boosting"
     }  # fmt: skip
+    assert isinstance(out["leaks"], list)
     assert out["verdict"]

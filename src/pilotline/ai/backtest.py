@@ -142,17 +142,17 @@ def _score_one(
         for a, b in wins:
             inside[a : b + 1] = True
         fa = int((~inside[starts]).sum()) if len(starts) else 0
-        caught = sum(1 for a, b in wins if ((starts >= a) & (starts <= b)).any())
+        found = [bool(((starts >= a) & (starts <= b)).any()) for a, b in wins]
+        caught = sum(found)
         if len(data.recordings) == 1:  # one long recording: ten blocks of time for the interval
             edges = np.linspace(0, len(sec), 11).astype(int)
             for lo, hi in itertools.pairwise(edges):
+                # an event belongs to the block it starts in, caught wherever its onset falls
                 s_in = starts[(starts >= lo) & (starts < hi)]
-                w_in = [(a, b) for a, b in wins if lo <= a < hi]
-                c_in = sum(1 for a, b in w_in if ((s_in >= a) & (s_in <= b)).any())
+                f_w = [f for (a, _), f in zip(wins, found, strict=True) if lo <= a < hi]
+                w_in, c_in = len(f_w), sum(f_w)
                 f_in = int((~inside[s_in]).sum()) if len(s_in) else 0
-                blocks.append(
-                    (span * (hi - lo) / len(sec), len(w_in), f_in, len(w_in) - c_in, c_in)
-                )
+                blocks.append((span * (hi - lo) / len(sec), w_in, f_in, w_in - c_in, c_in))
         else:
             blocks.append((span, len(wins), fa, len(wins) - caught, caught))
     r = rates(np.concatenate(labels), np.concatenate(alarms_all))

@@ -3,14 +3,16 @@
 Rows are parts or batches in time order with numeric features (process values, settings) and a
 0/1 outcome (1 = failed). Models — logistic regression and scikit-learn's histogram gradient
 boosting — are cross-validated in time order only (each fold trains on the past, tests on the
-next stretch). Beside them: the base rate, "always pass" and an SPC-limit rule (a part outside
-mean ± 3 σ of the good parts on any feature is flagged). The alarm threshold of each model is
+next stretch). Beside them: the base rate, "always pass", "flag every part" (inspect all) and an
+SPC-limit rule (a part outside mean ± 3 σ of the good parts on any feature is flagged). A feature
+that alone separates failed from good parts almost perfectly is named as a likely leak of the
+outcome (recorded after it, or encoding it), and the verdict then does not recommend a model. The alarm threshold of each model is
 chosen by cost on the most recent quarter of its training data, never on the test stretch.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,6 +45,7 @@ class QualityReport:
     results: list[Judged]
     importance: list[tuple[str, float]]  # feature, rise in balanced error when shuffled
     verdict: str
+    leaks: list[tuple[str, float]] = field(default_factory=list)  # feature, its AUC alone
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,6 +54,7 @@ class QualityReport:
             "folds": self.folds,
             "results": [r.to_json() for r in self.results],
             "importance": [{"feature": f, "rise": round(v, 4)} for f, v in self.importance],
+            "leaks": [{"feature": f, "auc": round(v, 4)} for f, v in self.leaks],
             "verdict": self.verdict,
         }
 
@@ -131,7 +135,7 @@ def _predict(
         if not (0 <= v < 1e9):
             raise InputError(f"cost of a {name}: {v} is out of range (0 to 1,000,000,000)")
     flags: dict[str, list[NDArray[np.bool_]]] = {
-        k: [] for k in ("always_pass", "spc_limits", *_models())
+        k: [] for k in ("always_pass", "flag_all", "spc_limits", *_models())
     }
     truth: list[NDArray[np.bool_]] = []
     last: tuple[Any, Array, NDArray[np.bool_]] | None = None
@@ -139,6 +143,7 @@ def _predict(
         xt, yt, xs, ys = x[train], y[train], x[test], y[test]
         truth.append(ys)
         flags["always_pass"].append(np.zeros(len(ys), dtype=bool))
+        flags["flag_all"].append(np.ones(len(ys), dtype=bool))
         good = xt[~yt]
         mu, sd = good.mean(axis=0), good.std(axis=0)
         sd[sd == 0] = np.inf
@@ -169,19 +174,52 @@ def _predict(
         )
         order = np.argsort(imp.importances_mean)[::-1]
         importance = [(features[i], float(imp.importances_mean[i])) for i in order]
+    leaks = leaking_features(x, y, features)
     return QualityReport(
         rows=len(x),
         base_rate=float(y.mean()),
         folds=folds,
         results=results,
         importance=importance,
-        verdict=_verdict(results),
+        verdict=_verdict(results, leaks),
+        leaks=leaks,
     )
 
 
-def _verdict(results: list[Judged]) -> str:
+#: A feature whose values alone rank failed above good parts (or below) this well is suspect.
+LEAK_AUC = 0.99
+
+
+def leaking_features(
+    x: Array, y: NDArray[np.bool_], features: list[str]
+) -> list[tuple[str, float]]:
+    """Features that alone separate the outcome almost perfectly (AUC ≥ 0.99 either way): in
+    real production a single process value rarely does; one recorded after the outcome (rework
+    minutes, an inspection code) does, and makes any model look perfect."""
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    out = []
+    for j, name in enumerate(features):
+        # average ranks (ties share theirs): the Mann–Whitney form of the AUC
+        _, inv, counts = np.unique(x[:, j], return_inverse=True, return_counts=True)
+        r = (np.cumsum(counts) - (counts - 1) / 2.0)[inv]
+        auc = (r[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+        auc = max(auc, 1 - auc)
+        if auc >= LEAK_AUC:
+            out.append((name, float(auc)))
+    return out
+
+
+def _verdict(results: list[Judged], leaks: list[tuple[str, float]] | None = None) -> str:
     by = {r.name: r for r in results}
-    best_base = min((by["always_pass"], by["spc_limits"]), key=lambda r: r.cost)
+    if leaks:
+        names = ", ".join(f"{f} (AUC {a:.2f})" for f, a in leaks)
+        return (
+            f"Too good to be true: {names} alone separates failed from good parts almost "
+            "perfectly — it is probably recorded after the outcome or encodes it. Drop it and "
+            "run again; don't deploy on this evidence."
+        )
+    base = (by["always_pass"], by["flag_all"], by["spc_limits"])
+    best_base = min(base, key=lambda r: r.cost)
     best = min((by["logistic_regression"], by["gradient_boosting"]), key=lambda r: r.cost)
     if best.cost >= best_base.cost:
         return (

@@ -11,6 +11,7 @@ keeps the row out).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,13 @@ def run(store: Store, name: str, *, until: dt.datetime | None = None) -> ShadowR
         (a, b) for a, b in runs(alarm) if seconds[a] >= since.timestamp()
     ]  # an alarm already running at the last run was recorded then
     rows_scored = int((seconds >= since.timestamp()).sum())
+    # the next run starts after the last second scored, not at ``until``: values that reach the
+    # store late (a collector's buffer, an import after an outage) are still scored then
+    until = (
+        min(until, dt.datetime.fromtimestamp(float(seconds[-1]) + 1, dt.UTC))
+        if rows_scored
+        else since
+    )
     now = clock.utc_naive()
     alarms = pa.Table.from_pylist(
         [
@@ -356,15 +364,20 @@ def pilot_draft(store: Store, name: str, folder: Path, *, weeks: int = 4) -> Pat
     base_start = today - dt.timedelta(weeks=weeks)
     start = today + dt.timedelta(days=7)
     end = start + dt.timedelta(weeks=weeks)
+    q = json.dumps  # a TOML basic string: quotes, backslashes and line breaks escaped
+    machine = model.machine
     text = "\n".join(
         [
             f"# A pilot for the AI model {name!r}, drafted by 'pilotline ai pilot'.",
             "# Check every line, then: pilotline pilot plan THIS_FILE; pilotline pilot start THIS_FILE",
-            f'title = "Early-warning alarms ({name}) on {model.machine}"',
+            f"title = {q(f'Early-warning alarms ({name}) on {machine}')}",
             f'id = "ai-{name}"',
             'owner = "Operations manager"',
-            f'hypothesis = "If operators see the {model.detector.name} alarms on {model.machine}, '
-            'its availability rises, because stops are caught before they grow into breakdowns."',
+            "hypothesis = "
+            + q(
+                f"If operators see the {model.detector.name} alarms on {machine}, its "
+                "availability rises, because stops are caught before they grow into breakdowns."
+            ),
             f'background = "Back-tested and run in shadow mode; model card: pilotline ai card {name}."',
             'countermeasure = "Alarms shown on the operator page on alternate days; each answered '
             'real problem or false alarm."',
@@ -386,13 +399,13 @@ def pilot_draft(store: Store, name: str, folder: Path, *, weeks: int = 4) -> Pat
             "",
             "[metric]",
             'kpi = "availability"',
-            f'machines = ["{model.machine}"]',
+            f"machines = [{q(machine)}]",
             'direction = "increase"',
             "",
             "# Guardrail: output must not suffer while people answer alarms.",
             "[[guardrails]]",
             'kpi = "throughput_per_h"',
-            f'machines = ["{model.machine}"]',
+            f"machines = [{q(machine)}]",
             'direction = "increase"',
             "",
         ]
@@ -400,5 +413,9 @@ def pilot_draft(store: Store, name: str, folder: Path, *, weeks: int = 4) -> Pat
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"ai-{name}.toml"
     path.write_text(text, encoding="utf-8")
-    load_pilot(path)  # the pilot module's own checks: a draft that loads
+    try:
+        load_pilot(path)  # the pilot module's own checks: a draft that loads
+    except Exception:
+        path.unlink(missing_ok=True)  # no draft that does not load is left behind
+        raise
     return path

@@ -214,6 +214,22 @@ def backtest_cmd(
         err.print(f"Wrote {plot} ({n} file(s) on a time axis).", highlight=False)
 
 
+def _check_machine(machine: str) -> None:
+    """A model trained on a file still watches a machine of the plant (its pilot measures that
+    machine's availability): once there is a plant model, refuse a machine it does not know."""
+    from pilotline.cli.app import home
+
+    h = home()
+    if not h.plant_file.exists():
+        return
+    plant = h.plant()
+    known = [m.id for _, m in plant.machines]
+    if machine not in known:
+        raise InputError(
+            f"--machine {machine!r} is not a machine of the plant; known: {', '.join(known)}"
+        )
+
+
 @ai_app.command("train")
 def train_cmd(
     name: Annotated[str, typer.Argument(help="The model's name, e.g. pump-1.")],
@@ -239,6 +255,7 @@ def train_cmd(
     store = _store()
     who = getpass.getuser()
     if data is not None:
+        _check_machine(machine)
         ds = read_recordings(data, sep=sep)
         if len(ds.recordings) != 1:
             raise InputError("--data: train on one file (back-test a folder with ai backtest)")
