@@ -68,7 +68,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory, firm_home: Path) -> Iterator[t
     os.environ.setdefault("PILOTLINE_NOW", NOW.isoformat())
     home = tmp_path_factory.mktemp("hub")
     store = HubStore.init(home)
-    fill(store, firms=30, months=1, seed=2, first=(2026, 3), release=False)  # the firm's peers
+    fill(store, firms=20, months=1, seed=2, first=(2026, 3), release=False)  # the firm's peers
     store.add_firm(id="acme", name="Acme Tools", sector="metal", size_band="small",
                    region="north", public_key=public_key(firm_home))  # fmt: skip
     port = free_port()
@@ -158,7 +158,7 @@ def test_only_consented_items_arrive_and_can_be_withdrawn(firm_home, hub) -> Non
         for c in after.cells
         if (c["sector"], c["size_band"], c["region"]) == ("Total",) * 3
     }
-    assert total["2026-03"]["firms"] == 30 and "withdrawal" in total["2026-03"]["rules"]
+    assert total["2026-03"]["firms"] == 20 and "withdrawal" in total["2026-03"]["rules"]
     assert [r["withdrawn_at"] for r in consent.ledger(store, firm="acme", person="Dana Ops")
             if r["item"] == "benchmark"] == [NOW.isoformat()]  # fmt: skip
 

@@ -40,11 +40,11 @@ def test_coordinator_commands(tmp_path: Path) -> None:
     assert "already registered" in str(r.exception)
 
     demo = tmp_path / "demo"
-    r = hub(demo, "demo", "--firms", "25", "--months", "1", "--seed", "3")
+    r = hub(demo, "demo", "--firms", "12", "--months", "1", "--seed", "3")
     assert r.exit_code == 0 and "release 1" in r.output
     r = hub(demo, "release", "--format", "json")
     rel = json.loads(r.output)
-    assert rel["version"] == 2 and rel["firms"] == 25 and rel["suppressed"] > 0
+    assert rel["version"] == 2 and rel["firms"] == 12 and rel["suppressed"] > 0
     ledger = json.loads(
         hub(demo, "consent", "ledger", "--firm", "firm-0002", "--format", "json").output
     )
