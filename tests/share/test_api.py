@@ -276,3 +276,59 @@ def test_a_grant_of_one_products_footprint(client: TestClient, shared: Shared) -
         partners.grant("Umbrella", plant=plant, submodel="carbon-footprint", machine="press-1",
                        by="test")  # fmt: skip
     partners.remove("Umbrella")
+
+
+def test_refusals_before_any_handler_are_on_the_record_too(client: TestClient,
+                                                            shared: Shared) -> None:  # fmt: skip
+    """A bad limit, a route that does not exist and a write are refused, and each is on the
+    record (docs/share.md: refusals too); with no partner's key there is nobody to record."""
+    h = auth(shared.key)
+    got = [
+        client.get("/aas/submodels?limit=0", headers=h).status_code,
+        client.get("/aas/submodels?limit=1000000000000", headers=h).status_code,
+        client.get("/aas/nothing/here", headers=h).status_code,
+        client.post("/aas/submodels", headers=h).status_code,
+    ]
+    assert got == [400, 400, 404, 405]
+    assert client.get("/aas/nothing/here").status_code == 404
+    client.app.state.share.log.flush()  # type: ignore[attr-defined]
+    last = records(EmbeddedStore(shared.home), partner="acme", limit=4, newest=True)[::-1]
+    assert [(r["route"], r["status"]) for r in last] == [
+        ("/aas/submodels?limit=0", 400),
+        ("/aas/submodels?limit=1000000000000", 400),
+        ("/aas/nothing/here", 404),
+        ("/aas/submodels", 405),
+    ]
+
+
+def test_a_grant_ends_at_the_instant_its_last_day_ends(tmp_path: Path) -> None:
+    """--expires 2026-03-04 in a plant on New York time: readable a microsecond before
+    2026-03-05T05:00Z, "not found" at that instant."""
+    (tmp_path / "plant.toml").write_text(
+        WORKED_EXAMPLE_PLANT.replace('timezone = "UTC"', 'timezone = "America/New_York"')
+    )
+    partners = Partners(EmbeddedStore(tmp_path), tmp_path)
+    key = partners.add("acme")
+    with clock.fixed(NOW):
+        partners.grant("acme", plant=load_plant(tmp_path / "plant.toml"), submodel="nameplate",
+                       by="t", expires=dt.date(2026, 3, 4))  # fmt: skip
+    client = TestClient(create_app(tmp_path))
+    end = dt.datetime(2026, 3, 5, 5, tzinfo=dt.UTC)
+    for at, n in ((end - dt.timedelta(microseconds=1), 3), (end, 0)):
+        with clock.fixed(at):
+            got = client.get("/aas/submodels", headers=auth(key))
+            assert (got.status_code, len(ids(got.json()))) == (200, n), at
+            one = client.get(f"/aas/submodels/{b64(got.json()['result'][0]['id'])}" if n else
+                             "/aas/shells", headers=auth(key))  # fmt: skip
+            assert one.status_code == 200 and (n or one.json()["result"] == [])
+
+
+def test_a_rule_file_nested_too_deep_is_refused_not_a_fault(tmp_path: Path) -> None:
+    (tmp_path / "plant.toml").write_text(WORKED_EXAMPLE_PLANT)
+    Partners(EmbeddedStore(tmp_path), tmp_path).add("acme")
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"ACL":' * 5000 + "1" + "}" * 5000)
+    got = CliRunner().invoke(app, ["--home", str(tmp_path), "share", "grant", "acme",
+                                   "--rule", str(deep)])  # fmt: skip
+    assert isinstance(got.exception, InputError)  # said plainly, not "a fault in Pilotline"
+    assert "not a JSON file" in str(got.exception)

@@ -3,14 +3,20 @@ and the first broken record named; concurrent appends stay one chain."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from pilotline.share.readlog import ChainBroken, Read, ReadLog, _digest, verify
+from pilotline.share.readlog import ChainBroken, Read, ReadLog, _digest, records, verify
 from pilotline.store import EmbeddedStore, Session
 from tests.conftest import NOW
 
@@ -106,3 +112,71 @@ def test_the_cli_exits_1_naming_the_first_broken_record(written: Path, tmp_path:
     broken = CliRunner().invoke(app, ["--home", str(home), "share", "audit", "verify"])
     assert broken.exit_code == 1
     assert "broken at record 6: its contents were changed" in broken.output
+
+
+def _killed(log: ReadLog) -> None:
+    """What ``kill -9`` leaves of a process's record: its journal file, unlocked; nothing in
+    memory."""
+    assert log._journal is not None
+    os.close(log._journal)
+    log._journal, log._queue = None, []
+
+
+@settings(
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.integers(0, 3), min_size=1, max_size=4))
+def test_reads_answered_before_a_kill_are_on_the_record(tmp_path_factory: pytest.TempPathFactory,
+                                                        groups: list[int]) -> None:  # fmt: skip
+    """Groups of reads, the store written after each but the last: a kill loses none of them
+    and records none twice."""
+    home = tmp_path_factory.mktemp("killed")
+    store = EmbeddedStore(home)
+    log = ReadLog(store, home, interval_s=3600)
+    n = 0
+    for i, size in enumerate(groups):
+        for _ in range(size):
+            n += 1
+            log.append(Read(NOW, "acme", f"/aas/submodels/{n}", ["g-1"], [f"urn:sm:{n}"], 200))
+        if i < len(groups) - 1:
+            log.flush()
+    if n == 0:
+        log.append(Read(NOW, "acme", "/aas/shells", [], [], 404))
+        n = 1
+    _killed(log)
+    assert verify(store, home) == n
+    assert [r["route"] for r in records(store)][-1].endswith(("/aas/shells", f"/{n}"))
+    assert not list((home / "share").glob("reads-*.journal"))
+    assert verify(store, home) == n  # recovered once
+
+
+def test_a_live_servers_journal_is_left_alone(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path)
+    log = ReadLog(store, tmp_path, interval_s=3600)
+    log.append(Read(NOW, "acme", "/aas/shells", [], [], 200))
+    assert verify(store, tmp_path) == 0  # still queued in the live process: not written twice
+    log.flush()
+    assert verify(store, tmp_path) == 1
+
+
+def test_a_server_killed_right_after_answering_loses_no_record(tmp_path: Path) -> None:
+    child = f"""
+import os, signal
+from pathlib import Path
+from pilotline.share.readlog import Read, ReadLog
+from pilotline.store import EmbeddedStore
+from tests.conftest import NOW
+home = Path({str(tmp_path)!r})
+log = ReadLog(EmbeddedStore(home), home, interval_s=3600)
+for i in range(3):
+    log.append(Read(NOW, "acme", f"/aas/submodels/{{i}}", ["g-1"], ["urn:sm"], 200))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    done = subprocess.run([sys.executable, "-c", child], cwd=Path(__file__).parents[2],
+                          timeout=60, check=False)  # fmt: skip
+    assert done.returncode == -signal.SIGKILL
+    store = EmbeddedStore(tmp_path)
+    assert verify(store, tmp_path) == 3
+    assert [r["route"] for r in records(store, tmp_path)] == [
+        "/aas/submodels/0", "/aas/submodels/1", "/aas/submodels/2"
+    ]  # fmt: skip

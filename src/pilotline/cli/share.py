@@ -30,7 +30,9 @@ audit_app = typer.Typer(help="The hash-chained record of partner reads.", no_arg
                         rich_markup_mode=None)  # fmt: skip
 share_app.add_typer(partner_app, name="partner")
 share_app.add_typer(audit_app, name="audit")
-share_app.add_typer(__import__("pilotline.cli.campaign", fromlist=["x"]).campaign_app, name="campaign")
+share_app.add_typer(
+    __import__("pilotline.cli.campaign", fromlist=["x"]).campaign_app, name="campaign"
+)
 
 Format = Annotated[str, typer.Option("--format", help="text or json.")]
 
@@ -164,7 +166,7 @@ def grant(
             )
         try:
             doc = json.loads(rule.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise InputError(f"{rule}: not a JSON file ({exc})") from None
         g = p.add_rule(name, doc, expires=day, tz=home().plant().tz, purpose=purpose,
                        onward=onward, by=_who())  # fmt: skip
@@ -336,7 +338,8 @@ def audit_list(
     from pilotline.cli.app import home
     from pilotline.share.readlog import records
 
-    rows = records(home().store, partner=partner, limit=limit, after=after)
+    h = home()
+    rows = records(h.store, h.path, partner=partner, limit=limit, after=after)
     if _format(fmt) == "json":
         _print_json(rows)
         return

@@ -7,18 +7,26 @@ record's number and hash are also kept in ``<home>/share/reads.head``, so that c
 off the end shows too.
 
 Writes are grouped: a request queues its record with :class:`ReadLog`, and a writer thread stores
-what is queued every second in one transaction, and at exit; a crash loses at most that last
-group (a second of reads). If the store cannot take the records, partner requests are refused
-once 10,000 wait.
+what is queued every second in one transaction, and at exit. Before the request is answered its
+record is also appended (one ``write``, no ``fsync``) to this process's journal,
+``<home>/share/reads-<pid>-<random>.journal``, locked while the process lives; the writer thread
+notes in it what the store holds and syncs it to disk once a second. A server that is killed
+(even ``kill -9``) leaves its journal unlocked, and the next server, ``share audit verify`` or
+``share audit list`` writes the records the store did not get (:func:`recover`). Only a crash of
+the operating system or the power can lose the last second's records. If the store cannot take
+the records, partner requests are refused once 10,000 wait.
 """
 
 from __future__ import annotations
 
 import atexit
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import logging
+import os
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -71,27 +79,53 @@ class ReadLog:
     """
 
     def __init__(self, store: Store, home: Path, *, interval_s: float = 1.0) -> None:
-        self.store, self.head, self.interval_s = store, home / "share" / "reads.head", interval_s
+        self.store, self.home, self.interval_s = store, home, interval_s
+        self.head = home / "share" / "reads.head"
         self._lock = threading.Lock()
         self._writing = threading.Lock()
-        self._queue: list[Read] = []
+        self._queue: list[tuple[int, Read]] = []
         self._thread: threading.Thread | None = None
+        self._journal: int | None = None  # this process's journal (fd), locked while it lives
+        self._n = 0  # records put in the journal
         self.error: BaseException | None = None
 
     def append(self, read: Read) -> None:
-        """Queue ``read`` for the record (raises :class:`StoreError` when the record cannot
-        keep up)."""
+        """Put ``read`` in the journal and queue it for the store (raises :class:`StoreError`
+        when the record cannot keep up or the journal cannot be written)."""
         with self._lock:
             if len(self._queue) >= MAX_BACKLOG:
                 raise StoreError(
                     f"the record of partner reads cannot be written ({self.error}); "
                     "partner reads are refused until it can"
                 )
-            self._queue.append(read)
+            try:
+                fd = self._open_journal()
+                self._n += 1
+                os.write(fd, (json.dumps({"n": self._n, **_fields(read)}, ensure_ascii=False)
+                              + "\n").encode())  # fmt: skip
+            except OSError as exc:
+                raise StoreError(f"the journal of partner reads cannot be written: {exc}") from exc
+            self._queue.append((self._n, read))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="share-reads", daemon=True)
                 self._thread.start()
                 atexit.register(self.flush)
+
+    def _open_journal(self) -> int:
+        """This process's journal (opened, locked and the journals of dead processes recovered
+        on first use); call with ``_lock`` held."""
+        if self._journal is None:
+            folder = self.home / "share"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"reads-{os.getpid()}-{secrets.token_hex(4)}.journal"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._journal = fd
+            try:
+                recover(self.store, self.home)
+            except Exception:  # tried again by the next verify, list or server
+                log.warning("journals of partner reads not recovered", exc_info=True)
+        return self._journal
 
     def _run(self) -> None:
         while True:
@@ -109,48 +143,109 @@ class ReadLog:
             if not batch:
                 return
             try:
-                self._write(batch)
+                _write(self.store, self.head, [r for _, r in batch])
                 self.error = None
             except BaseException as exc:
                 with self._lock:
                     self._queue[:0] = batch
                 self.error = exc
                 raise
+            with self._lock:  # the store holds records up to batch[-1]: say so in the journal
+                fd = self._journal
+                if fd is not None:
+                    try:
+                        if not self._queue:
+                            os.ftruncate(fd, 0)  # O_APPEND: the next record starts the file
+                        else:
+                            os.write(fd, f'{{"stored": {batch[-1][0]}}}\n'.encode())
+                        os.fsync(fd)
+                    except OSError:
+                        log.warning("the journal of partner reads not updated", exc_info=True)
 
-    def _write(self, reads: list[Read]) -> None:
-        for attempt in range(5):
+
+def _fields(r: Read) -> dict[str, Any]:
+    return {"at": r.at.isoformat(), "partner": r.partner, "route": r.route, "grants": r.grants,
+            "returned": r.returned, "status": r.status}  # fmt: skip
+
+
+def recover(store: Store, home: Path) -> int:
+    """Write to the store the records that processes which stopped (killed, crashed) left in
+    their journals and the store did not get; returns how many. A journal still locked belongs
+    to a live server and is left alone."""
+    n = 0
+    for path in sorted((home / "share").glob("reads-*.journal")):
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except OSError:
+            continue
+        try:
             try:
-                with self.store.session(write=True) as s, s.transaction():
-                    last = s.arrow(
-                        "SELECT seq, hash FROM share_reads ORDER BY seq DESC LIMIT 1"
-                    ).to_pylist()
-                    seq, prev = (last[0]["seq"], last[0]["hash"]) if last else (0, GENESIS)
-                    rows: dict[str, list[Any]] = {c: [] for c in _COLUMNS}
-                    for r in reads:
-                        seq += 1
-                        at, grants = _stamp(r.at), json.dumps(r.grants)
-                        returned = json.dumps(r.returned, ensure_ascii=False)
-                        h = _digest(seq, at, r.partner, r.route, grants, returned, r.status, prev)
-                        for c, v in zip(_COLUMNS, (seq, r.at.replace(tzinfo=None), r.partner,
-                                                   r.route, grants, returned, r.status, prev, h),
-                                        strict=True):  # fmt: skip
-                            rows[c].append(v)
-                        prev = h
-                    s.append("share_reads", pa.table(rows, schema=_SCHEMA))
-                self.head.parent.mkdir(parents=True, exist_ok=True)
-                self.head.write_text(f"{seq} {prev}\n")
-                return
-            except StoreError:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if os.fstat(fd).st_ino != path.stat().st_ino:
+                    continue  # recovered and removed by another process meanwhile
+            except OSError:
+                continue  # a live process's, or gone
+            pending: dict[int, Read] = {}
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    o = json.loads(line)
+                    if "stored" in o:
+                        pending = {k: v for k, v in pending.items() if k > int(o["stored"])}
+                        continue
+                    pending[int(o["n"])] = Read(
+                        dt.datetime.fromisoformat(o["at"]), str(o["partner"]), str(o["route"]),
+                        list(o["grants"]), list(o["returned"]), int(o["status"]),
+                    )  # fmt: skip
+                except (ValueError, KeyError, TypeError):
+                    log.warning("%s: a line that is not a record skipped", path)
+            if pending:
+                _write(store, home / "share" / "reads.head", [pending[k] for k in sorted(pending)])
+                n += len(pending)
+            os.ftruncate(fd, 0)  # whoever opened it meanwhile finds nothing to write again
+            path.unlink()
+        finally:
+            os.close(fd)
+    return n
+
+
+def _write(store: Store, head: Path, reads: list[Read]) -> None:
+    """Append ``reads`` to the chain in one transaction and note the new head."""
+    for attempt in range(5):
+        try:
+            with store.session(write=True) as s, s.transaction():
+                last = s.arrow(
+                    "SELECT seq, hash FROM share_reads ORDER BY seq DESC LIMIT 1"
+                ).to_pylist()
+                seq, prev = (last[0]["seq"], last[0]["hash"]) if last else (0, GENESIS)
+                rows: dict[str, list[Any]] = {c: [] for c in _COLUMNS}
+                for r in reads:
+                    seq += 1
+                    at, grants = _stamp(r.at), json.dumps(r.grants)
+                    returned = json.dumps(r.returned, ensure_ascii=False)
+                    h = _digest(seq, at, r.partner, r.route, grants, returned, r.status, prev)
+                    for c, v in zip(_COLUMNS, (seq, r.at.replace(tzinfo=None), r.partner,
+                                               r.route, grants, returned, r.status, prev, h),
+                                    strict=True):  # fmt: skip
+                        rows[c].append(v)
+                    prev = h
+                s.append("share_reads", pa.table(rows, schema=_SCHEMA))
+            head.parent.mkdir(parents=True, exist_ok=True)
+            head.write_text(f"{seq} {prev}\n")
+            return
+        except StoreError:
+            raise
+        except Exception:  # another process took the same number: read the head again
+            if attempt == 4:
                 raise
-            except Exception:  # another process took the same number: read the head again
-                if attempt == 4:
-                    raise
 
 
-def records(store: Store, *, partner: str | None = None, limit: int = 100, after: int = 0,
-            newest: bool = False) -> list[dict[str, Any]]:  # fmt: skip
+def records(store: Store, home: Path | None = None, *, partner: str | None = None,
+            limit: int = 100, after: int = 0, newest: bool = False) -> list[dict[str, Any]]:  # fmt: skip
     """Records oldest first, from number ``after`` + 1 (one partner's when named); with
-    ``newest``, the last ``limit`` records, newest first."""
+    ``newest``, the last ``limit`` records, newest first. With ``home``, records left in the
+    journals of processes that stopped are written first (:func:`recover`)."""
+    if home is not None:
+        recover(store, home)
     sql, params = "SELECT * FROM share_reads WHERE seq > ?", list[Any]([after])
     if partner is not None:
         sql += " AND partner = ?"
@@ -176,7 +271,9 @@ class ChainBroken(PilotlineError):
 
 def verify(store: Store, home: Path) -> int:
     """Check the whole chain; returns how many records there are, or raises
-    :class:`ChainBroken` naming the first broken record."""
+    :class:`ChainBroken` naming the first broken record. Records left in the journals of
+    processes that stopped are written first (:func:`recover`)."""
+    recover(store, home)
     # the head first: records written while the chain is read only make it longer than the head
     head_n, head_hash = 0, ""
     head = home / "share" / "reads.head"

@@ -20,6 +20,7 @@ from urllib.parse import unquote_plus
 from fastapi import FastAPI, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from pilotline import clock
@@ -72,18 +73,33 @@ def routes(app: FastAPI, web: Web) -> None:
                   openapi_url=None)  # fmt: skip
     app.state.share = service
 
+    def refused(request: Request, status: int, text: str) -> Response:
+        """A refusal before any handler ran (a bad parameter, no such route, not GET): on the
+        record of reads too when the request carries a partner's key or token."""
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            try:
+                access = service.access(auth[7:].strip())
+                if access is not None:
+                    service.record(access, _full_route(request), [], [], status)
+            except PilotlineError as exc:
+                return result(503, f"Nothing can be served now: {exc}")
+        return result(status, text)
+
     @api.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         where = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
-        return result(400, f"Invalid request: {where}")
+        return await run_in_threadpool(refused, request, 400, f"Invalid request: {where}")
 
     @api.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 404:
-            return result(404, "There is nothing at this address.")
-        if exc.status_code == 405:
-            return result(405, "This API only reads: use GET.")
-        return result(exc.status_code, str(exc.detail))
+            text = "There is nothing at this address."
+        elif exc.status_code == 405:
+            text = "This API only reads: use GET."
+        else:
+            text = str(exc.detail)
+        return await run_in_threadpool(refused, request, exc.status_code, text)
 
     def serve(request: Request, handler: Callable[[Access], Answer]) -> Response:
         auth = request.headers.get("authorization", "")
@@ -98,7 +114,7 @@ def routes(app: FastAPI, web: Web) -> None:
                 401,
                 "The key or token is not valid (a token lasts 5 minutes; a key ends when replaced or its partner removed).",
             )
-        route = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        route = _full_route(request)
         wait = service.throttle(access.partner)
         try:
             if wait > 0:
@@ -265,7 +281,7 @@ def routes(app: FastAPI, web: Web) -> None:
               after: int = Query(0, ge=0, le=2**62)) -> Response:  # fmt: skip
         def h(access: Access) -> Answer:
             service.log.flush()  # what is still queued, this partner's previous reads among it
-            rows = records(web.store, partner=access.partner, limit=limit, after=after)
+            rows = records(web.store, web.home, partner=access.partner, limit=limit, after=after)
             for r in rows:
                 r.pop("prev_hash", None)
             return {"result": rows}, [], []
@@ -307,8 +323,8 @@ def routes(app: FastAPI, web: Web) -> None:
                    include_in_schema=False)  # fmt: skip
     def anything_else(rest: str, request: Request) -> Response:
         if request.method != "GET":
-            return result(405, "This API only reads: use GET.")
-        return result(404, "There is nothing at this address.")
+            return refused(request, 405, "This API only reads: use GET.")
+        return refused(request, 404, "There is nothing at this address.")
 
     app.mount(BASE, api)
     _pages(app, web, service)
@@ -326,6 +342,11 @@ def _route(request: Request) -> str:
     """The request's route as the API names it (without the ``/aas`` base), for ROUTE objects
     of access rules."""
     return request.url.path.removeprefix(BASE) or "/"
+
+
+def _full_route(request: Request) -> str:
+    """The request's path and query, as the record of reads keeps it."""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
 def _oauth(status: int, error: str, text: str) -> JSONResponse:
@@ -393,7 +414,7 @@ def _pages(app: FastAPI, web: Web, service: Service) -> None:
             "error": "",
             "key": "",
             "form": {},
-            "reads": records(web.store, limit=20, newest=True),
+            "reads": records(web.store, web.home, limit=20, newest=True),
             "check": None,
         }
         context.update(extra)
