@@ -228,3 +228,31 @@ def test_values_stored_late_are_still_scored_in_shadow_mode(tmp_path: Path) -> N
     _store_values(store, t0, 600, 1200, 30.0)  # arrives late, with a fault in the middle
     late = shadow.run(store, "s1", until=(t0 + dt.timedelta(minutes=40)).replace(tzinfo=u))
     assert late.rows == 600 and late.alarms >= 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    x=st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=60),
+    window=st.integers(1, 12),
+)
+def test_trailing_mean_is_the_mean_of_the_rows_before(x: list[float], window: int) -> None:
+    from pilotline.ai.detectors import trailing_mean
+
+    got = trailing_mean(np.asarray(x), window)
+    want = [np.mean(x[max(0, i - window + 1) : i + 1]) for i in range(len(x))]
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("glitch", [4_294_967_295.0, 1e200])
+def test_one_glitch_value_does_not_blind_the_default_detector(glitch: float) -> None:
+    # A sensor's "no value" code once, then a real fault much later: the smoothed score was a
+    # difference of one running sum, swamped (or made inf - inf) by the glitch for good.
+    from pilotline.ai.detectors import DEFAULT, build
+
+    rng = np.random.default_rng(0)
+    train, test = rng.normal(size=(400, 3)), rng.normal(size=(2000, 3))
+    test[1500:1600, 0] += 8
+    test[200, 1] = glitch
+    alarm = build(DEFAULT).fit(train).alarms(test)
+    assert alarm[1500:1600].sum() > 50  # the fault is seen
+    assert not alarm[300:1500].any()  # and the glitch's alarm is over long before

@@ -24,13 +24,18 @@ Array = NDArray[np.float64]
 
 
 def trailing_mean(x: Array, window: int) -> Array:
-    """Mean of each row's score and the ``window - 1`` before it (fewer at the start)."""
+    """Mean of each row's score and the ``window - 1`` before it (fewer at the start).
+
+    Summed window by window, not as differences of one running sum: a single huge score (a
+    sensor's 4,294,967,295 "no value" code) would swamp a running sum's precision, or make it
+    infinite, and leave every later mean wrong — the detector blind for the rest of the stream."""
     if window <= 1 or len(x) == 0:
         return x
-    c = np.concatenate([[0.0], np.cumsum(x)])
-    i = np.arange(1, len(x) + 1)
-    lo = np.maximum(i - window, 0)
-    return np.asarray((c[i] - c[lo]) / (i - lo), dtype=np.float64)
+    n = len(x)
+    total = np.zeros(n, dtype=np.float64)
+    for k in range(min(window, n)):
+        total[k:] += x[: n - k]
+    return np.asarray(total / np.minimum(np.arange(1, n + 1), window), dtype=np.float64)
 
 
 def persistent(raw: NDArray[np.bool_], rows: int) -> NDArray[np.bool_]:
@@ -105,8 +110,9 @@ class Detector:
 
     def score(self, x: Array) -> Array:
         """Strangeness of each row (trailing-smoothed), comparable with :attr:`threshold`."""
-        z = self._standardise(np.asarray(x, dtype=np.float64))
-        return trailing_mean(self._score(z), self.smoothing)
+        with np.errstate(over="ignore", invalid="ignore"):  # a glitch scores inf: an alarm
+            z = self._standardise(np.asarray(x, dtype=np.float64))
+            return trailing_mean(self._score(z), self.smoothing)
 
     def alarms(self, x: Array) -> NDArray[np.bool_]:
         """True for each row in alarm (after the persistence filter)."""
