@@ -19,6 +19,7 @@ from pilotline.map import LogColumns, Miner, read_log, simplify
 from pilotline.map.render import human_duration
 from pilotline.store import EmbeddedStore, audit
 from pilotline.web import create_app
+from tests.conftest import write
 from tests.web.conftest import api_login, chromium, log_in, serving
 from tests.web.test_operate import _axe
 
@@ -204,6 +205,27 @@ def test_the_default_map_is_a_readable_few_activities_all_joined(
         f"/api/logs/{log_id}/map", params={"activities": 100, "paths": 100}
     ).json()
     assert everything["activities_shown"] == 27 and everything["paths_shown"] > 100
+
+
+def test_a_log_of_thousands_of_activities_draws_at_most_a_hundred(
+    mia: tuple[TestClient, str], tmp_path: Path
+) -> None:
+    """Review R15: 10^5 activities gave a default map of 1,000 (2 MB of SVG, 107,000 pt wide)
+    and 10 % of them a minute of Graphviz per request before a 422."""
+    client, csrf = mia
+    rows = "".join(
+        f"{i},act{i},2026-01-01T00:00:00Z\n{i},end,2026-01-01T01:00:00Z\n" for i in range(5000)
+    )
+    path = write(tmp_path / "wide-log.csv", "case,activity,ts\n" + rows)
+    r = upload(client, csrf, path, case="case", activity="activity", timestamp="ts")
+    assert r.status_code == 201, r.text
+    log_id = r.json()["id"]
+    m = client.get(f"/api/logs/{log_id}/map").json()
+    assert m["activities"] == 1 and m["activities_shown"] == 50  # the slider's least: 1 %
+    m = client.get(f"/api/logs/{log_id}/map", params={"activities": 100, "paths": 100}).json()
+    assert m["activities_shown"] == simplify.MAX_DRAWN
+    assert "Only the 100 most frequent of the 5,001 activities" in m["notes"][0]
+    assert client.get(f"/api/logs/{log_id}/cases", params={"activity": "end"}).status_code == 200
 
 
 def test_times_are_medians_unless_another_statistic_is_chosen(

@@ -14,6 +14,9 @@ from typing import Any
 
 #: The default map has at most this many activities; more are not legible on one screen.
 MAX_ACTIVITIES = 12
+#: No map draws more activities than this, whatever the slider says: a map of more is not read,
+#: and Graphviz spent a minute on each map of 10,000 activities before giving up.
+MAX_DRAWN = 100
 #: ... and covers at least this share of the events when fewer suffice.
 EVENT_COVERAGE = 0.8
 #: ... and at most this many paths per activity shown (start and end steps included).
@@ -117,6 +120,12 @@ def _best_join(
         if not forward and (dst is None or dst in reached) and src in missing:
             return r
     return None
+
+
+def kept(of: int, percent: int) -> int:
+    """How many of ``of`` activities the activity slider at ``percent`` keeps: the most
+    frequent ``percent`` per cent, at least one, at most :data:`MAX_DRAWN`."""
+    return min(max(1, round(of * percent / 100)), MAX_DRAWN)
 
 
 def percent_for(n: int, of: int) -> int:

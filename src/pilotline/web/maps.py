@@ -218,7 +218,7 @@ class Logs:
                 miner = Miner(base["log"])
                 counts = base["counts"]
                 ranked = sorted(counts, key=lambda a: (-counts[a], a))
-                n = max(1, round(len(ranked) * activities / 100))
+                n = simplify.kept(len(ranked), activities)
                 if n < len(ranked):
                     miner = miner.where(filters.activities, keep=ranked[:n])
                 summary = miner.summary()
@@ -247,6 +247,14 @@ class Logs:
         v = self.view(log_id, activities)
         kept, notes = simplify.keep_paths(v["paths"], paths / 100, v["activity_counts"])
         shown = {a: n for a, n in v["activity_counts"].items() if a not in _left_out(notes)}
+        wanted = max(1, round(v["all_activities"] * activities / 100))
+        if wanted > len(v["activity_counts"]):
+            notes = [
+                f"Only the {simplify.MAX_DRAWN} most frequent of the {wanted:,} activities this "
+                "setting asks for are drawn: a map of more cannot be read (filter the log "
+                "first to see others).",
+                *notes,
+            ]
         return {"paths": kept, "activities": shown, "notes": notes}
 
     def svg(self, log_id: str, activities: int, paths: int, metric: str, statistic: Stat) -> str:
