@@ -113,3 +113,21 @@ def test_a_firm_sees_itself_against_published_cells_only(small_region, first) ->
     assert 0 < view["yours"]["oee"] < 1 and 0 < view["peers"]["oee"] < 1
     published = [c for c in rel.public()["cells"] if c["period"] == own[0].period]
     assert view["peers"] in [c["kpis"] for c in published]
+
+
+def test_a_firm_changing_its_figures_cannot_be_read_off_either(small_region, first) -> None:
+    firms, figures = small_region
+    fid = "firm-0007"
+    changed = [
+        (g, Figures(**{**f.__dict__, "good_count": f.good_count - 10}) if g == fid else f)
+        for g, f in figures
+    ]
+    second = build_release(firms=firms, figures=changed, rules=Rules(), version=2, created_at="t",
+                           previous=first)  # fmt: skip
+    period = first.cells[0]["period"]
+    total = next(c for c in second.cells if c["period"] == period
+                 and (c["sector"], c["size_band"], c["region"]) == (TOTAL,) * 3)  # fmt: skip
+    assert total["status"] == "primary" and "withdrawal" in total["rules"]
+    same = build_release(firms=firms, figures=figures, rules=Rules(), version=2, created_at="t",
+                         previous=first)  # fmt: skip
+    assert not any("withdrawal" in c["rules"] for c in same.cells)  # nothing changed: no new holes

@@ -209,7 +209,10 @@ def build_release(
         if c["status"] != "published":
             carried.setdefault(c["period"], set()).add(tuple(c[d] for d in DIMS))
     contributors = {
-        period: {fid: list(firms[fid].key()) for fid, _f in rows}
+        period: {
+            fid: [*firms[fid].key(), _digest([f for g, f in rows if g == fid])]
+            for fid in sorted({g for g, _f in rows})
+        }
         for period, rows in by_period.items()
     }
     watch = _withdrawals(previous, contributors, rules) if previous else {}
@@ -242,16 +245,23 @@ def build_release(
 
 
 def _within(cell: Key, key: Sequence[str]) -> bool:
-    return all(c in (TOTAL, k) for c, k in zip(cell, key, strict=True))
+    return all(c in (TOTAL, k) for c, k in zip(cell, key[: len(DIMS)], strict=True))
+
+
+def _digest(figures: Sequence[Figures]) -> str:
+    """A fingerprint of one firm's figures for a month: tells the next release whether they
+    changed, without keeping them."""
+    text = json.dumps(sorted(json.dumps(asdict(f), sort_keys=True) for f in figures))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _withdrawals(
     previous: Release, now: Mapping[str, Mapping[str, list[str]]], rules: Rules
 ) -> dict[str, dict[Key, dict[str, float]]]:
     """Cells whose difference between the previous release and this one would give away firms
-    that left: published before, with fewer than ``min_firms`` firms gone from them and none come
-    in. Per period, such cell → its previously published sums (the difference is checked once the
-    new sums are known)."""
+    that left or changed their figures: published before, with fewer than ``min_firms`` firms gone
+    from them or changed, and none come in. Per period, such cell → its previously published sums
+    (the difference is checked once the new sums are known)."""
     out: dict[str, dict[Key, dict[str, float]]] = {}
     for c in previous.cells:
         if c["status"] != "published" or "sums" not in c:
@@ -260,7 +270,11 @@ def _withdrawals(
         before = previous.contributors.get(period, {})
         after = now.get(period, {})
         key = tuple(c[d] for d in DIMS)
-        gone = [f for f, k in before.items() if f not in after and _within(key, k)]
+        gone = [
+            f
+            for f, k in before.items()
+            if _within(key, k) and (f not in after or after[f][len(DIMS) :] != k[len(DIMS) :])
+        ]
         came = [f for f, k in after.items() if f not in before and _within(key, k)]
         if gone and not came and len(gone) < rules.min_firms:
             out.setdefault(period, {})[key] = dict(c["sums"])

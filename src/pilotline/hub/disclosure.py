@@ -344,10 +344,13 @@ def audit(table: Table, *, only_primary: bool = False) -> dict[Key, tuple[float,
         st_lo, _x, low = lp.solve()
         lp.set_cost([pos], [-1.0])
         st_hi, _x, neg_high = lp.solve()
-        out[key] = (
-            low if st_lo == "optimal" else 0.0,
-            -neg_high if st_hi == "optimal" else math.inf,
-        )
+        # the true table is a solution, and nothing is below zero: the minimum always exists;
+        # only the maximum may be unbounded. Any other answer is a solver failure, never a pass.
+        if st_lo != "optimal" or st_hi not in ("optimal", "unbounded"):
+            raise AuditFailed(
+                f"the solver could not bound cell {' × '.join(key)} ({st_lo}, {st_hi})"
+            )
+        out[key] = (low, -neg_high if st_hi == "optimal" else math.inf)
     return out
 
 

@@ -93,7 +93,29 @@ class Lp:
             self._h.changeColsBounds(idx.size, idx, np.asarray(lower, dtype=float), up)
 
     def solve(self) -> tuple[str, np.ndarray, float]:
-        """("optimal" | "unbounded" | "infeasible" | other, x, objective)."""
+        """("optimal" | "unbounded" | "infeasible" | other, x, objective). The programs solved
+        here are always feasible; when a warm-started solve says otherwise (it happens, rarely,
+        after many changes), it is solved again from scratch, then with presolve, before the
+        answer is believed."""
+        first = self._run()
+        if first[0] in ("optimal", "unbounded"):
+            return first
+        self._h.clearSolver()  # forget the basis
+        again = self._run()
+        if again[0] in ("optimal", "unbounded"):
+            return again
+        fresh = _highs()
+        fresh.setOptionValue("presolve", "on")
+        fresh.setOptionValue("simplex_strategy", 1)
+        fresh.passModel(self._h.getLp())
+        self._h, kept = fresh, self._h
+        try:
+            return self._run()
+        finally:
+            self._h = kept
+            self._h.passModel(fresh.getLp())
+
+    def _run(self) -> tuple[str, np.ndarray, float]:
         self._h.run()
         status = self._h.getModelStatus()
         ms = self._hs.HighsModelStatus
@@ -102,5 +124,5 @@ class Lp:
             return "optimal", x, float(self._h.getInfo().objective_function_value)
         name = {ms.kUnbounded: "unbounded", ms.kInfeasible: "infeasible"}.get(status)
         if status == ms.kUnboundedOrInfeasible:
-            name = "unbounded"  # the true table is always feasible
+            name = "unbounded"  # these programs are always feasible (the true table is a solution)
         return name or str(status), np.zeros(self.n), float("nan")
