@@ -225,6 +225,17 @@ def verdict(chosen: Scores, baselines: dict[str, Scores]) -> str:
             f"{t2.nab['standard']:.1f} (it must do better on both) — don't deploy on this "
             "evidence."
         )
+    if (
+        chosen.detector != "hotelling_t2"
+        and chosen.money is not None
+        and t2.money is not None
+        and chosen.money.saving_per_month < t2.money.saving_per_month
+    ):
+        return (
+            f"Not better than the baseline (Hotelling T², a plain control chart) in money: it "
+            f"saves about {chosen.money.saving_per_month:,.0f} a month against "
+            f"{t2.money.saving_per_month:,.0f} for Hotelling T² — don't deploy on this evidence."
+        )
     money = ""
     if chosen.money is not None:
         money = (
