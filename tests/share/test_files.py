@@ -15,6 +15,7 @@ from pilotline import clock
 from pilotline.cli import app
 from pilotline.errors import InputError
 from pilotline.plant import load_plant
+from pilotline.share import files
 from pilotline.share.files import (
     from_json,
     imported,
@@ -110,3 +111,36 @@ def test_bad_files_are_refused_and_nothing_is_imported(
     assert not imported_dir(tmp_path).exists()
     with pytest.raises(InputError, match="not a valid AAS model"):
         from_json([], [{"modelType": "Submodel", "id": "urn:x", "idShort": "1 bad"}])
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(
+    view: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part that unpacks to far more than the file (here 4 MiB from a few KiB) is refused by
+    the sizes the zip declares; Python's zip reader never unpacks more than those."""
+    good = tmp_path / "good.aasx"
+    write_aasx(good, from_json(view["assetAdministrationShells"], view["submodels"]))
+    bomb = tmp_path / "bomb.aasx"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            zout.writestr(item, zin.read(item))
+        zout.writestr("aasx/padding.xml", b" " * (4 << 20))
+    assert bomb.stat().st_size < 100_000
+    monkeypatch.setattr(files, "MAX_UNPACKED_BYTES", 2 << 20)
+    with pytest.raises(InputError, match=r"unpacks to 4,"):
+        read_aasx(bomb)
+
+
+def test_objects_named_as_the_firms_own_are_not_imported(
+    shared: Shared, view: dict[str, Any], tmp_path: Path
+) -> None:
+    """A package holding this firm's own identifiers (such as its own export sent back, or a
+    forged KPI submodel urn:pilotline:demo-works:sm:machine:press-1:kpi2 that a grant on press-1
+    would serve) is refused, and nothing is kept."""
+    (tmp_path / "plant.toml").write_text((shared.home / "plant.toml").read_text())
+    mine = tmp_path / "mine.aasx"
+    write_aasx(mine, from_json(view["assetAdministrationShells"], view["submodels"]))
+    r = CliRunner().invoke(app, ["--home", str(tmp_path), "share", "import", str(mine)])
+    assert isinstance(r.exception, InputError), r.output
+    assert "named as this firm's own (urn:pilotline:demo-works:" in str(r.exception)
+    assert not imported_dir(tmp_path).exists()

@@ -248,6 +248,15 @@ def export(
     out.print(f"Wrote {aasx}: {len(view['submodels'])} submodel(s) for {name}.")
 
 
+def _own_ids(h: Any) -> str | None:
+    """The firm's identifier base (``urn:pilotline:<site>``), or None without a plant model."""
+    from pilotline.share.model import Ids
+
+    if not h.plant_file.exists():
+        return None
+    return Ids.of(h.plant()).base
+
+
 @share_app.command("import")
 def import_(file: Annotated[Path, typer.Argument(help="A partner's AASX package.")]) -> None:
     """Add a partner's AASX (such as a supplier's carbon footprint) to the firm's model."""
@@ -255,7 +264,8 @@ def import_(file: Annotated[Path, typer.Argument(help="A partner's AASX package.
     from pilotline.share.files import keep, read_aasx
 
     objects = read_aasx(file)
-    kept = keep(home().path, objects, f"aasx:{file.name}")
+    h = home()
+    kept = keep(h.path, objects, f"aasx:{file.name}", own=_own_ids(h))
     ids = sorted(o.id for o in objects)
     out.print(
         f"Imported {len(ids)} object(s) from {file.name} into {kept.parent}:", highlight=False
@@ -301,7 +311,8 @@ def pull(
                 err.print(f"{exc}; trying again every {every:g} min", highlight=False)
             reachable = False
         else:
-            kept = keep(home().path, as_store([sm]), f"pull:{url}")
+            h = home()
+            kept = keep(h.path, as_store([sm]), f"pull:{url}", own=_own_ids(h))
             if first or not reachable:  # the first pull, and again when it works again
                 out.print(f"Pulled {sm.id} ({sm.id_short}) into {kept.parent}.", highlight=False)
             reachable, first = True, False

@@ -27,6 +27,8 @@ from pilotline.errors import InputError, SourceUnavailable
 log = logging.getLogger(__name__)
 MAX_AASX_BYTES = 50 * 1024 * 1024
 MAX_JSON_BYTES = 20 * 1024 * 1024
+#: The parts of an AASX, unpacked, at most (a small zip can unpack to gigabytes).
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 
 
 def from_json(shells: list[dict[str, Any]], submodels: list[dict[str, Any]]
@@ -79,6 +81,14 @@ def read_aasx(path: Path) -> model.DictIdentifiableStore[model.Identifiable]:
         raise InputError(f"{path}: {size:,} bytes; an AASX of at most {MAX_AASX_BYTES:,} is read")
     if not zipfile.is_zipfile(path):
         raise InputError(f"{path}: not an AASX package (an AASX is a zip file; this is not one)")
+    try:  # the sizes the zip declares bound what reading its parts can unpack
+        with zipfile.ZipFile(path) as z:
+            unpacked = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a valid AASX package: {exc}") from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise InputError(f"{path}: unpacks to {unpacked:,} bytes; an AASX of at most "
+                         f"{MAX_UNPACKED_BYTES:,} unpacked is read")  # fmt: skip
     out: model.DictIdentifiableStore[model.Identifiable] = model.DictIdentifiableStore()
     files = aasx.DictSupplementaryFileContainer()  # type: ignore[no-untyped-call]
     try:
@@ -110,8 +120,17 @@ def imported_dir(home: Path) -> Path:
     return home / "share" / "imported"
 
 
-def keep(home: Path, objects: model.DictIdentifiableStore[model.Identifiable], source: str) -> Path:
-    """Keep imported objects (as AAS JSON) for the firm's model; returns the file written."""
+def keep(home: Path, objects: model.DictIdentifiableStore[model.Identifiable], source: str,
+         *, own: str | None = None) -> Path:  # fmt: skip
+    """Keep imported objects (as AAS JSON) for the firm's model; returns the file written.
+    With ``own`` (the firm's identifier base, ``urn:pilotline:<site>``), objects named as the
+    firm's own are refused: they would be shadowed by ours, or pass for ours in grants."""
+    if own is not None:
+        ours = sorted(o.id for o in objects if o.id == own or o.id.startswith(own + ":"))
+        if ours:
+            shown = ", ".join(ours[:3]) + (f" and {len(ours) - 3} more" if len(ours) > 3 else "")
+            raise InputError(f"{source}: {len(ours)} object(s) are named as this firm's own "
+                             f"({shown}); nothing imported")  # fmt: skip
     doc = to_json(objects)
     doc["source"] = source
     text = json.dumps(doc, ensure_ascii=False, indent=1)
