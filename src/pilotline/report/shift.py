@@ -217,7 +217,7 @@ def render_body(
         "up, as their ideal cycles differ.</p></section>"
     )
     parts.append(_machine_table(rows, labels, ideal))
-    by_machine = _per_machine(rows)
+    by_machine = _per_machine(rows, list(labels))
     oee_bars = [
         svg.Bar(
             labels.get(m, m),
@@ -293,11 +293,12 @@ def _reason(r: dict[str, Any]) -> str:
     return f"no reason: {_category(r['category']).lower()}"
 
 
-def _per_machine(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Rows by machine and product summed per machine: times and ideal times add up; the
-    ratios are computed again from the sums (never averaged)."""
+def _per_machine(rows: list[dict[str, Any]], order: list[str]) -> dict[str, dict[str, Any]]:
+    """Rows by machine and product summed per machine, in the plant's order: times and ideal
+    times add up; the ratios are computed again from the sums (never averaged)."""
     out: dict[str, dict[str, Any]] = {}
-    for r in rows:
+    rank = {m: i for i, m in enumerate(order)}
+    for r in sorted(rows, key=lambda r: rank.get(r["machine"], len(rank))):
         m = out.setdefault(r["machine"], {"products": []})
         m["products"].append(r)
     for m in out.values():
@@ -323,7 +324,7 @@ def _machine_table(
         "<th>Rejects</th><th>Fully productive</th><th>Stops</th><th>MTBF (min)</th></tr>"
     )
     body = []
-    for machine, m in _per_machine(rows).items():
+    for machine, m in _per_machine(rows, list(labels)).items():
         ps = m["products"]
         one = len(ps) == 1
         flag = (
