@@ -332,3 +332,16 @@ def test_a_rule_file_nested_too_deep_is_refused_not_a_fault(tmp_path: Path) -> N
                                    "--rule", str(deep)])  # fmt: skip
     assert isinstance(got.exception, InputError)  # said plainly, not "a fault in Pilotline"
     assert "not a JSON file" in str(got.exception)
+
+
+def test_wrong_secrets_in_a_partners_name_do_not_lock_it_out(tmp_path: Path) -> None:
+    (tmp_path / "plant.toml").write_text(WORKED_EXAMPLE_PLANT)
+    (tmp_path / "share.toml").write_text("[api]\nrate_per_s = 0.01\nburst = 2\n")
+    key = Partners(EmbeddedStore(tmp_path), tmp_path).add("acme")
+    client = TestClient(create_app(tmp_path))
+    form = {"grant_type": "client_credentials", "client_id": "acme"}
+    wrong = [client.post("/aas/token", data={**form, "client_secret": "plk_guess"}).status_code
+             for _ in range(4)]  # fmt: skip
+    assert wrong == [401, 401, 429, 429]  # slowed per address
+    got = client.post("/aas/token", data={**form, "client_secret": key})
+    assert got.status_code == 200 and got.json()["access_token"].startswith("plt.")

@@ -311,11 +311,15 @@ def routes(app: FastAPI, web: Web) -> None:
             return _oauth(400, "unsupported_grant_type", "only grant_type=client_credentials")
         if not client_id or not client_secret:
             return _oauth(400, "invalid_request", "client_id and client_secret are needed")
-        if service.throttle("token:" + client_id) > 0:
-            return _oauth(429, "slow_down", "too many token requests for this client")
+        # the secret is checked first: wrong secrets sent in a partner's name must not use up
+        # that partner's own token requests (failures are limited per address instead)
         issued = service.token(client_id, client_secret)
         if issued is None:
+            if service.throttle("token-failed:" + (request.client.host if request.client else "")):
+                return _oauth(429, "slow_down", "too many failed token requests from here")
             return _oauth(401, "invalid_client", "unknown client or wrong secret")
+        if service.throttle("token:" + client_id) > 0:
+            return _oauth(429, "slow_down", "too many token requests for this client")
         body = {"access_token": issued, "token_type": "Bearer", "expires_in": TOKEN_S}
         return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
