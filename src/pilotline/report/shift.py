@@ -47,6 +47,7 @@ STYLE = (
     ".report table{border-collapse:collapse;width:100%;margin:.5rem 0;background:#fff}"
     ".report th,.report td{padding:.3rem .5rem;text-align:right;border-bottom:1px solid #ddd}"
     ".report th:first-child,.report td:first-child{text-align:left}"
+    ".report td{white-space:nowrap} .report td:first-child{white-space:normal}"
     ".report tr.product td:first-child{padding-left:1.5rem;color:#444}"
     ".report .flag{color:#c62828;font-weight:600}"
     ".report .kpi-tiles{display:flex;gap:.75rem;flex-wrap:wrap;margin:.5rem 0}"
