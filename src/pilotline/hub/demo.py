@@ -4,6 +4,7 @@ Deterministic for a seed; nothing here is real data."""
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from typing import Any
 
@@ -12,6 +13,11 @@ from pilotline.hub.benchmark import SIZE_BANDS, Figures, Firm
 SECTORS = ("food", "metal", "plastics", "wood", "electronics", "textiles")
 REGIONS = ("north", "south", "east", "west", "central")
 STEPS = ("digital-stop-reasons", "smed-setup", "scrap-logging", "energy-metering")
+DEMO_EVENTS = (
+    ("Quick wins in OEE: a morning on the shop floor", 2, 3, "Europe/London", 25),
+    ("Map it before you automate it", 4, 2, "Europe/London", 40),
+    ("Pilot clinic: is the effect real?", 6, 2, "Europe/Berlin", 12),
+)
 DMA = ("strategy", "readiness", "human", "data", "automation", "green")
 
 
@@ -168,6 +174,14 @@ def fill(
                      f.ideal_output_time_s, f.total_count, f.good_count, f.scrap_count,
                      f.energy_kwh),
                 )  # fmt: skip
+    from pilotline.hub.events import add_event
+
+    day = clock.now().date()
+    for n, (title, weeks, hours, tz, capacity) in enumerate(DEMO_EVENTS):
+        starts = dt.datetime.combine(day + dt.timedelta(weeks=weeks), dt.time(9 + n, 30))
+        add_event(hub, title=title, starts=starts.isoformat(timespec="minutes"),
+                  ends=(starts + dt.timedelta(hours=hours)).isoformat(timespec="minutes"),
+                  tz=tz, capacity=capacity, location="Demo venue")  # fmt: skip
     if not release:
         return {"firms": len(region_firms), "items": items, "figures": len(figures)}
     rel = publish(hub)
