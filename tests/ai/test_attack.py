@@ -293,3 +293,32 @@ def test_better_than_both_only_when_it_beats_hotelling_in_every_respect(
         assert nab > t2[1] and f1 >= t2[0] - 0.02 and saving >= t2[3]
     else:
         assert "don't deploy" in text
+
+
+def test_quality_folds_follow_time_across_files_and_parts_may_share_a_time(tmp_path: Path) -> None:
+    # A folder's files were stacked in name order ('a' = the later half first), so the
+    # "time-ordered" folds trained on later parts than they tested; and two parts made in the
+    # same minute were refused.
+    import json
+
+    x, y = _parts(200)
+    t0 = dt.datetime(2026, 1, 5, 6, 0)
+    lines = [
+        f"{t0 + dt.timedelta(minutes=i // 2):%Y-%m-%d %H:%M:%S};{x[i, 0]:.4f};{x[i, 1]:.4f};"
+        f"{int(y[i])}"
+        for i in range(len(y))
+    ]
+    head = "datetime;temp;speed;failed\n"
+    (tmp_path / "one.csv").write_text(head + "\n".join(lines) + "\n", encoding="utf-8")
+    folder = tmp_path / "months"
+    folder.mkdir()
+    (folder / "a.csv").write_text(head + "\n".join(lines[100:]) + "\n", encoding="utf-8")
+    (folder / "b.csv").write_text(head + "\n".join(lines[:100]) + "\n", encoding="utf-8")
+
+    def quality(path: Path) -> dict[str, object]:
+        args = ["--home", str(tmp_path / "home"), "ai", "quality", str(path), "--format", "json"]
+        r = runner.invoke(app, args)
+        assert r.exit_code == 0, r.output
+        return dict(json.loads(r.stdout))
+
+    assert quality(folder) == quality(tmp_path / "one.csv")

@@ -73,8 +73,11 @@ def read_recordings(
     changepoint_column: str | None = "changepoint",
     sep: str = ";",
     signals: list[str] | None = None,
+    one_per_time: bool = True,
 ) -> Dataset:
-    """Read one CSV file or every CSV file under a folder (sorted by path)."""
+    """Read one CSV file or every CSV file under a folder (sorted by path). Rows must be in time
+    order; with ``one_per_time`` (sensor readings) no two in a file may share a time, without it
+    (parts, batches) they may."""
     if len(sep) != 1:
         raise InputError(f"--sep {sep!r}: the separator must be one character")
     files = csv_files(path)
@@ -134,11 +137,16 @@ def read_recordings(
         seconds = (
             times.cast(pa.timestamp("us")).cast(pa.int64()).to_numpy().astype(np.float64) / 1e6
         )
-        back = np.flatnonzero(np.diff(seconds) <= 0)
+        step = np.diff(seconds)
+        back = np.flatnonzero(step <= 0 if one_per_time else step < 0)
         if len(back):
             raise InputError(
                 f"{where}, row {int(back[0]) + 3}: the time does not move forward "
-                "(rows must be in time order, one per time)"
+                + (
+                    "(rows must be in time order, one per time)"
+                    if one_per_time
+                    else "(rows must be in time order)"
+                )
             )
         values = np.empty((table.num_rows, len(names)))
         for j, s in enumerate(names):

@@ -491,10 +491,18 @@ def quality_cmd(
     """Predict pass/fail per part or batch; compare with the base rate, always-pass and SPC limits."""
     _check_format(fmt)
     ds = read_recordings(
-        data, time_column=time_column, label_column=outcome, changepoint_column=None, sep=sep
+        data,
+        time_column=time_column,
+        label_column=outcome,
+        changepoint_column=None,
+        sep=sep,
+        one_per_time=False,  # parts of one batch, or made in the same second, share a time
     )
-    x = np.vstack([r.values for r in ds.recordings])
-    y = np.concatenate([r.label for r in ds.recordings if r.label is not None])
+    # a folder's files are read in name order: put all parts in time order (ties keep file
+    # order), or the time-ordered folds would train on later parts than they test
+    order = np.argsort(np.concatenate([r.seconds for r in ds.recordings]), kind="stable")
+    x = np.vstack([r.values for r in ds.recordings])[order]
+    y = np.concatenate([r.label for r in ds.recordings if r.label is not None])[order]
     rep = predict_quality(
         x, y, ds.signals, cost_false_alarm=cost_false_alarm, cost_missed=cost_missed
     )
