@@ -180,3 +180,25 @@ os.kill(os.getpid(), signal.SIGKILL)
     assert [r["route"] for r in records(store, tmp_path)] == [
         "/aas/submodels/0", "/aas/submodels/1", "/aas/submodels/2"
     ]  # fmt: skip
+
+
+def test_a_rewrite_with_every_hash_recomputed_shows_only_in_the_head(written: Path,
+                                                                     tmp_path: Path) -> None:  # fmt: skip
+    """The known limit (docs/share.md, not yet done): the chain is not keyed, so a record
+    changed with every later hash recomputed passes; the newest hash, kept elsewhere, differs."""
+    home = tmp_path / "h"
+    store = _copy(written, home)
+    before = (home / "share" / "reads.head").read_text()
+    with store.session(write=True) as s:
+        s.execute("UPDATE share_reads SET status = 404 WHERE seq = 3")
+        rows = s.arrow("SELECT * FROM share_reads WHERE seq >= 3 ORDER BY seq").to_pylist()
+        prev = s.scalar("SELECT hash FROM share_reads WHERE seq = 2")
+        for r in rows:
+            h = _digest(r["seq"], r["read_at"].isoformat(timespec="microseconds"), r["partner"],
+                        r["route"], r["grants"], r["returned"], r["status"], prev)  # fmt: skip
+            s.execute("UPDATE share_reads SET prev_hash = ?, hash = ? WHERE seq = ?",
+                      [prev, h, r["seq"]])  # fmt: skip
+            prev = h
+    (home / "share" / "reads.head").write_text(f"8 {prev}\n")
+    assert verify(store, home) == 8
+    assert (home / "share" / "reads.head").read_text() != before

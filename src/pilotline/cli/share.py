@@ -336,6 +336,11 @@ def audit_verify() -> None:
                   highlight=False)  # fmt: skip
         raise typer.Exit(1) from None
     out.print(f"The record of partner reads is intact: {n:,} record(s).")
+    head = h.path / "share" / "reads.head"
+    if n and head.exists():  # the chain is not keyed: a copy of the head kept elsewhere shows a
+        # rewrite from any record on (the hashes recomputed), which no check here can
+        out.print(f"Newest: {head.read_text().strip()} (keep a copy elsewhere: a record rewritten "
+                  "with every later hash recomputed changes it)", highlight=False)  # fmt: skip
 
 
 @audit_app.command("list")
