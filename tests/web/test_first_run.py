@@ -298,6 +298,18 @@ def test_the_week_is_local_and_a_speed_loss_gets_no_stop_reason(tmp_path: Path) 
     assert card["period_text"] == "24 Mar – 30 Mar 2026 (Europe/London)"
 
 
+#: Links and buttons smaller than 44 × 44 px, except links inside a sentence (a paragraph's
+#: text around them) and the process map's own shapes.
+SMALL_TARGETS = """() => [...document.querySelectorAll('a, button, select, summary')].filter(el => {
+  const r = el.getBoundingClientRect();
+  if (!r.width || !r.height || el.closest('svg')) return false;
+  const p = el.parentElement, inSentence = p && p.matches('p, li, td, dd, small, span')
+    && p.textContent.trim() !== el.textContent.trim() && !p.matches('.page-links, .step-links');
+  return !inSentence && (r.height < 44 || r.width < 44);
+}).map(el => el.tagName + ' ' + el.textContent.trim().slice(0, 30) + ' ' + Math.round(r(el)))
+  .filter(Boolean); function r(el) { return el.getBoundingClientRect().height; }"""
+
+
 def test_the_first_run_checklist_in_chromium(empty_home: Path, tmp_path: Path) -> None:
     """An admin opens an empty install: the checklist, its links and docs work; axe finds no
     serious violation on the overview, the checklist and a doc page."""
@@ -322,5 +334,13 @@ def test_the_first_run_checklist_in_chromium(empty_home: Path, tmp_path: Path) -
         page.wait_for_url("**/docs/getting-started.md#3-import-your-data")
         assert page.locator('[id="3-import-your-data"]').is_visible()
         violations["/docs/getting-started.md"] = _axe(page)
+        # Review R15: with gloves on a tablet, every link that stands alone (the header, the
+        # checklist's and the docs' links) is at least 44 px high at 768 px.
+        page.set_viewport_size({"width": 768, "height": 1024})
+        small: dict[str, list[str]] = {}
+        for path in ("/start", "/docs", "/docs/getting-started.md", "/data", "/maps"):
+            page.goto(base + path)
+            small[path] = page.evaluate(SMALL_TARGETS)
+    assert {k: v for k, v in small.items() if v} == {}
     assert (tmp_path / "first-run-start.png").stat().st_size > 10_000
     assert {k: v for k, v in violations.items() if v} == {}
