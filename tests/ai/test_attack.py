@@ -322,3 +322,23 @@ def test_quality_folds_follow_time_across_files_and_parts_may_share_a_time(tmp_p
         return dict(json.loads(r.stdout))
 
     assert quality(folder) == quality(tmp_path / "one.csv")
+
+
+def test_drafting_again_never_overwrites_an_edited_pilot(tmp_path: Path) -> None:
+    from pilotline.ai import shadow
+    from pilotline.store import EmbeddedStore
+
+    home = tmp_path / "home"
+    assert runner.invoke(app, ["--home", str(home), "init"]).exit_code == 0
+    data = step_csv(tmp_path / "d.csv", 60, [(40, 49)])
+    args = ["ai", "train", "m4", "--machine", "press-1", "--data", str(data), "--train-rows", "30"]
+    assert runner.invoke(app, ["--home", str(home), *args]).exit_code == 0
+    store = EmbeddedStore(home, lock_timeout_s=5)
+    path = shadow.pilot_draft(store, "m4", home / "pilots")
+    edited = path.read_text(encoding="utf-8").replace(
+        "target_effect = 0.02", "target_effect = 0.05"
+    )
+    path.write_text(edited, encoding="utf-8")
+    with pytest.raises(InputError, match="already exists"):
+        shadow.pilot_draft(store, "m4", home / "pilots")
+    assert path.read_text(encoding="utf-8") == edited

@@ -412,7 +412,14 @@ def pilot_draft(store: Store, name: str, folder: Path, *, weeks: int = 4) -> Pat
     )
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"ai-{name}.toml"
-    path.write_text(text, encoding="utf-8")
+    try:  # never over a draft someone edited, or a pilot under way
+        with path.open("x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError:
+        raise InputError(
+            f"{path} already exists (a draft, or a pilot under way): edit that one, or delete it "
+            "to draft a new one"
+        ) from None
     try:
         load_pilot(path)  # the pilot module's own checks: a draft that loads
     except Exception:
