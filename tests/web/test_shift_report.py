@@ -180,3 +180,24 @@ def test_the_command_line_file_is_the_same_report_and_opens_offline(mixed: Path)
     assert not re.search(r"(src|href)=['\"]?(https?:)?//", page)  # nothing from outside
     assert "<td>1,296</td>" in page and "@media print" in page and "<svg" in page
     assert f"{6990 + 1296:,}" not in page
+
+
+def test_products_named_only_in_the_counts_are_not_added_either(tmp_path: Path) -> None:
+    """No work orders: the press's count rows name two products. Their parts are not one
+    count, so the press shows its time, not a sum of unlike parts."""
+    home = _home(tmp_path, PRODUCTS_PLANT)
+    plant = parse_plant(PRODUCTS_PLANT)
+    store = EmbeddedStore(home)
+    write(tmp_path / "s.csv", "machine,ts,state\npress,2026-03-03T06:00:00Z,running\n")
+    write(
+        tmp_path / "c.csv",
+        "machine,ts,total,reject,product\n"
+        "press,2026-03-03T09:00:00Z,7001,11,bracket\n"
+        "press,2026-03-03T13:00:00Z,1303,7,housing\n",
+    )
+    for name in ("s.csv", "c.csv"):
+        import_file(store, plant, tmp_path / name)
+    day = dt.datetime(2026, 3, 3, tzinfo=UTC)
+    page = render_shift_report(Measure(store, plant), start=day, end=day + dt.timedelta(days=1))
+    assert "several products: see fully productive time" in page
+    assert f"{7001 + 1303:,}" not in page and f"{6990 + 1296:,}" not in page

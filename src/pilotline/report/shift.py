@@ -217,7 +217,8 @@ def render_body(
         "parts × their ideal cycle: parts of different machines and products are not added "
         "up, as their ideal cycles differ.</p></section>"
     )
-    parts.append(_machine_table(rows, labels, ideal))
+    mixed = _products_counted(measure, start, shown[1] if shown else end)
+    parts.append(_machine_table(rows, labels, ideal, mixed))
     by_machine = _per_machine(rows, list(labels))
     oee_bars = [
         svg.Bar(
@@ -316,8 +317,32 @@ def _per_machine(rows: list[dict[str, Any]], order: list[str]) -> dict[str, dict
     return out
 
 
+def _products_counted(
+    measure: Measure, start: dt.datetime, end: dt.datetime
+) -> dict[str, set[str]]:
+    """The products each machine's counts name in ``(start, end]`` (work orders may name none:
+    then the count rows are the only place a product shows)."""
+    with measure.store.session() as s:
+        got = s.arrow(
+            "SELECT machine, product FROM counts WHERE ts > ? AND ts <= ? AND product IS NOT NULL"
+            " GROUP BY machine, product",
+            [_naive(start), _naive(end)],
+        ).to_pylist()
+    out: dict[str, set[str]] = {}
+    for r in got:
+        out.setdefault(r["machine"], set()).add(r["product"])
+    return out
+
+
+def _naive(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
 def _machine_table(
-    rows: list[dict[str, Any]], labels: dict[str, str], ideal: dict[str, float]
+    rows: list[dict[str, Any]],
+    labels: dict[str, str],
+    ideal: dict[str, float],
+    counted: dict[str, set[str]],
 ) -> str:
     head = (
         "<section><h2>By machine</h2><table><tr><th>Machine / product</th><th>OEE</th>"
@@ -334,8 +359,17 @@ def _machine_table(
             else ""
         )
         mtbf = "–" if not m["failures"] else f"{m['run_s'] / m['failures'] / 60:,.0f}"
-        good = f"{ps[0]['good_count']:,}" if one else "by product ↓"
-        rejects = f"{ps[0]['reject_count']:,}" if one else ""
+        # One row but several products in the counts (no work orders to split the time by):
+        # the count would add unlike parts, so only the time is shown.
+        mixed = one and len(counted.get(machine, set())) > 1
+        good = (
+            "several products: see fully productive time"
+            if mixed
+            else f"{ps[0]['good_count']:,}"
+            if one
+            else "by product ↓"
+        )
+        rejects = f"{ps[0]['reject_count']:,}" if one and not mixed else ""
         name = html.escape(labels.get(machine, machine))
         if one and ps[0]["product"]:
             name += f" <small>({html.escape(ps[0]['product'])})</small>"
