@@ -97,6 +97,11 @@ def test_each_step_ticks_itself_as_the_plant_and_the_store_fill(empty_home: Path
         assert now["oee"]["done"] and now["oee"]["href"].startswith("/machines/")
         assert "OEE" in now["oee"]["detail"] and "02 Mar 2026" in now["oee"]["detail"]
         assert not now["plant"]["done"]  # still the example plant
+        # Review R15: a comment added, the layout changed: still the example, not a plant
+        (empty_home / "plant.toml").write_text(
+            "# our plant, soon\n" + example_plant_text().replace(" = ", "=") + "\n# todo\n"
+        )
+        assert not done(mia)["plant"]
 
         # The plant model: any change from the example that `pilotline init` wrote.
         text = example_plant_text().replace('name = "Example Works"', 'name = "Mill Lane"')

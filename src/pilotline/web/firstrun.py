@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -116,12 +117,16 @@ def money(amount: float, currency: str) -> str:
 
 
 def _is_example(web: Web) -> bool:
-    """Whether plant.toml is still the example ``pilotline init`` wrote (blanks aside)."""
+    """Whether plant.toml still says what the example ``pilotline init`` wrote: comments, blanks
+    and layout aside (a comment added to the example describes no plant)."""
     try:
         text = web.plant_file.read_text(encoding="utf-8")
     except OSError:
         return True
-    return text.split() == example_plant_text().split()
+    try:
+        return tomllib.loads(text) == tomllib.loads(example_plant_text())
+    except tomllib.TOMLDecodeError:
+        return False
 
 
 def _visible(plant: Plant, user: User) -> list[str]:
