@@ -24,6 +24,7 @@ from pilotline.share.files import (
     to_json,
     write_aasx,
 )
+from pilotline.share.partners import Partners
 from pilotline.share.service import Service
 from pilotline.store import EmbeddedStore
 from tests.conftest import NOW
@@ -144,3 +145,22 @@ def test_objects_named_as_the_firms_own_are_not_imported(
     assert isinstance(r.exception, InputError), r.output
     assert "named as this firm's own (urn:pilotline:demo-works:" in str(r.exception)
     assert not imported_dir(tmp_path).exists()
+
+
+def test_a_grant_of_one_machines_time_series_covers_them(shared: Shared) -> None:
+    """--submodel timeseries --machine press-1 gave nothing when series were named
+    urn:…:sm:series:<name>: they now sit under their machine's identifiers."""
+    plant = load_plant(shared.home / "plant.toml")
+    store = EmbeddedStore(shared.home)
+    service = Service(shared.home, store, lambda: plant)
+    partners = Partners(store, shared.home)
+    got = {}
+    with clock.fixed(NOW):
+        for machine in ("press-1", "press-2"):
+            rule = partners.rule_for("acme", plant=plant, submodel="timeseries", machine=machine)
+            view = service.preview("acme", extra=rule)
+            got[machine] = sorted(s["id"] for s in view["submodels"] if ":series:" in s["id"])
+    assert got == {"press-1": [
+        "urn:pilotline:demo-works:sm:machine:press-1:series:press-1-oee:timeseries",
+        "urn:pilotline:demo-works:sm:machine:press-1:series:press-1-temperature:timeseries",
+    ], "press-2": []}  # fmt: skip

@@ -165,12 +165,15 @@ def test_carbon_footprint_from_metered_energy_and_declared(
     assert pcf("BRK-100") == pytest.approx(287 * 2.5 * 0.2 / float(good), rel=1e-5)
 
 
+SERIES = "urn:pilotline:demo-works:sm:machine:press-1:series:"
+
+
 def test_time_series_of_a_signal_and_a_kpi(repo: Repository) -> None:
-    sm = repo.submodels["urn:pilotline:demo-works:sm:series:press-1-temperature:timeseries"]
+    sm = repo.submodels[SERIES + "press-1-temperature:timeseries"]
     segment = sm["submodelElements"][1]["value"][0]
     fields = {e["idShort"]: e for e in segment["value"]}
     assert fields["RecordCount"]["value"] == "36"  # 6 hours of 10-minute readings
     first = fields["Records"]["value"][0]["value"]
     assert first[0]["idShort"] == "Time" and first[1]["valueType"] == "xs:double"
-    oee = repo.submodels["urn:pilotline:demo-works:sm:series:press-1-oee:timeseries"]
+    oee = repo.submodels[SERIES + "press-1-oee:timeseries"]
     assert int(oee["submodelElements"][1]["value"][0]["value"][1]["value"]) >= 3  # shifts

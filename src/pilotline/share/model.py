@@ -388,7 +388,8 @@ def timeseries_submodel(
         "Segments", value=[segment], semantic_id=_ref(t["Segments"])
     )
     return _submodel(
-        ids.submodel("series", series.name, "timeseries"),
+        # under its machine, so that a grant of one machine's time series covers it
+        ids.submodel("machine", f"{series.machine}:series:{series.name}", "timeseries"),
         "TimeSeries",
         sem.TIME_SERIES,
         [metadata, segments],
