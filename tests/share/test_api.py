@@ -345,3 +345,15 @@ def test_wrong_secrets_in_a_partners_name_do_not_lock_it_out(tmp_path: Path) -> 
     assert wrong == [401, 401, 429, 429]  # slowed per address
     got = client.post("/aas/token", data={**form, "client_secret": key})
     assert got.status_code == 200 and got.json()["access_token"].startswith("plt.")
+
+
+def test_reading_ones_own_record_counts_as_ten_requests(tmp_path: Path) -> None:
+    """/aas/reads writes the queue to the store first (about 0.1 s): at the full rate it would
+    keep the server busy; it counts as 10 requests."""
+    (tmp_path / "plant.toml").write_text(WORKED_EXAMPLE_PLANT)
+    (tmp_path / "share.toml").write_text("[api]\nrate_per_s = 0.01\nburst = 15\n")
+    key = Partners(EmbeddedStore(tmp_path), tmp_path).add("acme")
+    client = TestClient(create_app(tmp_path))
+    got = [client.get(p, headers=auth(key)).status_code
+           for p in ("/aas/reads", "/aas/reads", "/aas/shells")]  # fmt: skip
+    assert got == [200, 429, 200]

@@ -40,6 +40,10 @@ class Access:
         return [self.grant_ids[r.index] for r in rules]
 
 
+#: What a partner's read of its own record (``/aas/reads``) counts as against its rate: it writes
+#: what is queued first, which costs a store write (tens to hundreds of milliseconds).
+READS_COST = 10.0
+
 #: Keys and grants are read again at least this often, whatever the stamp says.
 GRANTS_RECHECK_S = 5.0
 
@@ -48,15 +52,16 @@ class _Bucket:
     def __init__(self, rate: float, burst: int) -> None:
         self.rate, self.burst, self.tokens, self.at = rate, burst, float(burst), time.monotonic()
 
-    def take(self) -> float:
-        """0 when the request may go ahead, else seconds to wait."""
+    def take(self, cost: float = 1.0) -> float:
+        """0 when a request costing ``cost`` requests may go ahead, else seconds to wait."""
+        cost = min(cost, self.burst)
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
         self.at = now
-        if self.tokens >= 1:
-            self.tokens -= 1
+        if self.tokens >= cost:
+            self.tokens -= cost
             return 0.0
-        return (1 - self.tokens) / self.rate
+        return (cost - self.tokens) / self.rate
 
 
 class Service:
@@ -207,13 +212,15 @@ class Service:
             "submodels": [repo.submodel(sid, a) for sid, a in allowed.items()],
         }
 
-    def throttle(self, partner: str) -> float:
+    def throttle(self, partner: str, cost: float = 1.0) -> float:
+        """0 when ``partner`` may make a request counting as ``cost`` requests now, else the
+        seconds to wait."""
         api = self.settings().api
         with self._lock:
             bucket = self._buckets.get(partner)
             if bucket is None or bucket.rate != api.rate_per_s or bucket.burst != api.burst:
                 bucket = self._buckets[partner] = _Bucket(api.rate_per_s, api.burst)
-            return bucket.take()
+            return bucket.take(cost)
 
     def record(self, access: Access, route: str, grants: list[str], returned: list[str],
                status: int) -> None:  # fmt: skip

@@ -36,7 +36,7 @@ from pilotline.share.repository import (
     value_only,
 )
 from pilotline.share.semantics import SUBMODEL_NAMES
-from pilotline.share.service import Access, Service
+from pilotline.share.service import READS_COST, Access, Service
 from pilotline.share.tokens import TOKEN_S
 from pilotline.web.context import Web
 from pilotline.web.users import User
@@ -101,7 +101,8 @@ def routes(app: FastAPI, web: Web) -> None:
             text = str(exc.detail)
         return await run_in_threadpool(refused, request, exc.status_code, text)
 
-    def serve(request: Request, handler: Callable[[Access], Answer]) -> Response:
+    def serve(request: Request, handler: Callable[[Access], Answer], cost: float = 1.0
+              ) -> Response:  # fmt: skip
         auth = request.headers.get("authorization", "")
         if not auth.lower().startswith("bearer "):
             return result(401, "Send the partner key as 'Authorization: Bearer <key>'.")
@@ -115,7 +116,7 @@ def routes(app: FastAPI, web: Web) -> None:
                 "The key or token is not valid (a token lasts 5 minutes; a key ends when replaced or its partner removed).",
             )
         route = _full_route(request)
-        wait = service.throttle(access.partner)
+        wait = service.throttle(access.partner, cost)
         try:
             if wait > 0:
                 service.record(access, route, [], [], 429)
@@ -286,7 +287,7 @@ def routes(app: FastAPI, web: Web) -> None:
                 r.pop("prev_hash", None)
             return {"result": rows}, [], []
 
-        return serve(request, h)
+        return serve(request, h, READS_COST)
 
     @api.post("/token")
     def token(
