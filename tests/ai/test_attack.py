@@ -342,3 +342,31 @@ def test_drafting_again_never_overwrites_an_edited_pilot(tmp_path: Path) -> None
     with pytest.raises(InputError, match="already exists"):
         shadow.pilot_draft(store, "m4", home / "pilots")
     assert path.read_text(encoding="utf-8") == edited
+
+
+def test_a_label_column_is_never_read_as_a_signal(tmp_path: Path) -> None:
+    # Noise with the labels twice: as 'fault' (named the label) and as SKAB's usual 'anomaly'.
+    # 'anomaly' was read as a signal, and Hotelling T² scored F1 1.0 and NAB 100 on pure noise.
+    rng = np.random.default_rng(5)
+    n = 400
+    label = np.zeros(n, dtype=int)
+    for a, b in ((100, 109), (250, 269), (330, 344)):
+        label[a : b + 1] = 1
+    t0 = dt.datetime(2026, 1, 5, 6, 0, 0)
+    x = rng.normal(size=(n, 2))
+    rows = [
+        f"{t0 + dt.timedelta(seconds=i):%Y-%m-%d %H:%M:%S};{x[i, 0]:.4f};{x[i, 1]:.4f};"
+        f"{label[i]};{label[i]}"
+        for i in range(n)
+    ]
+    path = tmp_path / "noise.csv"
+    path.write_text("datetime;a;b;anomaly;fault\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    data = read_recordings(path, label_column="fault")
+    assert data.signals == ["a", "b"]
+    b = backtest(data, detector="hotelling_t2", train_rows=200)
+    assert b.chosen.f1 < 0.5 and b.chosen.nab["standard"] < 50
+    # under another name, a copy of the labels is refused
+    renamed = path.read_text(encoding="utf-8").replace(";anomaly;", ";flag;", 1)
+    path.write_text(renamed, encoding="utf-8")
+    with pytest.raises(InputError, match="'flag': it holds the same 0/1 values"):
+        read_recordings(path, label_column="fault")

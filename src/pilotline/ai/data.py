@@ -65,6 +65,31 @@ def _labels(table: pa.Table, column: str, where: str) -> NDArray[np.bool_]:
     return np.asarray(v == 1.0, dtype=bool)
 
 
+#: Column names that hold labels in SKAB-like files: never read as signals.
+LABEL_COLUMNS = ("anomaly", "changepoint")
+
+
+def _no_label_copy(
+    values: NDArray[np.float64],
+    label: NDArray[np.bool_],
+    names: list[str],
+    where: str,
+    label_column: str,
+) -> None:
+    """Refuse a signal that is the label again (0/1, the same rows, or their opposite)."""
+    if not label.any() or label.all():
+        return
+    for j, name in enumerate(names):
+        v = values[:, j]
+        if np.isin(v, (0.0, 1.0)).all() and (
+            np.array_equal(v == 1.0, label) or np.array_equal(v == 0.0, label)
+        ):
+            raise InputError(
+                f"{where}, column '{name}': it holds the same 0/1 values as the label "
+                f"'{label_column}' — a model given it would be told the answer; drop the column"
+            )
+
+
 def read_recordings(
     path: Path,
     *,
@@ -109,7 +134,9 @@ def read_recordings(
                 f"{where}: no label column '{label_column}' (0/1 for each row); the columns are "
                 f"{', '.join(cols)}"
             )
-        reserved = {time_column, label_column, changepoint_column}
+        # the usual label columns are never signals, whichever is named the label: SKAB's
+        # 'anomaly' read as a signal under --label-column changepoint tells a detector the answer
+        reserved = {time_column, label_column, changepoint_column, *LABEL_COLUMNS}
         mine = [c for c in cols if c not in reserved]
         if names is None:
             names = mine
@@ -168,6 +195,7 @@ def read_recordings(
         rec = Recording(f.name if len(files) == 1 else str(f.relative_to(path)), seconds, values)
         if label_column:
             rec.label = _labels(table, label_column, where)
+            _no_label_copy(values, rec.label, names, where, label_column)
         if changepoint_column and changepoint_column in cols:
             rec.changepoint = _labels(table, changepoint_column, where)
         step = np.median(np.diff(seconds)) if len(seconds) > 1 else 1.0
