@@ -113,6 +113,7 @@ def test_each_step_ticks_itself_as_the_plant_and_the_store_fill(empty_home: Path
         assert 'id = "press-3"' in text
         (empty_home / "plant.toml").write_text(text)
         assert done(mia)["plant"]
+        assert "Ask your admin" not in mia.get("/start").text  # a step done asks nobody
 
         # The assessment: a manager's complete answers are the firm's.
         from tests.web.test_assess_web import EXAMPLE
