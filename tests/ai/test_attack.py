@@ -370,3 +370,12 @@ def test_a_label_column_is_never_read_as_a_signal(tmp_path: Path) -> None:
     path.write_text(renamed, encoding="utf-8")
     with pytest.raises(InputError, match="'flag': it holds the same 0/1 values"):
         read_recordings(path, label_column="fault")
+
+
+@pytest.mark.parametrize("name", ["..", ".hidden", "../x", "a/b", "", "x" * 81])
+def test_model_names_that_make_bad_addresses_or_files_are_refused(name: str) -> None:
+    from pilotline.ai.records import check_name
+
+    with pytest.raises(InputError, match="model name"):
+        check_name(name)
+    assert check_name("pump-1.v2_a") == "pump-1.v2_a"

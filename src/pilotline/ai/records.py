@@ -109,9 +109,15 @@ def aware(t: dt.datetime) -> dt.datetime:
 
 
 def check_name(name: str) -> str:
-    if not name or len(name) > 80 or not all(c.isalnum() or c in "-_." for c in name):
+    if (
+        not name
+        or len(name) > 80
+        or not name[0].isalnum()
+        or not all(c.isalnum() or c in "-_." for c in name)
+    ):  # '..' or '.x' made a web address that is not the model's, and a hidden pilot file
         raise InputError(
-            f"model name {name!r}: use 1 to 80 letters, digits, '-', '_' or '.' (e.g. pump-1)"
+            f"model name {name!r}: use 1 to 80 letters, digits, '-', '_' or '.', starting with a "
+            "letter or digit (e.g. pump-1)"
         )
     return name
 
