@@ -337,6 +337,15 @@ def test_a_header_of_a_million_columns_is_refused_at_once_in_import_and_preview(
     assert "1,001 columns" in _one(_refused(store, worked_plant, tmp_path / "wide.parquet")).message
 
 
+def test_a_damaged_workbook_is_named_once(tmp_path: Path) -> None:
+    """Review R15: 'x.xlsx: not a readable Excel (.xlsx) file (x.xlsx: not a readable …))'."""
+    path = tmp_path / "x.xlsx"
+    path.write_bytes(b"PK\x03\x04garbage")
+    with pytest.raises(InputError) as info:
+        reader.read_headers(path)
+    assert str(info.value).count("not a readable") == 1
+
+
 def test_a_utf16_file_says_to_save_it_as_csv_utf8(
     tmp_path: Path, store: EmbeddedStore, worked_plant: Plant
 ) -> None:

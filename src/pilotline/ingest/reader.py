@@ -280,8 +280,8 @@ def read_headers(path: Path, *, sep: str | None = None) -> list[str]:
                 headers = list(pq.ParquetFile(path).schema_arrow.names)
             else:
                 headers = _xlsx_headers(path)
-        except ImportRejected:
-            raise
+        except InputError:
+            raise  # said already, with the file named (not twice over)
         except Exception as exc:  # a damaged file can fail anywhere in the reader
             kind = "Parquet" if fmt == "parquet" else "Excel (.xlsx)"
             raise InputError(f"{path}: not a readable {kind} file ({exc})") from None
