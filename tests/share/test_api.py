@@ -357,3 +357,14 @@ def test_reading_ones_own_record_counts_as_ten_requests(tmp_path: Path) -> None:
     got = [client.get(p, headers=auth(key)).status_code
            for p in ("/aas/reads", "/aas/reads", "/aas/shells")]  # fmt: skip
     assert got == [200, 429, 200]
+
+
+def test_a_grant_that_gives_nothing_now_is_said_so(tmp_path: Path) -> None:
+    (tmp_path / "plant.toml").write_text(WORKED_EXAMPLE_PLANT)
+    Partners(EmbeddedStore(tmp_path), tmp_path).add("acme")
+    typo = _cli(tmp_path, "grant", "acme", "--submodel", "nameplate", "--element", "ManufacturerName",
+                "--element", "ManufacturerNmae")  # fmt: skip
+    assert "no element ManufacturerNmae in what" in typo.output
+    assert "ManufacturerName," not in typo.output.split("Note:")[1]
+    none = _cli(tmp_path, "grant", "acme", "--submodel", "carbon-footprint")
+    assert "gives acme nothing with what there is now" in none.output

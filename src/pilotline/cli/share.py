@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pilotline.errors import InputError
+from pilotline.errors import InputError, PilotlineError
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -182,6 +182,49 @@ def grant(
     else:
         until = f" until {g.expires} (inclusive)" if g.expires else ""
         out.print(f"Grant {g.id}: {g.partner} may read {g.what}{until}. It takes effect at once.")
+    _warn_if_empty(g.partner, g.id, list(element or []))
+
+
+def _element_paths(elements: list[dict[str, Any]], prefix: str = "") -> set[str]:
+    """Every idShort path in API JSON elements (``A.B``, ``A[0].B``)."""
+    out: set[str] = set()
+    for e in elements:
+        here = f"{prefix}.{e.get('idShort')}" if prefix else str(e.get("idShort"))
+        out |= {here} | _children(e, here)
+    return out
+
+
+def _children(e: dict[str, Any], here: str) -> set[str]:
+    value = e.get("value")
+    if not isinstance(value, list):
+        return set()
+    if e.get("modelType") == "SubmodelElementCollection":
+        return _element_paths(value, here)
+    out: set[str] = set()
+    if e.get("modelType") == "SubmodelElementList":
+        for i, item in enumerate(value):
+            out |= {f"{here}[{i}]"} | _children(item, f"{here}[{i}]")
+    return out
+
+
+def _warn_if_empty(partner: str, grant_id: str, elements: list[str]) -> None:
+    """Say when a grant gives nothing with what there is now (a typing error in --element or
+    --machine, or no data yet): it is kept all the same, for what may come."""
+    try:
+        view = _service().preview(partner)
+    except PilotlineError:
+        return
+    if grant_id not in view["grants"]:
+        err.print(f"Note: {grant_id} gives {partner} nothing with what there is now.",
+                  highlight=False)  # fmt: skip
+        return
+    present: set[str] = set()
+    for sm in view["submodels"]:
+        present |= _element_paths(sm.get("submodelElements", []))
+    missing = [p for p in elements if p not in present]
+    if missing:
+        err.print(f"Note: no element {', '.join(missing)} in what {grant_id} gives now; check "
+                  "the idShort paths ('pilotline share preview').", highlight=False)  # fmt: skip
 
 
 @share_app.command("grants")
