@@ -243,3 +243,28 @@ def test_messages_are_never_wrapped_or_cut_by_a_narrow_terminal(tmp_path: Path) 
     assert done.returncode == 1
     line = next(x for x in done.stderr.splitlines() if "is not a number" in x)
     assert str(bad) in line and "row 4, column 'x': 'abc' is not a number" in line
+
+
+def test_report_shift_writes_the_last_completed_shift_or_the_one_named(
+    home: Path, tmp_path: Path
+) -> None:
+    """As the web app: by default the shift that ended last before now (the suite's now is
+    Wednesday 15:47, after the day shift), or the one given with --shift."""
+    default = tmp_path / "default.html"
+    run(home, "report", "shift", "--out", str(default))
+    assert "<title>Shift report: Wed 04 Mar 2026, Day (06:00–14:00)" in default.read_text()
+    named = tmp_path / "named.html"
+    run(home, "report", "shift", "--shift", "2026-03-02 day", "--out", str(named))
+    text = named.read_text()
+    assert "Mon 02 Mar 2026, Day (06:00–14:00)" in text
+    assert (
+        "18,848" in text and "OEE<b>74.8 %" in text
+    )  # the worked example: 19,271 parts, 423 rejects
+    assert "47 min, 1 stop (" in text
+    for args, says in (
+        (("--shift", "2026-03-03 Night"), "the plant's shifts are Day"),
+        (("--shift", "yesterday"), "like '2026-03-04 Early'"),
+        (("--shift", "2026-03-02 Day", "--from", "2026-03-02"), "not both"),
+    ):
+        done = run(home, "report", "shift", *args, ok=False)
+        assert done.returncode == 1 and says in done.stderr and "Traceback" not in done.stderr

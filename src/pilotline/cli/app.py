@@ -34,7 +34,7 @@ from pilotline.ingest import SCHEMAS, ImportOptions, import_file, import_table
 from pilotline.measure import Measure, parse_by, waterfall
 from pilotline.plant import Plant, example_plant_text, load_plant
 from pilotline.plant.model import parse_plant
-from pilotline.report import render_shift_report
+from pilotline.report import find_shift, last_completed_shift, render_shift_report
 from pilotline.settings import Settings
 from pilotline.sim import demo_plant_text, simulate
 from pilotline.sim.feed import feed_forever, simulate_ahead, store_until
@@ -552,9 +552,17 @@ def losses(
 
 @report_app.command("shift")
 def report_shift(
+    shift: Annotated[
+        str | None,
+        typer.Option(
+            "--shift",
+            help="One shift by production date and name, like '2026-03-04 Early'. "
+            "Default: the last completed shift (or the days given with --from/--to).",
+        ),
+    ] = None,
     from_: Annotated[
         str | None,
-        typer.Option("--from", help="Start (plant time). Default: the last complete day's shifts."),
+        typer.Option("--from", help="Start (plant time): the shifts of whole days from here."),
     ] = None,
     to: Annotated[str | None, typer.Option(help="End (exclusive).")] = None,
     output: Annotated[
@@ -562,15 +570,27 @@ def report_shift(
         typer.Option("--out", help="Where to write the HTML (default: HOME/reports/…)."),
     ] = None,
 ) -> None:
-    """Write a self-contained HTML shift report: KPIs, loss waterfall, Pareto, state timeline."""
+    """Write a self-contained HTML shift report: KPIs, loss waterfall, Pareto, state timeline.
+
+    The same report as the web app's: one shift (default the last completed one, in the plant's
+    time zone), or the shifts of whole days with --from/--to."""
     h = home()
     plant = h.plant()
-    if from_ is None and to is None:
-        today = clock.now().astimezone(plant.tz).replace(hour=0, minute=0, second=0, microsecond=0)
-        start, end = (today - dt.timedelta(days=1)).astimezone(dt.UTC), today.astimezone(dt.UTC)
-    else:
+    if shift is not None and (from_ is not None or to is not None):
+        raise InputError("give either --shift or --from/--to, not both")
+    if from_ is not None or to is not None:
         start, end = _window(plant, from_, to)
-    path = _write_report(h, plant, start, end, output)
+        title = "Shift report"
+    else:
+        choice = find_shift(plant, shift) if shift else last_completed_shift(plant)
+        if choice is None:
+            raise InputError(
+                "no shift has ended in the last 62 days by the plant's calendars; "
+                "give the days with --from/--to"
+            )
+        start, end = choice.start, choice.end
+        title = f"Shift report: {choice.label(plant)}"
+    path = _write_report(h, plant, start, end, output, title=title)
     out.print(f"Report written to {path}")
 
 

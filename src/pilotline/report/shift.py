@@ -250,7 +250,7 @@ def render_body(
             svg.Bar(
                 _reason(r),
                 r["lost_s"] / 60,
-                f"{svg.whole(r['lost_s'] / 60)} min, {r['stops']} stops "
+                f"{svg.whole(r['lost_s'] / 60)} min, {r['stops']} stop{'' if r['stops'] == 1 else 's'} "
                 f"(cumulative {min(r['cumulative_share'], 1.0) * 100:.0f} %)",
                 COLOURS.get(r["category"], "#546e7a"),
             )
