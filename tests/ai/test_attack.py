@@ -276,9 +276,11 @@ score_st = st.tuples(
 
 
 @settings(max_examples=200, deadline=None)
-@given(chosen=score_st, t2=score_st)
+@given(chosen=score_st, t2=score_st, always=st.floats(0, 1))
 def test_better_than_both_only_when_it_beats_hotelling_in_every_respect(
-    chosen: tuple[float, float, int, float, float], t2: tuple[float, float, int, float, float]
+    chosen: tuple[float, float, int, float, float],
+    t2: tuple[float, float, int, float, float],
+    always: float,
 ) -> None:
     # A detector that saves less money than the plain control chart was called "better than
     # both baselines" when its NAB score was higher.
@@ -286,10 +288,11 @@ def test_better_than_both_only_when_it_beats_hotelling_in_every_respect(
 
     c = _scores("forecast_watch", *chosen)
     h = _scores("hotelling_t2", *t2)
-    text = verdict(c, {"null": _scores("null", 0, 0, 0, 0, 0), "hotelling_t2": h})  # type: ignore[arg-type]
+    base = {"null": _scores("null", 0, 0, 0, 0, 0), "hotelling_t2": h}
+    text = verdict(c, base, always)  # type: ignore[arg-type]
     if text.startswith("Better than both"):
         f1, nab, caught, saving, low = chosen
-        assert low > 0 and nab > 0 and caught > 0
+        assert low > 0 and nab > 0 and caught > 0 and f1 > always
         assert nab > t2[1] and f1 >= t2[0] - 0.02 and saving >= t2[3]
     else:
         assert "don't deploy" in text
@@ -379,3 +382,25 @@ def test_model_names_that_make_bad_addresses_or_files_are_refused(name: str) -> 
     with pytest.raises(InputError, match="model name"):
         check_name(name)
     assert check_name("pump-1.v2_a") == "pump-1.v2_a"
+
+
+def test_an_alarm_that_is_nearly_always_on_is_not_deployed(tmp_path: Path) -> None:
+    # Twelve signals, eleven training rows: Hotelling T² is in alarm for most of normal running,
+    # yet with few onsets its NAB score was above 0 and the verdict said "better than both".
+    rng = np.random.default_rng(1)
+    n, p = 100, 12
+    x = rng.normal(size=(n, p))
+    t0 = dt.datetime(2026, 1, 5, 6, 0, 0)
+    rows = [
+        f"{t0 + dt.timedelta(seconds=i):%Y-%m-%d %H:%M:%S};"
+        + ";".join(f"{v:.4f}" for v in x[i])
+        + f";{int(60 <= i < 70)}"
+        for i in range(n)
+    ]
+    head = "datetime;" + ";".join(f"s{j}" for j in range(p)) + ";anomaly\n"
+    path = tmp_path / "wide.csv"
+    path.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
+    b = backtest(read_recordings(path), detector="hotelling_t2", train_rows=11)
+    assert b.chosen.far > 0.5
+    assert not b.verdict.startswith("Better"), b.verdict
+    assert "don't deploy" in b.verdict

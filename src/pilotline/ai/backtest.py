@@ -199,8 +199,9 @@ def _money(blocks: list[tuple[float, float, int, int, int]], costs: Costs, seed:
     )
 
 
-def verdict(chosen: Scores, baselines: dict[str, Scores]) -> str:
-    """The back-test's answer in plain words."""
+def verdict(chosen: Scores, baselines: dict[str, Scores], always_f1: float | None = None) -> str:
+    """The back-test's answer in plain words. ``always_f1`` is the F1 of an alarm that is on at
+    every test row: onsets alone (NAB) do not see an alarm that hardly ever goes off."""
     t2 = baselines["hotelling_t2"]
     if chosen.detector == "null":
         return "The null detector never alarms: it is the baseline, not a candidate."
@@ -215,6 +216,12 @@ def verdict(chosen: Scores, baselines: dict[str, Scores]) -> str:
         return (
             f"Not better than the baseline of no alarm: NAB score {chosen.nab['standard']:.1f} "
             f"(0 = never alarming), {chosen.caught} of {chosen.events} events caught — don't deploy."
+        )
+    if always_f1 is not None and chosen.f1 <= always_f1:
+        return (
+            f"Not better than the baseline of an alarm always on: F1 {chosen.f1:.2f} against "
+            f"{always_f1:.2f} for alarming at every row; it is in alarm for {chosen.far:.0%} of "
+            "normal running — don't deploy."
         )
     if chosen.detector != "hotelling_t2" and (
         chosen.nab["standard"] <= t2.nab["standard"] or chosen.f1 < t2.f1 - 0.02
@@ -306,4 +313,12 @@ def backtest(
         )
     chosen = results[detector]
     baselines = {k: results[k] for k in BASELINES}
-    return Backtest(chosen, baselines, verdict(chosen, baselines), test_s, cuts, notes, alarms)
+    pos = sum(
+        int(r.label[k:].sum())
+        for r, k in zip(data.recordings, cuts, strict=True)
+        if r.label is not None
+    )
+    rows = sum(len(r.seconds) - k for r, k in zip(data.recordings, cuts, strict=True))
+    always_f1 = 2 * pos / (pos + rows) if rows else 0.0  # 2·TP / (2·TP + FP), every row alarmed
+    text = verdict(chosen, baselines, always_f1)
+    return Backtest(chosen, baselines, text, test_s, cuts, notes, alarms)
