@@ -404,3 +404,59 @@ def test_an_alarm_that_is_nearly_always_on_is_not_deployed(tmp_path: Path) -> No
     assert b.chosen.far > 0.5
     assert not b.verdict.startswith("Better"), b.verdict
     assert "don't deploy" in b.verdict
+
+
+def test_shadow_evaluation_weighs_alarms_against_chance(tmp_path: Path) -> None:
+    # Stops every 20 minutes: any alarm has one in the 30 minutes after it, so random alarms
+    # looked like warnings. And a planned stop (a break) is nothing an alarm should warn of.
+    import pyarrow as pa
+
+    from pilotline.ai import records, shadow
+    from pilotline.store import EmbeddedStore
+
+    store = EmbeddedStore(tmp_path / "home", lock_timeout_s=5)
+    records.ensure_tables(store)
+    t0 = dt.datetime(2026, 3, 2, 8, 0, 0)
+    u = dt.UTC
+    _store_values(store, t0, 0, 600, 0.0)
+    shadow.train_on_store(
+        store, name="s2", machine="press-1", tags=["a", "b"], start=t0.replace(tzinfo=u),
+        end=(t0 + dt.timedelta(minutes=5)).replace(tzinfo=u), detector="hotelling_t2",
+        trained_by="test",
+    )  # fmt: skip
+    with store.session(write=True) as s:
+        s.execute(
+            "INSERT INTO ai_shadow_runs VALUES (?, ?, ?, ?, ?, ?)",
+            ["s2", t0 + dt.timedelta(minutes=5), t0 + dt.timedelta(hours=10), 1, 3, t0],
+        )
+        for m in (60, 200, 400):  # three alarms at arbitrary times
+            s.execute(
+                "INSERT INTO ai_alarms (model, machine, start_ts, end_ts, peak, shown, "
+                "recorded_at) VALUES (?, ?, ?, ?, 1.0, false, ?)",
+                [
+                    "s2",
+                    "press-1",
+                    t0 + dt.timedelta(minutes=m),
+                    t0 + dt.timedelta(minutes=m + 1),
+                    t0,
+                ],
+            )
+        starts = [t0 + dt.timedelta(minutes=10 + 20 * k) for k in range(30)]
+        states = ["breakdown" if k % 2 else "planned_stop" for k in range(30)]
+        s.append(
+            "states",
+            pa.table(
+                {
+                    "machine": ["press-1"] * 30,
+                    "start_ts": pa.array(starts, pa.timestamp("us")),
+                    "end_ts": pa.array([None] * 30, pa.timestamp("us")),
+                    "state": states,
+                    "reason": [None] * 30,
+                    "import_id": pa.array([None] * 30, pa.int64()),
+                }
+            ),
+        )
+    e = shadow.evaluate(store, "s2")
+    assert e.stops == 15  # the breakdowns, not the planned stops
+    assert e.by_chance > 0.5
+    assert "not better than chance" in e.verdict, e.verdict

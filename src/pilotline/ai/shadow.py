@@ -231,6 +231,7 @@ class ShadowEvaluation:
     answered_real: int
     answered_false: int
     verdict: str
+    by_chance: float = 0.0  # share of the period within LEAD before a stop or scrap
 
     def to_json(self) -> dict[str, Any]:
         d = dict(vars(self))
@@ -240,8 +241,9 @@ class ShadowEvaluation:
 
 
 def evaluate(store: Store, name: str) -> ShadowEvaluation:
-    """The shadow period against what happened: stops (any state but running or no data) and
-    scrap recorded for the machine meanwhile, and the operators' answers."""
+    """The shadow period against what happened: stops (any state but running, a planned stop or
+    no data) and scrap recorded for the machine meanwhile, and the operators' answers — beside
+    what alarms at random times would have scored."""
     with store.session() as s:
         model = records.load(s, name)
         period = s.arrow(
@@ -260,7 +262,7 @@ def evaluate(store: Store, name: str) -> ShadowEvaluation:
         stops = (
             s.arrow(
                 "SELECT start_ts FROM states WHERE machine = ? AND start_ts >= ? AND start_ts < ? "
-                "AND state NOT IN ('running', 'no_data') ORDER BY start_ts",
+                "AND state NOT IN ('running', 'no_data', 'planned_stop') ORDER BY start_ts",
                 [model.machine, a, b],
             )
             .column("start_ts")
@@ -276,6 +278,21 @@ def evaluate(store: Store, name: str) -> ShadowEvaluation:
         1 for al in alarms if not any(al["start_ts"] <= t <= al["start_ts"] + LEAD for t in events)
     )
     days = (b - a).total_seconds() / 86400
+    # an alarm at a random time is "followed by an event" with the chance that it falls in the
+    # LEAD before one: the share of the period those stretches cover
+    covered, reach = dt.timedelta(0), a
+    for t in events:
+        lo, hi = max(t - LEAD, reach, a), min(t, b)
+        if hi > lo:
+            covered += hi - lo
+        reach = max(reach, hi)
+    chance = covered / (b - a) if b > a else 0.0
+    hits = len(alarms) - false
+    luck = 1.0  # the chance of at least this many hits from alarms at random times
+    if alarms:
+        from scipy.stats import binom  # type: ignore[import-untyped]
+
+        luck = float(binom.sf(hits - 1, len(alarms), chance))
     real = sum(1 for al in alarms if al["answer"] == "real")
     said_false = sum(1 for al in alarms if al["answer"] == "false")
     if not alarms:
@@ -289,6 +306,13 @@ def evaluate(store: Store, name: str) -> ShadowEvaluation:
         verdict = (
             f"None of the {len(stops)} stop(s) had an alarm in the {LEAD.seconds // 60} minutes "
             "before it — not better than no alarm; don't switch it on."
+        )
+    elif luck >= 0.05:
+        verdict = (
+            f"{hits} of {len(alarms)} alarm(s) had a stop or scrap in the {LEAD.seconds // 60} "
+            f"minutes after them, but an alarm at a random time would have had one with chance "
+            f"{chance:.0%}: as many hits would come by luck with probability {luck:.2f} — not "
+            "better than chance; don't switch it on."
         )
     else:
         verdict = (
@@ -310,6 +334,7 @@ def evaluate(store: Store, name: str) -> ShadowEvaluation:
         answered_real=real,
         answered_false=said_false,
         verdict=verdict,
+        by_chance=round(chance, 4),
     )
 
 

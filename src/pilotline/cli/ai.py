@@ -441,6 +441,7 @@ def evaluate_cmd(name: Annotated[str, typer.Argument()], fmt: FormatOpt = "table
         "answered_false",
     ):
         t.add_row(k.replace("_", " "), str(getattr(e, k)))
+    t.add_row("random alarms followed by a stop or scrap", f"{e.by_chance:.0%}")
     out.print(t)
     out.print(f"[bold]Verdict:[/] {e.verdict}", highlight=False)
 
