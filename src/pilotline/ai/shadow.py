@@ -290,7 +290,7 @@ def evaluate(store: Store, name: str) -> ShadowEvaluation:
     hits = len(alarms) - false
     luck = 1.0  # the chance of at least this many hits from alarms at random times
     if alarms:
-        from scipy.stats import binom  # type: ignore[import-untyped]
+        from scipy.stats import binom
 
         luck = float(binom.sf(hits - 1, len(alarms), chance))
     real = sum(1 for al in alarms if al["answer"] == "real")
