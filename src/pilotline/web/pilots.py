@@ -47,6 +47,14 @@ from pilotline.web.pilot_files import (
     sees,
     web_editable,
 )
+from pilotline.web.schemas import (
+    Decided,
+    DecisionEntry,
+    Frozen,
+    PilotDetail,
+    PilotPlan,
+    PilotSummary,
+)
 from pilotline.web.users import User
 
 STATUS_WORDS = {
@@ -510,13 +518,24 @@ def routes(app: FastAPI, web: Web) -> None:
         )
 
     # -- API -----------------------------------------------------------------------------------
-    @app.get("/api/pilots", tags=["pilots"])
+    @app.get(
+        "/api/pilots",
+        summary="List the pilots you may see",
+        response_model=list[PilotSummary],
+        tags=["pilots"],
+    )
     def api_list(user: User = anyone) -> list[dict[str, Any]]:
         """The pilots the user may see: status, metric, the effect so far with its interval
         (or why there is none yet), review date and whether the goalposts moved."""
         return listing(user)
 
-    @app.post("/api/pilots", tags=["pilots"], status_code=201)
+    @app.post(
+        "/api/pilots",
+        summary="Create a pilot",
+        response_model=PilotSummary,
+        tags=["pilots"],
+        status_code=201,
+    )
     def api_create(request: Request, body: dict[str, Any], user: User = manager) -> dict[str, Any]:
         """A new pilot from the pilot file's fields as JSON (KPI metrics of the plant's
         machines); 422 names each field that is wrong, 409 if the title is taken."""
@@ -524,19 +543,34 @@ def routes(app: FastAPI, web: Web) -> None:
         pid = create(body, user)
         return summary(pid, pilot_path(web, pid), load_pilot(pilot_path(web, pid)))
 
-    @app.post("/api/pilots/plan", tags=["pilots"])
+    @app.post(
+        "/api/pilots/plan",
+        summary="Plan a draft: what it could detect, and in how many days",
+        response_model=PilotPlan,
+        tags=["pilots"],
+    )
     def api_plan(body: dict[str, Any], user: User = manager) -> dict[str, Any]:
         """What a draft pilot could detect (minimum detectable effect, allowing for
         autocorrelation) and how many periods the target needs — ``pilotline pilot plan``.
         Reads only; the form calls it as its fields change."""
         return planned(body, user)
 
-    @app.get("/api/pilots/decisions", tags=["pilots"])
+    @app.get(
+        "/api/pilots/decisions",
+        summary="The decision log",
+        response_model=list[DecisionEntry],
+        tags=["pilots"],
+    )
     def api_decisions(user: User = anyone) -> list[dict[str, Any]]:
         """The decision log of the pilots the user may see, newest first."""
         return decisions_for(user)
 
-    @app.get("/api/pilots/{pid}", tags=["pilots"])
+    @app.get(
+        "/api/pilots/{pid}",
+        summary="A pilot with its evaluation",
+        response_model=PilotDetail,
+        tags=["pilots"],
+    )
     def api_pilot(pid: str, user: User = anyone) -> dict[str, Any]:
         """The pilot (its file's fields), its status and versions, and its evaluation: the same
         as ``pilotline pilot evaluate FILE --format json`` (or why there is none yet)."""
@@ -554,7 +588,12 @@ def routes(app: FastAPI, web: Web) -> None:
             "why_no_evaluation": ev.get("error"),
         }
 
-    @app.put("/api/pilots/{pid}", tags=["pilots"])
+    @app.put(
+        "/api/pilots/{pid}",
+        summary="Change a pilot",
+        response_model=PilotSummary,
+        tags=["pilots"],
+    )
     def api_update(
         request: Request, pid: str, body: dict[str, Any], user: User = manager
     ) -> dict[str, Any]:
@@ -564,7 +603,12 @@ def routes(app: FastAPI, web: Web) -> None:
         update(pid, body, user)
         return summary(pid, pilot_path(web, pid), load_pilot(pilot_path(web, pid)))
 
-    @app.post("/api/pilots/{pid}/freeze", tags=["pilots"])
+    @app.post(
+        "/api/pilots/{pid}/freeze",
+        summary="Freeze a pilot before its results can be seen",
+        response_model=Frozen,
+        tags=["pilots"],
+    )
     def api_freeze(
         request: Request, pid: str, body: dict[str, Any] | None = None, user: User = manager
     ) -> dict[str, Any]:
@@ -576,7 +620,13 @@ def routes(app: FastAPI, web: Web) -> None:
             raise BadPilot([{"field": "reason", "message": "a sentence of text"}])
         return freeze(pid, user, reason[:TEXT_LIMIT])
 
-    @app.post("/api/pilots/{pid}/decision", tags=["pilots"], status_code=201)
+    @app.post(
+        "/api/pilots/{pid}/decision",
+        summary="Decide: adopt, adapt, abandon or extend",
+        response_model=Decided,
+        tags=["pilots"],
+        status_code=201,
+    )
     def api_decide(
         request: Request, pid: str, body: dict[str, Any], user: User = manager
     ) -> dict[str, Any]:

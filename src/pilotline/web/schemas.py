@@ -310,3 +310,56 @@ class UploadPreview(Answer):
 class PlantAdded(Answer):
     machines: list[str]
     reasons: list[str]
+
+
+class Effect(Answer):
+    value: float
+    low: float | None
+    high: float | None
+    scale: str = Field(description="difference, or ratio for count metrics")
+    unit: str
+    verdict: str
+
+
+class PilotSummary(Answer):
+    id: str
+    title: str
+    status: str = Field(description="draft, running, ended or decided")
+    metric: str
+    machines: list[str]
+    effect: Effect | None = Field(description="None until the pilot period has data")
+    why_no_effect: str | None
+    review_date: str
+    frozen: bool
+    goalposts_moved: bool | list[object]
+
+
+class PilotDetail(Answer):
+    id: str
+    pilot: dict[str, object] = Field(description="The pilot file's fields")
+    status: str
+    versions: list[dict[str, object]]
+    decisions: list[dict[str, object]]
+    evaluation: dict[str, object] | None = Field(
+        description="As `pilotline pilot evaluate FILE --format json`; None before there is one"
+    )
+    why_no_evaluation: str | None
+
+
+class PilotPlan(Answer):
+    """What a draft could detect: minimum detectable effect, days needed, warnings."""
+
+
+class Frozen(Answer):
+    """What was frozen: the version, its fingerprint and the baseline's."""
+
+
+class DecisionEntry(Answer):
+    id: str
+    title: str
+    decision: str
+
+
+class Decided(Answer):
+    status: Literal["recorded"]
+    decision: str
