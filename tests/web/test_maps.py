@@ -228,6 +228,15 @@ def test_a_log_of_thousands_of_activities_draws_at_most_a_hundred(
     assert client.get(f"/api/logs/{log_id}/cases", params={"activity": "end"}).status_code == 200
 
 
+def test_map_pages_run_no_inline_script(mia: tuple[TestClient, str], receipt: str) -> None:
+    """Review R15: the map's SVG is inline, its names come from any ERP; the CSP allowed inline
+    script on every page, so an escaping slip would have run."""
+    client, _ = mia
+    for path in (f"/maps/{receipt}", f"/api/logs/{receipt}/map.svg", "/maps", "/data", "/start"):
+        csp = client.get(path).headers["content-security-policy"]
+        assert "script-src 'self';" in csp and "unsafe-inline' ; " not in csp, path
+
+
 def test_times_are_medians_unless_another_statistic_is_chosen(
     mia: tuple[TestClient, str],
 ) -> None:
@@ -476,6 +485,7 @@ def test_a_manager_zooms_into_the_map_and_clicks_an_activity_for_its_cases(
         before = scale()
         page.click("#zoom-in")
         assert scale() == pytest.approx(before * 1.25)
+        page.locator("#map-view").scroll_into_view_if_needed()  # 48 px header links push it
         box = page.locator("#map-view").bounding_box()
         assert box is not None
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
