@@ -86,7 +86,7 @@ def map_dot(
     lines = [
         "digraph process {",
         f'  label={_q(legend)}; labelloc=t; labeljust=l; fontname="Helvetica"; fontsize=12; '
-        'ranksep=0.4; nodesep=0.35;',
+        "ranksep=0.4; nodesep=0.35;",
         '  rankdir=TB; bgcolor="white"; node [shape=box, style="rounded,filled", '
         'fontname="Helvetica", fontsize=14, fillcolor="#e3f2fd", color="#1565c0"]; '
         'edge [fontname="Helvetica", fontsize=12, color="#546e7a", fontcolor="#263238"];',
