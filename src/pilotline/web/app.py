@@ -20,9 +20,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from markupsafe import Markup
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pilotline import clock
 from pilotline.errors import InputError, NotFound, PilotlineError
@@ -80,6 +82,37 @@ CSP = (
 #: through escaping could still not run (review R15).
 STRICT_CSP = CSP.replace("script-src 'self' 'unsafe-inline'", "script-src 'self'")
 STRICT_PATHS = ("/maps", "/api/logs", "/data", "/api/imports", "/docs", "/start")
+
+
+class SecurityHeaders:
+    """Content-Security-Policy and the other protective headers on every response (a plain ASGI
+    middleware: Starlette's ``BaseHTTPMiddleware`` costs a task and a stream per request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        strict = any(path == p or path.startswith(p + "/") for p in STRICT_PATHS)
+        extra = (
+            (b"content-security-policy", (STRICT_CSP if strict else CSP).encode()),
+            (b"x-frame-options", b"DENY"),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+        )
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                have = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in extra if k not in have]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def problem(status: int, title: str, detail: str = "", **extra: Any) -> JSONResponse:
@@ -154,17 +187,7 @@ def create_app(
     )
     app.state.web = web
 
-    @app.middleware("http")
-    async def _security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        path = request.url.path
-        strict = any(path == p or path.startswith(p + "/") for p in STRICT_PATHS)
-        response.headers.setdefault("Content-Security-Policy", STRICT_CSP if strict else CSP)
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
-
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     # The API's docs page with Swagger UI's own files from a package (fastapi-offline's copy of
     # swagger-ui-dist 5): no CDN, since plant networks are often cut off from the internet.
@@ -189,6 +212,7 @@ def create_app(
 
     any_user = need("operator")
     overviews = Cache(ttl_s=5.0)
+    boards = Cache(ttl_s=1.0, max_keys=64)
     machine_pages = Cache(ttl_s=30.0)
 
     shift_oees = Cache(ttl_s=30.0)
@@ -327,16 +351,32 @@ def create_app(
     ) -> Response:
         """The overview; ``?wall=1`` for a wall screen (large type, no navigation), ``?order=plant``
         for the plant model's order instead of worst first."""
-        data = live_overview(user, alert_min)
-        return web.page(
-            request,
-            "overview.html",
-            user,
-            data=data,
-            wall=wall,
-            order=order,
-            default_alert_min=STOP_ALERT_MIN,
+        full = overviews.get("all", compute_overview)
+        now = clock.now()
+        data = for_user(full, user, now, alert_min=alert_min)
+        seen_any = any(m["since"] for line in data["lines"] for m in line["machines"])
+        # The tiles as HTML, kept for the second they show (by what they show and whom to).
+        key = (
+            full["now"],
+            id(full),
+            user.role,
+            user.lines,
+            wall,
+            order,
+            alert_min,
+            int(now.timestamp()),
         )
+        ctx: dict[str, Any] = {"data": data, "wall": wall, "order": order, "seen_any": seen_any}
+
+        def render() -> tuple[dict[str, Any], Markup]:
+            board = web.templates.env.get_template("_overview_board.html")
+            html = board.render(**ctx, user=user, default_alert_min=STOP_ALERT_MIN)
+            return full, Markup(html)
+
+        kept, html = boards.get(key, render)
+        if kept is not full:  # the id of a value that is gone, reused
+            kept, html = render()
+        return web.page(request, "overview.html", user, **ctx, board=html)
 
     @app.get("/operate", response_class=HTMLResponse, include_in_schema=False)
     def operate_list(request: Request, user: User = any_user) -> Response:

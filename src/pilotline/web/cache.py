@@ -7,9 +7,11 @@ wait, for one computation between them. Twenty people watching the overview cost
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Hashable
+from pathlib import Path
 from typing import Any
 
 
@@ -72,3 +74,47 @@ class Cache:
                 del self._values[oldest]
                 self._firsts.pop(oldest, None)
             self._values[key] = (time.monotonic(), value)
+
+
+class FileVersion:
+    """Tells, cheaply, whether a small file changed since it was last read.
+
+    A file's time has the kernel's coarse resolution (a few milliseconds), so two writes in one tick
+    can leave the same size, time and even inode: an unchanged ``stat`` is trusted only once the file
+    was already older than :data:`SETTLED_NS` when it was seen; otherwise its bytes are compared.
+    """
+
+    SETTLED_NS = 100_000_000
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._trusted: tuple[int, int, int, int] | None = None
+        self._content: bytes | None = None
+        self._lock = threading.Lock()
+
+    def read(self) -> tuple[bytes | None, bool]:
+        """The file's bytes (None when it is missing), and whether they differ from the last read."""
+        with self._lock:
+            return self._read()
+
+    def _read(self) -> tuple[bytes | None, bool]:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            changed = self._content is not None
+            self._trusted, self._content = None, None
+            return None, changed
+        key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+        if key == self._trusted and self._content is not None:
+            return self._content, False
+        try:
+            content = self.path.read_bytes()
+        except FileNotFoundError:
+            changed = self._content is not None
+            self._trusted, self._content = None, None
+            return None, changed
+        changed = content != self._content
+        self._content = content
+        settled = time.time_ns() - st.st_mtime_ns > self.SETTLED_NS
+        self._trusted = key if settled else None
+        return content, changed

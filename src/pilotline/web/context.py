@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from pilotline.map.render import human_duration
 from pilotline.plant import Plant, load_plant
 from pilotline.store import Store
+from pilotline.web.cache import FileVersion
 from pilotline.web.users import Role, User, Users
 
 HERE = Path(__file__).parent
@@ -48,6 +49,7 @@ def make_templates(language: str = "en") -> Jinja2Templates:
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
         extensions=["jinja2.ext.i18n"],
+        auto_reload=False,  # the templates ship with the package: no mtime check per render
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals["lang"] = language
@@ -61,13 +63,24 @@ class Web:
     store: Store
     users: Users
     templates: Jinja2Templates = field(default_factory=make_templates)
+    _plant: Plant | None = field(default=None, repr=False)
+    _plant_file: FileVersion = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._plant_file = FileVersion(self.home / "plant.toml")
 
     @property
     def plant_file(self) -> Path:
         return self.home / "plant.toml"
 
     def plant(self) -> Plant:
-        return load_plant(self.plant_file)
+        """The plant model, parsed again only when the file changed; the model is frozen, so
+        one copy serves every request."""
+        content, changed = self._plant_file.read()
+        if content is None or changed or self._plant is None:
+            self._plant = None  # a file that does not load is never served from before
+            self._plant = load_plant(self.plant_file)  # its own clear message when missing
+        return self._plant
 
     def csrf_token(self, request: Request) -> str:
         token = request.session.get("csrf")

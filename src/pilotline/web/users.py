@@ -32,6 +32,7 @@ from pilotline import clock
 from pilotline.errors import InputError, NotFound
 from pilotline.names import name_key
 from pilotline.store import Store
+from pilotline.web.cache import FileVersion
 
 Role = Literal["admin", "manager", "operator"]
 ROLES: tuple[Role, ...] = ("admin", "manager", "operator")
@@ -96,19 +97,16 @@ class Users:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._version_file = store.home / ".users-version"
-        self._seen: bytes | None = None
+        self._version = FileVersion(self._version_file)
         self._users: dict[str, User | None] = {}
         self._tokens: dict[str, str | None] = {}
         self._sessions: dict[str, tuple[str, dt.datetime] | None] = {}
 
     def _fresh(self) -> None:
         """Forget cached lookups if any process changed users or tokens since."""
-        try:
-            version = self._version_file.read_bytes()
-        except FileNotFoundError:
-            version = b""
-        if version != self._seen:
-            self._users, self._tokens, self._sessions, self._seen = {}, {}, {}, version
+        _content, changed = self._version.read()
+        if changed:
+            self._users, self._tokens, self._sessions = {}, {}, {}
 
     def _changed(self) -> None:
         tmp = self._version_file.with_suffix(f".{secrets.token_hex(4)}")
