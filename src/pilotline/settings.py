@@ -85,6 +85,19 @@ SETTINGS: tuple[Setting, ...] = (
         "Days of machine states, part counts, counter readings and operator reasons to keep "
         "(the OEE history); 0 keeps all.",
     ),
+    Setting(
+        "hub_url",
+        "PILOTLINE_HUB_URL",
+        "(unset: no campaign hub)",
+        "The campaign hub's address, e.g. https://hub.example: 'share campaign' and the web "
+        "app's campaign page send to it and compare with its published benchmark.",
+    ),
+    Setting(
+        "hub_firm",
+        "PILOTLINE_HUB_FIRM",
+        "(unset)",
+        "Your firm's id at the campaign hub (the coordinator gives it).",
+    ),
 )
 
 
@@ -97,6 +110,8 @@ class Settings:
     database_url: str | None = None
     keep_values_days: float = 180.0
     keep_machine_data_days: float = 0.0
+    hub_url: str | None = None
+    hub_firm: str | None = None
 
     @classmethod
     def from_env(cls, *, home: str | os.PathLike[str] | None = None) -> Settings:
@@ -134,6 +149,8 @@ class Settings:
             database_url=os.environ.get("PILOTLINE_DATABASE_URL", "").strip() or None,
             keep_values_days=keep["PILOTLINE_KEEP_VALUES_DAYS"],
             keep_machine_data_days=keep["PILOTLINE_KEEP_MACHINE_DATA_DAYS"],
+            hub_url=os.environ.get("PILOTLINE_HUB_URL", "").strip() or None,
+            hub_firm=os.environ.get("PILOTLINE_HUB_FIRM", "").strip() or None,
         )
 
     def retention(self) -> dict[str, float]:
