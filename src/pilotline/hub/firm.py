@@ -7,12 +7,14 @@ consent item by item and sends only what was agreed, each item with its consent 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +201,87 @@ def with_consent(item: dict[str, Any], consent: dict[str, str], person: str) -> 
             "given_at": clock.now().isoformat(),
         },
     }
+
+
+# -- the firm beside the published figures --------------------------------------------------------
+
+CACHE_FILE = Path("campaign") / "hub_cache.json"
+#: Peer groups, most specific first: (label, which of the firm's own dimensions are kept).
+GROUPS = (
+    ("same sector, size band and region", (True, True, True)),
+    ("same sector and region", (True, False, True)),
+    ("same region", (False, False, True)),
+    ("all firms in the campaign", (False, False, False)),
+)
+SHOWN_KPIS = ("oee", "availability", "performance", "quality", "scrap_rate",
+              "energy_per_good_part_kwh")  # fmt: skip
+NOT_PUBLISHED = "not published for this group (too few firms, or one firm would stand out)"
+
+
+def fetched(client: HubClient, home: Path) -> dict[str, Any]:
+    """The firm's record at the hub and the latest *published* release, fetched now; when the hub
+    cannot be reached (or has no release yet), the last copy fetched, with ``error`` saying why.
+
+    Returns ``{"me", "release", "fetched_at", "error"}`` (``me``/``release`` None if never
+    fetched). Only the public release is kept: it holds published cells and nothing else."""
+    path = home / CACHE_FILE
+    try:
+        me = client.me()
+        try:
+            release: dict[str, Any] | None = client.benchmark()
+            error = None
+        except InputError as exc:
+            if "(404)" not in str(exc):
+                raise
+            release, error = None, "the hub has not published a benchmark release yet"
+        body = {"hub": client.url, "firm": client.firm, "me": me, "release": release,
+                "fetched_at": clock.now().isoformat()}  # fmt: skip
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+        return {**body, "error": error}
+    except (SourceUnavailable, InputError) as exc:
+        cached: dict[str, Any] = {}
+        with contextlib.suppress(OSError, ValueError):
+            cached = json.loads(path.read_text(encoding="utf-8"))
+        if cached.get("hub") != client.url or cached.get("firm") != client.firm:
+            cached = {}
+        return {"me": cached.get("me"), "release": cached.get("release"),
+                "fetched_at": cached.get("fetched_at"), "error": str(exc)}  # fmt: skip
+
+
+def beside(
+    release: Mapping[str, Any], *, me: Mapping[str, Any], own: Sequence[Figures],
+    period: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Per KPI, the firm's own figure beside each peer group's *published* figure for a month
+    (the latest month of the firm's own that the release covers, unless ``period`` is given).
+    A group whose cell is not in the public release says so (:data:`NOT_PUBLISHED`): the
+    release never says why, and no value of it is guessed."""
+    from pilotline.hub.benchmark import DIMS, MEASURES, kpis, measures
+    from pilotline.hub.disclosure import TOTAL
+
+    months = sorted({f.period for f in own})
+    if not months:
+        raise InputError("no monthly figures of yours yet: import machine data first")
+    covered = {c["period"] for c in release.get("cells", [])}
+    month = period or next((m for m in reversed(months) if m in covered), months[-1])
+    mine = [f for f in own if f.period == month]
+    sums = {m: sum(measures(f)[m] for f in mine) for m in MEASURES}
+    yours = kpis(sums)
+    cells = {tuple(c[d] for d in DIMS): c for c in release.get("cells", [])
+             if c["period"] == month}  # fmt: skip
+    groups: list[dict[str, Any]] = []
+    for label, keep in GROUPS:
+        key = tuple(str(me[d]) if k else TOTAL for d, k in zip(DIMS, keep, strict=True))
+        cell = cells.get(key)
+        groups.append({"label": label, "cell": dict(zip(DIMS, key, strict=True)),
+                       "published": cell is not None,
+                       "firms": cell["firms"] if cell else None,
+                       "kpis": cell["kpis"] if cell else None})  # fmt: skip
+    rows = [{"kpi": k, "yours": yours.get(k),
+             "groups": [g["kpis"].get(k) if g["kpis"] else None for g in groups]}
+            for k in SHOWN_KPIS]  # fmt: skip
+    return {"period": month, "months": months, "in_release": month in covered,
+            "groups": groups, "rows": rows, "yours": yours}  # fmt: skip

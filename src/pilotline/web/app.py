@@ -821,6 +821,7 @@ def create_app(
     docs_pages.routes(app, web)
     share.routes(app, web)
     __import__("pilotline.web.ai", fromlist=["routes"]).routes(app, web)
+    __import__("pilotline.web.campaign", fromlist=["routes"]).routes(app, web)
     return app
 
 
