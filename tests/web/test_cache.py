@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 
-from pilotline.web.cache import Cache
+from pilotline.web.cache import Cache, FileVersion
 
 
 def test_computes_once_then_serves_stale_while_refreshing() -> None:
@@ -57,3 +59,40 @@ def test_the_first_value_is_computed_once_for_many_waiting_callers() -> None:
     for t in threads:
         t.join()
     assert results == ["value"] * 20 and len(calls) == 1
+
+
+def test_a_file_rewritten_within_one_clock_tick_is_seen_as_changed(tmp_path: Path) -> None:
+    """Two writes of the same size in the same coarse mtime tick: the bytes tell them apart."""
+    f = tmp_path / "v"
+    f.write_bytes(b"aaaa")
+    watch = FileVersion(f)
+    assert watch.read() == (b"aaaa", True)
+    assert watch.read() == (b"aaaa", False)
+    st = os.stat(f)
+    f.write_bytes(b"bbbb")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))  # the same time as before, to the nanosecond
+    assert watch.read() == (b"bbbb", True)
+    f.unlink()
+    assert watch.read() == (None, True)
+    assert watch.read() == (None, False)
+
+
+def test_an_old_file_is_trusted_by_its_stat_until_it_changes(tmp_path: Path) -> None:
+    f = tmp_path / "v"
+    f.write_bytes(b"one")
+    old = time.time_ns() - 10 * FileVersion.SETTLED_NS
+    os.utime(f, ns=(old, old))
+    watch = FileVersion(f)
+    assert watch.read() == (b"one", True)
+    assert watch.read() == (b"one", False)
+    f.write_bytes(b"two")  # a new time: read again
+    assert watch.read() == (b"two", True)
+
+
+def test_warm_computes_only_what_is_missing() -> None:
+    cache = Cache(ttl_s=60)
+    calls: list[str] = []
+    cache.warm("k", lambda: calls.append("warm") or 1)
+    cache.warm("k", lambda: calls.append("again") or 2)
+    assert cache.get("k", lambda: calls.append("get") or 3) == 1
+    assert calls == ["warm"]

@@ -23,6 +23,7 @@ from pilotline.plant import load_plant
 from pilotline.sim import demo_plant_text, simulate
 from pilotline.store import EmbeddedStore
 from pilotline.web import Users, create_app
+from pilotline.web import pilots as pilots_web
 from tests.conftest import NOW
 from tests.web.conftest import ARTIFACTS, PASSWORD, PILOTLINE, api_login, chromium, log_in, serving
 from tests.web.test_operate import AXE, _axe
@@ -276,3 +277,30 @@ def test_a_manager_runs_a_pilot_from_the_machine_page_in_chromium(pilot_home: Pa
     assert warnings == result["warnings"]
     assert result["registration"]["registered"] and result["decision"].startswith("Adopt")
     assert {k: v for k, v in violations.items() if v} == {}
+
+
+def test_the_server_evaluates_pilots_before_anyone_opens_them(
+    pilot_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pilotline serve`` warms the pages: a pilot's evaluation is computed by the warm pass,
+    and the first open of its page uses it instead of reading the baseline again."""
+    calls: list[str] = []
+    real = pilots_web.evaluate
+    monkeypatch.setattr(pilots_web, "evaluate", lambda *a, **k: calls.append("x") or real(*a, **k))
+    with TestClient(create_app(pilot_home)) as client:
+        csrf = api_login(client, "mia")
+        pid = client.post(
+            "/api/pilots", json={**PILOT, "title": "Warmed ahead"}, headers={"X-CSRF-Token": csrf}
+        ).json()["id"]
+    app = create_app(pilot_home)  # a server just started: nothing computed yet
+    with TestClient(app) as client:
+        api_login(client, "mia")
+        calls.clear()
+        app.state.web.warm()
+        warmed = len(calls)
+        assert warmed >= 1  # at least the new pilot
+        page = client.get(f"/pilots/{pid}")
+        assert page.status_code == 200 and "Warmed ahead" in page.text
+        assert len(calls) == warmed  # the open used the warmed evaluation
+        app.state.web.warm()
+        assert len(calls) == warmed  # nothing is computed twice

@@ -693,6 +693,24 @@ def serve(
     _serve(home(), host=host, port=port, https=https)
 
 
+#: How often the server fills the caches of pages nobody opened yet (see ``Web.warm``).
+WARM_EVERY_S = 300.0
+
+
+def keep_warm(web: Any) -> None:
+    """Prepare the slow pages (pilots' evaluations) in the background: at start, then every
+    :data:`WARM_EVERY_S` (a new day or a changed pilot gives a new cache key)."""
+    import threading
+    import time
+
+    def loop() -> None:
+        while True:
+            web.warm()
+            time.sleep(WARM_EVERY_S)
+
+    threading.Thread(target=loop, name="pilotline-warm", daemon=True).start()
+
+
 def _serve(h: Home, *, host: str, port: int, https: bool) -> None:
     import uvicorn
 
@@ -715,6 +733,7 @@ def _serve(h: Home, *, host: str, port: int, https: bool) -> None:
             "(shown once; write it down).",
             highlight=False,
         )
+    keep_warm(web.state.web)
     # proxy_headers=False: a client cannot pick its own address with X-Forwarded-For (the login
     # throttle counts per address); put a reverse proxy in front for TLS and let it log clients.
     uvicorn.run(web, host=host, port=port, log_level="warning", proxy_headers=False)

@@ -497,10 +497,15 @@ def create_app(
         line, label = operate.machine_of(p, user, machine)
         _check_grain(by)
         a, b = _period(p, start, end)
-        data = machine_pages.get(
-            (machine, start, end, by),
-            lambda: machine_page(store, p, machine, start=a, end=b, grain=by),
-        )
+
+        def compute() -> dict[str, Any]:
+            found = machine_page(store, p, machine, start=a, end=b, grain=by)
+            # The charts' JSON as the page carries it, encoded once for everyone who opens it.
+            for key in ("figures", "small_figures"):
+                found[f"{key}_attrs"] = [web.figure_attr(f) for f in found[key]]
+            return found
+
+        data = machine_pages.get((machine, start, end, by), compute)
         return web.page(
             request,
             "machine.html",

@@ -46,6 +46,14 @@ class Cache:
             threading.Thread(target=self._refresh, args=(key, compute), daemon=True).start()
         return hit[1]
 
+    def warm(self, key: Hashable, compute: Callable[[], Any]) -> None:
+        """Compute ``key``'s value now if there is none yet (a stale one is left to :meth:`get`):
+        what a background pass calls so that nobody waits for a first open."""
+        with self._lock:
+            if key in self._values:
+                return
+        self.get(key, compute)
+
     def clear(self) -> None:
         """Forget every value, after a change they do not show; a refresh that began before
         is not kept."""

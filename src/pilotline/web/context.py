@@ -7,7 +7,9 @@ and users) take it instead of reaching for globals.
 from __future__ import annotations
 
 import gettext
+import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup, escape
 
 from pilotline.map.render import human_duration
 from pilotline.plant import Plant, load_plant
@@ -24,6 +28,7 @@ from pilotline.web.cache import FileVersion
 from pilotline.web.users import Role, User, Users
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 LOCALES = HERE / "locales"
 
 
@@ -64,6 +69,8 @@ class Web:
     users: Users
     templates: Jinja2Templates = field(default_factory=make_templates)
     _plant: Plant | None = field(default=None, repr=False)
+    #: What :meth:`warm` computes ahead of the first open of a page (each route module adds its own).
+    warmers: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _plant_file: FileVersion = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -81,6 +88,24 @@ class Web:
             self._plant = None  # a file that does not load is never served from before
             self._plant = load_plant(self.plant_file)  # its own clear message when missing
         return self._plant
+
+    def warm(self) -> None:
+        """Fill the pages' caches that are empty (after a start, a new day, a change), so that the
+        first person to open a pilot or a machine does not wait for its figures; a warmer that fails
+        is logged and the next one runs."""
+        for warmer in list(self.warmers):
+            try:
+                warmer()
+            except Exception:  # a page opened later shows its own error
+                log.warning("could not prepare a page ahead of time", exc_info=True)
+
+    def figure_attr(self, figure: Any) -> Markup:
+        """A chart's JSON for a ``data-figure`` attribute, as ``{{ fig | tojson | forceescape }}``
+        gives it, for pages that keep it encoded rather than encode it per request."""
+        env = self.templates.env
+        dumps = env.policies["json.dumps_function"]
+        kwargs = env.policies["json.dumps_kwargs"]
+        return escape(str(htmlsafe_json_dumps(figure, dumps=dumps, **kwargs)))
 
     def csrf_token(self, request: Request) -> str:
         token = request.session.get("csrf")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import math
 import tempfile
 from pathlib import Path
@@ -150,37 +151,41 @@ def routes(app: FastAPI, web: Web) -> None:
             raise PermissionError("this pilot measures machines on lines not assigned to you")
         return path, pilot
 
+    def evaluated(pilot: Pilot) -> dict[str, Any]:
+        """The CLI's ``pilot evaluate --format json`` with the chart, or why there is none."""
+        sources = Sources(web.store, web.plant())
+        try:
+            result = evaluate(pilot, sources)
+            control = None
+            if pilot.control is not None and pilot.control.file is None:
+                end = min(pilot.pilot.end, dt.date.fromisoformat(result["as_of"]))
+                s = sources.series(pilot.control, pilot.unit, pilot.baseline.start, end)
+                during = Window(start=pilot.pilot.start, end=end)
+                control = [*s.window(pilot.baseline).values, *s.window(during).values]
+            # The registration check re-reads the baseline (a second or more on a large
+            # plant): cached with the evaluation; freezing or deciding here clears the cache.
+            registry.annotate(web.store, pilot, result, sources=sources)
+            control_line = [float(v) for v in control or []] or None
+            return {
+                "result": result,
+                "control": control_line,
+                "chart": figure(result, control_line),  # plotly objects are slow to build
+            }
+        except PilotlineError as exc:
+            return {"error": str(exc)}
+
     def evaluation(pid: str, path: Path, pilot: Pilot) -> dict[str, Any]:
-        """The CLI's ``pilot evaluate --format json`` (cached a minute), or why there is none."""
+        """:func:`evaluated`, cached a minute (and computed ahead by :func:`warm`)."""
+        key = cache_key(pid, path, pilot)
+        return dict(copy.deepcopy(evaluations.get(key, lambda: evaluated(pilot))))
 
-        def compute() -> dict[str, Any]:
-            sources = Sources(web.store, web.plant())
-            try:
-                result = evaluate(pilot, sources)
-                control = None
-                if pilot.control is not None and pilot.control.file is None:
-                    end = min(pilot.pilot.end, dt.date.fromisoformat(result["as_of"]))
-                    s = sources.series(pilot.control, pilot.unit, pilot.baseline.start, end)
-                    during = Window(start=pilot.pilot.start, end=end)
-                    control = [*s.window(pilot.baseline).values, *s.window(during).values]
-                # The registration check re-reads the baseline (a second or more on a large
-                # plant): cached with the evaluation; freezing or deciding here clears the cache.
-                registry.annotate(web.store, pilot, result, sources=sources)
-                control_line = [float(v) for v in control or []] or None
-                return {
-                    "result": result,
-                    "control": control_line,
-                    "chart": figure(result, control_line),  # plotly objects are slow to build
-                }
-            except PilotlineError as exc:
-                return {"error": str(exc)}
-
-        key = (pid, path.stat().st_mtime_ns, pilot.fingerprint(), clock.now().date())
-        return dict(copy.deepcopy(evaluations.get(key, compute)))
+    def cache_key(pid: str, path: Path, pilot: Pilot) -> tuple[Any, ...]:
+        """A pilot's figures change with its file, its settings and the day."""
+        return (pid, path.stat().st_mtime_ns, pilot.fingerprint(), clock.now().date())
 
     def cached_status(pid: str, path: Path, pilot: Pilot) -> dict[str, Any]:
         """:func:`status` for showing, at most 5 s old (cleared by freeze and decide here)."""
-        key = (pid, path.stat().st_mtime_ns, pilot.fingerprint(), clock.now().date())
+        key = cache_key(pid, path, pilot)
         return dict(copy.deepcopy(statuses.get(key, lambda: status(web, pilot))))
 
     def summary(pid: str, path: Path, pilot: Pilot) -> dict[str, Any]:
@@ -211,6 +216,18 @@ def routes(app: FastAPI, web: Web) -> None:
             "frozen": st["frozen"],
             "goalposts_moved": st["moved"],
         }
+
+    def warm() -> None:
+        """Every pilot's evaluation and status, computed ahead of its first open (a running
+        pilot's page would otherwise wait seconds for its baseline to be read)."""
+        for pid, pilot, _ in all_pilots(web):
+            if pilot is None:
+                continue
+            key = cache_key(pid, pilot_path(web, pid), pilot)
+            evaluations.warm(key, functools.partial(evaluated, pilot))
+            statuses.warm(key, functools.partial(status, web, pilot))
+
+    web.warmers.append(warm)
 
     def listing(user: User) -> list[dict[str, Any]]:
         plant = web.plant()
