@@ -15,15 +15,17 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
 
 from pilotline import clock
-from pilotline.ai import records
+from pilotline.ai import floor, records
 from pilotline.ai.detectors import DEFAULT, build
 from pilotline.ai.metrics import runs
 from pilotline.errors import InputError
+from pilotline.store import audit
 from pilotline.store.session import Session, Store
 
 #: How far before an alarm-worthy stop an alarm still counts as a warning of it.
@@ -76,6 +78,7 @@ class ShadowRun:
     scored_until: dt.datetime
     rows: int
     alarms: int
+    shown: int = 0  # of them, shown on the floor (the model's pilot is on that day)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +87,7 @@ class ShadowRun:
             "scored_until": self.scored_until.isoformat(),
             "rows": self.rows,
             "alarms": self.alarms,
+            "shown": self.shown,
         }
 
 
@@ -131,12 +135,17 @@ def train_on_store(
     return model
 
 
-def run(store: Store, name: str, *, until: dt.datetime | None = None) -> ShadowRun:
+def run(
+    store: Store, name: str, *, until: dt.datetime | None = None, tz: ZoneInfo | None = None
+) -> ShadowRun:
     """Score the values stored since the model's last run (or its training window's end) up to
-    ``until`` (default: now) and record the alarms that started meanwhile, silently."""
+    ``until`` (default: now) and record the alarms that started meanwhile: silently, unless the
+    model's pilot is under way and shows alarms on the day (in the plant's time zone ``tz``)
+    an alarm starts — then it is marked shown, and the floor shows it."""
     until = until or clock.now()
     with store.session() as s:
         model = records.load(s, name)
+        schedule = floor.schedules(s).get(name)
         last = s.scalar("SELECT max(scored_until) FROM ai_shadow_runs WHERE model = ?", [name])
         since = records.aware(last) if last is not None else model.train_end
         if until <= since:
@@ -171,7 +180,10 @@ def run(store: Store, name: str, *, until: dt.datetime | None = None) -> ShadowR
                 "start_ts": _naive(dt.datetime.fromtimestamp(float(seconds[a]), dt.UTC)),
                 "end_ts": _naive(dt.datetime.fromtimestamp(float(seconds[b]) + 1, dt.UTC)),
                 "peak": float(score[a : b + 1].max()),
-                "shown": False,
+                "shown": schedule is not None
+                and schedule.shows(
+                    floor.local_day(dt.datetime.fromtimestamp(float(seconds[a]), dt.UTC), tz)
+                ),
                 "answer": None,
                 "answered_by": None,
                 "recorded_at": now,
@@ -198,22 +210,49 @@ def run(store: Store, name: str, *, until: dt.datetime | None = None) -> ShadowR
             "INSERT INTO ai_shadow_runs VALUES (?, ?, ?, ?, ?, ?)",
             [name, _naive(since), _naive(until), rows_scored, len(new), now],
         )
-    return ShadowRun(name, since, until, rows_scored, len(new))
+    shown = sum(1 for r in alarms.column("shown").to_pylist() if r)
+    return ShadowRun(name, since, until, rows_scored, len(new), shown)
 
 
-def answer(store: Store, name: str, start: dt.datetime, *, real: bool, by: str) -> None:
+def answer(
+    store: Store,
+    name: str,
+    start: dt.datetime,
+    *,
+    real: bool,
+    by: str,
+    machine: str | None = None,
+    audited: bool = False,
+    account: str | None = None,
+) -> None:
     """Record the operator's answer to an alarm: a real problem or a false alarm (labels for the
-    next training)."""
-    with store.session(write=True) as s:
-        n = s.scalar(
-            "SELECT count(*) FROM ai_alarms WHERE model = ? AND start_ts = ?", [name, _naive(start)]
-        )
-        if not n:
-            raise InputError(f"model {name!r} has no alarm starting at {start.isoformat()}")
+    next training). With ``machine``, the alarm must be that machine's; ``audited`` (an answer
+    given on the web, by ``by`` of ``account``) puts it into the audit trail in the same
+    transaction."""
+    with store.session(write=True) as s, s.transaction():
+        found = s.arrow(
+            "SELECT machine FROM ai_alarms WHERE model = ? AND start_ts = ?",
+            [name, _naive(start)],
+        ).to_pylist()
+        if not found or (machine is not None and found[0]["machine"] != machine):
+            where = f" on {machine}" if machine is not None else ""
+            raise InputError(f"model {name!r} has no alarm{where} starting at {start.isoformat()}")
+        verdict = "real" if real else "false"
         s.execute(
             "UPDATE ai_alarms SET answer = ?, answered_by = ? WHERE model = ? AND start_ts = ?",
-            ["real" if real else "false", by, name, _naive(start)],
+            [verdict, by, name, _naive(start)],
         )
+        if audited:
+            audit.record(
+                s,
+                by,
+                "alarm answered",
+                found[0]["machine"],
+                model=name,
+                start=_naive(start),
+                answer=verdict,
+                account=account,
+            )
 
 
 @dataclass
@@ -379,7 +418,7 @@ def timeline(store: Store, name: str, *, points: int = 4000) -> dict[str, Any] |
 
 def pilot_draft(store: Store, name: str, folder: Path, *, weeks: int = 4) -> Path:
     """Write a pilot file (TOML) that puts the model's alarms to the test as a switchback — alarms
-    shown on alternate days — with availability on its machine as the metric, and check it with
+    shown on every other day, named as dates so that the floor and the evaluation agree — with availability on its machine as the metric, and check it with
     the pilot module's own loader. Returns the file's path."""
     from pilotline.pilot import load_pilot
 
@@ -389,6 +428,7 @@ def pilot_draft(store: Store, name: str, folder: Path, *, weeks: int = 4) -> Pat
     base_start = today - dt.timedelta(weeks=weeks)
     start = today + dt.timedelta(days=7)
     end = start + dt.timedelta(weeks=weeks)
+    on_days = [start + dt.timedelta(days=i) for i in range(0, (end - start).days, 2)]
     q = json.dumps  # a TOML basic string: quotes, backslashes and line breaks escaped
     machine = model.machine
     text = "\n".join(
@@ -411,8 +451,10 @@ def pilot_draft(store: Store, name: str, folder: Path, *, weeks: int = 4) -> Pat
             "target_effect = 0.02",
             f"review_date = {(end + dt.timedelta(days=7)).isoformat()}",
             "",
+            "# The days alarms are shown (every other day; the others are the comparison):",
+            "# the operator pages show them on exactly these dates.",
             "[switchback]",
-            "alternate = true",
+            "on = [" + ", ".join(d.isoformat() for d in on_days) + "]",
             "",
             "[baseline]",
             f"start = {base_start.isoformat()}",

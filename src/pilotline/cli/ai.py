@@ -396,6 +396,10 @@ def shadow_cmd(
             raise InputError("no AI models to run; train one with pilotline ai train")
     else:
         names = [name]
+    from pilotline.cli.app import home
+
+    h = home()
+    tz = h.plant().tz if h.plant_file.exists() else None  # the days a pilot shows alarms
     done = []
     with Progress(
         TextColumn("{task.description}"),
@@ -408,7 +412,7 @@ def shadow_cmd(
         task = bar.add_task("shadow mode", total=len(names))
         for n in names:
             bar.update(task, description=f"shadow mode: {n}")
-            done.append(shadow.run(store, n, until=end))
+            done.append(shadow.run(store, n, until=end, tz=tz))
             bar.advance(task)
     if fmt == "json":
         _json(done[0].to_json() if name is not None else [r.to_json() for r in done])
@@ -416,7 +420,12 @@ def shadow_cmd(
     for r in done:
         out.print(
             f"Scored {r.rows:,} seconds of {r.model} ({r.scored_from:%Y-%m-%d %H:%M} to "
-            f"{r.scored_until:%Y-%m-%d %H:%M} UTC): {r.alarms} new alarm(s), recorded silently.",
+            f"{r.scored_until:%Y-%m-%d %H:%M} UTC): {r.alarms} new alarm(s)"
+            + (
+                f", {r.shown} shown on the floor (its pilot is on)."
+                if r.shown
+                else ", recorded silently."
+            ),
             highlight=False,
         )
 

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pilotline.ai import records, shadow
 from pilotline.errors import InputError
 from pilotline.report.shift import figure_html
+from pilotline.web import alarms
 from pilotline.web.context import Web
 from pilotline.web.users import User
 
@@ -54,6 +55,7 @@ def timeline_figure(t: dict[str, Any]) -> str:
 
 
 def routes(app: FastAPI, web: Web) -> None:
+    alarms.routes(app, web)  # the alarms of models whose pilot is on, on the floor
     manager = web.need("manager")
 
     @app.get("/ai", response_class=HTMLResponse, include_in_schema=False)

@@ -1,0 +1,198 @@
+"""Alarms on the floor: a model in shadow mode stays silent until its pilot is started; then its
+alarms show on the overview's tile and the operator's tablet page (switchback: on the pilot's "on"
+days only), the operator of that line answers "real problem", the answer is stored and audited,
+and the alarm leaves the floor. An operator of another line sees nothing and may not answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from fastapi.testclient import TestClient
+
+from pilotline.ai import floor, shadow
+from pilotline.ai.data import read_recordings
+from pilotline.pilot import load_pilot
+from pilotline.pilot.evaluate import Sources
+from pilotline.pilot.registry import start as start_pilot
+from pilotline.plant import parse_plant
+from pilotline.store import EmbeddedStore, Store
+from pilotline.web import Users, create_app
+from tests.ai.test_shadow import TAGS
+from tests.conftest import NOW
+from tests.web.conftest import PASSWORD, PLANT, api_login
+
+T0 = (NOW - dt.timedelta(hours=1)).replace(tzinfo=None)  # naive UTC, as the store keeps times
+TODAY = NOW.date()
+
+
+def _fill(store: Store, skab_slice: Path) -> None:
+    """SKAB's valve1/1.csv (a valve fault after normal running) as m1's process values from T0."""
+    data = read_recordings(skab_slice / "valve1-1.csv")
+    rec = data.recordings[0]
+    cols = [data.signals.index(t) for t in TAGS]
+    n = len(rec.seconds)
+    ts = [T0 + dt.timedelta(seconds=i) for i in range(n)]
+    table = pa.table(
+        {
+            "machine": ["m1"] * (n * len(TAGS)),
+            "tag": [t for t in TAGS for _ in range(n)],
+            "ts": pa.array(ts * len(TAGS), pa.timestamp("us")),
+            "value": [float(rec.values[i, c]) for c in cols for i in range(n)],
+        }
+    )
+    with store.session(write=True) as s:
+        s.insert_new("process_values", table)
+        s.append(  # running since T0: the overview shows tiles
+            "states",
+            pa.table(
+                {
+                    "machine": ["m1"],
+                    "start_ts": pa.array([T0], pa.timestamp("us")),
+                    "end_ts": pa.array([None], pa.timestamp("us")),
+                    "state": ["running"],
+                    "reason": pa.array([None], pa.string()),
+                    "import_id": pa.array([None], pa.int64()),
+                }
+            ),
+        )
+
+
+def _register(store: Store, home: Path, on: list[dt.date]) -> None:
+    """The model's own pilot draft, moved to run from yesterday with alarms on ``on``, started."""
+    path = shadow.pilot_draft(store, "watch", home / "pilots")
+    text = path.read_text()
+    text = re.sub(
+        r"\[baseline\]\nstart = .*\nend = .*\n",
+        f"[baseline]\nstart = {TODAY - dt.timedelta(days=30)}\nend = {TODAY - dt.timedelta(days=1)}\n",
+        text,
+    )
+    text = re.sub(
+        r"\[pilot\]\nstart = .*\nend = .*\n",
+        f"[pilot]\nstart = {TODAY - dt.timedelta(days=1)}\nend = {TODAY + dt.timedelta(days=9)}\n",
+        text,
+    )
+    text = re.sub(r"^on = \[.*\]$", f"on = [{', '.join(map(str, on))}]", text, flags=re.M)
+    path.write_text(text)
+    start_pilot(store, load_pilot(path), sources=Sources(store, parse_plant(PLANT)))
+
+
+@pytest.fixture
+def floor_home(tmp_path: Path, skab_slice: Path) -> Path:
+    (tmp_path / "plant.toml").write_text(PLANT)
+    store = EmbeddedStore(tmp_path)
+    _fill(store, skab_slice)
+    users = Users(store)
+    users.add("olga", PASSWORD, role="operator", lines=["Line A"])
+    users.add("bea", PASSWORD, role="operator", lines=["Line B"])
+    shadow.train_on_store(
+        store,
+        name="watch",
+        machine="m1",
+        tags=TAGS,
+        start=T0.replace(tzinfo=dt.UTC),
+        end=T0.replace(tzinfo=dt.UTC) + dt.timedelta(seconds=400),
+        trained_by="test",
+    )
+    return tmp_path
+
+
+def test_alarms_reach_the_floor_once_the_pilot_is_on(floor_home: Path) -> None:
+    store = EmbeddedStore(floor_home)
+    # shadow mode before the pilot: recorded, not shown, nothing on the floor
+    before = shadow.run(store, "watch", until=NOW - dt.timedelta(minutes=50))
+    _register(store, floor_home, on=[TODAY])
+    later = shadow.run(store, "watch", until=NOW)
+    assert later.alarms >= 1 and later.shown == later.alarms
+    with store.session() as s:
+        rows = s.arrow("SELECT start_ts, shown FROM ai_alarms ORDER BY start_ts").to_pylist()
+        assert len(rows) == before.alarms + later.alarms
+        assert [r["shown"] for r in rows] == [False] * before.alarms + [True] * later.alarms
+        assert len(floor.open_alarms(s, NOW)) == later.alarms
+    first = min(r["start_ts"] for r in rows if r["shown"])
+    start = first.replace(tzinfo=dt.UTC).isoformat()
+
+    app = create_app(floor_home)
+    with TestClient(app) as other:  # an operator of Line B sees none and may not answer
+        csrf = api_login(other, "bea")
+        assert other.get("/api/alarms").json() == []
+        refused = other.post(
+            "/operate/m1/alarm",
+            data={"csrf": csrf, "model": "watch", "start": start, "answer": "false"},
+            follow_redirects=False,
+        )
+        assert refused.status_code == 403
+    with TestClient(app) as client:
+        csrf = api_login(client, "olga")
+        shown = client.get("/api/alarms").json()
+        assert {(a["model"], a["machine"]) for a in shown} == {("watch", "m1")}
+        assert start in {a["start"] for a in shown}
+        board = client.get("/").text
+        tile = board.split('data-machine="m1"')[1].split("</article>")[0]
+        assert "AI alarm since" in tile and "(watch)" in tile
+        assert "/static/alarms.js" in board
+        page = client.get("/operate/m1").text
+        assert "Real problem" in page and "False alarm" in page and start in page
+        bad = client.post(
+            "/operate/m1/alarm",
+            data={"csrf": csrf, "model": "watch", "start": start, "answer": "maybe"},
+            follow_redirects=False,
+        )
+        assert bad.status_code == 422 and "real problem" in bad.json()["detail"]
+        forged = client.post(
+            "/operate/m1/alarm",
+            data={"csrf": "x", "model": "watch", "start": start, "answer": "real"},
+            follow_redirects=False,
+        )
+        assert forged.status_code == 403
+        done = client.post(
+            "/operate/m1/alarm",
+            data={"csrf": csrf, "model": "watch", "start": start, "answer": "real"},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303 and done.headers["location"] == "/operate/m1"
+        assert "recorded as a real problem" in client.get("/operate/m1").text
+        assert start not in {a["start"] for a in client.get("/api/alarms").json()}
+        again = client.post(
+            "/operate/m1/alarm",
+            data={"csrf": csrf, "model": "watch", "start": start, "answer": "false"},
+            follow_redirects=False,
+        )
+        assert again.status_code == 404  # answered already: the first answer stands
+    with store.session() as s:
+        got = s.arrow(
+            "SELECT answer, answered_by FROM ai_alarms WHERE start_ts = ?", [first]
+        ).to_pylist()
+        trail = s.arrow(
+            "SELECT username, machine, detail FROM audit_log WHERE action = 'alarm answered'"
+        ).to_pylist()
+    assert got == [{"answer": "real", "answered_by": "olga"}]
+    assert len(trail) == 1 and trail[0]["username"] == "olga" and trail[0]["machine"] == "m1"
+    assert '"answer": "real"' in trail[0]["detail"]
+
+
+def test_switchback_off_days_and_decisions(floor_home: Path) -> None:
+    store = EmbeddedStore(floor_home)
+    _register(store, floor_home, on=[TODAY + dt.timedelta(days=1)])  # today is an "off" day
+    assert shadow.run(store, "watch", until=NOW).shown == 0
+    with store.session() as s:
+        assert floor.open_alarms(s, NOW) == []
+        plan = floor.schedules(s)["watch"]
+    assert not plan.shows(TODAY) and plan.shows(TODAY + dt.timedelta(days=1))
+    assert not plan.shows(TODAY + dt.timedelta(days=9))  # after the pilot's end
+    alternate = floor.Schedule("x", TODAY, TODAY + dt.timedelta(days=4), alternate=True)
+    assert [alternate.shows(TODAY + dt.timedelta(days=i)) for i in range(5)] == [
+        True, False, True, False, False,
+    ]  # fmt: skip
+    with store.session(write=True) as s:
+        fingerprint = s.pilot_versions("ai-watch")[-1]["fingerprint"]
+        s.record_decision(title="ai-watch", fingerprint=fingerprint, decision="adopt",
+                          reason="test", verdict=None, effect=None, low=None, high=None)  # fmt: skip
+        adopted = floor.schedules(s)["watch"]
+        assert adopted.shows(TODAY) and adopted.shows(TODAY + dt.timedelta(days=400))
+        s.record_decision(title="ai-watch", fingerprint=fingerprint, decision="abandon",
+                          reason="test", verdict=None, effect=None, low=None, high=None)  # fmt: skip
+        assert floor.schedules(s) == {}
