@@ -180,3 +180,33 @@ def test_hub_out_of_reach_shows_the_release_fetched_last(firm_users, hub, monkey
         assert (
             refused.status_code == 502 and "Nothing was sent: cannot reach the hub" in refused.text
         )
+
+
+def test_campaign_page_in_chromium_at_tablet_width(firm_users, hub, monkeypatch) -> None:
+    """Tablet width (768 px): axe finds nothing serious, nothing runs off the side, and a
+    manager ticks one item, sends it and withdraws it."""
+    from tests.web.conftest import chromium, log_in, serving
+    from tests.web.test_operate import AXE, _axe
+
+    assert AXE.exists(), "axe-core is not installed: ./run.sh test installs it"
+    url, hub_dir = hub
+    publish(HubStore(hub_dir))
+    monkeypatch.setenv("PILOTLINE_HUB_URL", url)
+    monkeypatch.setenv("PILOTLINE_HUB_FIRM", "acme")
+    with serving(firm_users) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 768, "height": 1024})
+        page.goto(base + "/login?next=/campaign")
+        log_in(page, "mia")
+        page.wait_for_selector("#compare")
+        assert _axe(page) == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= 768
+        page.check("input[name=items][value='pilot:Stop reasons on tablets']")
+        page.click("form[action='/campaign/send'] button")
+        page.wait_for_selector("text=Sent to the hub: pilot:Stop reasons on tablets.")
+        items = HubStore(hub_dir).rows("SELECT item_id FROM items WHERE firm_id = 'acme'")
+        assert items == [{"item_id": "pilot:Stop reasons on tablets"}]
+        page.click("form[action='/campaign/withdraw'] button")
+        page.wait_for_selector("text=Withdrawn and erased at the hub")
+        assert HubStore(hub_dir).rows("SELECT * FROM items WHERE firm_id = 'acme'") == []
+        page.screenshot(path=str(Path(__file__).parents[2] / "test-artifacts" / "campaign-768.png"),
+                        full_page=True)  # fmt: skip
