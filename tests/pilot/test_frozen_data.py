@@ -17,6 +17,7 @@ import pytest
 from pilotline import clock
 from pilotline.errors import InputError
 from pilotline.ingest import import_table
+from pilotline.measure import Measure
 from pilotline.pilot import Sources, evaluate, load_pilot, registry
 from pilotline.plant import parse_plant
 from pilotline.sim import demo_plant_text, simulate
@@ -351,3 +352,33 @@ def test_a_kpi_baseline_reimported_differently_is_named(tmp_path: Path) -> None:
         (warning,) = said()
         assert warning.startswith(f"The {CHANGED}: 2026-02-04 (was ")
         assert "2026-02-03" not in warning and "2026-02-05" not in warning
+
+
+def test_one_read_per_evaluation_gives_the_same_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Sources(snapshot=True)`` (the web app and the CLI) reads the days once for the metric,
+    its guardrail and the kept baseline; the evaluation is the same as reading each afresh."""
+    plant = parse_plant(demo_plant_text(machines=1))
+    store = EmbeddedStore(tmp_path / "home")
+    start, end = dt.datetime(2026, 2, 2, tzinfo=dt.UTC), dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    sim = simulate(plant, start=start, end=end, seed=5)
+    import_table(store, plant, sim.states, kind="states")
+    import_table(store, plant, sim.counts, kind="counts")
+    text = KPI_PILOT + '\n[[guardrails]]\nkpi = "availability"\nmachines = ["press-1"]\n'
+    pilot = load_pilot(write(tmp_path / "p.toml", text))
+    reads: list[int] = []
+    real = Measure.oee
+    monkeypatch.setattr(Measure, "oee", lambda *a, **k: reads.append(1) or real(*a, **k))
+    with clock.fixed(dt.datetime(2026, 3, 3, 9, tzinfo=dt.UTC)):
+        registry.start(store, pilot, sources=Sources(store, plant))
+        results, counts = [], []
+        for snapshot in (False, True):
+            sources = Sources(store, plant, snapshot=snapshot)
+            reads.clear()
+            result = evaluate(pilot, sources, as_of=dt.date(2026, 3, 2))
+            registry.annotate(store, pilot, result, sources=sources)
+            results.append(json.dumps(result, sort_keys=True, default=str))
+            counts.append(len(reads))
+    assert results[0] == results[1]
+    assert counts[0] >= 3 and counts[1] == 1  # the metric, the guardrail, the kept baseline

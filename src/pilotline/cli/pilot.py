@@ -40,7 +40,7 @@ def _sources() -> Sources:
     h = home()
     if not h.plant_file.exists():
         return Sources(h.store)
-    return Sources(h.store, h.plant())
+    return Sources(h.store, h.plant(), snapshot=True)  # one command reads one state of the data
 
 
 def _with_registry(pilot: Any, result: dict[str, Any], sources: Sources) -> dict[str, Any]:

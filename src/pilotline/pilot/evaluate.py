@@ -59,8 +59,40 @@ class Series:
 class Sources:
     """Where metric series come from: the store (KPIs) and files."""
 
-    def __init__(self, store: Store | None = None, plant: Plant | None = None) -> None:
-        self.store, self.plant = store, plant
+    def __init__(
+        self, store: Store | None = None, plant: Plant | None = None, *, snapshot: bool = False
+    ) -> None:
+        """``snapshot=True`` for one evaluation of data that does not change meanwhile: daily
+        rows are then read once per set of machines (an evaluation asks for the metric, the
+        guardrails and the kept baseline over days one read covers, and a day's row is the same
+        whatever range it is read in). Without it every series is read afresh."""
+        self.store, self.plant, self.snapshot = store, plant, snapshot
+        # Daily rows already read, per set of machines: (first day, day after the last, rows).
+        self._days: dict[tuple[str, ...], tuple[dt.date, dt.date, list[dict[str, Any]]]] = {}
+
+    def _rows(
+        self, machines: list[str], unit: str, start: dt.date, end: dt.date
+    ) -> list[dict[str, Any]]:
+        assert self.store is not None and self.plant is not None
+        tz = self.plant.tz
+
+        def read(a: dt.date, b: dt.date) -> list[dict[str, Any]]:
+            lo = dt.datetime.combine(a, dt.time(0), tz).astimezone(dt.UTC)
+            hi = dt.datetime.combine(b, dt.time(0), tz).astimezone(dt.UTC)
+            assert self.store is not None and self.plant is not None
+            return Measure(self.store, self.plant).oee(
+                start=lo, end=hi, by=f"site,{unit}", machines=machines or None
+            )
+
+        if unit != "day" or not self.snapshot:  # a shift or a week can straddle the range's ends
+            return read(start, end)
+        key = tuple(sorted(machines))
+        held = self._days.get(key)
+        if held is None or not (held[0] <= start and end <= held[1]):
+            a, b = (start, end) if held is None else (min(start, held[0]), max(end, held[1]))
+            held = (a, b, read(a, b))
+            self._days[key] = held
+        return [r for r in held[2] if start <= r["period_start"].astimezone(tz).date() < end]
 
     def series(self, metric: Metric, unit: str, start: dt.date, end: dt.date) -> Series:
         if metric.file is not None:
@@ -72,11 +104,7 @@ class Sources:
         if metric.kpi not in {k.key for k in KPIS}:
             raise InputError(f"unknown KPI {metric.kpi!r}; choose one of {[k.key for k in KPIS]}")
         tz = self.plant.tz
-        lo = dt.datetime.combine(start, dt.time(0), tz).astimezone(dt.UTC)
-        hi = dt.datetime.combine(end, dt.time(0), tz).astimezone(dt.UTC)
-        rows = Measure(self.store, self.plant).oee(
-            start=lo, end=hi, by=f"site,{unit}", machines=metric.machines or None
-        )
+        rows = self._rows(list(metric.machines or []), unit, start, end)
         scale = 100.0 if metric.kpi in RATIO_KPIS else 1.0
         gaps = [r for r in rows if r[metric.kpi] is None]
         if gaps:

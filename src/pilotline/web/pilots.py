@@ -153,7 +153,7 @@ def routes(app: FastAPI, web: Web) -> None:
 
     def evaluated(pilot: Pilot) -> dict[str, Any]:
         """The CLI's ``pilot evaluate --format json`` with the chart, or why there is none."""
-        sources = Sources(web.store, web.plant())
+        sources = Sources(web.store, web.plant(), snapshot=True)
         try:
             result = evaluate(pilot, sources)
             control = None
