@@ -94,6 +94,19 @@ def test_postgres_oee_equals_the_embedded_store(
     same(got, expected)
 
 
+def test_postgres_oee_of_one_machine_equals_the_embedded_store(
+    embedded: Path, plant_files: Any, pg_url: str, tmp_path: Path
+) -> None:
+    """One machine's states are read before the window over them (not every machine's)."""
+    env = {"PILOTLINE_DATABASE_URL": pg_url}
+    home = _home(tmp_path, plant_files, env)
+    machine = json.loads(run(embedded, *OEE_ARGS, "--by", "machine,all"))[0]["machine"]
+    args = (*OEE_ARGS, "--by", "machine,day", "--machine", machine)
+    expected = json.loads(run(embedded, *args))
+    assert expected and {r["machine"] for r in expected} == {machine}
+    same(json.loads(run(home, *args, env=env)), expected)
+
+
 def test_postgres_losses_equal_the_embedded_store(
     embedded: Path, plant_files: Any, pg_url: str, tmp_path: Path
 ) -> None:

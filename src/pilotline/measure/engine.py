@@ -88,9 +88,15 @@ def _epoch(col: Any) -> Any:
     return col.epoch_seconds().cast("float64")
 
 
-def stop_intervals(con: Any, plant: Plant, inputs: Inputs, lo: float, hi: float) -> Any:
-    """Every state interval overlapping ``[lo, hi)``, with its end, effective reason and category."""
+def stop_intervals(
+    con: Any, plant: Plant, inputs: Inputs, lo: float, hi: float, machines: list[str] | None = None
+) -> Any:
+    """Every state interval overlapping ``[lo, hi)``, with its end, effective reason and category;
+    of ``machines`` only, when given (read before the window over each machine's states, so a
+    query about one machine does not order every machine's states)."""
     states = con.table("states")
+    if machines is not None:
+        states = states.filter(states.machine.isin(machines)) if machines else states.limit(0)
     s = states.mutate(s0=_epoch(states.start_ts), s_end=_epoch(states.end_ts))
     s = s.filter(s.s0 < hi)
     nxt = s.s0.lead().over(ibis.window(group_by=s.machine, order_by=s.s0))
@@ -132,7 +138,9 @@ def _span(inputs: Inputs, segments: pa.Table | None = None) -> tuple[float, floa
 def _states_in_segments(con: Any, plant: Plant, inputs: Inputs, seg: Any) -> Any:
     """State intervals × the planned segments they overlap, with the overlap in seconds and
     whether the state began inside the segment (to count stops once)."""
-    st = stop_intervals(con, plant, inputs, *_span(inputs))
+    machines = sorted(set(inputs.segments["machine"].to_pylist()))
+    all_machines = len(machines) == len(plant.machines)
+    st = stop_intervals(con, plant, inputs, *_span(inputs), None if all_machines else machines)
     j = seg.join(st, [seg.machine == st.machine, st.s0 < seg.seg_end, st.s1 > seg.seg_start])
     return j.mutate(
         overlap=ibis.least(j.s1, j.seg_end) - ibis.greatest(j.s0, j.seg_start),

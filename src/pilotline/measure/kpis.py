@@ -348,8 +348,8 @@ class Measure:
         lo, hi = start.timestamp(), end.timestamp()
         with self.store.session() as s:
             con = s.ibis()
-            st = engine.stop_intervals(con, self.plant, inputs, lo, hi)
-            st = st.filter(st.machine.isin(machines)).order_by(["machine", "s0"])
+            st = engine.stop_intervals(con, self.plant, inputs, lo, hi, machines)
+            st = st.order_by(["machine", "s0"])
             rows: list[dict[str, Any]] = to_arrow(con, st).to_pylist()
         out: dict[str, list[dict[str, Any]]] = {m: [] for m in machines}
         for r in rows:

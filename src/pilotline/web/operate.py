@@ -180,48 +180,51 @@ def give_reason(
             f"{code!r} would make this stop planned time, which only a manager can do; "
             "pick the reason that stopped the machine, or ask a manager"
         )
-    stops = [
-        (max(start, r["start"]), min(end, r["end"]))
-        for r in Measure(store, plant).timeline(machine=machine, start=start, end=end, now=now)
-        if r["category"] not in ("run", "no_data") and r["end"] > start and r["start"] < end
-    ]
-    if not stops:
-        raise InputError(
-            f"{machine} did not stop between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC; "
-            "a reason is given for a stop"
-        )
-    limit = plant.cleaning.minor_stop_s
-    if category == "minor_stop" and not manager:
-        long = [(a, b) for a, b in stops if (b - a).total_seconds() > limit]
-        if long:
-            a, b = long[0]
+    # One write session around the check, the entry and its audit record: the file is opened
+    # once for the tap (opening and closing it per step cost more than the work).
+    with store.session(write=True):
+        stops = [
+            (max(start, r["start"]), min(end, r["end"]))
+            for r in Measure(store, plant).timeline(machine=machine, start=start, end=end, now=now)
+            if r["category"] not in ("run", "no_data") and r["end"] > start and r["start"] < end
+        ]
+        if not stops:
             raise InputError(
-                f"a stop of {(b - a).total_seconds() / 60:.0f} min is longer than a minor stop "
-                f"(at most {limit:g} s here): pick what held the machine up (breakdown, setup…), "
-                "or ask a manager"
+                f"{machine} did not stop between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC; "
+                "a reason is given for a stop"
             )
-    table = pa.table(
-        {
-            "machine": [machine] * len(stops),
-            "start": pa.array([a for a, _ in stops], pa.timestamp("us", "UTC")),
-            "end": pa.array([b for _, b in stops], pa.timestamp("us", "UTC")),
-            "reason": [code] * len(stops),
-            "entered_by": [user.username] * len(stops),
-        }
-    )
-    import_table(store, plant, table, kind="reasons", source=f"web: {user.username}")
-    with store.session(write=True) as session:
-        for a, b in stops:
-            audit.record(
-                session,
-                user.username,
-                "reason",
-                machine,
-                start=a,
-                end=b,
-                reason=code,
-                account=user.account,
-            )
+        limit = plant.cleaning.minor_stop_s
+        if category == "minor_stop" and not manager:
+            long = [(a, b) for a, b in stops if (b - a).total_seconds() > limit]
+            if long:
+                a, b = long[0]
+                raise InputError(
+                    f"a stop of {(b - a).total_seconds() / 60:.0f} min is longer than a minor stop "
+                    f"(at most {limit:g} s here): pick what held the machine up (breakdown, setup…), "
+                    "or ask a manager"
+                )
+        table = pa.table(
+            {
+                "machine": [machine] * len(stops),
+                "start": pa.array([a for a, _ in stops], pa.timestamp("us", "UTC")),
+                "end": pa.array([b for _, b in stops], pa.timestamp("us", "UTC")),
+                "reason": [code] * len(stops),
+                "entered_by": [user.username] * len(stops),
+            }
+        )
+        import_table(store, plant, table, kind="reasons", source=f"web: {user.username}")
+        with store.session(write=True) as session:
+            for a, b in stops:
+                audit.record(
+                    session,
+                    user.username,
+                    "reason",
+                    machine,
+                    start=a,
+                    end=b,
+                    reason=code,
+                    account=user.account,
+                )
     return stops
 
 
