@@ -64,8 +64,10 @@ def test_operator_on_a_tablet_sees_only_their_line(server: str, browser: Browser
     log_in(page, "olga")
     page.wait_for_selector(".tile")
     assert page.locator("section.line h2").all_inner_texts() == ["Line 2"]
-    box = page.locator("header button").bounding_box()
-    assert box is not None and box["height"] >= 48  # touch targets big enough for gloves
+    # Touch targets big enough for gloves: the header's button and every tile's machine link.
+    for target in [page.locator("header button"), *page.locator(".tile h3 a").all()]:
+        box = target.bounding_box()
+        assert box is not None and box["height"] >= 48, box
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "overview-operator-portrait.png"), full_page=True)
     page.close()

@@ -262,7 +262,7 @@ def test_the_biggest_loss_is_measures_largest_of_the_last_seven_local_days(home:
         theirs = olga.get("/api/start").json()["biggest_loss"]
         top = max(mine)
         assert (theirs["machine"], theirs["category"]) == (top[1], top[2])
-        assert theirs["line"] == "Line 2"
+        assert theirs["line"] == "Line 2" and theirs["pilot_href"] is None
         opage = olga.get("/").text
         assert 'id="biggest-loss"' in opage and "Start a pilot on this" not in opage
         # The plant's own value of an hour, no longer "assumed" (read afresh on every page).

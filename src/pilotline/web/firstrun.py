@@ -101,7 +101,10 @@ class BiggestLossOut(BaseModel):
     currency: str
     start: str = Field(description="ISO 8601, UTC: local midnight six days before today")
     end: str = Field(description="ISO 8601, UTC: now")
-    pilot_href: str = Field(description="The new-pilot form, pre-filled for this loss")
+    pilot_href: str | None = Field(
+        description="The new-pilot form, pre-filled for this loss; null for an operator, who "
+        "cannot start pilots"
+    )
 
 
 class StartOut(BaseModel):
@@ -426,7 +429,7 @@ def biggest_loss(
         "end": end.isoformat(),
         "period_text": f"{first:%d %b} – {last:%d %b %Y} ({plant.site.timezone})",
         "text": f"{top['category_label'].lower()}, {top['name']}",
-        "pilot_href": f"/pilots/new?{query}",
+        "pilot_href": f"/pilots/new?{query}" if user.at_least("manager") else None,
     }
 
 
