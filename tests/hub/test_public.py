@@ -160,3 +160,43 @@ def test_booking_from_the_page_and_reminders_by_mail(hub) -> None:
     events.attended(store, eid, "ann@x.example")
     with pytest.raises(Exception, match="no place"):
         events.attended(store, eid, "bo@x.example")
+
+
+def test_unconfirmed_interest_is_erased_after_the_setting_s_days(hub, tmp_path) -> None:
+    from pilotline import clock
+    from pilotline.hub.interest import expire
+    from tests.conftest import NOW
+
+    client, store, inbox = hub
+    page = client.get("/")
+    assert "not confirmed by the e-mailed link within 7 days" in page.text  # in the consent text
+    assert client.post("/interest", data=FORM).status_code == 200
+    with clock.fixed(NOW + dt.timedelta(days=3)):
+        later = {**FORM, "email": "lee@acme.example", "contact": "Lee"}
+        assert client.post("/interest", data=later).status_code == 200
+    first, second = (re.search(r"http://hub\.test(/confirm/\S+)", m.get_payload()).group(1)
+                     for m in inbox.messages)  # fmt: skip
+    assert "within 7 days" in inbox.messages[0].get_payload()
+    with clock.fixed(NOW + dt.timedelta(days=7)):  # exactly 7 days: still kept
+        client.get("/")
+        assert len(store.rows("SELECT * FROM interest")) == 2
+    with clock.fixed(NOW + dt.timedelta(days=7, seconds=1)):
+        client.get("/")  # any visit to the public pages sweeps
+        [kept] = store.rows("SELECT * FROM interest")
+        assert kept["email"] == "lee@acme.example"
+        assert b"dana@acme.example" not in (tmp_path / "hub.sqlite").read_bytes()
+        [note] = consent.erasures(store)
+        assert (note["at"], note["count"], note["reason"]) == (
+            (NOW + dt.timedelta(days=7, seconds=1)).isoformat(), 1, "not confirmed within 7 days")  # fmt: skip
+        assert client.get(first).status_code == 404  # the erased link is not known
+        assert client.get(second).status_code == 200  # the later one still confirms
+        assert [f["id"] for f in store.firms()] == ["acme-tools-ltd"]
+    store.set_setting("interest_expiry_days", "2")
+    with pytest.raises(Exception, match="1 to 90"):
+        store.set_setting("interest_expiry_days", "0")
+    client.post("/interest", data={**FORM, "email": "kim@acme.example"})
+    with clock.fixed(NOW + dt.timedelta(days=2, hours=1)):
+        create_hub_app(tmp_path)  # the hub starting up sweeps too
+        assert store.rows("SELECT email FROM interest WHERE confirmed_at IS NULL") == []
+        assert expire(store) == 0
+        assert [n["count"] for n in consent.erasures(store)] == [1, 1]

@@ -196,6 +196,22 @@ def firm_list(dir_: Dir = DEFAULT_DIR, fmt: Format = "text") -> None:
     out.print(view)
 
 
+@hub_app.command("setting")
+def setting(
+    name: Annotated[str | None, typer.Argument(help="The setting (all when left out).")] = None,
+    value: Annotated[str | None, typer.Argument(help="A new value (shown when left out).")] = None,
+    dir_: Dir = DEFAULT_DIR,
+) -> None:
+    """Show the hub's settings, or change one (e.g. interest_expiry_days 14)."""
+    from pilotline.hub.store import SETTINGS
+
+    hub = _hub(dir_)
+    if name is not None and value is not None:
+        hub.set_setting(name, value)
+    for n in [name] if name is not None else list(SETTINGS):
+        out.print(f"{n} = {hub.setting(n)}  ({SETTINGS[n][1]})", highlight=False)
+
+
 @hub_app.command("release")
 def release(dir_: Dir = DEFAULT_DIR, fmt: Format = "text") -> None:
     """Build, audit and keep the next benchmark release from the figures the hub holds."""
@@ -234,6 +250,12 @@ def consent_ledger(
         view.add_row(str(r["seq"]), r["firm"], r["person"], r["item"], r["text_version"],
                      r["given_at"], r["withdrawn_at"] or "")  # fmt: skip
     out.print(view)
+    if firm is None and person is None:
+        from pilotline.hub.consent import erasures
+
+        for e in erasures(_hub(dir_)):
+            out.print(f"{e['at']}: {e['count']} {e['what']}(s) erased, {e['reason']}",
+                      highlight=False)  # fmt: skip
 
 
 @consent_app.command("export")

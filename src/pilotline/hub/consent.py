@@ -39,6 +39,12 @@ def ledger(
     return hub.rows(sql + " ORDER BY seq", tuple(params))
 
 
+def erasures(hub: HubStore) -> list[dict[str, Any]]:
+    """What the hub erased on its own (unconfirmed registrations past their days): when, how
+    many, why; never whose."""
+    return hub.rows("SELECT seq, at, what, count, reason FROM erasures ORDER BY seq")
+
+
 def export_firm(hub: HubStore, firm: str) -> dict[str, Any]:
     """Everything the hub keeps about a firm."""
     return {

@@ -103,7 +103,7 @@ def send_confirmation(hub: HubStore, email: str, contact: str, token: str) -> No
     msg.set_content(
         f"Hello {contact},\n\nplease confirm your interest by opening this link:\n\n{link}\n\n"
         "If you did not register, ignore this message: nothing is kept unless you confirm "
-        "within 14 days.\n"
+        f"within {expiry_days(hub):g} days.\n"
     )
     try:
         with smtplib.SMTP(hub.setting("smtp_host"), int(hub.setting("smtp_port")), timeout=20) as s:
@@ -112,8 +112,43 @@ def send_confirmation(hub: HubStore, email: str, contact: str, token: str) -> No
         raise SourceUnavailable(f"the confirmation e-mail could not be sent: {exc}") from None
 
 
+def expiry_days(hub: HubStore) -> float:
+    """Days an unconfirmed registration is kept (the setting, checked)."""
+    raw = hub.setting("interest_expiry_days")
+    try:
+        days = float(raw)
+        if not 1 <= days <= 90:
+            raise ValueError
+    except ValueError:
+        raise InputError(
+            f"hub setting interest_expiry_days = {raw!r}: expected 1 to 90 days"
+        ) from None
+    return days
+
+
+def expire(hub: HubStore) -> int:
+    """Erase registrations not confirmed within :func:`expiry_days`, and attempts older than an
+    hour (the rate limit looks back an hour only; they name an address). The erasures table
+    notes how many registrations went, when and why — never whose. Returns how many."""
+    days = expiry_days(hub)
+    now = clock.now()
+    cutoff = (now - dt.timedelta(days=days)).isoformat()
+    with hub.connect() as con:
+        n = con.execute("DELETE FROM interest WHERE confirmed_at IS NULL AND created_at < ?",
+                        (cutoff,)).rowcount  # fmt: skip
+        con.execute("DELETE FROM attempts WHERE at < ?",
+                    ((now - dt.timedelta(hours=1)).isoformat(),))  # fmt: skip
+        if n:
+            con.execute("INSERT INTO erasures (at, what, count, reason) VALUES (?, ?, ?, ?)",
+                        (now.isoformat(), "unconfirmed registration of interest", n,
+                         f"not confirmed within {days:g} days"))  # fmt: skip
+    return int(n)
+
+
 def confirm(hub: HubStore, token: str) -> dict[str, Any]:
-    """Confirm a registration; the organisation joins the firms as ``interested``."""
+    """Confirm a registration; the organisation joins the firms as ``interested``. A link older
+    than :func:`expiry_days` is not known any more (its registration is erased first)."""
+    expire(hub)
     rows = hub.rows("SELECT * FROM interest WHERE token = ?", (token,))
     if not rows:
         raise NotFound("this confirmation link is not known (or was already erased)")

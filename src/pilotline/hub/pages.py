@@ -89,7 +89,9 @@ def add_public_pages(app: FastAPI, hub: HubStore) -> None:
             + f"<fieldset><legend>Topics of interest</legend>{topics}</fieldset>"
             f'<div class="hp" aria-hidden="true"><label for="website">Leave empty</label>'
             f'<input id="website" name="website" tabindex="-1" autocomplete="off"></div>'
-            f"<p>{escape(text['text'])} (consent text version {escape(text['version'])})</p>"
+            f"<p>{escape(text['text'])} This registration is erased if it is not confirmed "
+            f"by the e-mailed link within {interest.expiry_days(hub):g} days. (Consent text "
+            f"version {escape(text['version'])}.)</p>"
             f'<label class="check"><input type="checkbox" name="consent" value="yes" required>'
             f"I agree to the text above.</label>"
             f"<button type='submit'>Register</button></form>",
@@ -98,6 +100,7 @@ def add_public_pages(app: FastAPI, hub: HubStore) -> None:
 
     @app.get("/", response_class=HTMLResponse)
     def campaign() -> HTMLResponse:
+        interest.expire(hub)  # one DELETE: unconfirmed registrations past their days go
         return home()
 
     @app.post("/interest", response_class=HTMLResponse)
@@ -106,6 +109,7 @@ def add_public_pages(app: FastAPI, hub: HubStore) -> None:
         form: dict[str, Any] = {k: raw.get(k) for k in raw}
         form["topics"] = raw.getlist("topics")
         ip = request.client.host if request.client else "unknown"
+        interest.expire(hub)
         try:
             interest.register(hub, form, ip=ip)
         except interest.Spam:

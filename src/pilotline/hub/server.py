@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from pilotline.errors import InputError, NotFound
-from pilotline.hub import intake
+from pilotline.hub import intake, interest
 from pilotline.hub.coordinator import add_coordinator_pages
 from pilotline.hub.pages import add_public_pages
 from pilotline.hub.publish import public
@@ -31,6 +31,7 @@ MAX_BODY = 5_000_000
 
 def create_hub_app(home: Path) -> FastAPI:
     hub = HubStore(home)
+    interest.expire(hub)  # at start-up; then on each visit to the public pages
     app = FastAPI(title="Pilotline campaign hub", docs_url=None, redoc_url=None)
 
     @app.exception_handler(Refused)

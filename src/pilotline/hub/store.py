@@ -4,7 +4,8 @@ deployment from any firm, so none of this is in a firm's store). ``sqlite3`` is 
 Tables: ``firms`` (who takes part, their cell and public key), ``items`` (what firms sent, as
 sent), ``figures`` (benchmark figures, one row per plant and month), ``consents`` (the ledger),
 ``nonces`` (requests already seen), ``services`` (support given, in the EDIH categories),
-``releases`` (benchmark releases) and ``settings``. Tables are created when missing each time a
+``releases`` (benchmark releases), ``erasures`` (what was erased on the hub's own
+initiative, when and why: counts only, never what it was) and ``settings``. Tables are created when missing each time a
 hub is opened, so a hub made by an older version gains new ones.
 """
 
@@ -64,7 +65,14 @@ CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS releases (
     version INTEGER PRIMARY KEY, created_at TEXT NOT NULL, inputs_sha256 TEXT NOT NULL,
     body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS erasures (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, what TEXT NOT NULL,
+    count INTEGER NOT NULL, reason TEXT NOT NULL);
 """
+#: Columns added after a table was first made: table → [(column, definition)].
+COLUMNS = {
+    "registrations": [("cancel_token", "TEXT"), ("cancelled_at", "TEXT")],
+}
 #: Coordinator settings: name → (default, help).
 SETTINGS: dict[str, tuple[str, str]] = {
     "min_firms": ("3", "fewest firms in a published cell (not shown to firms)"),
@@ -77,6 +85,10 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "smtp_port": ("25", "its port"),
     "mail_from": ("hub@localhost", "the sender of the hub's mail"),
     "interest_per_hour": ("3", "registrations of interest accepted per e-mail or IP per hour"),
+    "interest_expiry_days": (
+        "7",
+        "days an unconfirmed registration of interest is kept; then it is erased (1 to 90)",
+    ),
     "consent_version": ("2026-03", "version of the consent text firms agree to"),
     "consent_text": (
         "Purpose: the campaign uses what you send to support your firm, to judge which small "
@@ -89,6 +101,17 @@ SETTINGS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Settings that are a number of days: name → (least, most).
+DAYS = {"interest_expiry_days": (1, 90)}
+
+
+def _days_ok(value: str, lo: int, hi: int) -> bool:
+    try:
+        return lo <= float(value) <= hi
+    except ValueError:
+        return False
+
+
 class HubStore:
     """Opened briefly for each piece of work; every write in one transaction."""
 
@@ -97,13 +120,29 @@ class HubStore:
         self.path = home / FILE
         if not self.path.exists():
             raise StoreError(f"no hub in {home}: run 'pilotline hub init --dir {home}' first")
+        self._schema(self.path)
+
+    @staticmethod
+    def _schema(path: Path) -> None:
+        """Tables and columns made when missing (a hub made by an older version gains them)."""
+        con = sqlite3.connect(path, timeout=30)
+        try:
+            con.executescript(SCHEMA)
+            for table, columns in COLUMNS.items():
+                have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
+                for name, kind in columns:
+                    if name not in have:
+                        con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+            con.commit()
+        finally:
+            con.close()
 
     @classmethod
     def init(cls, home: Path) -> HubStore:
         home.mkdir(parents=True, exist_ok=True)
+        cls._schema(home / FILE)
         con = sqlite3.connect(home / FILE)
         try:
-            con.executescript(SCHEMA)
             con.executemany(
                 "INSERT OR IGNORE INTO settings VALUES (?, ?)",
                 [(k, v[0]) for k, v in SETTINGS.items()],
@@ -138,6 +177,11 @@ class HubStore:
 
     def set_setting(self, name: str, value: str) -> None:
         self.setting(name)
+        if name in DAYS and not _days_ok(value, *DAYS[name]):
+            lo, hi = DAYS[name]
+            raise InputError(
+                f"hub setting {name} = {value!r}: expected a number of days, {lo} to {hi}"
+            )
         with self.connect() as con:
             con.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, value))
 
