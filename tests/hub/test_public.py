@@ -151,6 +151,8 @@ def test_booking_from_the_page_and_reminders_by_mail(hub) -> None:
     )
     e = events.event(store, eid)
     assert (e["registered"], e["waiting"]) == (1, 1)
+    assert [m["To"] for m in inbox.messages] == ["ann@x.example", "bo@x.example"]  # bookings
+    inbox.messages.clear()
     assert events.remind(store, eid) == 1
     [mail] = inbox.messages
     assert mail["To"] == "ann@x.example" and "Energy metering clinic" in mail["Subject"]
@@ -200,3 +202,59 @@ def test_unconfirmed_interest_is_erased_after_the_setting_s_days(hub, tmp_path) 
         assert store.rows("SELECT email FROM interest WHERE confirmed_at IS NULL") == []
         assert expire(store) == 0
         assert [n["count"] for n in consent.erasures(store)] == [1, 1]
+
+
+def test_cancelling_a_booking_by_the_e_mailed_link_moves_the_first_waiting_up(
+    hub, tmp_path
+) -> None:
+    from pilotline.hub.coordinator import add_user
+
+    client, store, inbox = hub
+    eid = events.add_event(store, title="Energy metering clinic", starts="2026-03-20T10:00",
+                           ends="2026-03-20T12:00", tz="Europe/London", capacity=1)  # fmt: skip
+    for name, email in (("Ann", "ann@x.example"), ("Bo", "bo@x.example"), ("Cy", "cy@x.example")):
+        r = client.post(f"/events/{eid}/register", data={"name": name, "email": email})
+        assert r.status_code == 200 and "e-mailed you the booking" in r.text
+    ann, bo, cy = inbox.messages
+    assert ann["Subject"].startswith("Your place: Energy metering clinic")
+    assert bo["Subject"].startswith("Waiting list") and cy["Subject"].startswith("Waiting list")
+    assert [p.get_content_type() for p in ann.walk()].count("text/calendar") == 1
+    assert "text/calendar" not in [p.get_content_type() for p in bo.walk()]  # no place yet
+
+    def link(mail) -> str:
+        body = next(p for p in mail.walk() if p.get_content_type() == "text/plain")
+        return re.search(
+            r"http://hub\.test(/events/cancel/\S+)", body.get_payload(decode=True).decode()
+        ).group(1)
+
+    asked = client.get(link(ann))  # opening the link (or a mail scanner) cancels nothing
+    assert asked.status_code == 200 and "Cancel your booking?" in asked.text
+    assert events.event(store, eid)["registered"] == 1 and len(inbox.messages) == 3
+    done = client.post(link(ann))
+    assert done.status_code == 200 and "is cancelled" in done.text
+    e = events.event(store, eid)
+    assert (e["registered"], e["waiting"], e["cancelled"]) == (1, 1, 1)
+    [moved] = inbox.messages[3:]
+    assert moved["To"] == "bo@x.example" and moved["Subject"].startswith("A place for you")
+    [part] = [p for p in moved.walk() if p.get_content_type() == "text/calendar"]
+    [v] = icalendar.Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")
+    assert v.decoded("dtstart") == e["start"]
+    assert link(moved) == link(bo)  # the same link cancels the place Bo now has
+    again = client.post(link(ann))
+    assert again.status_code == 200 and len(inbox.messages) == 4  # nothing moves twice
+    assert "Already cancelled" in client.get(link(ann)).text
+    assert client.post("/events/cancel/not-a-token").status_code == 404
+    assert client.get("/events/cancel/not-a-token").status_code == 404
+
+    password = add_user(store, "cora", "coordinator")
+    client.post("/coordinator/login", data={"user": "cora", "password": password})
+    assert f'href="/coordinator/events/{eid}"' in client.get("/coordinator/events").text
+    seen = client.get(f"/coordinator/events/{eid}").text
+    rows = re.findall(r"<tr><td>(\w+)</td><td>[^<]+</td><td>(\w+)</td>", seen)
+    assert rows == [("Bo", "registered"), ("Cy", "waiting"), ("Ann", "cancelled")]
+    assert "1 cancelled" in seen and "2026-03-04 15:47" in seen
+    store.set_setting("smtp_port", str(free_port()))  # the mail server is down: booked anyway
+    store.set_setting("interest_per_hour", "10")
+    r = client.post(f"/events/{eid}/register", data={"name": "Di", "email": "di@x.example"})
+    assert r.status_code == 200 and "could not e-mail you the booking" in r.text
+    assert events.event(store, eid)["waiting"] == 2

@@ -218,11 +218,38 @@ def add_coordinator_pages(app: FastAPI, hub: HubStore) -> None:
         user = await guard(request)
         if isinstance(user, Response):
             return user
-        rows = [[escape(e["title"]), f"{e['start']:%Y-%m-%d %H:%M} {escape(e['tz'])}",
-                 e["capacity"], e["registered"], e["waiting"],
+        rows = [[f'<a href="/coordinator/events/{e["id"]}">{escape(e["title"])}</a>',
+                 f"{e['start']:%Y-%m-%d %H:%M} {escape(e['tz'])}",
+                 e["capacity"], e["registered"], e["waiting"], e["cancelled"],
                  f'<a href="/events/{e["id"]}.ics">.ics</a>'] for e in events.upcoming(hub)]  # fmt: skip
         return shell(user, "Events", table(["event", "starts", "capacity", "registered",
-                                            "waiting", "calendar"], rows))  # fmt: skip
+                                            "waiting", "cancelled", "calendar"], rows))  # fmt: skip
+
+    @app.get("/coordinator/events/{event_id}", response_class=HTMLResponse)
+    async def event_page(request: Request, event_id: int) -> Response:
+        user = await guard(request)
+        if isinstance(user, Response):
+            return user
+        try:
+            e = events.event(hub, event_id)
+        except NotFound as exc:
+            return shell(user, "Not found", f"<p>{escape(str(exc))}</p>", 404)
+        people = events.registrations(hub, event_id)
+
+        def at(v: str | None) -> str:
+            return escape(v[:16].replace("T", " ")) if v else ""
+
+        rows = [[escape(p["name"]), escape(p["email"]), escape(p["status"]),
+                 at(p["registered_at"]), at(p["cancelled_at"]), "yes" if p["attended"] else ""]
+                for p in people]  # fmt: skip
+        return shell(user, e["title"],
+                     f"<p>{e['start']:%a %d %b %Y %H:%M}–{e['end']:%H:%M} ({escape(e['tz'])}), "
+                     f"{escape(e['location'])}; capacity {e['capacity']}: {e['registered']} "
+                     f"with a place, {e['waiting']} waiting, {e['cancelled']} cancelled.</p>"
+                     + table(["name", "e-mail", "status", "booked (UTC)", "cancelled (UTC)",
+                              "attended"], rows)
+                     + "<p>A place freed by a cancellation goes to the first on the waiting list, "
+                     "who is e-mailed; the list shows them with a place from then on.</p>")  # fmt: skip
 
     @app.get("/coordinator/portfolio", response_class=HTMLResponse)
     async def pilots(request: Request) -> Response:

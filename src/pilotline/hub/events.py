@@ -4,15 +4,20 @@ per event, and a feed of all) written with the ``icalendar`` library."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import secrets
+import smtplib
 import zoneinfo
+from email.message import EmailMessage
 from typing import Any
 
 import icalendar
 
 from pilotline import clock
-from pilotline.errors import InputError, NotFound
+from pilotline.errors import InputError, NotFound, SourceUnavailable
 from pilotline.hub.store import HubStore
 
+log = logging.getLogger(__name__)
 PRODID = "-//Pilotline//campaign hub//EN"
 
 
@@ -57,7 +62,19 @@ def event(hub: HubStore, event_id: int) -> dict[str, Any]:
         (event_id,))}  # fmt: skip
     e["registered"] = counts.get("registered", 0)
     e["waiting"] = counts.get("waiting", 0)
+    e["cancelled"] = counts.get("cancelled", 0)
     return e
+
+
+def registrations(hub: HubStore, event_id: int) -> list[dict[str, Any]]:
+    """Everyone who booked, in booking order: places first, then the waiting list, then the
+    cancelled (never the cancel links)."""
+    order = "CASE status WHEN 'registered' THEN 0 WHEN 'waiting' THEN 1 ELSE 2 END"
+    return hub.rows(
+        "SELECT email, name, status, registered_at, cancelled_at, attended FROM registrations "
+        f"WHERE event_id = ? ORDER BY {order}, registered_at, email",
+        (event_id,),
+    )
 
 
 def upcoming(hub: HubStore) -> list[dict[str, Any]]:
@@ -78,8 +95,9 @@ def register(hub: HubStore, event_id: int, *, email: str, name: str) -> str:
                             "status = 'registered'", (event_id,)).fetchone()[0]  # fmt: skip
         status = "registered" if taken < e["capacity"] else "waiting"
         con.execute("INSERT OR REPLACE INTO registrations (event_id, email, name, status, "
-                    "registered_at) VALUES (?, ?, ?, ?, ?)",
-                    (event_id, email, name.strip()[:200], status, clock.now().isoformat()))  # fmt: skip
+                    "registered_at, cancel_token) VALUES (?, ?, ?, ?, ?, ?)",
+                    (event_id, email, name.strip()[:200], status, clock.now().isoformat(),
+                     secrets.token_urlsafe(24)))  # fmt: skip
     return status
 
 
@@ -91,8 +109,8 @@ def cancel(hub: HubStore, event_id: int, email: str) -> str | None:
                           (event_id, email)).fetchone()  # fmt: skip
         if row is None or row[0] == "cancelled":
             raise NotFound(f"{email} is not registered for event {event_id}")
-        con.execute("UPDATE registrations SET status = 'cancelled' WHERE event_id = ? AND "
-                    "email = ?", (event_id, email))  # fmt: skip
+        con.execute("UPDATE registrations SET status = 'cancelled', cancelled_at = ? WHERE "
+                    "event_id = ? AND email = ?", (clock.now().isoformat(), event_id, email))  # fmt: skip
         if row[0] != "registered":
             return None
         nxt = con.execute("SELECT email FROM registrations WHERE event_id = ? AND status = "
@@ -142,11 +160,6 @@ def attended(hub: HubStore, event_id: int, email: str) -> None:
 
 def remind(hub: HubStore, event_id: int) -> int:
     """E-mail everyone with a place a reminder with the event's calendar file; how many."""
-    import smtplib
-    from email.message import EmailMessage
-
-    from pilotline.errors import SourceUnavailable
-
     e = event(hub, event_id)
     people = hub.rows("SELECT email, name FROM registrations WHERE event_id = ? AND status = "
                       "'registered' ORDER BY email", (event_id,))  # fmt: skip
@@ -169,3 +182,87 @@ def remind(hub: HubStore, event_id: int) -> int:
     except (OSError, smtplib.SMTPException) as exc:
         raise SourceUnavailable(f"reminders could not be sent: {exc}") from None
     return len(people)
+
+
+# -- booking by e-mail: confirmation with a cancel link; a freed place goes to the first waiting --
+
+
+def booking(hub: HubStore, token: str) -> dict[str, Any]:
+    """The registration a cancel link names, with its event (``event``)."""
+    rows = hub.rows("SELECT * FROM registrations WHERE cancel_token = ?", (token,)) if token else []
+    if not rows:
+        raise NotFound("this cancel link is not known (the booking was made again, or erased)")
+    r = rows[0]
+    r["event"] = event(hub, r["event_id"])
+    return r
+
+
+def _link(hub: HubStore, token: str) -> str:
+    return f"{hub.setting('public_url').rstrip('/')}/events/cancel/{token}"
+
+
+def _message(
+    hub: HubStore, r: dict[str, Any], e: dict[str, Any], subject: str, lead: str
+) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = hub.setting("mail_from")
+    msg["To"] = r["email"]
+    msg["Subject"] = f"{subject}: {e['title']}, {e['start']:%a %d %b %H:%M}"
+    when = f"{e['start']:%A %d %B %Y at %H:%M} ({e['tz']})"
+    msg.set_content(
+        f"Hello {r['name']},\n\n{lead} {e['title']}, {when}, {e['location'] or 'at the venue'}."
+        f"\n\nIf you cannot come, please cancel so that someone else can have the place:\n\n"
+        f"{_link(hub, r['cancel_token'])}\n"
+    )
+    if r["status"] == "registered":
+        msg.add_attachment(ics(hub, [e["id"]]), maintype="text", subtype="calendar",
+                           filename=f"event-{e['id']}.ics")  # fmt: skip
+    return msg
+
+
+def _send(hub: HubStore, messages: list[EmailMessage], what: str) -> None:
+    try:
+        with smtplib.SMTP(hub.setting("smtp_host"), int(hub.setting("smtp_port")), timeout=20) as s:
+            for m in messages:
+                s.send_message(m)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise SourceUnavailable(f"{what} could not be sent: {exc}") from None
+
+
+def confirm_booking(hub: HubStore, event_id: int, email: str) -> None:
+    """E-mail the person their booking — a place (with the calendar file) or the waiting list —
+    and the link that cancels it."""
+    rows = hub.rows("SELECT * FROM registrations WHERE event_id = ? AND email = ?",
+                    (event_id, email.strip().lower()))  # fmt: skip
+    if not rows:
+        raise NotFound(f"{email} is not registered for event {event_id}")
+    r, e = rows[0], event(hub, event_id)
+    if r["status"] == "registered":
+        msg = _message(hub, r, e, "Your place", "you have a place at")
+    else:
+        msg = _message(hub, r, e, "Waiting list",
+                       "the event is full; you are on the waiting list (we write if a place "
+                       "frees) for")  # fmt: skip
+    _send(hub, [msg], "the booking confirmation")
+
+
+def cancel_booking(hub: HubStore, token: str) -> dict[str, Any]:
+    """Cancel the booking a link names; the first on the waiting list moves up and is e-mailed.
+    Returns ``{"booking", "moved", "mail_error"}`` (who moved up; why their e-mail failed — the
+    cancellation stands either way). A booking already cancelled stays as it is."""
+    r = booking(hub, token)
+    if r["status"] == "cancelled":
+        return {"booking": r, "moved": None, "mail_error": None}
+    moved = cancel(hub, r["event_id"], r["email"])
+    error = None
+    if moved is not None:
+        [m] = hub.rows("SELECT * FROM registrations WHERE event_id = ? AND email = ?",
+                       (r["event_id"], moved))  # fmt: skip
+        msg = _message(hub, m, r["event"], "A place for you",
+                       "a place has come free, and it is yours:")  # fmt: skip
+        try:
+            _send(hub, [msg], "the e-mail to the person who moved up")
+        except SourceUnavailable as exc:
+            log.warning("%s", exc)
+            error = str(exc)
+    return {"booking": booking(hub, token), "moved": moved, "mail_error": error}

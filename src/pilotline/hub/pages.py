@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
-from pilotline.errors import InputError, NotFound
+from pilotline.errors import InputError, NotFound, SourceUnavailable
 from pilotline.hub import events, interest
 from pilotline.hub.benchmark import SIZE_BANDS
 from pilotline.hub.intake import consent_text
@@ -142,7 +142,42 @@ def add_public_pages(app: FastAPI, hub: HubStore) -> None:
             return home(str(exc), status=422)
         said = ("You have a place." if status == "registered" else
                 "The event is full: you are on the waiting list and will hear if a place frees.")  # fmt: skip
+        try:
+            events.confirm_booking(hub, event_id, email)
+            said += " We have e-mailed you the booking, with a link to cancel it."
+        except SourceUnavailable:
+            said += (" We could not e-mail you the booking just now; to cancel it, write to "
+                     "the campaign team.")  # fmt: skip
         return page("Booked", f"<h1>Thank you</h1><p>{said}</p>")
+
+    @app.get("/events/cancel/{token}", response_class=HTMLResponse)
+    def cancel_form(token: str) -> HTMLResponse:
+        """Asks first: opening the link (a mail scanner does) cancels nothing."""
+        try:
+            r = events.booking(hub, token)
+        except NotFound as exc:
+            return page("Not found", f"<h1>Link not known</h1><p>{escape(str(exc))}</p>", 404)
+        e = r["event"]
+        what = (f"<strong>{escape(e['title'])}</strong>, {e['start']:%a %d %b %Y %H:%M} "
+                f"({escape(e['tz'])})")  # fmt: skip
+        if r["status"] == "cancelled":
+            return page("Cancelled", f"<h1>Already cancelled</h1><p>Your booking for {what} "
+                        "is cancelled.</p>")  # fmt: skip
+        place = "your place" if r["status"] == "registered" else "your place on the waiting list"
+        return page("Cancel your booking",
+                    f"<h1>Cancel your booking?</h1><p>{escape(r['name'])}: {place} at {what}.</p>"
+                    f"<form method='post' action='/events/cancel/{escape(token, quote=True)}'>"
+                    "<button type='submit'>Cancel my booking</button></form>")  # fmt: skip
+
+    @app.post("/events/cancel/{token}", response_class=HTMLResponse)
+    def cancel(token: str) -> HTMLResponse:
+        try:
+            done = events.cancel_booking(hub, token)
+        except NotFound as exc:
+            return page("Not found", f"<h1>Link not known</h1><p>{escape(str(exc))}</p>", 404)
+        title = escape(done["booking"]["event"]["title"])
+        return page("Cancelled", f"<h1>Cancelled</h1><p>Your booking for {title} is cancelled. "
+                    "Thank you for letting us know.</p>")  # fmt: skip
 
     @app.get("/confirm/{token}", response_class=HTMLResponse)
     def confirm(token: str) -> HTMLResponse:
