@@ -484,6 +484,70 @@ def pilot_cmd(name: Annotated[str, typer.Argument()]) -> None:
     )
 
 
+@ai_app.command("simulate")
+def simulate_cmd(
+    folder: Annotated[Path, typer.Argument(help="Where to write the runs (CSV files).")],
+    fault: Annotated[
+        list[str] | None,
+        typer.Option("--fault", help="bearing, valve, sensor_drift or none; repeat for more."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**31 - 1)] = 0,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="When the first run starts (default: an hour before now per run)."
+        ),
+    ] = None,
+    machine: Annotated[
+        str | None,
+        typer.Option("--machine", help="Also store the runs as this machine's process values."),
+    ] = None,
+) -> None:
+    """Simulated pump runs at 1 Hz with injected faults, labelled, for trying the whole path:
+    back-test, train on the normal start, shadow mode."""
+    from pilotline.sim.faults import FAULTS, simulate_fault, write_fault_files
+
+    kinds: list[str | None] = []
+    for f in fault or [*FAULTS, "none"]:
+        if f != "none" and f not in FAULTS:
+            raise InputError(f"--fault {f!r}: choose one of {', '.join(FAULTS)} or none")
+        kinds.append(None if f == "none" else f)
+    begin = (
+        _moment(start, "--from")
+        if start
+        else (dt.datetime.now(dt.UTC) - dt.timedelta(hours=len(kinds))).replace(microsecond=0)
+    )
+    paths = write_fault_files(folder, tuple(kinds), start=begin, seed=seed)
+    out.print(
+        f"Wrote {len(paths)} run(s) of an hour each to {folder}: the first 10 minutes of each are "
+        "normal running, the fault (if any) from minute 30 to 45 (column anomaly = 1).",
+        highlight=False,
+    )
+    if machine is not None:
+        _check_machine(machine)
+        store = _store()
+        with store.session(write=True) as s:
+            for i, k in enumerate(kinds):
+                run = simulate_fault(k, start=begin + dt.timedelta(hours=i), seed=seed)
+                s.insert_new("process_values", run.process_values(machine))
+        out.print(
+            f"Stored them as {machine}'s process values from {begin:%Y-%m-%d %H:%M} UTC.",
+            highlight=False,
+        )
+    end = begin + dt.timedelta(minutes=10)
+    out.print(
+        f"Next: pilotline ai backtest {folder} --train-rows 600"
+        + (
+            f"\n      pilotline ai train watch --machine {machine} --tag vibration --tag current "
+            f"--tag pressure --tag temperature --tag flow --from {begin:%Y-%m-%dT%H:%M:%S} "
+            f"--until {end:%Y-%m-%dT%H:%M:%S}\n      pilotline ai shadow watch"
+            if machine
+            else ""
+        ),
+        highlight=False,
+    )
+
+
 @ai_app.command("quality")
 def quality_cmd(
     data: Annotated[
