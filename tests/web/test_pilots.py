@@ -254,6 +254,8 @@ def test_a_manager_runs_a_pilot_from_the_machine_page_in_chromium(pilot_home: Pa
         assert "draft" in page.inner_text("#status")
         page.click("#freeze button")
         page.wait_for_selector("#status:has-text('running')")
+        # The chart is drawn by the page's own script (no inline script on the page).
+        page.wait_for_selector("div.plot[data-drawn=yes] .main-svg")
         effect, interval = page.inner_text("#effect"), page.inner_text("#interval")
         verdict = page.inner_text("#verdict")
         warnings = page.locator("#warnings li").all_inner_texts()

@@ -140,6 +140,13 @@ def test_pages_cannot_be_framed_and_load_only_their_own_scripts(clock_home: Path
             assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp
             assert headers["x-frame-options"] == "DENY"
             assert headers["x-content-type-options"] == "nosniff"
+        # No inline script unless a page is one of the few that carry it.
+        for path in ("/", "/login", "/operate", "/pilots", "/report/shift", "/users", "/x"):
+            csp = client.get(path, follow_redirects=False).headers["content-security-policy"]
+            assert "script-src 'self';" in csp and "unsafe-inline' ;" not in csp, path
+        for path in ("/api/docs", "/pilots/p1/a3", "/assess/roadmap.html"):
+            csp = client.get(path, follow_redirects=False).headers["content-security-policy"]
+            assert "script-src 'self' 'unsafe-inline'" in csp, path
 
 
 def test_the_operator_page_does_not_echo_the_address_bar(clock_home: Path) -> None:

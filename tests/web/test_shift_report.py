@@ -158,7 +158,9 @@ def test_parts_are_never_added_across_products_or_machines(mixed: Path) -> None:
         assert page.status_code == 200
     text = page.text
     assert 'value="2026-03-03 Day" selected' in text
-    assert len(page.content) < 500_000 and "<script" not in text.split("</header>")[1]
+    body = text.split("</header>")[1]  # static SVG charts: no plotly, no inline script
+    assert len(page.content) < 500_000 and "Plotly" not in body
+    assert re.search(r"<script(?![^>]*\ssrc=)", body) is None
     # Each product and the CNC on its own row, with its own good parts …
     for good in ("6,990", "1,296", "454"):
         assert f"<td>{good}</td>" in text

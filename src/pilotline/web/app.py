@@ -70,18 +70,27 @@ LOGIN_WINDOW_S = 300.0  # … within this many seconds
 
 SWAGGER_FILES = Path(fastapi_offline.__file__).parent / "static"
 
-#: Pages load scripts and styles only from Pilotline itself (charts are drawn by inline calls into
-#: the bundled plotly.js); no page may be framed by another site.
-CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+#: Pages load scripts and styles only from Pilotline itself and run no inline script, so a name
+#: that slipped through escaping (machines, activities, partners from any ERP) could still not run.
+STRICT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
-#: Pages that show what users uploaded — process maps (their SVG inline, names from any ERP),
-#: imports, the docs and the checklist — run no inline script at all, so a name that slipped
-#: through escaping could still not run (review R15).
-STRICT_CSP = CSP.replace("script-src 'self' 'unsafe-inline'", "script-src 'self'")
-STRICT_PATHS = ("/maps", "/api/logs", "/data", "/api/imports", "/docs", "/start")
+#: The few pages that still carry inline script: Swagger UI's start-up, documents made to be saved
+#: and opened on their own (the A3, the roadmap: plotly inline), the AI model pages' charts and the
+#: share page's confirmations. They show no uploaded names in script.
+CSP = STRICT_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+INLINE_PATHS = ("/api/docs", "/assess/roadmap", "/ai", "/share")
+
+
+def allows_inline(path: str) -> bool:
+    """Whether the page at ``path`` may run inline script (see :data:`INLINE_PATHS`)."""
+    if path.startswith("/pilots/") and path.endswith(("/a3", "/a3.html")):
+        return True
+    return any(
+        path == p or path.startswith(p + "/") or path.startswith(p + ".") for p in INLINE_PATHS
+    )
 
 
 class SecurityHeaders:
@@ -96,9 +105,8 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        strict = any(path == p or path.startswith(p + "/") for p in STRICT_PATHS)
         extra = (
-            (b"content-security-policy", (STRICT_CSP if strict else CSP).encode()),
+            (b"content-security-policy", (CSP if allows_inline(path) else STRICT_CSP).encode()),
             (b"x-frame-options", b"DENY"),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"same-origin"),

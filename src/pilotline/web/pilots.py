@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import functools
+import json
 import math
 import tempfile
 from pathlib import Path
@@ -31,7 +32,6 @@ from pilotline.pilot import Pilot, Sources, evaluate, load_pilot, plan, registry
 from pilotline.pilot.money import effect_text, months_text
 from pilotline.pilot.spec import Window
 from pilotline.report.a3 import render_a3, to_pdf
-from pilotline.report.shift import figure_html
 from pilotline.web.cache import Cache
 from pilotline.web.context import Web
 from pilotline.web.pilot_files import (
@@ -95,7 +95,7 @@ def status(web: Web, pilot: Pilot) -> dict[str, Any]:
     }
 
 
-def figure(result: dict[str, Any], control: list[float] | None) -> str:
+def figure(result: dict[str, Any], control: list[float] | None) -> dict[str, Any]:
     """The metric per period: baseline and pilot, each stage's centre and limits, the control."""
     points = result["spc"]["points"]
     k = result["baseline"]["points"]
@@ -136,7 +136,8 @@ def figure(result: dict[str, Any], control: list[float] | None) -> str:
         legend={"orientation": "h", "y": -0.25},
     )
     fig.update_xaxes(type="category")
-    return figure_html(fig)
+    spec: dict[str, Any] = json.loads(fig.to_json())  # drawn by /static/machine.js
+    return spec
 
 
 def routes(app: FastAPI, web: Web) -> None:
@@ -169,7 +170,8 @@ def routes(app: FastAPI, web: Web) -> None:
             return {
                 "result": result,
                 "control": control_line,
-                "chart": figure(result, control_line),  # plotly objects are slow to build
+                # plotly objects are slow to build: the chart is kept as the page carries it
+                "chart": web.figure_attr(figure(result, control_line)),
             }
         except PilotlineError as exc:
             return {"error": str(exc)}

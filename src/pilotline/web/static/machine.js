@@ -1,4 +1,4 @@
-// The machine page's charts: plotly specs from the page (data-figure), drawn with the bundled
+// A page's charts (the machine page, a pilot): plotly specs from the page (data-figure), drawn with the bundled
 // plotly.js. Titles are HTML headings and legends sit under the plot, so the toolbar (top
 // margin, shown on hover) and the legend never cover data or titles; charts follow the width.
 (function () {
