@@ -24,7 +24,9 @@ from pilotline.web.context import Web
 from pilotline.web.users import User
 
 #: The repository's docs (``src/pilotline/__init__.py`` → the checkout's ``docs/``).
-DOCS = Path(pilotline.__file__).resolve().parents[2] / "docs"
+#: The docs ship inside the package (``pilotline/docs``, a link to the checkout's ``docs`` folder that
+#: the wheel carries as files), so an installed Pilotline serves them too.
+DOCS = Path(pilotline.__file__).parent / "docs"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.md$")
 _SAMPLE = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(csv|toml)$")
 _MISSING = (
