@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from pilotline.connect.net import free_port, wait_port
 from pilotline.hub import consent
 from pilotline.hub.benchmark import Figures, Firm, compare
-from pilotline.hub.firm import CACHE_FILE, NOT_PUBLISHED, benchmark_item
+from pilotline.hub.firm import CACHE_FILE, NOT_PUBLISHED, benchmark_item, public_key
 from pilotline.hub.publish import publish
 from pilotline.hub.server import create_hub_app
 from pilotline.hub.store import HubStore
@@ -96,8 +96,15 @@ def test_beside_published_figures_send_list_and_withdraw(firm_users, hub, monkey
         assert f"<td>{month['total_count']}</td>" in text
 
         csrf = csrf_of(text)
-        form = {"csrf": csrf, "text_version": "2026-03", "person": "Dana Ops",
+        seen = re.findall(r'name="seen" value="([^"]+)"', text)
+        assert len(seen) == len(boxes)
+        form = {"csrf": csrf, "text_version": "2026-03", "person": "Dana Ops", "seen": seen,
                 "items": ["pilot:Stop reasons on tablets", "benchmark"]}  # fmt: skip
+        other = [x if not x.startswith("benchmark ") else "benchmark 0" for x in seen]
+        moved = client.post("/campaign/send", data={**form, "seen": other})
+        assert (
+            moved.status_code == 409 and "benchmark changed since the page was shown" in moved.text
+        )
         assert client.post("/campaign/send", data={**form, "csrf": "forged"}).status_code == 403
         stale = client.post("/campaign/send", data={**form, "text_version": "2025-01"})
         assert stale.status_code == 409 and "consent text changed" in stale.text
@@ -150,8 +157,21 @@ def hub_in_thread(hub_dir: Path, port: int) -> Iterator[None]:
             time.sleep(0.05)
 
 
-def test_hub_out_of_reach_shows_the_release_fetched_last(firm_users, hub, monkeypatch) -> None:
+def test_hub_out_of_reach_shows_the_release_fetched_last(
+    firm_users, hub, monkeypatch, tmp_path
+) -> None:
     _url, hub_dir = hub
+    empty = HubStore.init(tmp_path)  # a hub with no release yet: said plainly, sending works
+    empty.add_firm(id="acme", name="Acme Tools", sector="metal", size_band="small",
+                   region="north", public_key=public_key(firm_users))  # fmt: skip
+    port = free_port()
+    monkeypatch.setenv("PILOTLINE_HUB_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("PILOTLINE_HUB_FIRM", "acme")
+    with TestClient(create_app(firm_users)) as client, hub_in_thread(tmp_path, port):
+        api_login(client, "mia")
+        first = client.get("/campaign").text
+        assert "Nothing to compare yet: the hub has not published a benchmark release yet" in first
+        assert "cannot be used just now" not in first and "Send the ticked items" in first
     publish(HubStore(hub_dir))
     port = free_port()
     monkeypatch.setenv("PILOTLINE_HUB_URL", f"http://127.0.0.1:{port}")
@@ -175,8 +195,9 @@ def test_hub_out_of_reach_shows_the_release_fetched_last(firm_users, hub, monkey
         assert f"the release fetched on {NOW:%Y-%m-%d %H:%M} UTC" in down.text
         assert f"Benchmark release {cached['release']['version']}" in down.text
         csrf = csrf_of(down.text)
+        seen = re.findall(r'name="seen" value="([^"]+)"', down.text)
         refused = client.post("/campaign/send", data={"csrf": csrf, "text_version": "2026-03",
-                                                      "items": ["benchmark"]})  # fmt: skip
+                                                      "items": ["benchmark"], "seen": seen})  # fmt: skip
         assert (
             refused.status_code == 502 and "Nothing was sent: cannot reach the hub" in refused.text
         )

@@ -220,27 +220,29 @@ NOT_PUBLISHED = "not published for this group (too few firms, or one firm would 
 
 def fetched(client: HubClient, home: Path) -> dict[str, Any]:
     """The firm's record at the hub and the latest *published* release, fetched now; when the hub
-    cannot be reached (or has no release yet), the last copy fetched, with ``error`` saying why.
+    cannot be reached, the last copy fetched, with ``error`` saying why (``note`` says when the
+    hub answered but has no release yet).
 
-    Returns ``{"me", "release", "fetched_at", "error"}`` (``me``/``release`` None if never
-    fetched). Only the public release is kept: it holds published cells and nothing else."""
+    Returns ``{"me", "release", "fetched_at", "error", "note", "reachable"}`` (``me``/``release`` None
+    if never fetched; ``reachable`` False when no answer came, so a page asks no more). Only
+    the public release is kept: it holds published cells and nothing else."""
     path = home / CACHE_FILE
     try:
         me = client.me()
         try:
             release: dict[str, Any] | None = client.benchmark()
-            error = None
+            note = None
         except InputError as exc:
             if "(404)" not in str(exc):
                 raise
-            release, error = None, "the hub has not published a benchmark release yet"
+            release, note = None, "the hub has not published a benchmark release yet"
         body = {"hub": client.url, "firm": client.firm, "me": me, "release": release,
                 "fetched_at": clock.now().isoformat()}  # fmt: skip
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
         tmp.replace(path)
-        return {**body, "error": error}
+        return {**body, "error": None, "note": note, "reachable": True}
     except (SourceUnavailable, InputError) as exc:
         cached: dict[str, Any] = {}
         with contextlib.suppress(OSError, ValueError):
@@ -248,7 +250,8 @@ def fetched(client: HubClient, home: Path) -> dict[str, Any]:
         if cached.get("hub") != client.url or cached.get("firm") != client.firm:
             cached = {}
         return {"me": cached.get("me"), "release": cached.get("release"),
-                "fetched_at": cached.get("fetched_at"), "error": str(exc)}  # fmt: skip
+                "fetched_at": cached.get("fetched_at"), "error": str(exc), "note": None,
+                "reachable": not isinstance(exc, SourceUnavailable)}  # fmt: skip
 
 
 def beside(

@@ -15,6 +15,8 @@ fetched last (kept in ``campaign/hub_cache.json``); nothing is sent.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from typing import Annotated, Any
 
@@ -59,6 +61,12 @@ def _client(web: Web) -> HubClient | None:
     return HubClient(s.hub_url, s.hub_firm, key(web.home, create=False), timeout_s=TIMEOUT_S)
 
 
+def shown(item: dict[str, Any]) -> str:
+    """A fingerprint of an item's content as shown, so that what leaves is what was shown."""
+    text = json.dumps(item["content"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def routes(app: FastAPI, web: Web) -> None:
     manager = web.need("manager")
 
@@ -76,7 +84,7 @@ def routes(app: FastAPI, web: Web) -> None:
         }
         plant = web.plant()
         items = candidates(web.store, plant)
-        ctx["items"] = items
+        ctx["items"] = [{**i, "shown": shown(i)} for i in items]
         if ctx["has_key"]:
             ctx["public_key"] = public_key(web.home)
         client = None
@@ -88,6 +96,7 @@ def routes(app: FastAPI, web: Web) -> None:
         if client is not None:
             got = fetched(client, web.home)
             ctx["hub_error"] = got["error"]
+            ctx["note"] = got["note"]
             ctx["fetched_at"] = got["fetched_at"]
             ctx["release"] = got["release"]
             bench = next((i for i in items if i["id"] == "benchmark"), None)
@@ -95,6 +104,9 @@ def routes(app: FastAPI, web: Web) -> None:
                 own = [Figures.parse(f) for f in bench["content"]["figures"]]
                 ctx["compare"] = beside(got["release"], me=got["me"], own=own)
                 ctx["me"] = got["me"]
+            ctx["consent"] = ctx["held"] = None
+            if not got["reachable"]:  # one wait for a hub that does not answer is enough
+                return web.page(request, "campaign.html", user, status_code=status_code, **ctx)
             try:  # the consent text and what the hub holds need the hub now
                 ctx["consent"] = client.consent_text()
                 ctx["held"] = client.held()
@@ -121,6 +133,7 @@ def routes(app: FastAPI, web: Web) -> None:
         request: Request,
         csrf: str = Form(""),
         items: Annotated[list[str] | None, Form()] = None,
+        seen: Annotated[list[str] | None, Form()] = None,
         person: str = Form(""),
         text_version: str = Form(""),
         user: User = manager,
@@ -138,6 +151,14 @@ def routes(app: FastAPI, web: Web) -> None:
             return view(request, user, status_code=422,
                         error=f"Nothing was sent: {', '.join(unknown)[:300]} is not among the "
                         "items shown (the data changed?); look again and tick again.")  # fmt: skip
+        # Exactly what was shown leaves, or nothing: each item's fingerprint as the page had it.
+        was = dict(x.rsplit(" ", 1) for x in seen or [] if " " in x)
+        changed = [i for i in items if was.get(i) != shown(offered[i])]
+        if changed:
+            return view(request, user, status_code=409,
+                        error=f"Nothing was sent: {', '.join(changed)[:300]} changed since the "
+                        "page was shown (new data came in); look at it again below and tick "
+                        "again.")  # fmt: skip
         who = person.strip()[:200] or user.username
         try:
             text = client.consent_text()
