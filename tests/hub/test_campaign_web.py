@@ -167,18 +167,16 @@ def test_hub_out_of_reach_shows_the_release_fetched_last(
     port = free_port()
     monkeypatch.setenv("PILOTLINE_HUB_URL", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("PILOTLINE_HUB_FIRM", "acme")
-    with TestClient(create_app(firm_users)) as client, hub_in_thread(tmp_path, port):
-        api_login(client, "mia")
-        first = client.get("/campaign").text
-        assert "Nothing to compare yet: the hub has not published a benchmark release yet" in first
-        assert "cannot be used just now" not in first and "Send the ticked items" in first
-    publish(HubStore(hub_dir))
-    port = free_port()
-    monkeypatch.setenv("PILOTLINE_HUB_URL", f"http://127.0.0.1:{port}")
-    monkeypatch.setenv("PILOTLINE_HUB_FIRM", "acme")
-    (firm_users / CACHE_FILE).unlink(missing_ok=True)
     with TestClient(create_app(firm_users)) as client:
         api_login(client, "mia")
+        with hub_in_thread(tmp_path, port):
+            first = client.get("/campaign").text
+        assert "Nothing to compare yet: the hub has not published a benchmark release yet" in first
+        assert "cannot be used just now" not in first and "Send the ticked items" in first
+        publish(HubStore(hub_dir))
+        port = free_port()
+        monkeypatch.setenv("PILOTLINE_HUB_URL", f"http://127.0.0.1:{port}")
+        (firm_users / CACHE_FILE).unlink(missing_ok=True)
         never = client.get("/campaign")
         assert never.status_code == 200
         assert "cannot be used just now" in never.text and "cannot reach the hub" in never.text

@@ -37,6 +37,7 @@ from pilotline.hub.firm import (
     with_consent,
 )
 from pilotline.settings import Settings
+from pilotline.web.cache import Cache
 from pilotline.web.context import Web
 from pilotline.web.users import User
 
@@ -69,6 +70,14 @@ def shown(item: dict[str, Any]) -> str:
 
 def routes(app: FastAPI, web: Web) -> None:
     manager = web.need("manager")
+    #: What could leave, computed at most once a minute (12 months of OEE takes about a second);
+    #: the send checks each item's fingerprint against the page's, so a change in between is
+    #: refused, never sent unseen.
+    offer = Cache(ttl_s=60.0, max_keys=4)
+
+    def items_now() -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = offer.get("items", lambda: candidates(web.store, web.plant()))
+        return out
 
     def view(request: Request, user: User, *, error: str = "", status_code: int = 200) -> Response:
         s = Settings.from_env(home=web.home)
@@ -82,8 +91,7 @@ def routes(app: FastAPI, web: Web) -> None:
             "fields": FIELDS,
             "not_published": NOT_PUBLISHED,
         }
-        plant = web.plant()
-        items = candidates(web.store, plant)
+        items = items_now()
         ctx["items"] = [{**i, "shown": shown(i)} for i in items]
         if ctx["has_key"]:
             ctx["public_key"] = public_key(web.home)
@@ -145,7 +153,7 @@ def routes(app: FastAPI, web: Web) -> None:
         if not items:
             return view(request, user, error="Nothing was sent: tick the items to send.",
                         status_code=422)  # fmt: skip
-        offered = {i["id"]: i for i in candidates(web.store, web.plant())}
+        offered = {i["id"]: i for i in items_now()}
         unknown = [i for i in items if i not in offered]
         if unknown:
             return view(request, user, status_code=422,
