@@ -423,11 +423,13 @@ def event_list(dir_: Dir = DEFAULT_DIR, fmt: Format = "text") -> None:
         _print_json(rows)
         return
     view = RichTable(show_edge=False)
-    for col in ("#", "title", "starts", "time zone", "capacity", "registered", "waiting"):
+    for col in ("#", "title", "starts", "time zone", "capacity", "registered", "waiting",
+                "cancelled"):  # fmt: skip
         view.add_column(col)
     for e in rows:
         view.add_row(str(e["id"]), e["title"], f"{e['start']:%Y-%m-%d %H:%M}", e["tz"],
-                     str(e["capacity"]), str(e["registered"]), str(e["waiting"]))  # fmt: skip
+                     str(e["capacity"]), str(e["registered"]), str(e["waiting"]),
+                     str(e["cancelled"]))  # fmt: skip
     out.print(view)
 
 

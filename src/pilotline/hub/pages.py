@@ -1,5 +1,7 @@
 """The hub's public pages, no login: the campaign with its upcoming events, the register-interest
-form with the consent text, the confirmation link, and each event's iCalendar file and the feed."""
+form with the consent text, the confirmation link, booking a place at an event and cancelling it
+by the e-mailed link, and each event's iCalendar file and the feed. Each visit to the campaign
+page or the form erases registrations of interest left unconfirmed too long."""
 
 from __future__ import annotations
 
