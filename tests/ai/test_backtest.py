@@ -152,3 +152,17 @@ def test_control_charts_reproduce_skabs_published_figures() -> None:
     assert (round(t2.f1, 2), round(100 * t2.far, 1), round(100 * t2.mar, 1)) == (0.66, 19.2, 42.6)
     q = backtest(data, detector="pca_t2q", train_rows=400).chosen
     assert abs(q.f1 - 0.76) <= 0.02
+
+
+def test_a_hotelling_model_stored_before_the_median_scores_as_it_learnt() -> None:
+    from pilotline.ai.records import restore, state_of
+
+    x = np.random.default_rng(0).normal(size=(300, 3))
+    det = build("hotelling_t2").fit(x)
+    assert det.parameters()["median"] == 5 and det.parameters()["limit"] == 2.0
+    new = restore("hotelling_t2", state_of(det))
+    assert np.array_equal(new.alarms(x), det.alarms(x))
+    old_state = {k: v for k, v in state_of(det).items() if k not in ("median", "limit")}
+    old = restore("hotelling_t2", old_state | {"threshold": det.threshold / 2})
+    raw = old._score(old._standardise(x))
+    assert np.allclose(old.score(x), raw)  # no median: the record knew none
