@@ -8,9 +8,12 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pilotline.ingest import import_table
-from pilotline.plant import parse_plant
+from pilotline.measure import Measure
+from pilotline.plant import load_plant, parse_plant
 from pilotline.store import EmbeddedStore
 from pilotline.web import Users, create_app
 from tests.conftest import NOW
@@ -159,3 +162,31 @@ def test_a_page_does_not_repeat_its_address(clock_home: Path) -> None:
     client, _ = client_for(clock_home, "olga")
     page = client.get("/operate/Call 0800 FRAUD now")
     assert page.status_code == 404 and "FRAUD" not in page.text
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    machine=st.integers(0, 5),
+    offset_min=st.integers(0, 50 * 60),
+    length_min=st.integers(1, 8 * 60),
+    now_back_min=st.integers(0, 120),
+)
+def test_the_taps_quick_stop_check_is_the_timelines_stops(
+    home: Path, machine: int, offset_min: int, length_min: int, now_back_min: int
+) -> None:
+    """The tap checks for a stop with one small query (``Measure.stopped``); it finds exactly
+    the stretches of the KPI engine's timeline that are neither running nor without data."""
+    plant = load_plant(home / "plant.toml")
+    measure = Measure(EmbeddedStore(home), plant)
+    mid = [m.id for _, m in plant.machines][machine]
+    now = NOW - dt.timedelta(minutes=now_back_min)
+    start = NOW - dt.timedelta(hours=50) + dt.timedelta(minutes=offset_min)
+    end = start + dt.timedelta(minutes=length_min)
+    expected = [
+        (max(start, r["start"]), min(end, r["end"]))
+        for r in measure.timeline(machine=mid, start=start, end=end, now=now)
+        if r["category"] not in ("run", "no_data") and r["end"] > start and r["start"] < end
+    ]
+    assert measure.stopped(machine=mid, start=start, end=end, now=now) == expected

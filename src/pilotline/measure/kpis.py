@@ -329,6 +329,41 @@ class Measure:
             r["cumulative_share"] = running / total
         return rows
 
+    def stopped(
+        self, *, machine: str, start: dt.datetime, end: dt.datetime, now: dt.datetime | None = None
+    ) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The stretches of ``[start, end)`` in which the machine had data and was not running:
+        :meth:`timeline`'s stretches of any category but run and no data, without its categories.
+
+        One small query on the machine's states around the range, for the operator's tap (which
+        must answer at once; the KPI query takes ~60 ms of compiling). A state lasts until the next
+        one, or until its end when it has one, at most until ``now``: as the engine reads them.
+        """
+        if end <= start:
+            return []
+        now_ts = (now or clock.now()).astimezone(dt.UTC).replace(tzinfo=None)
+        lo = start.astimezone(dt.UTC).replace(tzinfo=None)
+        hi = end.astimezone(dt.UTC).replace(tzinfo=None)
+        with self.store.session() as s:
+            rows = s.arrow(
+                "SELECT state, start_ts, end_ts, next_ts FROM ("
+                " SELECT state, start_ts, end_ts,"
+                "  lead(start_ts) OVER (ORDER BY start_ts) AS next_ts"
+                " FROM states WHERE machine = ? AND start_ts < ? AND start_ts >= coalesce("
+                "  (SELECT max(start_ts) FROM states WHERE machine = ? AND start_ts <= ?), ?)"
+                ") AS t ORDER BY start_ts",
+                [machine, hi, machine, lo, lo],
+            ).to_pylist()
+        out = []
+        for r in rows:
+            # The same end as engine.stop_intervals: least(end or next or now, next or now).
+            follows = r["next_ts"] if r["next_ts"] is not None else now_ts
+            until = min(r["end_ts"] if r["end_ts"] is not None else follows, follows)
+            a, b = max(r["start_ts"], lo), min(until, hi)
+            if r["state"] not in ("running", "no_data") and b > a:
+                out.append((a.replace(tzinfo=dt.UTC), b.replace(tzinfo=dt.UTC)))
+        return out
+
     def timeline(
         self, *, machine: str, start: dt.datetime, end: dt.datetime, now: dt.datetime | None = None
     ) -> list[dict[str, Any]]:

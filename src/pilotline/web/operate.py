@@ -183,11 +183,7 @@ def give_reason(
     # One write session around the check, the entry and its audit record: the file is opened
     # once for the tap (opening and closing it per step cost more than the work).
     with store.session(write=True):
-        stops = [
-            (max(start, r["start"]), min(end, r["end"]))
-            for r in Measure(store, plant).timeline(machine=machine, start=start, end=end, now=now)
-            if r["category"] not in ("run", "no_data") and r["end"] > start and r["start"] < end
-        ]
+        stops = Measure(store, plant).stopped(machine=machine, start=start, end=end, now=now)
         if not stops:
             raise InputError(
                 f"{machine} did not stop between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC; "
