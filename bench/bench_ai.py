@@ -48,6 +48,12 @@ OURS_VS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=Path(__file__).parents[2] / "shared/data/skab")
+    parser.add_argument(
+        "--live-minutes",
+        type=int,
+        default=3,
+        help="minutes of shadow mode beside a live collector (0: skip)",
+    )
     args = parser.parse_args()
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -126,6 +132,8 @@ def main() -> None:
     )
 
     shadow_on_store(machines=100, signals=10, minutes=10)
+    if args.live_minutes:
+        shadow_with_collector(machines=100, signals=10, minutes=args.live_minutes)
 
 
 def _row(s: tuple[float, float, float]) -> str:
@@ -233,6 +241,134 @@ def shadow_on_store(*, machines: int, signals: int, minutes: int) -> None:
         f"{machines} models in {trained:.1f} s; one run each over {scored_s:.0f} s of values took "
         f"{ran:.1f} s ({scored_s / ran:,.1f} s of data per second of work "
         f"for all {machines}: {'keeps up' if ran < scored_s else 'does NOT keep up'})"
+    )
+
+
+def shadow_with_collector(*, machines: int, signals: int, minutes: int) -> None:
+    """Shadow mode while a collector stores live values: a real Mosquitto on loopback, ``pilotline
+    collect`` in its own process subscribed to ``machines`` × ``signals`` tags, a publisher sending
+    each machine's readings once a second (wall clock), and once a minute one shadow run per
+    machine in this process, as cron would start it. Printed: each round's time for all machines
+    (it keeps up if under 60 s), and values published against values stored."""
+    import datetime as dt
+    import json
+    import subprocess
+    import sys
+    import tempfile
+    import threading
+
+    import paho.mqtt.client as mqtt
+    import pyarrow as pa
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from pilotline.ai import shadow
+    from pilotline.plant import parse_plant
+    from pilotline.sim import demo_plant_text
+    from pilotline.store import EmbeddedStore
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from tests.connect.conftest import Mosquitto
+
+    rng = np.random.default_rng(2)
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        home.mkdir()
+        text = demo_plant_text(machines=machines)
+        (home / "plant.toml").write_text(text)
+        ids = [m.id for _, m in parse_plant(text).machines]
+        tags = [f"s{j}" for j in range(signals)]
+        # seven minutes of normal running before now, stored directly: the models' training window
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        start = now - dt.timedelta(minutes=7)
+        n = 7 * 60
+        ts = pa.array([(start + dt.timedelta(seconds=i)).replace(tzinfo=None) for i in range(n)],
+                      pa.timestamp("us"))  # fmt: skip
+        store = EmbeddedStore(home, lock_timeout_s=60)
+        with store.session(write=True) as s:
+            for m in ids:
+                values = rng.normal(size=(n, signals))
+                s.append("process_values", pa.table({
+                    "machine": [m] * (n * signals),
+                    "tag": [f"{t}-{m}" for t in tags for _ in range(n)],
+                    "ts": pa.concat_arrays([ts] * signals),
+                    "value": values.T.ravel(),
+                }))  # fmt: skip
+        for m in ids:
+            shadow.train_on_store(store, name=m, machine=m, tags=[f"{t}-{m}" for t in tags],
+                                  start=start, end=now, trained_by="bench")  # fmt: skip
+        broker = Mosquitto(Path(tmp))
+        broker.start()
+        config = home / "collect.toml"
+        config.write_text(
+            f'forward_every_s = 1.0\n\n[[source]]\nkind = "mqtt"\nname = "broker"\n'
+            f"port = {broker.port}\n"
+            + "".join(
+                f'\n[[source.tag]]\nname = "{t}-{m}"\nmachine = "{m}"\nrole = "value"\n'
+                f'topic = "plant/{m}"\npath = "{t}"\nts_path = "ts"\n'
+                for m in ids
+                for t in tags
+            )
+        )
+        collector = subprocess.Popen(
+            [str(Path(sys.executable).parent / "pilotline"), "--home", str(home), "collect",
+             str(config)],
+            stdout=subprocess.DEVNULL, stderr=(home / "collect.log").open("w"),
+        )  # fmt: skip
+        published = 0
+        stop = threading.Event()
+
+        def publish() -> None:
+            nonlocal published
+            pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-plant")
+            pub.connect("127.0.0.1", broker.port)
+            pub.loop_start()
+            tick = time.monotonic()
+            while not stop.is_set():
+                at = dt.datetime.now(dt.UTC).isoformat()
+                for m in ids:
+                    body = {
+                        "ts": at,
+                        **{
+                            t: float(v) for t, v in zip(tags, rng.normal(size=signals), strict=True)
+                        },
+                    }
+                    pub.publish(f"plant/{m}", json.dumps(body).encode(), qos=1)
+                published += signals * len(ids)
+                tick += 1.0
+                stop.wait(max(0.0, tick - time.monotonic()))
+            pub.loop_stop()
+            pub.disconnect()
+
+        try:
+            time.sleep(5)  # the collector connects and subscribes
+            if collector.poll() is not None:
+                raise SystemExit("the collector stopped: " + (home / "collect.log").read_text())
+            sender = threading.Thread(target=publish, daemon=True)
+            sender.start()
+            rounds = []
+            for _ in range(minutes):
+                time.sleep(max(0.0, 60 - (rounds[-1][0] if rounds else 0)))
+                t = time.perf_counter()
+                rows = sum(shadow.run(store, m).rows for m in ids)
+                rounds.append((time.perf_counter() - t, rows))
+            stop.set()
+            sender.join()
+            time.sleep(5)  # the last values reach the store
+        finally:
+            collector.terminate()
+            collector.wait(30)
+            broker.stop()
+        with store.session() as s:
+            stored = int(s.scalar("SELECT count(*) FROM process_values")) - n * signals * machines
+    took = ", ".join(
+        f"{r:.1f} s ({rows / machines:.0f} s of values a machine)" for r, rows in rounds
+    )
+    print(
+        f"shadow mode beside a live collector (Mosquitto, pilotline collect in its own process, "
+        f"{machines} machines × {signals} signals at 1 Hz = {machines * signals:,} values a "
+        f"second): one round of {machines} shadow runs a minute took {took}; "
+        f"{'keeps up' if max(r for r, _ in rounds) < 60 else 'does NOT keep up'}. "
+        f"Values published {published:,}, stored {stored:,}."
     )
 
 
