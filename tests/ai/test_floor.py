@@ -196,3 +196,32 @@ def test_switchback_off_days_and_decisions(floor_home: Path) -> None:
         s.record_decision(title="ai-watch", fingerprint=fingerprint, decision="abandon",
                           reason="test", verdict=None, effect=None, low=None, high=None)  # fmt: skip
         assert floor.schedules(s) == {}
+
+
+def test_operator_answers_an_alarm_on_the_tablet(floor_home: Path) -> None:
+    """In a browser, on a tablet: the badge on the tile, the two big buttons, one tap."""
+    from tests.web.conftest import ARTIFACTS, chromium, log_in, serving
+
+    store = EmbeddedStore(floor_home)
+    _register(store, floor_home, on=[TODAY])
+    assert shadow.run(store, "watch", until=NOW).shown >= 1
+    with serving(floor_home) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 800, "height": 1280}, has_touch=True)
+        page.goto(base + "/login")
+        log_in(page, "olga")
+        badge = page.locator('.tile[data-machine="m1"] .ai-alarm')
+        badge.wait_for()
+        assert "AI alarm since" in badge.inner_text() and "(watch)" in badge.inner_text()
+        page.goto(base + "/operate/m1")
+        real = page.locator(".ai-alarms button.ai-real").first
+        box = real.bounding_box()
+        assert box is not None and box["height"] >= 48  # a tap target for gloves
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "operate-ai-alarm.png"), full_page=True)
+        shown = page.locator(".ai-alarms .ai-alarm-item").count()
+        real.tap()
+        page.wait_for_selector(".done")
+        assert "recorded as a real problem" in page.locator(".done").inner_text()
+        assert page.locator(".ai-alarms .ai-alarm-item").count() == shown - 1
+    with store.session() as s:
+        assert s.scalar("SELECT count(*) FROM ai_alarms WHERE answered_by = 'olga'") == 1
