@@ -212,6 +212,12 @@ def test_operator_answers_an_alarm_on_the_tablet(floor_home: Path) -> None:
         badge = page.locator('.tile[data-machine="m1"] .ai-alarm')
         badge.wait_for()
         assert "AI alarm since" in badge.inner_text() and "(watch)" in badge.inner_text()
+        for _ in range(30):  # /static/alarms.js repaints it from /api/alarms every 5 s
+            if badge.get_attribute("data-shown"):
+                break
+            page.wait_for_timeout(500)
+        assert badge.get_attribute("data-shown"), "the badge was not repainted"
+        assert badge.inner_text().startswith("⚑ AI alarm since") and "(watch)" in badge.inner_text()
         page.goto(base + "/operate/m1")
         real = page.locator(".ai-alarms button.ai-real").first
         box = real.bounding_box()

@@ -4,6 +4,9 @@
   "use strict";
   var root = document.getElementById("overview");
   if (!root) return;
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (_, k) { return values[k]; });
+  }
   function paint(alarms) {
     var byMachine = {};
     alarms.forEach(function (a) { (byMachine[a.machine] = byMachine[a.machine] || []).push(a); });
@@ -11,8 +14,9 @@
       var badge = tile.querySelector('[data-field="ai_alarm"]');
       if (!badge) return;
       var mine = byMachine[tile.dataset.machine] || [];
-      var text = mine.length ? "⚑ AI alarm since " + mine[0].local_start + " (" + mine[0].model + ")" +
-        (mine.length > 1 ? " and " + (mine.length - 1) + " more" : "") : "";
+      var ds = badge.dataset;
+      var text = mine.length ? "⚑ " + fill(ds.text, { time: mine[0].local_start, model: mine[0].model }) +
+        (mine.length > 1 ? " " + fill(ds.more, { n: mine.length - 1 }) : "") : "";
       if (badge.dataset.shown === text) return;
       badge.dataset.shown = text;
       badge.hidden = !mine.length;
