@@ -164,3 +164,49 @@ def test_a_grant_of_one_machines_time_series_covers_them(shared: Shared) -> None
         "urn:pilotline:demo-works:sm:machine:press-1:series:press-1-oee:timeseries",
         "urn:pilotline:demo-works:sm:machine:press-1:series:press-1-temperature:timeseries",
     ], "press-2": []}  # fmt: skip
+
+
+def test_what_a_partner_gave_without_onward_sharing_is_never_passed_on(
+    view: dict[str, Any], tmp_path: Path
+) -> None:
+    """acme's package says it may not pass the KPI on; a firm importing it keeps it for its own
+    use: no grant may cover it, and no rule opens it on the API."""
+    from fastapi.testclient import TestClient
+
+    from pilotline.share.partners import grant_rule
+    from pilotline.share.repository import onward_of
+    from pilotline.share.semantics import KPI
+    from pilotline.web import create_app
+    from tests.conftest import WORKED_EXAMPLE_PLANT
+
+    received = "urn:pilotline:demo-works:sm:machine:press-1:kpi"
+    assert {s["id"]: onward_of(s) for s in view["submodels"]}[received] is False
+    path = tmp_path / "from-demo-works.aasx"
+    write_aasx(path, from_json(view["assetAdministrationShells"], view["submodels"]))
+    home = tmp_path / "other"
+    home.mkdir()
+    (home / "plant.toml").write_text(WORKED_EXAMPLE_PLANT)
+    runner = CliRunner()
+    r = runner.invoke(app, ["--home", str(home), "share", "import", str(path)])
+    assert r.exit_code == 0 and "may not be passed on" in r.output and received in r.output
+    key = Partners(EmbeddedStore(home), home).add("initech")
+    r = runner.invoke(app, ["--home", str(home), "share", "grant", "initech", "--submodel", "kpi"])
+    assert isinstance(r.exception, InputError)  # main() prints it as a plain error
+    assert "does not allow onward sharing" in str(r.exception) and received in str(r.exception)
+    assert not Partners(EmbeddedStore(home), home).grants("initech")
+    # a rule stored past the check still opens nothing of it
+    every = grant_rule(partner="initech", semantic_id=KPI, machine_prefix=None, paths=[],
+                       ends=None)  # fmt: skip
+    Partners(EmbeddedStore(home), home).add_rule("initech", every, by="test")
+    with clock.fixed(NOW):
+        client = TestClient(create_app(home))
+        h = {"Authorization": f"Bearer {key}"}
+        listed = [s["id"] for s in client.get("/aas/submodels", headers=h).json()["result"]]
+        one = client.get(f"/aas/submodels/{_b64(received)}", headers=h)
+    assert received not in listed and one.status_code == 404
+
+
+def _b64(ident: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(ident.encode()).decode().rstrip("=")

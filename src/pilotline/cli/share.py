@@ -168,12 +168,17 @@ def grant(
             doc = json.loads(rule.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise InputError(f"{rule}: not a JSON file ({exc})") from None
+        _service().refuse_held(name, doc)
         g = p.add_rule(name, doc, expires=day, tz=home().plant().tz, purpose=purpose,
                        onward=onward, by=_who())  # fmt: skip
     else:
         if not submodel:
             raise InputError("say what to give: --submodel (or --rule FILE.json)")
-        g = p.grant(name, plant=home().plant(), submodel=submodel, machine=machine,
+        plant = home().plant()
+        checked = p.rule_for(name, plant=plant, submodel=submodel, machine=machine,
+                             product=product, paths=list(element or []), expires=day)  # fmt: skip
+        _service().refuse_held(name, checked)
+        g = p.grant(name, plant=plant, submodel=submodel, machine=machine,
                     product=product, paths=list(element or []), expires=day, purpose=purpose,
                     onward=onward, by=_who())  # fmt: skip
     if _format(fmt) == "json":
@@ -286,9 +291,15 @@ def export(
     view = _service().preview(name)
     if not view["submodels"]:
         raise InputError(f"{name} is granted nothing now, so there is nothing to export")
+    from pilotline.share.repository import onward_of
+
     objects = from_json(view["assetAdministrationShells"], view["submodels"])
     write_aasx(aasx, objects)
+    kept = sum(onward_of(sm) is False for sm in view["submodels"])
     out.print(f"Wrote {aasx}: {len(view['submodels'])} submodel(s) for {name}.")
+    if kept:
+        out.print(f"{kept} of them say {name} may not pass them on (OnwardSharing false, as "
+                  "their grants state): the file is for that partner only.")  # fmt: skip
 
 
 def _own_ids(h: Any) -> str | None:
@@ -315,6 +326,19 @@ def import_(file: Annotated[Path, typer.Argument(help="A partner's AASX package.
     )
     for i in ids:
         out.print(f"  {i}", highlight=False)
+    _say_held(objects)
+
+
+def _say_held(objects: Any) -> None:
+    """Name what a partner gave without onward sharing: kept for our own use, never served."""
+    from pilotline.share.files import to_json
+    from pilotline.share.repository import onward_of
+
+    held = [sm["id"] for sm in to_json(objects)["submodels"] if onward_of(sm) is False]
+    if held:
+        out.print(f"{len(held)} submodel(s) may not be passed on (OnwardSharing false): kept for "
+                  "this firm's own use, never served to a partner nor granted: "
+                  + ", ".join(held), highlight=False)  # fmt: skip
 
 
 @share_app.command("pull")
@@ -356,6 +380,8 @@ def pull(
         else:
             h = home()
             kept = keep(h.path, as_store([sm]), f"pull:{url}", own=_own_ids(h))
+            if first:
+                _say_held(as_store([sm]))
             if first or not reachable:  # the first pull, and again when it works again
                 out.print(f"Pulled {sm.id} ({sm.id_short}) into {kept.parent}.", highlight=False)
             reachable, first = True, False

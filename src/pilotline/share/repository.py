@@ -16,6 +16,7 @@ from typing import Any
 
 from basyx.aas.adapter.json import AASToJsonEncoder
 
+from pilotline.share import semantics as sem
 from pilotline.share.model import Catalogue
 from pilotline.share.rules import Rule, Subject, Target, decide, element_paths
 
@@ -116,11 +117,105 @@ def value_only(e: dict[str, Any]) -> Any:
         return {c["idShort"]: value_only(c) for c in e.get("value", [])}
     if kind == "SubmodelElementList":
         return [value_only(c) for c in e.get("value", [])]
-    if kind in ("File", "Blob"):
+    if kind == "File":
         return {"contentType": e.get("contentType", ""), "value": e.get("value", "")}
+    if kind == "Blob":  # without its value unless asked for (extent=withBlobValue)
+        out = {"contentType": e.get("contentType", "")}
+        return {**out, "value": e["value"]} if "value" in e else out
     if kind == "Range":
         return {"min": e.get("min"), "max": e.get("max")}
     return e.get("value")
+
+
+def onward_extension(onward: bool) -> dict[str, Any]:
+    """The usage condition served with what a partner reads: may it pass it on."""
+    return {
+        "semanticId": {"type": "ExternalReference",
+                       "keys": [{"type": "GlobalReference", "value": sem.ONWARD}]},
+        "name": sem.ONWARD_NAME,
+        "valueType": "xs:boolean",
+        "value": "true" if onward else "false",
+    }  # fmt: skip
+
+
+def with_onward(body: dict[str, Any], onward: bool) -> dict[str, Any]:
+    """``body`` (a submodel or element) with its onward-sharing extension set to ``onward``."""
+    kept = [x for x in body.get("extensions", []) if not _is_onward(x)]
+    return {**body, "extensions": [*kept, onward_extension(onward)]}
+
+
+def _is_onward(ext: dict[str, Any]) -> bool:
+    keys = (ext.get("semanticId") or {}).get("keys") or [{}]
+    return ext.get("name") == sem.ONWARD_NAME or keys[0].get("value") == sem.ONWARD
+
+
+def onward_of(body: dict[str, Any]) -> bool | None:
+    """What a submodel's onward-sharing extension says (None: it carries none)."""
+    for x in body.get("extensions", []):
+        if _is_onward(x):
+            return str(x.get("value", "")).strip().lower() == "true"
+    return None
+
+
+#: The members holding an element's children (``level=core`` leaves them out below the first).
+_CHILDREN = {
+    "SubmodelElementCollection": "value",
+    "SubmodelElementList": "value",
+    "Entity": "statements",
+    "AnnotatedRelationshipElement": "annotations",
+}
+
+
+def shape(e: dict[str, Any], *, depth: int | None, blobs: bool) -> dict[str, Any]:
+    """One element as ``level`` and ``extent`` ask (IDTA-01002 Part 2, §11.4.1): ``depth`` levels
+    of children kept (None: all, ``level=deep``; 0: none), a Blob's value only with ``blobs``
+    (``extent=withBlobValue``)."""
+    out = e
+    if not blobs and e.get("modelType") == "Blob" and "value" in e:
+        out = {k: v for k, v in e.items() if k != "value"}
+    key = _CHILDREN.get(str(e.get("modelType")))
+    if key and isinstance(out.get(key), list):
+        if depth == 0:
+            out = {k: v for k, v in out.items() if k != key}
+        else:
+            inner = None if depth is None else depth - 1
+            out = {**out, key: [shape(c, depth=inner, blobs=blobs) for c in out[key]]}
+    return out
+
+
+@dataclass(frozen=True)
+class View:
+    """``level`` and ``extent`` of a request: ``deep`` and ``withoutBlobValue`` by default."""
+
+    level: str = "deep"
+    extent: str = "withoutBlobValue"
+
+    @property
+    def core(self) -> bool:
+        return self.level == "core"
+
+    @property
+    def blobs(self) -> bool:
+        return self.extent == "withBlobValue"
+
+    def children(self, elements: list[dict[str, Any]], *, has_blob: bool) -> list[dict[str, Any]]:
+        """A submodel's elements (or a listing of them): with ``core``, without their own
+        children."""
+        if not self.core and (self.blobs or not has_blob):
+            return elements
+        return [shape(e, depth=0 if self.core else None, blobs=self.blobs) for e in elements]
+
+    def element(self, e: dict[str, Any], *, has_blob: bool) -> dict[str, Any]:
+        """A requested element: with ``core``, its direct children without theirs."""
+        if not self.core and (self.blobs or not has_blob):
+            return e
+        return shape(e, depth=1 if self.core else None, blobs=self.blobs)
+
+    def submodel(self, sm: dict[str, Any], *, has_blob: bool) -> dict[str, Any]:
+        if "submodelElements" not in sm:
+            return sm
+        kept = self.children(sm["submodelElements"], has_blob=has_blob)
+        return sm if kept is sm["submodelElements"] else {**sm, "submodelElements": kept}
 
 
 @dataclass(frozen=True)
@@ -145,6 +240,13 @@ class Repository:
             s.id: [next(iter(r.key)).value for r in s.submodel] for s in catalogue.shells
         }
         self._ref_json = {aid: list(self.shells[aid].get("submodels", [])) for aid in self.shells}
+        #: Submodels received from a partner (imported or pulled) that say they may not be passed
+        #: on: never served to a partner, whatever a grant says.
+        self.held: set[str] = {sid for sid, sm in self.submodels.items() if onward_of(sm) is False}
+        #: Submodels holding a Blob (whose value ``extent=withoutBlobValue`` leaves out).
+        self.with_blob: set[str] = {
+            sid for sid, sm in self.submodels.items() if '"modelType": "Blob"' in json.dumps(sm)
+        }
 
     def fields(self, sid: str) -> dict[str, Any]:
         sm = self.submodels[sid]
@@ -153,7 +255,7 @@ class Repository:
                 "$sm#idShort": sm.get("idShort", "")}  # fmt: skip
 
     def allowed(self, rules: list[Rule], subject: Subject, sid: str, route: str) -> Allowed | None:
-        if sid not in self.submodels:
+        if sid not in self.submodels or sid in self.held:
             return None
         target = Target(route=route, kind="Submodel", id=sid, fields=self.fields(sid))
         ok = decide(rules, subject, "READ", target)

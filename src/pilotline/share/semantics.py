@@ -12,6 +12,12 @@ KPI = "https://admin-shell.io/idta/SubmodelTemplate/ProcessVariablesForManufactu
 CARBON = "https://admin-shell.io/idta/CarbonFootprint/CarbonFootprint/1/0"
 TIME_SERIES = "https://admin-shell.io/idta/TimeSeries/1/1"
 
+#: The usage condition every served submodel and element carries (an AAS Extension): whether the
+#: partner may pass it on. Ours, not an IDTA template's: IDTA-01004 states usage conditions but
+#: publishes no element for them.
+ONWARD = "urn:pilotline:share:usage:onward-sharing:1"
+ONWARD_NAME = "OnwardSharing"
+
 #: Submodel semantic id → the published template file (in the IDTA's submodel-templates).
 TEMPLATE_FILES = {
     NAMEPLATE: "IDTA-02006-3-0-1_DigitalNameplate.json",

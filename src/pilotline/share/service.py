@@ -8,20 +8,20 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pilotline import clock
-from pilotline.errors import NotFound
+from pilotline.errors import InputError, NotFound
 from pilotline.plant.model import Plant
 from pilotline.share.files import imported, imported_dir
 from pilotline.share.model import build_catalogue
 from pilotline.share.partners import Partners, key_hash
 from pilotline.share.readlog import Read, ReadLog
-from pilotline.share.repository import Repository
-from pilotline.share.rules import Rule, Subject, parse_rules
+from pilotline.share.repository import Repository, with_onward
+from pilotline.share.rules import Rule, Subject, Target, decide, parse_rules
 from pilotline.share.settings import ShareSettings, load_share_settings
 from pilotline.share.tokens import Tokens
 from pilotline.store import Store
@@ -35,9 +35,16 @@ class Access:
     rules: list[Rule]
     grant_ids: list[str]
     subject: Subject
+    #: Grant id → whether it allows onward sharing.
+    onward: Mapping[str, bool] = field(default_factory=dict)
 
     def grants_of(self, rules: list[Rule]) -> list[str]:
         return [self.grant_ids[r.index] for r in rules]
+
+    def onward_of(self, grants: list[str]) -> bool:
+        """Whether what these grants gave may be passed on: only when every one of them says
+        so (a grant that forbids it is never widened by another that allows it)."""
+        return bool(grants) and all(self.onward.get(g, False) for g in grants)
 
 
 #: What a partner's read of its own record (``/aas/reads``) counts as against its rate: it writes
@@ -81,6 +88,7 @@ class Service:
         self._keys: dict[str, str] = {}
         self._rules: list[Rule] = []
         self._grant_ids: list[str] = []
+        self._onward: dict[str, bool] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._settings: ShareSettings | None = None
         self._tz: dt.tzinfo = dt.UTC
@@ -147,9 +155,12 @@ class Service:
             or now - self._grants_at > GRANTS_RECHECK_S
         ):
             keys = self.partners.keys()
-            rules, ids = self.partners.rules()
+            grants = self.partners.grants()
+            rules = parse_rules({"AllAccessPermissionRules": {"rules": [g.rule for g in grants]}})
+            ids, onward = [g.id for g in grants], {g.id: g.onward for g in grants}
             with self._lock:
                 self._keys, self._rules, self._grant_ids = keys, rules, ids
+                self._onward = onward
                 self._version, self._grants_at = version, now
 
     def access(self, key: str) -> Access | None:
@@ -165,7 +176,7 @@ class Service:
             partner = held[0]
         self.repository()  # the plant's time zone, as of the catalogue
         subject = Subject({"partner": partner}, clock.now(), self._tz)
-        return Access(partner, self._rules, self._grant_ids, subject)
+        return Access(partner, self._rules, self._grant_ids, subject, self._onward)
 
     def token(self, client_id: str, client_secret: str) -> str | None:
         """An access token for a partner's client credentials (its name and API key), or None
@@ -176,11 +187,35 @@ class Service:
             return None
         return self.tokens.issue(client_id, hashed)
 
-    def preview(self, partner: str, *, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    def refuse_held(self, partner: str, rule: dict[str, Any]) -> None:
+        """Refuse a grant that would pass on what a partner gave us without onward sharing
+        (a submodel imported or pulled with ``OnwardSharing`` false): a derived grant."""
+        repo = self.repository()
+        if not repo.held:
+            return
+        added = parse_rules({"AllAccessPermissionRules": {"rules": [rule]}})
+        subject = Subject({"partner": partner}, clock.now(), self._tz)
+        hit = [
+            sid for sid in sorted(repo.held)
+            if decide(added, subject, "READ",
+                      Target(route="/submodels", kind="Submodel", id=sid, fields=repo.fields(sid)))
+        ]  # fmt: skip
+        if hit:
+            shown = ", ".join(hit[:3]) + (f" and {len(hit) - 3} more" if len(hit) > 3 else "")
+            raise InputError(
+                f"this grant would give {partner!r} {shown}: received from a partner who does not "
+                "allow onward sharing (its OnwardSharing extension is false), so it is never "
+                "passed on. Narrow the grant (--machine, --product or a rule of your own) so it "
+                "leaves it out"
+            )
+
+    def preview(self, partner: str, *, extra: dict[str, Any] | None = None,
+                extra_onward: bool = False) -> dict[str, Any]:  # fmt: skip
         """Exactly what ``partner`` receives now (with the access rule ``extra`` added, when
-        given: what it would receive once that grant is made): the shells and submodels, cut to
-        its grants, that ``/aas/shells`` and ``/aas/submodels`` give it, and the grants used
-        (``new`` for ``extra``)."""
+        given: what it would receive once that grant is made, onward sharing as
+        ``extra_onward``): the shells and submodels, cut to its grants and marked with whether
+        it may pass them on, that ``/aas/shells`` and ``/aas/submodels`` give it, and the grants
+        used (``new`` for ``extra``)."""
         self._refresh_grants()
         if partner not in self._keys.values():
             raise NotFound(
@@ -193,7 +228,8 @@ class Service:
             rules = [*rules, replace(added, index=len(rules))]
             grant_ids = [*grant_ids, "new"]
         access = Access(partner, rules, grant_ids,
-                        Subject({"partner": partner}, clock.now(), plant.tz))  # fmt: skip
+                        Subject({"partner": partner}, clock.now(), plant.tz),
+                        {**self._onward, "new": extra_onward})  # fmt: skip
         repo = self.repository()
         allowed = {
             sid: a for sid in repo.submodels
@@ -209,7 +245,10 @@ class Service:
             "partner": partner,
             "grants": grants,
             "assetAdministrationShells": shells,
-            "submodels": [repo.submodel(sid, a) for sid, a in allowed.items()],
+            "submodels": [
+                with_onward(repo.submodel(sid, a), access.onward_of(access.grants_of(a.rules)))
+                for sid, a in allowed.items()
+            ],
         }
 
     def throttle(self, partner: str, cost: float = 1.0) -> float:

@@ -30,10 +30,12 @@ from pilotline.share.repository import (
     MAX_LIMIT,
     Allowed,
     ApiError,
+    View,
     decode_id,
     page,
     split_path,
     value_only,
+    with_onward,
 )
 from pilotline.share.semantics import SUBMODEL_NAMES
 from pilotline.share.service import READS_COST, Access, Service
@@ -48,6 +50,9 @@ PROFILES = [
     "https://admin-shell.io/aas/API/3/1/AssetAdministrationShellRepositoryServiceSpecification/SSP-002",
     "https://admin-shell.io/aas/API/3/1/SubmodelRepositoryServiceSpecification/SSP-002",
 ]
+
+#: The response header saying whether the partner may pass on what it was given.
+ONWARD_HEADER = "Pilotline-Onward-Sharing"
 
 #: What a handler gives back: the body, the grants that allowed it and the ids it returned.
 Answer = tuple[Any, list[str], list[str]]
@@ -135,7 +140,11 @@ def routes(app: FastAPI, web: Web) -> None:
             return result(503, f"Nothing can be served now: {exc}")
         if body is None:
             return result(status, message)
-        return JSONResponse(body)
+        response = JSONResponse(body)
+        if grants:  # the usage condition, also for $value, which has no room for it
+            onward = "allowed" if access.onward_of(grants) else "forbidden"
+            response.headers[ONWARD_HEADER] = onward
+        return response
 
     def visible(access: Access, route: str) -> tuple[Any, dict[str, Any]]:
         repo = service.repository()
@@ -216,13 +225,19 @@ def routes(app: FastAPI, web: Web) -> None:
     # -- submodels -----------------------------------------------------------------------------
     @api.get("/submodels")
     def submodels(request: Request, limit: int | None = _limit(), cursor: str | None = None,
-                  semanticId: str | None = None, idShort: str | None = None) -> Response:  # fmt: skip
+                  semanticId: str | None = None, idShort: str | None = None,
+                  level: Level = "deep", extent: Extent = "withoutBlobValue") -> Response:  # fmt: skip
+        view = View(level, extent)
+
         def h(access: Access) -> Answer:
             repo, allowed = visible(access, _route(request))
             wanted = decode_id(semanticId, "semanticId") if semanticId else None
             out, ids, grants = [], [], set()
             for sid, a in allowed.items():
-                sm = repo.submodel(sid, a)
+                sm = with_onward(
+                    view.submodel(repo.submodel(sid, a), has_blob=sid in repo.with_blob),
+                    access.onward_of(access.grants_of(a.rules)),
+                )
                 if wanted and repo.fields(sid)["$sm#semanticId"] != wanted:
                     continue
                 if idShort is not None and sm.get("idShort") != idShort:
@@ -237,38 +252,46 @@ def routes(app: FastAPI, web: Web) -> None:
         return serve(request, h)
 
     def submodel_answer(access: Access, request: Request, sm: str, aas: str | None,
-                        as_value: bool) -> Answer:  # fmt: skip
+                        as_value: bool, view: View) -> Answer:  # fmt: skip
         repo, sid, allowed = one_submodel(access, sm, _route(request), aas)
-        body = repo.submodel(sid, allowed)
+        grants = access.grants_of(allowed.rules)
+        body = view.submodel(repo.submodel(sid, allowed), has_blob=sid in repo.with_blob)
         if as_value:
             body = {e["idShort"]: value_only(e) for e in body.get("submodelElements", [])}
-        return body, access.grants_of(allowed.rules), _returned(sid, allowed)
+        else:
+            body = with_onward(body, access.onward_of(grants))
+        return body, grants, _returned(sid, allowed)
 
     def element_answer(access: Access, request: Request, sm: str, aas: str | None, path: str,
-                       as_value: bool) -> Answer:  # fmt: skip
+                       as_value: bool, view: View) -> Answer:  # fmt: skip
         tokens = split_path(path)
         repo, sid, allowed = one_submodel(access, sm, _route(request), aas)
         element = repo.element(sid, allowed, tokens)
         if element is None:
             raise ApiError(404, "No submodel element at this idShort path.")
-        body = value_only(element) if as_value else element
+        grants = access.grants_of(allowed.rules)
+        element = view.element(element, has_blob=sid in repo.with_blob)
+        body = value_only(element) if as_value else with_onward(element, access.onward_of(grants))
         if (
             as_value
             and element.get("idShort")
             and element.get("modelType") != "SubmodelElementList"
         ):
             body = {element["idShort"]: body}
-        return body, access.grants_of(allowed.rules), [f"{sid}#{path}"]
+        return body, grants, [f"{sid}#{path}"]
 
     def elements_answer(access: Access, request: Request, sm: str, aas: str | None,
-                        limit: int | None, cursor: str | None) -> Answer:  # fmt: skip
+                        limit: int | None, cursor: str | None, view: View) -> Answer:  # fmt: skip
         repo, sid, allowed = one_submodel(access, sm, _route(request), aas)
+        grants = access.grants_of(allowed.rules)
         elements = repo.submodel(sid, allowed).get("submodelElements", [])
         ids = [e.get("idShort", "") for e in elements]
         items, nxt = page(elements, ids, limit=limit, cursor=cursor, kind=f"elements {sid}")
+        onward = access.onward_of(grants)
+        shaped = view.children(items, has_blob=sid in repo.with_blob)
         return (
-            _paged(items, nxt),
-            access.grants_of(allowed.rules),
+            _paged([with_onward(e, onward) for e in shaped], nxt),
+            grants,
             [f"{sid}#{e.get('idShort')}" for e in items],
         )
 
@@ -376,29 +399,35 @@ def _submodel_routes(api: FastAPI, serve: Serve, prefix: str, with_aas: bool, su
         return request.path_params.get("aas") if with_aas else None
 
     @api.get(prefix)
-    def get_submodel(
-        request: Request, sm: str, level: Level = "deep", extent: Extent = "withoutBlobValue"
-    ) -> Response:
-        return serve(request, lambda a: sub(a, request, sm, aas_of(request), False))
+    def get_submodel(request: Request, sm: str, level: Level = "deep",
+                     extent: Extent = "withoutBlobValue") -> Response:  # fmt: skip
+        view = View(level, extent)
+        return serve(request, lambda a: sub(a, request, sm, aas_of(request), False, view))
 
     @api.get(prefix + "/$value")
-    def get_value(
-        request: Request, sm: str, level: Level = "deep", extent: Extent = "withoutBlobValue"
-    ) -> Response:
-        return serve(request, lambda a: sub(a, request, sm, aas_of(request), True))
+    def get_value(request: Request, sm: str, level: Level = "deep",
+                  extent: Extent = "withoutBlobValue") -> Response:  # fmt: skip
+        view = View(level, extent)
+        return serve(request, lambda a: sub(a, request, sm, aas_of(request), True, view))
 
     @api.get(prefix + "/submodel-elements")
     def get_elements(request: Request, sm: str, limit: int | None = _limit(),
-                     cursor: str | None = None) -> Response:  # fmt: skip
-        return serve(request, lambda a: els(a, request, sm, aas_of(request), limit, cursor))
+                     cursor: str | None = None, level: Level = "deep",
+                     extent: Extent = "withoutBlobValue") -> Response:  # fmt: skip
+        view = View(level, extent)
+        return serve(request, lambda a: els(a, request, sm, aas_of(request), limit, cursor, view))
 
     @api.get(prefix + "/submodel-elements/{path}/$value")
-    def get_element_value(request: Request, sm: str, path: str) -> Response:
-        return serve(request, lambda a: el(a, request, sm, aas_of(request), path, True))
+    def get_element_value(request: Request, sm: str, path: str, level: Level = "deep",
+                          extent: Extent = "withoutBlobValue") -> Response:  # fmt: skip
+        view = View(level, extent)
+        return serve(request, lambda a: el(a, request, sm, aas_of(request), path, True, view))
 
     @api.get(prefix + "/submodel-elements/{path}")
-    def get_element(request: Request, sm: str, path: str) -> Response:
-        return serve(request, lambda a: el(a, request, sm, aas_of(request), path, False))
+    def get_element(request: Request, sm: str, path: str, level: Level = "deep",
+                    extent: Extent = "withoutBlobValue") -> Response:  # fmt: skip
+        view = View(level, extent)
+        return serve(request, lambda a: el(a, request, sm, aas_of(request), path, False, view))
 
 
 # -- the admin's page ------------------------------------------------------------------------------
@@ -491,6 +520,7 @@ def _pages(app: FastAPI, web: Web, service: Service) -> None:
                 "expires": expires, "purpose": purpose, "onward": "1" if onward else ""}  # fmt: skip
         try:
             rule = rule_of(partner, kind, machine, product, elements, expires)
+            service.refuse_held(partner, rule)
             if confirm == "yes":
                 g = service.partners.add_rule(
                     partner, rule, expires=dt.date.fromisoformat(expires) if expires else None,
@@ -499,7 +529,7 @@ def _pages(app: FastAPI, web: Web, service: Service) -> None:
                 return RedirectResponse(f"/share?done=Grant {g.id}: {partner} may read {g.what}",
                                         status_code=303)  # fmt: skip
             before = service.preview(partner)
-            after = service.preview(partner, extra=rule)
+            after = service.preview(partner, extra=rule, extra_onward=onward)
         except PilotlineError as exc:
             return refused(request, user, exc, form)
         return page(request, user, form=form, preview=after,
