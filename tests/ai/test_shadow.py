@@ -117,6 +117,10 @@ def test_train_shadow_evaluate_answer_card_pilot(plant_home: tuple[Path, int]) -
     # a third run, of every model, finds nothing new to score
     third = json.loads(_run(home, "ai", "shadow", "--until", end, "--format", "json"))
     assert [(r["model"], r["rows"]) for r in third] == [("pump-1", 0)]
+    # kept running beside the collectors: one JSON line per round
+    log = _run(home, "ai", "shadow", "pump-1", "--until", end, "--every", "1", "--rounds", "2",
+               "--format", "json")  # fmt: skip
+    assert [json.loads(line)["rows"] for line in log.splitlines()] == [0, 0]
     _run(home, "ai", "answer", "pump-1", hit[0]["start_ts"].isoformat(), "real")
     e = json.loads(_run(home, "ai", "evaluate", "pump-1", "--format", "json"))
     assert (e["stops"], e["warned"], e["answered_real"]) == (1, 1, 1)

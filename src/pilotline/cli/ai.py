@@ -8,6 +8,7 @@ import getpass
 import json
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +23,7 @@ from pilotline.ai.backtest import Backtest, Costs, Scores, backtest
 from pilotline.ai.data import read_recordings, split_row
 from pilotline.ai.detectors import DEFAULT, DETECTORS, build
 from pilotline.ai.quality import plain_importance, predict_quality
-from pilotline.errors import InputError
+from pilotline.errors import InputError, PilotlineError
 
 ai_app = typer.Typer(
     help="AI as a small experiment: alarms that must beat a simple baseline before they go live.",
@@ -381,9 +382,24 @@ def shadow_cmd(
     until: Annotated[
         str | None, typer.Option("--until", help="Score up to this time (default now).")
     ] = None,
+    every: Annotated[
+        float | None,
+        typer.Option(
+            "--every",
+            min=1,
+            max=3600,
+            help="Keep running: score what the collectors stored every this many seconds "
+            "(Ctrl-C stops), beside the collectors.",
+        ),
+    ] = None,
+    rounds: Annotated[
+        int, typer.Option("--rounds", min=0, help="With --every: stop after this many (0: never).")
+    ] = 0,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Score the values stored since the last run; record alarms silently."""
+    """Score the values stored since the last run, once or --every few seconds.
+
+    Alarms are recorded silently; once the model's pilot is on, they show on the floor."""
     _check_format(fmt)
     store = _store()
     end = _moment(until, "--until") if until else None
@@ -400,6 +416,35 @@ def shadow_cmd(
 
     h = home()
     tz = h.plant().tz if h.plant_file.exists() else None  # the days a pilot shows alarms
+    if every is None:
+        _shadow_round(store, names, end, tz, fmt, single=name is not None, lines=False)
+        return
+    done = 0
+    try:
+        while True:
+            try:
+                _shadow_round(store, names, end, tz, fmt, single=name is not None, lines=True)
+            except PilotlineError as exc:  # a busy store, a model removed: say so, go on
+                err.print(f"This round did not run: {exc}", highlight=False, soft_wrap=True)
+            done += 1
+            if rounds and done >= rounds:
+                return
+            time.sleep(every)
+    except KeyboardInterrupt:
+        err.print(f"Stopped after {done} round(s).")
+
+
+def _shadow_round(
+    store: Any,
+    names: list[str],
+    end: dt.datetime | None,
+    tz: Any,
+    fmt: str,
+    *,
+    single: bool,
+    lines: bool,
+) -> None:
+    """One shadow run of each model; ``lines``: JSON as one line per round (a running log)."""
     done = []
     with Progress(
         TextColumn("{task.description}"),
@@ -415,7 +460,12 @@ def shadow_cmd(
             done.append(shadow.run(store, n, until=end, tz=tz))
             bar.advance(task)
     if fmt == "json":
-        _json(done[0].to_json() if name is not None else [r.to_json() for r in done])
+        value = done[0].to_json() if single else [r.to_json() for r in done]
+        if lines:
+            sys.stdout.write(json.dumps(value, default=str, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        else:
+            _json(value)
         return
     for r in done:
         out.print(
