@@ -154,3 +154,56 @@ def test_a_malformed_rule_is_refused_with_its_place(mangle: Any, place: str) -> 
     mangle(doc["AllAccessPermissionRules"])
     with pytest.raises(RuleError, match=place.replace("[", r"\[").replace("$", r"\$")):
         parse_rules(doc)
+
+
+BPN = "BPNL00000000000A"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "subject_id", "kept"),
+    [
+        ("manufacturerPartId", "99991", "PUBLIC_READABLE", True),  # the first $match
+        ("manufacturerPartId", "12345", "someone", False),
+        ("customerPartId", "ACME001", "", True),  # the second $match
+        ("customerPartId", "OTHER", "", False),
+        ("partInstanceId", "anything", "", True),
+        ("serialNo", "1", BPN, True),  # meant for the reader (its claim)
+        ("serialNo", "1", "BPNL000000000OTHER", False),
+        ("digitalTwinType", "PartType", "PUBLIC_READABLE", True),
+    ],
+)  # fmt: skip
+def test_the_published_filter_keeps_the_documented_asset_ids(name: str, value: str,
+                                                             subject_id: str, kept: bool) -> None:  # fmt: skip
+    """filter.json: of a descriptor's specificAssetIds, the reader sees the two part ids it
+    matched on, instance ids, and the ids meant for it or for everyone."""
+    from pilotline.share.rules import keeps
+
+    (rule,) = parse_rules(example("filter"))
+    item = Target(route="/shell-descriptors", kind="AssetAdministrationShellDescriptor", fields={
+        "$aasdesc#specificAssetIds[].name": name, "$aasdesc#specificAssetIds[].value": value,
+        "$aasdesc#specificAssetIds[].externalSubjectId": subject_id,
+    })  # fmt: skip
+    assert keeps(rule, Subject({"BusinessPartnerNumber": BPN}, TEN), item) is kept
+
+
+@pytest.mark.parametrize(
+    ("fragment", "objects", "place"),
+    [
+        ("$aasdesc#specificAssetIds[]", [{"IDENTIFIABLE": "(Submodel)*"}], "cannot be applied"),
+        ("$sm#idShort", [{"IDENTIFIABLE": "(Submodel)*"}], "cannot be applied"),
+        ("$sme.A..B", [{"IDENTIFIABLE": "(Submodel)*"}], "cannot be applied"),
+        ("$sme", [{"DESCRIPTOR": "(aasdesc)*"}], "cannot be applied"),
+        ("", [{"IDENTIFIABLE": "(Submodel)*"}], "expected a fragment"),
+    ],
+)  # fmt: skip
+def test_a_filter_that_cannot_be_applied_is_refused_with_its_place(
+    fragment: str, objects: list[dict[str, str]], place: str
+) -> None:
+    rule = {"ACL": {"ATTRIBUTES": [{"CLAIM": "partner"}], "RIGHTS": ["READ"], "ACCESS": "ALLOW"},
+            "OBJECTS": objects, "FORMULA": {"$boolean": True},
+            "FILTER": {"FRAGMENT": fragment, "CONDITION": {"$boolean": True}}}  # fmt: skip
+    with pytest.raises(RuleError, match=r"rules\[0\]\.FILTER\.FRAGMENT: .*" + place):
+        parse_rules({"AllAccessPermissionRules": {"rules": [rule]}})
+    rule["FILTER"] = {"FRAGMENT": "$sme"}
+    with pytest.raises(RuleError, match=r"rules\[0\]\.FILTER: expected exactly one of CONDITION"):
+        parse_rules({"AllAccessPermissionRules": {"rules": [rule]}})

@@ -122,3 +122,45 @@ def test_extent_leaves_blob_values_out_unless_asked() -> None:
     assert shape(DOC, depth=0, blobs=True) == {"modelType": "SubmodelElementCollection",
                                                "idShort": "Document"}  # fmt: skip
     assert DOC["value"][0] is BLOB and "value" in BLOB  # nothing cached is changed
+
+
+def _filtered_rule(machine: str, fragment: str, condition: dict[str, Any]) -> dict[str, Any]:
+    rule = grant_rule(partner="hooli", semantic_id=KPI_SEMANTIC, paths=[], ends=None,
+                      machine_prefix=f"urn:pilotline:demo-works:sm:machine:{machine}:")  # fmt: skip
+    return {**rule, "FILTER": {"FRAGMENT": fragment, "CONDITION": condition}}
+
+
+def test_a_rules_filter_gives_only_the_items_it_keeps(client: TestClient, shared: Shared) -> None:
+    from pilotline.share.partners import Partners
+    from pilotline.store import EmbeddedStore
+
+    partners = Partners(EmbeddedStore(shared.home), shared.home)
+    key = partners.add("hooli")
+    quantities = {"$and": [
+        {"$ends-with": [{"$field": "$sme#idShort"}, {"$strVal": "Quantity"}]},
+        {"$ge": [{"$field": "$sme.GoodQuantity.currentValue#value"}, {"$numVal": 0}]},
+    ]}  # fmt: skip
+    numbers = {"$ge": [{"$field": "$sme#value"}, {"$numVal": 0}]}
+    with clock.fixed(NOW):
+        partners.add_rule("hooli", _filtered_rule("press-1", "$sme", quantities), by="test")
+        partners.add_rule("hooli", _filtered_rule("press-2", "$sme.GoodQuantity", numbers),
+                          by="test")  # fmt: skip
+    h = auth(key)
+    whole = client.get(f"/aas/submodels/{b64(KPI)}", headers=auth(shared.key)).json()
+    names = [e["idShort"] for e in whole["submodelElements"]]
+    one = client.get(f"/aas/submodels/{b64(KPI)}", headers=h).json()
+    assert [e["idShort"] for e in one["submodelElements"]] == [
+        n for n in names if n.endswith("Quantity")
+    ]
+    assert len(one["submodelElements"]) >= 2
+    two = client.get(f"/aas/submodels/{b64(PRESS2_KPI)}", headers=h).json()
+    assert [e["idShort"] for e in two["submodelElements"]] == names  # the rest whole
+    good = client.get(f"/aas/submodels/{b64(PRESS2_KPI)}/submodel-elements/GoodQuantity",
+                      headers=h).json()  # fmt: skip
+    assert [c["idShort"] for c in good["value"]] == ["currentValue"]  # the number only
+    hidden = f"/aas/submodels/{b64(PRESS2_KPI)}/submodel-elements/GoodQuantity.key"
+    assert client.get(hidden, headers=h).status_code == 404
+    assert client.get(hidden, headers=auth(shared.key)).status_code == 404  # acme: not granted
+    scrap = client.get(f"/aas/submodels/{b64(PRESS2_KPI)}/submodel-elements/ScrapQuantity.key",
+                       headers=h)  # fmt: skip
+    assert scrap.status_code == 200  # outside the fragment: as the objects give it

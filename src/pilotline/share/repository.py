@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +20,15 @@ from basyx.aas.adapter.json import AASToJsonEncoder
 
 from pilotline.share import semantics as sem
 from pilotline.share.model import Catalogue
-from pilotline.share.rules import Rule, Subject, Target, decide, element_paths
+from pilotline.share.rules import (
+    Rule,
+    Subject,
+    Target,
+    decide,
+    element_paths,
+    fragment_path,
+    keeps,
+)
 
 #: ValueOnly numbers: the XSD types written as JSON numbers.
 _NUMBERS = {
@@ -264,10 +274,46 @@ class Repository:
         paths: list[tuple[str, ...]] = []
         for r in ok:
             p = element_paths(r)
+            frag = fragment_path(r)
+            if frag is not None:
+                p = self._filtered(sid, r, subject, route, frag, p)
             if p is None:
                 return Allowed(ok, None)
             paths.extend(p)
-        return Allowed(ok, paths)
+        return Allowed(ok, sorted(set(paths)))
+
+    def _filtered(self, sid: str, rule: Rule, subject: Subject, route: str,
+                  frag: tuple[str, ...], given: list[tuple[str, ...]] | None
+                  ) -> list[tuple[str, ...]]:  # fmt: skip
+        """The idShort paths a rule with a FILTER gives: what its objects give (``given``,
+        None for the whole submodel), with the fragment's items the condition does not keep
+        left out."""
+        elements = self.submodels[sid].get("submodelElements", [])
+        node = _find(elements, list(frag)) if frag else None
+        if frag and (node is None or not isinstance(node.get("value"), list)):
+            return list(given) if given is not None else [(str(e.get("idShort")),)
+                                                         for e in elements]  # fmt: skip
+        children = elements if not frag else node["value"]  # type: ignore[index]
+        listed = bool(frag) and node is not None and node.get("modelType") == "SubmodelElementList"
+        base = self.fields(sid)
+        kept = {
+            (*frag, str(i) if listed else str(c.get("idShort")))
+            for i, c in enumerate(children)
+            if keeps(rule, subject, Target(route=route, kind="Submodel", id=sid,
+                                           fields=_ElementFields(base, c, elements)))
+        }  # fmt: skip
+        out: list[tuple[str, ...]] = []
+        for p in given if given is not None else [()]:
+            n = len(frag)
+            if len(p) > n and p[:n] == frag:  # inside the fragment: only a kept item's
+                if p[: n + 1] in kept:
+                    out.append(p)
+            elif frag[: len(p)] == p:  # covers the fragment: the rest whole, kept items
+                out.extend(_around(elements, p, frag))
+                out.extend(sorted(kept))
+            else:
+                out.append(p)
+        return out
 
     def submodel(self, sid: str, allowed: Allowed) -> dict[str, Any]:
         sm = self.submodels[sid]
@@ -285,6 +331,94 @@ class Repository:
         if refs:
             out["submodels"] = refs
         return out
+
+
+def _keys(node: list[dict[str, Any]], listed: bool) -> list[str]:
+    return [str(i) if listed else str(e.get("idShort")) for i, e in enumerate(node)]
+
+
+def _around(elements: list[dict[str, Any]], start: tuple[str, ...],
+            frag: tuple[str, ...]) -> list[tuple[str, ...]]:  # fmt: skip
+    """The paths under ``start`` beside the way down to ``frag``: everything ``start`` holds
+    except the fragment, which the filter decides item by item."""
+    out: list[tuple[str, ...]] = []
+    children, listed = elements, False
+    for depth in range(len(frag)):
+        if depth >= len(start):
+            out += [(*frag[:depth], k) for k in _keys(children, listed) if k != frag[depth]]
+        here = _find(children, [frag[depth]], listed)
+        if here is None or not isinstance(here.get("value"), list):
+            break
+        children, listed = here["value"], here.get("modelType") == "SubmodelElementList"
+    return out
+
+
+class _ElementFields(Mapping[str, Any]):
+    """The fields a FILTER condition names for one item: ``$sme#…`` the item itself,
+    ``$sme.<path>#…`` an element of the submodel by its path, ``$sm#…`` the submodel."""
+
+    def __init__(self, base: Mapping[str, Any], item: dict[str, Any],
+                 elements: list[dict[str, Any]]) -> None:  # fmt: skip
+        self._own = {**base, **_sme_fields(item, "$sme")}
+        self._elements = elements
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._own:
+            return self._own[name]
+        m = re.match(r"^\$sme\.(.+)#(.+)$", name)
+        if m:
+            tokens = [p for p in re.split(r"[.\[\]]+", m.group(1)) if p]
+            e = _find(self._elements, tokens)
+            fields = _sme_fields(e, "") if e is not None else {}
+            if f"#{m.group(2)}" in fields:
+                return fields[f"#{m.group(2)}"]
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._own)
+
+    def __len__(self) -> int:
+        return len(self._own)
+
+
+def _sme_fields(e: dict[str, Any], prefix: str) -> dict[str, Any]:
+    keys = (e.get("semanticId") or {}).get("keys") or []
+    out: dict[str, Any] = {
+        f"{prefix}#idShort": e.get("idShort", ""),
+        f"{prefix}#valueType": e.get("valueType", ""),
+    }
+    if keys:
+        out[f"{prefix}#semanticId"] = keys[0].get("value", "")
+        out[f"{prefix}#semanticId.type"] = e["semanticId"].get("type", "")
+        for i, k in enumerate(keys):
+            out[f"{prefix}#semanticId.keys[{i}].value"] = k.get("value", "")
+            out[f"{prefix}#semanticId.keys[{i}].type"] = k.get("type", "")
+    kind = e.get("modelType")
+    if kind == "Property" and e.get("value") is not None:
+        out[f"{prefix}#value"] = _typed(str(e["value"]), str(e.get("valueType", "")))
+    elif kind == "MultiLanguageProperty":
+        out[f"{prefix}#value"] = [x.get("text", "") for x in e.get("value", [])]
+        out[f"{prefix}#language"] = [x.get("language", "") for x in e.get("value", [])]
+    elif kind in ("File", "ReferenceElement") and isinstance(e.get("value"), str):
+        out[f"{prefix}#value"] = e["value"]
+    return out
+
+
+def _typed(text: str, value_type: str) -> Any:
+    """A Property's value as the condition compares it: numbers, booleans and date-times typed."""
+    try:
+        if value_type in _NUMBERS:
+            return (
+                float(text) if value_type in ("xs:double", "xs:float", "xs:decimal") else int(text)
+            )
+        if value_type == "xs:boolean":
+            return text.strip().lower() == "true"
+        if value_type == "xs:dateTime":
+            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    except ValueError:
+        return text
+    return text
 
 
 def page(items: list[Any], ids: list[str], *, limit: int | None, cursor: str | None,

@@ -273,13 +273,73 @@ def parse_rules(doc: Any) -> list[Rule]:
         else:
             _check_formula(r["FORMULA"], f"{where}.FORMULA")
             formula = r["FORMULA"]
-        filt = r.get("FILTER")
-        if filt is not None:
-            if not isinstance(filt, dict) or "CONDITION" not in filt:
-                raise _fail(f"{where}.FILTER", "expected FRAGMENT and CONDITION")
-            _check_formula(filt["CONDITION"], f"{where}.FILTER.CONDITION")
+        filt = _check_filter(r.get("FILTER"), f"{where}.FILTER", objs, formulas)
         out.append(Rule(i, tuple(attributes), rights, access, objs, formula, filt))
     return out
+
+
+_FRAGMENT = re.compile(
+    r"^\$sme(\.[A-Za-z][A-Za-z0-9_-]*(\[[0-9]+\])*(\.[A-Za-z][A-Za-z0-9_-]*(\[[0-9]+\])*)*)?$"
+)
+
+
+def _check_filter(filt: Any, where: str, objs: tuple[tuple[str, str], ...],
+                  formulas: dict[str, Any]) -> dict[str, Any] | None:  # fmt: skip
+    """A rule's FILTER, resolved to ``{"FRAGMENT": …, "CONDITION": …}``; one this server cannot
+    apply as written is refused with its place rather than granting more or less.
+
+    Applied: a fragment of submodel elements, ``$sme`` (the submodel's elements) or
+    ``$sme.<idShort path>`` (the children of that collection or list); each item is kept when
+    the condition holds for it (``$sme#idShort``, ``$sme#value`` … name the item). A descriptor
+    fragment (``$aasdesc#…``, ``$smdesc#…``) is accepted only on a rule whose objects are all
+    descriptors, which grants nothing here (no descriptors are served)."""
+    if filt is None:
+        return None
+    if not isinstance(filt, dict) or set(filt) - {"FRAGMENT", "CONDITION", "USEFORMULA"}:
+        raise _fail(where, "expected FRAGMENT and one of CONDITION or USEFORMULA")
+    fragment = filt.get("FRAGMENT")
+    if not isinstance(fragment, str) or not fragment:
+        raise _fail(f"{where}.FRAGMENT", "expected a fragment such as $sme or $sme.Documents")
+    if ("CONDITION" in filt) == ("USEFORMULA" in filt):
+        raise _fail(where, "expected exactly one of CONDITION and USEFORMULA")
+    if "USEFORMULA" in filt:
+        if filt["USEFORMULA"] not in formulas:
+            raise _fail(f"{where}.USEFORMULA", f"no DEFFORMULAS named {filt['USEFORMULA']!r}")
+        condition = formulas[filt["USEFORMULA"]]
+    else:
+        _check_formula(filt["CONDITION"], f"{where}.CONDITION")
+        condition = filt["CONDITION"]
+    descriptors = bool(objs) and all(k == "DESCRIPTOR" for k, _ in objs)
+    if re.match(r"^\$(aasdesc|smdesc)#", fragment) and descriptors:
+        return {"FRAGMENT": fragment, "CONDITION": condition}
+    if not _FRAGMENT.match(fragment) or descriptors:
+        raise _fail(
+            f"{where}.FRAGMENT",
+            f"{fragment!r} cannot be applied here: this server applies FILTER to submodel "
+            "elements only ($sme for a submodel's elements, $sme.<idShort path> for the "
+            "children of a collection or list), and descriptor fragments only on DESCRIPTOR "
+            "objects",
+        )
+    if any(k not in ("IDENTIFIABLE", "REFERABLE", "ROUTE") for k, _ in objs):
+        raise _fail(f"{where}.FRAGMENT", "a $sme fragment filters submodels: use it with "
+                                         "IDENTIFIABLE, REFERABLE or ROUTE objects")  # fmt: skip
+    return {"FRAGMENT": fragment, "CONDITION": condition}
+
+
+def fragment_path(rule: Rule) -> tuple[str, ...] | None:
+    """The idShort path a rule's FILTER applies below (``()``: the submodel's elements), or None
+    when it has no FILTER on submodel elements."""
+    if rule.filter is None or not rule.filter["FRAGMENT"].startswith("$sme"):
+        return None
+    return tuple(p for p in re.split(r"[.\[\]]+", rule.filter["FRAGMENT"][4:]) if p)
+
+
+def keeps(rule: Rule, subject: Subject, item: Target) -> bool:
+    """Whether a rule's FILTER condition keeps one item (an element, a list entry), given as a
+    target whose fields name it (``$sme#idShort`` …); True without a FILTER."""
+    if rule.filter is None:
+        return True
+    return _holds(rule.filter["CONDITION"], _Scope(subject, item))
 
 
 def _use_objects(names: Any, objects: dict[str, Any], where: str) -> tuple[tuple[str, str], ...]:
@@ -446,7 +506,9 @@ def _holds(f: dict[str, Any], scope: _Scope) -> bool:
     if key == "$match":
         # every condition holds for one and the same item of the lists they name
         sizes = [len(v) for v in scope.target.fields.values() if isinstance(v, list)]
-        for i in range(max(sizes, default=0)):
+        if not sizes:  # one item (a FILTER's), its fields plain values
+            return all(_holds(s, scope) for s in x)
+        for i in range(max(sizes)):
             inner = _Scope(scope.subject, scope.target, i)
             if all(_holds(s, inner) for s in x):
                 return True
