@@ -3,6 +3,7 @@ and the first broken record named; concurrent appends stay one chain."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -11,11 +12,15 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pilotline.errors import SettingsError
+from pilotline.share import anchor
 from pilotline.share.readlog import ChainBroken, Read, ReadLog, _digest, records, verify
 from pilotline.store import EmbeddedStore, Session
 from tests.conftest import NOW
@@ -182,13 +187,9 @@ os.kill(os.getpid(), signal.SIGKILL)
     ]  # fmt: skip
 
 
-def test_a_rewrite_with_every_hash_recomputed_shows_only_in_the_head(written: Path,
-                                                                     tmp_path: Path) -> None:  # fmt: skip
-    """The known limit (docs/share.md, not yet done): the chain is not keyed, so a record
-    changed with every later hash recomputed passes; the newest hash, kept elsewhere, differs."""
-    home = tmp_path / "h"
-    store = _copy(written, home)
-    before = (home / "share" / "reads.head").read_text()
+def _rewrite(store: EmbeddedStore, home: Path) -> str:
+    """Record 3 made a 404 with every later hash recomputed and the head file rewritten: what
+    someone who can write the data directory can do. Returns the new newest hash."""
     with store.session(write=True) as s:
         s.execute("UPDATE share_reads SET status = 404 WHERE seq = 3")
         rows = s.arrow("SELECT * FROM share_reads WHERE seq >= 3 ORDER BY seq").to_pylist()
@@ -200,5 +201,94 @@ def test_a_rewrite_with_every_hash_recomputed_shows_only_in_the_head(written: Pa
                       [prev, h, r["seq"]])  # fmt: skip
             prev = h
     (home / "share" / "reads.head").write_text(f"8 {prev}\n")
+    return str(prev)
+
+
+def test_a_rewrite_with_every_hash_recomputed_shows_only_in_the_head(written: Path,
+                                                                     tmp_path: Path) -> None:  # fmt: skip
+    """Without a signing key the chain is not anchored: a record changed with every later hash
+    recomputed passes; only the newest hash, kept elsewhere, differs."""
+    home = tmp_path / "h"
+    store = _copy(written, home)
+    before = (home / "share" / "reads.head").read_text()
+    _rewrite(store, home)
     assert verify(store, home) == 8
     assert (home / "share" / "reads.head").read_text() != before
+
+
+def _cli(home: Path, *args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from pilotline.cli import app
+
+    return CliRunner().invoke(app, ["--home", str(home), "share", "audit", *args])
+
+
+def test_a_signed_head_shows_a_full_rewrite(written: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    home, key = tmp_path / "h", tmp_path / "keys" / "audit.key"
+    store = _copy(written, home)
+    made = _cli(home, "keygen", str(key))
+    assert made.exit_code == 0 and oct(key.stat().st_mode & 0o777) == "0o600"
+    public = made.output.strip().splitlines()[-1]
+    monkeypatch.setenv(anchor.ENV, str(key))
+    signed = _cli(home, "anchor")
+    assert signed.exit_code == 0 and "Record 8:" in signed.output and "Signed" in signed.output, (
+        signed.output
+    )
+    ok = _cli(home, "verify")
+    assert ok.exit_code == 0 and "Newest signed head: record 8" in ok.output
+    assert "signature checked" in ok.output
+    new_head = _rewrite(store, home)
+    broken = _cli(home, "verify")
+    assert broken.exit_code == 1
+    assert "broken at record 8: differs from the head signed" in broken.output
+    # the signed head edited to fit the rewrite: its signature no longer holds
+    path = anchor.anchors_file(home)
+    (line,) = path.read_text().splitlines()
+    o = json.loads(line)
+    path.write_text(json.dumps({**o, "hash": new_head}) + "\n")
+    with pytest.raises(ChainBroken, match="does not carry a valid signature") as exc:
+        verify(store, home)
+    assert exc.value.seq == 8
+    # elsewhere, without the key but with its public half: the same finding
+    monkeypatch.delenv(anchor.ENV)
+    elsewhere = _cli(home, "verify", "--public-key", public)
+    assert elsewhere.exit_code == 1 and "valid signature" in elsewhere.output
+    other = anchor.public_text(Ed25519PrivateKey.generate().public_key())
+    assert "names key" in _cli(home, "verify", "--public-key", other).output
+    # the signed heads deleted: with a key given, that is broken too
+    path.unlink()
+    gone = _cli(home, "verify", "--public-key", public)
+    assert gone.exit_code == 1 and "no signed head" in gone.output
+
+
+def test_the_server_signs_its_head_and_the_key_stays_outside(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    home = tmp_path / "h"
+    store = EmbeddedStore(home)
+    inside = home / "audit.key"
+    with pytest.raises(SettingsError, match="inside the data directory"):
+        anchor.keygen(inside, home)
+    monkeypatch.setenv(anchor.ENV, str(inside))
+    with pytest.raises(SettingsError, match="inside the data directory"):
+        anchor.signing_key(home)
+    key = tmp_path / "audit.key"
+    anchor.keygen(key, home)
+    monkeypatch.setenv(anchor.ENV, str(key))
+    log = ReadLog(store, home)
+    log.append(Read(NOW, "acme", "/aas/shells", [], [], 200))
+    log.flush()  # the first write signs at once; later ones at most once a minute
+    log.append(Read(NOW, "acme", "/aas/submodels", [], [], 200))
+    log.flush()
+    assert [a.seq for a in anchor.read_anchors(home)] == [1]
+    log.close()  # at exit: the newest head signed
+    assert [a.seq for a in anchor.read_anchors(home)] == [1, 2]
+    assert verify(store, home) == 2
+    with store.session(write=True) as s:  # cutting the end off: the signed head names it
+        s.execute("DELETE FROM share_reads WHERE seq = 2")
+        first = s.scalar("SELECT hash FROM share_reads WHERE seq = 1")
+    (home / "share" / "reads.head").write_text(f"1 {first}\n")
+    with pytest.raises(ChainBroken, match="a head was signed at record 2") as exc:
+        verify(store, home)
+    assert exc.value.seq == 2

@@ -392,24 +392,89 @@ def pull(
 
 # -- the record of reads -----------------------------------------------------------------------
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the record of partner reads: exit 0 when intact, 1 naming the first broken record."""
+def audit_verify(
+    public_key: Annotated[
+        str | None,
+        typer.Option(help="The signing key's public half (base64, as keygen printed it, or a "
+                          "PEM file); default: that of PILOTLINE_SHARE_SIGNING_KEY."),
+    ] = None,
+) -> None:  # fmt: skip
+    """Check the record of partner reads and its signed heads: exit 0 when intact, 1 naming the
+    first broken record."""
     from pilotline.cli.app import home
-    from pilotline.share.readlog import ChainBroken, verify
+    from pilotline.share import anchor
+    from pilotline.share.readlog import ChainBroken, newest_signed, verify
 
     h = home()
+    public = anchor.parse_public(public_key) if public_key else None
     try:
-        n = verify(h.store, h.path)
+        n = verify(h.store, h.path, public_key=public)
     except ChainBroken as exc:
-        err.print(f"The record of partner reads is broken at record {exc.seq}: {exc.why}.",
+        where = f"record {exc.seq}" if exc.seq else "its signed heads"
+        err.print(f"The record of partner reads is broken at {where}: {exc.why}.",
                   highlight=False)  # fmt: skip
         raise typer.Exit(1) from None
     out.print(f"The record of partner reads is intact: {n:,} record(s).")
-    head = h.path / "share" / "reads.head"
-    if n and head.exists():  # the chain is not keyed: a copy of the head kept elsewhere shows a
-        # rewrite from any record on (the hashes recomputed), which no check here can
-        out.print(f"Newest: {head.read_text().strip()} (keep a copy elsewhere: a record rewritten "
-                  "with every later hash recomputed changes it)", highlight=False)  # fmt: skip
+    signed = newest_signed(h.path)
+    keyed = public is not None or anchor.signing_key(h.path) is not None
+    if signed is not None:
+        checked = "signature checked" if keyed else "signature NOT checked: no key given"
+        out.print(f"Newest signed head: record {signed.seq} ({signed.at}, key {signed.key}; "
+                  f"{checked}); {n - signed.seq:,} record(s) after it.", highlight=False)  # fmt: skip
+    elif n:
+        out.print(f"No signed head: set {anchor.ENV} where the server runs (see 'share audit "
+                  "keygen'), or keep the newest hash elsewhere ('share audit anchor').")  # fmt: skip
+
+
+@audit_app.command("anchor")
+def audit_anchor(fmt: Format = "text") -> None:
+    """Check the record, then print (and, with PILOTLINE_SHARE_SIGNING_KEY set, sign) its
+    newest record's number and hash: hand it to the partner or keep it elsewhere; a later
+    rewrite of any record up to it shows."""
+    from pilotline.cli.app import home
+    from pilotline.share import anchor
+    from pilotline.share.readlog import ChainBroken, records, verify
+
+    h = home()
+    try:
+        n = verify(h.store, h.path, require_signed=False)
+    except ChainBroken as exc:
+        err.print(f"Not anchored: the record of partner reads is broken at record {exc.seq}: "
+                  f"{exc.why}.", highlight=False)  # fmt: skip
+        raise typer.Exit(1) from None
+    if not n:
+        raise InputError("the record of partner reads is empty: nothing to anchor yet")
+    last = records(h.store, limit=1, newest=True)[0]
+    key = anchor.signing_key(h.path)
+    signed = anchor.sign(h.path, key, int(last["seq"]), str(last["hash"])) if key else None
+    view = {"seq": last["seq"], "hash": last["hash"], "signed": signed is not None}
+    if signed is not None and key is not None:
+        view |= {"at": signed.at, "signature": signed.sig, "key": signed.key,
+                 "public_key": anchor.public_text(key.public_key())}  # fmt: skip
+    if _format(fmt) == "json":
+        _print_json(view)
+        return
+    out.print(f"Record {last['seq']}: {last['hash']}", highlight=False)
+    if signed is not None:
+        out.print(f"Signed {signed.at} with key {signed.key}: {signed.sig}", highlight=False)
+    else:
+        out.print(f"Not signed ({anchor.ENV} is not set): keep this line somewhere else.")
+
+
+@audit_app.command("keygen")
+def audit_keygen(
+    file: Annotated[Path, typer.Argument(help="Where to write the key: outside the data "
+                                              "directory, such as /etc/pilotline/audit.key.")],
+) -> None:  # fmt: skip
+    """Make an Ed25519 key to sign the record's heads with; prints its public half."""
+    from pilotline.cli.app import home
+    from pilotline.share import anchor
+
+    public = anchor.keygen(file, home().path)
+    out.print(f"Wrote {file} (readable by you only). Set {anchor.ENV}={file} where "
+              "'pilotline serve' runs. Its public key, to keep elsewhere and give "
+              f"'share audit verify --public-key':\n{anchor.public_text(public)}",
+              highlight=False)  # fmt: skip
 
 
 @audit_app.command("list")

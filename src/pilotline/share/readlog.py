@@ -34,8 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from pilotline.errors import PilotlineError, StoreError
+from pilotline.share import anchor
 from pilotline.store import Store
 
 GENESIS = "0" * 64
@@ -88,6 +90,8 @@ class ReadLog:
         self._journal: int | None = None  # this process's journal (fd), locked while it lives
         self._n = 0  # records put in the journal
         self.error: BaseException | None = None
+        self._head: tuple[int, str] | None = None  # the newest head written, not yet signed
+        self._signed_at = -anchor.EVERY_S
 
     def append(self, read: Read) -> None:
         """Put ``read`` in the journal and queue it for the store (raises :class:`StoreError`
@@ -109,7 +113,7 @@ class ReadLog:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="share-reads", daemon=True)
                 self._thread.start()
-                atexit.register(self.flush)
+                atexit.register(self.close)
 
     def _open_journal(self) -> int:
         """This process's journal (opened, locked and the journals of dead processes recovered
@@ -143,7 +147,7 @@ class ReadLog:
             if not batch:
                 return
             try:
-                _write(self.store, self.head, [r for _, r in batch])
+                self._head = _write(self.store, self.head, [r for _, r in batch])
                 self.error = None
             except BaseException as exc:
                 with self._lock:
@@ -161,6 +165,28 @@ class ReadLog:
                         os.fsync(fd)
                     except OSError:
                         log.warning("the journal of partner reads not updated", exc_info=True)
+            if time.monotonic() - self._signed_at >= anchor.EVERY_S:
+                self.sign()
+
+    def sign(self) -> anchor.Anchor | None:
+        """Sign the newest head written (when a signing key is set and there is one to sign)."""
+        head, self._head = self._head, None
+        if head is None:
+            return None
+        try:
+            key = anchor.signing_key(self.home)
+            if key is None:
+                return None
+            self._signed_at = time.monotonic()
+            return anchor.sign(self.home, key, *head)
+        except (PilotlineError, OSError):
+            log.warning("the head of the record of partner reads not signed", exc_info=True)
+            return None
+
+    def close(self) -> None:
+        """Write what is queued and sign the head (at exit)."""
+        self.flush()
+        self.sign()
 
 
 def _fields(r: Read) -> dict[str, Any]:
@@ -208,8 +234,8 @@ def recover(store: Store, home: Path) -> int:
     return n
 
 
-def _write(store: Store, head: Path, reads: list[Read]) -> None:
-    """Append ``reads`` to the chain in one transaction and note the new head."""
+def _write(store: Store, head: Path, reads: list[Read]) -> tuple[int, str]:
+    """Append ``reads`` to the chain in one transaction and note the new head (returned)."""
     for attempt in range(5):
         try:
             with store.session(write=True) as s, s.transaction():
@@ -231,12 +257,13 @@ def _write(store: Store, head: Path, reads: list[Read]) -> None:
                 s.append("share_reads", pa.table(rows, schema=_SCHEMA))
             head.parent.mkdir(parents=True, exist_ok=True)
             head.write_text(f"{seq} {prev}\n")
-            return
+            return seq, prev
         except StoreError:
             raise
         except Exception:  # another process took the same number: read the head again
             if attempt == 4:
                 raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def records(store: Store, home: Path | None = None, *, partner: str | None = None,
@@ -269,11 +296,22 @@ class ChainBroken(PilotlineError):
         self.seq, self.why = seq, why
 
 
-def verify(store: Store, home: Path) -> int:
+def verify(store: Store, home: Path, *, public_key: Ed25519PublicKey | None = None,
+           require_signed: bool = True) -> int:  # fmt: skip
     """Check the whole chain; returns how many records there are, or raises
     :class:`ChainBroken` naming the first broken record. Records left in the journals of
-    processes that stopped are written first (:func:`recover`)."""
+    processes that stopped are written first (:func:`recover`).
+
+    The signed heads (:mod:`pilotline.share.anchor`) are checked too: each against the record it
+    names, and — with ``public_key``, or the public half of the signing key set for this
+    process — its signature. With a key, a chain with records but no signed head is broken (the
+    anchors were deleted), unless ``require_signed`` is False (about to sign the first)."""
     recover(store, home)
+    public = public_key
+    if public is None:
+        key = anchor.signing_key(home)
+        public = key.public_key() if key is not None else None
+    signed = _signed_heads(home, public)
     # the head first: records written while the chain is read only make it longer than the head
     head_n, head_hash = 0, ""
     head = home / "share" / "reads.head"
@@ -304,6 +342,11 @@ def verify(store: Store, home: Path) -> int:
                         r["returned"], int(r["status"]), r["prev_hash"])  # fmt: skip
             if h != r["hash"]:
                 raise ChainBroken(seq, "its contents were changed after it was written")
+            for a in signed.get(seq, []):
+                if h != a.hash:
+                    raise ChainBroken(seq, f"differs from the head signed {a.at}: this record, or "
+                                           "one before it, was rewritten with every later hash "
+                                           "recomputed")  # fmt: skip
             if seq == head_n and h != head_hash:
                 raise ChainBroken(seq, "is not the record that was written as number "
                                        f"{seq} (the newest records were replaced)")  # fmt: skip
@@ -312,4 +355,44 @@ def verify(store: Store, home: Path) -> int:
     if count < head_n:
         raise ChainBroken(count + 1, f"missing: the record ends at {count}, but {head_n} "
                                      "were written")  # fmt: skip
+    beyond = [a for seq, heads in signed.items() if seq > count for a in heads]
+    if beyond:
+        a = min(beyond, key=lambda x: x.seq)
+        raise ChainBroken(count + 1, f"missing: the record ends at {count}, but a head was "
+                                     f"signed at record {a.seq} ({a.at})")  # fmt: skip
+    if public is not None and count and not signed and require_signed:
+        raise ChainBroken(1, f"no signed head in {anchor.anchors_file(home).name}, yet a signing "
+                             "key is given: the signed heads were deleted (if the key was only "
+                             "just set, run 'pilotline share audit anchor' once)")  # fmt: skip
     return count
+
+
+def _signed_heads(home: Path, public: Ed25519PublicKey | None) -> dict[int, list[anchor.Anchor]]:
+    """The signed heads by record number, each signature checked when ``public`` is known."""
+    try:
+        heads = anchor.read_anchors(home)
+    except anchor.AnchorError as exc:
+        raise ChainBroken(0, f"{exc.why} (the signed heads were edited)") from None
+    out: dict[int, list[anchor.Anchor]] = {}
+    last = 0
+    for a in heads:
+        if public is not None:
+            why = anchor.check(a, public)
+            if why is not None:
+                raise ChainBroken(a.seq, why)
+        if a.seq < last:
+            raise ChainBroken(a.seq, f"the head signed {a.at} names record {a.seq}, before the "
+                                     f"one signed earlier ({last}): the signed heads were "
+                                     "re-ordered")  # fmt: skip
+        last = a.seq
+        out.setdefault(a.seq, []).append(a)
+    return out
+
+
+def newest_signed(home: Path) -> anchor.Anchor | None:
+    """The newest signed head, or None."""
+    try:
+        heads = anchor.read_anchors(home)
+    except anchor.AnchorError:
+        return None
+    return heads[-1] if heads else None

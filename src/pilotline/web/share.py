@@ -544,6 +544,8 @@ def _pages(app: FastAPI, web: Web, service: Service) -> None:
             n = verify(web.store, web.home)
         except ChainBroken as exc:
             return page(request, user, check={"ok": False, "seq": exc.seq, "why": exc.why})
+        except PilotlineError as exc:  # a signing key set but unreadable
+            return page(request, user, error=str(exc), status_code=500)
         return page(request, user, check={"ok": True, "count": n})
 
     @app.post("/share/grants/{grant_id}/revoke", include_in_schema=False)
