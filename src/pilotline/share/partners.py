@@ -179,10 +179,8 @@ class Partners:
 
     def __init__(self, store: Store, home: Path) -> None:
         self.store, self.home = store, home
-
-    @property
-    def stamp(self) -> Path:
-        return self.home / "share" / "grants.stamp"
+        self.stamp = home / "share" / "grants.stamp"
+        self._stamp = str(self.stamp)
 
     def _touch(self) -> None:
         self.stamp.parent.mkdir(parents=True, exist_ok=True)
@@ -190,7 +188,8 @@ class Partners:
 
     def version(self) -> str:
         try:
-            return self.stamp.read_text()
+            with open(self._stamp, encoding="utf-8") as f:
+                return f.read()
         except OSError:
             return ""
 

@@ -6,6 +6,7 @@ reads. The web layer (``pilotline.web.share``) turns requests into calls on :cla
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -87,20 +88,23 @@ class Service:
         self._grants_at = 0.0
         self._keys: dict[str, str] = {}
         self._rules: list[Rule] = []
+        self._by_partner: dict[str, list[Rule]] = {}
         self._grant_ids: list[str] = []
         self._onward: dict[str, bool] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._settings: ShareSettings | None = None
         self._tz: dt.tzinfo = dt.UTC
+        self._watched = [str(home / "plant.toml"), str(home / "share.toml"),
+                         str(imported_dir(home))]  # fmt: skip
 
     def _mtimes(self) -> tuple[float, ...]:
-        def m(p: Path) -> float:
+        out = []
+        for p in self._watched:
             try:
-                return p.stat().st_mtime
+                out.append(os.stat(p).st_mtime)
             except OSError:
-                return 0.0
-
-        return m(self.home / "plant.toml"), m(self.home / "share.toml"), m(imported_dir(self.home))
+                out.append(0.0)
+        return tuple(out)
 
     def settings(self) -> ShareSettings:
         self.repository()
@@ -158,8 +162,14 @@ class Service:
             grants = self.partners.grants()
             rules = parse_rules({"AllAccessPermissionRules": {"rules": [g.rule for g in grants]}})
             ids, onward = [g.id for g in grants], {g.id: g.onward for g in grants}
+            # every stored rule holds only for its own partner (partners.scoped), so a request
+            # is checked against its partner's rules alone, not every partner's
+            by_partner: dict[str, list[Rule]] = {}
+            for g, r in zip(grants, rules, strict=True):
+                by_partner.setdefault(g.partner, []).append(r)
             with self._lock:
                 self._keys, self._rules, self._grant_ids = keys, rules, ids
+                self._by_partner = by_partner
                 self._onward = onward
                 self._version, self._grants_at = version, now
 
@@ -176,7 +186,8 @@ class Service:
             partner = held[0]
         self.repository()  # the plant's time zone, as of the catalogue
         subject = Subject({"partner": partner}, clock.now(), self._tz)
-        return Access(partner, self._rules, self._grant_ids, subject, self._onward)
+        rules = self._by_partner.get(partner, [])
+        return Access(partner, rules, self._grant_ids, subject, self._onward)
 
     def token(self, client_id: str, client_secret: str) -> str | None:
         """An access token for a partner's client credentials (its name and API key), or None
@@ -222,10 +233,10 @@ class Service:
                 f"no partner called {partner!r}; 'pilotline share partner list' shows them"
             )
         plant = self._plant()
-        rules, grant_ids = self._rules, self._grant_ids
+        rules, grant_ids = self._by_partner.get(partner, []), self._grant_ids
         if extra is not None:
             added = parse_rules({"AllAccessPermissionRules": {"rules": [extra]}})[0]
-            rules = [*rules, replace(added, index=len(rules))]
+            rules = [*rules, replace(added, index=len(grant_ids))]
             grant_ids = [*grant_ids, "new"]
         access = Access(partner, rules, grant_ids,
                         Subject({"partner": partner}, clock.now(), plant.tz),
@@ -254,7 +265,8 @@ class Service:
     def throttle(self, partner: str, cost: float = 1.0) -> float:
         """0 when ``partner`` may make a request counting as ``cost`` requests now, else the
         seconds to wait."""
-        api = self.settings().api
+        settings = self._settings  # as of this request's access(), which checked the catalogue
+        api = (settings if settings is not None else self.settings()).api
         with self._lock:
             bucket = self._buckets.get(partner)
             if bucket is None or bucket.rate != api.rate_per_s or bucket.burst != api.burst:
