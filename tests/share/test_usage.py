@@ -4,8 +4,10 @@ API's ``level`` and ``extent`` parameters (IDTA-01002 Part 2)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from pilotline import clock
@@ -164,3 +166,27 @@ def test_a_rules_filter_gives_only_the_items_it_keeps(client: TestClient, shared
     scrap = client.get(f"/aas/submodels/{b64(PRESS2_KPI)}/submodel-elements/ScrapQuantity.key",
                        headers=h)  # fmt: skip
     assert scrap.status_code == 200  # outside the fragment: as the objects give it
+
+
+def test_a_partner_receives_the_signed_head_with_its_record(
+    client: TestClient, shared: Shared, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a signing key set, GET /aas/reads gives the newest signed head and the public key:
+    the partner holds an anchor the firm cannot later rewrite past."""
+    from pilotline.share import anchor
+    from pilotline.share.readlog import verify
+    from pilotline.store import EmbeddedStore
+
+    key = tmp_path / "audit.key"
+    public = anchor.keygen(key, shared.home)
+    monkeypatch.setenv(anchor.ENV, str(key))
+    h = auth(shared.key)
+    client.get(f"/aas/submodels/{b64(KPI)}", headers=h)
+    service = client.app.state.share  # type: ignore[attr-defined]
+    service.log.close()  # written and signed, as at exit
+    head = client.get("/aas/reads", headers=h).json()["signedHead"]
+    assert head["publicKey"] == anchor.public_text(public)
+    assert head["key"] == anchor.fingerprint(public) and head["seq"] >= 1
+    (signed,) = [a for a in anchor.read_anchors(shared.home) if a.sig == head["signature"]]
+    assert anchor.check(signed, public) is None
+    assert verify(EmbeddedStore(shared.home), shared.home) >= head["seq"]

@@ -25,7 +25,8 @@ from starlette.exceptions import HTTPException
 
 from pilotline import clock
 from pilotline.errors import InputError, PilotlineError
-from pilotline.share.readlog import ChainBroken, records, verify
+from pilotline.share import anchor
+from pilotline.share.readlog import ChainBroken, newest_signed, records, verify
 from pilotline.share.repository import (
     MAX_LIMIT,
     Allowed,
@@ -308,7 +309,15 @@ def routes(app: FastAPI, web: Web) -> None:
             rows = records(web.store, web.home, partner=access.partner, limit=limit, after=after)
             for r in rows:
                 r.pop("prev_hash", None)
-            return {"result": rows}, [], []
+            body: dict[str, Any] = {"result": rows}
+            signed = newest_signed(web.home)
+            if signed is not None:  # the partner keeps it: a rewrite up to it then shows
+                body["signedHead"] = {"seq": signed.seq, "hash": signed.hash, "at": signed.at,
+                                      "key": signed.key, "signature": signed.sig}  # fmt: skip
+                key = anchor.signing_key(web.home)
+                if key is not None:
+                    body["signedHead"]["publicKey"] = anchor.public_text(key.public_key())
+            return body, [], []
 
         return serve(request, h, READS_COST)
 
