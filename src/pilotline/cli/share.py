@@ -471,7 +471,7 @@ def audit_keygen(
     from pilotline.share import anchor
 
     public = anchor.keygen(file, home().path)
-    out.print(f"Wrote {file} (readable by you only). Set {anchor.ENV}={file} where "
+    out.print(f"Wrote {file} (readable by you only). Set {anchor.ENV}={file.resolve()} where "
               "'pilotline serve' runs. Its public key, to keep elsewhere and give "
               f"'share audit verify --public-key':\n{anchor.public_text(public)}",
               highlight=False)  # fmt: skip
