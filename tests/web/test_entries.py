@@ -187,6 +187,36 @@ def test_the_taps_quick_stop_check_is_the_timelines_stops(
     expected = [
         (max(start, r["start"]), min(end, r["end"]))
         for r in measure.timeline(machine=mid, start=start, end=end, now=now)
-        if r["category"] not in ("run", "no_data") and r["end"] > start and r["start"] < end
+        if r["category"] not in ("run", "no_data")
+        and r["end"] > start
+        and r["start"] < end
+        # a state that begins after ``now`` comes out of the timeline ending before it begins
+        and min(end, r["end"]) > max(start, r["start"])
     ]
     assert measure.stopped(machine=mid, start=start, end=end, now=now) == expected
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (STOP[1] - dt.timedelta(seconds=1), STOP[1]),  # the stop's last second
+        (STOP[0] + dt.timedelta(minutes=5), STOP[1] + dt.timedelta(minutes=5)),  # from its middle
+    ],
+)
+def test_a_reason_for_the_middle_of_a_stop_is_refused_not_recorded_for_nothing(
+    clock_home: Path, start: dt.datetime, end: dt.datetime
+) -> None:
+    """The engine gives a stop the reason whose range holds the stop's start: a tap for a range
+    inside the stop would be stored and audited and change nothing, so it is refused and says
+    where the stop began; the whole stop is accepted and shows its reason."""
+    client, h = client_for(clock_home, "olga")
+    body = {"start": start.isoformat(), "end": end.isoformat(), "reason": "breakdown"}
+    r = client.post("/api/machines/m1/reasons", json=body, headers=h)
+    assert r.status_code == 422 and "already stopped" in r.json()["detail"], r.text
+    assert client.get("/api/audit", params={"machine": "m1"}, headers=h).status_code in (200, 403)
+    with EmbeddedStore(clock_home).session() as s:
+        assert s.arrow("SELECT * FROM operator_reasons").num_rows == 0
+    r = client.post("/api/machines/m1/reasons", json={**BODY, "reason": "breakdown"}, headers=h)
+    assert r.status_code == 201, r.text
+    stops = client.get("/api/machines/m1/stops").json()
+    assert [(s["reason"], s["category"]) for s in stops] == [("breakdown", "breakdown")]

@@ -179,3 +179,24 @@ def test_the_wall_screen_shows_the_alert_and_keeps_refreshing(stops_home: Path) 
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "overview-wall.png"), full_page=True)
         page.close()
+
+
+def test_the_overview_follows_the_plant_model_at_once_and_refuses_a_broken_one(
+    clock_home: Path,
+) -> None:
+    """A renamed machine is on the overview at the next request (not after the cached overview
+    runs out), and a plant model that no longer loads is refused as on every other page, never
+    shown from before."""
+    client = TestClient(create_app(clock_home))
+    api_login(client, "mia")
+    assert tiles(client.get("/api/overview").json())["m1"]["name"] == "Press <b>one</b>"
+    plant_file = clock_home / "plant.toml"
+    plant_file.write_text(PLANT.replace("Press <b>one</b>", "Press two"))
+    assert tiles(client.get("/api/overview").json())["m1"]["name"] == "Press two"
+    assert "Press two" in client.get("/").text
+    plant_file.write_text(PLANT + "\n[[[broken")
+    assert client.get("/api/overview").status_code == 422
+    page = client.get("/")
+    assert page.status_code == 422 and "Press two" not in page.text
+    plant_file.write_text(PLANT)
+    assert client.get("/api/overview").status_code == 200

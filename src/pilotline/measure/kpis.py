@@ -330,10 +330,18 @@ class Measure:
         return rows
 
     def stopped(
-        self, *, machine: str, start: dt.datetime, end: dt.datetime, now: dt.datetime | None = None
+        self,
+        *,
+        machine: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        now: dt.datetime | None = None,
+        begun: bool = False,
     ) -> list[tuple[dt.datetime, dt.datetime]]:
         """The stretches of ``[start, end)`` in which the machine had data and was not running:
         :meth:`timeline`'s stretches of any category but run and no data, without its categories.
+        With ``begun``, only the states that begin in ``[start, end)`` (what a reason entered for
+        the range applies to: the engine gives a state the reason whose range holds its start).
 
         One small query on the machine's states around the range, for the operator's tap (which
         must answer at once; the KPI query takes ~60 ms of compiling). A state lasts until the next
@@ -360,6 +368,8 @@ class Measure:
             follows = r["next_ts"] if r["next_ts"] is not None else now_ts
             until = min(r["end_ts"] if r["end_ts"] is not None else follows, follows)
             a, b = max(r["start_ts"], lo), min(until, hi)
+            if begun and r["start_ts"] < lo:
+                continue
             if r["state"] not in ("running", "no_data") and b > a:
                 out.append((a.replace(tzinfo=dt.UTC), b.replace(tzinfo=dt.UTC)))
         return out

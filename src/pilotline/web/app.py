@@ -12,7 +12,7 @@ import secrets
 import time
 from collections import defaultdict, deque
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import fastapi_offline
 from fastapi import FastAPI, Form, Query, Request
@@ -225,18 +225,27 @@ def create_app(
 
     shift_oees = Cache(ttl_s=30.0)
 
-    def compute_overview() -> dict[str, Any]:
-        p, now = plant(), clock.now()
+    def compute_overview(p: Plant) -> tuple[Plant, dict[str, Any]]:
+        now = clock.now()
         ids = [m.id for _, m in p.machines]
-        shifts = shift_oees.get("all", lambda: shift_oee(store, p, ids, now))
-        totals = shift_oees.get("totals", lambda: shift_totals(store, p, now))
-        return overview(store, p, None, now, shifts=shifts, totals=totals)
+        shifts = shift_oees.get(("all", id(p)), lambda: shift_oee(store, p, ids, now))
+        totals = shift_oees.get(("totals", id(p)), lambda: shift_totals(store, p, now))
+        return p, overview(store, p, None, now, shifts=shifts, totals=totals)
+
+    def full_overview() -> dict[str, Any]:
+        """Every machine's tiles of the plant model as it is now: a model that no longer loads
+        is refused (as on every other page), never shown from before, and a changed one is shown
+        at once, not after the cached overview of the previous one runs out."""
+        p = plant()
+        kept, full = overviews.get(("all", id(p)), lambda: compute_overview(p))
+        if kept is not p:  # the id of a model that is gone, reused
+            kept, full = compute_overview(p)
+        return cast(dict[str, Any], full)
 
     def live_overview(user: User, alert_min: float = STOP_ALERT_MIN) -> dict[str, Any]:
         """States at most 5 s old, shift OEE and totals at most 30 s old; cut to the user's lines,
         stops without a reason for ``alert_min`` minutes of planned time marked."""
-        full = overviews.get("all", compute_overview)
-        return for_user(full, user, clock.now(), alert_min=alert_min)
+        return for_user(full_overview(), user, clock.now(), alert_min=alert_min)
 
     #: ``?alert_min=``: minutes of planned time a stop may stay without a reason before the alert.
     alert_query = Query(
@@ -359,7 +368,7 @@ def create_app(
     ) -> Response:
         """The overview; ``?wall=1`` for a wall screen (large type, no navigation), ``?order=plant``
         for the plant model's order instead of worst first."""
-        full = overviews.get("all", compute_overview)
+        full = full_overview()
         now = clock.now()
         data = for_user(full, user, now, alert_min=alert_min)
         seen_any = any(m["since"] for line in data["lines"] for m in line["machines"])

@@ -183,8 +183,18 @@ def give_reason(
     # One write session around the check, the entry and its audit record: the file is opened
     # once for the tap (opening and closing it per step cost more than the work).
     with store.session(write=True):
-        stops = Measure(store, plant).stopped(machine=machine, start=start, end=end, now=now)
+        measure = Measure(store, plant)
+        # A reason belongs to the stops that begin in the range (the engine gives a state the
+        # reason whose range holds its start): one for the middle of a stop would be stored and
+        # audited, and change nothing.
+        stops = measure.stopped(machine=machine, start=start, end=end, now=now, begun=True)
         if not stops:
+            during = measure.stopped(machine=machine, start=start, end=end, now=now)
+            if during:
+                raise InputError(
+                    f"{machine} was already stopped at {start:%Y-%m-%d %H:%M:%S} UTC: a reason is "
+                    "given from the start of the stop; pick the stop in the list"
+                )
             raise InputError(
                 f"{machine} did not stop between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC; "
                 "a reason is given for a stop"
