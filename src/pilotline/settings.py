@@ -98,6 +98,13 @@ SETTINGS: tuple[Setting, ...] = (
         "(unset)",
         "Your firm's id at the campaign hub (the coordinator gives it).",
     ),
+    Setting(
+        "share_signing_key",
+        "PILOTLINE_SHARE_SIGNING_KEY",
+        "(unset: the read record is hash-chained, not signed)",
+        "A key file kept outside the data directory ('share audit keygen' makes one): the "
+        "server signs the head of the partners' read record with it, so a rewrite is caught.",
+    ),
 )
 
 
@@ -112,6 +119,7 @@ class Settings:
     keep_machine_data_days: float = 0.0
     hub_url: str | None = None
     hub_firm: str | None = None
+    share_signing_key: str | None = None
 
     @classmethod
     def from_env(cls, *, home: str | os.PathLike[str] | None = None) -> Settings:
@@ -151,6 +159,7 @@ class Settings:
             keep_machine_data_days=keep["PILOTLINE_KEEP_MACHINE_DATA_DAYS"],
             hub_url=os.environ.get("PILOTLINE_HUB_URL", "").strip() or None,
             hub_firm=os.environ.get("PILOTLINE_HUB_FIRM", "").strip() or None,
+            share_signing_key=os.environ.get("PILOTLINE_SHARE_SIGNING_KEY", "").strip() or None,
         )
 
     def retention(self) -> dict[str, float]:
