@@ -61,6 +61,14 @@ class Cache:
             self._values.clear()
             self._generation += 1
 
+    def forget(self, match: Callable[[Any], bool]) -> None:
+        """Forget the values whose keys ``match``, after a change only they show (the others are
+        kept, and computed again when their time is up); a refresh that began before is not kept."""
+        with self._lock:
+            for key in [k for k in self._values if match(k)]:
+                del self._values[key]
+            self._generation += 1
+
     def _first(self, key: Hashable) -> threading.Lock:
         with self._lock:
             return self._firsts.setdefault(key, threading.Lock())

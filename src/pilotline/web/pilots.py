@@ -299,16 +299,21 @@ def routes(app: FastAPI, web: Web) -> None:
             )
         sources = Sources(web.store, web.plant())
         started = registry.start(web.store, pilot, reason=reason.strip() or None, sources=sources)
-        evaluations.clear()
-        statuses.clear()
+        changed(pid)
         return started
 
     def decide(pid: str, user: User, decision: str, reason: str) -> None:
         _path, pilot = visible(pid, user)
         result = evaluate(pilot, Sources(web.store, web.plant()))
         registry.decide(web.store, pilot, result, decision=decision, reason=reason[:TEXT_LIMIT])
-        evaluations.clear()
-        statuses.clear()
+        changed(pid)
+
+    def changed(pid: str) -> None:
+        """Forget one pilot's figures after it was frozen or decided here: the next look shows
+        them afresh; the other pilots' are kept (the first to open the list after a freeze
+        would otherwise wait for every pilot's evaluation at once)."""
+        evaluations.forget(lambda key: key[0] == pid)
+        statuses.forget(lambda key: key[0] == pid)
 
     def planned(draft: Any, user: User) -> dict[str, Any]:
         pilot = checked(draft, web.plant(), user)
