@@ -368,3 +368,50 @@ def test_card_as_ai_model_nameplate_follows_the_template(skab_slice: Path, tmp_p
     assert signals == card["signals_used"]
     result = json.loads(top["TrainingResults"]["value"][0]["value"])
     assert set(result["baselines"]) == {"null", "hotelling_t2"}
+
+
+def test_the_share_module_serves_the_card_as_an_ai_model_nameplate(
+    skab_slice: Path, tmp_path: Path
+) -> None:
+    """A trained model's card is a submodel of its machine's shell in the share catalogue (what
+    partners read through the AAS API when granted ``--submodel ai-nameplate``), the same
+    elements as ``ai card --format aas``, and basyx reads it back."""
+    from basyx.aas import model
+
+    from pilotline.plant import example_plant_text, load_plant
+    from pilotline.share import semantics as sem
+    from pilotline.share.model import build_catalogue
+    from pilotline.share.settings import load_share_settings
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "plant.toml").write_text(example_plant_text())
+    _run(
+        home,
+        "ai",
+        "train",
+        "v1",
+        "--machine",
+        "press-1",
+        "--data",
+        str(skab_slice / "valve2-1.csv"),
+    )
+    plant = load_plant(home / "plant.toml")
+    cat = build_catalogue(EmbeddedStore(home), plant, load_share_settings(home, plant))
+    ai = [
+        sm
+        for sm in cat.submodels.values()
+        if sm.semantic_id is not None and sm.semantic_id.key[0].value == sem.AI_NAMEPLATE
+    ]
+    assert len(ai) == 1 and isinstance(ai[0], model.Submodel)
+    shell = next(s for s in cat.shells if s.id.endswith(":machine:press-1"))
+    assert ai[0].id in {ref.key[-1].value for ref in shell.submodel}
+    card = json.loads(_run(home, "ai", "card", "v1", "--format", "aas"))
+    assert [e.id_short for e in ai[0].submodel_element] == [
+        e["idShort"] for e in card["submodelElements"]
+    ]
+    # granted like any other submodel: the partner receives exactly the card
+    _run(home, "share", "partner", "add", "acme", "--format", "json")
+    _run(home, "share", "grant", "acme", "--submodel", "ai-nameplate", "--machine", "press-1")
+    seen = json.dumps(json.loads(_run(home, "share", "preview", "acme", "--format", "json")))
+    assert sem.AI_NAMEPLATE in seen and sem.KPI not in seen and ai[0].id in seen

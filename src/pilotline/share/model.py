@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import io
+import json
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,11 +28,14 @@ from typing import Any
 from basyx.aas import model
 
 from pilotline import clock
+from pilotline.errors import PilotlineError
 from pilotline.measure import Measure
 from pilotline.plant.model import Machine, Plant
 from pilotline.share import semantics as sem
 from pilotline.share.settings import Series, ShareSettings
 from pilotline.store import Store
+
+log = logging.getLogger(__name__)
 
 MAX_POINTS = 10_000  # a time series keeps its newest points up to this many
 
@@ -459,6 +465,40 @@ def _points(
     return [(r["period_start"], float(r[key])) for r in rows if r[key] is not None]
 
 
+def ai_nameplates(store: Store, ids: Ids) -> dict[str, list[model.Submodel]]:
+    """The AI Model Nameplate (IDTA 02060) of every stored AI model, by machine: its card as the
+    ``ai card --format aas`` command gives it, under our identifiers. A model whose record cannot
+    be read (an older schema) is left out."""
+    from basyx.aas.adapter.json import read_aas_json_file_into
+
+    from pilotline.ai import records
+    from pilotline.ai.nameplate import nameplate as card_nameplate
+
+    cards = []
+    with store.session() as s:
+        if not s.scalar(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'ai_models'"
+        ):
+            return {}
+        for r in s.arrow("SELECT name FROM ai_models ORDER BY name").to_pylist():
+            try:
+                cards.append(records.load(s, r["name"]).card())
+            except PilotlineError as exc:
+                log.info("AI model %s not shared: %s", r["name"], exc)
+    out: dict[str, list[model.Submodel]] = {}
+    for card in cards:
+        doc = card_nameplate(card)
+        doc["id"] = ids.submodel("machine", f"{card['machine']}:ai:{card['name']}", "ai-nameplate")
+        objects: model.DictIdentifiableStore[model.Identifiable] = model.DictIdentifiableStore()
+        read_aas_json_file_into(
+            objects, io.StringIO(json.dumps({"submodels": [doc]})), failsafe=False
+        )
+        out.setdefault(card["machine"], []).extend(
+            o for o in objects if isinstance(o, model.Submodel)
+        )
+    return out
+
+
 def build_catalogue(
     store: Store,
     plant: Plant,
@@ -477,8 +517,9 @@ def build_catalogue(
     series_of: dict[str, list[Series]] = {}
     for s in settings.timeseries:
         series_of.setdefault(s.machine, []).append(s)
+    models = ai_nameplates(store, ids)
     for _, machine in plant.machines:
-        subs = [nameplate(plant, ids, machine)]
+        subs = [nameplate(plant, ids, machine), *models.get(machine.id, [])]
         row = rows.get(machine.id)
         if row is not None:
             subs.append(kpi_submodel(ids, machine, kpi_values(row, machine), start, end))

@@ -11,6 +11,8 @@ NAMEPLATE = "https://admin-shell.io/idta/nameplate/3/0/Nameplate"
 KPI = "https://admin-shell.io/idta/SubmodelTemplate/ProcessVariablesForManufacturingKPICalculation/1/0"
 CARBON = "https://admin-shell.io/idta/CarbonFootprint/CarbonFootprint/1/0"
 TIME_SERIES = "https://admin-shell.io/idta/TimeSeries/1/1"
+#: A trained model's card (issue 18), from pilotline.ai.nameplate, which follows the template.
+AI_NAMEPLATE = "https://admin-shell.io/idta/SubmodelTemplate/AIModelNameplate/1/0"
 
 #: The usage condition every served submodel and element carries (an AAS Extension): whether the
 #: partner may pass it on. Ours, not an IDTA template's: IDTA-01004 states usage conditions but
@@ -32,6 +34,7 @@ SUBMODEL_NAMES = {
     "kpi": KPI,
     "carbon-footprint": CARBON,
     "timeseries": TIME_SERIES,
+    "ai-nameplate": AI_NAMEPLATE,
 }
 
 NAMEPLATE_IDS = {
