@@ -96,3 +96,31 @@ def test_warm_computes_only_what_is_missing() -> None:
     cache.warm("k", lambda: calls.append("again") or 2)
     assert cache.get("k", lambda: calls.append("get") or 3) == 1
     assert calls == ["warm"]
+
+
+def test_stale_values_are_refreshed_one_at_a_time() -> None:
+    """Many stale keys are served at once and refreshed one after another in the background,
+    not by as many threads at once (which starved the request serving them)."""
+    cache = Cache(ttl_s=0.01)
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def compute() -> int:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.01)
+        with lock:
+            running[0] -= 1
+        return 1
+
+    for k in range(20):
+        cache.get(k, compute)
+    time.sleep(0.02)
+    started = time.monotonic()
+    assert [cache.get(k, compute) for k in range(20)] == [1] * 20
+    assert time.monotonic() - started < 0.1  # stale values served without waiting
+    deadline = time.monotonic() + 5
+    while cache._refreshing and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert most[0] == 1 and not cache._refreshing
