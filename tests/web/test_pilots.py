@@ -334,3 +334,23 @@ def test_freezing_one_pilot_recomputes_only_its_figures(
         assert client.post(f"/api/pilots/{ids[0]}/freeze", json={}, headers=h).status_code == 200
         listed = {p["id"]: p["status"] for p in client.get("/api/pilots").json()}
         assert listed[ids[0]] == "running" and calls == ["Only me 0"]
+
+
+def test_two_pilots_with_the_same_settings_are_two_pilots(pilot_home: Path) -> None:
+    """Two pilots started from the same loss differ only in their titles: the second is not
+    taken for the first (frozen, decided as it) but frozen and decided as itself."""
+    with TestClient(create_app(pilot_home)) as client:
+        h = {"X-CSRF-Token": api_login(client, "mia")}
+        body = {**PILOT, "target_effect": 7.5}
+        a, b = (
+            client.post("/api/pilots", json={**body, "title": t}, headers=h).json()["id"]
+            for t in ("Twin A", "Twin B")
+        )
+        assert client.post(f"/api/pilots/{a}/freeze", json={}, headers=h).status_code == 200
+        assert client.get(f"/api/pilots/{b}").json()["versions"] == []
+        frozen = client.post(f"/api/pilots/{b}/freeze", json={}, headers=h).json()
+        assert frozen["id"] == "Twin B" and frozen["note"] is None
+        decided = {"decision": "abandon", "reason": "B only"}
+        assert client.post(f"/api/pilots/{b}/decision", json=decided, headers=h).status_code == 201
+        assert client.get(f"/api/pilots/{a}").json()["decisions"] == []
+        assert client.get(f"/api/pilots/{b}").json()["status"] == "abandon"

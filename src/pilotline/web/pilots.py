@@ -268,7 +268,7 @@ def routes(app: FastAPI, web: Web) -> None:
         pilot = checked(draft, web.plant(), user)
         unique_title(pilot.title)
         pid = new_id(web, pilot.title)
-        save(web, pid, pilot)
+        save(web, pid, pilot.model_copy(update={"id": pilot.id or pilot.title}))
         return pid
 
     def update(pid: str, draft: Any, user: User) -> None:
@@ -287,10 +287,23 @@ def routes(app: FastAPI, web: Web) -> None:
                     ]
                 )
             unique_title(pilot.title, pid)
-        save(web, pid, pilot)
+        # The id follows the title until the pilot is frozen (then neither changes); one given
+        # in the file or the JSON is kept.
+        kept = old.id if old.id and old.id != old.title else None
+        save(web, pid, pilot.model_copy(update={"id": pilot.id or kept or pilot.title}))
+
+    def named(pid: str, pilot: Pilot) -> Pilot:
+        """The pilot with an id in its file: without one, the registry finds a pilot by its
+        frozen settings, so a web pilot with another's settings (two pilots from the same loss)
+        was frozen and decided as that other pilot. A web pilot's title is unique and does not
+        change once frozen, so its title is its name."""
+        if pilot.id:
+            return pilot
+        return save(web, pid, pilot.model_copy(update={"id": pilot.title}))
 
     def freeze(pid: str, user: User, reason: str) -> dict[str, Any]:
         _path, pilot = visible(pid, user)
+        pilot = named(pid, pilot)
         st = status(web, pilot)
         if st["frozen"] and st["moved"] and not reason.strip():
             raise InputError(
@@ -304,6 +317,7 @@ def routes(app: FastAPI, web: Web) -> None:
 
     def decide(pid: str, user: User, decision: str, reason: str) -> None:
         _path, pilot = visible(pid, user)
+        pilot = named(pid, pilot)
         result = evaluate(pilot, Sources(web.store, web.plant()))
         registry.decide(web.store, pilot, result, decision=decision, reason=reason[:TEXT_LIMIT])
         changed(pid)
