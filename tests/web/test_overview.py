@@ -200,3 +200,19 @@ def test_the_overview_follows_the_plant_model_at_once_and_refuses_a_broken_one(
     assert page.status_code == 422 and "Press two" not in page.text
     plant_file.write_text(PLANT)
     assert client.get("/api/overview").status_code == 200
+
+
+def test_an_open_overview_says_when_it_is_no_longer_updated(clock_home: Path) -> None:
+    """A wall screen whose refresh fails (here: the plant model no longer loads) says since when
+    and why, instead of showing the last tiles as live."""
+    with serving(clock_home) as base, chromium() as browser:
+        page = browser.new_page()
+        page.clock.install()  # the page's 5 s poll, run on demand
+        page.goto(base + "/login")
+        log_in(page, "mia")
+        page.wait_for_selector(".tile")
+        assert page.locator('[data-field="stale"]').is_hidden()
+        (clock_home / "plant.toml").write_text(PLANT + "\n[[[broken")
+        page.clock.run_for(5_000)
+        page.wait_for_selector('[data-field="stale"]:not([hidden])', timeout=15_000)
+        assert "not valid TOML" in page.inner_text('[data-field="stale"]')

@@ -76,11 +76,27 @@
       box.hidden = texts.length === 0;
     }
   }
+  // A refresh that fails says so on the page (a wall screen must not keep showing old tiles as
+  // live: a plant model that no longer loads, a server that does not answer).
+  var since = new Date();
+  function stale(why) {
+    var box = root.querySelector('[data-field="stale"]');
+    if (!box) return;
+    box.hidden = !why;
+    box.textContent = why ? fill(ds.staleText, {
+      time: since.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }), why: why
+    }) : "";
+  }
   function refresh() {
     fetch("/api/overview?alert_min=" + encodeURIComponent(ds.alertMin), { credentials: "same-origin" })
-      .then(function (r) { if (r.ok) return r.json(); if (r.status === 401) location.href = "/login"; })
-      .then(function (d) { if (d) paint(d); })
-      .catch(function () {});
+      .then(function (r) {
+        if (r.ok) return r.json();
+        if (r.status === 401) { location.href = "/login"; return null; }
+        return r.json().then(function (p) { stale(p.detail || p.title); return null; },
+                             function () { stale(String(r.status)); return null; });
+      })
+      .then(function (d) { if (d) { paint(d); since = new Date(); stale(null); } })
+      .catch(function () { stale(ds.offline); });
   }
   document.querySelectorAll('[data-field="for"]').forEach(function (el) {
     el.textContent = duration(parseFloat(el.dataset.seconds));
