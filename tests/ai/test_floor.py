@@ -231,3 +231,42 @@ def test_operator_answers_an_alarm_on_the_tablet(floor_home: Path) -> None:
         assert page.locator(".ai-alarms .ai-alarm-item").count() == shown - 1
     with store.session() as s:
         assert s.scalar("SELECT count(*) FROM ai_alarms WHERE answered_by = 'olga'") == 1
+
+
+def test_two_tablets_answering_at_once_keep_the_first_answer(floor_home: Path) -> None:
+    """Two answers to one alarm sent at the same moment: one is kept and audited, the other is
+    refused (before, both passed the page's check and the second overwrote the first, with both
+    in the audit trail)."""
+    import threading
+
+    from pilotline.errors import NotFound
+
+    store = EmbeddedStore(floor_home)
+    _register(store, floor_home, on=[TODAY])
+    assert shadow.run(store, "watch", until=NOW).shown >= 1
+    with store.session() as s:
+        first = s.scalar("SELECT min(start_ts) FROM ai_alarms WHERE shown")
+    gate = threading.Barrier(2)
+    refused: list[str] = []
+
+    def tap(verdict: bool, who: str) -> None:
+        gate.wait()
+        try:
+            shadow.answer(store, "watch", first.replace(tzinfo=dt.UTC), real=verdict, by=who,
+                          machine="m1", audited=True, first_only=True)  # fmt: skip
+        except NotFound:
+            refused.append(who)
+
+    taps = [threading.Thread(target=tap, args=a) for a in ((True, "olga"), (False, "otto"))]
+    for t in taps:
+        t.start()
+    for t in taps:
+        t.join()
+    assert len(refused) == 1
+    with store.session() as s:
+        got = s.arrow("SELECT answer, answered_by FROM ai_alarms WHERE start_ts = ?", [first])
+        trail = s.arrow("SELECT username, detail FROM audit_log WHERE action = 'alarm answered'")
+    kept = got.to_pylist()[0]
+    assert kept["answered_by"] not in refused
+    assert [r["username"] for r in trail.to_pylist()] == [kept["answered_by"]]
+    assert f'"answer": "{kept["answer"]}"' in trail.to_pylist()[0]["detail"]

@@ -24,7 +24,7 @@ from pilotline import clock
 from pilotline.ai import floor, records
 from pilotline.ai.detectors import DEFAULT, build
 from pilotline.ai.metrics import runs
-from pilotline.errors import InputError
+from pilotline.errors import InputError, NotFound
 from pilotline.store import audit
 from pilotline.store.session import Session, Store
 
@@ -224,22 +224,30 @@ def answer(
     machine: str | None = None,
     audited: bool = False,
     account: str | None = None,
+    first_only: bool = False,
 ) -> None:
     """Record the operator's answer to an alarm: a real problem or a false alarm (labels for the
     next training). With ``machine``, the alarm must be that machine's; ``audited`` (an answer
     given on the web, by ``by`` of ``account``) puts it into the audit trail in the same
-    transaction."""
+    transaction; ``first_only`` refuses an alarm answered already (checked in that transaction,
+    so of two answers sent at once only the first is kept and audited)."""
     with store.session(write=True) as s, s.transaction():
         found = s.arrow(
-            "SELECT machine FROM ai_alarms WHERE model = ? AND start_ts = ?",
+            "SELECT machine, answer FROM ai_alarms WHERE model = ? AND start_ts = ?",
             [name, _naive(start)],
         ).to_pylist()
         if not found or (machine is not None and found[0]["machine"] != machine):
             where = f" on {machine}" if machine is not None else ""
             raise InputError(f"model {name!r} has no alarm{where} starting at {start.isoformat()}")
+        if first_only and found[0]["answer"] is not None:
+            raise NotFound(
+                f"the alarm of {name!r} starting at {start.isoformat()} was answered already "
+                f"({found[0]['answer']}); the first answer stands"
+            )
         verdict = "real" if real else "false"
         s.execute(
-            "UPDATE ai_alarms SET answer = ?, answered_by = ? WHERE model = ? AND start_ts = ?",
+            "UPDATE ai_alarms SET answer = ?, answered_by = ? WHERE model = ? AND start_ts = ?"
+            + (" AND answer IS NULL" if first_only else ""),
             [verdict, by, name, _naive(start)],
         )
         if audited:

@@ -116,6 +116,7 @@ def routes(app: FastAPI, web: Web) -> None:
             machine=machine,
             audited=True,
             account=user.account,
+            first_only=True,  # two tablets at once: the first answer stands
         )
         kept.clear()
         request.session["done"] = (
