@@ -103,6 +103,7 @@ def test_training_window_must_leave_a_test(skab_slice: Path) -> None:
     [
         (["2026-01-05 06:00:00;1;2;3;2;0"], "row 2, column 'anomaly': 2 is not a label"),
         (["2026-01-05 06:00:00;1;;3;0;0"], "row 2, column 'b': a gap"),
+        (["2026-01-05 06:00:00;1;inf;3;0;0"], "row 2, column 'b': inf \\(not finite\\)"),
         (["2026-01-05 06:00:01;1;2;3;0;0", "2026-01-05 06:00:00;1;2;3;0;0"], "row 3: the time"),
     ],
 )

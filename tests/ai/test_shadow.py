@@ -415,3 +415,29 @@ def test_the_share_module_serves_the_card_as_an_ai_model_nameplate(
     _run(home, "share", "grant", "acme", "--submodel", "ai-nameplate", "--machine", "press-1")
     seen = json.dumps(json.loads(_run(home, "share", "preview", "acme", "--format", "json")))
     assert sem.AI_NAMEPLATE in seen and sem.KPI not in seen and ai[0].id in seen
+
+
+def test_shadow_every_goes_on_when_the_first_round_finds_the_store_busy(tmp_path: Path) -> None:
+    """`ai shadow --every` started while another process holds the store (a backup, an import)
+    reports the round and runs the next, as documented; before, the list of models was read
+    once before the first round and a busy store ended the command."""
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    _run(home, "ai", "status")  # the store exists
+    with subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "c.execute('SELECT 1'); print('held', flush=True); time.sleep(1.5)",
+         str(home / "pilotline.duckdb")],
+        stdout=subprocess.PIPE, text=True,
+    ) as holder:  # fmt: skip
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        r = runner.invoke(
+            app,
+            ["--home", str(home), "ai", "shadow", "--every", "1", "--rounds", "3"],
+            env={"PILOTLINE_LOCK_TIMEOUT": "0.2"},
+        )
+    assert r.exit_code == 0, r.output
+    log = r.output.split("This round did not run: ")[1:]
+    assert len(log) == 3 and "in use" in log[0] and "no AI models" in log[-1]

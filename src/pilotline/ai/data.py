@@ -187,9 +187,11 @@ def read_recordings(
             v = col.to_numpy(zero_copy_only=False).astype(np.float64)
             gaps = np.flatnonzero(~np.isfinite(v))
             if len(gaps):
+                what = "a gap (no value)" if np.isnan(v[gaps[0]]) else f"{v[gaps[0]]} (not finite)"
                 raise InputError(
-                    f"{where}, row {int(gaps[0]) + 2}, column '{s}': a gap (no value) — "
-                    f"{len(gaps):,} such row(s); fill or drop them before training"
+                    f"{where}, row {int(gaps[0]) + 2}, column '{s}': {what} — "
+                    f"{len(gaps):,} row(s) with a gap or an infinite value; fill or drop them "
+                    "before training"
                 )
             values[:, j] = v
         rec = Recording(f.name if len(files) == 1 else str(f.relative_to(path)), seconds, values)

@@ -82,6 +82,11 @@ def _moment(text: str, option: str) -> dt.datetime:
     return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t
 
 
+def _naive_utc(t: dt.datetime) -> dt.datetime:
+    """``t`` as the store keeps times: naive UTC."""
+    return t.astimezone(dt.UTC).replace(tzinfo=None)
+
+
 def _costs(fa: float | None, miss: float | None) -> Costs | None:
     if (fa is None) != (miss is None):
         raise InputError("give both --cost-false-alarm and --cost-missed, or neither")
@@ -400,30 +405,34 @@ def shadow_cmd(
     """Score the values stored since the last run, once or --every few seconds.
 
     Alarms are recorded silently; once the model's pilot is on, they show on the floor."""
+    from pilotline.cli.app import home
+
     _check_format(fmt)
-    store = _store()
+    store = home().store
     end = _moment(until, "--until") if until else None
-    if name is None:
+
+    def models() -> list[str]:
+        records.ensure_tables(store)  # in each round: the first may find the store busy
+        if name is not None:
+            return [name]
         with store.session() as s:
             names = [
                 r["name"] for r in s.arrow("SELECT name FROM ai_models ORDER BY name").to_pylist()
             ]
         if not names:
             raise InputError("no AI models to run; train one with pilotline ai train")
-    else:
-        names = [name]
-    from pilotline.cli.app import home
+        return names
 
     h = home()
     tz = h.plant().tz if h.plant_file.exists() else None  # the days a pilot shows alarms
     if every is None:
-        _shadow_round(store, names, end, tz, fmt, single=name is not None, lines=False)
+        _shadow_round(store, models(), end, tz, fmt, single=name is not None, lines=False)
         return
     done = 0
     try:
         while True:
-            try:
-                _shadow_round(store, names, end, tz, fmt, single=name is not None, lines=True)
+            try:  # the models are read each round: the first round may find the store busy too
+                _shadow_round(store, models(), end, tz, fmt, single=name is not None, lines=True)
             except PilotlineError as exc:  # a busy store, a model removed: say so, go on
                 err.print(f"This round did not run: {exc}", highlight=False, soft_wrap=True)
             done += 1
@@ -567,15 +576,37 @@ def simulate_cmd(
         if start
         else (dt.datetime.now(dt.UTC) - dt.timedelta(hours=len(kinds))).replace(microsecond=0)
     )
+    try:
+        last = begin + dt.timedelta(hours=len(kinds))
+    except OverflowError:
+        raise InputError(f"--from {start!r}: the runs would end after the year 9999") from None
+    if folder.is_dir() and any(folder.glob("*.csv")):  # a back-test would read the old runs too
+        raise InputError(
+            f"{folder} holds CSV files already; name a new or empty folder "
+            "(ai backtest reads every CSV file in it)"
+        )
+    store = None
+    if machine is not None:  # checked before anything is written
+        _check_machine(machine)
+        store = _store()
+        with store.session() as s:
+            stored = s.scalar(
+                "SELECT count(*) FROM process_values WHERE machine = ? AND ts >= ? AND ts < ?",
+                [machine, _naive_utc(begin), _naive_utc(last)],
+            )
+        if stored:  # the store keeps what it has: the runs would be stored in part, or not at all
+            raise InputError(
+                f"{machine} has {int(stored):,} process value(s) stored between "
+                f"{begin:%Y-%m-%d %H:%M} and {last:%Y-%m-%d %H:%M} UTC already; choose another "
+                "--from or --machine"
+            )
     paths = write_fault_files(folder, tuple(kinds), start=begin, seed=seed)
     out.print(
         f"Wrote {len(paths)} run(s) of an hour each to {folder}: the first 10 minutes of each are "
         "normal running, the fault (if any) from minute 30 to 45 (column anomaly = 1).",
         highlight=False,
     )
-    if machine is not None:
-        _check_machine(machine)
-        store = _store()
+    if machine is not None and store is not None:
         with store.session(write=True) as s:
             for i, k in enumerate(kinds):
                 run = simulate_fault(k, start=begin + dt.timedelta(hours=i), seed=seed)
