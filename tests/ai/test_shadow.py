@@ -132,7 +132,7 @@ def test_train_shadow_evaluate_answer_card_pilot(plant_home: tuple[Path, int]) -
     out = _run(home, "ai", "pilot", "pump-1")
     pilot = load_pilot(home / "pilots" / "ai-pump-1.toml")
     assert pilot.design == "switchback" and pilot.metric.machines == ["pump-1"]
-    assert "pilotline pilot plan" in out
+    assert f"pilotline --home {home} pilot plan" in out
 
 
 def test_bad_training_input_stores_nothing(plant_home: tuple[Path, int]) -> None:

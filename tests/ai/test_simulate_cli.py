@@ -29,6 +29,7 @@ def test_simulate_refuses_to_mix_runs(tmp_path: Path) -> None:
     at = "2026-03-04T10:00"
     code, out = _sim(home, str(tmp_path / "a"), "--fault", "valve", "--from", at, "--machine", "m1")
     assert code == 0, out
+    assert f"Next: pilotline --home {home} ai backtest" in out  # the next steps, for this home
     with EmbeddedStore(home).session() as s:
         assert s.scalar("SELECT count(*) FROM process_values WHERE machine = 'm1'") == 3600 * 5
     # the same machine and hour again, into a new folder: refused, nothing written

@@ -82,6 +82,13 @@ def _moment(text: str, option: str) -> dt.datetime:
     return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t
 
 
+def _pl() -> str:
+    """The command to type next, with this data directory (as ``pilotline demo`` prints it)."""
+    from pilotline.cli.app import home
+
+    return f"pilotline --home {home().path}"
+
+
 def _naive_utc(t: dt.datetime) -> dt.datetime:
     """``t`` as the store keeps times: naive UTC."""
     return t.astimezone(dt.UTC).replace(tzinfo=None)
@@ -301,7 +308,7 @@ def train_cmd(
         out.print(
             f"Model {name!r} ({model.detector.name}) trained on {model.train_rows:,} rows of "
             f"{model.machine}; threshold {model.detector.threshold:.4g}. "
-            f"Next: pilotline ai shadow {name}",
+            f"Next: {_pl()} ai shadow {name}",
             highlight=False,
         )
 
@@ -538,14 +545,16 @@ def pilot_cmd(name: Annotated[str, typer.Argument()]) -> None:
     h = home()
     path = shadow.pilot_draft(h.store, name, h.path / "pilots")
     out.print(
-        f"Pilot draft written to {path}. Check it, then: pilotline pilot plan {path}",
+        f"Pilot draft written to {path}. Check it, then: {_pl()} pilot plan {path}",
         highlight=False,
     )
 
 
 @ai_app.command("simulate")
 def simulate_cmd(
-    folder: Annotated[Path, typer.Argument(help="Where to write the runs (CSV files).")],
+    folder: Annotated[
+        Path, typer.Argument(help="Where to write the runs (CSV files): a new or empty folder.")
+    ],
     fault: Annotated[
         list[str] | None,
         typer.Option("--fault", help="bearing, valve, sensor_drift or none; repeat for more."),
@@ -559,7 +568,11 @@ def simulate_cmd(
     ] = None,
     machine: Annotated[
         str | None,
-        typer.Option("--machine", help="Also store the runs as this machine's process values."),
+        typer.Option(
+            "--machine",
+            help="Also store the runs as this machine's process values (it must have none in "
+            "those hours).",
+        ),
     ] = None,
 ) -> None:
     """Simulated pump runs at 1 Hz with injected faults, labelled, for trying the whole path:
@@ -617,11 +630,11 @@ def simulate_cmd(
         )
     end = begin + dt.timedelta(minutes=10)
     out.print(
-        f"Next: pilotline ai backtest {folder} --train-rows 600"
+        f"Next: {_pl()} ai backtest {folder} --train-rows 600"
         + (
-            f"\n      pilotline ai train watch --machine {machine} --tag vibration --tag current "
+            f"\n      {_pl()} ai train watch --machine {machine} --tag vibration --tag current "
             f"--tag pressure --tag temperature --tag flow --from {begin:%Y-%m-%dT%H:%M:%S} "
-            f"--until {end:%Y-%m-%dT%H:%M:%S}\n      pilotline ai shadow watch"
+            f"--until {end:%Y-%m-%dT%H:%M:%S}\n      {_pl()} ai shadow watch"
             if machine
             else ""
         ),
