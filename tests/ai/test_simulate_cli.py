@@ -46,5 +46,10 @@ def test_simulate_refuses_to_mix_runs(tmp_path: Path) -> None:
     # an unknown machine is refused before the files are written
     code, out = _sim(home, str(tmp_path / "c"), "--fault", "none", "--machine", "nosuch")
     assert code != 0 and "not a machine of the plant" in out and not (tmp_path / "c").exists()
+    # a start with an offset: the message and the training window of the next steps in UTC
+    code, out = _sim(home, str(tmp_path / "e"), "--fault", "none", "--from",
+                     "2026-03-04T13:00+01:00", "--machine", "m1")  # fmt: skip
+    assert code == 0, out
+    assert "from 2026-03-04 12:00 UTC" in out and "--from 2026-03-04T12:00:00 --until" in out
     code, out = _sim(home, str(tmp_path / "d"), "--from", "9999-12-31T23:00")
     assert code != 0 and "after the year 9999" in out and "unexpected" not in out

@@ -585,7 +585,7 @@ def simulate_cmd(
             raise InputError(f"--fault {f!r}: choose one of {', '.join(FAULTS)} or none")
         kinds.append(None if f == "none" else f)
     begin = (
-        _moment(start, "--from")
+        _moment(start, "--from").astimezone(dt.UTC)
         if start
         else (dt.datetime.now(dt.UTC) - dt.timedelta(hours=len(kinds))).replace(microsecond=0)
     )
