@@ -21,10 +21,45 @@ from typing import Any
 from basyx.aas import model
 from basyx.aas.adapter import aasx
 from basyx.aas.adapter.json import AASToJsonEncoder, read_aas_json_file_into
+from basyx.aas.adapter.json import json_serialization as _json_ser
+from basyx.aas.adapter.xml import xml_serialization as _xml_ser
 
 from pilotline.errors import InputError, SourceUnavailable
 
 log = logging.getLogger(__name__)
+
+
+# basyx 2.x writes an Extension's value only when it is truthy (``if obj.value:``), so an
+# ``OnwardSharing`` extension whose value is false reached an AASX, or a stored import, without
+# its value: the file no longer said that the partner may not pass it on. Write a false (or
+# zero, or empty) value too, in both of basyx's serialisations.
+_xml_extension = _xml_ser.extension_to_xml
+
+
+def _extension_to_xml(obj: model.Extension, tag: str = _xml_ser.NS_AAS + "extension") -> Any:
+    out = _xml_extension(obj, tag)
+    if obj.value is not None and not obj.value and out.find(_xml_ser.NS_AAS + "value") is None:
+        value = _xml_ser._value_to_xml(obj.value, obj.value_type)  # type: ignore[arg-type]
+        refers = out.find(_xml_ser.NS_AAS + "refersTo")
+        if refers is None:
+            out.append(value)
+        else:
+            refers.addprevious(value)
+    return out
+
+
+_xml_ser.extension_to_xml = _extension_to_xml
+_json_extension = _json_ser.AASToJsonEncoder._extension_to_json.__func__  # type: ignore[attr-defined]
+
+
+def _extension_to_json(cls: type, obj: model.Extension) -> dict[str, object]:
+    data: dict[str, object] = _json_extension(cls, obj)
+    if obj.value is not None and "value" not in data:
+        data["value"] = model.datatypes.xsd_repr(obj.value)
+    return data
+
+
+_json_ser.AASToJsonEncoder._extension_to_json = classmethod(_extension_to_json)  # type: ignore[assignment,method-assign]
 MAX_AASX_BYTES = 50 * 1024 * 1024
 MAX_JSON_BYTES = 20 * 1024 * 1024
 #: The parts of an AASX, unpacked, at most (a small zip can unpack to gigabytes).
