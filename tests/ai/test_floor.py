@@ -132,7 +132,7 @@ def test_alarms_reach_the_floor_once_the_pilot_is_on(floor_home: Path) -> None:
         assert start in {a["start"] for a in shown}
         board = client.get("/").text
         tile = board.split('data-machine="m1"')[1].split("</article>")[0]
-        assert "AI alarm since" in tile and "(watch)" in tile
+        assert "AI alarm at" in tile and "(watch)" in tile
         assert "/static/alarms.js" in board
         page = client.get("/operate/m1").text
         assert "Real problem" in page and "False alarm" in page and start in page
@@ -211,13 +211,13 @@ def test_operator_answers_an_alarm_on_the_tablet(floor_home: Path) -> None:
         log_in(page, "olga")
         badge = page.locator('.tile[data-machine="m1"] .ai-alarm')
         badge.wait_for()
-        assert "AI alarm since" in badge.inner_text() and "(watch)" in badge.inner_text()
+        assert "AI alarm at" in badge.inner_text() and "(watch)" in badge.inner_text()
         for _ in range(30):  # /static/alarms.js repaints it from /api/alarms every 5 s
             if badge.get_attribute("data-shown"):
                 break
             page.wait_for_timeout(500)
         assert badge.get_attribute("data-shown"), "the badge was not repainted"
-        assert badge.inner_text().startswith("⚑ AI alarm since") and "(watch)" in badge.inner_text()
+        assert badge.inner_text().startswith("⚑ AI alarm at") and "(watch)" in badge.inner_text()
         page.goto(base + "/operate/m1")
         real = page.locator(".ai-alarms button.ai-real").first
         box = real.bounding_box()
