@@ -270,3 +270,25 @@ def test_two_tablets_answering_at_once_keep_the_first_answer(floor_home: Path) -
     assert kept["answered_by"] not in refused
     assert [r["username"] for r in trail.to_pylist()] == [kept["answered_by"]]
     assert f'"answer": "{kept["answer"]}"' in trail.to_pylist()[0]["detail"]
+
+
+def test_switchback_days_are_the_plants_dates_across_daylight_saving() -> None:
+    """An alarm is shown when it starts on an "on" day in the plant's time zone: on the night
+    British Summer Time begins (28 March 2027), 23:30 UTC on the 28th is already the 29th in
+    London, and on the night it ends (31 October 2027), 23:30 UTC is still the 31st."""
+    from zoneinfo import ZoneInfo
+
+    london = ZoneInfo("Europe/London")
+    plan = floor.Schedule("x", dt.date(2027, 3, 20), dt.date(2027, 11, 20),
+                          on=frozenset({dt.date(2027, 3, 28), dt.date(2027, 10, 31)}))  # fmt: skip
+
+    def shown(utc: str) -> bool:
+        return plan.shows(floor.local_day(dt.datetime.fromisoformat(utc), london))
+
+    assert not shown("2027-03-27T23:30:00")  # 23:30 GMT on the 27th
+    assert shown("2027-03-28T00:30:00")  # 00:30 GMT on the 28th
+    assert shown("2027-03-28T22:59:00")  # 23:59 BST on the 28th
+    assert not shown("2027-03-28T23:30:00")  # 00:30 BST on the 29th: an "off" day
+    assert shown("2027-10-30T23:30:00")  # 00:30 BST on the 31st, though the 30th in UTC
+    assert shown("2027-10-31T23:30:00")  # 23:30 GMT on the 31st
+    assert not shown("2027-11-01T00:30:00")

@@ -426,6 +426,8 @@ def test_shadow_every_goes_on_when_the_first_round_finds_the_store_busy(tmp_path
 
     home = tmp_path / "home"
     _run(home, "ai", "status")  # the store exists
+    alone = runner.invoke(app, ["--home", str(home), "ai", "shadow", "--rounds", "2"])
+    assert alone.exit_code != 0 and "give --every" in str(alone.exception)
     with subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
          "c.execute('SELECT 1'); print('held', flush=True); time.sleep(1.5)",

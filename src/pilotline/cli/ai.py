@@ -415,6 +415,8 @@ def shadow_cmd(
     from pilotline.cli.app import home
 
     _check_format(fmt)
+    if rounds and every is None:
+        raise InputError("--rounds counts the rounds of --every; give --every S too")
     store = home().store
     end = _moment(until, "--until") if until else None
 
