@@ -44,3 +44,49 @@ def test_an_exported_aasx_says_false_not_nothing(shared: Shared, tmp_path: Path)
     # and the JSON form (what an import stores) keeps it too
     assert all(onward_of(s) is False and any(x.get("value") == "false" for x in s["extensions"])
                for s in to_json(back)["submodels"])  # fmt: skip
+
+
+def test_an_element_received_without_onward_sharing_is_not_passed_on(tmp_path: Path) -> None:
+    """A supplier's submodel whose *element* says OnwardSharing false was served under a grant
+    with --onward, the element's own statement replaced by "true"."""
+    from basyx.aas.adapter import aasx
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from pilotline.cli import app
+    from pilotline.share.partners import Partners
+    from pilotline.web import create_app
+    from tests.conftest import WORKED_EXAMPLE_PLANT
+    from tests.share.conftest import b64
+
+    no = model.Extension("OnwardSharing", model.datatypes.Boolean, value=False)
+    sid = "urn:supplier:sm:cf:1"
+    sm = model.Submodel(sid, id_short="CF", submodel_element=[
+        model.Property("Secret", model.datatypes.String, "s", extension=[no]),
+        model.Property("Open", model.datatypes.String, "o")])  # fmt: skip
+    shell = model.AssetAdministrationShell(
+        model.AssetInformation(global_asset_id="urn:supplier:asset"), "urn:supplier:aas",
+        submodel={model.ModelReference.from_referable(sm)})  # fmt: skip
+    path = tmp_path / "supplier.aasx"
+    with aasx.AASXWriter(str(path)) as w:
+        w.write_aas(shell.id, model.DictIdentifiableStore([sm, shell]),
+                    aasx.DictSupplementaryFileContainer())  # type: ignore[no-untyped-call]  # fmt: skip
+    home = tmp_path / "firm"
+    home.mkdir()
+    (home / "plant.toml").write_text(WORKED_EXAMPLE_PLANT)
+    r = CliRunner().invoke(app, ["--home", str(home), "share", "import", str(path)])
+    assert r.exit_code == 0 and "may not be passed on" in r.output and sid in r.output
+    partners = Partners(EmbeddedStore(home), home)
+    key = partners.add("initech")
+    rule = {
+        "ACL": {"ATTRIBUTES": [{"CLAIM": "partner"}], "RIGHTS": ["READ"], "ACCESS": "ALLOW"},
+        "OBJECTS": [{"IDENTIFIABLE": "(Submodel)*"}],
+        "FORMULA": {"$starts-with": [{"$field": "$sm#id"}, {"$strVal": "urn:supplier:"}]},
+    }
+    partners.add_rule("initech", rule, onward=True, by="test")  # stored past the CLI's check
+    with clock.fixed(NOW):
+        client = TestClient(create_app(home))
+        h = {"Authorization": f"Bearer {key}"}
+        listed = client.get("/aas/submodels", headers=h).json()["result"]
+        secret = client.get(f"/aas/submodels/{b64(sid)}/submodel-elements/Secret", headers=h)
+    assert listed == [] and secret.status_code == 404

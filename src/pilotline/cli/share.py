@@ -129,7 +129,9 @@ def grant(
     name: Annotated[str, typer.Argument(help="The partner.")],
     submodel: Annotated[
         str | None,
-        typer.Option(help="Semantic id, or nameplate, kpi, carbon-footprint or timeseries."),
+        typer.Option(
+            help="Semantic id, or nameplate, kpi, carbon-footprint, timeseries or ai-nameplate."
+        ),
     ] = None,
     machine: Annotated[str | None, typer.Option(help="Only this machine's submodel.")] = None,
     product: Annotated[
@@ -332,9 +334,9 @@ def import_(file: Annotated[Path, typer.Argument(help="A partner's AASX package.
 def _say_held(objects: Any) -> None:
     """Name what a partner gave without onward sharing: kept for our own use, never served."""
     from pilotline.share.files import to_json
-    from pilotline.share.repository import onward_of
+    from pilotline.share.repository import withheld
 
-    held = [sm["id"] for sm in to_json(objects)["submodels"] if onward_of(sm) is False]
+    held = [sm["id"] for sm in to_json(objects)["submodels"] if withheld(sm)]
     if held:
         out.print(f"{len(held)} submodel(s) may not be passed on (OnwardSharing false): kept for "
                   "this firm's own use, never served to a partner nor granted: "

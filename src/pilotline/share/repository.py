@@ -167,6 +167,22 @@ def onward_of(body: dict[str, Any]) -> bool | None:
     return None
 
 
+def withheld(sm: dict[str, Any]) -> bool:
+    """Whether a submodel received from a partner may not be passed on: its own
+    ``OnwardSharing`` extension, or that of any element in it at any depth, is false (an
+    element's statement would otherwise be overwritten by the grant's when served)."""
+    stack: list[Any] = [sm]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            if onward_of(x) is False:
+                return True
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return False
+
+
 #: The members holding an element's children (``level=core`` leaves them out below the first).
 _CHILDREN = {
     "SubmodelElementCollection": "value",
@@ -250,9 +266,9 @@ class Repository:
             s.id: [next(iter(r.key)).value for r in s.submodel] for s in catalogue.shells
         }
         self._ref_json = {aid: list(self.shells[aid].get("submodels", [])) for aid in self.shells}
-        #: Submodels received from a partner (imported or pulled) that say they may not be passed
-        #: on: never served to a partner, whatever a grant says.
-        self.held: set[str] = {sid for sid, sm in self.submodels.items() if onward_of(sm) is False}
+        #: Submodels received from a partner (imported or pulled) that say they, or an element in
+        #: them, may not be passed on: never served to a partner, whatever a grant says.
+        self.held: set[str] = {sid for sid, sm in self.submodels.items() if withheld(sm)}
         #: Submodels holding a Blob (whose value ``extent=withoutBlobValue`` leaves out).
         self.with_blob: set[str] = {
             sid for sid, sm in self.submodels.items() if '"modelType": "Blob"' in json.dumps(sm)
