@@ -167,3 +167,19 @@ def test_a_hotelling_model_stored_before_the_median_scores_as_it_learnt() -> Non
     old = restore("hotelling_t2", old_state | {"threshold": det.threshold / 2})
     raw = old._score(old._standardise(x))
     assert np.allclose(old.score(x), raw)  # no median: the record knew none
+
+
+def test_a_test_period_labelled_anomalous_throughout_is_not_called_normal_running(
+    tmp_path: Path,
+) -> None:
+    """Every scored row labelled 1: the verdict said "in alarm for 0 % of normal running"."""
+    x = np.random.default_rng(3).normal(size=(600, 3))
+    t0 = dt.datetime(2026, 1, 5, 6, 0, 0)
+    rows = [
+        f"{(t0 + dt.timedelta(seconds=i)):%Y-%m-%d %H:%M:%S};{x[i, 0]:.5f};{x[i, 1]:.5f};"
+        f"{x[i, 2]:.5f};{int(i >= 400)};0"
+        for i in range(600)
+    ]
+    b = backtest(read_recordings(write_csv(tmp_path / "all.csv", rows)), train_rows=400)
+    assert b.verdict.startswith("Not better")
+    assert "no scored row is labelled normal" in b.verdict and "of normal running" not in b.verdict

@@ -220,8 +220,13 @@ def verdict(chosen: Scores, baselines: dict[str, Scores], always_f1: float | Non
     if always_f1 is not None and chosen.f1 <= always_f1:
         return (
             f"Not better than the baseline of an alarm always on: F1 {chosen.f1:.2f} against "
-            f"{always_f1:.2f} for alarming at every row; it is in alarm for {chosen.far:.0%} of "
-            "normal running — don't deploy."
+            f"{always_f1:.2f} for alarming at every row; "
+            + (
+                "no scored row is labelled normal, so its false alarms cannot be counted"
+                if always_f1 >= 1
+                else f"it is in alarm for {chosen.far:.0%} of normal running"
+            )
+            + " — don't deploy."
         )
     if chosen.detector != "hotelling_t2" and (
         chosen.nab["standard"] <= t2.nab["standard"] or chosen.f1 < t2.f1 - 0.02
