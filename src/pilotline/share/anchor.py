@@ -178,7 +178,7 @@ def read_anchors(home: Path) -> list[Anchor]:
         try:
             o = json.loads(text)
             a = Anchor(n, int(o["seq"]), str(o["hash"]), str(o["at"]), str(o["key"]), str(o["sig"]))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OverflowError):  # 1e400: int() overflows
             raise AnchorError(n, f"line {n} of {path.name} is not a signed head") from None
         out.append(a)
     return out
