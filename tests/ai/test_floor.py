@@ -292,3 +292,21 @@ def test_switchback_days_are_the_plants_dates_across_daylight_saving() -> None:
     assert shown("2027-10-30T23:30:00")  # 00:30 BST on the 31st, though the 30th in UTC
     assert shown("2027-10-31T23:30:00")  # 23:30 GMT on the 31st
     assert not shown("2027-11-01T00:30:00")
+
+
+def test_a_model_is_not_retrained_while_its_pilot_is_under_way(floor_home: Path) -> None:
+    """Retraining under the same name replaced the record silently, even onto another machine,
+    while the pilot measuring it ran."""
+    from pilotline.errors import InputError
+
+    store = EmbeddedStore(floor_home)
+    _register(store, floor_home, on=[TODAY])
+    window = {
+        "start": T0.replace(tzinfo=dt.UTC),
+        "end": T0.replace(tzinfo=dt.UTC) + dt.timedelta(seconds=400),
+    }
+    with pytest.raises(InputError, match="pilot under way"):
+        shadow.train_on_store(
+            store, name="watch", machine="m1", tags=TAGS, trained_by="t", **window
+        )
+    shadow.train_on_store(store, name="watch-2", machine="m1", tags=TAGS, trained_by="t", **window)

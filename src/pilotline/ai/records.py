@@ -144,7 +144,8 @@ def ensure_tables(store: Store) -> None:
 
 
 def save(store: Store, model: Model) -> None:
-    """Store ``model``; a model of the same name is replaced (its alarms stay)."""
+    """Store ``model``; a model of the same name is replaced (its alarms stay), unless its pilot
+    is under way (started, not yet decided, before its end)."""
     check_name(model.name)
     ensure_tables(store)
     state = json.dumps(state_of(model.detector))
@@ -165,7 +166,16 @@ def save(store: Store, model: Model) -> None:
         "trained_by": model.trained_by,
         "trained_at": clock.utc_naive(),
     }
+    from pilotline.ai import floor
+
     with store.session(write=True) as s, s.transaction():
+        plan = floor.schedules(s).get(model.name)
+        if plan is not None and plan.end is not None and clock.now().date() < plan.end:
+            raise InputError(
+                f"model {model.name!r} has a pilot under way (ai-{model.name}, until "
+                f"{plan.end}): retraining it would change the alarms mid-experiment; train it "
+                "under a new name, or decide the pilot first (pilotline pilot decide)"
+            )
         s.execute("DELETE FROM ai_models WHERE name = ?", [model.name])
         s.append("ai_models", pa.Table.from_pylist([row]))
 
