@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import logging
 from collections.abc import Callable
 from typing import Any, Literal
 from urllib.parse import unquote_plus
@@ -44,6 +45,7 @@ from pilotline.share.tokens import TOKEN_S
 from pilotline.web.context import Web
 from pilotline.web.users import User
 
+log = logging.getLogger(__name__)
 BASE = "/aas"
 Level = Literal["deep", "core"]
 Extent = Literal["withBlobValue", "withoutBlobValue"]
@@ -74,6 +76,9 @@ def _limit() -> Any:
 
 def routes(app: FastAPI, web: Web) -> None:
     """Mount the partner API at ``/aas`` on the web app."""
+    # A signing key named but missing, unreadable or inside the data directory stops the server
+    # at start (SettingsError) rather than serving with no signed heads.
+    anchor.signing_key(web.home)
     service = Service(web.home, web.store, web.plant)
     api = FastAPI(title="Pilotline AAS API", version="3.1.2", docs_url=None, redoc_url=None,
                   openapi_url=None)  # fmt: skip
@@ -314,7 +319,11 @@ def routes(app: FastAPI, web: Web) -> None:
             if signed is not None:  # the partner keeps it: a rewrite up to it then shows
                 body["signedHead"] = {"seq": signed.seq, "hash": signed.hash, "at": signed.at,
                                       "key": signed.key, "signature": signed.sig}  # fmt: skip
-                key = anchor.signing_key(web.home)
+                try:
+                    key = anchor.signing_key(web.home)
+                except PilotlineError:  # gone since the start: never the server's path to a partner
+                    log.warning("the signing key cannot be read", exc_info=True)
+                    key = None
                 if key is not None:
                     body["signedHead"]["publicKey"] = anchor.public_text(key.public_key())
             return body, [], []
