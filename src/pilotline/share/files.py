@@ -32,13 +32,18 @@ log = logging.getLogger(__name__)
 # basyx 2.x writes an Extension's value only when it is truthy (``if obj.value:``), so an
 # ``OnwardSharing`` extension whose value is false reached an AASX, or a stored import, without
 # its value: the file no longer said that the partner may not pass it on. Write a false (or
-# zero, or empty) value too, in both of basyx's serialisations.
+# zero) value too, in both of basyx's serialisations.
 _xml_extension = _xml_ser.extension_to_xml
+
+
+def _dropped(value: object) -> bool:
+    """A value basyx leaves out though it is one: false or zero (an empty string stays out)."""
+    return value is not None and not value and not isinstance(value, str)
 
 
 def _extension_to_xml(obj: model.Extension, tag: str = _xml_ser.NS_AAS + "extension") -> Any:
     out = _xml_extension(obj, tag)
-    if obj.value is not None and not obj.value and out.find(_xml_ser.NS_AAS + "value") is None:
+    if _dropped(obj.value) and out.find(_xml_ser.NS_AAS + "value") is None:
         value = _xml_ser._value_to_xml(obj.value, obj.value_type)  # type: ignore[arg-type]
         refers = out.find(_xml_ser.NS_AAS + "refersTo")
         if refers is None:
@@ -54,7 +59,7 @@ _json_extension = _json_ser.AASToJsonEncoder._extension_to_json.__func__  # type
 
 def _extension_to_json(cls: type, obj: model.Extension) -> dict[str, object]:
     data: dict[str, object] = _json_extension(cls, obj)
-    if obj.value is not None and "value" not in data:
+    if _dropped(obj.value) and "value" not in data:
         data["value"] = model.datatypes.xsd_repr(obj.value)
     return data
 
