@@ -359,7 +359,14 @@ class Partners:
         The rule is narrowed to the partner (its formula must also hold ``CLAIM("partner") $eq
         <partner>``) and, with ``expires``, to the end of that day in ``tz``: a rule written for
         one partner can never open anything to another, nor outlast its date."""
-        parse_rules({"AllAccessPermissionRules": {"rules": [rule]}})
+        (parsed,) = parse_rules({"AllAccessPermissionRules": {"rules": [rule]}})
+        routes = [t for k, t in parsed.objects if k == "ROUTE" and t.strip() != "*"]
+        if routes:  # "/submodels/*" opened each submodel by its address, not the list or preview
+            raise InputError(
+                f"rules[0].OBJECTS: ROUTE {routes[0]!r} cannot be granted here: what it gives "
+                "depends on the address the partner asks, so the preview could not show it; "
+                "name the submodels with IDENTIFIABLE or REFERABLE objects (ROUTE '*' is taken)"
+            )
         rule = scoped(rule, partner, _end_of(expires, tz) if expires else None)
         if len(purpose) > PURPOSE_MAX:
             raise InputError(f"the purpose is {len(purpose)} characters; at most {PURPOSE_MAX}")
