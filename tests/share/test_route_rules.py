@@ -24,7 +24,7 @@ def test_a_route_rule_is_refused_unless_it_is_every_route(tmp_path: Path) -> Non
     partners = Partners(EmbeddedStore(tmp_path), tmp_path)
     partners.add("initech")
     for route in ("/submodels/*", "/shells/*/submodels/*", "/submodels*"):
-        with pytest.raises(InputError, match="ROUTE .* cannot be granted here"):
+        with pytest.raises(InputError, match=r"ROUTE .* cannot be granted here"):
             partners.add_rule("initech", _rule(route), by="test")
     assert not partners.grants("initech")
     partners.add_rule("initech", _rule("*"), by="test")
