@@ -40,3 +40,20 @@ def test_an_unreadable_key_stops_the_start_and_is_never_named_to_a_partner(
         r = client.get("/aas/reads", headers=auth(partner))
     assert r.status_code == 200, r.text
     assert str(tmp_path / "keys") not in r.text and "publicKey" not in r.json()["signedHead"]
+
+
+def test_a_failure_behind_the_api_is_not_described_to_a_partner(tmp_path: Path) -> None:
+    """Whatever breaks on the firm's side (here its plant model), a partner gets the spec's
+    result shape and no file, path or internal message; the firm's log has the detail."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "plant.toml").write_text(WORKED_EXAMPLE_PLANT)
+    partner = Partners(EmbeddedStore(home), home).add("initech")
+    with clock.fixed(NOW):
+        client = TestClient(create_app(home))
+        assert client.get("/aas/shells", headers=auth(partner)).status_code == 200
+        (home / "plant.toml").write_text("[site\nbroken = ")
+        r = client.get("/aas/shells", headers=auth(partner))
+    assert r.status_code in (500, 503), r.text
+    assert "plant.toml" not in r.text and str(home) not in r.text and "TOML" not in r.text
+    assert r.json()["messages"][0]["messageType"] in ("Error", "Exception")

@@ -119,8 +119,9 @@ def routes(app: FastAPI, web: Web) -> None:
             return result(401, "Send the partner key as 'Authorization: Bearer <key>'.")
         try:
             access = service.access(auth[7:].strip())
-        except PilotlineError as exc:
-            return result(500, f"The share service cannot work now: {exc}")
+        except PilotlineError as exc:  # the detail (paths, files) is for the firm's log only
+            log.warning("share service failed before a partner's request: %s", exc)
+            return result(500, "The share service cannot work now; try again later.")
         if access is None:
             return result(
                 401,
@@ -140,10 +141,13 @@ def routes(app: FastAPI, web: Web) -> None:
             except ApiError as exc:
                 status, body, grants, returned, message = exc.status, None, [], [], exc.text
             except PilotlineError as exc:
-                status, body, grants, returned, message = 500, None, [], [], str(exc)
+                log.warning("share service failed on %s: %s", route, exc)
+                status, body, grants, returned = 500, None, [], []
+                message = "This cannot be served now; try again later."
             service.record(access, route, grants, returned, status)
         except PilotlineError as exc:  # the record of reads cannot keep up: serve nothing
-            return result(503, f"Nothing can be served now: {exc}")
+            log.warning("share read record failed, nothing served: %s", exc)
+            return result(503, "Nothing can be served now; try again later.")
         if body is None:
             return result(status, message)
         response = JSONResponse(body)
