@@ -169,24 +169,34 @@ def test_a_rules_filter_gives_only_the_items_it_keeps(client: TestClient, shared
 
 
 def test_a_partner_receives_the_signed_head_with_its_record(
-    client: TestClient, shared: Shared, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    shared: Shared, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With a signing key set, GET /aas/reads gives the newest signed head and the public key:
-    the partner holds an anchor the firm cannot later rewrite past."""
+    the partner holds an anchor the firm cannot later rewrite past. (A copy of the shared data
+    directory with a server of its own: the session's server keeps writing its record in the
+    background, and signs with whatever key another test sets meanwhile.)"""
+    import shutil
+
     from pilotline.share import anchor
     from pilotline.share.readlog import verify
     from pilotline.store import EmbeddedStore
+    from pilotline.web import create_app
 
+    home = tmp_path / "home"
+    shutil.copytree(shared.home, home)
+    (home / "share" / "reads.anchors").unlink(missing_ok=True)  # heads other tests' keys signed
     key = tmp_path / "audit.key"
-    public = anchor.keygen(key, shared.home)
+    public = anchor.keygen(key, home)
     monkeypatch.setenv(anchor.ENV, str(key))
     h = auth(shared.key)
-    client.get(f"/aas/submodels/{b64(KPI)}", headers=h)
-    service = client.app.state.share  # type: ignore[attr-defined]
-    service.log.close()  # written and signed, as at exit
-    head = client.get("/aas/reads", headers=h).json()["signedHead"]
+    with clock.fixed(NOW):
+        client = TestClient(create_app(home))
+        client.get(f"/aas/submodels/{b64(KPI)}", headers=h)
+        service = client.app.state.share  # type: ignore[attr-defined]
+        service.log.close()  # written and signed, as at exit
+        head = client.get("/aas/reads", headers=h).json()["signedHead"]
     assert head["publicKey"] == anchor.public_text(public)
     assert head["key"] == anchor.fingerprint(public) and head["seq"] >= 1
-    (signed,) = [a for a in anchor.read_anchors(shared.home) if a.sig == head["signature"]]
+    (signed,) = [a for a in anchor.read_anchors(home) if a.sig == head["signature"]]
     assert anchor.check(signed, public) is None
-    assert verify(EmbeddedStore(shared.home), shared.home) >= head["seq"]
+    assert verify(EmbeddedStore(home), home) >= head["seq"]
