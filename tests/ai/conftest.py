@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
-SKAB = Path("/work/shared/data/skab")
+SKAB = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "skab"
 
 
 @pytest.fixture(scope="session")
 def skab_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Four SKAB experiments (two valve faults, two other faults) in one folder."""
-    if not SKAB.exists():
-        pytest.skip("the SKAB data set is not in ../shared/data/skab")
+    assert SKAB.exists(), "the SKAB data set is missing from ../shared/data/skab"
     folder = tmp_path_factory.mktemp("skab")
     for part in ("valve1/0.csv", "valve1/1.csv", "other/9.csv", "valve2/1.csv"):
         shutil.copy(SKAB / part, folder / part.replace("/", "-"))

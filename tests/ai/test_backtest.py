@@ -145,8 +145,7 @@ def test_control_charts_reproduce_skabs_published_figures() -> None:
     0.76 (ours within 0.02: a correct Q limit, no median; see docs/benchmarks.md)."""
     from tests.ai.conftest import SKAB
 
-    if not SKAB.exists():
-        pytest.skip("the SKAB data set is not in ../shared/data/skab")
+    assert SKAB.exists(), "the SKAB data set is missing from ../shared/data/skab"
     data = read_recordings(SKAB)
     assert len(data.recordings) == 34
     t2 = backtest(data, detector="hotelling_t2", train_rows=400).chosen

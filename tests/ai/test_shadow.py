@@ -324,9 +324,13 @@ def test_an_isolation_forest_is_not_stored() -> None:
 def test_card_as_ai_model_nameplate_follows_the_template(skab_slice: Path, tmp_path: Path) -> None:
     """Every element IDTA 02060 requires is there, with the template's idShort, semantic id and
     kind of element, in the same order."""
-    template_file = Path("/work/shared/specs/aas-templates/IDTA-02060-1-0-1_AIModelNameplate.json")
-    if not template_file.exists():
-        pytest.skip("the IDTA 02060 template is not in ../shared/specs")
+    template_file = (
+        Path(__file__).resolve().parents[2].parent
+        / "shared"
+        / "specs"
+        / "aas-templates"
+        / "IDTA-02060-1-0-1_AIModelNameplate.json"
+    )
     home = tmp_path / "home"
     _run(
         home, "ai", "train", "v1", "--machine", "pump-1", "--data", str(skab_slice / "valve2-1.csv")

@@ -241,7 +241,13 @@ def test_a_custom_rule_opens_nothing_to_other_partners(tmp_path: Path) -> None:
     partners = Partners(EmbeddedStore(tmp_path), tmp_path)
     mine, theirs = partners.add("acme"), partners.add("globex")
     doc = json.loads(
-        Path("/work/shared/specs/aas-security/allow-read-complete-api.json").read_text()
+        (
+            Path(__file__).resolve().parents[2].parent
+            / "shared"
+            / "specs"
+            / "aas-security"
+            / "allow-read-complete-api.json"
+        ).read_text()
     )
     rule = doc["AllAccessPermissionRules"]["rules"][0]  # anyone may read everything
     r = CliRunner().invoke(app, ["--home", str(tmp_path), "share", "grant", "globex", "--rule",

@@ -25,7 +25,7 @@ from pilotline.store import EmbeddedStore
 from tests.conftest import NOW
 from tests.share.conftest import Shared
 
-TEMPLATES = Path("/work/shared/specs/aas-templates")
+TEMPLATES = Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "aas-templates"
 
 
 @pytest.fixture(scope="module")

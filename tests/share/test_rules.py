@@ -12,7 +12,7 @@ import pytest
 
 from pilotline.share.rules import RuleError, Subject, Target, decide, parse_rules
 
-SPECS = Path("/work/shared/specs/aas-security")
+SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "aas-security"
 NAMEPLATE, TECH = "SemanticID-Nameplate", "SemanticID-TechnicalData"
 TEN, SIX_PM = dt.datetime(2026, 3, 4, 10, tzinfo=dt.UTC), dt.datetime(2026, 3, 4, 18, tzinfo=dt.UTC)
 

@@ -31,7 +31,7 @@ from schemathesis.core.failures import FailureGroup
 
 from tests.share.conftest import Shared, auth, b64
 
-SPECS = Path("/work/shared/specs/aas")
+SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "aas"
 IMPLEMENTED = {
     "aas-repository-read.yaml": {
         "GetAllAssetAdministrationShells", "GetAssetAdministrationShellById",
