@@ -24,9 +24,28 @@ from pilotline.plant import load_plant
 from pilotline.sim import demo_plant_text, simulate
 from pilotline.store import EmbeddedStore
 from tests.conftest import NOW, clock_env
+from tests.pg import Cluster
 
 PILOTLINE = str(Path(sys.executable).parent / "pilotline")
 ANSWERS = Path(__file__).parents[2] / "src/pilotline/assess/example-answers.toml"
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """``sqlite``, unless the test is marked ``@BACKENDS`` (tests/hub/backends.py)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """None for the SQLite hub; a new database in the session's cluster for PostgreSQL."""
+    return str(request.getfixturevalue("pg_url")) if backend == "postgres" else None
+
+
+@pytest.fixture
+def cluster(backend: str, request: pytest.FixtureRequest) -> Cluster | None:
+    """The session's PostgreSQL cluster when the test runs on it (to read its files)."""
+    return request.getfixturevalue("pg_cluster") if backend == "postgres" else None
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from pilotline.hub.intake import consent_text
 from pilotline.hub.server import create_hub_app
 from pilotline.hub.signing import HEADER, envelope, new_key, public_of
 from pilotline.hub.store import HubStore
+from tests.hub.backends import BACKENDS, stored_bytes
 
 MONTH = {"period": "2026-02", "plant": "Leeds", "planned_time_s": 100_000, "run_time_s": 80_000,
          "ideal_output_time_s": 60_000, "total_count": 1000, "good_count": 950, "scrap_count": 30,
@@ -24,12 +25,12 @@ MONTH = {"period": "2026-02", "plant": "Leeds", "planned_time_s": 100_000, "run_
 
 
 @pytest.fixture
-def hub(tmp_path: Path) -> tuple[TestClient, HubStore, bytes]:
-    store = HubStore.init(tmp_path)
+def hub(tmp_path: Path, database_url: str | None) -> tuple[TestClient, HubStore, bytes]:
+    store = HubStore.init(tmp_path, url=database_url)
     pem = new_key()
     store.add_firm(id="acme", name="Acme", sector="metal", size_band="small", region="north",
                    public_key=public_of(pem))  # fmt: skip
-    return TestClient(create_hub_app(tmp_path)), store, pem
+    return TestClient(create_hub_app(tmp_path, database_url=database_url)), store, pem
 
 
 def items(store: HubStore, *extra: dict) -> list[dict]:
@@ -90,6 +91,7 @@ def test_bad_pilot_and_assessment_are_refused(hub) -> None:
     assert stored(store) == (0, 0, 0)
 
 
+@BACKENDS
 def test_replay_stale_and_other_consent_text_are_refused(hub) -> None:
     client, store, pem = hub
     body, sig = envelope("acme", "submit", {"items": items(store)}, pem)
@@ -116,15 +118,20 @@ def test_replay_stale_and_other_consent_text_are_refused(hub) -> None:
     assert client.post("/api/v1/held", content=b"{}").status_code == 403  # unsigned
 
 
-def test_ledger_exports_and_erases_a_person(hub) -> None:
+@BACKENDS
+def test_ledger_exports_and_erases_a_person(hub, cluster) -> None:
     client, store, pem = hub
     assert post(client, pem, "submit", {"items": items(store)}).status_code == 200
+    assert b'"strategy"' in stored_bytes(store, cluster)
     assert post(client, pem, "withdraw", {"items": ["assessment:T0"]}).json() == {
         "withdrawn": ["assessment:T0"]}  # fmt: skip
+    assert b'"strategy"' not in stored_bytes(store, cluster)  # gone from the files too
     exported = consent.export_person(store, "Dana")
     assert [(r["item"], r["withdrawn_at"] is not None) for r in exported["consents"]] == [
         ("assessment:T0", True), ("benchmark", False)]  # fmt: skip
+    assert b"Dana" in stored_bytes(store, cluster)
     assert consent.erase_person(store, "Dana") == 2
+    assert b"Dana" not in stored_bytes(store, cluster)
     with pytest.raises(NotFound):
         consent.export_person(store, "Dana")
     assert [r["person"] for r in consent.ledger(store, firm="acme")] == [consent.ERASED] * 2

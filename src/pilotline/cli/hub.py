@@ -94,27 +94,40 @@ Dir = Annotated[
         "--dir", envvar="PILOTLINE_HUB_HOME", help="The hub's directory.", show_default=False
     ),
 ]
+Database = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        envvar="PILOTLINE_HUB_DATABASE_URL",
+        help="A PostgreSQL database for the hub (postgresql://user:password@host:5432/hub); "
+        "without it the hub is hub.sqlite in --dir.",
+        show_default=False,
+    ),
+]
 DEFAULT_DIR = Path.home() / ".local" / "share" / "pilotline-hub"
 
 
-def _hub(path: Path | None) -> Any:
+def _hub(path: Path | None, database: str | None = None) -> Any:
     from pilotline.hub.store import HubStore
 
-    return HubStore(path or DEFAULT_DIR)
+    return HubStore(path or DEFAULT_DIR, url=database or None)
 
 
 @hub_app.command("init")
-def init(dir_: Dir = DEFAULT_DIR) -> None:
-    """Make a hub's directory and database (settings at their defaults)."""
+def init(dir_: Dir = DEFAULT_DIR, database: Database = None) -> None:
+    """Make a hub: hub.sqlite in its directory, or its tables in the PostgreSQL database of
+    --database (settings at their defaults; an existing hub keeps its data and settings)."""
     from pilotline.hub.store import HubStore
 
-    HubStore.init(dir_)
-    out.print(f"Hub ready in {dir_}. Register firms with 'pilotline hub firm add'.")
+    hub = HubStore.init(dir_, url=database or None)
+    out.print(f"Hub ready in {hub.where}. Register firms with 'pilotline hub firm add'.",
+              highlight=False)  # fmt: skip
 
 
 @hub_app.command("serve")
 def serve(
     dir_: Dir = DEFAULT_DIR,
+    database: Database = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8100,
 ) -> None:
@@ -123,14 +136,15 @@ def serve(
 
     from pilotline.hub.server import create_hub_app
 
-    app = create_hub_app(dir_)
-    out.print(f"Hub on http://{host}:{port} (Ctrl-C to stop)")
+    app = create_hub_app(dir_, database_url=database or None)
+    out.print(f"Hub on http://{host}:{port} (Ctrl-C to stop)", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 @hub_app.command("demo")
 def demo(
     dir_: Dir = DEFAULT_DIR,
+    database: Database = None,
     firms: Annotated[int, typer.Option(min=1, max=5000, help="Simulated firms.")] = 120,
     months: Annotated[int, typer.Option(min=1, max=36, help="Months of figures.")] = 6,
     seed: Annotated[int, typer.Option(help="Same seed, same region.")] = 1,
@@ -140,12 +154,16 @@ def demo(
     from pilotline.hub.demo import fill
     from pilotline.hub.store import HubStore
 
-    hub = HubStore.init(dir_)
+    hub = HubStore.init(dir_, url=database or None)
+    if hub.rows("SELECT id FROM firms LIMIT 1"):
+        raise InputError(f"the hub in {hub.where} has firms already: the demo fills a new hub "
+                         "(another --dir, or an empty database)")  # fmt: skip
     counts = fill(hub, firms=firms, months=months, seed=seed)
     out.print(
-        f"Demo hub in {dir_}: {counts['firms']} firms, {counts['items']} items, "
+        f"Demo hub in {hub.where}: {counts['firms']} firms, {counts['items']} items, "
         f"{counts['figures']:,} plant-months; release {counts['release']} "
-        f"({counts['published']} cells published, {counts['suppressed']} suppressed)."
+        f"({counts['published']} cells published, {counts['suppressed']} suppressed).",
+        highlight=False,
     )
 
 
@@ -160,6 +178,7 @@ def firm_add(
         str | None, typer.Option(help="The firm's public key ('pilotline share campaign key').")
     ] = None,
     dir_: Dir = DEFAULT_DIR,
+    database: Database = None,
 ) -> None:
     """Register a firm (with its public key, so that it can send)."""
     import re
@@ -174,16 +193,16 @@ def firm_add(
     for label, v in (("name", name), ("sector", sector), ("region", region)):
         if not v.strip() or len(v) > 120 or v.strip() == "Total":
             raise InputError(f"--{label} {v!r}: expected 1–120 characters (not 'Total')")
-    _hub(dir_).add_firm(id=firm_id, name=name.strip(), sector=sector.strip(),
+    _hub(dir_, database).add_firm(id=firm_id, name=name.strip(), sector=sector.strip(),
                         size_band=size_band, region=region.strip(),
                         public_key=check_public(key) if key else None)  # fmt: skip
     out.print(f"Registered {firm_id}.")
 
 
 @firm_app.command("list")
-def firm_list(dir_: Dir = DEFAULT_DIR, fmt: Format = "text") -> None:
+def firm_list(dir_: Dir = DEFAULT_DIR, database: Database = None, fmt: Format = "text") -> None:
     """Firms with their cell and status."""
-    rows = _hub(dir_).firms()
+    rows = _hub(dir_, database).firms()
     if _format(fmt) == "json":
         _print_json(rows)
         return
@@ -201,25 +220,26 @@ def setting(
     name: Annotated[str | None, typer.Argument(help="The setting (all when left out).")] = None,
     value: Annotated[str | None, typer.Argument(help="A new value (shown when left out).")] = None,
     dir_: Dir = DEFAULT_DIR,
+    database: Database = None,
 ) -> None:
     """Show the hub's settings, or change one (e.g. interest_expiry_days 14)."""
     from pilotline.hub.store import SETTINGS
 
-    hub = _hub(dir_)
+    hub = _hub(dir_, database)
     if name is not None and value is not None:
         hub.set_setting(name, value)
     for n in [name] if name is not None else list(SETTINGS):
-        out.print(f"{n} = {hub.setting(n)}  ({SETTINGS[n][1]})", highlight=False)
+        out.print(f"{n} = {hub.setting(n)}  ({SETTINGS[n].help})", highlight=False)
 
 
 @hub_app.command("release")
-def release(dir_: Dir = DEFAULT_DIR, fmt: Format = "text") -> None:
+def release(dir_: Dir = DEFAULT_DIR, database: Database = None, fmt: Format = "text") -> None:
     """Build, audit and keep the next benchmark release from the figures the hub holds."""
     import os
 
     from pilotline.hub.publish import publish
 
-    rel = publish(_hub(dir_), workers=os.cpu_count() or 1)
+    rel = publish(_hub(dir_, database), workers=os.cpu_count() or 1)
     hidden = sum(c["status"] != "published" for c in rel.cells)
     if _format(fmt) == "json":
         _print_json({"version": rel.version, "inputs_sha256": rel.inputs_sha256,
@@ -234,12 +254,13 @@ def consent_ledger(
     firm: Annotated[str | None, typer.Option(help="Only this firm's.")] = None,
     person: Annotated[str | None, typer.Option(help="Only this person's.")] = None,
     dir_: Dir = DEFAULT_DIR,
+    database: Database = None,
     fmt: Format = "text",
 ) -> None:
     """Who consented to what, when, under which text version, and when it was withdrawn."""
     from pilotline.hub.consent import ledger
 
-    rows = ledger(_hub(dir_), firm=firm, person=person)
+    rows = ledger(_hub(dir_, database), firm=firm, person=person)
     if _format(fmt) == "json":
         _print_json(rows)
         return
@@ -253,7 +274,7 @@ def consent_ledger(
     if firm is None and person is None:
         from pilotline.hub.consent import erasures
 
-        for e in erasures(_hub(dir_)):
+        for e in erasures(_hub(dir_, database)):
             out.print(f"{e['at']}: {e['count']} {e['what']}(s) erased, {e['reason']}",
                       highlight=False)  # fmt: skip
 
@@ -263,13 +284,14 @@ def consent_export(
     firm: Annotated[str | None, typer.Option(help="Everything kept about this firm.")] = None,
     person: Annotated[str | None, typer.Option(help="Everything kept about this person.")] = None,
     dir_: Dir = DEFAULT_DIR,
+    database: Database = None,
 ) -> None:
     """Everything the hub keeps about a firm or a person, as JSON."""
     from pilotline.hub.consent import export_firm, export_person
 
     if (firm is None) == (person is None):
         raise InputError("name one: --firm ID or --person NAME")
-    hub = _hub(dir_)
+    hub = _hub(dir_, database)
     _print_json(export_firm(hub, firm) if firm else export_person(hub, str(person)))
 
 
@@ -278,13 +300,14 @@ def consent_erase(
     firm: Annotated[str | None, typer.Option(help="Erase this firm and all it sent.")] = None,
     person: Annotated[str | None, typer.Option(help="Remove this person's name.")] = None,
     dir_: Dir = DEFAULT_DIR,
+    database: Database = None,
 ) -> None:
     """Erase a firm (everything it sent, its consents and record) or a person's name."""
     from pilotline.hub.consent import erase_firm, erase_person
 
     if (firm is None) == (person is None):
         raise InputError("name one: --firm ID or --person NAME")
-    hub = _hub(dir_)
+    hub = _hub(dir_, database)
     if firm:
         counts = erase_firm(hub, firm)
         out.print(f"Erased {firm}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
@@ -299,11 +322,12 @@ def firm_status(
     status: Annotated[str, typer.Argument(help="interested, engaged, piloting or alumni.")],
     notes: Annotated[str | None, typer.Option(help="Replace the firm's notes.")] = None,
     dir_: Dir = DEFAULT_DIR,
+    database: Database = None,
 ) -> None:
     """Move a firm along: interested → engaged → piloting → alumni."""
     from pilotline.hub.portfolio import set_status
 
-    set_status(_hub(dir_), firm_id, status, notes)
+    set_status(_hub(dir_, database), firm_id, status, notes)
     out.print(f"{firm_id}: {status}.")
 
 
@@ -316,21 +340,22 @@ def firm_service(
     ],
     note: Annotated[str, typer.Option(help="What was done.")] = "",
     dir_: Dir = DEFAULT_DIR,
+    database: Database = None,
 ) -> None:
     """Record support given to a firm, in the EDIH categories (dated today)."""
     from pilotline.hub.portfolio import give_service
 
-    give_service(_hub(dir_), firm_id, category, note)
+    give_service(_hub(dir_, database), firm_id, category, note)
     out.print(f"Recorded {category} for {firm_id}.")
 
 
 @hub_app.command("portfolio")
-def portfolio(dir_: Dir = DEFAULT_DIR, fmt: Format = "text") -> None:
+def portfolio(dir_: Dir = DEFAULT_DIR, database: Database = None, fmt: Format = "text") -> None:
     """The pilot portfolio per catalogue step: pilots, share adopted, effect pooled across firms
     with its 95 % interval and a heterogeneity check."""
     from pilotline.hub.portfolio import pilot_portfolio
 
-    rows = pilot_portfolio(_hub(dir_))
+    rows = pilot_portfolio(_hub(dir_, database))
     if _format(fmt) == "json":
         _print_json(rows)
         return
@@ -354,12 +379,13 @@ def assessments(
     t0: Annotated[str, typer.Option(help="The first round.")] = "T0",
     t1: Annotated[str, typer.Option(help="The later round.")] = "T1",
     dir_: Dir = DEFAULT_DIR,
+    database: Database = None,
     fmt: Format = "text",
 ) -> None:
     """The change per DMA dimension between two rounds, over firms that sent both."""
     from pilotline.hub.portfolio import assessment_change
 
-    rows = assessment_change(_hub(dir_), t0=t0, t1=t1)
+    rows = assessment_change(_hub(dir_, database), t0=t0, t1=t1)
     if _format(fmt) == "json":
         _print_json(rows)
         return
@@ -376,12 +402,13 @@ def assessments(
 def export(
     out_file: Annotated[Path, typer.Option("--out", help="The CSV file to write.")],
     dir_: Dir = DEFAULT_DIR,
+    database: Database = None,
 ) -> None:
     """The EDIH-shaped report as CSV: entities served by size band, sector, region and type of
     support; the DMA change T0 → T1 per dimension."""
     from pilotline.hub.portfolio import edih_csv
 
-    text = edih_csv(_hub(dir_))
+    text = edih_csv(_hub(dir_, database))
     try:
         out_file.write_text(text, encoding="utf-8")
     except OSError as exc:
@@ -404,21 +431,22 @@ def event_add(
     location: Annotated[str, typer.Option(help="Where.")] = "",
     description: Annotated[str, typer.Option(help="What.")] = "",
     dir_: Dir = DEFAULT_DIR,
+    database: Database = None,
 ) -> None:
     """Add an event to the public page and the calendar feed."""
     from pilotline.hub.events import add_event
 
-    eid = add_event(_hub(dir_), title=title, starts=starts, ends=ends, tz=tz,
+    eid = add_event(_hub(dir_, database), title=title, starts=starts, ends=ends, tz=tz,
                     capacity=capacity, location=location, description=description)  # fmt: skip
     out.print(f"Event {eid} added.")
 
 
 @event_app.command("list")
-def event_list(dir_: Dir = DEFAULT_DIR, fmt: Format = "text") -> None:
+def event_list(dir_: Dir = DEFAULT_DIR, database: Database = None, fmt: Format = "text") -> None:
     """Upcoming events with places taken and the waiting list."""
     from pilotline.hub.events import upcoming
 
-    rows = upcoming(_hub(dir_))
+    rows = upcoming(_hub(dir_, database))
     if _format(fmt) == "json":
         _print_json(rows)
         return
@@ -443,22 +471,25 @@ def user_add(
     name: Annotated[str, typer.Argument(help="Sign-in name.")],
     role: Annotated[str, typer.Option(help="coordinator (changes) or viewer (reads).")],
     dir_: Dir = DEFAULT_DIR,
+    database: Database = None,
 ) -> None:
     """Add a coordinator or viewer; their password is printed once."""
     from pilotline.hub.coordinator import add_user
 
-    password = add_user(_hub(dir_), name, role)
+    password = add_user(_hub(dir_, database), name, role)
     out.print(f"{name} ({role}) added. Password (shown once): {password}")
 
 
 @event_app.command("remind")
 def event_remind(
-    event_id: Annotated[int, typer.Argument(help="The event.")], dir_: Dir = DEFAULT_DIR
+    event_id: Annotated[int, typer.Argument(help="The event.")],
+    dir_: Dir = DEFAULT_DIR,
+    database: Database = None,
 ) -> None:
     """E-mail everyone with a place a reminder, with the event's calendar file."""
     from pilotline.hub.events import remind
 
-    out.print(f"Reminded {remind(_hub(dir_), event_id)} people.")
+    out.print(f"Reminded {remind(_hub(dir_, database), event_id)} people.")
 
 
 @event_app.command("attended")
@@ -466,9 +497,10 @@ def event_attended(
     event_id: Annotated[int, typer.Argument(help="The event.")],
     email: Annotated[str, typer.Argument(help="Who came.")],
     dir_: Dir = DEFAULT_DIR,
+    database: Database = None,
 ) -> None:
     """Record that someone with a place came."""
     from pilotline.hub.events import attended
 
-    attended(_hub(dir_), event_id, email)
+    attended(_hub(dir_, database), event_id, email)
     out.print(f"{email} attended event {event_id}.")

@@ -3,9 +3,13 @@ withdrawn; everything kept about a firm or a person exported, and erased.
 
 Erasing a firm removes every row that names it (items, figures, consents, request nonces and the
 firm itself) and replaces its id in the releases' lists of contributors by a random stand-in (the
-next release still sees that a firm left, and protects the difference). Deleted rows are
-overwritten in the database file (SQLite's ``secure_delete``). Erasing a person keeps the firm's record that consent was given (what, when, which
-text) but replaces the person's name, which is the only thing the hub keeps about them.
+next release still sees that a firm left, and protects the difference). Erasing a person keeps
+the firm's record that consent was given (what, when, which text) but replaces the person's
+name, which is the only thing the hub keeps about them.
+
+Erased means gone from the database's files too: SQLite overwrites deleted rows as they go
+(``secure_delete``); on PostgreSQL the tables touched are vacuumed (``VACUUM FULL``) once the
+erasure has committed (:meth:`~pilotline.hub.store.HubStore.vacuum`).
 """
 
 from __future__ import annotations
@@ -67,12 +71,16 @@ def erase_firm(hub: HubStore, firm: str) -> dict[str, int]:
     out = {}
     stand_in = f"erased-{secrets.token_hex(8)}"  # releases still see that a firm left
     with hub.connect() as con:
+        con.lock(f"firm:{firm}")
+        con.lock("release")  # no release is being kept meanwhile with this firm in it
         for table in FIRM_TABLES:
             out[table] = con.execute(f"DELETE FROM {table} WHERE firm_id = ?", (firm,)).rowcount
         out["firms"] = con.execute("DELETE FROM firms WHERE id = ?", (firm,)).rowcount
+        if not out["firms"]:
+            raise NotFound(f"no firm {firm!r} at this hub")
         out["releases"] = 0
-        for version, body in con.execute("SELECT version, body FROM releases").fetchall():
-            rel = json.loads(body)
+        for r in con.execute("SELECT version, body FROM releases ORDER BY version").rows:
+            version, rel = r["version"], json.loads(r["body"])
             named = [p for p in rel.get("contributors", {}).values() if firm in p]
             for period in named:
                 period[stand_in] = period.pop(firm)
@@ -80,6 +88,7 @@ def erase_firm(hub: HubStore, firm: str) -> dict[str, int]:
                 con.execute("UPDATE releases SET body = ? WHERE version = ?",
                             (json.dumps(rel), version))  # fmt: skip
                 out["releases"] += 1
+    hub.vacuum([*FIRM_TABLES, "firms", "releases"])
     return out
 
 
@@ -91,4 +100,5 @@ def erase_person(hub: HubStore, person: str) -> int:
         ).rowcount
     if not n:
         raise NotFound(f"the hub keeps nothing about {person!r}")
+    hub.vacuum(["consents"])  # the rows as they were, with the name, gone from the file too
     return n

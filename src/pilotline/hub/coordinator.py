@@ -35,10 +35,10 @@ def add_user(hub: HubStore, name: str, role: str) -> str:
         raise InputError("user name: expected 1 to 80 characters")
     password = secrets.token_urlsafe(12)
     with hub.connect() as con:
-        if con.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
+        if not con.execute("INSERT INTO users (name, role, hash, created_at) VALUES (?, ?, ?, ?) "
+                           "ON CONFLICT (name) DO NOTHING RETURNING name",
+                           (name, role, _hasher.hash(password), clock.now().isoformat())).rows:  # fmt: skip
             raise InputError(f"user {name!r} exists already")
-        con.execute("INSERT INTO users VALUES (?, ?, ?, ?)",
-                    (name, role, _hasher.hash(password), clock.now().isoformat()))  # fmt: skip
     return password
 
 
@@ -53,13 +53,10 @@ def _check(hub: HubStore, name: str, password: str) -> str | None:
 
 
 def _secret(hub: HubStore) -> str:
-    with hub.connect() as con:
-        row = con.execute("SELECT value FROM secrets WHERE name = 'session'").fetchone()
-        if row:
-            return str(row[0])
-        value = secrets.token_urlsafe(32)
-        con.execute("INSERT INTO secrets VALUES ('session', ?)", (value,))
-        return value
+    with hub.connect() as con:  # the first process to start makes it; the others read it
+        con.execute("INSERT INTO secrets (name, value) VALUES ('session', ?) "
+                    "ON CONFLICT (name) DO NOTHING", (secrets.token_urlsafe(32),))  # fmt: skip
+        return str(con.execute("SELECT value FROM secrets WHERE name = 'session'").scalar())
 
 
 def add_coordinator_pages(app: FastAPI, hub: HubStore) -> None:

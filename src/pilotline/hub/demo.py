@@ -125,7 +125,8 @@ def fill(
     import json
 
     from pilotline import clock
-    from pilotline.hub.intake import consent_text
+    from pilotline.hub.benchmark import FIELDS
+    from pilotline.hub.intake import FIGURES_INSERT, consent_text
     from pilotline.hub.portfolio import SUPPORT
     from pilotline.hub.publish import publish
 
@@ -152,7 +153,8 @@ def fill(
             figs = [{k: v for k, v in f.__dict__.items()} for f in by_firm.get(firm.id, [])]
             sent.append(("benchmark", "benchmark", {"figures": figs}))
             for item_id, kind, content in sent:
-                con.execute("INSERT INTO items VALUES (?, ?, ?, ?, ?)",
+                con.execute("INSERT INTO items (firm_id, item_id, kind, content, received_at) "
+                            "VALUES (?, ?, ?, ?, ?)",
                             (firm.id, item_id, kind, json.dumps(content), now))  # fmt: skip
                 con.execute(
                     "INSERT INTO consents (firm_id, person, item_id, text_version, text_sha256, "
@@ -167,13 +169,9 @@ def fill(
                         "VALUES (?, ?, '', ?)",
                         (firm.id, category, now[:10]),
                     )
-            for f in by_firm.get(firm.id, []):
-                con.execute(
-                    "INSERT INTO figures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (firm.id, "benchmark", f.period, f.plant, f.planned_time_s, f.run_time_s,
-                     f.ideal_output_time_s, f.total_count, f.good_count, f.scrap_count,
-                     f.energy_kwh),
-                )  # fmt: skip
+            con.executemany(FIGURES_INSERT, [
+                (firm.id, "benchmark", f.period, f.plant, *(getattr(f, k) for k in FIELDS))
+                for f in by_firm.get(firm.id, [])])  # fmt: skip
     from pilotline.hub.events import add_event
 
     day = clock.now().date()

@@ -40,13 +40,13 @@ def add_event(hub: HubStore, *, title: str, starts: str, ends: str, tz: str, cap
     if not title.strip() or len(title) > 200:
         raise InputError("title: expected 1 to 200 characters")
     with hub.connect() as con:
-        cur = con.execute(
+        made = con.execute(
             "INSERT INTO events (title, starts_at, ends_at, tz, location, description, capacity)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (title.strip(), a.replace(tzinfo=None).isoformat(), b.replace(tzinfo=None).isoformat(),
              tz, location.strip()[:300], description.strip()[:4000], capacity),
         )  # fmt: skip
-        return int(cur.lastrowid or 0)
+        return int(made.scalar())
 
 
 def event(hub: HubStore, event_id: int) -> dict[str, Any]:
@@ -88,14 +88,19 @@ def register(hub: HubStore, event_id: int, *, email: str, name: str) -> str:
     e = event(hub, event_id)
     email = email.strip().lower()
     with hub.connect() as con:
+        con.lock(f"event:{event_id}")  # two bookings for the last place: one gets it
         if con.execute("SELECT 1 FROM registrations WHERE event_id = ? AND email = ? AND "
                        "status != 'cancelled'", (event_id, email)).fetchone():  # fmt: skip
             raise InputError(f"{email} is already registered for {e['title']}")
-        taken = con.execute("SELECT count(*) FROM registrations WHERE event_id = ? AND "
-                            "status = 'registered'", (event_id,)).fetchone()[0]  # fmt: skip
+        taken = con.execute("SELECT count(*) AS n FROM registrations WHERE event_id = ? AND "
+                            "status = 'registered'", (event_id,)).scalar()  # fmt: skip
         status = "registered" if taken < e["capacity"] else "waiting"
-        con.execute("INSERT OR REPLACE INTO registrations (event_id, email, name, status, "
-                    "registered_at, cancel_token) VALUES (?, ?, ?, ?, ?, ?)",
+        # Booking again after cancelling: a new booking (new time, link; not attended).
+        con.execute("INSERT INTO registrations (event_id, email, name, status, registered_at, "
+                    "cancel_token) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id, email) DO "
+                    "UPDATE SET name = excluded.name, status = excluded.status, registered_at = "
+                    "excluded.registered_at, cancel_token = excluded.cancel_token, "
+                    "cancelled_at = NULL, attended = 0",
                     (event_id, email, name.strip()[:200], status, clock.now().isoformat(),
                      secrets.token_urlsafe(24)))  # fmt: skip
     return status
@@ -105,20 +110,21 @@ def cancel(hub: HubStore, event_id: int, email: str) -> str | None:
     """Cancel a registration; the first on the waiting list moves up. Returns who moved up."""
     email = email.strip().lower()
     with hub.connect() as con:
+        con.lock(f"event:{event_id}")  # two cancellations at once promote two people, not one twice
         row = con.execute("SELECT status FROM registrations WHERE event_id = ? AND email = ?",
                           (event_id, email)).fetchone()  # fmt: skip
-        if row is None or row[0] == "cancelled":
+        if row is None or row["status"] == "cancelled":
             raise NotFound(f"{email} is not registered for event {event_id}")
         con.execute("UPDATE registrations SET status = 'cancelled', cancelled_at = ? WHERE "
                     "event_id = ? AND email = ?", (clock.now().isoformat(), event_id, email))  # fmt: skip
-        if row[0] != "registered":
+        if row["status"] != "registered":
             return None
         nxt = con.execute("SELECT email FROM registrations WHERE event_id = ? AND status = "
                           "'waiting' ORDER BY registered_at, email LIMIT 1", (event_id,)).fetchone()  # fmt: skip
         if nxt:
             con.execute("UPDATE registrations SET status = 'registered' WHERE event_id = ? AND "
-                        "email = ?", (event_id, nxt[0]))  # fmt: skip
-            return str(nxt[0])
+                        "email = ?", (event_id, nxt["email"]))  # fmt: skip
+            return str(nxt["email"])
     return None
 
 

@@ -18,10 +18,18 @@ from typing import Any
 from pilotline import clock
 from pilotline.errors import InputError, NotFound
 from pilotline.hub.benchmark import FIELDS, Figures
+from pilotline.hub.db import Connection
 from pilotline.hub.signing import Refused, opened
 from pilotline.hub.store import HubStore
 
 KINDS = ("assessment", "pilot", "benchmark")
+FIGURES_INSERT = (
+    "INSERT INTO figures (firm_id, item_id, period, plant, "
+    + ", ".join(FIELDS)
+    + ") VALUES (?, ?, ?, ?"
+    + ", ?" * len(FIELDS)
+    + ")"
+)
 DECISIONS = ("adopt", "adapt", "abandon", "undecided")
 
 
@@ -47,14 +55,14 @@ def verified(hub: HubStore, body: bytes, signature: str, action: str) -> dict[st
     if not firm["public_key"]:
         raise Refused(f"firm {firm_id!r} has no key registered; ask the coordinator")
     env = opened(body, signature, firm["public_key"], action)
-    with hub.connect() as con:
-        if con.execute(
-            "SELECT 1 FROM nonces WHERE firm_id = ? AND nonce = ?", (firm_id, env["nonce"])
-        ).fetchone():
-            raise Refused("this request was already received (a replay)")
-        con.execute(
-            "INSERT INTO nonces VALUES (?, ?, ?)", (firm_id, env["nonce"], clock.now().isoformat())
-        )
+    with hub.connect() as con:  # the key decides: of two copies at once, one is new
+        new = con.execute(
+            "INSERT INTO nonces (firm_id, nonce, seen_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (firm_id, nonce) DO NOTHING RETURNING nonce",
+            (firm_id, env["nonce"], clock.now().isoformat()),
+        ).rows
+    if not new:
+        raise Refused("this request was already received (a replay)")
     return env
 
 
@@ -165,19 +173,18 @@ def receive(hub: HubStore, env: dict[str, Any]) -> list[str]:
         raise InputError("the submission names one item twice")
     now = clock.now().isoformat()
     with hub.connect() as con:
+        con.lock(f"firm:{firm}")  # one submission or withdrawal of a firm at a time
         for it in items:
             _erase_item(con, firm, it["id"], now)
             con.execute(
-                "INSERT INTO items VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO items (firm_id, item_id, kind, content, received_at) "
+                "VALUES (?, ?, ?, ?, ?)",
                 (firm, it["id"], it["kind"], json.dumps(it["content"]), now),
             )
             if it["kind"] == "benchmark":
-                for f in it["content"]["figures"]:
-                    con.execute(
-                        "INSERT INTO figures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (firm, it["id"], f["period"], f["plant"],
-                         *(f[k] for k in FIELDS)),
-                    )  # fmt: skip
+                con.executemany(FIGURES_INSERT, [(firm, it["id"], f["period"], f["plant"],
+                                                  *(f[k] for k in FIELDS))
+                                                 for f in it["content"]["figures"]])  # fmt: skip
             con.execute(
                 "INSERT INTO consents (firm_id, person, item_id, text_version, text_sha256, "
                 "given_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -187,7 +194,7 @@ def receive(hub: HubStore, env: dict[str, Any]) -> list[str]:
     return ids
 
 
-def _erase_item(con: Any, firm: str, item_id: str, now: str) -> int:
+def _erase_item(con: Connection, firm: str, item_id: str, now: str) -> int:
     n: int = con.execute(
         "DELETE FROM items WHERE firm_id = ? AND item_id = ?", (firm, item_id)
     ).rowcount
@@ -216,11 +223,15 @@ def withdraw(hub: HubStore, firm: str, item_ids: list[str] | None) -> list[str]:
     """Erase the items named (all, for ``None``); their consents are marked withdrawn."""
     now = clock.now().isoformat()
     with hub.connect() as con:
-        have = [r[0] for r in con.execute("SELECT item_id FROM items WHERE firm_id = ?", (firm,))]
+        con.lock(f"firm:{firm}")
+        con.lock("release")  # no release is being kept meanwhile with these figures in it
+        have = [r["item_id"] for r in con.execute(
+            "SELECT item_id FROM items WHERE firm_id = ? ORDER BY item_id", (firm,))]  # fmt: skip
         wanted = have if item_ids is None else item_ids
         unknown = sorted(set(wanted) - set(have))
         if unknown:
             raise InputError(f"the hub holds no item(s) {unknown} from {firm}; it holds {have}")
         for item_id in wanted:
             _erase_item(con, firm, item_id, now)
+    hub.vacuum(["items", "figures"])  # erased means gone from the files too
     return sorted(wanted)

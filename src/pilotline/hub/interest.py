@@ -16,7 +16,7 @@ from pilotline import clock
 from pilotline.errors import InputError, NotFound, SourceUnavailable
 from pilotline.hub.benchmark import SIZE_BANDS
 from pilotline.hub.intake import consent_text
-from pilotline.hub.store import HubStore
+from pilotline.hub.store import HubStore, insert_firm
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
 TOPICS = ("oee", "process-mapping", "pilots", "skills", "ai", "energy", "supply-chain-data")
@@ -84,14 +84,17 @@ def limit(hub: HubStore, addresses: list[str]) -> None:
     since = (clock.now() - dt.timedelta(hours=1)).isoformat()
     now = clock.now().isoformat()
     with hub.connect() as con:
+        con.lock("attempts")  # attempts at once from one address are counted one after another
         for address in addresses:
             n = con.execute(
-                "SELECT count(*) FROM attempts WHERE address = ? AND at > ?", (address, since)
-            ).fetchone()[0]
+                "SELECT count(*) AS n FROM attempts WHERE address = ? AND at > ?", (address, since)
+            ).scalar()
             if n >= most:
                 raise TooMany("too many registrations from this address in the last hour; "
                               "please try again later")  # fmt: skip
-        con.executemany("INSERT INTO attempts VALUES (?, ?)", [(a, now) for a in addresses])
+        con.executemany(
+            "INSERT INTO attempts (address, at) VALUES (?, ?)", [(a, now) for a in addresses]
+        )
 
 
 def send_confirmation(hub: HubStore, email: str, contact: str, token: str) -> None:
@@ -136,12 +139,14 @@ def expire(hub: HubStore) -> int:
     with hub.connect() as con:
         n = con.execute("DELETE FROM interest WHERE confirmed_at IS NULL AND created_at < ?",
                         (cutoff,)).rowcount  # fmt: skip
-        con.execute("DELETE FROM attempts WHERE at < ?",
-                    ((now - dt.timedelta(hours=1)).isoformat(),))  # fmt: skip
+        old = con.execute("DELETE FROM attempts WHERE at < ?",
+                          ((now - dt.timedelta(hours=1)).isoformat(),)).rowcount  # fmt: skip
         if n:
             con.execute("INSERT INTO erasures (at, what, count, reason) VALUES (?, ?, ?, ?)",
                         (now.isoformat(), "unconfirmed registration of interest", n,
                          f"not confirmed within {days:g} days"))  # fmt: skip
+    if n or old:  # only when something went: a page visit that erased nothing costs nothing
+        hub.vacuum([t for t, k in (("interest", n), ("attempts", old)) if k])
     return int(n)
 
 
@@ -153,23 +158,25 @@ def confirm(hub: HubStore, token: str) -> dict[str, Any]:
     if not rows:
         raise NotFound("this confirmation link is not known (or was already erased)")
     r = rows[0]
-    if r["confirmed_at"] is None:
-        firm_id = re.sub(r"[^a-z0-9]+", "-", r["organisation"].lower()).strip("-")[:50] or "firm"
-        existing = {f["id"] for f in hub.firms()}
-        base, n = firm_id, 2
+    if r["confirmed_at"] is not None:
+        return r
+    text = consent_text(hub)
+    base = re.sub(r"[^a-z0-9]+", "-", r["organisation"].lower()).strip("-")[:50] or "firm"
+    with hub.connect() as con:  # all of it or nothing, and one confirmation only
+        con.lock("firms")
+        if not con.execute("UPDATE interest SET confirmed_at = ? WHERE id = ? AND confirmed_at "
+                           "IS NULL RETURNING id", (clock.now().isoformat(), r["id"])).rows:  # fmt: skip
+            return r  # confirmed meanwhile (the link opened twice at once)
+        existing = {f["id"] for f in con.execute("SELECT id FROM firms")}
+        firm_id, n = base, 2
         while firm_id in existing:
             firm_id, n = f"{base}-{n}", n + 1
-        with hub.connect() as con:
-            con.execute("UPDATE interest SET confirmed_at = ? WHERE id = ?",
-                        (clock.now().isoformat(), r["id"]))  # fmt: skip
-        hub.add_firm(id=firm_id, name=r["organisation"], sector=r["sector"],
-                     size_band=r["size_band"], region=r["region"], public_key=None)  # fmt: skip
-        text = consent_text(hub)
-        with hub.connect() as con:  # the ledger: who agreed, to which text, when
-            con.execute(
-                "INSERT INTO consents (firm_id, person, item_id, text_version, text_sha256, "
-                "given_at) VALUES (?, ?, 'contact-details', ?, ?, ?)",
-                (firm_id, r["contact"], r["consent_version"], text["sha256"], r["created_at"]),
-            )
-        r["firm"] = firm_id
+        insert_firm(con, id=firm_id, name=r["organisation"], sector=r["sector"],
+                    size_band=r["size_band"], region=r["region"], public_key=None)  # fmt: skip
+        con.execute(  # the ledger: who agreed, to which text, when
+            "INSERT INTO consents (firm_id, person, item_id, text_version, text_sha256, "
+            "given_at) VALUES (?, ?, 'contact-details', ?, ?, ?)",
+            (firm_id, r["contact"], r["consent_version"], text["sha256"], r["created_at"]),
+        )
+    r["firm"] = firm_id
     return r

@@ -3,13 +3,18 @@ are already erased), the coordinator's rules and the previous release's suppress
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
 from pilotline import clock
-from pilotline.errors import InputError
-from pilotline.hub.benchmark import FIELDS, Figures, Firm, Release, build_release
+from pilotline.errors import InputError, StoreBusy
+from pilotline.hub.benchmark import FIELDS, Figures, Firm, Release, build_release, fingerprint
+from pilotline.hub.db import Connection
 from pilotline.hub.disclosure import Rules
 from pilotline.hub.store import HubStore
+
+log = logging.getLogger(__name__)
 
 
 def rules(hub: HubStore) -> Rules:
@@ -26,28 +31,62 @@ def rules(hub: HubStore) -> Rules:
         raise InputError(f"a disclosure setting of this hub cannot be read: {exc}") from None
 
 
-def publish(hub: HubStore, *, workers: int = 1) -> Release:
-    """Build, audit and keep the next release."""
-    firms = {r["id"]: Firm(r["id"], r["sector"], r["size_band"], r["region"]) for r in hub.firms()}
+def _inputs(con: Connection) -> tuple[dict[str, Firm], list[tuple[str, Figures]]]:
+    firms = {
+        r["id"]: Firm(r["id"], r["sector"], r["size_band"], r["region"])
+        for r in con.execute("SELECT id, sector, size_band, region FROM firms ORDER BY id")
+    }
     figures = [
         (r["firm_id"], Figures(**{k: r[k] for k in ("period", "plant", *FIELDS)}))
-        for r in hub.rows("SELECT * FROM figures ORDER BY firm_id, period, plant")
+        for r in con.execute("SELECT * FROM figures ORDER BY firm_id, period, plant")
     ]
-    if not figures:
-        raise InputError("no benchmark figures at this hub yet: nothing to release")
-    last = hub.release()
-    previous = _release(last) if last else None
-    rel = build_release(
-        firms=firms,
-        figures=figures,
-        rules=rules(hub),
-        version=(last["version"] + 1) if last else 1,
-        created_at=clock.now().isoformat(),
-        previous=previous,
-        workers=workers,
+    return firms, figures
+
+
+def publish(hub: HubStore, *, workers: int = 1, attempts: int = 3) -> Release:
+    """Build, audit and keep the next release.
+
+    The release is built outside any transaction (it takes seconds) from one consistent read
+    of the firms, figures and last release; it is kept only if, under the release lock, the
+    last release and the inputs are still those it was built from. Otherwise (another process
+    kept a release, or a firm sent, withdrew or was erased meanwhile) it is built again."""
+    for _ in range(attempts):
+        with hub.reading() as con:
+            firms, figures = _inputs(con)
+            last_row = con.execute(
+                "SELECT body FROM releases ORDER BY version DESC LIMIT 1"
+            ).fetchone()
+        if not figures:
+            raise InputError("no benchmark figures at this hub yet: nothing to release")
+        last = json.loads(last_row["body"]) if last_row else None
+        rel = build_release(
+            firms=firms,
+            figures=figures,
+            rules=rules(hub),
+            version=(last["version"] + 1) if last else 1,
+            created_at=clock.now().isoformat(),
+            previous=_release(last) if last else None,
+            workers=workers,
+        )
+        with hub.connect() as con:
+            con.lock("release")
+            newest = con.execute("SELECT max(version) AS v FROM releases").scalar()
+            if newest == (last["version"] if last else None) and rel.inputs_sha256 == fingerprint(
+                *_inputs(con)
+            ):
+                body = _body(rel)
+                con.execute(
+                    "INSERT INTO releases (version, created_at, inputs_sha256, body) "
+                    "VALUES (?, ?, ?, ?)",
+                    (rel.version, rel.created_at, rel.inputs_sha256, json.dumps(body)),
+                )
+                return rel
+        log.info("release %d: its inputs changed while it was built; building it again",
+                 rel.version)  # fmt: skip
+    raise StoreBusy(
+        f"the hub's figures or releases changed {attempts} times while the release was being "
+        "built (other hub processes at work): nothing was kept; run it again"
     )
-    hub.add_release(_body(rel))
-    return rel
 
 
 def _body(rel: Release) -> dict[str, Any]:

@@ -12,13 +12,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from pilotline.errors import InputError, NotFound
+from pilotline.errors import InputError, NotFound, StoreError
 from pilotline.hub import intake, interest
 from pilotline.hub.coordinator import add_coordinator_pages
 from pilotline.hub.pages import add_public_pages
@@ -26,11 +27,13 @@ from pilotline.hub.publish import public
 from pilotline.hub.signing import HEADER, Refused
 from pilotline.hub.store import HubStore
 
+log = logging.getLogger(__name__)
 MAX_BODY = 5_000_000
 
 
-def create_hub_app(home: Path) -> FastAPI:
-    hub = HubStore(home)
+def create_hub_app(home: Path | None, *, database_url: str | None = None) -> FastAPI:
+    """The hub's app over the hub in ``home`` (SQLite) or at ``database_url`` (PostgreSQL)."""
+    hub = HubStore(home, url=database_url)
     interest.expire(hub)  # at start-up; then on each visit to the public pages
     app = FastAPI(title="Pilotline campaign hub", docs_url=None, redoc_url=None)
 
@@ -41,6 +44,13 @@ def create_hub_app(home: Path) -> FastAPI:
     @app.exception_handler(InputError)
     async def bad_input(_r: Request, exc: InputError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(StoreError)
+    async def store_error(_r: Request, exc: StoreError) -> JSONResponse:
+        log.warning("%s", exc)  # the message never holds the database password
+        return JSONResponse(
+            {"detail": "the hub cannot do this just now; try again later"}, status_code=503
+        )
 
     @app.exception_handler(NotFound)
     async def not_found(_r: Request, exc: NotFound) -> JSONResponse:

@@ -1,27 +1,35 @@
-"""The hub's own database: one SQLite file in the hub's directory (a hub is a different
-deployment from any firm, so none of this is in a firm's store). ``sqlite3`` is used only here.
+"""The hub's own database (a hub is a different deployment from any firm, so none of this is in
+a firm's store): one SQLite file, ``hub.sqlite``, in the hub's directory, or a PostgreSQL
+database for a real hub, both through :mod:`pilotline.hub.db`.
 
 Tables: ``firms`` (who takes part, their cell and public key), ``items`` (what firms sent, as
 sent), ``figures`` (benchmark figures, one row per plant and month), ``consents`` (the ledger),
 ``nonces`` (requests already seen), ``services`` (support given, in the EDIH categories),
 ``releases`` (benchmark releases), ``erasures`` (what was erased on the hub's own
-initiative, when and why: counts only, never what it was) and ``settings``. Tables are created when missing each time a
-hub is opened, so a hub made by an older version gains new ones.
+initiative, when and why: counts only, never what it was) and ``settings``. Tables are created
+when missing each time a hub is opened, and columns added later (:data:`COLUMNS`) too, so a hub
+made by an older version gains them.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+import math
+import re
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pilotline import clock
 from pilotline.errors import InputError, NotFound, StoreError
+from pilotline.hub.db import FILE, Connection, Database, open_database
 
-FILE = "hub.sqlite"
+__all__ = ["COLUMNS", "FILE", "SCHEMA", "SETTINGS", "HubStore", "Setting"]
+
+#: The tables; ``{identity}`` is the backend's generated key column.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS firms (
@@ -33,28 +41,30 @@ CREATE TABLE IF NOT EXISTS items (
     content TEXT NOT NULL, received_at TEXT NOT NULL, PRIMARY KEY (firm_id, item_id));
 CREATE TABLE IF NOT EXISTS figures (
     firm_id TEXT NOT NULL, item_id TEXT NOT NULL, period TEXT NOT NULL, plant TEXT NOT NULL,
-    planned_time_s REAL, run_time_s REAL, ideal_output_time_s REAL, total_count REAL,
-    good_count REAL, scrap_count REAL, energy_kwh REAL, PRIMARY KEY (firm_id, period, plant));
+    planned_time_s DOUBLE PRECISION, run_time_s DOUBLE PRECISION,
+    ideal_output_time_s DOUBLE PRECISION, total_count DOUBLE PRECISION,
+    good_count DOUBLE PRECISION, scrap_count DOUBLE PRECISION, energy_kwh DOUBLE PRECISION,
+    PRIMARY KEY (firm_id, period, plant));
 CREATE TABLE IF NOT EXISTS consents (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, firm_id TEXT NOT NULL, person TEXT NOT NULL,
+    seq {identity}, firm_id TEXT NOT NULL, person TEXT NOT NULL,
     item_id TEXT NOT NULL, text_version TEXT NOT NULL, text_sha256 TEXT NOT NULL,
     given_at TEXT NOT NULL, withdrawn_at TEXT);
 CREATE TABLE IF NOT EXISTS nonces (
     firm_id TEXT NOT NULL, nonce TEXT NOT NULL, seen_at TEXT NOT NULL,
     PRIMARY KEY (firm_id, nonce));
 CREATE TABLE IF NOT EXISTS services (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, firm_id TEXT NOT NULL REFERENCES firms(id),
+    seq {identity}, firm_id TEXT NOT NULL REFERENCES firms(id),
     category TEXT NOT NULL, note TEXT NOT NULL DEFAULT '', given_on TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, title TEXT NOT NULL, starts_at TEXT NOT NULL,
+    id {identity}, title TEXT NOT NULL, starts_at TEXT NOT NULL,
     ends_at TEXT NOT NULL, tz TEXT NOT NULL, location TEXT NOT NULL DEFAULT '',
     description TEXT NOT NULL DEFAULT '', capacity INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS registrations (
-    event_id INTEGER NOT NULL REFERENCES events(id), email TEXT NOT NULL, name TEXT NOT NULL,
+    event_id BIGINT NOT NULL REFERENCES events(id), email TEXT NOT NULL, name TEXT NOT NULL,
     status TEXT NOT NULL, registered_at TEXT NOT NULL, attended INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (event_id, email));
 CREATE TABLE IF NOT EXISTS interest (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, organisation TEXT NOT NULL, contact TEXT NOT NULL,
+    id {identity}, organisation TEXT NOT NULL, contact TEXT NOT NULL,
     email TEXT NOT NULL, size_band TEXT NOT NULL, sector TEXT NOT NULL, region TEXT NOT NULL,
     topics TEXT NOT NULL, consent_version TEXT NOT NULL, token TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL, confirmed_at TEXT);
@@ -66,137 +76,193 @@ CREATE TABLE IF NOT EXISTS releases (
     version INTEGER PRIMARY KEY, created_at TEXT NOT NULL, inputs_sha256 TEXT NOT NULL,
     body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS erasures (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, what TEXT NOT NULL,
-    count INTEGER NOT NULL, reason TEXT NOT NULL);
+    seq {identity}, at TEXT NOT NULL, what TEXT NOT NULL,
+    count INTEGER NOT NULL, reason TEXT NOT NULL)
 """
 #: Columns added after a table was first made: table → [(column, definition)].
 COLUMNS = {
     "registrations": [("cancel_token", "TEXT"), ("cancelled_at", "TEXT")],
 }
-#: Coordinator settings: name → (default, help).
-SETTINGS: dict[str, tuple[str, str]] = {
-    "min_firms": ("3", "fewest firms in a published cell (not shown to firms)"),
-    "nk": ("2,85", "(n,k) dominance rule: unsafe when the n largest exceed k % of the cell"),
-    "p": ("10", "p % rule: unsafe when X − x1 − x2 < p/100 · x1"),
-    "protect_pct": ("10", "protection (% of value) for a cell failing only frequency/dominance"),
-    "campaign_name": ("Small steps, measured", "the campaign's name on its public pages"),
-    "public_url": ("http://127.0.0.1:8100", "the hub's address as people reach it (links in mail)"),
-    "smtp_host": ("127.0.0.1", "SMTP server for confirmations"),
-    "smtp_port": ("25", "its port"),
-    "mail_from": ("hub@localhost", "the sender of the hub's mail"),
-    "interest_per_hour": ("3", "registrations of interest accepted per e-mail or IP per hour"),
-    "interest_expiry_days": (
-        "7",
-        "days an unconfirmed registration of interest is kept; then it is erased (1 to 90)",
-    ),
-    "consent_version": ("2026-03", "version of the consent text firms agree to"),
-    "consent_text": (
+
+
+# -- settings: each with its default, meaning and the values it takes -----------------------------
+def _whole(lo: int, hi: int) -> Callable[[str], bool]:
+    return lambda v: re.fullmatch(r"[0-9]{1,9}", v) is not None and lo <= int(v) <= hi
+
+
+def _number(lo: float, hi: float, *, above: bool = False) -> Callable[[str], bool]:
+    def ok(v: str) -> bool:
+        try:
+            x = float(v)
+        except ValueError:
+            return False
+        return math.isfinite(x) and (lo < x if above else lo <= x) and x <= hi
+
+    return ok
+
+
+def _nk(v: str) -> bool:
+    n, comma, k = v.partition(",")
+    return bool(comma) and _whole(1, 100)(n.strip()) and _number(0, 100, above=True)(k.strip())
+
+
+def _url(v: str) -> bool:
+    try:
+        parts = urlsplit(v)
+        parts.port  # noqa: B018 - reading it checks it
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in v
+
+
+def _text(most: int, *, one_line: bool = True) -> Callable[[str], bool]:
+    return lambda v: 0 < len(v.strip()) <= most and not (one_line and ("\n" in v or "\r" in v))
+
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
+HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]{2,45}\]?")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A coordinator setting: its default, what it means, and the values it takes (``expected``
+    says so in words, ``ok`` checks a value)."""
+
+    default: str
+    help: str
+    expected: str
+    ok: Callable[[str], bool]
+
+
+SETTINGS: dict[str, Setting] = {
+    "min_firms": Setting("3", "fewest firms in a published cell (not shown to firms)",
+                         "a whole number of firms, 2 to 1000", _whole(2, 1000)),
+    "nk": Setting("2,85", "(n,k) dominance rule: unsafe when the n largest exceed k % of the cell",
+                  "N,K: N a whole number 1 to 100, K a percentage above 0 up to 100 (e.g. 2,85)",
+                  _nk),
+    "p": Setting("10", "p % rule: unsafe when X − x1 − x2 < p/100 · x1",
+                 "a percentage from 0 to 100", _number(0, 100)),
+    "protect_pct": Setting("10", "protection (% of value) for a cell failing only "
+                           "frequency/dominance", "a percentage from 0 to 100", _number(0, 100)),
+    "campaign_name": Setting("Small steps, measured", "the campaign's name on its public pages",
+                             "one line of 1 to 200 characters", _text(200)),
+    "public_url": Setting("http://127.0.0.1:8100", "the hub's address as people reach it "
+                          "(links in mail)", "an http:// or https:// address with a host, such "
+                          "as https://hub.example.org", _url),
+    "smtp_host": Setting("127.0.0.1", "SMTP server for confirmations",
+                         "a host name or IP address", lambda v: HOST.fullmatch(v) is not None),
+    "smtp_port": Setting("25", "its port", "a port number, 1 to 65535", _whole(1, 65535)),
+    "mail_from": Setting("hub@localhost", "the sender of the hub's mail",
+                         "an e-mail address such as hub@campaign.example",
+                         lambda v: v == "hub@localhost" or EMAIL.match(v) is not None),
+    "interest_per_hour": Setting("3", "registrations of interest accepted per e-mail or IP per "
+                                 "hour", "a whole number, 1 to 10000", _whole(1, 10_000)),
+    "interest_expiry_days": Setting("7", "days an unconfirmed registration of interest is kept; "
+                                    "then it is erased (1 to 90)",
+                                    "a number of days, 1 to 90", _number(1, 90)),
+    "consent_version": Setting("2026-03", "version of the consent text firms agree to",
+                               "one line of 1 to 40 characters", _text(40)),
+    "consent_text": Setting(
         "Purpose: the campaign uses what you send to support your firm, to judge which small "
         "steps work, and to publish regional benchmarks in which no single firm can be "
         "recognised. Retention: kept while the campaign runs and for 5 years after, unless you "
         "withdraw it; withdrawal erases it at the hub and removes it from the next benchmark "
         "release.",
         "the consent text firms are shown before they send anything",
+        "a text of 1 to 10000 characters", _text(10_000, one_line=False),
     ),
-}
+}  # fmt: skip
 
 
-#: Settings that are a number of days: name → (least, most).
-DAYS = {"interest_expiry_days": (1, 90)}
-
-
-def _days_ok(value: str, lo: int, hi: int) -> bool:
-    try:
-        return lo <= float(value) <= hi
-    except ValueError:
-        return False
+def checked(name: str, value: str) -> str:
+    """The value for a setting, or :class:`InputError` naming the setting, the value and what
+    was expected."""
+    if name not in SETTINGS:
+        raise NotFound(f"no hub setting {name!r}; settings: {', '.join(SETTINGS)}")
+    s = SETTINGS[name]
+    if not s.ok(value.strip()):
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        raise InputError(f"hub setting {name} = {shown!r}: expected {s.expected}")
+    return value.strip()
 
 
 class HubStore:
-    """Opened briefly for each piece of work; every write in one transaction."""
+    """A hub's tables, opened briefly for each piece of work; every write in one transaction.
 
-    def __init__(self, home: Path) -> None:
+    ``HubStore(home)`` is the SQLite hub in the directory ``home``; ``HubStore(home, url=URL)``
+    (or ``url`` alone) the hub in the PostgreSQL database at ``URL``."""
+
+    def __init__(self, home: Path | None = None, *, url: str | None = None) -> None:
         self.home = home
-        self.path = home / FILE
-        if not self.path.exists():
-            raise StoreError(f"no hub in {home}: run 'pilotline hub init --dir {home}' first")
-        self._schema(self.path)
+        self.url = url or None
+        self.db: Database = open_database(home, self.url)
+        self.path = home / FILE if home is not None and self.url is None else None
+        if not self.db.exists():
+            how = "with the same --database" if self.url else f"--dir {home}"
+            raise StoreError(f"no hub in {self.where}: run 'pilotline hub init {how}' first")
+        _schema(self.db)
 
-    @staticmethod
-    def _schema(path: Path) -> None:
-        """Tables and columns made when missing (a hub made by an older version gains them)."""
-        con = sqlite3.connect(path, timeout=30)
-        try:
-            con.executescript(SCHEMA)
-            for table, columns in COLUMNS.items():
-                have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
-                for name, kind in columns:
-                    if name not in have:
-                        con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-            con.commit()
-        finally:
-            con.close()
+    @property
+    def where(self) -> str:
+        """Where the hub is, for messages (a database URL without its password)."""
+        return self.db.where
 
     @classmethod
-    def init(cls, home: Path) -> HubStore:
-        home.mkdir(parents=True, exist_ok=True)
-        cls._schema(home / FILE)
-        con = sqlite3.connect(home / FILE)
+    def init(cls, home: Path | None = None, *, url: str | None = None) -> HubStore:
+        """Make the hub's tables, with the settings at their defaults (kept where set)."""
+        db = open_database(home, url or None)
         try:
-            con.executemany(
-                "INSERT OR IGNORE INTO settings VALUES (?, ?)",
-                [(k, v[0]) for k, v in SETTINGS.items()],
-            )
-            con.commit()
+            _schema(db)
+            with db.transaction() as con:
+                con.executemany(
+                    "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                    [(k, v.default) for k, v in SETTINGS.items()],
+                )
         finally:
-            con.close()
-        return cls(home)
+            db.close()
+        return cls(home, url=url)
 
-    @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=30)
-        con.row_factory = sqlite3.Row
-        con.execute("PRAGMA foreign_keys = ON")
-        con.execute("PRAGMA secure_delete = ON")  # erased means gone from the file too
-        try:
-            with con:  # commit on success, roll back on any error
-                yield con
-        finally:
-            con.close()
+    def connect(self) -> AbstractContextManager[Connection]:
+        """One write transaction: committed at the end of the block, rolled back on any error."""
+        return self.db.transaction()
 
-    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        with self.connect() as con:
-            return [dict(r) for r in con.execute(sql, params)]
+    def reading(self) -> AbstractContextManager[Connection]:
+        """Several reads that see one committed state."""
+        return self.db.snapshot()
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.db.snapshot() as con:
+            return con.execute(sql, params).rows
+
+    def vacuum(self, tables: Sequence[str]) -> None:
+        """After an erasure has committed: the deleted rows gone from the tables' files too."""
+        self.db.vacuum(tables)
+
+    def close(self) -> None:
+        self.db.close()
 
     # -- settings ----------------------------------------------------------------------------
     def setting(self, name: str) -> str:
         if name not in SETTINGS:
             raise NotFound(f"no hub setting {name!r}; settings: {', '.join(SETTINGS)}")
         r = self.rows("SELECT value FROM settings WHERE name = ?", (name,))
-        return str(r[0]["value"]) if r else SETTINGS[name][0]
+        return str(r[0]["value"]) if r else SETTINGS[name].default
 
     def set_setting(self, name: str, value: str) -> None:
-        self.setting(name)
-        if name in DAYS and not _days_ok(value, *DAYS[name]):
-            lo, hi = DAYS[name]
-            raise InputError(
-                f"hub setting {name} = {value!r}: expected a number of days, {lo} to {hi}"
-            )
+        value = checked(name, value)
         with self.connect() as con:
-            con.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, value))
+            con.execute(
+                "INSERT INTO settings (name, value) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
 
     # -- firms -------------------------------------------------------------------------------
     def add_firm(self, *, id: str, name: str, sector: str, size_band: str, region: str,
                  public_key: str | None, status: str = "interested") -> None:  # fmt: skip
-        now = clock.now().isoformat()
         with self.connect() as con:
-            if con.execute("SELECT 1 FROM firms WHERE id = ?", (id,)).fetchone():
-                raise InputError(f"firm {id!r} is already registered")
-            con.execute(
-                "INSERT INTO firms (id, name, sector, size_band, region, public_key, status, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (id, name, sector, size_band, region, public_key, status, now),
-            )
+            insert_firm(con, id=id, name=name, sector=sector, size_band=size_band, region=region,
+                        public_key=public_key, status=status)  # fmt: skip
 
     def firm(self, id: str) -> dict[str, Any]:
         r = self.rows("SELECT * FROM firms WHERE id = ?", (id,))
@@ -218,9 +284,29 @@ class HubStore:
         r = self.rows(sql, (version,) if version is not None else ())
         return json.loads(r[0]["body"]) if r else None
 
-    def add_release(self, body: dict[str, Any]) -> None:
-        with self.connect() as con:
-            con.execute(
-                "INSERT INTO releases VALUES (?, ?, ?, ?)",
-                (body["version"], body["created_at"], body["inputs_sha256"], json.dumps(body)),
-            )
+
+def _schema(db: Database) -> None:
+    """Tables and columns made when missing (a hub made by an older version gains them)."""
+    with db.transaction() as con:
+        con.lock("schema")  # one process at a time; the others then find it done
+        for statement in SCHEMA.format(identity=db.identity).split(";"):
+            if statement.strip():
+                con.execute(statement)
+        for table, columns in COLUMNS.items():
+            have = set(con.execute(f"SELECT * FROM {table} LIMIT 0").columns)
+            for name, kind in columns:
+                if name not in have:
+                    con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+
+def insert_firm(con: Connection, *, id: str, name: str, sector: str, size_band: str,
+                region: str, public_key: str | None, status: str = "interested") -> None:  # fmt: skip
+    """A new firm, in the transaction ``con``; refused if its id is taken (by a unique key, so
+    two processes adding one firm at once cannot both succeed)."""
+    added = con.execute(
+        "INSERT INTO firms (id, name, sector, size_band, region, public_key, status, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id",
+        (id, name, sector, size_band, region, public_key, status, clock.now().isoformat()),
+    ).rows
+    if not added:
+        raise InputError(f"firm {id!r} is already registered")
