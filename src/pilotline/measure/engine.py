@@ -103,7 +103,9 @@ def stop_intervals(
     s = s.mutate(
         s1=ibis.least(ibis.coalesce(s.s_end, nxt, inputs.now), ibis.coalesce(nxt, inputs.now))
     )
-    s = s.filter(s.s1 > lo)
+    # The last state, when it begins after ``now``, would end (at ``now``) before it begins: left
+    # out rather than given a negative length.
+    s = s.filter((s.s1 > lo) & (s.s1 >= s.s0))
     ops = con.table("operator_reasons")
     o = ops.select(
         o_machine=ops.machine, o0=_epoch(ops.start_ts), o1=_epoch(ops.end_ts), o_reason=ops.reason
