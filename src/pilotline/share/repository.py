@@ -254,7 +254,8 @@ class Repository:
     """The catalogue as API JSON, and the cuts for one partner."""
 
     def __init__(self, catalogue: Catalogue) -> None:
-        self.catalogue = catalogue
+        # only JSON is kept (no basyx objects, whose parent links are reference cycles): a
+        # replaced repository is freed at once, also when frozen (service._settle_heap)
         self.submodels: dict[str, dict[str, Any]] = {
             sid: json.loads(json.dumps(sm, cls=AASToJsonEncoder))
             for sid, sm in catalogue.submodels.items()
