@@ -20,6 +20,7 @@ from pilotline.connect.net import free_port
 from pilotline.hub import consent, events
 from pilotline.hub.server import create_hub_app
 from pilotline.hub.store import HubStore
+from tests.hub.backends import BACKENDS, stored_bytes
 
 
 class Inbox(Message):
@@ -44,13 +45,13 @@ def smtp() -> Iterator[tuple[int, Inbox]]:
 
 
 @pytest.fixture
-def hub(tmp_path: Path, smtp) -> tuple[TestClient, HubStore, Inbox]:
+def hub(tmp_path: Path, smtp, database_url: str | None) -> tuple[TestClient, HubStore, Inbox]:
     port, inbox = smtp
     inbox.messages.clear()
-    store = HubStore.init(tmp_path)
+    store = HubStore.init(tmp_path, url=database_url)
     store.set_setting("smtp_port", str(port))
     store.set_setting("public_url", "http://hub.test")
-    return TestClient(create_hub_app(tmp_path)), store, inbox
+    return TestClient(create_hub_app(tmp_path, database_url=database_url)), store, inbox
 
 
 FORM = {"organisation": "Acme Tools Ltd", "contact": "Dana Ops", "email": "dana@acme.example",
@@ -100,6 +101,7 @@ def test_honeypot_rate_limit_and_bad_fields(hub) -> None:
     assert len(inbox.messages) == 3
 
 
+@BACKENDS
 def test_capacity_waiting_list_and_calendar_files(hub) -> None:
     client, store, _inbox = hub
     eid = events.add_event(store, title="Quick wins in OEE", starts="2026-03-27T09:30",
@@ -164,7 +166,10 @@ def test_booking_from_the_page_and_reminders_by_mail(hub) -> None:
         events.attended(store, eid, "bo@x.example")
 
 
-def test_unconfirmed_interest_is_erased_after_the_setting_s_days(hub, tmp_path) -> None:
+@BACKENDS
+def test_unconfirmed_interest_is_erased_after_the_setting_s_days(
+    hub, tmp_path, database_url, cluster
+) -> None:
     from pilotline import clock
     from pilotline.hub.interest import expire
     from tests.conftest import NOW
@@ -186,7 +191,7 @@ def test_unconfirmed_interest_is_erased_after_the_setting_s_days(hub, tmp_path) 
         client.get("/")  # any visit to the public pages sweeps
         [kept] = store.rows("SELECT * FROM interest")
         assert kept["email"] == "lee@acme.example"
-        assert b"dana@acme.example" not in (tmp_path / "hub.sqlite").read_bytes()
+        assert b"dana@acme.example" not in stored_bytes(store, cluster)
         [note] = consent.erasures(store)
         assert (note["at"], note["count"], note["reason"]) == (
             (NOW + dt.timedelta(days=7, seconds=1)).isoformat(), 1, "not confirmed within 7 days")  # fmt: skip
@@ -198,12 +203,13 @@ def test_unconfirmed_interest_is_erased_after_the_setting_s_days(hub, tmp_path) 
         store.set_setting("interest_expiry_days", "0")
     client.post("/interest", data={**FORM, "email": "kim@acme.example"})
     with clock.fixed(NOW + dt.timedelta(days=2, hours=1)):
-        create_hub_app(tmp_path)  # the hub starting up sweeps too
+        create_hub_app(tmp_path, database_url=database_url)  # the hub starting up sweeps too
         assert store.rows("SELECT email FROM interest WHERE confirmed_at IS NULL") == []
         assert expire(store) == 0
         assert [n["count"] for n in consent.erasures(store)] == [1, 1]
 
 
+@BACKENDS
 def test_cancelling_a_booking_by_the_e_mailed_link_moves_the_first_waiting_up(
     hub, tmp_path
 ) -> None:
