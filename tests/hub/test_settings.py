@@ -1,0 +1,102 @@
+"""Every hub setting is checked for range and form before it is kept; the refusal names the
+setting, the value and what was expected, and the old value stays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pilotline.cli import app
+from pilotline.errors import InputError, NotFound
+from pilotline.hub.publish import rules
+from pilotline.hub.store import SETTINGS, HubStore
+
+BAD = [
+    ("min_firms", "1", "a whole number of firms, 2 to 1000"),
+    ("min_firms", "2.5", "a whole number of firms"),
+    ("min_firms", "1001", "2 to 1000"),
+    ("nk", "2;85", "N,K"),
+    ("nk", "0,85", "N a whole number 1 to 100"),
+    ("nk", "2,0", "K a percentage above 0 up to 100"),
+    ("nk", "2,101", "up to 100"),
+    ("p", "-1", "a percentage from 0 to 100"),
+    ("p", "nan", "a percentage from 0 to 100"),
+    ("protect_pct", "101", "a percentage from 0 to 100"),
+    ("smtp_port", "0", "a port number, 1 to 65535"),
+    ("smtp_port", "65536", "a port number, 1 to 65535"),
+    ("smtp_port", "25x", "a port number"),
+    ("interest_per_hour", "0", "a whole number, 1 to 10000"),
+    ("interest_per_hour", "1.5", "a whole number"),
+    ("interest_expiry_days", "0", "a number of days, 1 to 90"),
+    ("interest_expiry_days", "91", "1 to 90"),
+    ("public_url", "hub.example.org", "an http:// or https:// address"),
+    ("public_url", "ftp://hub.example.org", "an http:// or https:// address"),
+    ("public_url", "https://", "with a host"),
+    ("mail_from", "hub at campaign", "an e-mail address"),
+    ("mail_from", "a@b@c.example", "an e-mail address"),
+    ("smtp_host", "mail server", "a host name or IP address"),
+    ("campaign_name", "   ", "one line of 1 to 200 characters"),
+    ("campaign_name", "two\nlines", "one line"),
+    ("consent_version", "x" * 41, "1 to 40 characters"),
+    ("consent_text", "", "a text of 1 to 10000 characters"),
+]
+
+GOOD = [
+    ("min_firms", "5"),
+    ("nk", "3,90.5"),
+    ("p", "12.5"),
+    ("protect_pct", "0"),
+    ("smtp_port", "587"),
+    ("interest_per_hour", "10"),
+    ("interest_expiry_days", "1.5"),
+    ("public_url", "https://hub.example.org:8443/campaign"),
+    ("mail_from", "hub@campaign.example"),
+    ("smtp_host", "smtp.campaign.example"),
+    ("smtp_host", "::1"),
+    ("campaign_name", "North: small steps"),
+    ("consent_version", "2026-12"),
+    ("consent_text", "Purpose: …\nRetention: …"),
+]
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> HubStore:
+    return HubStore.init(tmp_path_factory.mktemp("settings"))
+
+
+@pytest.mark.parametrize(("name", "value", "expected"), BAD)
+def test_a_bad_value_is_refused_naming_setting_value_and_expectation(
+    hub: HubStore, name: str, value: str, expected: str
+) -> None:
+    before = hub.setting(name)
+    with pytest.raises(InputError) as caught:
+        hub.set_setting(name, value)
+    assert str(caught.value).startswith(f"hub setting {name} = {value!r}: expected ")
+    assert expected in str(caught.value)
+    assert hub.setting(name) == before
+
+
+def test_every_setting_is_checked_and_good_values_are_kept(hub: HubStore) -> None:
+    assert {n for n, _v, _e in BAD} == set(SETTINGS)  # no setting goes unchecked
+    assert {n for n, _v in GOOD} == set(SETTINGS)
+    for name, setting in SETTINGS.items():
+        assert setting.ok(setting.default), name  # the defaults pass their own check
+    for name, value in GOOD:
+        hub.set_setting(name, value)
+        assert hub.setting(name) == value
+    r = rules(hub)
+    assert (r.min_firms, r.n, r.k, r.p, r.protect_pct) == (5, 3, 90.5, 12.5, 0.0)
+    with pytest.raises(NotFound, match="no hub setting 'colour'"):
+        hub.set_setting("colour", "blue")
+
+
+def test_the_command_says_what_was_expected(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["hub", "init", "--dir", str(tmp_path)]).exit_code == 0
+    r = runner.invoke(app, ["hub", "setting", "smtp_port", "70000", "--dir", str(tmp_path)])
+    assert isinstance(r.exception, InputError)
+    assert str(r.exception) == "hub setting smtp_port = '70000': expected a port number, 1 to 65535"
+    ok = runner.invoke(app, ["hub", "setting", "smtp_port", "2525", "--dir", str(tmp_path)])
+    assert ok.exit_code == 0 and "smtp_port = 2525  (its port)" in ok.output
