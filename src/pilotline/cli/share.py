@@ -245,16 +245,23 @@ def grants(
     if _format(fmt) == "json":
         _print_json([{"grant": g.id, "partner": g.partner, "what": g.what, "purpose": g.purpose,
                       "expires": g.expires, "onward": g.onward, "rule": g.rule,
-                      "revoked": g.revoked_at} for g in rows])  # fmt: skip
+                      "revoked": g.revoked_at, "not_applied": g.not_applied}
+                     for g in rows])  # fmt: skip
         return
     table = Table(show_edge=False)
     for col in ("grant", "partner", "what", "purpose", "expires", "onward", "revoked"):
         table.add_column(col)
     for g in rows:
-        table.add_row(g.id, g.partner, g.what, g.purpose, str(g.expires or ""),
+        what = g.what if g.not_applied is None else f"NOT APPLIED, gives nothing: {g.what}"
+        table.add_row(g.id, g.partner, what, g.purpose, str(g.expires or ""),
                       "yes" if g.onward else "no",
                       f"{g.revoked_at:%Y-%m-%d %H:%M}" if g.revoked_at else "")  # fmt: skip
     out.print(table)
+    for g in rows:
+        if g.not_applied is not None and g.revoked_at is None:
+            out.print(f"Grant {g.id} ({g.partner}) is not applied: {g.not_applied}. Revoke it "
+                      f"(share revoke {g.partner!r} --grant {g.id}) and grant what it meant "
+                      "again.", highlight=False)  # fmt: skip
 
 
 @share_app.command("revoke")
@@ -280,6 +287,10 @@ def preview(name: str, fmt: Format = "text") -> None:
         out.print(f"  {sm['id']}  {sm.get('idShort', '')}: {', '.join(names)}", highlight=False)
     if not view["submodels"]:
         out.print("  nothing")
+    for x in view["notApplied"]:
+        out.print(f"Grant {x['grant']} is not applied and gives nothing: {x['why']}. Revoke it "
+                  f"(share revoke {name!r} --grant {x['grant']}) and grant what it meant again.",
+                  highlight=False)  # fmt: skip
 
 
 @share_app.command("export")

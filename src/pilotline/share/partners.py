@@ -56,6 +56,12 @@ class Grant:
     revoked_at: dt.datetime | None
 
     @property
+    def not_applied(self) -> str | None:
+        """Why this grant gives nothing although it is active (a rule stored before a check
+        that now refuses it), or None."""
+        return not_applied(self.rule)
+
+    @property
     def what(self) -> str:
         """The grant in words, from its rule."""
         f = json.dumps(self.rule.get("FORMULA", {}))
@@ -81,7 +87,25 @@ class Grant:
 
 
 def _objects(rule: dict[str, Any]) -> list[tuple[str, str]]:
-    return [next(iter(o.items())) for o in rule.get("OBJECTS", [])]
+    return [next(iter(o.items())) for o in rule.get("OBJECTS", []) if isinstance(o, dict) and o]
+
+
+def not_applied(rule: dict[str, Any]) -> str | None:
+    """Why a rule is not applied (it gives nothing), or None when it is.
+
+    A rule whose objects are a ``ROUTE`` other than ``"*"`` (such as ``"/submodels/*"``) gives
+    each submodel at its own address but not in the lists, so neither ``share grant``'s note
+    nor the preview could show what it gives: it is refused when granted (:meth:`Partners.add_rule`)
+    and, stored before that check, not applied when read (the server, ``share grants`` and
+    ``share preview`` say so)."""
+    routes = [str(t) for k, t in _objects(rule) if k == "ROUTE" and str(t).strip() != "*"]
+    if not routes:
+        return None
+    return (
+        f"ROUTE {routes[0]!r} cannot be granted here: what it gives depends on the address the "
+        "partner asks, so the preview could not show it; name the submodels with IDENTIFIABLE "
+        "or REFERABLE objects (ROUTE '*' is taken)"
+    )
 
 
 def check_name(name: str) -> str:
@@ -359,14 +383,10 @@ class Partners:
         The rule is narrowed to the partner (its formula must also hold ``CLAIM("partner") $eq
         <partner>``) and, with ``expires``, to the end of that day in ``tz``: a rule written for
         one partner can never open anything to another, nor outlast its date."""
-        (parsed,) = parse_rules({"AllAccessPermissionRules": {"rules": [rule]}})
-        routes = [t for k, t in parsed.objects if k == "ROUTE" and t.strip() != "*"]
-        if routes:  # "/submodels/*" opened each submodel by its address, not the list or preview
-            raise InputError(
-                f"rules[0].OBJECTS: ROUTE {routes[0]!r} cannot be granted here: what it gives "
-                "depends on the address the partner asks, so the preview could not show it; "
-                "name the submodels with IDENTIFIABLE or REFERABLE objects (ROUTE '*' is taken)"
-            )
+        parse_rules({"AllAccessPermissionRules": {"rules": [rule]}})
+        why = not_applied(rule)
+        if why is not None:  # "/submodels/*" opened each submodel by its address, not the list
+            raise InputError(f"rules[0].OBJECTS: {why}")
         rule = scoped(rule, partner, _end_of(expires, tz) if expires else None)
         if len(purpose) > PURPOSE_MAX:
             raise InputError(f"the purpose is {len(purpose)} characters; at most {PURPOSE_MAX}")
@@ -416,7 +436,8 @@ class Partners:
         ]  # fmt: skip
 
     def rules(self) -> tuple[list[Rule], list[str]]:
-        """Every active grant as one rule set, and the grant id of each rule (same order)."""
-        grants = self.grants()
+        """Every active grant that is applied (:func:`not_applied`) as one rule set, and the
+        grant id of each rule (same order)."""
+        grants = [g for g in self.grants() if g.not_applied is None]
         doc = {"AllAccessPermissionRules": {"rules": [g.rule for g in grants]}}
         return parse_rules(doc), [g.id for g in grants]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import logging
 import os
 import threading
 import time
@@ -27,6 +28,8 @@ from pilotline.share.rules import Rule, Subject, Target, decide, parse_rules
 from pilotline.share.settings import ShareSettings, load_share_settings
 from pilotline.share.tokens import Tokens
 from pilotline.store import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class Service:
         self._by_partner: dict[str, list[Rule]] = {}
         self._grant_ids: list[str] = []
         self._onward: dict[str, bool] = {}
+        self._not_applied: set[str] = set()  # grants stored with a rule no longer applied
         self._buckets: dict[str, _Bucket] = {}
         self._settings: ShareSettings | None = None
         self._tz: dt.tzinfo = dt.UTC
@@ -176,7 +180,16 @@ class Service:
             or now - self._grants_at > GRANTS_RECHECK_S
         ):
             keys = self.partners.keys()
-            grants = self.partners.grants()
+            grants = []
+            for g in self.partners.grants():
+                why = g.not_applied
+                if why is None:
+                    grants.append(g)
+                elif g.id not in self._not_applied:  # said once per server, in the firm's log
+                    self._not_applied.add(g.id)
+                    log.warning("share: grant %s of %s is not applied, it gives nothing: %s. "
+                                "Revoke it ('pilotline share revoke %s --grant %s') and grant "
+                                "what it meant again", g.id, g.partner, why, g.partner, g.id)  # fmt: skip
             rules = parse_rules({"AllAccessPermissionRules": {"rules": [g.rule for g in grants]}})
             ids, onward = [g.id for g in grants], {g.id: g.onward for g in grants}
             # every stored rule holds only for its own partner (partners.scoped), so a request
@@ -272,6 +285,12 @@ class Service:
         return {
             "partner": partner,
             "grants": grants,
+            # active grants that give nothing, and why (a rule stored before a check refused it)
+            "notApplied": [
+                {"grant": g.id, "why": why}
+                for g in self.partners.grants(partner)
+                if (why := g.not_applied) is not None
+            ],
             "assetAdministrationShells": shells,
             "submodels": [
                 with_onward(repo.submodel(sid, a), access.onward_of(access.grants_of(a.rules)))
