@@ -3,6 +3,7 @@ Extension's value when it was false, so an exported AASX said ``OnwardSharing`` 
 
 from __future__ import annotations
 
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -90,3 +91,80 @@ def test_an_element_received_without_onward_sharing_is_not_passed_on(tmp_path: P
         listed = client.get("/aas/submodels", headers=h).json()["result"]
         secret = client.get(f"/aas/submodels/{b64(sid)}/submodel-elements/Secret", headers=h)
     assert listed == [] and secret.status_code == 404
+
+
+def test_a_shell_received_without_onward_sharing_is_not_passed_on(tmp_path: Path) -> None:
+    """A supplier's shell whose own OnwardSharing is false was served (in /aas/shells and at
+    its address) once a granted submodel sat on it. It is held back now, with the submodels
+    reachable only through it; a submodel also on another shell is served as before."""
+    from basyx.aas.adapter import aasx
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from pilotline.cli import app
+    from pilotline.share.partners import Partners
+    from pilotline.web import create_app
+    from tests.conftest import WORKED_EXAMPLE_PLANT
+    from tests.share.conftest import b64, ids
+
+    no = model.Extension("OnwardSharing", model.datatypes.Boolean, value=False)
+    only = model.Submodel("urn:supplier:sm:only", id_short="Only", submodel_element=[
+        model.Property("X", model.datatypes.String, "x")])  # fmt: skip
+    both = model.Submodel("urn:supplier:sm:both", id_short="Both", submodel_element=[
+        model.Property("Y", model.datatypes.String, "y")])  # fmt: skip
+    held = model.AssetAdministrationShell(
+        model.AssetInformation(global_asset_id="urn:supplier:asset:1"), "urn:supplier:aas:held",
+        submodel={model.ModelReference.from_referable(only),
+                  model.ModelReference.from_referable(both)}, extension=[no])  # fmt: skip
+    free = model.AssetAdministrationShell(
+        model.AssetInformation(global_asset_id="urn:supplier:asset:2"), "urn:supplier:aas:free",
+        submodel={model.ModelReference.from_referable(both)})  # fmt: skip
+    path = tmp_path / "supplier.aasx"
+    with aasx.AASXWriter(str(path)) as w:
+        w.write_aas([held.id, free.id], model.DictIdentifiableStore([only, both, held, free]),
+                    aasx.DictSupplementaryFileContainer())  # type: ignore[no-untyped-call]  # fmt: skip
+    home = tmp_path / "firm"
+    home.mkdir()
+    (home / "plant.toml").write_text(WORKED_EXAMPLE_PLANT)
+    cli = ["--home", str(home), "share"]
+    r = CliRunner().invoke(app, [*cli, "import", str(path)], env={"COLUMNS": "300"})
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.output.split())
+    assert "1 shell(s) may not be passed on" in said and "urn:supplier:aas:held" in said
+    assert "1 submodel(s) may not be passed on" in said and "urn:supplier:sm:only" in said
+    assert "urn:supplier:sm:both," not in said and not said.endswith("urn:supplier:sm:both")
+    partners = Partners(EmbeddedStore(home), home)
+    key = partners.add("initech")
+    rule = {
+        "ACL": {"ATTRIBUTES": [{"CLAIM": "partner"}], "RIGHTS": ["READ"], "ACCESS": "ALLOW"},
+        "OBJECTS": [{"IDENTIFIABLE": "(Submodel)*"}],
+        "FORMULA": {"$starts-with": [{"$field": "$sm#id"}, {"$strVal": "urn:supplier:"}]},
+    }
+    rule_file = tmp_path / "rule.json"
+    rule_file.write_text(json.dumps(rule))
+    refused = CliRunner().invoke(app, [*cli, "grant", "initech", "--rule", str(rule_file)])
+    assert refused.exit_code != 0 and "urn:supplier:sm:only" in str(refused.exception)
+    partners.add_rule("initech", rule, onward=True, by="test")  # stored past the CLI's check
+    with clock.fixed(NOW):
+        client = TestClient(create_app(home))
+        h = {"Authorization": f"Bearer {key}"}
+        shells = client.get("/aas/shells", headers=h).json()
+        submodels = client.get("/aas/submodels", headers=h).json()
+        at = {
+            what: client.get(url, headers=h).status_code
+            for what, url in {
+                "held shell": f"/aas/shells/{b64(held.id)}",
+                "its refs": f"/aas/shells/{b64(held.id)}/submodel-refs",
+                "both via it": f"/aas/shells/{b64(held.id)}/submodels/{b64(both.id)}",
+                "only": f"/aas/submodels/{b64(only.id)}",
+                "both": f"/aas/submodels/{b64(both.id)}",
+                "free shell": f"/aas/shells/{b64(free.id)}",
+                "both via free": f"/aas/shells/{b64(free.id)}/submodels/{b64(both.id)}",
+            }.items()
+        }  # fmt: skip
+        view = client.app.state.share.preview("initech")  # type: ignore[attr-defined]
+    assert ids(shells) == [free.id] and ids(submodels) == [both.id]
+    assert at == {"held shell": 404, "its refs": 404, "both via it": 404, "only": 404,
+                  "both": 200, "free shell": 200, "both via free": 200}  # fmt: skip
+    assert [s["id"] for s in view["assetAdministrationShells"]] == [free.id]
+    assert [s["id"] for s in view["submodels"]] == [both.id]

@@ -345,9 +345,15 @@ def import_(file: Annotated[Path, typer.Argument(help="A partner's AASX package.
 def _say_held(objects: Any) -> None:
     """Name what a partner gave without onward sharing: kept for our own use, never served."""
     from pilotline.share.files import to_json
-    from pilotline.share.repository import withheld
+    from pilotline.share.repository import held_by_shells, withheld
 
-    held = [sm["id"] for sm in to_json(objects)["submodels"] if withheld(sm)]
+    doc = to_json(objects)
+    shells, only = held_by_shells({sh["id"]: sh for sh in doc["assetAdministrationShells"]})
+    held = [sm["id"] for sm in doc["submodels"] if withheld(sm) or sm["id"] in only]
+    if shells:
+        out.print(f"{len(shells)} shell(s) may not be passed on (OnwardSharing false), nor the "
+                  "submodels only on them: kept for this firm's own use, never served to a "
+                  "partner: " + ", ".join(sorted(shells)), highlight=False)  # fmt: skip
     if held:
         out.print(f"{len(held)} submodel(s) may not be passed on (OnwardSharing false): kept for "
                   "this firm's own use, never served to a partner nor granted: "

@@ -183,6 +183,21 @@ def withheld(sm: dict[str, Any]) -> bool:
     return False
 
 
+def _refs(shell: dict[str, Any]) -> list[str]:
+    return [r["keys"][0]["value"] for r in shell.get("submodels", []) if r.get("keys")]
+
+
+def held_by_shells(shells: Mapping[str, dict[str, Any]]) -> tuple[set[str], set[str]]:
+    """Shells received from a partner that say they may not be passed on (their own
+    ``OnwardSharing`` extension is false), and the submodels reachable only through them (on
+    no other shell): ``(shell ids, submodel ids)``. Like a submodel whose element says so, they
+    are kept for the firm's own use and never served, whatever a grant says."""
+    held = {aid for aid, sh in shells.items() if withheld(sh)}
+    elsewhere = {sid for aid, sh in shells.items() if aid not in held for sid in _refs(sh)}
+    only = {sid for aid in held for sid in _refs(shells[aid]) if sid not in elsewhere}
+    return held, only
+
+
 #: The members holding an element's children (``level=core`` leaves them out below the first).
 _CHILDREN = {
     "SubmodelElementCollection": "value",
@@ -266,10 +281,17 @@ class Repository:
         self.refs: dict[str, list[str]] = {
             s.id: [next(iter(r.key)).value for r in s.submodel] for s in catalogue.shells
         }
-        self._ref_json = {aid: list(self.shells[aid].get("submodels", [])) for aid in self.shells}
         #: Submodels received from a partner (imported or pulled) that say they, or an element in
-        #: them, may not be passed on: never served to a partner, whatever a grant says.
+        #: them, may not be passed on, or that sit only on a shell received that says so: never
+        #: served to a partner, whatever a grant says.
         self.held: set[str] = {sid for sid, sm in self.submodels.items() if withheld(sm)}
+        #: Shells received from a partner that say they may not be passed on: left out of what
+        #: is served (``shells`` and ``refs`` hold only the others).
+        self.held_shells, only = held_by_shells(self.shells)
+        self.held |= only & set(self.submodels)
+        for aid in self.held_shells:
+            del self.shells[aid], self.refs[aid]
+        self._ref_json = {aid: list(self.shells[aid].get("submodels", [])) for aid in self.shells}
         #: Submodels holding a Blob (whose value ``extent=withoutBlobValue`` leaves out).
         self.with_blob: set[str] = {
             sid for sid, sm in self.submodels.items() if '"modelType": "Blob"' in json.dumps(sm)

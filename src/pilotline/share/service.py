@@ -245,8 +245,8 @@ class Service:
             shown = ", ".join(hit[:3]) + (f" and {len(hit) - 3} more" if len(hit) > 3 else "")
             raise InputError(
                 f"this grant would give {partner!r} {shown}: received from a partner who does not "
-                "allow onward sharing (its OnwardSharing extension is false), so it is never "
-                "passed on. Narrow the grant (--machine, --product or a rule of your own) so it "
+                "allow onward sharing (its OnwardSharing extension, an element's or that of the "
+                "only shell it sits on is false), so it is never passed on. Narrow the grant (--machine, --product or a rule of your own) so it "
                 "leaves it out"
             )
 
