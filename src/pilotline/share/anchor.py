@@ -21,6 +21,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ ENV = "PILOTLINE_SHARE_SIGNING_KEY"
 EVERY_S = 60.0
 _DOMAIN = "pilotline share reads head v1"
 _lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -115,31 +117,93 @@ def _outside(path: Path, home: Path) -> None:
         )
 
 
-_cache: dict[tuple[str, float], Ed25519PrivateKey] = {}
+@dataclass
+class _Pinned:
+    """The key a process first read from a file for a data directory."""
+
+    key: Ed25519PrivateKey
+    raw: bytes  # the file as last read holding this key
+    refused: bytes | None = None  # a change already logged
+
+
+#: (data directory, key file) → the key this process first read there: a server keeps signing
+#: with the key it started with (a different key put in the file meanwhile is refused).
+_pinned: dict[tuple[str, str], _Pinned] = {}
+
+
+def _parse(raw: bytes, name: str) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(raw, password=None)
+    except (ValueError, TypeError):
+        raise SettingsError(f"{ENV}={name}: not an unencrypted PEM private key (make one with "
+                            "'pilotline share audit keygen FILE')") from None  # fmt: skip
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SettingsError(f"{ENV}={name}: not an Ed25519 key")
+    return key
 
 
 def signing_key(home: Path) -> Ed25519PrivateKey | None:
-    """The key named by ``PILOTLINE_SHARE_SIGNING_KEY``, or None when it is not set."""
+    """The key named by ``PILOTLINE_SHARE_SIGNING_KEY``, or None when it is not set.
+
+    Read the first time a process asks for it for ``home`` (``pilotline serve`` does at start,
+    so a missing, unreadable or misplaced key stops it there), and refused then when the newest
+    signed head in ``reads.anchors`` names another key: ``share audit verify`` checks every
+    head with one key, so a second key would make the record look rewritten. After that the
+    same key is given for as long as the process lives. The file is read again on each call
+    (a few hundred bytes, at most once a minute while serving and on a partner's
+    ``GET /aas/reads``): gone or unreadable is an error (nothing is signed, as when no key is
+    set); holding another key, or none, is refused — logged once, and the key read first is
+    given. A new key takes effect only when the process starts again, and only for a record no
+    other key has signed."""
     name = os.environ.get(ENV, "").strip()
     if not name:
         return None
     path = Path(name)
     _outside(path, home)
     try:
-        stamp = path.stat().st_mtime
-        cached = _cache.get((str(path), stamp))
-        if cached is not None:
-            return cached
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        raw = path.read_bytes()
     except OSError as exc:
         raise SettingsError(f"{ENV}={name}: cannot read the signing key: {exc}") from None
-    except (ValueError, TypeError):
-        raise SettingsError(f"{ENV}={name}: not an unencrypted PEM private key (make one with "
-                            "'pilotline share audit keygen FILE')") from None  # fmt: skip
-    if not isinstance(key, Ed25519PrivateKey):
-        raise SettingsError(f"{ENV}={name}: not an Ed25519 key")
-    _cache[(str(path), stamp)] = key
-    return key
+    where = (str(home.expanduser().resolve()), str(path.expanduser().resolve()))
+    pinned = _pinned.get(where)
+    if pinned is not None and raw in (pinned.raw, pinned.refused):
+        return pinned.key
+    if pinned is None:
+        key = _parse(raw, name)
+        _first_key(home, key, name)
+        _pinned[where] = _Pinned(key, raw)
+        return key
+    mine = fingerprint(pinned.key.public_key())
+    try:
+        now = fingerprint(_parse(raw, name).public_key())
+    except SettingsError as exc:
+        why = str(exc).removeprefix(f"{ENV}={name}: ")
+    else:
+        if now == mine:  # written again in another form: the same key
+            pinned.raw = raw
+            return pinned.key
+        why = f"it now holds key {now}"
+    pinned.refused = raw
+    log.warning("%s: the signing key changed while the server runs (%s); it goes on signing "
+                "with key %s, read when it started. A new key is taken only at a start, and "
+                "only for a record no other key has signed", name, why, mine)  # fmt: skip
+    return pinned.key
+
+
+def _first_key(home: Path, key: Ed25519PrivateKey, name: str) -> None:
+    """Refuse a key other than the one that signed the newest head of this record."""
+    try:
+        heads = read_anchors(home)
+    except AnchorError:
+        return  # edited anchors: 'share audit verify' names them
+    mine = fingerprint(key.public_key())
+    if heads and heads[-1].key != mine:
+        raise SettingsError(
+            f"{ENV}={name}: key {mine} did not sign this record: its newest signed head "
+            f"({heads[-1].at}, {anchors_file(home).name}) names key {heads[-1].key}, and "
+            "'share audit verify' checks every head with one key. Set the key that signed them "
+            f"(or unset {ENV} to serve without signing)"
+        )
 
 
 def sign(home: Path, key: Ed25519PrivateKey, seq: int, head_hash: str) -> Anchor:

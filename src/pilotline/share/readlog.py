@@ -102,6 +102,7 @@ class ReadLog:
         self.error: BaseException | None = None
         self._head: tuple[int, str] | None = None  # the newest head written, not yet signed
         self._signed_at = -anchor.EVERY_S
+        self._stored_at = time.monotonic()
 
     def append(self, read: Read) -> None:
         """Put ``read`` in the journal and queue it for the store (raises :class:`StoreError`
@@ -142,21 +143,32 @@ class ReadLog:
         return self._journal
 
     def _run(self) -> None:
-        stored_at = time.monotonic()
         while True:
             time.sleep(self.interval_s)
             try:
-                if (
-                    time.monotonic() - stored_at >= self.store_every_s
-                    or len(self._queue) >= STORE_AT
-                    or self.error is not None  # tried again every interval until it works
-                ):
-                    stored_at = time.monotonic()
-                    self.flush()
-                else:
-                    self._sync()
+                self.tick()
             except Exception:  # kept in the queue; tried again, refused once it piles up
                 log.warning("the record of partner reads could not be written", exc_info=True)
+
+    def tick(self) -> None:
+        """One round of the writer thread: store the queue when it is due (else sync the
+        journal), and sign the newest head written once :data:`anchor.EVERY_S` have passed
+        since the last signing — also when no partner has read since, so the records after the
+        last signed head wait at most that long (and the store interval) for one."""
+        if (
+            time.monotonic() - self._stored_at >= self.store_every_s
+            or len(self._queue) >= STORE_AT
+            or self.error is not None  # tried again every interval until it works
+        ):
+            self._stored_at = time.monotonic()
+            self.flush()
+        else:
+            self._sync()
+        self._sign_due()
+
+    def _sign_due(self) -> None:
+        if self._head is not None and time.monotonic() - self._signed_at >= anchor.EVERY_S:
+            self.sign()
 
     def _sync(self) -> None:
         """Sync the journal to disk (what the requests since the last sync put in it)."""
@@ -191,8 +203,7 @@ class ReadLog:
                         os.fsync(fd)
                     except OSError:
                         log.warning("the journal of partner reads not updated", exc_info=True)
-            if time.monotonic() - self._signed_at >= anchor.EVERY_S:
-                self.sign()
+            self._sign_due()
 
     def sign(self) -> anchor.Anchor | None:
         """Sign the newest head written (when a signing key is set and there is one to sign)."""
