@@ -82,8 +82,9 @@ def check_url(url: str) -> str:
 
 
 def _reason(exc: BaseException, url: str) -> str:
-    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-    return scrub(lines[-1] if lines else type(exc).__name__, url)
+    """The driver's message on one line: its first (the failure; hints follow it)."""
+    lines = [" ".join(ln.split()) for ln in str(exc).strip().splitlines() if ln.strip()]
+    return scrub(lines[0] if lines else type(exc).__name__, url)
 
 
 class _Connection(Connection):
