@@ -95,6 +95,17 @@ def test_demo_on_postgres(pg_url: str) -> None:
     assert listed.exit_code == 0 and listed.output.count('"capacity"') == 3
 
 
+def test_init_refuses_a_database_holding_something_else(pg_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as con:  # say, a plant server's store
+        con.execute("CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT)")
+    r = hub_cli("init", "--database", pg_url)
+    assert isinstance(r.exception, StoreError) and "holds tables of something else (users)" in str(
+        r.exception
+    )
+
+
 @pytest.mark.parametrize(
     ("url", "error", "says"),
     [

@@ -201,6 +201,15 @@ class PostgresHub(Database):
         with self.snapshot() as con:
             return bool(con.execute("SELECT to_regclass('settings') IS NOT NULL AS made").scalar())
 
+    def tables(self) -> set[str]:
+        with self.snapshot() as con:
+            return {
+                r["tablename"]
+                for r in con.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                )
+            }
+
     def vacuum(self, tables: Sequence[str]) -> None:
         """Rewrite the tables (and their indexes and TOAST tables) without the dead rows, and
         refresh their statistics, outside any transaction. A table the database user does not

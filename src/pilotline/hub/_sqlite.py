@@ -49,6 +49,15 @@ class SqliteHub(Database):
     def exists(self) -> bool:
         return self.path.exists()
 
+    def tables(self) -> set[str]:
+        if not self.exists():
+            return set()
+        with self.snapshot() as con:
+            return {
+                r["name"]
+                for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: no implicit transactions; each block says BEGIN itself.

@@ -95,6 +95,10 @@ class Database(ABC):
         """Whether a hub was made here (``hub init``)."""
 
     @abstractmethod
+    def tables(self) -> set[str]:
+        """The names of the tables in the database (its current schema)."""
+
+    @abstractmethod
     def transaction(self) -> AbstractContextManager[Connection]:
         """One write transaction: committed when the block ends, rolled back on any error."""
 

@@ -212,6 +212,12 @@ class HubStore:
         """Make the hub's tables, with the settings at their defaults (kept where set)."""
         db = open_database(home, url or None)
         try:
+            if not db.exists() and (other := db.tables()):
+                shown = ", ".join(sorted(other)[:5]) + (", …" if len(other) > 5 else "")
+                raise StoreError(
+                    f"{db.where} holds tables of something else ({shown}): a hub needs a "
+                    "database of its own (createdb, then hub init with its URL)"
+                )
             _schema(db)
             with db.transaction() as con:
                 con.executemany(
