@@ -18,6 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from pilotline.errors import InputError, NotFound, StoreError
 from pilotline.hub import intake, interest
@@ -63,7 +64,7 @@ def create_hub_app(home: Path | None, *, database_url: str | None = None) -> Fas
         sig = request.headers.get(HEADER)
         if not sig:
             raise Refused(f"the request is not signed (no {HEADER} header)")
-        return intake.verified(hub, body, sig, action)
+        return await run_in_threadpool(intake.verified, hub, body, sig, action)
 
     @app.get("/api/v1/consent-text")
     def consent_text() -> dict[str, str]:
@@ -72,17 +73,17 @@ def create_hub_app(home: Path | None, *, database_url: str | None = None) -> Fas
     @app.post("/api/v1/submit")
     async def submit(request: Request) -> dict[str, Any]:
         env = await signed(request, "submit")
-        return {"received": intake.receive(hub, env)}
+        return {"received": await run_in_threadpool(intake.receive, hub, env)}
 
     @app.post("/api/v1/held")
     async def held(request: Request) -> dict[str, Any]:
         env = await signed(request, "held")
-        return {"items": intake.held(hub, env["firm"])}
+        return {"items": await run_in_threadpool(intake.held, hub, env["firm"])}
 
     @app.post("/api/v1/me")
     async def me(request: Request) -> dict[str, Any]:
         env = await signed(request, "me")
-        f = hub.firm(env["firm"])
+        f = await run_in_threadpool(hub.firm, env["firm"])
         return {k: f[k] for k in ("id", "name", "sector", "size_band", "region", "status")}
 
     @app.post("/api/v1/withdraw")
@@ -91,7 +92,8 @@ def create_hub_app(home: Path | None, *, database_url: str | None = None) -> Fas
         ids = (env.get("payload") or {}).get("items")
         if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
             raise InputError("withdraw: 'items' must be a list of item ids, or null for all")
-        return {"withdrawn": intake.withdraw(hub, env["firm"], ids)}
+        # the database work (and on PostgreSQL the vacuum after it) off the event loop
+        return {"withdrawn": await run_in_threadpool(intake.withdraw, hub, env["firm"], ids)}
 
     @app.get("/api/v1/benchmark")
     def benchmark() -> dict[str, Any]:
