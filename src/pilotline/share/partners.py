@@ -9,9 +9,11 @@ at the partner's next request.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -205,17 +207,35 @@ class Partners:
         self.store, self.home = store, home
         self.stamp = home / "share" / "grants.stamp"
         self._stamp = str(self.stamp)
+        self._fd: int | None = None  # the stamp, kept open by a server (version)
 
     def _touch(self) -> None:
         self.stamp.parent.mkdir(parents=True, exist_ok=True)
         self.stamp.write_text(secrets.token_hex(8))
 
     def version(self) -> str:
+        """The stamp's text: it changes whenever a partner, key or grant does. (The server asks
+        at every partner request: the file is kept open and read with one call, as
+        :meth:`_touch` rewrites it in place; :meth:`reopen` when it may have been replaced.)"""
+        fd = self._fd
+        if fd is None:
+            try:
+                fd = self._fd = os.open(self._stamp, os.O_RDONLY)
+            except OSError:
+                return ""
         try:
-            with open(self._stamp, encoding="utf-8") as f:
-                return f.read()
+            return os.pread(fd, 64, 0).decode("ascii", "replace")
         except OSError:
+            self.reopen()
             return ""
+
+    def reopen(self) -> None:
+        """Open the stamp afresh at the next :meth:`version` (it may have been replaced, such
+        as by a restore of the data directory)."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     # -- partners ------------------------------------------------------------------------------
     def add(self, name: str) -> str:

@@ -172,13 +172,12 @@ class Service:
         """Read keys and grants again when the stamp changed (a change from this data
         directory), and at least every :data:`GRANTS_RECHECK_S` (a change made by a server or CLI
         elsewhere on the same PostgreSQL database)."""
-        version = self.partners.version()
         now = time.monotonic()
-        if (
-            version != self._version
-            or self._version is None
-            or now - self._grants_at > GRANTS_RECHECK_S
-        ):
+        stale = now - self._grants_at > GRANTS_RECHECK_S
+        if stale:
+            self.partners.reopen()  # the stamp may have been replaced rather than rewritten
+        version = self.partners.version()
+        if version != self._version or self._version is None or stale:
             keys = self.partners.keys()
             grants = []
             for g in self.partners.grants():
