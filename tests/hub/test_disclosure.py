@@ -222,3 +222,28 @@ def test_the_disclosure_contract_refuses_bad_files(tmp_path: Path) -> None:
     assert "missing column(s) col" in str(res.exception)
     res = CliRunner().invoke(app, ["hub", "disclosure", str(csv), "--nk", "2"])
     assert "--nk '2': expected N,K" in str(res.exception)
+
+
+def test_an_unbounded_maximum_the_solver_calls_infeasible_is_asked_again() -> None:
+    """A table recorded from the demo region after a withdrawal (see its note): HiGHS called the
+    maximum of one suppressed cell infeasible, and the release failed its audit; the cell is
+    unbounded above, as SciPy's solver confirms with the cell capped."""
+    case = json.loads(
+        (Path(__file__).parent / "data/highs_unbounded_as_infeasible.json").read_text()
+    )
+    cells = {tuple(k): Cell(tuple(k), firms, value, [], status)
+             for k, firms, value, status in case["cells"]}  # fmt: skip
+    table = Table(case["dims"], cells, case["levels"])
+    intervals = audit(table, only_primary=True)
+    key = ("Total", "medium", "Total")
+    low, high = intervals[key]
+    assert low <= cells[key].value and high == float("inf")
+    sup = [j for j, k in enumerate(table.keys) if cells[k].suppressed]
+    pub = [j for j, k in enumerate(table.keys) if not cells[k].suppressed]
+    rel = table.relations().toarray()
+    a = table.values()
+    cap = 10 * a.sum()
+    bounds = [(0, cap if table.keys[j] == key else None) for j in sup]
+    c = np.array([-1.0 if table.keys[j] == key else 0.0 for j in sup])
+    best = linprog(c, A_eq=rel[:, sup], b_eq=-rel[:, pub] @ a[pub], bounds=bounds, method="highs")
+    assert best.status == 0 and -best.fun == pytest.approx(cap)  # reaches any cap: unbounded

@@ -44,10 +44,15 @@ class AuditFailed(PilotlineError):
     failure: report it with the inputs.)"""
 
     def __init__(self, detail: str) -> None:
+        self.detail = detail
         super().__init__(
             "the disclosure audit failed, so nothing was released: a suppressed cell could be "
             f"worked out from the published ones ({detail}). Please report this with the inputs."
         )
+
+    def __reduce__(self) -> tuple[type[AuditFailed], tuple[str]]:
+        # from a worker process it arrives as it left (not wrapped in its own message again)
+        return (AuditFailed, (self.detail,))
 
 
 Key = tuple[str, ...]
@@ -331,6 +336,9 @@ def audit(table: Table, *, only_primary: bool = False) -> dict[Key, tuple[float,
     a_eq, b_eq = a_eq[used], b_eq[used]
     n = len(sup)
     lp = Lp(a_eq, b_eq, np.zeros(n), np.full(n, np.inf), np.zeros(n))
+    #: Far above any value a cell bounded by the published cells can take (every cell is at most
+    #: the sum of the table): a maximum that reaches it is unbounded.
+    cap = 2.0 * float(np.abs(a).sum()) + 1.0
     out: dict[Key, tuple[float, float]] = {}
     last: int | None = None
     for pos, j in enumerate(sup):
@@ -344,6 +352,15 @@ def audit(table: Table, *, only_primary: bool = False) -> dict[Key, tuple[float,
         st_lo, _x, low = lp.solve()
         lp.set_cost([pos], [-1.0])
         st_hi, _x, neg_high = lp.solve()
+        if st_lo == "optimal" and st_hi not in ("optimal", "unbounded"):
+            # HiGHS can call an unbounded maximum "infeasible" (seen on a 120-firm region after a
+            # withdrawal, from scratch and with presolve too), though the minimum just showed the
+            # program feasible: ask again with the cell capped far above any bounded value.
+            lp.set_bounds([pos], [0.0], np.array([cap]))
+            st_hi, _x, neg_high = lp.solve()
+            lp.set_bounds([pos], [0.0], np.array([np.inf]))
+            if st_hi == "optimal" and -neg_high >= cap * (1 - 1e-9):
+                st_hi = "unbounded"
         # the true table is a solution, and nothing is below zero: the minimum always exists;
         # only the maximum may be unbounded. Any other answer is a solver failure, never a pass.
         if st_lo != "optimal" or st_hi not in ("optimal", "unbounded"):
