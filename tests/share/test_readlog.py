@@ -292,3 +292,25 @@ def test_the_server_signs_its_head_and_the_key_stays_outside(tmp_path: Path,
     with pytest.raises(ChainBroken, match="a head was signed at record 2") as exc:
         verify(store, home)
     assert exc.value.seq == 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(partner=st.text(max_size=20), route=st.text(max_size=40),
+       grants=st.lists(st.text(max_size=12), max_size=3),
+       returned=st.lists(st.text(max_size=30), max_size=3),
+       status=st.integers(100, 599), seq=st.integers(1, 2**62),
+       prev=st.text("0123456789abcdef", min_size=64, max_size=64))  # fmt: skip
+def test_the_writer_hashes_a_record_as_verify_does(partner: str, route: str, grants: list[str],
+                                                   returned: list[str], status: int, seq: int,
+                                                   prev: str) -> None:  # fmt: skip
+    """The writer thread hashes records from parts made when each read was queued (so it holds
+    the requests up less); verify recomputes them field by field: the same hash, whatever the
+    text (quotes, backslashes, control characters, any Unicode)."""
+    from pilotline.share.readlog import _Row, _stamp
+
+    read = Read(NOW, partner, route, grants, returned, status)
+    row = _Row.of(read)
+    assert row.digest(seq, prev) == _digest(
+        seq, _stamp(NOW), partner, route, json.dumps(grants),
+        json.dumps(returned, ensure_ascii=False), status, prev,
+    )  # fmt: skip

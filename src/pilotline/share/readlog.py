@@ -53,7 +53,6 @@ _SCHEMA = pa.schema([
     ("route", pa.string()), ("grants", pa.string()), ("returned", pa.string()),
     ("status", pa.int32()), ("prev_hash", pa.string()), ("hash", pa.string()),
 ])  # fmt: skip
-_COLUMNS = _SCHEMA.names
 log = logging.getLogger(__name__)
 
 
@@ -78,6 +77,39 @@ def _stamp(at: dt.datetime) -> str:
     return at.replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A read ready for the chain: its columns but ``seq``, ``prev_hash`` and ``hash``, and
+    ``middle``, the part of :func:`_digest`'s body between the number and the previous hash.
+    Made when the read is queued (in the request's thread), so that the writer thread, which
+    holds up every request while it runs Python, only numbers and hashes each record."""
+
+    at: dt.datetime
+    partner: str
+    route: str
+    grants: str
+    returned: str
+    status: int
+    middle: str
+
+    @classmethod
+    def of(cls, r: Read) -> _Row:
+        at, grants = _stamp(r.at), json.dumps(r.grants)
+        returned = json.dumps(r.returned, ensure_ascii=False)
+        status = int(r.status)
+        middle = ",".join((_encode(at), _encode(r.partner), _encode(r.route), _encode(grants),
+                           _encode(returned), str(status)))  # fmt: skip
+        return cls(r.at.replace(tzinfo=None), r.partner, r.route, grants, returned, status, middle)
+
+    def digest(self, seq: int, prev: str) -> str:
+        """:func:`_digest` of this record as number ``seq`` after ``prev``: the same bytes (a
+        JSON list's items are encoded one by one, as here; ``prev`` is hexadecimal)."""
+        return hashlib.sha256(f'[{seq},{self.middle},"{prev}"]'.encode()).hexdigest()
+
+
 class ReadLog:
     """Appends read records for one store. A request puts its record in the journal, queues it
     and goes on; a writer thread syncs the journal to disk every ``interval_s`` and stores what
@@ -95,7 +127,7 @@ class ReadLog:
         self.head = home / "share" / "reads.head"
         self._lock = threading.Lock()
         self._writing = threading.Lock()
-        self._queue: list[tuple[int, Read]] = []
+        self._queue: list[tuple[int, Read, _Row]] = []
         self._thread: threading.Thread | None = None
         self._journal: int | None = None  # this process's journal (fd), locked while it lives
         self._n = 0  # records put in the journal
@@ -107,6 +139,7 @@ class ReadLog:
     def append(self, read: Read) -> None:
         """Put ``read`` in the journal and queue it for the store (raises :class:`StoreError`
         when the record cannot keep up or the journal cannot be written)."""
+        row = _Row.of(read)
         with self._lock:
             if len(self._queue) >= MAX_BACKLOG:
                 raise StoreError(
@@ -120,7 +153,7 @@ class ReadLog:
                               + "\n").encode())  # fmt: skip
             except OSError as exc:
                 raise StoreError(f"the journal of partner reads cannot be written: {exc}") from exc
-            self._queue.append((self._n, read))
+            self._queue.append((self._n, read, row))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="share-reads", daemon=True)
                 self._thread.start()
@@ -185,7 +218,7 @@ class ReadLog:
             if not batch:
                 return
             try:
-                self._head = _write(self.store, self.head, [r for _, r in batch])
+                self._head = _write(self.store, self.head, [row for _, _, row in batch])
                 self.error = None
             except BaseException as exc:
                 with self._lock:
@@ -262,7 +295,8 @@ def recover(store: Store, home: Path) -> int:
                 except (ValueError, KeyError, TypeError):
                     log.warning("%s: a line that is not a record skipped", path)
             if pending:
-                _write(store, home / "share" / "reads.head", [pending[k] for k in sorted(pending)])
+                _write(store, home / "share" / "reads.head",
+                       [_Row.of(pending[k]) for k in sorted(pending)])  # fmt: skip
                 n += len(pending)
             os.ftruncate(fd, 0)  # whoever opened it meanwhile finds nothing to write again
             path.unlink()
@@ -271,7 +305,7 @@ def recover(store: Store, home: Path) -> int:
     return n
 
 
-def _write(store: Store, head: Path, reads: list[Read]) -> tuple[int, str]:
+def _write(store: Store, head: Path, reads: list[_Row]) -> tuple[int, str]:
     """Append ``reads`` to the chain in one transaction and note the new head (returned)."""
     for attempt in range(5):
         try:
@@ -280,17 +314,19 @@ def _write(store: Store, head: Path, reads: list[Read]) -> tuple[int, str]:
                     "SELECT seq, hash FROM share_reads ORDER BY seq DESC LIMIT 1"
                 ).to_pylist()
                 seq, prev = (last[0]["seq"], last[0]["hash"]) if last else (0, GENESIS)
-                rows: dict[str, list[Any]] = {c: [] for c in _COLUMNS}
-                for r in reads:
-                    seq += 1
-                    at, grants = _stamp(r.at), json.dumps(r.grants)
-                    returned = json.dumps(r.returned, ensure_ascii=False)
-                    h = _digest(seq, at, r.partner, r.route, grants, returned, r.status, prev)
-                    for c, v in zip(_COLUMNS, (seq, r.at.replace(tzinfo=None), r.partner,
-                                               r.route, grants, returned, r.status, prev, h),
-                                    strict=True):  # fmt: skip
-                        rows[c].append(v)
-                    prev = h
+                numbers = list(range(seq + 1, seq + 1 + len(reads)))
+                prevs, hashes = [], []
+                for n, r in zip(numbers, reads, strict=True):
+                    prevs.append(prev)
+                    prev = r.digest(n, prev)
+                    hashes.append(prev)
+                seq = numbers[-1] if numbers else seq
+                rows = {
+                    "seq": numbers, "read_at": [r.at for r in reads],
+                    "partner": [r.partner for r in reads], "route": [r.route for r in reads],
+                    "grants": [r.grants for r in reads], "returned": [r.returned for r in reads],
+                    "status": [r.status for r in reads], "prev_hash": prevs, "hash": hashes,
+                }  # fmt: skip
                 s.append("share_reads", pa.table(rows, schema=_SCHEMA))
             head.parent.mkdir(parents=True, exist_ok=True)
             head.write_text(f"{seq} {prev}\n")
