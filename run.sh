@@ -60,7 +60,9 @@ case "${1:-}" in
     .venv/bin/ruff check src tests bench
     .venv/bin/mypy
     .venv/bin/lint-imports
-    .venv/bin/pytest -q -p no:cacheprovider "${@:2}"
+    # Two workers, each taking whole test files (module fixtures such as a served app or a
+    # browser are made once per file); add "-n 0" to run in one process.
+    .venv/bin/pytest -q -p no:cacheprovider -n 2 --dist loadfile "${@:2}"
     ;;
   bench)
     system_packages
