@@ -314,3 +314,39 @@ def test_the_writer_hashes_a_record_as_verify_does(partner: str, route: str, gra
         seq, _stamp(NOW), partner, route, json.dumps(grants),
         json.dumps(returned, ensure_ascii=False), status, prev,
     )  # fmt: skip
+
+
+def test_a_journal_under_steady_reads_is_replaced_not_grown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under steady reads the queue is never empty after a store write, so the journal was
+    never emptied and grew by every read. Past its limit it is replaced by one holding only
+    what still waits; a server killed after that loses nothing and records nothing twice."""
+    import pilotline.share.readlog as readlog
+
+    monkeypatch.setattr(readlog, "JOURNAL_MAX", 0)
+    store = EmbeddedStore(tmp_path)
+    log = ReadLog(store, tmp_path, interval_s=3600)
+    write = readlog._write
+
+    def meanwhile(*args: Any) -> tuple[int, str]:  # a partner reads while the store is written
+        log.append(Read(NOW, "acme", "/aas/during", [], [], 200))
+        return write(*args)
+
+    for i in range(3):
+        log.append(Read(NOW, "acme", f"/aas/{i}", [], [], 200))
+    before = log._journal_path
+    monkeypatch.setattr(readlog, "_write", meanwhile)
+    log.flush()
+    monkeypatch.setattr(readlog, "_write", write)
+    assert before is not None and not before.exists()
+    (journal,) = (tmp_path / "share").glob("reads-*.journal")
+    assert [json.loads(x)["route"] for x in journal.read_text().splitlines()] == ["/aas/during"]
+    assert verify(store, tmp_path) == 3  # the one during the write is only in the journal
+    assert log._journal is not None
+    os.close(log._journal)  # as if killed: the lock goes with the process, and the queue
+    log._journal = None
+    log._queue.clear()
+    assert verify(store, tmp_path) == 4  # recovered from the new journal, once
+    routes = [r["route"] for r in records(store)]
+    assert routes == ["/aas/0", "/aas/1", "/aas/2", "/aas/during"]

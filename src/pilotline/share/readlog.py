@@ -48,6 +48,10 @@ MAX_BACKLOG = 10_000
 #: once a second, that was a tenth of a core taken from the partners' reads.)
 STORE_EVERY_S = 5.0
 STORE_AT = MAX_BACKLOG // 4
+#: A journal past this size is replaced, after a store write, by one holding only the records
+#: still waiting (under steady reads the queue is never empty after a write, so it was never
+#: emptied and grew by every read: about 700 MB an hour at 1,000 reads a second).
+JOURNAL_MAX = 16 * 2**20
 _SCHEMA = pa.schema([
     ("seq", pa.int64()), ("read_at", pa.timestamp("us")), ("partner", pa.string()),
     ("route", pa.string()), ("grants", pa.string()), ("returned", pa.string()),
@@ -130,6 +134,7 @@ class ReadLog:
         self._queue: list[tuple[int, Read, _Row]] = []
         self._thread: threading.Thread | None = None
         self._journal: int | None = None  # this process's journal (fd), locked while it lives
+        self._journal_path: Path | None = None
         self._n = 0  # records put in the journal
         self.error: BaseException | None = None
         self._head: tuple[int, str] | None = None  # the newest head written, not yet signed
@@ -149,8 +154,7 @@ class ReadLog:
             try:
                 fd = self._open_journal()
                 self._n += 1
-                os.write(fd, (json.dumps({"n": self._n, **_fields(read)}, ensure_ascii=False)
-                              + "\n").encode())  # fmt: skip
+                os.write(fd, _line(self._n, read))
             except OSError as exc:
                 raise StoreError(f"the journal of partner reads cannot be written: {exc}") from exc
             self._queue.append((self._n, read, row))
@@ -163,17 +167,52 @@ class ReadLog:
         """This process's journal (opened, locked and the journals of dead processes recovered
         on first use); call with ``_lock`` held."""
         if self._journal is None:
-            folder = self.home / "share"
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"reads-{os.getpid()}-{secrets.token_hex(4)}.journal"
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            self._journal = fd
+            self._journal, self._journal_path = self._new_journal()
             try:
                 recover(self.store, self.home)
             except Exception:  # tried again by the next verify, list or server
                 log.warning("journals of partner reads not recovered", exc_info=True)
         return self._journal
+
+    def _new_journal(self, lines: bytes = b"") -> tuple[int, Path]:
+        """A new journal of this process holding ``lines`` (synced), locked: made under a name
+        :func:`recover` does not look at, and renamed once locked, so that no other process
+        takes it for a dead one's."""
+        folder = self.home / "share"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"reads-{os.getpid()}-{secrets.token_hex(4)}.journal"
+        making = folder / f".{name}.new"
+        fd = os.open(making, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if lines:
+                os.write(fd, lines)
+                os.fsync(fd)
+            os.rename(making, folder / name)
+        except BaseException:
+            os.close(fd)
+            making.unlink(missing_ok=True)
+            raise
+        return fd, folder / name
+
+    def _replace_journal(self) -> None:
+        """Move the records still queued to a new journal and retire the old one (its other
+        records are in the store); call with ``_lock`` held and records queued. A crash between
+        the two steps leaves the queued records in both, so they would be recorded twice (never
+        lost)."""
+        old, old_path = self._journal, self._journal_path
+        assert old is not None and old_path is not None and self._queue
+        new, path = self._new_journal(b"".join(_line(n, r) for n, r, _ in self._queue))
+        try:  # the old journal now says every record in it is stored (or in the new one)
+            os.write(old, f'{{"stored": {self._queue[-1][0]}}}\n'.encode())
+            os.fsync(old)
+        except OSError:
+            path.unlink(missing_ok=True)
+            os.close(new)
+            raise
+        self._journal, self._journal_path = new, path
+        old_path.unlink(missing_ok=True)
+        os.close(old)
 
     def _run(self) -> None:
         while True:
@@ -231,9 +270,12 @@ class ReadLog:
                     try:
                         if not self._queue:
                             os.ftruncate(fd, 0)  # O_APPEND: the next record starts the file
+                            os.fsync(fd)
+                        elif os.fstat(fd).st_size > JOURNAL_MAX:
+                            self._replace_journal()
                         else:
                             os.write(fd, f'{{"stored": {batch[-1][0]}}}\n'.encode())
-                        os.fsync(fd)
+                            os.fsync(fd)
                     except OSError:
                         log.warning("the journal of partner reads not updated", exc_info=True)
             self._sign_due()
@@ -257,6 +299,11 @@ class ReadLog:
         """Write what is queued and sign the head (at exit)."""
         self.flush()
         self.sign()
+
+
+def _line(n: int, r: Read) -> bytes:
+    """Read number ``n`` of this process as a line of its journal."""
+    return (json.dumps({"n": n, **_fields(r)}, ensure_ascii=False) + "\n").encode()
 
 
 def _fields(r: Read) -> dict[str, Any]:
