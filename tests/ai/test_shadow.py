@@ -123,7 +123,21 @@ def test_train_shadow_evaluate_answer_card_pilot(plant_home: tuple[Path, int]) -
     assert [json.loads(line)["rows"] for line in log.splitlines()] == [0, 0]
     with store.session() as s:  # runs that found nothing leave no row (one a minute, for years)
         assert s.scalar("SELECT count(*) FROM ai_shadow_runs") == 2
-    _run(home, "ai", "answer", "pump-1", hit[0]["start_ts"].isoformat(), "real")
+    alarm_at = hit[0]["start_ts"].isoformat()
+    _run(home, "ai", "answer", "pump-1", alarm_at, "false")
+    _run(home, "ai", "answer", "pump-1", alarm_at, "real")  # changed: the trail says from what
+    with store.session() as s:
+        trail = s.arrow(
+            "SELECT username, detail FROM audit_log WHERE action = 'alarm answered'"
+        ).to_pylist()
+    # (the suite's clock stands still: both entries have one time, so compared as a set)
+    user = trail[0]["username"]
+    assert user.startswith("cli:") and {t["username"] for t in trail} == {user}
+    got = sorted((json.loads(t["detail"]) for t in trail), key=lambda d: "replaced" in d)
+    assert [(d["answer"], d.get("replaced"), d.get("replaced_by")) for d in got] == [
+        ("false", None, None),
+        ("real", "false", user),
+    ]
     e = json.loads(_run(home, "ai", "evaluate", "pump-1", "--format", "json"))
     assert (e["stops"], e["warned"], e["answered_real"]) == (1, 1, 1)
     card = json.loads(_run(home, "ai", "card", "pump-1", "--format", "json"))

@@ -232,10 +232,11 @@ def answer(
     next training). With ``machine``, the alarm must be that machine's; ``audited`` (an answer
     given on the web, by ``by`` of ``account``) puts it into the audit trail in the same
     transaction; ``first_only`` refuses an alarm answered already (checked in that transaction,
-    so of two answers sent at once only the first is kept and audited)."""
+    so of two answers sent at once only the first is kept and audited). An audited answer that
+    replaces another names the one it replaced and who gave it."""
     with store.session(write=True) as s, s.transaction():
         found = s.arrow(
-            "SELECT machine, answer FROM ai_alarms WHERE model = ? AND start_ts = ?",
+            "SELECT machine, answer, answered_by FROM ai_alarms WHERE model = ? AND start_ts = ?",
             [name, _naive(start)],
         ).to_pylist()
         if not found or (machine is not None and found[0]["machine"] != machine):
@@ -262,6 +263,11 @@ def answer(
                 start=_naive(start),
                 answer=verdict,
                 account=account,
+                **(
+                    {"replaced": found[0]["answer"], "replaced_by": found[0]["answered_by"]}
+                    if found[0]["answer"] is not None
+                    else {}
+                ),
             )
 
 

@@ -529,12 +529,21 @@ def answer_cmd(
     start: Annotated[str, typer.Argument(help="The alarm's start time (UTC).")],
     verdict: Annotated[str, typer.Argument(help="real or false.")],
 ) -> None:
-    """Record whether an alarm was a real problem or a false alarm (labels for next time)."""
+    """Record whether an alarm was a real problem or a false alarm (labels for next time).
+
+    The answer goes into the audit trail as cli:USER; one that replaces an operator's answer
+    names it there."""
 
     if verdict not in ("real", "false"):
         raise InputError(f"{verdict!r}: answer real (a real problem) or false (a false alarm)")
     shadow.answer(
-        _store(), name, _moment(start, "START"), real=verdict == "real", by=getpass.getuser()
+        _store(),
+        name,
+        _moment(start, "START"),
+        real=verdict == "real",
+        by=f"cli:{getpass.getuser()}",
+        audited=True,
+        account="command line",
     )
     out.print(f"Recorded: the alarm of {name} at {start} was {verdict}.", highlight=False)
 
