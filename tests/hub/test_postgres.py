@@ -192,3 +192,17 @@ def test_two_writers_at_once(pg_url: str) -> None:
     releases = _at_once(lambda: publish(a), lambda: publish(b))
     assert sorted(r.version for r in releases) == [1, 2]  # the later built on the earlier
     assert [r["version"] for r in a.releases()] == [1, 2]
+
+
+def test_the_hub_serves_again_after_the_database_restarts(pg_url: str, pg_cluster: Any) -> None:
+    store = HubStore.init(url=pg_url)
+    _at_once(*[lambda: store.setting("p")] * 3)  # connections kept open in its pool
+    pg_cluster.stop("immediate")
+    try:
+        with pytest.raises(StoreUnavailable, match="cannot reach the hub's database"):
+            store.setting("p")
+    finally:
+        pg_cluster.start()
+    assert store.setting("p") == "10"  # the dropped connections are replaced as they are used
+    store.set_setting("p", "12")
+    assert [store.setting("p") for _ in range(4)] == ["12"] * 4
