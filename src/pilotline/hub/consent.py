@@ -5,7 +5,8 @@ Erasing a firm removes every row that names it (items, figures, consents, reques
 firm itself) and replaces its id in the releases' lists of contributors by a random stand-in (the
 next release still sees that a firm left, and protects the difference). Erasing a person keeps
 the firm's record that consent was given (what, when, which text) but replaces the person's
-name, which is the only thing the hub keeps about them.
+name, which is the only thing the ledger keeps about them (their event bookings and a confirmed
+registration of interest are not reached by it).
 
 Erased means gone from the database's files too: SQLite overwrites deleted rows as they go
 (``secure_delete``); on PostgreSQL the tables touched are vacuumed (``VACUUM FULL``) once the
