@@ -281,12 +281,15 @@ def consent_ledger(
 
 @consent_app.command("export")
 def consent_export(
-    firm: Annotated[str | None, typer.Option(help="Everything kept about this firm.")] = None,
-    person: Annotated[str | None, typer.Option(help="Everything kept about this person.")] = None,
+    firm: Annotated[
+        str | None, typer.Option(help="This firm: its record, what it sent, its consents.")
+    ] = None,
+    person: Annotated[str | None, typer.Option(help="This person: their consent records.")] = None,
     dir_: Dir = DEFAULT_DIR,
     database: Database = None,
 ) -> None:
-    """Everything the hub keeps about a firm or a person, as JSON."""
+    """What the hub keeps about a firm (its record, items and consents), or a person's consent
+    records, as JSON (not their event bookings or registration of interest)."""
     from pilotline.hub.consent import export_firm, export_person
 
     if (firm is None) == (person is None):
