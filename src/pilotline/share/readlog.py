@@ -7,7 +7,7 @@ record's number and hash are also kept in ``<home>/share/reads.head``, so that c
 off the end shows too.
 
 Writes are grouped: a request queues its record with :class:`ReadLog`, and a writer thread stores
-what is queued every 5 seconds (sooner when 2,500 wait) in one transaction, at exit, and before a
+what is queued every 5 seconds (sooner when 5,000 wait) in one transaction, at exit, and before a
 partner reads its own record. Before the request is answered its
 record is also appended (one ``write``, no ``fsync``) to this process's journal,
 ``<home>/share/reads-<pid>-<random>.journal``, locked while the process lives; the writer thread
@@ -15,7 +15,7 @@ notes in it what the store holds and syncs it to disk once a second. A server th
 (even ``kill -9``) leaves its journal unlocked, and the next server, ``share audit verify`` or
 ``share audit list`` writes the records the store did not get (:func:`recover`). Only a crash of
 the operating system or the power can lose the last second's records. If the store cannot take
-the records, partner requests are refused once 10,000 wait.
+the records, partner requests are refused once 20,000 wait.
 """
 
 from __future__ import annotations
@@ -42,10 +42,11 @@ from pilotline.share import anchor
 from pilotline.store import Store
 
 GENESIS = "0" * 64
-MAX_BACKLOG = 10_000
+MAX_BACKLOG = 20_000  # about 20 MB of queued records
 #: The writer thread stores the queue this often, or sooner once :data:`STORE_AT` records wait.
-#: (Each store write costs the same 100-200 ms of CPU whether it holds one record or thousands:
-#: once a second, that was a tenth of a core taken from the partners' reads.)
+#: (Each store write costs 70-250 ms of CPU whether it holds one record or thousands — opening
+#: the store, and the checkpoint at its close, which rewrites the table's newest row group: once a
+#: second, that was up to a quarter of a core taken from the partners' reads.)
 STORE_EVERY_S = 5.0
 STORE_AT = MAX_BACKLOG // 4
 #: A journal past this size is replaced, after a store write, by one holding only the records
