@@ -8,7 +8,13 @@ import pytest
 from scipy import stats
 
 from pilotline.errors import InputError
+from pilotline.hub.benchmark import MEASURES as BENCH
+from pilotline.hub.benchmark import Figures, Firm, build_release
+from pilotline.hub.demo import fill, region
+from pilotline.hub.disclosure import TOTAL, Rules
 from pilotline.hub.privacy import Privacy, noisy, ratios
+from pilotline.hub.publish import public, publish
+from pilotline.hub.store import HubStore
 
 MEASURES = ("run_time_s", "good_count")
 DIMS = ("sector", "size_band", "region")
@@ -86,3 +92,70 @@ def test_an_epsilon_out_of_range_is_refused(epsilon: float) -> None:
 def test_a_bound_that_is_not_positive_is_refused() -> None:
     with pytest.raises(InputError, match="run_time_s"):
         Privacy(epsilon=1.0, bounds={"run_time_s": 0.0})
+
+
+# -- a release with noise ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def region50() -> tuple[dict[str, Firm], list[tuple[str, Figures]]]:
+    return region(firms=50, months=1, seed=5)
+
+
+def _privacy(epsilon: float) -> Privacy:
+    bound = {"s": 15_000 * 3600.0, "count": 1e6, "kwh": 5e5}
+    return Privacy(epsilon=epsilon, bounds={m: bound[m.rsplit("_", 1)[1]] for m in BENCH})
+
+
+def test_a_noisy_release_publishes_noisy_cells_only_and_says_how(region50) -> None:
+    firms, figures = region50
+    plain = build_release(firms=firms, figures=figures, rules=Rules(), version=1, created_at="t")
+    rel = build_release(firms=firms, figures=figures, rules=Rules(), version=1, created_at="t",
+                        privacy=_privacy(1.0), secret=b"hub secret")  # fmt: skip
+    # the primary rules see the same values (the bounds here clip no firm of the region)
+    assert [c["status"] == "primary" for c in rel.cells] == [
+        c["status"] == "primary" for c in plain.cells
+    ]
+    public = rel.public()
+    assert public["privacy"]["epsilon"] == 1.0 and public["privacy"]["mechanism"] == "Laplace"
+    true = {(c["sector"], c["size_band"], c["region"]): c for c in rel.cells}
+    assert public["cells"]
+    for c in public["cells"]:
+        t = true[(c["sector"], c["size_band"], c["region"])]
+        assert t["status"] == "published"
+        assert c["kpis"] != t["kpis"]  # every published figure carries noise
+        assert all(0 <= c["kpis"][k] <= 1 for k in ("availability", "quality", "scrap_rate")
+                   if c["kpis"][k] is not None)  # fmt: skip
+    assert "sums" not in str(public) and "noisy" not in str(public)
+    # reproducible from the inputs with the hub's secret; another secret gives other noise
+    again = build_release(firms=firms, figures=figures, rules=Rules(), version=1, created_at="t",
+                          privacy=_privacy(1.0), secret=b"hub secret")  # fmt: skip
+    other = build_release(firms=firms, figures=figures, rules=Rules(), version=1, created_at="t",
+                          privacy=_privacy(1.0), secret=b"another")  # fmt: skip
+    assert again.public() == public and other.public()["cells"] != public["cells"]
+    # without noise a release says nothing of privacy
+    assert "privacy" not in plain.public()
+
+
+def test_clipping_limits_one_huge_firm_in_a_noisy_release(region50) -> None:
+    firms, figures = region50
+    tight = Privacy(epsilon=1.0, bounds=dict.fromkeys(BENCH, 10.0))
+    rel = build_release(firms=firms, figures=figures, rules=Rules(), version=1, created_at="t",
+                        privacy=tight, secret=b"k")  # fmt: skip
+    grand = next(c for c in rel.cells if (c["sector"], c["size_band"], c["region"]) == (TOTAL,) * 3)
+    assert grand["sums"]["planned_time_s"] <= 10.0 * rel.firms
+
+
+def test_publish_on_a_hub_follows_its_dp_setting(tmp_path) -> None:
+    hub = HubStore.init(tmp_path / "hub")
+    fill(hub, firms=30, months=1, seed=2)
+    off = public(hub)
+    assert off is not None and "privacy" not in off
+    with pytest.raises(InputError, match="dp_epsilon"):
+        hub.set_setting("dp_epsilon", "-1")
+    hub.set_setting("dp_epsilon", "2")
+    publish(hub)
+    on = public(hub)
+    assert (
+        on is not None and on["privacy"]["epsilon"] == 2.0 and on["version"] == off["version"] + 1
+    )

@@ -41,6 +41,12 @@ BAD = [
     ("campaign_name", "two\nlines", "one line"),
     ("consent_version", "x" * 41, "1 to 40 characters"),
     ("consent_text", "", "a text of 1 to 10000 characters"),
+    ("dp_epsilon", "-0.5", "0 (off), or a number above 0 up to 100"),
+    ("dp_epsilon", "101", "up to 100"),
+    ("dp_epsilon", "inf", "a number above 0"),
+    ("dp_hours", "0", "a number of hours above 0"),
+    ("dp_parts", "-3", "a number of parts above 0"),
+    ("dp_kwh", "lots", "a number of kWh above 0"),
 ]
 
 GOOD = [
@@ -58,6 +64,10 @@ GOOD = [
     ("campaign_name", "North: small steps"),
     ("consent_version", "2026-12"),
     ("consent_text", "Purpose: …\nRetention: …"),
+    ("dp_epsilon", "0.5"),
+    ("dp_hours", "2000"),
+    ("dp_parts", "50000"),
+    ("dp_kwh", "1e4"),
 ]
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from pilotline.errors import InputError
 from pilotline.hub.disclosure import TOTAL, Key, Rules, Table, suppress
+from pilotline.hub.privacy import Privacy, noisy, ratios
 
 #: What a firm sends per plant and month (times in seconds, counts in parts).
 FIELDS = {
@@ -159,19 +160,28 @@ class Release:
     #: Per period, each firm's cell (coordinator-only): what the next release checks withdrawals
     #: against.
     contributors: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    #: The noise statement (:meth:`Privacy.statement`) when the release is noisy.
+    privacy: dict[str, Any] | None = None
 
     def public(self) -> dict[str, Any]:
-        """What firms and the public see: published cells only, no rules, no hidden values."""
-        return {
+        """What firms and the public see: published cells only, no rules, no hidden values (with
+        noise, the noisy count of firms and the KPIs of the noisy sums)."""
+        out = {
             "version": self.version,
             "created_at": self.created_at,
             "dimensions": list(DIMS),
             "cells": [
-                {k: c[k] for k in ("period", *DIMS, "firms", "kpis")}
+                {
+                    **{k: c[k] for k in ("period", *DIMS)},
+                    **{k: c.get("noisy", c)[k] for k in ("firms", "kpis")},
+                }
                 for c in self.cells
                 if c["status"] == "published" and c["firms"] > 0
             ],
         }
+        if self.privacy is not None:
+            out["privacy"] = self.privacy
+        return out
 
 
 def fingerprint(firms: Mapping[str, Firm], figures: Iterable[tuple[str, Figures]]) -> str:
@@ -196,9 +206,13 @@ def build_release(
     created_at: str,
     previous: Release | None = None,
     workers: int = 1,
+    privacy: Privacy | None = None,
+    secret: bytes = b"",
 ) -> Release:
     """Tables per period, suppressed and audited; earlier suppressions kept. ``workers`` > 1
-    spreads the periods over that many processes (each period is independent)."""
+    spreads the periods over that many processes (each period is independent). With
+    ``privacy``, each firm's month is clipped to its bounds before the tables are built, and
+    every published cell gets Laplace noise drawn with ``secret`` (:mod:`pilotline.hub.privacy`)."""
     by_period: dict[str, list[tuple[str, Figures]]] = {}
     for firm_id, f in figures:
         if firm_id not in firms:
@@ -217,8 +231,8 @@ def build_release(
     }
     watch = _withdrawals(previous, contributors, rules) if previous else {}
     jobs = [
-        (period, [(firms[fid].key(), fid, f) for fid, f in by_period[period]], rules,
-         carried.get(period, set()), watch.get(period, {}))
+        (period, _rows(firms, by_period[period], privacy), rules, carried.get(period, set()),
+         watch.get(period, {}))
         for period in sorted(by_period)
     ]  # fmt: skip
     cells: list[dict[str, Any]] = []
@@ -233,15 +247,37 @@ def build_release(
     else:
         for job in jobs:
             cells.extend(_period_cells(*job))
+    inputs = fingerprint(firms, figures)
+    if privacy is not None:
+        for c in cells:
+            if c["status"] == "published" and c["firms"] > 0:
+                c["noisy"] = noisy(c, privacy=privacy, measures=MEASURES, dims=DIMS,
+                                   secret=secret, inputs=inputs)  # fmt: skip
+                c["noisy"]["kpis"] = ratios(kpis(c["noisy"]["sums"]))
     return Release(
         version=version,
         created_at=created_at,
-        inputs_sha256=fingerprint(firms, figures),
+        inputs_sha256=inputs,
         rules=asdict(rules),
         firms=len({fid for fid, _f in figures}),
         cells=cells,
         contributors=contributors,
+        privacy=privacy.statement(MEASURES) if privacy is not None else None,
     )
+
+
+def _rows(
+    firms: Mapping[str, Firm], rows: Sequence[tuple[str, Figures]], privacy: Privacy | None
+) -> list[tuple[Key, str, dict[str, float]]]:
+    """Each plant's measures; with ``privacy``, each firm's plants summed and clipped."""
+    if privacy is None:
+        return [(firms[fid].key(), fid, measures(f)) for fid, f in rows]
+    per_firm: dict[str, dict[str, float]] = {}
+    for fid, f in rows:
+        sums = per_firm.setdefault(fid, dict.fromkeys(MEASURES, 0.0))
+        for m, v in measures(f).items():
+            sums[m] += v
+    return [(firms[fid].key(), fid, privacy.clip(s)) for fid, s in sorted(per_firm.items())]
 
 
 def _within(cell: Key, key: Sequence[str]) -> bool:
@@ -283,14 +319,12 @@ def _withdrawals(
 
 def _period_cells(
     period: str,
-    rows: list[tuple[Key, str, Figures]],
+    rows: list[tuple[Key, str, dict[str, float]]],
     rules: Rules,
     carried: set[Key],
     watch: Mapping[Key, Mapping[str, float]],
 ) -> list[dict[str, Any]]:
-    tables = [
-        Table.build(DIMS, [(key, fid, measures(f)[m]) for key, fid, f in rows]) for m in MEASURES
-    ]
+    tables = [Table.build(DIMS, [(key, fid, ms[m]) for key, fid, ms in rows]) for m in MEASURES]
     for key in carried:
         for t in tables:
             if key in t.cells:

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from typing import Any
 
 from pilotline import clock
 from pilotline.errors import InputError, StoreBusy
-from pilotline.hub.benchmark import FIELDS, Figures, Firm, Release, build_release, fingerprint
+from pilotline.hub.benchmark import (
+    FIELDS,
+    MEASURES,
+    Figures,
+    Firm,
+    Release,
+    build_release,
+    fingerprint,
+)
 from pilotline.hub.db import Connection
 from pilotline.hub.disclosure import Rules
+from pilotline.hub.privacy import Privacy
 from pilotline.hub.store import HubStore
 
 log = logging.getLogger(__name__)
@@ -29,6 +39,31 @@ def rules(hub: HubStore) -> Rules:
         )
     except ValueError as exc:
         raise InputError(f"a disclosure setting of this hub cannot be read: {exc}") from None
+
+
+def privacy(hub: HubStore) -> Privacy | None:
+    """The noise settings, or None when ``dp_epsilon`` is 0 (no noise)."""
+    try:
+        epsilon = float(hub.setting("dp_epsilon"))
+        if epsilon == 0:
+            return None
+        hours, parts, kwh = (float(hub.setting(n)) for n in ("dp_hours", "dp_parts", "dp_kwh"))
+    except ValueError as exc:
+        raise InputError(f"a privacy setting of this hub cannot be read: {exc}") from None
+    bound = {"s": hours * 3600, "count": parts, "kwh": kwh}
+    return Privacy(
+        epsilon=epsilon,
+        bounds={m: bound[m.rsplit("_", 1)[1]] for m in MEASURES},
+    )
+
+
+def _noise_secret(hub: HubStore) -> bytes:
+    """The hub's secret for drawing noise (made by the first release that needs it)."""
+    with hub.connect() as con:
+        con.execute("INSERT INTO secrets (name, value) VALUES ('noise', ?) "
+                    "ON CONFLICT (name) DO NOTHING", (secrets.token_hex(32),))  # fmt: skip
+        return bytes.fromhex(str(con.execute(
+            "SELECT value FROM secrets WHERE name = 'noise'").scalar()))  # fmt: skip
 
 
 def _inputs(con: Connection) -> tuple[dict[str, Firm], list[tuple[str, Figures]]]:
@@ -50,6 +85,7 @@ def publish(hub: HubStore, *, workers: int = 1, attempts: int = 3) -> Release:
     of the firms, figures and last release; it is kept only if, under the release lock, the
     last release and the inputs are still those it was built from. Otherwise (another process
     kept a release, or a firm sent, withdrew or was erased meanwhile) it is built again."""
+    noise = privacy(hub)
     for _ in range(attempts):
         with hub.reading() as con:
             firms, figures = _inputs(con)
@@ -67,6 +103,8 @@ def publish(hub: HubStore, *, workers: int = 1, attempts: int = 3) -> Release:
             created_at=clock.now().isoformat(),
             previous=_release(last) if last else None,
             workers=workers,
+            privacy=noise,
+            secret=_noise_secret(hub) if noise is not None else b"",
         )
         with hub.connect() as con:
             con.lock("release")
@@ -98,6 +136,7 @@ def _body(rel: Release) -> dict[str, Any]:
         "firms": rel.firms,
         "cells": rel.cells,
         "contributors": rel.contributors,
+        "privacy": rel.privacy,
     }
 
 

@@ -160,6 +160,18 @@ SETTINGS: dict[str, Setting] = {
     "interest_expiry_days": Setting("7", "days an unconfirmed registration of interest is kept; "
                                     "then it is erased (1 to 90)",
                                     "a number of days, 1 to 90", _number(1, 90)),
+    "dp_epsilon": Setting("0", "differential-privacy noise on published cells: ε per release for "
+                          "one firm's month (0: no noise)", "0 (off), or a number above 0 up to "
+                          "100", lambda v: _number(0, 0)(v) or _number(0, 100, above=True)(v)),
+    "dp_hours": Setting("15000", "with noise: the most production hours one firm's month may add "
+                        "to a cell (more is clipped)", "a number of hours above 0, up to "
+                        "10000000", _number(0, 10_000_000, above=True)),
+    "dp_parts": Setting("1000000", "with noise: the most parts one firm's month may add to a "
+                        "cell (more is clipped)", "a number of parts above 0, up to "
+                        "1000000000000", _number(0, 1e12, above=True)),
+    "dp_kwh": Setting("500000", "with noise: the most kWh one firm's month may add to a cell "
+                      "(more is clipped)", "a number of kWh above 0, up to 1000000000000",
+                      _number(0, 1e12, above=True)),
     "consent_version": Setting("2026-03", "version of the consent text firms agree to",
                                "one line of 1 to 40 characters", _text(40)),
     "consent_text": Setting(
