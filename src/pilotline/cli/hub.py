@@ -282,41 +282,65 @@ def consent_ledger(
 @consent_app.command("export")
 def consent_export(
     firm: Annotated[
-        str | None, typer.Option(help="This firm: its record, what it sent, its consents.")
+        str | None,
+        typer.Option(
+            help="This firm: its record, what it sent, its consents, the registration "
+            "of interest it was made from."
+        ),
     ] = None,
-    person: Annotated[str | None, typer.Option(help="This person: their consent records.")] = None,
+    person: Annotated[str | None, typer.Option(help="A person, by name.")] = None,
+    email: Annotated[str | None, typer.Option(help="A person, by e-mail address.")] = None,
     dir_: Dir = DEFAULT_DIR,
     database: Database = None,
 ) -> None:
-    """What the hub keeps about a firm (its record, items and consents), or a person's consent
-    records, as JSON (not their event bookings or registration of interest)."""
+    """What the hub keeps about a firm, or about a person (found by --person NAME, --email
+    ADDRESS, or both), as JSON. A person's: consent records, event bookings, registrations of
+    interest, rate-limit attempts, sign-in accounts with that name, where free text (firm notes,
+    service notes, what firms sent, events) mentions them, and other names and addresses on their
+    rows (look for those too). Check it before handing it over: a name can be someone else's."""
     from pilotline.hub.consent import export_firm, export_person
 
-    if (firm is None) == (person is None):
-        raise InputError("name one: --firm ID or --person NAME")
+    if (firm is None) == (person is None and email is None):
+        raise InputError("name one: --firm ID, or a person by --person NAME and/or --email ADDRESS")
     hub = _hub(dir_, database)
-    _print_json(export_firm(hub, firm) if firm else export_person(hub, str(person)))
+    _print_json(export_firm(hub, firm) if firm else export_person(hub, person, email=email))
 
 
 @consent_app.command("erase")
 def consent_erase(
     firm: Annotated[str | None, typer.Option(help="Erase this firm and all it sent.")] = None,
-    person: Annotated[str | None, typer.Option(help="Remove this person's name.")] = None,
+    person: Annotated[str | None, typer.Option(help="Erase a person, by name.")] = None,
+    email: Annotated[str | None, typer.Option(help="Erase a person, by e-mail address.")] = None,
     dir_: Dir = DEFAULT_DIR,
     database: Database = None,
 ) -> None:
-    """Erase a firm (everything it sent, its consents and record) or a person's name."""
-    from pilotline.hub.consent import erase_firm, erase_person
+    """Erase a firm (everything it sent, its consents, its registration of interest and record),
+    or a person (found by --person NAME, --email ADDRESS, or both): their name in the consent
+    ledger replaced, their event bookings (a place they held goes to the first waiting, who is
+    e-mailed), registrations of interest and rate-limit attempts deleted, in one transaction.
+    Sign-in accounts and free text that name them are listed, not changed."""
+    from pilotline.hub.consent import PLACES, erase_firm, forget
 
-    if (firm is None) == (person is None):
-        raise InputError("name one: --firm ID or --person NAME")
+    if (firm is None) == (person is None and email is None):
+        raise InputError("name one: --firm ID, or a person by --person NAME and/or --email ADDRESS")
     hub = _hub(dir_, database)
     if firm:
         counts = erase_firm(hub, firm)
         out.print(f"Erased {firm}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
-    else:
-        n = erase_person(hub, str(person))
-        out.print(f"Removed {person!r} from {n} consent record(s).")
+        return
+    done = forget(hub, person, email=email)
+    who = " / ".join(repr(x) for x in (person, email) if x)
+    out.print(f"Erased {who}: " + ", ".join(f"{PLACES[p]} {n}" for p, n in done.counts.items()),
+              highlight=False)  # fmt: skip
+    for m in done.moved_up:
+        note = f" (the e-mail failed: {m['mail_error']})" if m["mail_error"] else ", e-mailed"
+        out.print(f"Event {m['event']}: the place went to {m['email']}{note}.", highlight=False)
+    for a in done.accounts:
+        out.print(f"Kept: the sign-in account {a!r} (an account is not erased with a person).",
+                  highlight=False)  # fmt: skip
+    for m in done.mentions:
+        out.print(f"Still mentioned in free text: {m['table']}.{m['column']} of {m['row']}; "
+                  "edit it if it is this person.", highlight=False)  # fmt: skip
 
 
 @firm_app.command("status")

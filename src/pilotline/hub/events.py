@@ -15,6 +15,7 @@ import icalendar
 
 from pilotline import clock
 from pilotline.errors import InputError, NotFound, SourceUnavailable
+from pilotline.hub.db import Connection
 from pilotline.hub.store import HubStore
 
 log = logging.getLogger(__name__)
@@ -108,23 +109,28 @@ def register(hub: HubStore, event_id: int, *, email: str, name: str) -> str:
 
 def cancel(hub: HubStore, event_id: int, email: str) -> str | None:
     """Cancel a registration; the first on the waiting list moves up. Returns who moved up."""
-    email = email.strip().lower()
     with hub.connect() as con:
-        con.lock(f"event:{event_id}")  # two cancellations at once promote two people, not one twice
-        row = con.execute("SELECT status FROM registrations WHERE event_id = ? AND email = ?",
-                          (event_id, email)).fetchone()  # fmt: skip
-        if row is None or row["status"] == "cancelled":
-            raise NotFound(f"{email} is not registered for event {event_id}")
-        con.execute("UPDATE registrations SET status = 'cancelled', cancelled_at = ? WHERE "
-                    "event_id = ? AND email = ?", (clock.now().isoformat(), event_id, email))  # fmt: skip
-        if row["status"] != "registered":
-            return None
-        nxt = con.execute("SELECT email FROM registrations WHERE event_id = ? AND status = "
-                          "'waiting' ORDER BY registered_at, email LIMIT 1", (event_id,)).fetchone()  # fmt: skip
-        if nxt:
-            con.execute("UPDATE registrations SET status = 'registered' WHERE event_id = ? AND "
-                        "email = ?", (event_id, nxt["email"]))  # fmt: skip
-            return str(nxt["email"])
+        return cancel_in(con, event_id, email)
+
+
+def cancel_in(con: Connection, event_id: int, email: str) -> str | None:
+    """:func:`cancel` within the transaction ``con`` (a person's erasure frees their places)."""
+    email = email.strip().lower()
+    con.lock(f"event:{event_id}")  # two cancellations at once promote two people, not one twice
+    row = con.execute("SELECT status FROM registrations WHERE event_id = ? AND email = ?",
+                      (event_id, email)).fetchone()  # fmt: skip
+    if row is None or row["status"] == "cancelled":
+        raise NotFound(f"{email} is not registered for event {event_id}")
+    con.execute("UPDATE registrations SET status = 'cancelled', cancelled_at = ? WHERE "
+                "event_id = ? AND email = ?", (clock.now().isoformat(), event_id, email))  # fmt: skip
+    if row["status"] != "registered":
+        return None
+    nxt = con.execute("SELECT email FROM registrations WHERE event_id = ? AND status = "
+                      "'waiting' ORDER BY registered_at, email LIMIT 1", (event_id,)).fetchone()  # fmt: skip
+    if nxt:
+        con.execute("UPDATE registrations SET status = 'registered' WHERE event_id = ? AND "
+                    "email = ?", (event_id, nxt["email"]))  # fmt: skip
+        return str(nxt["email"])
     return None
 
 
@@ -260,15 +266,20 @@ def cancel_booking(hub: HubStore, token: str) -> dict[str, Any]:
     if r["status"] == "cancelled":
         return {"booking": r, "moved": None, "mail_error": None}
     moved = cancel(hub, r["event_id"], r["email"])
-    error = None
-    if moved is not None:
-        [m] = hub.rows("SELECT * FROM registrations WHERE event_id = ? AND email = ?",
-                       (r["event_id"], moved))  # fmt: skip
-        msg = _message(hub, m, r["event"], "A place for you",
-                       "a place has come free, and it is yours:")  # fmt: skip
-        try:
-            _send(hub, [msg], "the e-mail to the person who moved up")
-        except SourceUnavailable as exc:
-            log.warning("%s", exc)
-            error = str(exc)
+    error = None if moved is None else tell_moved_up(hub, r["event_id"], moved)
     return {"booking": booking(hub, token), "moved": moved, "mail_error": error}
+
+
+def tell_moved_up(hub: HubStore, event_id: int, email: str) -> str | None:
+    """E-mail the person who moved up from the waiting list their place; why that failed, or
+    None (the place is theirs either way)."""
+    [m] = hub.rows("SELECT * FROM registrations WHERE event_id = ? AND email = ?",
+                   (event_id, email))  # fmt: skip
+    msg = _message(hub, m, event(hub, event_id), "A place for you",
+                   "a place has come free, and it is yours:")  # fmt: skip
+    try:
+        _send(hub, [msg], "the e-mail to the person who moved up")
+    except SourceUnavailable as exc:
+        log.warning("%s", exc)
+        return str(exc)
+    return None
