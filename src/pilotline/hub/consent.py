@@ -311,7 +311,7 @@ def forget(hub: HubStore, person: str | None = None, *, email: str | None = None
                         [(r["address"], r["at"]) for r in found["attempts"]])  # fmt: skip
         counts = {place: len(rows) for place, rows in found.items()}
         con.executemany("INSERT INTO erasures (at, what, count, reason) VALUES (?, ?, ?, ?)",
-                        [(now, NOTED[p], n, "a person's erasure, at their request")
+                        [(now, NOTED[p], n, "at a person's request")
                          for p, n in counts.items() if n])  # fmt: skip
     erased = PersonErased(counts, moved, accounts, mentions)
     try:  # the rows as they were, with the name, gone from the files too
