@@ -83,7 +83,7 @@ def test_fractions_stay_fractions_after_noise() -> None:
     )
 
 
-@pytest.mark.parametrize("epsilon", [0.0, -1.0, float("nan"), float("inf"), 1000.0])
+@pytest.mark.parametrize("epsilon", [0.0, -1.0, float("nan"), float("inf"), 1000.0, 1e-300, 0.009])
 def test_an_epsilon_out_of_range_is_refused(epsilon: float) -> None:
     with pytest.raises(InputError, match="dp_epsilon"):
         Privacy(epsilon=epsilon, bounds={})

@@ -17,13 +17,21 @@ BAD = [
     ("min_firms", "1", "a whole number of firms, 2 to 1000"),
     ("min_firms", "2.5", "a whole number of firms"),
     ("min_firms", "1001", "2 to 1000"),
+    ("min_firms", "-3", "2 to 1000"),
     ("nk", "2;85", "N,K"),
     ("nk", "0,85", "N a whole number 1 to 100"),
     ("nk", "2,0", "K a percentage above 0 up to 100"),
     ("nk", "2,101", "up to 100"),
-    ("p", "-1", "a percentage from 0 to 100"),
-    ("p", "nan", "a percentage from 0 to 100"),
-    ("protect_pct", "101", "a percentage from 0 to 100"),
+    ("nk", "2 , 85", "N,K"),
+    ("nk", "2,1e-300", "N,K"),
+    ("p", "-1", "a percentage from 1 to 100"),
+    ("p", "0", "a percentage from 1 to 100"),  # 0 would turn the p % rule off
+    ("p", "nan", "a percentage from 1 to 100"),
+    ("p", "1_0", "a percentage"),
+    ("p", "٣", "a percentage"),  # an Arabic-Indic digit
+    ("p", "1e2", "a percentage"),
+    ("protect_pct", "101", "a percentage from 1 to 100"),
+    ("protect_pct", "0", "a percentage from 1 to 100"),  # 0 protects nothing
     ("smtp_port", "0", "a port number, 1 to 65535"),
     ("smtp_port", "65536", "a port number, 1 to 65535"),
     ("smtp_port", "25x", "a port number"),
@@ -34,16 +42,24 @@ BAD = [
     ("public_url", "hub.example.org", "an http:// or https:// address"),
     ("public_url", "ftp://hub.example.org", "an http:// or https:// address"),
     ("public_url", "https://", "with a host"),
+    ("public_url", 'http://h.example/"><script>', "no spaces, quotes or angle brackets"),
     ("mail_from", "hub at campaign", "an e-mail address"),
     ("mail_from", "a@b@c.example", "an e-mail address"),
     ("smtp_host", "mail server", "a host name or IP address"),
+    ("smtp_host", "[::1", "a host name or IP address"),
+    ("smtp_host", "::1]", "a host name or IP address"),
+    ("smtp_host", "1.2.3.4.5.6", "a host name or IP address"),
     ("campaign_name", "   ", "one line of 1 to 200 characters"),
     ("campaign_name", "two\nlines", "one line"),
+    ("campaign_name", "bell\x01", "without control characters"),
+    ("consent_text", "nul\x00", "without control characters"),
     ("consent_version", "x" * 41, "1 to 40 characters"),
     ("consent_text", "", "a text of 1 to 10000 characters"),
-    ("dp_epsilon", "-0.5", "0 (off), or a number above 0 up to 100"),
+    ("dp_epsilon", "-0.5", "0 (off), or a number from 0.01 up to 100"),
     ("dp_epsilon", "101", "up to 100"),
-    ("dp_epsilon", "inf", "a number above 0"),
+    ("dp_epsilon", "inf", "a number from 0.01"),
+    ("dp_epsilon", "1e-300", "a number from 0.01 up to 100"),
+    ("dp_epsilon", "0.001", "a number from 0.01 up to 100"),
     ("dp_hours", "0", "a number of hours above 0"),
     ("dp_parts", "-3", "a number of parts above 0"),
     ("dp_kwh", "lots", "a number of kWh above 0"),
@@ -53,7 +69,7 @@ GOOD = [
     ("min_firms", "5"),
     ("nk", "3,90.5"),
     ("p", "12.5"),
-    ("protect_pct", "0"),
+    ("protect_pct", "1"),
     ("smtp_port", "587"),
     ("interest_per_hour", "10"),
     ("interest_expiry_days", "1.5"),
@@ -67,7 +83,16 @@ GOOD = [
     ("dp_epsilon", "0.5"),
     ("dp_hours", "2000"),
     ("dp_parts", "50000"),
-    ("dp_kwh", "1e4"),
+    ("dp_kwh", "10000"),
+]
+
+#: Plain numbers kept in one form, a bracketed IPv6 address without its brackets.
+NORMALISED = [
+    ("min_firms", "000000002", "2"),
+    ("nk", "02,85.50", "2,85.5"),
+    ("p", "12.50", "12.5"),
+    ("protect_pct", "10.0", "10"),
+    ("smtp_host", "[::1]", "::1"),
 ]
 
 
@@ -97,7 +122,10 @@ def test_every_setting_is_checked_and_good_values_are_kept(hub: HubStore) -> Non
         hub.set_setting(name, value)
         assert hub.setting(name) == value
     r = rules(hub)
-    assert (r.min_firms, r.n, r.k, r.p, r.protect_pct) == (5, 3, 90.5, 12.5, 0.0)
+    assert (r.min_firms, r.n, r.k, r.p, r.protect_pct) == (5, 3, 90.5, 12.5, 1.0)
+    for name, value, kept in NORMALISED:
+        hub.set_setting(name, value)
+        assert hub.setting(name) == kept
     with pytest.raises(NotFound, match="no hub setting 'colour'"):
         hub.set_setting("colour", "blue")
 
@@ -110,3 +138,7 @@ def test_the_command_says_what_was_expected(tmp_path: Path) -> None:
     assert str(r.exception) == "hub setting smtp_port = '70000': expected a port number, 1 to 65535"
     ok = runner.invoke(app, ["hub", "setting", "smtp_port", "2525", "--dir", str(tmp_path)])
     assert ok.exit_code == 0 and "smtp_port = 2525  (its port)" in ok.output
+    # a value starting with '-' reaches the check (not Click's "No such option")
+    r = runner.invoke(app, ["hub", "setting", "min_firms", "-3", "--dir", str(tmp_path)])
+    assert isinstance(r.exception, InputError)
+    assert "min_firms = '-3': expected a whole number of firms, 2 to 1000" in str(r.exception)

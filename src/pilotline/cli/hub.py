@@ -215,14 +215,15 @@ def firm_list(dir_: Dir = DEFAULT_DIR, database: Database = None, fmt: Format = 
     out.print(view)
 
 
-@hub_app.command("setting")
+@hub_app.command("setting", context_settings={"ignore_unknown_options": True})
 def setting(
     name: Annotated[str | None, typer.Argument(help="The setting (all when left out).")] = None,
     value: Annotated[str | None, typer.Argument(help="A new value (shown when left out).")] = None,
     dir_: Dir = DEFAULT_DIR,
     database: Database = None,
 ) -> None:
-    """Show the hub's settings, or change one (e.g. interest_expiry_days 14)."""
+    """Show the hub's settings, or change one (e.g. interest_expiry_days 14; a value may start
+    with '-', which is refused with what the setting takes)."""
     from pilotline.hub.store import SETTINGS
 
     hub = _hub(dir_, database)

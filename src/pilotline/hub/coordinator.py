@@ -20,6 +20,7 @@ from pilotline import clock
 from pilotline.errors import InputError, NotFound
 from pilotline.hub import consent, events, intake, portfolio
 from pilotline.hub.pages import page
+from pilotline.hub.plaintext import check_form
 from pilotline.hub.store import HubStore
 
 ROLES = ("coordinator", "viewer")
@@ -102,7 +103,12 @@ def add_coordinator_pages(app: FastAPI, hub: HubStore) -> None:
             return RedirectResponse("/coordinator/login", status_code=303)
         if change:
             form = await request.form()
-            if not hmac.compare_digest(str(form.get("csrf", "")), user["csrf"]):
+            try:  # every coordinator form that changes something passes here
+                check_form(form.multi_items())
+            except InputError as exc:
+                return page("Not saved", f"<h1>Not saved</h1><p class='error'>{escape(str(exc))}"
+                            "</p>", 422)  # fmt: skip
+            if not hmac.compare_digest(str(form.get("csrf", "")).encode(), user["csrf"].encode()):
                 return page("Refused", "<h1>Refused</h1><p>The form was stale; reload the page "
                             "and try again.</p>", 403)  # fmt: skip
             if user["role"] != "coordinator":
@@ -117,6 +123,10 @@ def add_coordinator_pages(app: FastAPI, hub: HubStore) -> None:
     @app.post("/coordinator/login")
     async def login(request: Request) -> Response:
         form = await request.form()
+        try:
+            check_form(form.multi_items())
+        except InputError as exc:
+            return login_page(str(exc), 422)
         name = str(form.get("user", ""))
         if _check(hub, name, str(form.get("password", ""))) is None:
             return login_page("Wrong name or password.", 401)

@@ -16,6 +16,7 @@ import icalendar
 from pilotline import clock
 from pilotline.errors import InputError, NotFound, SourceUnavailable
 from pilotline.hub.db import Connection
+from pilotline.hub.plaintext import check as plain
 from pilotline.hub.store import HubStore
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,8 @@ def upcoming(hub: HubStore) -> list[dict[str, Any]]:
 
 def register(hub: HubStore, event_id: int, *, email: str, name: str) -> str:
     """Registered while there is room, else on the waiting list; returns which."""
+    plain(name, "name")
+    plain(email, "e-mail")
     e = event(hub, event_id)
     email = email.strip().lower()
     with hub.connect() as con:

@@ -16,6 +16,7 @@ from pilotline import clock
 from pilotline.errors import InputError, NotFound, SourceUnavailable
 from pilotline.hub.benchmark import SIZE_BANDS
 from pilotline.hub.intake import consent_text
+from pilotline.hub.plaintext import check as plain
 from pilotline.hub.store import HubStore, insert_firm
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
@@ -34,7 +35,7 @@ def check(form: dict[str, Any]) -> dict[str, Any]:
     """The form, cleaned; a plain message naming the field otherwise."""
 
     def text(name: str, most: int = 200) -> str:
-        v = str(form.get(name) or "").strip()
+        v = plain(str(form.get(name) or ""), name.replace("_", " ")).strip()
         if not v or len(v) > most:
             raise InputError(f"{name.replace('_', ' ')}: expected 1 to {most} characters")
         return v

@@ -15,6 +15,7 @@ from pilotline.errors import InputError, NotFound, SourceUnavailable
 from pilotline.hub import events, interest
 from pilotline.hub.benchmark import SIZE_BANDS
 from pilotline.hub.intake import consent_text
+from pilotline.hub.plaintext import check_form
 from pilotline.hub.store import HubStore
 
 STYLE = """body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:44rem;padding:1rem;
@@ -113,6 +114,7 @@ def add_public_pages(app: FastAPI, hub: HubStore) -> None:
         ip = request.client.host if request.client else "unknown"
         interest.expire(hub)
         try:
+            check_form(raw.multi_items())
             interest.register(hub, form, ip=ip)
         except interest.Spam:
             pass  # answered like a success, nothing kept
@@ -132,6 +134,7 @@ def add_public_pages(app: FastAPI, hub: HubStore) -> None:
         name = str(raw.get("name") or "").strip()
         ip = request.client.host if request.client else "unknown"
         try:
+            check_form(raw.multi_items())
             if not interest.EMAIL.match(email) or not name or len(name) > 200:
                 raise InputError("a name and an e-mail address such as name@firm.example, please")
             interest.limit(hub, [email, f"ip:{ip}"])

@@ -33,6 +33,9 @@ from pilotline.errors import InputError
 
 #: Cells a firm's month enters: its own and every margin above it (3 dimensions).
 CELLS_PER_FIRM = 8
+#: The smallest ε a release takes (below it the noise's scale overflows usefulness, and at
+#: 1e-300 the figures themselves: Infinity).
+MIN_EPSILON = 0.01
 #: Ratios that cannot leave [0, 1] by definition (noise could push them out).
 UNIT_RATIOS = ("availability", "quality", "scrap_rate")
 
@@ -45,8 +48,9 @@ class Privacy:
     bounds: Mapping[str, float]
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.epsilon) and 0 < self.epsilon <= 100):
-            raise InputError(f"dp_epsilon = {self.epsilon}: expected a number above 0, at most 100")
+        if not (math.isfinite(self.epsilon) and MIN_EPSILON <= self.epsilon <= 100):
+            raise InputError(f"dp_epsilon = {self.epsilon}: expected a number from {MIN_EPSILON} "
+                             "to 100 (smaller drowns every figure in noise)")  # fmt: skip
         for name, bound in self.bounds.items():
             if not (math.isfinite(bound) and bound > 0):
                 raise InputError(f"privacy bound of {name} = {bound}: expected a positive number")

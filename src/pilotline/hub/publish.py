@@ -3,6 +3,7 @@ are already erased), the coordinator's rules and the previous release's suppress
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import secrets
@@ -112,11 +113,10 @@ def publish(hub: HubStore, *, workers: int = 1, attempts: int = 3) -> Release:
             if newest == (last["version"] if last else None) and rel.inputs_sha256 == fingerprint(
                 *_inputs(con)
             ):
-                body = _body(rel)
                 con.execute(
                     "INSERT INTO releases (version, created_at, inputs_sha256, body) "
                     "VALUES (?, ?, ?, ?)",
-                    (rel.version, rel.created_at, rel.inputs_sha256, json.dumps(body)),
+                    (rel.version, rel.created_at, rel.inputs_sha256, body_json(rel)),
                 )
                 return rel
         log.info("release %d: its inputs changed while it was built; building it again",
@@ -140,8 +140,23 @@ def _body(rel: Release) -> dict[str, Any]:
     }
 
 
+def body_json(rel: Release) -> str:
+    """The release as kept: strict JSON, never holding Infinity or NaN."""
+    try:
+        return json.dumps(_body(rel), allow_nan=False)
+    except ValueError:
+        raise InputError(
+            f"release {rel.version} holds a figure that is not a finite number (infinite or not "
+            "a number): nothing was kept; check the noise settings (dp_epsilon and the bounds)"
+        ) from None
+
+
+#: The fields a :class:`Release` is built from (a body kept by a newer version may hold more).
+_FIELDS = frozenset(f.name for f in dataclasses.fields(Release))
+
+
 def _release(body: dict[str, Any]) -> Release:
-    return Release(**body)
+    return Release(**{k: v for k, v in body.items() if k in _FIELDS})
 
 
 def public(hub: HubStore) -> dict[str, Any] | None:

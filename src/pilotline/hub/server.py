@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,10 @@ from starlette.concurrency import run_in_threadpool
 from pilotline.errors import InputError, NotFound, StoreError
 from pilotline.hub import intake, interest
 from pilotline.hub.coordinator import add_coordinator_pages
-from pilotline.hub.pages import add_public_pages
+from pilotline.hub.pages import add_public_pages, page
+from pilotline.hub.plaintext import check
 from pilotline.hub.publish import public
-from pilotline.hub.signing import HEADER, Refused
+from pilotline.hub.signing import HEADER, Refused, well_formed
 from pilotline.hub.store import HubStore
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,20 @@ def create_hub_app(home: Path | None, *, database_url: str | None = None) -> Fas
     hub = HubStore(home, url=database_url)
     interest.expire(hub)  # at start-up; then on each visit to the public pages
     app = FastAPI(title="Pilotline campaign hub", docs_url=None, redoc_url=None)
+
+    @app.middleware("http")
+    async def plain_address(request: Request, call_next: Any) -> Any:
+        """A link or query holding control characters is refused before any page reads it."""
+        try:
+            check(request.scope["path"], "the address")
+            for key, value in request.query_params.multi_items():
+                check(key, "a query parameter's name")
+                check(value, f"query parameter {key!r}")
+        except InputError as exc:
+            if request.scope["path"].startswith("/api/"):
+                return JSONResponse({"detail": str(exc)}, status_code=400)
+            return page("Bad address", f"<h1>Bad address</h1><p>{escape(str(exc))}.</p>", 400)
+        return await call_next(request)
 
     @app.exception_handler(Refused)
     async def refused(_r: Request, exc: Refused) -> JSONResponse:
@@ -64,6 +81,12 @@ def create_hub_app(home: Path | None, *, database_url: str | None = None) -> Fas
         sig = request.headers.get(HEADER)
         if not sig:
             raise Refused(f"the request is not signed (no {HEADER} header)")
+        try:
+            env = json.loads(body)
+        except ValueError:
+            env = None  # not JSON at all: refused as unsigned by intake.verified
+        if env is not None:
+            well_formed(env)  # before any of it reaches the database
         return await run_in_threadpool(intake.verified, hub, body, sig, action)
 
     @app.get("/api/v1/consent-text")

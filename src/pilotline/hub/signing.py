@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import re
 import secrets
 from typing import Any
 
@@ -21,9 +22,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from pilotline import clock
 from pilotline.errors import InputError
+from pilotline.hub.plaintext import check_json
 
 HEADER = "X-Pilotline-Signature"
 SKEW = dt.timedelta(minutes=10)
+NONCE = re.compile(r"[A-Za-z0-9_-]{8,128}")
+#: Envelope and item fields that are one line of text (no tab or newline either).
+ONE_LINE = ("firm", "action", "sent_at", "nonce", "id", "kind", "person", "given_at",
+            "text_version", "text_sha256", "period", "plant", "round", "step", "design",
+            "metric", "decision")  # fmt: skip
 
 
 def new_key() -> bytes:
@@ -93,7 +100,7 @@ def opened(body: bytes, signature: str, public_key: str, action: str) -> dict[st
         Ed25519PublicKey.from_public_bytes(raw).verify(sig, body)
     except (InvalidSignature, ValueError, TypeError):
         raise Refused("the signature does not match the firm's registered key") from None
-    env: dict[str, Any] = json.loads(body)
+    env = well_formed(json.loads(body))
     if env.get("action") != action:
         raise Refused(f"signed for {env.get('action')!r}, sent to {action!r}")
     try:
@@ -102,4 +109,21 @@ def opened(body: bytes, signature: str, public_key: str, action: str) -> dict[st
         raise Refused("the request's time cannot be read") from None
     if sent.tzinfo is None or abs(clock.now() - sent) > SKEW:
         raise Refused("the request's time is more than 10 minutes from the hub's clock")
+    return env
+
+
+def well_formed(env: Any) -> dict[str, Any]:
+    """A parsed envelope's shape, before anything reads it: an object whose texts hold no
+    control characters or lone surrogates, a nonce of 8 to 128 letters, digits, '-' or '_',
+    and a payload that is an object (or null). :class:`InputError` names the field."""
+    if not isinstance(env, dict):
+        raise InputError("the request is not a JSON object (an envelope with firm, action, "
+                         "sent_at, nonce and payload)")  # fmt: skip
+    check_json(env, "request", one_line=ONE_LINE)
+    nonce = env.get("nonce")
+    if not isinstance(nonce, str) or not NONCE.fullmatch(nonce):
+        raise InputError("request field 'nonce': expected a one-time text of 8 to 128 letters, "
+                         "digits, '-' or '_'")  # fmt: skip
+    if not isinstance(env.get("payload"), dict | None):
+        raise InputError("request field 'payload': expected an object (or null)")
     return env

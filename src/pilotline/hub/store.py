@@ -13,18 +13,21 @@ made by an older version gains them.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import re
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from pilotline import clock
 from pilotline.errors import InputError, NotFound, StoreError
+from pilotline.hub import plaintext
 from pilotline.hub.db import FILE, Connection, Database, open_database
 
 __all__ = ["COLUMNS", "FILE", "SCHEMA", "SETTINGS", "HubStore", "Setting"]
@@ -86,16 +89,25 @@ COLUMNS = {
 
 
 # -- settings: each with its default, meaning and the values it takes -----------------------------
+#: A plain number: ASCII digits, at most one decimal point (no sign, exponent, '_' or other
+#: scripts' digits), kept normalised (``0012.50`` → ``12.5``).
+DECIMAL = re.compile(r"[0-9]{1,15}(\.[0-9]{1,15})?", re.ASCII)
+
+
+def _decimal(v: str) -> str:
+    """A plain number, normalised (``007`` → ``7``, ``12.50`` → ``12.5``, ``10.0`` → ``10``)."""
+    return format(Decimal(v).normalize(), "f") if DECIMAL.fullmatch(v) else v
+
+
 def _whole(lo: int, hi: int) -> Callable[[str], bool]:
-    return lambda v: re.fullmatch(r"[0-9]{1,9}", v) is not None and lo <= int(v) <= hi
+    return lambda v: re.fullmatch(r"[0-9]{1,15}", v, re.ASCII) is not None and lo <= int(v) <= hi
 
 
 def _number(lo: float, hi: float, *, above: bool = False) -> Callable[[str], bool]:
     def ok(v: str) -> bool:
-        try:
-            x = float(v)
-        except ValueError:
+        if not DECIMAL.fullmatch(v):
             return False
+        x = float(v)
         return math.isfinite(x) and (lo < x if above else lo <= x) and x <= hi
 
     return ok
@@ -103,75 +115,112 @@ def _number(lo: float, hi: float, *, above: bool = False) -> Callable[[str], boo
 
 def _nk(v: str) -> bool:
     n, comma, k = v.partition(",")
-    return bool(comma) and _whole(1, 100)(n.strip()) and _number(0, 100, above=True)(k.strip())
+    return bool(comma) and _whole(1, 100)(n) and _number(0, 100, above=True)(k)
+
+
+def _nk_normal(v: str) -> str:
+    n, _, k = v.partition(",")
+    return f"{int(n)},{_decimal(k)}"
 
 
 def _url(v: str) -> bool:
+    if re.search(r"[\s\"'<>\\`{}|^]", v):  # nothing that could leave an attribute or a tag
+        return False
     try:
         parts = urlsplit(v)
         parts.port  # noqa: B018 - reading it checks it
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in v
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _text(most: int, *, one_line: bool = True) -> Callable[[str], bool]:
     return lambda v: 0 < len(v.strip()) <= most and not (one_line and ("\n" in v or "\r" in v))
 
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
-HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]{2,45}\]?")
+EMAIL = re.compile(r"^[^@\s\"'<>]{1,64}@[^@\s\"'<>]{1,255}\.[^@\s\"'<>]{2,}$")
+LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?", re.ASCII)
+
+
+def _host(v: str) -> bool:
+    """A host name (labels of letters, digits and '-'), an IPv4 address or an IPv6 address (in
+    brackets or not)."""
+    if ":" in v:
+        inner = v[1:-1] if v.startswith("[") and v.endswith("]") else v
+        try:
+            ipaddress.IPv6Address(inner)
+        except ValueError:
+            return False
+        return True
+    labels = v.split(".")
+    if all(label.isascii() and label.isdigit() for label in labels):
+        try:
+            ipaddress.IPv4Address(v)
+        except ValueError:
+            return False
+        return True
+    return len(v) <= 253 and all(LABEL.fullmatch(label) for label in labels)
+
+
+def _host_normal(v: str) -> str:
+    return v[1:-1] if v.startswith("[") and v.endswith("]") else v
 
 
 @dataclass(frozen=True)
 class Setting:
     """A coordinator setting: its default, what it means, and the values it takes (``expected``
-    says so in words, ``ok`` checks a value)."""
+    says so in words, ``ok`` checks a value, ``normal`` is how a good value is kept)."""
 
     default: str
     help: str
     expected: str
     ok: Callable[[str], bool]
+    normal: Callable[[str], str] = str
+    multi_line: bool = False
 
 
 SETTINGS: dict[str, Setting] = {
     "min_firms": Setting("3", "fewest firms in a published cell (not shown to firms)",
-                         "a whole number of firms, 2 to 1000", _whole(2, 1000)),
+                         "a whole number of firms, 2 to 1000", _whole(2, 1000), _decimal),
     "nk": Setting("2,85", "(n,k) dominance rule: unsafe when the n largest exceed k % of the cell",
                   "N,K: N a whole number 1 to 100, K a percentage above 0 up to 100 (e.g. 2,85)",
-                  _nk),
+                  _nk, _nk_normal),
     "p": Setting("10", "p % rule: unsafe when X − x1 − x2 < p/100 · x1",
-                 "a percentage from 0 to 100", _number(0, 100)),
+                 "a percentage from 1 to 100", _number(1, 100), _decimal),
     "protect_pct": Setting("10", "protection (% of value) for a cell failing only "
-                           "frequency/dominance", "a percentage from 0 to 100", _number(0, 100)),
+                           "frequency/dominance", "a percentage from 1 to 100", _number(1, 100),
+                           _decimal),
     "campaign_name": Setting("Small steps, measured", "the campaign's name on its public pages",
                              "one line of 1 to 200 characters", _text(200)),
     "public_url": Setting("http://127.0.0.1:8100", "the hub's address as people reach it "
                           "(links in mail)", "an http:// or https:// address with a host, such "
-                          "as https://hub.example.org", _url),
+                          "as https://hub.example.org (no spaces, quotes or angle brackets)", _url),
     "smtp_host": Setting("127.0.0.1", "SMTP server for confirmations",
-                         "a host name or IP address", lambda v: HOST.fullmatch(v) is not None),
-    "smtp_port": Setting("25", "its port", "a port number, 1 to 65535", _whole(1, 65535)),
+                         "a host name or IP address", _host, _host_normal),
+    "smtp_port": Setting("25", "its port", "a port number, 1 to 65535", _whole(1, 65535),
+                         _decimal),
     "mail_from": Setting("hub@localhost", "the sender of the hub's mail",
                          "an e-mail address such as hub@campaign.example",
                          lambda v: v == "hub@localhost" or EMAIL.match(v) is not None),
     "interest_per_hour": Setting("3", "registrations of interest accepted per e-mail or IP per "
-                                 "hour", "a whole number, 1 to 10000", _whole(1, 10_000)),
+                                 "hour", "a whole number, 1 to 10000", _whole(1, 10_000),
+                                 _decimal),
     "interest_expiry_days": Setting("7", "days an unconfirmed registration of interest is kept; "
                                     "then it is erased (1 to 90)",
-                                    "a number of days, 1 to 90", _number(1, 90)),
+                                    "a number of days, 1 to 90", _number(1, 90), _decimal),
     "dp_epsilon": Setting("0", "differential-privacy noise on published cells: ε per release for "
-                          "one firm's month (0: no noise)", "0 (off), or a number above 0 up to "
-                          "100", lambda v: _number(0, 0)(v) or _number(0, 100, above=True)(v)),
+                          "one firm's month (0: no noise)", "0 (off), or a number from 0.01 up "
+                          "to 100", lambda v: _number(0, 0)(v) or _number(0.01, 100)(v),
+                          _decimal),
     "dp_hours": Setting("15000", "with noise: the most production hours one firm's month may add "
                         "to a cell (more is clipped)", "a number of hours above 0, up to "
-                        "10000000", _number(0, 10_000_000, above=True)),
+                        "10000000", _number(0, 10_000_000, above=True), _decimal),
     "dp_parts": Setting("1000000", "with noise: the most parts one firm's month may add to a "
                         "cell (more is clipped)", "a number of parts above 0, up to "
-                        "1000000000000", _number(0, 1e12, above=True)),
+                        "1000000000000", _number(0, 1e12, above=True), _decimal),
     "dp_kwh": Setting("500000", "with noise: the most kWh one firm's month may add to a cell "
                       "(more is clipped)", "a number of kWh above 0, up to 1000000000000",
-                      _number(0, 1e12, above=True)),
+                      _number(0, 1e12, above=True), _decimal),
     "consent_version": Setting("2026-03", "version of the consent text firms agree to",
                                "one line of 1 to 40 characters", _text(40)),
     "consent_text": Setting(
@@ -181,21 +230,27 @@ SETTINGS: dict[str, Setting] = {
         "withdraw it; withdrawal erases it at the hub and removes it from the next benchmark "
         "release.",
         "the consent text firms are shown before they send anything",
-        "a text of 1 to 10000 characters", _text(10_000, one_line=False),
+        "a text of 1 to 10000 characters", _text(10_000, one_line=False), multi_line=True,
     ),
 }  # fmt: skip
 
 
 def checked(name: str, value: str) -> str:
-    """The value for a setting, or :class:`InputError` naming the setting, the value and what
-    was expected."""
+    """The value for a setting, normalised, or :class:`InputError` naming the setting, the value
+    and what was expected."""
     if name not in SETTINGS:
         raise NotFound(f"no hub setting {name!r}; settings: {', '.join(SETTINGS)}")
     s = SETTINGS[name]
-    if not s.ok(value.strip()):
+    v = value.strip()
+    try:
+        plaintext.check(v, name, multi_line=s.multi_line)
+        control = ""
+    except InputError:
+        control = " (without control characters)"
+    if control or not s.ok(v):
         shown = value if len(value) <= 80 else value[:77] + "..."
-        raise InputError(f"hub setting {name} = {shown!r}: expected {s.expected}")
-    return value.strip()
+        raise InputError(f"hub setting {name} = {shown!r}: expected {s.expected}{control}")
+    return s.normal(v)
 
 
 class HubStore:
