@@ -19,7 +19,7 @@ from pilotline import clock
 from pilotline.errors import InputError
 from pilotline.hub.benchmark import Release
 from pilotline.hub.coordinator import add_user
-from pilotline.hub.publish import body_json
+from pilotline.hub.publish import body_json, rules
 from pilotline.hub.server import create_hub_app
 from pilotline.hub.signing import HEADER, new_key, public_of
 from pilotline.hub.store import HubStore
@@ -109,6 +109,14 @@ def test_control_characters_are_refused_naming_the_field_nothing_stored(
         assert r.status_code == 422 and "request field 'nonce'" in r.json()["detail"]
     r = send(client, pem, envelope(["not", "an", "object"]), "withdraw")
     assert r.status_code == 422 and "request field 'payload'" in r.json()["detail"]
+    deep: object = []
+    for _ in range(40):
+        deep = [deep]
+    r = send(client, pem, envelope({"items": deep}))
+    assert r.status_code == 422 and "nested more than 32 levels deep" in r.json()["detail"]
+    body = b'{"firm": "acme", "payload": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    r = client.post("/api/v1/submit", content=body, headers={HEADER: "x"})
+    assert r.status_code == 422 and "nested too deeply" in r.json()["detail"]
 
     assert set(counts(store).values()) == {0}  # nothing stored anywhere
     assert store.firm("acme")["notes"] == "" and store.firm("acme")["status"] == "interested"
@@ -129,6 +137,11 @@ def test_a_release_from_a_newer_version_is_read_and_no_body_holds_infinity(
                     "(?, ?, ?, ?)", (1, rel.created_at, rel.inputs_sha256, json.dumps(newer)))  # fmt: skip
     r = TestClient(create_hub_app(tmp_path)).get("/api/v1/benchmark")
     assert r.status_code == 200 and r.json()["version"] == 1 and r.json()["cells"] == []
+
+    with store.connect() as con:  # a hub whose p was set to 0 before the floor was checked
+        con.execute("UPDATE settings SET value = '0' WHERE name = 'p'")
+    with pytest.raises(InputError, match="hub setting p = '0': a release needs at least 1"):
+        rules(store)
 
     bad = Release(version=2, created_at=rel.created_at, inputs_sha256=rel.inputs_sha256,
                   rules={}, firms=3, cells=[{"sums": {"run_time_s": float("inf")}}])  # fmt: skip

@@ -11,6 +11,8 @@ from typing import Any
 
 from pilotline.errors import InputError
 
+#: The deepest nesting a JSON document may have (the hub's envelopes need 6).
+MAX_DEPTH = 32
 #: Allowed in a multi-line text.
 MULTI_LINE_OK = frozenset("\t\n\r")
 
@@ -40,15 +42,17 @@ def check_json(value: Any, where: str, *, one_line: Iterable[str] = ()) -> None:
     ``one_line`` may hold no tab or newline either."""
     strict = frozenset(one_line)
 
-    def walk(v: Any, path: str, multi: bool) -> None:
+    def walk(v: Any, path: str, multi: bool, depth: int = 0) -> None:
+        if depth > MAX_DEPTH:
+            raise InputError(f"{path}: nested more than {MAX_DEPTH} levels deep")
         if isinstance(v, str):
             check(v, path, multi_line=multi)
         elif isinstance(v, dict):
             for k, x in v.items():
                 check(k, f"a key in {path}")
-                walk(x, f"{path}.{k}", k not in strict)
+                walk(x, f"{path}.{k}", k not in strict, depth + 1)
         elif isinstance(v, list):
             for i, x in enumerate(v):
-                walk(x, f"{path}[{i}]", multi)
+                walk(x, f"{path}[{i}]", multi, depth + 1)
 
     walk(value, where, True)

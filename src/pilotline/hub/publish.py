@@ -29,6 +29,12 @@ log = logging.getLogger(__name__)
 
 
 def rules(hub: HubStore) -> Rules:
+    for name in ("p", "protect_pct"):  # a hub set before the floor of 1 was checked
+        if not _at_least_one(hub.setting(name)):
+            raise InputError(
+                f"hub setting {name} = {hub.setting(name)!r}: a release needs at least 1 (below, "
+                f"the protection is switched off); set it with 'pilotline hub setting {name} 10'"
+            )
     try:
         n, k = hub.setting("nk").split(",")
         return Rules(
@@ -40,6 +46,13 @@ def rules(hub: HubStore) -> Rules:
         )
     except ValueError as exc:
         raise InputError(f"a disclosure setting of this hub cannot be read: {exc}") from None
+
+
+def _at_least_one(value: str) -> bool:
+    try:
+        return float(value) >= 1
+    except ValueError:
+        return False
 
 
 def privacy(hub: HubStore) -> Privacy | None:

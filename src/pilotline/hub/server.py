@@ -85,6 +85,8 @@ def create_hub_app(home: Path | None, *, database_url: str | None = None) -> Fas
             env = json.loads(body)
         except ValueError:
             env = None  # not JSON at all: refused as unsigned by intake.verified
+        except RecursionError:
+            raise InputError("the request is nested too deeply to be an envelope") from None
         if env is not None:
             well_formed(env)  # before any of it reaches the database
         return await run_in_threadpool(intake.verified, hub, body, sig, action)
