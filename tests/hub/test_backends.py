@@ -6,9 +6,13 @@ and erasure leave nothing in the database's files."""
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from pathlib import Path
 
+import psycopg
 import pytest
+from pytest import MonkeyPatch
 
 from pilotline.errors import InputError, StoreError
 from pilotline.hub import consent, events, intake
@@ -18,6 +22,7 @@ from pilotline.hub.portfolio import give_service
 from pilotline.hub.publish import publish
 from pilotline.hub.store import HubStore
 from tests.hub.backends import BACKENDS, stored_bytes
+from tests.pg import Cluster
 
 
 @BACKENDS
@@ -65,6 +70,16 @@ def test_an_older_hub_gains_the_columns_added_later(
     db = open_database(tmp_path, database_url)
     with db.transaction() as con:  # a hub from before booking by e-mail
         con.execute("CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        con.execute("CREATE TABLE firms (id TEXT PRIMARY KEY, name TEXT NOT NULL, sector TEXT "
+                    "NOT NULL, size_band TEXT NOT NULL, region TEXT NOT NULL, public_key TEXT, "
+                    "status TEXT NOT NULL DEFAULT 'interested', notes TEXT NOT NULL DEFAULT '', "
+                    "created_at TEXT NOT NULL)")  # fmt: skip
+        con.execute("CREATE TABLE items (firm_id TEXT NOT NULL REFERENCES firms(id), item_id TEXT "
+                    "NOT NULL, kind TEXT NOT NULL, content TEXT NOT NULL, received_at TEXT NOT "
+                    "NULL, PRIMARY KEY (firm_id, item_id))")  # fmt: skip
+        con.execute(f"CREATE TABLE consents (seq {db.identity}, firm_id TEXT NOT NULL, person "
+                    "TEXT NOT NULL, item_id TEXT NOT NULL, text_version TEXT NOT NULL, "
+                    "text_sha256 TEXT NOT NULL, given_at TEXT NOT NULL, withdrawn_at TEXT)")  # fmt: skip
         con.execute(f"CREATE TABLE events (id {db.identity}, title TEXT NOT NULL, starts_at TEXT "
                     "NOT NULL, ends_at TEXT NOT NULL, tz TEXT NOT NULL, location TEXT NOT NULL "
                     "DEFAULT '', description TEXT NOT NULL DEFAULT '', capacity INTEGER NOT NULL)")  # fmt: skip
@@ -115,3 +130,84 @@ def test_erasing_a_firm_leaves_nothing_in_the_files(
     assert "firm-0004" not in json.dumps(publish(store).contributors)
     with pytest.raises(Exception, match="no firm 'firm-0004'"):
         consent.erase_firm(store, "firm-0004")
+
+
+def _holding(url: str, sql: str, isolation: str = "REPEATABLE READ") -> psycopg.Connection:
+    """Another session (a coordinator's long report) with a transaction open after ``sql``."""
+    con = psycopg.connect(url, autocommit=True, application_name="long report")
+    con.execute(f"BEGIN ISOLATION LEVEL {isolation}")
+    con.execute(sql)
+    return con
+
+
+def _due(url: str) -> list[str]:
+    with psycopg.connect(url, autocommit=True) as con:
+        return [r[0] for r in con.execute("SELECT name FROM vacuum_due ORDER BY name")]
+
+
+def test_an_erasure_waits_for_older_snapshots_and_retries_when_they_stay(
+    pg_url: str, pg_cluster: Cluster, caplog: pytest.LogCaptureFixture, monkeypatch: MonkeyPatch
+) -> None:
+    """A rewrite keeps what an older snapshot may see: the vacuum waits for it to end; if it
+    does not end in time, a warning names the session and the next erasure vacuums again."""
+    store = HubStore.init(url=pg_url)
+    fill(store, firms=6, months=1, seed=2, first=(2026, 1), release=False)
+    report = _holding(pg_url, "SELECT count(*) FROM firms")
+    ends = threading.Timer(1.0, report.close)  # it ends a second later
+    ends.start()
+    assert consent.erase_firm(store, "firm-0004")["firms"] == 1
+    ends.join()
+    assert b"firm-0004" not in stored_bytes(store, pg_cluster)  # waited for it, then rewrote
+    assert _due(pg_url) == []
+
+    monkeypatch.setattr(store.db, "snapshot_wait_s", 0.3)
+    report = _holding(pg_url, "SELECT count(*) FROM firms")  # held throughout
+    with caplog.at_level(logging.WARNING, "pilotline.hub._postgres"):
+        assert consent.erase_firm(store, "firm-0005")["firms"] == 1  # the erasure stands
+    said = caplog.text
+    assert (
+        f"pid {report.info.backend_pid} (long report, user pilotline, idle in transaction)" in said
+    )
+    assert "stay due" in said and "firms" in said
+    assert b"firm-0005" in stored_bytes(store, pg_cluster)  # still in the files, and due
+    assert "firms" in _due(pg_url) and "figures" in _due(pg_url)
+    report.execute("COMMIT")
+    report.close()
+    intake.withdraw(store, "firm-0001", None)  # the next erasure takes the due tables too
+    store.db.vacuumed()
+    assert b"firm-0005" not in stored_bytes(store, pg_cluster) and _due(pg_url) == []
+
+
+def test_a_withdrawal_vacuums_only_what_it_erased_and_never_fails_after_its_commit(
+    pg_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: MonkeyPatch
+) -> None:
+    store = HubStore.init(url=pg_url)
+    fill(store, firms=4, months=1, seed=2, first=(2026, 1), release=False)
+
+    def files() -> list[int]:
+        return [r["f"] for r in store.rows(
+            "SELECT pg_relation_filenode(t) AS f FROM unnest(ARRAY['items', 'figures']) t")]  # fmt: skip
+
+    before = files()
+    assert intake.withdraw(store, "firm-0001", []) == []  # nothing named: nothing rewritten
+    intake.withdraw(store, "firm-0002", None)
+    assert intake.withdraw(store, "firm-0002", None) == []  # nothing held any more
+    store.db.vacuumed()
+    after = files()
+    assert all(a != b for a, b in zip(before, after, strict=True))  # rewritten once, by firm 2's
+    intake.withdraw(store, "firm-0002", None)
+    store.db.vacuumed()
+    assert files() == after
+
+    monkeypatch.setattr(store.db, "vacuum_lock_timeout", "100ms")
+    reader = _holding(pg_url, "SELECT count(*) FROM items", "READ COMMITTED")  # a lock, no snapshot
+    with caplog.at_level(logging.WARNING, "pilotline.hub._postgres"):
+        assert intake.withdraw(store, "firm-0003", ["benchmark"]) == ["benchmark"]  # answered
+        store.db.vacuumed()
+    assert (
+        "items could not be vacuumed (items: canceling statement due to lock timeout)"
+        in caplog.text
+    )
+    assert _due(pg_url) == ["items"] and files()[1] != after[1]  # figures was rewritten
+    reader.execute("COMMIT")
+    reader.close()

@@ -11,7 +11,13 @@ alike or accept one signed request twice.
 
 Erasure: a deleted row stays in its table's file until it is vacuumed, and a plain ``VACUUM``
 leaves the bytes of a page's last row in the page's free space, so after an erasure the
-tables touched are rewritten with ``VACUUM (FULL, ANALYZE)`` (:meth:`PostgresHub.vacuum`).
+tables touched are rewritten with ``VACUUM (FULL, ANALYZE)`` (:meth:`PostgresHub.vacuum`). A
+rewrite keeps every row that a snapshot older than the erasure may still see, so the vacuum
+first waits (up to :data:`SNAPSHOT_WAIT_S`) for other sessions' older snapshots to end, takes
+each table's lock for at most :data:`VACUUM_LOCK_TIMEOUT` (the hub's other requests do not
+queue behind it for longer), and reads in VACUUM's own report whether dead rows were kept. A
+table not cleanly rewritten is logged as a warning (naming the session in the way) and recorded
+in ``vacuum_due``; every later vacuum (the next erasure or withdrawal) takes those tables too.
 What this does not reach (WAL, backups, replicas) is written down in ``docs/hub.md``.
 """
 
@@ -20,15 +26,17 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
 
@@ -44,6 +52,32 @@ IDLE = 4
 #: most 30 s, then the work fails as busy instead of hanging.
 OPTIONS = "-c TimeZone=UTC -c lock_timeout=30s"
 _TABLE = re.compile(r"[a-z_]+")
+#: After an erasure, how long the vacuum waits for older snapshots (other sessions' open
+#: transactions that began before it) to end; a rewrite meanwhile would keep the erased rows.
+SNAPSHOT_WAIT_S = 30.0
+#: How long ``VACUUM FULL`` waits for a table's lock; requests queue behind it while it waits.
+VACUUM_LOCK_TIMEOUT = "2s"
+#: Tables that still hold erased rows in their files (created when first needed).
+DUE = "vacuum_due"
+_KEPT = re.compile(r"(\d+) dead row versions cannot be removed yet")
+#: A hub is these tables with (at least) these columns; anything else is not a hub.
+HUB_COLUMNS = {
+    "settings": {"name", "value"},
+    "firms": {"id", "name", "sector", "size_band", "region", "public_key"},
+    "items": {"firm_id", "item_id", "kind", "content", "received_at"},
+    "consents": {"firm_id", "person", "item_id", "text_version", "text_sha256", "given_at"},
+}
+#: Other sessions whose snapshot or transaction began before the transaction id given: the
+#: rows the erasure deleted are still theirs to see, and a rewrite would keep them.
+_OLDER = """
+SELECT pid, application_name, usename, backend_type, state,
+       coalesce(xact_start, backend_start) AS since
+  FROM pg_stat_activity
+ WHERE pid <> pg_backend_pid() AND backend_type <> 'autovacuum worker'
+   AND (datname = current_database() OR datname IS NULL)
+   AND (age(backend_xmin) > age(%(x)s::text::xid) OR age(backend_xid) > age(%(x)s::text::xid))
+ ORDER BY since
+"""
 
 
 @lru_cache(maxsize=1024)
@@ -68,12 +102,19 @@ def check_url(url: str) -> str:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - reading it checks it
-    except ValueError as exc:
+    except ValueError:  # urllib's own message would show what it took for the port
         raise InputError(
-            f"database URL {redact(url)!r}: {scrub(str(exc), url)}; expected "
+            f"database URL {redact(url)!r}: cannot read its host and port (a password holding "
+            "/ # ? or @ must be percent-encoded, / as %2F); expected "
             "postgresql://user:password@host:5432/database"
         ) from None
     if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+        if "://" not in url and "=" in url:
+            raise InputError(
+                f"database {redact(url)!r}: a key=value connection string is not taken here; "
+                "write it as postgresql://user:password@host:5432/database (from --database "
+                f"or {URL_ENV})"
+            )
         raise InputError(
             f"database URL {redact(url)!r}: expected postgresql://user:password@host:5432/"
             f"database (from --database or {URL_ENV})"
@@ -113,8 +154,21 @@ def _close_all(idle: list[PgConnection]) -> None:
 class PostgresHub(Database):
     identity = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
 
+    #: See :data:`SNAPSHOT_WAIT_S` and :data:`VACUUM_LOCK_TIMEOUT`.
+    snapshot_wait_s = SNAPSHOT_WAIT_S
+    vacuum_lock_timeout = VACUUM_LOCK_TIMEOUT
+
     def __init__(self, url: str) -> None:
         self.url = check_url(url)
+        # the URL's own options (say, -c search_path=camp_a) first, the hub's after them
+        try:
+            own = conninfo_to_dict(url).get("options")
+        except psycopg.Error as exc:
+            raise InputError(f"database URL {redact(url)!r}: {_reason(exc, url)}") from None
+        self.options = f"{own} {OPTIONS}" if own else OPTIONS
+        self._pending: set[str] = set()
+        self._vacuuming = threading.Lock()
+        self._vacuums: list[threading.Thread] = []
         self._idle: list[PgConnection] = []
         self._guard = threading.Lock()
         self._finalizer = weakref.finalize(self, _close_all, self._idle)
@@ -127,7 +181,11 @@ class PostgresHub(Database):
     def _connect(self) -> PgConnection:
         try:
             return psycopg.connect(
-                self.url, autocommit=True, connect_timeout=10, options=OPTIONS, row_factory=dict_row
+                self.url,
+                autocommit=True,
+                connect_timeout=10,
+                options=self.options,
+                row_factory=dict_row,
             )
         except psycopg.Error as exc:
             raise StoreUnavailable(
@@ -198,8 +256,18 @@ class PostgresHub(Database):
         return self._run("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 
     def exists(self) -> bool:
+        """Whether the hub's own tables are here with their columns: another program's
+        ``settings`` table (or a half of a hub) is not a hub."""
         with self.snapshot() as con:
-            return bool(con.execute("SELECT to_regclass('settings') IS NOT NULL AS made").scalar())
+            rows = con.execute(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = ANY(?)",
+                (list(HUB_COLUMNS),),
+            ).rows
+        have: dict[str, set[str]] = {}
+        for r in rows:
+            have.setdefault(r["table_name"], set()).add(r["column_name"])
+        return all(cols <= have.get(t, set()) for t, cols in HUB_COLUMNS.items())
 
     def tables(self) -> set[str]:
         with self.snapshot() as con:
@@ -210,32 +278,119 @@ class PostgresHub(Database):
                 )
             }
 
-    def vacuum(self, tables: Sequence[str]) -> None:
+    def vacuum(self, tables: Sequence[str], *, wait: bool = True) -> bool:
         """Rewrite the tables (and their indexes and TOAST tables) without the dead rows, and
-        refresh their statistics, outside any transaction. A table the database user does not
-        own is not vacuumed (PostgreSQL only warns): that is an error here."""
-        names = ", ".join(t for t in dict.fromkeys(tables) if _TABLE.fullmatch(t))
+        refresh their statistics, outside any transaction; with them the tables an earlier
+        vacuum left due. Never raises: the erasure has committed; what could not be rewritten
+        is logged and stays due. ``wait=False``: in a background thread (one at a time per
+        hub; :meth:`vacuumed` waits for it). Whether every table is clean now (``False`` in
+        the background)."""
+        with self._guard:
+            self._pending.update(t for t in tables if _TABLE.fullmatch(t))
+        if wait:
+            return self._vacuum_pending()
+        worker = threading.Thread(target=self._vacuum_pending, name="pilotline-hub-vacuum")
+        with self._guard:
+            self._vacuums = [t for t in self._vacuums if t.is_alive()] + [worker]
+        worker.start()
+        return False
+
+    def vacuumed(self, timeout_s: float = 120.0) -> None:
+        """Wait for the background vacuums started so far."""
+        with self._guard:
+            workers = list(self._vacuums)
+        for worker in workers:
+            worker.join(timeout_s)
+
+    def _vacuum_pending(self) -> bool:
+        with self._vacuuming:  # one at a time; a later one takes what earlier ones added
+            with self._guard:
+                wanted, self._pending = sorted(self._pending), set()
+            try:
+                con = self._connect()
+            except StoreUnavailable as exc:
+                log.warning("the erased rows of %s stay in their files: %s", ", ".join(wanted), exc)
+                return False
+            try:
+                return self._vacuum(con, wanted)
+            except psycopg.Error as exc:
+                log.warning(
+                    "the erased rows of %s stay in the tables' files (recorded in %s, vacuumed "
+                    "again at the next erasure): %s",
+                    ", ".join(wanted) or DUE,
+                    DUE,
+                    _reason(exc, self.url),
+                )
+                return False
+            finally:
+                con.close()
+
+    def _vacuum(self, con: PgConnection, wanted: list[str]) -> bool:
+        with suppress(pg_errors.UniqueViolation):  # another hub process made it just now
+            con.execute(f"CREATE TABLE IF NOT EXISTS {DUE} (name TEXT PRIMARY KEY, since TEXT)")
+        con.execute(
+            f"INSERT INTO {DUE} (name, since) SELECT t, now()::text FROM unnest(%s::text[]) t "
+            "ON CONFLICT (name) DO NOTHING",
+            (wanted,),
+        )  # recorded first: a process stopped during the wait leaves them due
+        names = [r["name"] for r in con.execute(f"SELECT name FROM {DUE} ORDER BY name")]
+        names = [t for t in names if _TABLE.fullmatch(t)]
         if not names:
-            return
-        skipped: list[str] = []
-        con = self._connect()
-        con.add_notice_handler(
-            lambda d: (
-                skipped.append(d.message_primary or "")
-                if "skipping" in (d.message_primary or "")
-                else None
+            return True
+        xid = int(con.execute("SELECT pg_current_xact_id()::text AS x").fetchone()["x"])  # type: ignore[index]
+        blockers: list[dict[str, Any]] = []
+        deadline = time.monotonic() + self.snapshot_wait_s
+        while blockers := con.execute(_OLDER, {"x": str(xid % 2**32)}).fetchall():
+            if time.monotonic() >= deadline:
+                shown = "; ".join(
+                    f"pid {b['pid']} ({b['application_name'] or b['backend_type']}, "
+                    f"user {b['usename']}, {b['state']}) since {b['since']:%Y-%m-%d %H:%M:%S %Z}"
+                    for b in blockers[:3]
+                )
+                log.warning(
+                    "not vacuumed after an erasure: other sessions still hold snapshots older "
+                    "than it (%s) after %g s, and a rewrite would keep the erased rows for them; "
+                    "%s stay due (recorded in %s) and are vacuumed at the next erasure, or run "
+                    "VACUUM (FULL) %s once those sessions have ended",
+                    shown,
+                    self.snapshot_wait_s,
+                    ", ".join(names),
+                    DUE,
+                    ", ".join(names),
+                )
+                return False
+            time.sleep(0.1)
+        con.execute(f"SET lock_timeout = '{self.vacuum_lock_timeout}'")
+        failed: dict[str, str] = {}
+        for table in names:
+            said: list[str] = []
+
+            def heard(d: psycopg.errors.Diagnostic, said: list[str] = said) -> None:
+                said.append(f"{d.message_primary or ''}\n{d.message_detail or ''}")
+
+            con.add_notice_handler(heard)
+            try:
+                con.execute(f"VACUUM (FULL, ANALYZE, VERBOSE) {table}")
+            except psycopg.Error as exc:
+                failed[table] = _reason(exc, self.url)
+            finally:
+                con.remove_notice_handler(heard)
+            if table not in failed:
+                if skipped := [m.split("\n")[0] for m in said if "skipping" in m]:
+                    failed[table] = skipped[0]
+                elif kept := sum(int(n) for m in said for n in _KEPT.findall(m)):
+                    failed[table] = f"{kept} dead row versions could not be removed yet"
+        done = [t for t in names if t not in failed]
+        con.execute(f"DELETE FROM {DUE} WHERE name = ANY(%s)", (done,))
+        if failed:
+            log.warning(
+                "after an erasure, %s could not be vacuumed (%s): the erased rows stay in those "
+                "tables' files; they stay due (recorded in %s) and are vacuumed at the next "
+                "erasure, or run VACUUM (FULL) on them as the tables' owner",
+                ", ".join(failed),
+                "; ".join(f"{t}: {why}" for t, why in failed.items()),
+                DUE,
             )
-        )
-        try:
-            con.execute(f"VACUUM (FULL, ANALYZE) {names}")
-        except psycopg.Error as exc:
-            skipped.append(_reason(exc, self.url))
-        finally:
-            con.close()
-        if skipped:
-            raise StoreError(
-                f"the erasure is kept, but {names} could not be vacuumed ({'; '.join(skipped)}): "
-                "the erased rows stay in the tables' files until they are; run "
-                f"VACUUM (FULL) {names} on {redact(self.url)} as the tables' owner"
-            )
-        log.info("vacuumed %s after an erasure", names)
+            return False
+        log.info("vacuumed %s after an erasure", ", ".join(done))
+        return True

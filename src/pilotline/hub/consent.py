@@ -31,7 +31,8 @@ whose).
 
 Erased means gone from the database's files too: SQLite overwrites deleted rows as they go
 (``secure_delete``); on PostgreSQL the tables touched are vacuumed (``VACUUM FULL``) once the
-erasure has committed (:meth:`~pilotline.hub.store.HubStore.vacuum`).
+erasure has committed and older snapshots have ended (:meth:`~pilotline.hub.store.HubStore.vacuum`;
+when they do not end, the erasure stands, a warning is logged and the tables stay due).
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ FIGURES_INSERT = (
     + ")"
 )
 DECISIONS = ("adopt", "adapt", "abandon", "undecided")
+#: How long a withdrawal's answer waits for the vacuum after it (which then goes on alone).
+VACUUM_WAIT_S = 5.0
 
 
 def consent_text(hub: HubStore) -> dict[str, str]:
@@ -220,7 +222,10 @@ def held(hub: HubStore, firm: str) -> list[dict[str, Any]]:
 
 
 def withdraw(hub: HubStore, firm: str, item_ids: list[str] | None) -> list[str]:
-    """Erase the items named (all, for ``None``); their consents are marked withdrawn."""
+    """Erase the items named (all, for ``None``); their consents are marked withdrawn. The
+    tables are vacuumed after the commit, only when something was erased, in the background
+    (:meth:`~pilotline.hub.db.Database.vacuum`): the answer waits for it up to
+    :data:`VACUUM_WAIT_S` (it is done by then unless older snapshots hold it up)."""
     now = clock.now().isoformat()
     with hub.connect() as con:
         con.lock(f"firm:{firm}")
@@ -231,7 +236,9 @@ def withdraw(hub: HubStore, firm: str, item_ids: list[str] | None) -> list[str]:
         unknown = sorted(set(wanted) - set(have))
         if unknown:
             raise InputError(f"the hub holds no item(s) {unknown} from {firm}; it holds {have}")
-        for item_id in wanted:
-            _erase_item(con, firm, item_id, now)
-    hub.vacuum(["items", "figures"])  # erased means gone from the files too
+        erased = sum(_erase_item(con, firm, item_id, now) for item_id in wanted)
+    if erased:  # erased means gone from the files too: on PostgreSQL a rewrite, in the
+        # background (the withdrawal has committed); the answer waits for it a few seconds only
+        hub.db.vacuum(["items", "figures"], wait=False)
+        hub.db.vacuumed(VACUUM_WAIT_S)
     return sorted(wanted)
