@@ -104,7 +104,7 @@ def register(hub: HubStore, event_id: int, *, email: str, name: str) -> str:
                     "cancel_token) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id, email) DO "
                     "UPDATE SET name = excluded.name, status = excluded.status, registered_at = "
                     "excluded.registered_at, cancel_token = excluded.cancel_token, "
-                    "cancelled_at = NULL, attended = 0",
+                    "cancelled_at = NULL, attended = 0, reminded_at = NULL",
                     (event_id, email, name.strip()[:200], status, clock.now().isoformat(),
                      secrets.token_urlsafe(24)))  # fmt: skip
     return status
@@ -178,7 +178,58 @@ def remind(hub: HubStore, event_id: int) -> int:
     e = event(hub, event_id)
     people = hub.rows("SELECT email, name FROM registrations WHERE event_id = ? AND status = "
                       "'registered' ORDER BY email", (event_id,))  # fmt: skip
-    cal = ics(hub, [event_id])
+    sent = _mail_reminders(hub, e, people)
+    with hub.connect() as con:
+        con.executemany("UPDATE registrations SET reminded_at = ? WHERE event_id = ? AND "
+                        "email = ?", [(clock.now().isoformat(), event_id, p) for p in sent])  # fmt: skip
+    return len(sent)
+
+
+def remind_due(hub: HubStore) -> int:
+    """The automatic reminders ``hub serve`` sends every few minutes: each person with a place at
+    an event that begins within ``reminder_hours`` (and has not begun) is reminded once; how
+    many were. A person is claimed (``reminded_at``) before the mail goes, so two hub processes
+    never send one reminder twice; whoever's mail could not be sent is released for the next
+    round (and :class:`SourceUnavailable` says why)."""
+    hours = int(hub.setting("reminder_hours"))
+    if hours == 0:
+        return 0
+    now = clock.now()
+    sent = 0
+    for e in upcoming(hub):
+        if not now < e["start"] <= now + dt.timedelta(hours=hours):
+            continue
+        stamp = now.isoformat()
+        with hub.connect() as con:
+            claimed = con.execute(
+                "UPDATE registrations SET reminded_at = ? WHERE event_id = ? AND status = "
+                "'registered' AND reminded_at IS NULL RETURNING email, name",
+                (stamp, e["id"]),
+            ).fetchall()
+        if not claimed:
+            continue
+        done: list[str] = []
+        try:
+            _mail_reminders(hub, e, sorted(claimed, key=lambda p: p["email"]), done)
+        finally:
+            unsent = [p["email"] for p in claimed if p["email"] not in done]
+            if unsent:
+                with hub.connect() as con:
+                    con.executemany("UPDATE registrations SET reminded_at = NULL WHERE "
+                                    "event_id = ? AND email = ? AND reminded_at = ?",
+                                    [(e["id"], m, stamp) for m in unsent])  # fmt: skip
+        sent += len(done)
+    return sent
+
+
+def _mail_reminders(
+    hub: HubStore, e: dict[str, Any], people: list[dict[str, Any]], done: list[str] | None = None
+) -> list[str]:
+    """Send each person the reminder; the addresses sent to (also in ``done`` as they go)."""
+    done = [] if done is None else done
+    if not people:
+        return done
+    cal = ics(hub, [e["id"]])
     try:
         with smtplib.SMTP(hub.setting("smtp_host"), int(hub.setting("smtp_port")), timeout=20) as s:
             for p in people:
@@ -192,11 +243,12 @@ def remind(hub: HubStore, event_id: int) -> int:
                     ".\nThe calendar file is attached.\n"
                 )
                 msg.add_attachment(cal, maintype="text", subtype="calendar",
-                                   filename=f"event-{event_id}.ics")  # fmt: skip
+                                   filename=f"event-{e['id']}.ics")  # fmt: skip
                 s.send_message(msg)
+                done.append(p["email"])
     except (OSError, smtplib.SMTPException) as exc:
         raise SourceUnavailable(f"reminders could not be sent: {exc}") from None
-    return len(people)
+    return done
 
 
 # -- booking by e-mail: confirmation with a cancel link; a freed place goes to the first waiting --

@@ -12,8 +12,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -22,8 +25,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from pilotline.errors import InputError, NotFound, StoreError
-from pilotline.hub import intake, interest
+from pilotline.errors import InputError, NotFound, SourceUnavailable, StoreError
+from pilotline.hub import events, intake, interest
 from pilotline.hub.coordinator import add_coordinator_pages
 from pilotline.hub.pages import add_public_pages, page
 from pilotline.hub.plaintext import check
@@ -33,13 +36,48 @@ from pilotline.hub.store import HubStore
 
 log = logging.getLogger(__name__)
 MAX_BODY = 5_000_000
+#: How often ``hub serve`` looks for events whose reminders are due.
+REMIND_EVERY_S = 300.0
 
 
-def create_hub_app(home: Path | None, *, database_url: str | None = None) -> FastAPI:
-    """The hub's app over the hub in ``home`` (SQLite) or at ``database_url`` (PostgreSQL)."""
+async def _remind(hub: HubStore, every_s: float) -> None:
+    """Send the reminders that are due, now and every ``every_s`` seconds; a round that cannot
+    send (mail server or database away) is logged and the next round tries again."""
+    while True:
+        try:
+            n = await run_in_threadpool(events.remind_due, hub)
+            if n:
+                log.info("sent %d event reminder(s)", n)
+        except (SourceUnavailable, StoreError) as exc:
+            log.warning("event reminders: %s; trying again in %g s", exc, every_s)
+        except Exception:  # the loop must outlive any one round
+            log.exception("event reminders failed; trying again in %g s", every_s)
+        await asyncio.sleep(every_s)
+
+
+def create_hub_app(
+    home: Path | None,
+    *,
+    database_url: str | None = None,
+    reminders: bool = False,
+    remind_every_s: float = REMIND_EVERY_S,
+) -> FastAPI:
+    """The hub's app over the hub in ``home`` (SQLite) or at ``database_url`` (PostgreSQL).
+    With ``reminders`` (``hub serve``), event reminders go out by themselves
+    (:func:`pilotline.hub.events.remind_due`, every ``remind_every_s`` seconds)."""
     hub = HubStore(home, url=database_url)
     interest.expire(hub)  # at start-up; then on each visit to the public pages
-    app = FastAPI(title="Pilotline campaign hub", docs_url=None, redoc_url=None)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_remind(hub, remind_every_s)) if reminders else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+
+    app = FastAPI(title="Pilotline campaign hub", docs_url=None, redoc_url=None, lifespan=lifespan)
 
     @app.middleware("http")
     async def plain_address(request: Request, call_next: Any) -> Any:

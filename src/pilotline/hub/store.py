@@ -84,7 +84,7 @@ CREATE TABLE IF NOT EXISTS erasures (
 """
 #: Columns added after a table was first made: table → [(column, definition)].
 COLUMNS = {
-    "registrations": [("cancel_token", "TEXT"), ("cancelled_at", "TEXT")],
+    "registrations": [("cancel_token", "TEXT"), ("cancelled_at", "TEXT"), ("reminded_at", "TEXT")],
 }
 
 
@@ -208,6 +208,10 @@ SETTINGS: dict[str, Setting] = {
     "interest_expiry_days": Setting("7", "days an unconfirmed registration of interest is kept; "
                                     "then it is erased (1 to 90)",
                                     "a number of days, 1 to 90", _number(1, 90), _decimal),
+    "reminder_hours": Setting("24", "hours before an event 'hub serve' e-mails each person with a "
+                              "place a reminder (0: only 'hub event remind' sends them)",
+                              "0 (off), or a whole number of hours, 1 to 336", _whole(0, 336),
+                              _decimal),
     "dp_epsilon": Setting("0", "differential-privacy noise on published cells: ε per release for "
                           "one firm's month (0: no noise)", "0 (off), or a number from 0.01 up "
                           "to 100", lambda v: _number(0, 0)(v) or _number(0.01, 100)(v),
