@@ -95,15 +95,79 @@ def test_demo_on_postgres(pg_url: str) -> None:
     assert listed.exit_code == 0 and listed.output.count('"capacity"') == 3
 
 
-def test_init_refuses_a_database_holding_something_else(pg_url: str) -> None:
+@pytest.mark.parametrize(
+    ("table", "ddl"),
+    [
+        ("users", "CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT)"),  # a plant's store
+        ("settings", "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)"),
+    ],
+)
+def test_init_refuses_a_database_holding_something_else(pg_url: str, table: str, ddl: str) -> None:
+    """Another program's tables, even a ``settings`` table shaped like the hub's, are not a
+    hub: init refuses and creates or writes nothing."""
     import psycopg
 
-    with psycopg.connect(pg_url, autocommit=True) as con:  # say, a plant server's store
-        con.execute("CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT)")
-    r = hub_cli("init", "--database", pg_url)
-    assert isinstance(r.exception, StoreError) and "holds tables of something else (users)" in str(
-        r.exception
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        con.execute(ddl)
+    for args in (["init"], ["firm", "list"]):
+        r = hub_cli(*args, "--database", pg_url)
+        assert isinstance(r.exception, StoreError), r.output
+    assert f"holds tables of something else ({table})" in str(
+        hub_cli("init", "--database", pg_url).exception
     )
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        assert con.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+        tables = con.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        assert [t for (t,) in tables] == [table]
+
+
+def test_the_url_s_options_are_kept_two_campaigns_in_two_schemas(pg_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        con.execute("CREATE SCHEMA camp_a; CREATE SCHEMA camp_b")
+    a = HubStore.init(url=pg_url + "?options=-csearch_path%3Dcamp_a")
+    b = HubStore.init(url=pg_url + "?options=-csearch_path%3Dcamp_b")
+    a.add_firm(id="acme", name="Acme", sector="metal", size_band="small", region="north",
+               public_key=None)  # fmt: skip
+    assert [f["id"] for f in a.firms()] == ["acme"] and b.firms() == []
+    assert a.rows("SELECT current_setting('TimeZone') AS tz") == [{"tz": "UTC"}]  # the hub's too
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        where = con.execute("SELECT table_schema, count(*) FROM information_schema.tables "
+                            "WHERE table_name = 'firms' GROUP BY 1 ORDER BY 1").fetchall()  # fmt: skip
+    assert where == [("camp_a", 1), ("camp_b", 1)]  # nothing in public
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        (f"postgresql://hub@127.0.0.1:{{closed}}/hub?password={SECRET}", "cannot reach"),
+        (f"host=127.0.0.1 password={SECRET} dbname=hub", "key=value connection string"),
+        (f"host=127.0.0.1 password='{SECRET} x' dbname=hub", "key=value connection string"),
+        (f"postgresql://hub:{SECRET}/x#y?z@127.0.0.1/hub", "percent-encoded"),
+        (f"postgresql://hub:{SECRET}/hub", "percent-encoded"),  # no host
+        (f"postgresql://hub:{SECRET}@127.0.0.1:99999/hub", "percent-encoded"),
+    ],
+)
+def test_the_password_is_never_shown(url: str, says: str) -> None:
+    url = url.format(closed=free_port())
+    r = hub_cli("firm", "list", "--database", url)
+    assert isinstance(r.exception, PilotlineError), r.output
+    assert says in str(r.exception) and SECRET not in str(r.exception) + r.output
+    for args in (["firm", "list", "--", "--database", url], [url]):  # the parser's own errors
+        r = hub_cli(*args)
+        assert r.exit_code == 2 and SECRET not in r.output, r.output
+        assert "***" in r.output
+
+
+def test_an_empty_url_is_an_error_and_an_unused_dir_is_noted(pg_url: str, tmp_path: Path) -> None:
+    for r in (hub_cli("firm", "list", "--database", "", "--dir", str(tmp_path)),
+              hub_cli("firm", "list", env={"PILOTLINE_HUB_DATABASE_URL": ""})):  # fmt: skip
+        assert isinstance(r.exception, InputError) and "is empty" in str(r.exception)
+    assert not list(tmp_path.iterdir())  # no SQLite hub made instead
+    assert hub_cli("init", "--database", pg_url).exit_code == 0
+    r = hub_cli("firm", "list", "--database", pg_url, "--dir", str(tmp_path / "h"))
+    assert r.exit_code == 0 and f"--dir {tmp_path / 'h'} is not used" in r.output
 
 
 @pytest.mark.parametrize(

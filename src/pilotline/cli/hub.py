@@ -4,22 +4,40 @@ database, its HTTP API and a simulated region for a demo."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table as RichTable
+from typer.core import TyperGroup
 
 from pilotline.errors import InputError
+from pilotline.hub.db import URL_ENV, redact_text
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+
+
+class _Redacting(TyperGroup):
+    """The hub's commands: a usage error (an extra argument, a bad value) shows a database URL
+    or ``password=`` from the command line with the password masked."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except typer.TyperException as exc:  # the parser's errors (Typer's own click)
+            if isinstance(getattr(exc, "message", None), str):
+                exc.message = redact_text(exc.message)
+            raise
+
 
 hub_app = typer.Typer(
     help="Campaign hub (coordinators): firms' shared results and regional benchmarks.",
     no_args_is_help=True,
     rich_markup_mode=None,
+    cls=_Redacting,
 )
 
 Format = Annotated[str, typer.Option("--format", help="text or json.")]
@@ -107,10 +125,26 @@ Database = Annotated[
 DEFAULT_DIR = Path.home() / ".local" / "share" / "pilotline-hub"
 
 
+def _url(path: Path | None, database: str | None) -> str | None:
+    """The database URL given (``None``: the SQLite hub in --dir); an empty one is an error,
+    and a --dir given beside a URL is noted as unused."""
+    if (database is not None and not database.strip()) or (
+        database is None and os.environ.get(URL_ENV) == ""
+    ):
+        raise InputError(
+            f"--database (or {URL_ENV}) is empty: give postgresql://user:password@host:5432/"
+            f"database, or leave both unset for the hub in --dir"
+        )
+    if database and path is not None and path != DEFAULT_DIR:
+        err.print(f"Note: --dir {path} is not used: the hub is in the database of --database.",
+                  highlight=False)  # fmt: skip
+    return database or None
+
+
 def _hub(path: Path | None, database: str | None = None) -> Any:
     from pilotline.hub.store import HubStore
 
-    return HubStore(path or DEFAULT_DIR, url=database or None)
+    return HubStore(path or DEFAULT_DIR, url=_url(path, database))
 
 
 @hub_app.command("init")
@@ -119,7 +153,7 @@ def init(dir_: Dir = DEFAULT_DIR, database: Database = None) -> None:
     --database (settings at their defaults; an existing hub keeps its data and settings)."""
     from pilotline.hub.store import HubStore
 
-    hub = HubStore.init(dir_, url=database or None)
+    hub = HubStore.init(dir_, url=_url(dir_, database))
     out.print(f"Hub ready in {hub.where}. Register firms with 'pilotline hub firm add'.",
               highlight=False)  # fmt: skip
 
@@ -136,7 +170,7 @@ def serve(
 
     from pilotline.hub.server import create_hub_app
 
-    app = create_hub_app(dir_, database_url=database or None)
+    app = create_hub_app(dir_, database_url=_url(dir_, database))
     out.print(f"Hub on http://{host}:{port} (Ctrl-C to stop)", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
@@ -154,7 +188,7 @@ def demo(
     from pilotline.hub.demo import fill
     from pilotline.hub.store import HubStore
 
-    hub = HubStore.init(dir_, url=database or None)
+    hub = HubStore.init(dir_, url=_url(dir_, database))
     if hub.rows("SELECT id FROM firms LIMIT 1"):
         raise InputError(f"the hub in {hub.where} has firms already: the demo fills a new hub "
                          "(another --dir, or an empty database)")  # fmt: skip
