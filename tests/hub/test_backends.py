@@ -211,3 +211,24 @@ def test_a_withdrawal_vacuums_only_what_it_erased_and_never_fails_after_its_comm
     assert _due(pg_url) == ["items"] and files()[1] != after[1]  # figures was rewritten
     reader.execute("COMMIT")
     reader.close()
+
+
+def test_tables_of_another_owner_are_left_due_with_a_warning(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The hub connecting as a user who may write the tables but does not own them: VACUUM
+    skips them; the erasure stands, the warning says so, the tables stay due."""
+    store = HubStore.init(url=pg_url)  # made by the owner
+    fill(store, firms=3, months=1, seed=2, first=(2026, 1), release=False)
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        con.execute("DROP ROLE IF EXISTS hub_writer")
+        con.execute("CREATE ROLE hub_writer LOGIN")
+        con.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO hub_writer")
+        con.execute("GRANT CREATE ON SCHEMA public TO hub_writer")
+    writer = HubStore(url=pg_url.replace("//pilotline@", "//hub_writer@"))
+    with caplog.at_level(logging.WARNING, "pilotline.hub._postgres"):
+        assert intake.withdraw(writer, "firm-0001", None) != []
+        writer.db.vacuumed()
+    assert "figures, items could not be vacuumed" in caplog.text and "skipping" in caplog.text
+    assert _due(pg_url) == ["figures", "items"]
+    writer.close()

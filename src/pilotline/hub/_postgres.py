@@ -309,21 +309,24 @@ class PostgresHub(Database):
             try:
                 con = self._connect()
             except StoreUnavailable as exc:
-                log.warning("the erased rows of %s stay in their files: %s", ", ".join(wanted), exc)
-                return False
-            try:
-                return self._vacuum(con, wanted)
-            except psycopg.Error as exc:
-                log.warning(
-                    "the erased rows of %s stay in the tables' files (recorded in %s, vacuumed "
-                    "again at the next erasure): %s",
-                    ", ".join(wanted) or DUE,
-                    DUE,
-                    _reason(exc, self.url),
-                )
-                return False
-            finally:
-                con.close()
+                reason = str(exc)
+            else:
+                try:
+                    return self._vacuum(con, wanted)
+                except psycopg.Error as exc:
+                    reason = _reason(exc, self.url)
+                finally:
+                    con.close()
+            with self._guard:  # this process tries them again at its next vacuum
+                self._pending.update(wanted)
+            log.warning(
+                "not vacuumed after an erasure (%s): the erased rows of %s stay in the tables' "
+                "files; this process tries again at its next erasure, or run VACUUM (FULL) on "
+                "them as the tables' owner",
+                reason,
+                ", ".join(wanted) or f"the tables in {DUE}",
+            )
+            return False
 
     def _vacuum(self, con: PgConnection, wanted: list[str]) -> bool:
         with suppress(pg_errors.UniqueViolation):  # another hub process made it just now
