@@ -232,3 +232,39 @@ def test_tables_of_another_owner_are_left_due_with_a_warning(
     assert "figures, items could not be vacuumed" in caplog.text and "skipping" in caplog.text
     assert _due(pg_url) == ["figures", "items"]
     writer.close()
+
+
+def test_a_withdrawal_over_the_api_is_answered_when_its_vacuum_cannot_run(
+    pg_url: str, monkeypatch: MonkeyPatch
+) -> None:
+    """A reader holding the items table: the withdrawal has committed, so it is answered with
+    its items, not 503; the table is left due."""
+    from fastapi.testclient import TestClient
+
+    from pilotline.hub._postgres import PostgresHub
+    from pilotline.hub.firm import with_consent
+    from pilotline.hub.server import create_hub_app
+    from pilotline.hub.signing import HEADER, envelope, new_key, public_of
+
+    store = HubStore.init(url=pg_url)
+    pem = new_key()
+    store.add_firm(id="acme", name="Acme", sector="metal", size_band="small", region="north",
+                   public_key=public_of(pem))  # fmt: skip
+    item = {"id": "pilot:a", "kind": "pilot", "content": {"title": "Tablets", "effect": 1.0,
+            "low": 0.5, "high": 2.0}}  # fmt: skip
+    intake.receive(store, {"firm": "acme", "payload": {
+        "items": [with_consent(item, intake.consent_text(store), "Dana")]}})  # fmt: skip
+    monkeypatch.setattr(PostgresHub, "vacuum_lock_timeout", "100ms")
+    reader = _holding(pg_url, "SELECT count(*) FROM items", "READ COMMITTED")
+    with TestClient(create_hub_app(None, database_url=pg_url)) as client:
+        body, sig = envelope("acme", "withdraw", {"items": None}, pem)
+        r = client.post("/api/v1/withdraw", content=body, headers={HEADER: sig})
+        assert (r.status_code, r.json()) == (200, {"withdrawn": ["pilot:a"]})
+        body, sig = envelope("acme", "withdraw", {"items": None}, pem)  # nothing left: no vacuum
+        r = client.post("/api/v1/withdraw", content=body, headers={HEADER: sig})
+        assert (r.status_code, r.json()) == (200, {"withdrawn": []})
+    for worker in threading.enumerate():  # the server's vacuum, however long it took
+        if worker.name == "pilotline-hub-vacuum":
+            worker.join()
+    reader.close()
+    assert _due(pg_url) == ["items"] and store.rows("SELECT * FROM items") == []
