@@ -165,12 +165,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8100,
 ) -> None:
-    """Serve the hub's API (firms send, list and withdraw; the published benchmark)."""
+    """Serve the hub's API (firms send, list and withdraw; the published benchmark), its public
+    and coordinator pages; event reminders are e-mailed by themselves (reminder_hours)."""
     import uvicorn
 
     from pilotline.hub.server import create_hub_app
 
-    app = create_hub_app(dir_, database_url=_url(dir_, database))
+    app = create_hub_app(dir_, database_url=_url(dir_, database), reminders=True)
     out.print(f"Hub on http://{host}:{port} (Ctrl-C to stop)", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 

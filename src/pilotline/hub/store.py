@@ -269,8 +269,8 @@ class HubStore:
         self.db: Database = open_database(home, self.url)
         self.path = home / FILE if home is not None and self.url is None else None
         if not self.db.exists():
-            how = "with the same --database" if self.url else f"--dir {home}"
-            raise StoreError(f"no hub in {self.where}: run 'pilotline hub init {how}' first")
+            how = "' with the same --database" if self.url else f" --dir {home}'"
+            raise StoreError(f"no hub in {self.where}: run 'pilotline hub init{how} first")
         _schema(self.db)
 
     @property
