@@ -4,7 +4,6 @@ and the first broken record named; concurrent appends stay one chain."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -123,7 +122,7 @@ def _killed(log: ReadLog) -> None:
     """What ``kill -9`` leaves of a process's record: its journal file, unlocked; nothing in
     memory."""
     assert log._journal is not None
-    os.close(log._journal)
+    log._journal.close()
     log._journal, log._queue = None, []
 
 
@@ -335,16 +334,18 @@ def test_a_journal_under_steady_reads_is_replaced_not_grown(
 
     for i in range(3):
         log.append(Read(NOW, "acme", f"/aas/{i}", [], [], 200))
-    before = log._journal_path
+    assert log._journal is not None
+    before = log._journal.path
     monkeypatch.setattr(readlog, "_write", meanwhile)
     log.flush()
     monkeypatch.setattr(readlog, "_write", write)
-    assert before is not None and not before.exists()
+    assert not before.exists()
     (journal,) = (tmp_path / "share").glob("reads-*.journal")
-    assert [json.loads(x)["route"] for x in journal.read_text().splitlines()] == ["/aas/during"]
+    text = journal.read_bytes().split(b"\0", 1)[0].decode()  # the rest is reserved, zeros
+    assert [json.loads(x)["route"] for x in text.splitlines()] == ["/aas/during"]
     assert verify(store, tmp_path) == 3  # the one during the write is only in the journal
     assert log._journal is not None
-    os.close(log._journal)  # as if killed: the lock goes with the process, and the queue
+    log._journal.close()  # as if killed: the lock goes with the process, and the queue
     log._journal = None
     log._queue.clear()
     assert verify(store, tmp_path) == 4  # recovered from the new journal, once
