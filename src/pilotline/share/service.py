@@ -80,9 +80,10 @@ def _settle_heap() -> None:
     """Keep what lives long (the catalogue just built, the app, its modules) out of Python's
     cyclic garbage collector from now on (``gc.freeze``), after collecting what the build left.
 
-    Measured with the benchmark (``bench/bench_share.py``): without it the collector walked the
-    whole heap every few seconds while partners read, holding every request for 30-100 ms each
-    time (the p95 of a read); frozen, such a walk takes about 2 ms. Objects frozen here are
+    Measured while ``bench/bench_share.py`` ran (the collector's callbacks, load average 5):
+    without it the collector walked the whole heap every few seconds while partners read,
+    holding every request for 30-100 ms each time (the p95 of a read); frozen, such a walk
+    takes 2-12 ms. Objects frozen here are
     still freed when nothing refers to them; only reference cycles among them would wait, so
     the previous freeze is undone and collected first at each rebuild (at most every
     ``refresh_s``), and the repository keeps no basyx objects (which hold cycles)."""
