@@ -75,7 +75,7 @@ def test_fractions_stay_fractions_after_noise() -> None:
     got = ratios({"availability": 1.3, "performance": 1.1, "quality": -0.2, "oee": 9.0,
                   "scrap_rate": 0.1, "energy_per_good_part_kwh": 2.0})  # fmt: skip
     assert got["availability"] == 1.0 and got["quality"] == 0.0
-    assert got["performance"] == 1.1  # can exceed 1 when ideal times are stated too slow
+    assert got["performance"] == 1.0  # intake refuses more ideal output time than run time
     assert got["oee"] == 0.0
     assert (
         ratios({"availability": None, "performance": 1.0, "quality": 1.0, "oee": None})["oee"]
@@ -135,6 +135,71 @@ def test_a_noisy_release_publishes_noisy_cells_only_and_says_how(region50) -> No
     assert again.public() == public and other.public()["cells"] != public["cells"]
     # without noise a release says nothing of privacy
     assert "privacy" not in plain.public()
+
+
+def _noise(rel, measure: str) -> dict[tuple[str, ...], float]:
+    """Per noisy cell not clamped at 0: its noise in units of the stated scale."""
+    scale = rel.privacy["scales"][measure]
+    return {
+        (c["period"], c["sector"], c["size_band"], c["region"]):
+            (c["noisy"]["sums"][measure] - c["sums"][measure]) / scale
+        for c in rel.cells
+        if "noisy" in c and c["noisy"]["sums"][measure] > 0
+    }  # fmt: skip
+
+
+def test_a_month_that_did_not_change_keeps_its_noise_in_the_next_release() -> None:
+    """Otherwise a change in another month (one second of one firm) re-draws every month's noise,
+    and releasing again and again averages it away."""
+    import dataclasses
+
+    firms, figures = region(firms=24, months=2, seed=3)
+    tight = Privacy(epsilon=50.0, bounds=dict.fromkeys(BENCH, 1e9))
+    last = max(f.period for _fid, f in figures)
+    nudged = [(fid, f) for fid, f in figures]
+    i = next(i for i, (_fid, f) in enumerate(nudged) if f.period == last)
+    nudged[i] = (nudged[i][0], dataclasses.replace(nudged[i][1],
+                                                   planned_time_s=nudged[i][1].planned_time_s + 1))  # fmt: skip
+    one, two = (
+        build_release(
+            firms=firms,
+            figures=f,
+            rules=Rules(),
+            version=1,
+            created_at="t",
+            privacy=tight,
+            secret=b"k",
+        )
+        for f in (figures, nudged)
+    )
+    a, b = _noise(one, "run_time_s"), _noise(two, "run_time_s")
+    same = [k for k in a if k[0] != last]
+    assert same and all(a[k] == b[k] for k in same)
+    changed = [k for k in a if k[0] == last and k in b]
+    assert changed and all(a[k] != b[k] for k in changed)  # the changed month: fresh noise
+
+
+def test_a_change_of_epsilon_or_bound_draws_new_noise(region50) -> None:
+    """The same draw at two scales gives the truth away: (n1·s2 − n2·s1) / (s2 − s1)."""
+    firms, figures = region50
+    base = Privacy(epsilon=50.0, bounds=dict.fromkeys(BENCH, 1e9))
+    for other in (Privacy(epsilon=100.0, bounds=base.bounds),
+                  Privacy(epsilon=50.0, bounds=dict.fromkeys(BENCH, 2e9))):  # fmt: skip
+        one, two = (
+            build_release(
+                firms=firms,
+                figures=figures,
+                rules=Rules(),
+                version=1,
+                created_at="t",
+                privacy=p,
+                secret=b"k",
+            )
+            for p in (base, other)
+        )
+        a, b = _noise(one, "run_time_s"), _noise(two, "run_time_s")
+        common = [k for k in a if k in b]
+        assert common and not any(a[k] == pytest.approx(b[k]) for k in common)
 
 
 def test_clipping_limits_one_huge_firm_in_a_noisy_release(region50) -> None:

@@ -249,10 +249,20 @@ def build_release(
             cells.extend(_period_cells(*job))
     inputs = fingerprint(firms, figures)
     if privacy is not None:
+        # The noise of a month is drawn from that month's own inputs and the noise settings:
+        # a month whose figures did not change gets the same noise in every later release (so
+        # it cannot be averaged away by releasing again after a change elsewhere), and a
+        # change of ε or of a bound draws afresh (the same draw at two scales would give the
+        # true value away).
+        settings = json.dumps(privacy.statement(MEASURES), sort_keys=True)
+        seeds = {
+            period: hashlib.sha256(f"{fingerprint(firms, rows)}|{settings}".encode()).hexdigest()
+            for period, rows in by_period.items()
+        }
         for c in cells:
             if c["status"] == "published" and c["firms"] > 0:
                 c["noisy"] = noisy(c, privacy=privacy, measures=MEASURES, dims=DIMS,
-                                   secret=secret, inputs=inputs)  # fmt: skip
+                                   secret=secret, inputs=seeds[c["period"]])  # fmt: skip
                 c["noisy"]["kpis"] = ratios(kpis(c["noisy"]["sums"]))
     return Release(
         version=version,

@@ -6,16 +6,22 @@ so that one firm can change a sum by at most that bound. A firm's month enters 2
 its period's table (its own cell and the margins above it), in the count of firms and in every
 measure, so the release's ε is split evenly over the 1 + len(MEASURES) quantities and each
 published cell's value gets Laplace noise of scale 8 · bound / ε_quantity (a count's bound is 1).
-That is pure ε-differential privacy for one firm-month per release, by sequential composition;
-a firm's several months, and several releases, add their ε (the docs say so).
+That is pure ε-differential privacy of the published values for one firm-month per release, by
+sequential composition; a firm's several months, and several releases of a month whose figures
+changed, add their ε (the docs say so).
 
 Suppression is decided on the clipped true values first; noise goes only on published cells,
 after. KPIs are computed from the noisy sums (post-processing costs no privacy), so the noisy
 cells no longer add up to their noisy margins.
 
-Noise is reproducible from the release's inputs and a secret of the hub (HMAC-SHA-256 per cell
-and quantity): the coordinator can build a release again and get the same figures, nobody
-without the secret can take the noise away.
+Noise is reproducible from a month's inputs, the noise settings and a secret of the hub
+(HMAC-SHA-256 per cell and quantity): the coordinator can build a release again and get the same
+figures, a month whose figures did not change keeps its noise in later releases (nothing to
+average), and nobody without the secret can take the noise away.
+
+Not covered: which cells are published is decided on the true values (suppression), so the
+pattern of published cells is not differentially private; the noise protects the published
+values, not whether a cell is published.
 """
 
 from __future__ import annotations
@@ -37,7 +43,8 @@ CELLS_PER_FIRM = 8
 #: 1e-300 the figures themselves: Infinity).
 MIN_EPSILON = 0.01
 #: Ratios that cannot leave [0, 1] by definition (noise could push them out).
-UNIT_RATIOS = ("availability", "quality", "scrap_rate")
+#: Performance too: a submission with more ideal output time than run time is refused.
+UNIT_RATIOS = ("availability", "performance", "quality", "scrap_rate")
 
 
 @dataclass(frozen=True)
