@@ -87,3 +87,66 @@ def test_reminder_hours_is_checked(tmp_path: Path) -> None:
             store.set_setting("reminder_hours", bad)
     store.set_setting("reminder_hours", "48")
     assert store.setting("reminder_hours") == "48"
+
+
+class _Refusing(Inbox):
+    """A mail server that refuses two recipients (no such mailbox; greylisted) and takes the rest."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("aa-gone@"):
+            return "550 no such mailbox"
+        if address.startswith("ab-grey@"):
+            return "450 greylisted, try later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_one_refused_address_does_not_hold_back_the_others(tmp_path: Path) -> None:
+    """Reminders go in address order: a refused address once stopped everyone after it, at every
+    round, until the event began."""
+    inbox = _Refusing()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        store = HubStore.init(tmp_path)
+        store.set_setting("smtp_port", str(port))
+        eid = _event(store, 5, "OEE clinic")
+        with store.connect() as con:
+            con.execute("UPDATE events SET capacity = 5 WHERE id = ?", (eid,))
+        for who in ("aa-gone", "ab-grey", "bo", "cy"):
+            events.register(store, eid, email=f"{who}@x.example", name=who)
+        assert events.remind_due(store) == 2
+        assert sorted(m["To"] for m in inbox.messages) == ["bo@x.example", "cy@x.example"]
+        # refused for good (550) stays marked; refused for now (450) is tried at the next round
+        unmarked = store.rows("SELECT email FROM registrations WHERE reminded_at IS NULL")
+        assert unmarked == [{"email": "ab-grey@x.example"}]
+        inbox.messages.clear()
+        assert events.remind_due(store) == 0 and inbox.messages == []  # none sent twice
+    finally:
+        controller.stop()
+
+
+def test_reminders_follow_the_events_own_zone_across_a_clock_change(
+    tmp_path: Path, mail: tuple[int, Inbox]
+) -> None:
+    """New York springs forward on 8 March 2026: 09:00 there on the 9th is 13:00 UTC (14:00 by
+    the old offset), so it is due at 13:30Z on the 8th and not at 12:30Z; an event that began
+    (08:00 there, 12:00Z) gets none."""
+    from pilotline import clock
+
+    port, inbox = mail
+    store = HubStore.init(tmp_path)
+    store.set_setting("smtp_port", str(port))
+    ny = events.add_event(store, title="NY", starts="2026-03-09T09:00", ends="2026-03-09T11:00",
+                          tz="America/New_York", capacity=5)  # fmt: skip
+    begun = events.add_event(store, title="Begun", starts="2026-03-08T08:00",
+                             ends="2026-03-08T18:00", tz="America/New_York", capacity=5)  # fmt: skip
+    for eid in (ny, begun):
+        events.register(store, eid, email="ann@x.example", name="Ann")
+    with clock.fixed(dt.datetime(2026, 3, 8, 12, 30, tzinfo=dt.UTC)):  # 24 h 30 min before
+        assert events.remind_due(store) == 0
+    with clock.fixed(dt.datetime(2026, 3, 8, 13, 30, tzinfo=dt.UTC)):  # 23 h 30 min before
+        assert events.remind_due(store) == 1
+    [sent] = inbox.messages
+    assert "NY" in sent["Subject"] and "09:00" in sent["Subject"]

@@ -209,10 +209,12 @@ def remind_due(hub: HubStore) -> int:
         if not claimed:
             continue
         done: list[str] = []
+        refused: list[str] = []
         try:
-            _mail_reminders(hub, e, sorted(claimed, key=lambda p: p["email"]), done)
+            _mail_reminders(hub, e, sorted(claimed, key=lambda p: p["email"]), done, refused)
         finally:
-            unsent = [p["email"] for p in claimed if p["email"] not in done]
+            # refused for good (5xx) stays marked: it would be refused at every round
+            unsent = [p["email"] for p in claimed if p["email"] not in done + refused]
             if unsent:
                 with hub.connect() as con:
                     con.executemany("UPDATE registrations SET reminded_at = NULL WHERE "
@@ -223,10 +225,17 @@ def remind_due(hub: HubStore) -> int:
 
 
 def _mail_reminders(
-    hub: HubStore, e: dict[str, Any], people: list[dict[str, Any]], done: list[str] | None = None
+    hub: HubStore,
+    e: dict[str, Any],
+    people: list[dict[str, Any]],
+    done: list[str] | None = None,
+    refused: list[str] | None = None,
 ) -> list[str]:
-    """Send each person the reminder; the addresses sent to (also in ``done`` as they go)."""
+    """Send each person the reminder; the addresses sent to (also in ``done`` as they go). An
+    address the mail server refuses does not stop the others: refused for good (5xx) it goes in
+    ``refused``, refused for now (4xx, greylisting) in neither (tried again); both are logged."""
     done = [] if done is None else done
+    refused = [] if refused is None else refused
     if not people:
         return done
     cal = ics(hub, [e["id"]])
@@ -244,7 +253,16 @@ def _mail_reminders(
                 )
                 msg.add_attachment(cal, maintype="text", subtype="calendar",
                                    filename=f"event-{e['id']}.ics")  # fmt: skip
-                s.send_message(msg)
+                try:
+                    s.send_message(msg)
+                except smtplib.SMTPRecipientsRefused as exc:
+                    code = min((c for c, _m in exc.recipients.values()), default=0)
+                    log.warning(
+                        "reminder for event %s: a recipient was refused (%s)", e["id"], code
+                    )
+                    if code >= 500:
+                        refused.append(p["email"])
+                    continue
                 done.append(p["email"])
     except (OSError, smtplib.SMTPException) as exc:
         raise SourceUnavailable(f"reminders could not be sent: {exc}") from None
