@@ -213,3 +213,15 @@ def test_consent_commands_for_a_person(tmp_path: Path, store: HubStore) -> None:
     said = " ".join(r.output.split())
     assert "event bookings 0, registrations of interest 1, rate-limit attempts 2" in said
     assert isinstance(hub("erase", "--person", "Ann Lee").exception, NotFound)
+
+
+def test_erasing_by_name_takes_the_rate_limit_attempts_of_their_booking(store: HubStore) -> None:
+    """A booking on the public page counts an attempt for its address (and the IP); erased by the
+    name alone, the booking went and the attempts naming its address stayed."""
+    booked = event(store, "OEE basics", "2026-03-25", capacity=5)
+    interest.limit(store, [ZOE_HOME, "ip:192.0.2.9"])  # as the booking form does
+    events.register(store, booked, email=ZOE_HOME, name=ZOE)
+    exported = consent.export_person(store, ZOE)
+    assert sorted(a["address"] for a in exported["attempts"]) == ["ip:192.0.2.9", ZOE_HOME]
+    assert consent.forget(store, ZOE).counts["attempts"] == 2
+    assert everywhere(store, ZOE, ZOE_HOME, "192.0.2.9") == []

@@ -18,7 +18,7 @@ them, and what erasing them does:
 - registrations of interest (``interest``: contact, e-mail, organisation, …, confirmed or not):
   deleted (a firm made from one stays: the firm is not the person);
 - rate-limit attempts (``attempts``) of their address (given, or on a registration of interest
-  erased), and the IP address recorded with it when no other e-mail was recorded at that instant:
+  or an event booking erased), and the IP address recorded with it when no other e-mail was recorded at that instant:
   deleted;
 - coordinator sign-in accounts (``users``) with that name or address: listed, never erased here
   (staff, not people the campaign serves; and a participant may share a coordinator's name);
@@ -204,7 +204,7 @@ def _find(
                                              i["organisation"])))}  # fmt: skip
     consents = [r for r in con.execute(_LEDGER + " ORDER BY seq")
                 if r["seq"] in contact or theirs(r["person"])]  # fmt: skip
-    mails = ({address} | {i["email"] for i in interest}) - {None}
+    mails = ({address} | {i["email"] for i in interest} | {b["email"] for b in bookings}) - {None}
     tried = con.execute("SELECT address, at FROM attempts ORDER BY at, address").rows
     own_at = {r["at"] for r in tried if r["address"] in mails}
     others_at = {r["at"] for r in tried if not r["address"].startswith("ip:")
