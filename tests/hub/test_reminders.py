@@ -150,3 +150,21 @@ def test_reminders_follow_the_events_own_zone_across_a_clock_change(
         assert events.remind_due(store) == 1
     [sent] = inbox.messages
     assert "NY" in sent["Subject"] and "09:00" in sent["Subject"]
+
+
+def test_a_cancellation_after_the_event_moves_nobody_up(
+    tmp_path: Path, mail: tuple[int, Inbox]
+) -> None:
+    """The cancel link still works once the event is over; the first waiting was then e-mailed
+    'A place for you' at an event that had ended."""
+    port, inbox = mail
+    store = HubStore.init(tmp_path)
+    store.set_setting("smtp_port", str(port))
+    eid = _event(store, -5, "Kick-off")  # began 5 hours ago, ended 3 hours ago
+    events.register(store, eid, email="ann@x.example", name="Ann")
+    events.register(store, eid, email="bo@x.example", name="Bo")  # waiting
+    [token] = [r["cancel_token"] for r in store.rows(
+        "SELECT cancel_token FROM registrations WHERE email = 'ann@x.example'")]  # fmt: skip
+    done = events.cancel_booking(store, token)
+    assert done["moved"] is None and inbox.messages == []
+    assert events.event(store, eid)["waiting"] == 1

@@ -128,6 +128,10 @@ def cancel_in(con: Connection, event_id: int, email: str) -> str | None:
                 "event_id = ? AND email = ?", (clock.now().isoformat(), event_id, email))  # fmt: skip
     if row["status"] != "registered":
         return None
+    e = con.execute("SELECT ends_at, tz FROM events WHERE id = ?", (event_id,)).fetchone()
+    ends = dt.datetime.fromisoformat(e["ends_at"]).replace(tzinfo=zoneinfo.ZoneInfo(e["tz"]))
+    if ends <= clock.now():
+        return None  # nobody moves up into (and is e-mailed a place at) an event that is over
     nxt = con.execute("SELECT email FROM registrations WHERE event_id = ? AND status = "
                       "'waiting' ORDER BY registered_at, email LIMIT 1", (event_id,)).fetchone()  # fmt: skip
     if nxt:
