@@ -128,7 +128,7 @@ def cancel_in(con: Connection, event_id: int, email: str) -> str | None:
                 "event_id = ? AND email = ?", (clock.now().isoformat(), event_id, email))  # fmt: skip
     if row["status"] != "registered":
         return None
-    e = con.execute("SELECT ends_at, tz FROM events WHERE id = ?", (event_id,)).fetchone()
+    [e] = con.execute("SELECT ends_at, tz FROM events WHERE id = ?", (event_id,)).rows
     ends = dt.datetime.fromisoformat(e["ends_at"]).replace(tzinfo=zoneinfo.ZoneInfo(e["tz"]))
     if ends <= clock.now():
         return None  # nobody moves up into (and is e-mailed a place at) an event that is over
