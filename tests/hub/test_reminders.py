@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from pilotline.connect.net import free_port
-from pilotline.errors import SourceUnavailable
+from pilotline.errors import InputError, SourceUnavailable
 from pilotline.hub import events
 from pilotline.hub.server import create_hub_app
 from pilotline.hub.store import HubStore
@@ -168,3 +168,28 @@ def test_a_cancellation_after_the_event_moves_nobody_up(
     done = events.cancel_booking(store, token)
     assert done["moved"] is None and inbox.messages == []
     assert events.event(store, eid)["waiting"] == 1
+
+
+def test_an_event_text_is_checked_and_a_title_on_two_lines_stops_no_reminders(
+    tmp_path: Path, mail: tuple[int, Inbox]
+) -> None:
+    """A title with a newline (from before the check) made every reminder round fail at its
+    mail's Subject, and so the events after it in the round got none."""
+    port, inbox = mail
+    store = HubStore.init(tmp_path)
+    store.set_setting("smtp_port", str(port))
+    for bad in ({"title": "Two\nlines"}, {"title": "Bad\x1b[31m"}, {"location": "x\ny"}):
+        with pytest.raises(InputError, match=next(iter(bad))):
+            events.add_event(store, **{"title": "T", **bad}, starts="2026-03-05T09:00",
+                             ends="2026-03-05T10:00", tz="UTC", capacity=5)  # fmt: skip
+    events.add_event(store, title="T", description="line one\nline two", starts="2026-03-05T09:00",
+                     ends="2026-03-05T10:00", tz="UTC", capacity=5)  # fmt: skip
+    first = _event(store, 4, "Two")
+    then = _event(store, 5, "Then")
+    with store.connect() as con:  # as a hub from before the check may hold it
+        con.execute("UPDATE events SET title = 'Two\nlines' WHERE id = ?", (first,))
+    for eid in (first, then):
+        events.register(store, eid, email="ann@x.example", name="Ann")
+    assert events.remind_due(store) == 2
+    assert sorted(m["Subject"].split(",")[0] for m in inbox.messages) == [
+        "Reminder: Then", "Reminder: Two lines"]  # fmt: skip

@@ -41,6 +41,10 @@ def add_event(hub: HubStore, *, title: str, starts: str, ends: str, tz: str, cap
         raise InputError(f"capacity {capacity}: expected 1 to 100,000")
     if not title.strip() or len(title) > 200:
         raise InputError("title: expected 1 to 200 characters")
+    # on the public page, in calendar files and in mail subjects (where a newline is refused)
+    plain(title, "title")
+    plain(location, "location")
+    plain(description, "description", multi_line=True)
     with hub.connect() as con:
         made = con.execute(
             "INSERT INTO events (title, starts_at, ends_at, tz, location, description, capacity)"
@@ -228,6 +232,12 @@ def remind_due(hub: HubStore) -> int:
     return sent
 
 
+def _line(text: str) -> str:
+    """One line for a mail header (a title kept before titles were checked may hold newlines:
+    the header would be refused, and the mail with it)."""
+    return " ".join(text.split())
+
+
 def _mail_reminders(
     hub: HubStore,
     e: dict[str, Any],
@@ -249,7 +259,7 @@ def _mail_reminders(
                 msg = EmailMessage()
                 msg["From"] = hub.setting("mail_from")
                 msg["To"] = p["email"]
-                msg["Subject"] = f"Reminder: {e['title']}, {e['start']:%a %d %b %H:%M}"
+                msg["Subject"] = f"Reminder: {_line(e['title'])}, {e['start']:%a %d %b %H:%M}"
                 msg.set_content(
                     f"Hello {p['name']},\n\na reminder: {e['title']} starts "
                     f"{e['start']:%A %d %B %Y at %H:%M} ({e['tz']}) at {e['location'] or 'the venue'}"
@@ -296,7 +306,7 @@ def _message(
     msg = EmailMessage()
     msg["From"] = hub.setting("mail_from")
     msg["To"] = r["email"]
-    msg["Subject"] = f"{subject}: {e['title']}, {e['start']:%a %d %b %H:%M}"
+    msg["Subject"] = f"{subject}: {_line(e['title'])}, {e['start']:%a %d %b %H:%M}"
     when = f"{e['start']:%A %d %B %Y at %H:%M} ({e['tz']})"
     msg.set_content(
         f"Hello {r['name']},\n\n{lead} {e['title']}, {when}, {e['location'] or 'at the venue'}."
