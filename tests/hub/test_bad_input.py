@@ -147,3 +147,20 @@ def test_a_release_from_a_newer_version_is_read_and_no_body_holds_infinity(
                   rules={}, firms=3, cells=[{"sums": {"run_time_s": float("inf")}}])  # fmt: skip
     with pytest.raises(InputError, match="release 2 holds a figure that is not a finite number"):
         body_json(bad)
+
+
+@BACKENDS
+def test_an_envelope_whose_firm_action_or_time_is_not_text_is_refused(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    """A firm id sent as a number (signed by that firm) reached the database as a number."""
+    store = HubStore.init(tmp_path, url=database_url)
+    pem = new_key()
+    store.add_firm(id="7", name="Seven", sector="metal", size_band="small", region="north",
+                   public_key=public_of(pem))  # fmt: skip
+    client = TestClient(create_hub_app(tmp_path, database_url=database_url))
+    good = {"firm": "7", "action": "me", "sent_at": clock.now().isoformat(), "payload": None}
+    for n, (field, value) in enumerate((("firm", 7), ("action", ["me"]), ("sent_at", 1.5))):
+        r = send(client, pem, {**good, field: value, "nonce": f"nonce-{n:04d}"}, "me")
+        assert r.status_code == 422 and f"request field {field!r}" in r.json()["detail"], r.text
+    assert send(client, pem, {**good, "nonce": "nonce-good"}, "me").json()["id"] == "7"

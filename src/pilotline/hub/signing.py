@@ -114,12 +114,15 @@ def opened(body: bytes, signature: str, public_key: str, action: str) -> dict[st
 
 def well_formed(env: Any) -> dict[str, Any]:
     """A parsed envelope's shape, before anything reads it: an object whose texts hold no
-    control characters or lone surrogates, a nonce of 8 to 128 letters, digits, '-' or '_',
-    and a payload that is an object (or null). :class:`InputError` names the field."""
+    control characters or lone surrogates, firm, action and sent_at that are texts, a nonce of
+    8 to 128 letters, digits, '-' or '_', and a payload that is an object (or null). :class:`InputError` names the field."""
     if not isinstance(env, dict):
         raise InputError("the request is not a JSON object (an envelope with firm, action, "
                          "sent_at, nonce and payload)")  # fmt: skip
     check_json(env, "request", one_line=ONE_LINE)
+    for field in ("firm", "action", "sent_at"):  # a number here reached the database as one
+        if not isinstance(env.get(field), str):
+            raise InputError(f"request field {field!r}: expected text")
     nonce = env.get("nonce")
     if not isinstance(nonce, str) or not NONCE.fullmatch(nonce):
         raise InputError("request field 'nonce': expected a one-time text of 8 to 128 letters, "
