@@ -178,6 +178,9 @@ def test_an_event_text_is_checked_and_a_title_on_two_lines_stops_no_reminders(
     port, inbox = mail
     store = HubStore.init(tmp_path)
     store.set_setting("smtp_port", str(port))
+    with pytest.raises(InputError, match="skip that time"):  # 01:30 does not exist that night
+        events.add_event(store, title="T", starts="2026-03-29T01:30", ends="2026-03-29T03:00",
+                         tz="Europe/London", capacity=5)  # fmt: skip
     for bad in ({"title": "Two\nlines"}, {"title": "Bad\x1b[31m"}, {"location": "x\ny"}):
         with pytest.raises(InputError, match=next(iter(bad))):
             events.add_event(store, **{"title": "T", **bad}, starts="2026-03-05T09:00",

@@ -35,6 +35,10 @@ def add_event(hub: HubStore, *, title: str, starts: str, ends: str, tz: str, cap
         b = dt.datetime.fromisoformat(ends).replace(tzinfo=zone)
     except ValueError:
         raise InputError("start and end: expected local times such as 2026-03-10T09:00") from None
+    for name, t in (("start", a), ("end", b)):  # a time the clocks skip (spring forward)
+        if t.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None) != t.replace(tzinfo=None):
+            raise InputError(f"{name} {t:%Y-%m-%d %H:%M}: the clocks in {tz} skip that time "
+                             "(daylight saving begins); give a time that exists there")  # fmt: skip
     if b <= a:
         raise InputError("the event ends before it starts")
     if not 1 <= capacity <= 100_000:
