@@ -215,7 +215,10 @@ def test_consent_commands_for_a_person(tmp_path: Path, store: HubStore) -> None:
     assert isinstance(hub("erase", "--person", "Ann Lee").exception, NotFound)
 
 
-def test_erasing_by_name_takes_the_rate_limit_attempts_of_their_booking(store: HubStore) -> None:
+@BACKENDS
+def test_erasing_by_name_takes_the_rate_limit_attempts_of_their_booking(
+    store: HubStore, cluster
+) -> None:
     """A booking on the public page counts an attempt for its address (and the IP); erased by the
     name alone, the booking went and the attempts naming its address stayed."""
     booked = event(store, "OEE basics", "2026-03-25", capacity=5)
@@ -225,3 +228,5 @@ def test_erasing_by_name_takes_the_rate_limit_attempts_of_their_booking(store: H
     assert sorted(a["address"] for a in exported["attempts"]) == ["ip:192.0.2.9", ZOE_HOME]
     assert consent.forget(store, ZOE).counts["attempts"] == 2
     assert everywhere(store, ZOE, ZOE_HOME, "192.0.2.9") == []
+    gone = stored_bytes(store, cluster)
+    assert ZOE_HOME.encode() not in gone and b"192.0.2.9" not in gone
