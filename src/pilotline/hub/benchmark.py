@@ -15,6 +15,7 @@ differenced), and no percentiles, minima or maxima.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -249,20 +250,23 @@ def build_release(
             cells.extend(_period_cells(*job))
     inputs = fingerprint(firms, figures)
     if privacy is not None:
-        # The noise of a month is drawn from that month's own inputs and the noise settings:
-        # a month whose figures did not change gets the same noise in every later release (so
-        # it cannot be averaged away by releasing again after a change elsewhere), and a
-        # change of ε or of a bound draws afresh (the same draw at two scales would give the
-        # true value away).
+        # A cell's noise is drawn from its own inputs (its firms, each with the fingerprint of
+        # its figures for the month) and the noise settings: a cell whose firms and figures did
+        # not change gets the same noise in every later release (so it cannot be averaged away
+        # by releasing again after a change elsewhere), and a change of ε or of a bound draws
+        # afresh (the same draw at two scales would give the true value away).
         settings = json.dumps(privacy.statement(MEASURES), sort_keys=True)
-        seeds = {
-            period: hashlib.sha256(f"{fingerprint(firms, rows)}|{settings}".encode()).hexdigest()
-            for period, rows in by_period.items()
-        }
+        inside: dict[tuple[str, Key], list[str]] = {}
+        for period, held in contributors.items():
+            for fid, (*key, digest) in sorted(held.items()):
+                for cell in itertools.product(*((k, TOTAL) for k in key)):
+                    inside.setdefault((period, cell), []).append(f"{fid}:{digest}")
         for c in cells:
             if c["status"] == "published" and c["firms"] > 0:
+                mine = inside.get((c["period"], tuple(c[d] for d in DIMS)), [])
+                seed = hashlib.sha256("|".join([settings, *mine]).encode()).hexdigest()
                 c["noisy"] = noisy(c, privacy=privacy, measures=MEASURES, dims=DIMS,
-                                   secret=secret, inputs=seeds[c["period"]])  # fmt: skip
+                                   secret=secret, inputs=seed)  # fmt: skip
                 c["noisy"]["kpis"] = ratios(kpis(c["noisy"]["sums"]))
     return Release(
         version=version,

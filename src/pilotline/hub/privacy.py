@@ -7,17 +7,17 @@ its period's table (its own cell and the margins above it), in the count of firm
 measure, so the release's ε is split evenly over the 1 + len(MEASURES) quantities and each
 published cell's value gets Laplace noise of scale 8 · bound / ε_quantity (a count's bound is 1).
 That is pure ε-differential privacy of the published values for one firm-month per release, by
-sequential composition; a firm's several months, and several releases of a month whose figures
-changed, add their ε (the docs say so).
+sequential composition; a firm's several months, and several releases of a cell whose firms or
+figures changed, add their ε (the docs say so).
 
 Suppression is decided on the clipped true values first; noise goes only on published cells,
 after. KPIs are computed from the noisy sums (post-processing costs no privacy), so the noisy
 cells no longer add up to their noisy margins.
 
-Noise is reproducible from a month's inputs, the noise settings and a secret of the hub
-(HMAC-SHA-256 per cell and quantity): the coordinator can build a release again and get the same
-figures, a month whose figures did not change keeps its noise in later releases (nothing to
-average), and nobody without the secret can take the noise away.
+Noise is reproducible from a cell's inputs (its firms and their figures), the noise settings and
+a secret of the hub (HMAC-SHA-256 per cell and quantity): the coordinator can build a release
+again and get the same figures, a cell whose firms and figures did not change keeps its noise in
+later releases (nothing to average), and nobody without the secret can take the noise away.
 
 Not covered: which cells are published is decided on the true values (suppression), so the
 pattern of published cells is not differentially private; the noise protects the published
