@@ -12,13 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 from typer.testing import CliRunner
 
 from pilotline import clock
 from pilotline.cli import app
-from pilotline.connect.net import free_port
 from pilotline.errors import InputError, NotFound
 from pilotline.hub import consent, events, interest
 from pilotline.hub.coordinator import add_user
@@ -26,28 +23,15 @@ from pilotline.hub.portfolio import give_service, set_status
 from pilotline.hub.store import HubStore
 from tests.conftest import NOW
 from tests.hub.backends import BACKENDS, stored_bytes
+from tests.hub.mail import Inbox, smtp_server
 
 ZOE, ZOE_MAIL, ZOE_HOME = "Zoë Marsh", "zoe.marsh@acme.example", "zoe@home.example"
 
 
-class Inbox(Message):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list = []
-
-    def handle_message(self, message) -> None:
-        self.messages.append(message)
-
-
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[tuple[int, Inbox]]:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller.port, inbox
-    finally:
-        controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 @pytest.fixture

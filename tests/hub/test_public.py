@@ -12,8 +12,6 @@ from pathlib import Path
 
 import icalendar
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 from fastapi.testclient import TestClient
 
 from pilotline.connect.net import free_port
@@ -21,27 +19,13 @@ from pilotline.hub import consent, events
 from pilotline.hub.server import create_hub_app
 from pilotline.hub.store import HubStore
 from tests.hub.backends import BACKENDS, stored_bytes
-
-
-class Inbox(Message):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list = []
-
-    def handle_message(self, message) -> None:
-        self.messages.append(message)
+from tests.hub.mail import Inbox, smtp_server
 
 
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[tuple[int, Inbox]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, inbox
-    finally:
-        controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 @pytest.fixture

@@ -20,19 +20,13 @@ from pilotline.hub.server import create_hub_app
 from pilotline.hub.store import HubStore
 from tests.conftest import NOW
 from tests.hub.backends import BACKENDS
-from tests.hub.test_public import Inbox
+from tests.hub.mail import Inbox, smtp_server
 
 
 @pytest.fixture
 def mail() -> Iterator[tuple[int, Inbox]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, inbox
-    finally:
-        controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 def _event(store: HubStore, hours_ahead: int, title: str) -> int:
