@@ -19,9 +19,10 @@ from pilotline.cli import app
 from pilotline.errors import InputError
 from pilotline.share.partners import Partners, scoped
 from pilotline.store import EmbeddedStore
-from pilotline.web import create_app
+from pilotline.web import Users, create_app
 from tests.conftest import NOW, WORKED_EXAMPLE_PLANT
 from tests.share.conftest import b64
+from tests.web.conftest import PASSWORD, api_login
 
 
 def _rule(route: str) -> dict[str, object]:
@@ -58,6 +59,7 @@ def test_a_route_rule_stored_before_the_check_gives_nothing_and_says_so(
     (grant,) = partners.grants("initech")
     assert grant.not_applied is not None and "/submodels/*" in grant.not_applied
     assert partners.rules() == ([], [])
+    Users(store).add("boss", PASSWORD, role="admin")
     with clock.fixed(NOW), TestClient(create_app(tmp_path)) as client:
         service = client.app.state.share  # type: ignore[attr-defined]
         ours = sorted(service.repository().submodels)
@@ -72,6 +74,9 @@ def test_a_route_rule_stored_before_the_check_gives_nothing_and_says_so(
         assert service.preview("initech")["notApplied"] == [
             {"grant": "g-legacy01", "why": grant.not_applied}
         ]
+        api_login(client, "boss")  # the admin's Share page says so beside the grant
+        page = client.get("/share").text
+        assert "Not applied:" in page and "/submodels/*" in page.split("g-legacy01", 1)[1]
     cli = ["--home", str(tmp_path), "share"]
     listed = CliRunner().invoke(app, [*cli, "grants"], env={"COLUMNS": "300"})
     assert listed.exit_code == 0, listed.output
