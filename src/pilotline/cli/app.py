@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -734,9 +735,17 @@ def _serve(h: Home, *, host: str, port: int, https: bool) -> None:
             highlight=False,
         )
     keep_warm(web.state.web)
+    # uvicorn stops on SIGTERM (systemctl stop, docker stop) as on Ctrl-C, then raises the signal
+    # again: handled here, it ends the process by SystemExit, so what runs at exit runs then too
+    # (the record of partner reads is written, signed and its journal removed).
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     # proxy_headers=False: a client cannot pick its own address with X-Forwarded-For (the login
     # throttle counts per address); put a reverse proxy in front for TLS and let it log clients.
     uvicorn.run(web, host=host, port=port, log_level="warning", proxy_headers=False)
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def main() -> None:
