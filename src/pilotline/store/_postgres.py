@@ -23,7 +23,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import ibis
 import psycopg
@@ -34,6 +33,7 @@ from psycopg.types.numeric import FloatLoader
 from psycopg.types.string import StrDumper
 
 from pilotline.errors import StoreError, StoreUnavailable, TimeLimitExceeded
+from pilotline.redact import redact
 from pilotline.store.schema import KEYS, MIGRATIONS, SCHEMA_VERSION, refuse_newer
 from pilotline.store.session import InsertResult, Session
 
@@ -70,15 +70,6 @@ def translate(sql: str, *, with_params: bool = True) -> str:
         s for s in sqlglot.transpile(sql, read="duckdb", write="postgres") if s.strip()
     )
     return _PERCENT.sub("%%", out) if with_params else out
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class PostgresSession(Session):
