@@ -102,6 +102,12 @@ def region50() -> tuple[dict[str, Firm], list[tuple[str, Figures]]]:
     return region(firms=50, months=1, seed=5)
 
 
+def _release(firms, figures, privacy: Privacy | None = None, secret: bytes = b"k"):
+    """Release 1 of ``figures`` under the default rules, with ``privacy`` when given."""
+    return build_release(firms=firms, figures=figures, rules=Rules(), version=1, created_at="t",
+                         privacy=privacy, secret=secret)  # fmt: skip
+
+
 def _privacy(epsilon: float) -> Privacy:
     bound = {"s": 15_000 * 3600.0, "count": 1e6, "kwh": 5e5}
     return Privacy(epsilon=epsilon, bounds={m: bound[m.rsplit("_", 1)[1]] for m in BENCH})
@@ -109,9 +115,8 @@ def _privacy(epsilon: float) -> Privacy:
 
 def test_a_noisy_release_publishes_noisy_cells_only_and_says_how(region50) -> None:
     firms, figures = region50
-    plain = build_release(firms=firms, figures=figures, rules=Rules(), version=1, created_at="t")
-    rel = build_release(firms=firms, figures=figures, rules=Rules(), version=1, created_at="t",
-                        privacy=_privacy(1.0), secret=b"hub secret")  # fmt: skip
+    plain = _release(firms, figures)
+    rel = _release(firms, figures, _privacy(1.0), b"hub secret")
     # the primary rules see the same values (the bounds here clip no firm of the region)
     assert [c["status"] == "primary" for c in rel.cells] == [
         c["status"] == "primary" for c in plain.cells
@@ -128,10 +133,8 @@ def test_a_noisy_release_publishes_noisy_cells_only_and_says_how(region50) -> No
                    if c["kpis"][k] is not None)  # fmt: skip
     assert "sums" not in str(public) and "noisy" not in str(public)
     # reproducible from the inputs with the hub's secret; another secret gives other noise
-    again = build_release(firms=firms, figures=figures, rules=Rules(), version=1, created_at="t",
-                          privacy=_privacy(1.0), secret=b"hub secret")  # fmt: skip
-    other = build_release(firms=firms, figures=figures, rules=Rules(), version=1, created_at="t",
-                          privacy=_privacy(1.0), secret=b"another")  # fmt: skip
+    again = _release(firms, figures, _privacy(1.0), b"hub secret")
+    other = _release(firms, figures, _privacy(1.0), b"another")
     assert again.public() == public and other.public()["cells"] != public["cells"]
     # without noise a release says nothing of privacy
     assert "privacy" not in plain.public()
@@ -145,8 +148,7 @@ def _noise(rel, measure: str) -> dict[tuple[str, ...], float]:
     """Per noisy cell not clamped at 0: its noise in units of the stated scale."""
     scale = rel.privacy["scales"][measure]
     return {
-        (c["period"], c["sector"], c["size_band"], c["region"]):
-            (c["noisy"]["sums"][measure] - c["sums"][measure]) / scale
+        _key(c): (c["noisy"]["sums"][measure] - c["sums"][measure]) / scale
         for c in rel.cells
         if "noisy" in c and c["noisy"]["sums"][measure] > 0
     }  # fmt: skip
@@ -165,18 +167,7 @@ def test_a_cell_that_did_not_change_keeps_its_noise_in_the_next_release() -> Non
     i = next(i for i, (_fid, f) in enumerate(nudged) if f.period == last)
     fid, f = nudged[i]
     nudged[i] = (fid, dataclasses.replace(f, planned_time_s=f.planned_time_s + 1))
-    one, two = (
-        build_release(
-            firms=firms,
-            figures=f,
-            rules=Rules(),
-            version=1,
-            created_at="t",
-            privacy=tight,
-            secret=b"k",
-        )
-        for f in (figures, nudged)
-    )
+    one, two = (_release(firms, f, tight) for f in (figures, nudged))
     a, b = _noise(one, "run_time_s"), _noise(two, "run_time_s")
     key = firms[fid].key()
 
@@ -196,18 +187,7 @@ def test_a_change_of_epsilon_or_bound_draws_new_noise(region50) -> None:
     base = Privacy(epsilon=50.0, bounds=dict.fromkeys(BENCH, 1e9))
     for other in (Privacy(epsilon=100.0, bounds=base.bounds),
                   Privacy(epsilon=50.0, bounds=dict.fromkeys(BENCH, 2e9))):  # fmt: skip
-        one, two = (
-            build_release(
-                firms=firms,
-                figures=figures,
-                rules=Rules(),
-                version=1,
-                created_at="t",
-                privacy=p,
-                secret=b"k",
-            )
-            for p in (base, other)
-        )
+        one, two = (_release(firms, figures, p) for p in (base, other))
         a, b = _noise(one, "run_time_s"), _noise(two, "run_time_s")
         common = [k for k in a if k in b]
         assert common and not any(a[k] == pytest.approx(b[k]) for k in common)
@@ -216,8 +196,7 @@ def test_a_change_of_epsilon_or_bound_draws_new_noise(region50) -> None:
 def test_clipping_limits_one_huge_firm_in_a_noisy_release(region50) -> None:
     firms, figures = region50
     tight = Privacy(epsilon=1.0, bounds=dict.fromkeys(BENCH, 10.0))
-    rel = build_release(firms=firms, figures=figures, rules=Rules(), version=1, created_at="t",
-                        privacy=tight, secret=b"k")  # fmt: skip
+    rel = _release(firms, figures, tight)
     grand = next(c for c in rel.cells if (c["sector"], c["size_band"], c["region"]) == (TOTAL,) * 3)
     assert grand["sums"]["planned_time_s"] <= 10.0 * rel.firms
 
