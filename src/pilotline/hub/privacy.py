@@ -42,6 +42,8 @@ CELLS_PER_FIRM = 8
 #: The smallest ε a release takes (below it the noise's scale overflows usefulness, and at
 #: 1e-300 the figures themselves: Infinity).
 MIN_EPSILON = 0.01
+#: The largest ε a release takes.
+MAX_EPSILON = 100.0
 #: Ratios that cannot leave [0, 1] by definition (noise could push them out).
 #: Performance too: a submission with more ideal output time than run time is refused.
 UNIT_RATIOS = ("availability", "performance", "quality", "scrap_rate")
@@ -55,9 +57,9 @@ class Privacy:
     bounds: Mapping[str, float]
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.epsilon) and MIN_EPSILON <= self.epsilon <= 100):
+        if not (math.isfinite(self.epsilon) and MIN_EPSILON <= self.epsilon <= MAX_EPSILON):
             raise InputError(f"dp_epsilon = {self.epsilon}: expected a number from {MIN_EPSILON} "
-                             "to 100 (smaller drowns every figure in noise)")  # fmt: skip
+                             f"to {MAX_EPSILON:g} (smaller drowns every figure in noise)")  # fmt: skip
         for name, bound in self.bounds.items():
             if not (math.isfinite(bound) and bound > 0):
                 raise InputError(f"privacy bound of {name} = {bound}: expected a positive number")

@@ -29,6 +29,7 @@ from pilotline import clock
 from pilotline.errors import InputError, NotFound, StoreError
 from pilotline.hub import plaintext
 from pilotline.hub.db import FILE, Connection, Database, open_database
+from pilotline.hub.privacy import MAX_EPSILON, MIN_EPSILON
 
 __all__ = ["COLUMNS", "FILE", "SCHEMA", "SETTINGS", "HubStore", "Setting"]
 
@@ -213,8 +214,9 @@ SETTINGS: dict[str, Setting] = {
                               "0 (off), or a whole number of hours, 1 to 336", _whole(0, 336),
                               _decimal),
     "dp_epsilon": Setting("0", "differential-privacy noise on published cells: ε per release for "
-                          "one firm's month (0: no noise)", "0 (off), or a number from 0.01 up "
-                          "to 100", lambda v: _number(0, 0)(v) or _number(0.01, 100)(v),
+                          "one firm's month (0: no noise)", f"0 (off), or a number from {MIN_EPSILON} "
+                          f"up to {MAX_EPSILON:g}",
+                          lambda v: _number(0, 0)(v) or _number(MIN_EPSILON, MAX_EPSILON)(v),
                           _decimal),
     "dp_hours": Setting("15000", "with noise: the most production hours one firm's month may add "
                         "to a cell (more is clipped)", "a number of hours above 0, up to "
