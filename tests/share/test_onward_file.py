@@ -14,6 +14,7 @@ from basyx.aas import model
 from pilotline import clock
 from pilotline.plant import load_plant
 from pilotline.share.files import from_json, read_aasx, to_json, write_aasx
+from pilotline.share.partners import Partners
 from pilotline.share.repository import onward_of
 from pilotline.share.service import Service
 from pilotline.store import EmbeddedStore
@@ -25,6 +26,19 @@ def _view(shared: Shared) -> dict[str, Any]:
     plant = load_plant(shared.home / "plant.toml")
     with clock.fixed(NOW):
         return dict(Service(shared.home, EmbeddedStore(shared.home), lambda: plant).preview("acme"))
+
+
+def _initech_and_suppliers_rule(home: Path) -> tuple[Partners, str, dict[str, Any]]:
+    """Partner ``initech`` added to ``home`` (its :class:`Partners` and key), and a rule giving
+    every submodel received from the supplier (``urn:supplier:…``)."""
+    partners = Partners(EmbeddedStore(home), home)
+    key = partners.add("initech")
+    rule = {
+        "ACL": {"ATTRIBUTES": [{"CLAIM": "partner"}], "RIGHTS": ["READ"], "ACCESS": "ALLOW"},
+        "OBJECTS": [{"IDENTIFIABLE": "(Submodel)*"}],
+        "FORMULA": {"$starts-with": [{"$field": "$sm#id"}, {"$strVal": "urn:supplier:"}]},
+    }
+    return partners, key, rule
 
 
 def test_an_exported_aasx_says_false_not_nothing(shared: Shared, tmp_path: Path) -> None:
@@ -55,7 +69,6 @@ def test_an_element_received_without_onward_sharing_is_not_passed_on(tmp_path: P
     from typer.testing import CliRunner
 
     from pilotline.cli import app
-    from pilotline.share.partners import Partners
     from pilotline.web import create_app
     from tests.conftest import WORKED_EXAMPLE_PLANT
     from tests.share.conftest import b64
@@ -77,13 +90,7 @@ def test_an_element_received_without_onward_sharing_is_not_passed_on(tmp_path: P
     (home / "plant.toml").write_text(WORKED_EXAMPLE_PLANT)
     r = CliRunner().invoke(app, ["--home", str(home), "share", "import", str(path)])
     assert r.exit_code == 0 and "may not be passed on" in r.output and sid in r.output
-    partners = Partners(EmbeddedStore(home), home)
-    key = partners.add("initech")
-    rule = {
-        "ACL": {"ATTRIBUTES": [{"CLAIM": "partner"}], "RIGHTS": ["READ"], "ACCESS": "ALLOW"},
-        "OBJECTS": [{"IDENTIFIABLE": "(Submodel)*"}],
-        "FORMULA": {"$starts-with": [{"$field": "$sm#id"}, {"$strVal": "urn:supplier:"}]},
-    }
+    partners, key, rule = _initech_and_suppliers_rule(home)
     partners.add_rule("initech", rule, onward=True, by="test")  # stored past the CLI's check
     with clock.fixed(NOW):
         client = TestClient(create_app(home))
@@ -102,7 +109,6 @@ def test_a_shell_received_without_onward_sharing_is_not_passed_on(tmp_path: Path
     from typer.testing import CliRunner
 
     from pilotline.cli import app
-    from pilotline.share.partners import Partners
     from pilotline.web import create_app
     from tests.conftest import WORKED_EXAMPLE_PLANT
     from tests.share.conftest import b64, ids
@@ -133,13 +139,7 @@ def test_a_shell_received_without_onward_sharing_is_not_passed_on(tmp_path: Path
     assert "1 shell(s) may not be passed on" in said and "urn:supplier:aas:held" in said
     assert "1 submodel(s) may not be passed on" in said and "urn:supplier:sm:only" in said
     assert "urn:supplier:sm:both," not in said and not said.endswith("urn:supplier:sm:both")
-    partners = Partners(EmbeddedStore(home), home)
-    key = partners.add("initech")
-    rule = {
-        "ACL": {"ATTRIBUTES": [{"CLAIM": "partner"}], "RIGHTS": ["READ"], "ACCESS": "ALLOW"},
-        "OBJECTS": [{"IDENTIFIABLE": "(Submodel)*"}],
-        "FORMULA": {"$starts-with": [{"$field": "$sm#id"}, {"$strVal": "urn:supplier:"}]},
-    }
+    partners, key, rule = _initech_and_suppliers_rule(home)
     rule_file = tmp_path / "rule.json"
     rule_file.write_text(json.dumps(rule))
     refused = CliRunner().invoke(app, [*cli, "grant", "initech", "--rule", str(rule_file)])
