@@ -23,6 +23,9 @@ from pilotline.store import EmbeddedStore
 from pilotline.web import create_app
 from tests.conftest import NOW
 
+#: The public specifications beside the project (AAS API, security rules, templates).
+SHARED_SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
+
 COMPANY = """
 [company]
 name = "Demo Works Ltd"

@@ -25,7 +25,7 @@ from pilotline.share.readlog import records, verify
 from pilotline.store import EmbeddedStore
 from pilotline.web import create_app
 from tests.conftest import NOW, WORKED_EXAMPLE_PLANT
-from tests.share.conftest import Shared, auth, b64, ids
+from tests.share.conftest import SHARED_SPECS, Shared, auth, b64, ids
 from tests.web.conftest import serving
 
 KPI = "urn:pilotline:demo-works:sm:machine:press-1:kpi"
@@ -240,15 +240,7 @@ def test_a_custom_rule_opens_nothing_to_other_partners(tmp_path: Path) -> None:
     (tmp_path / "plant.toml").write_text(WORKED_EXAMPLE_PLANT)
     partners = Partners(EmbeddedStore(tmp_path), tmp_path)
     mine, theirs = partners.add("acme"), partners.add("globex")
-    doc = json.loads(
-        (
-            Path(__file__).resolve().parents[2].parent
-            / "shared"
-            / "specs"
-            / "aas-security"
-            / "allow-read-complete-api.json"
-        ).read_text()
-    )
+    doc = json.loads((SHARED_SPECS / "aas-security" / "allow-read-complete-api.json").read_text())
     rule = doc["AllAccessPermissionRules"]["rules"][0]  # anyone may read everything
     r = CliRunner().invoke(app, ["--home", str(tmp_path), "share", "grant", "globex", "--rule",
                                  str(_write(tmp_path / "rule.json", rule)), "--expires", "2026-03-04"])  # fmt: skip

@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,9 +22,9 @@ from pilotline.share.repository import Repository
 from pilotline.share.settings import load_share_settings
 from pilotline.store import EmbeddedStore
 from tests.conftest import NOW
-from tests.share.conftest import Shared
+from tests.share.conftest import SHARED_SPECS, Shared
 
-TEMPLATES = Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "aas-templates"
+TEMPLATES = SHARED_SPECS / "aas-templates"
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
 import pytest
 
 from pilotline.share.rules import RuleError, Subject, Target, decide, parse_rules
+from tests.share.conftest import SHARED_SPECS
 
-SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "aas-security"
+SPECS = SHARED_SPECS / "aas-security"
 NAMEPLATE, TECH = "SemanticID-Nameplate", "SemanticID-TechnicalData"
 TEN, SIX_PM = dt.datetime(2026, 3, 4, 10, tzinfo=dt.UTC), dt.datetime(2026, 3, 4, 18, tzinfo=dt.UTC)
 

@@ -15,7 +15,6 @@ Known differences, declared and checked here:
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,9 +28,9 @@ from schemathesis.checks import (
 )
 from schemathesis.core.failures import FailureGroup
 
-from tests.share.conftest import Shared, auth, b64
+from tests.share.conftest import SHARED_SPECS, Shared, auth, b64
 
-SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "aas"
+SPECS = SHARED_SPECS / "aas"
 IMPLEMENTED = {
     "aas-repository-read.yaml": {
         "GetAllAssetAdministrationShells", "GetAssetAdministrationShellById",
