@@ -257,8 +257,8 @@ class Service:
             raise InputError(
                 f"this grant would give {partner!r} {shown}: received from a partner who does not "
                 "allow onward sharing (its OnwardSharing extension, an element's or that of the "
-                "only shell it sits on is false), so it is never passed on. Narrow the grant (--machine, --product or a rule of your own) so it "
-                "leaves it out"
+                "only shell it sits on is false), so it is never passed on. Narrow the grant "
+                "(--machine, --product or a rule of your own) so it leaves it out"
             )
 
     def preview(self, partner: str, *, extra: dict[str, Any] | None = None,
