@@ -188,7 +188,7 @@ def attended(hub: HubStore, event_id: int, email: str) -> None:
 def remind(hub: HubStore, event_id: int) -> int:
     """E-mail everyone with a place a reminder with the event's calendar file; how many."""
     e = event(hub, event_id)
-    people = hub.rows("SELECT email, name FROM registrations WHERE event_id = ? AND status = "
+    people = hub.rows("SELECT * FROM registrations WHERE event_id = ? AND status = "
                       "'registered' ORDER BY email", (event_id,))  # fmt: skip
     sent = _mail_reminders(hub, e, people)
     with hub.connect() as con:
@@ -215,7 +215,7 @@ def remind_due(hub: HubStore) -> int:
         with hub.connect() as con:
             claimed = con.execute(
                 "UPDATE registrations SET reminded_at = ? WHERE event_id = ? AND status = "
-                "'registered' AND reminded_at IS NULL RETURNING email, name",
+                "'registered' AND reminded_at IS NULL RETURNING *",
                 (stamp, e["id"]),
             ).fetchall()
         if not claimed:
@@ -256,21 +256,10 @@ def _mail_reminders(
     refused = [] if refused is None else refused
     if not people:
         return done
-    cal = ics(hub, [e["id"]])
     try:
         with smtplib.SMTP(hub.setting("smtp_host"), int(hub.setting("smtp_port")), timeout=20) as s:
             for p in people:
-                msg = EmailMessage()
-                msg["From"] = hub.setting("mail_from")
-                msg["To"] = p["email"]
-                msg["Subject"] = f"Reminder: {_line(e['title'])}, {e['start']:%a %d %b %H:%M}"
-                msg.set_content(
-                    f"Hello {p['name']},\n\na reminder: {e['title']} starts "
-                    f"{e['start']:%A %d %B %Y at %H:%M} ({e['tz']}) at {e['location'] or 'the venue'}"
-                    ".\nThe calendar file is attached.\n"
-                )
-                msg.add_attachment(cal, maintype="text", subtype="calendar",
-                                   filename=f"event-{e['id']}.ics")  # fmt: skip
+                msg = _message(hub, p, e, "Reminder", "a reminder:")  # with its cancel link
                 try:
                     s.send_message(msg)
                 except smtplib.SMTPRecipientsRefused as exc:
